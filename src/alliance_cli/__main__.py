@@ -1,0 +1,5 @@
+"""``python -m alliance_cli``."""
+
+from alliance_cli.cli import main
+
+main()

@@ -1,0 +1,432 @@
+"""Reading definition files: YAML with positions, problems as ``file:line:col path: message``.
+
+PyYAML composes the document into nodes (``yaml.compose``, safe tags only), which keep their
+marks; we build plain Python data from the nodes ourselves so that every value's position is
+remembered under its path, duplicate keys are reported instead of silently overwritten, and
+YAML 1.1 traps (an unquoted ``no`` read as ``false``, ``010`` read as the octal number 8) are
+caught. Pydantic errors are then mapped back through the path to the line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import model as m
+from .errors import DefinitionError, InputFileError, NotFoundError, Problem
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = yaml.constructor.SafeConstructor()
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_PLAIN_FLOAT = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+
+OVERLAY_SUFFIX = ".item-text.yaml"
+Marks = dict[tuple[str | int, ...], tuple[int, int]]
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class Parsed:
+    """A YAML document as plain data, the position of every value, and reading problems."""
+
+    data: Any
+    marks: Marks
+    key_marks: Marks
+    problems: list[Problem]
+
+
+def parse_yaml(text: str, source: str) -> Parsed:
+    """Parse one YAML document keeping positions; never raises on bad YAML."""
+    marks: Marks = {}
+    key_marks: Marks = {}
+    problems: list[Problem] = []
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        return Parsed(None, marks, key_marks, [Problem("yaml-syntax", f"YAML syntax: {what}",
+                                                       where)])
+    except yaml.YAMLError as exc:
+        return Parsed(None, marks, key_marks, [Problem("yaml-syntax", f"YAML: {exc}", source)])
+
+    def loc(n: yaml.Node) -> str:
+        return f"{source}:{n.start_mark.line + 1}:{n.start_mark.column + 1}"
+
+    def build(n: yaml.Node, path: tuple[str | int, ...]) -> Any:
+        marks[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
+        if isinstance(n, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in n.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    problems.append(Problem("yaml-key", "a key must be plain text",
+                                            loc(key_node), m.render_path(path)))
+                    continue
+                key = scalar(key_node, path)
+                sub = (*path, str(key))
+                if key in out:
+                    first = key_marks.get(sub, (0, 0))[0]
+                    problems.append(Problem("duplicate-key",
+                                            f'duplicate key "{key}" (first at line {first}); '
+                                            "each key may appear once", loc(key_node),
+                                            m.render_path(path)))
+                    continue
+                key_marks[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = build(value_node, sub)
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [build(item, (*path, i)) for i, item in enumerate(n.value)]
+        return scalar(n, path)
+
+    def scalar(n: yaml.Node, path: tuple[str | int, ...]) -> Any:
+        assert isinstance(n, yaml.ScalarNode)
+        plain = n.style is None
+        if plain and n.tag == _BOOL_TAG and n.value.lower() not in ("true", "false"):
+            meaning = "true" if n.value.lower() in ("yes", "y", "on") else "false"
+            problems.append(Problem(
+                "yaml-trap",
+                f'unquoted {n.value} is read as the boolean {meaning} (YAML 1.1); write '
+                f'"{n.value}" in quotes if you mean the word, or true/false for a yes/no setting',
+                loc(n), m.render_path(path)))
+            return n.value
+        if plain and n.tag == _INT_TAG and not _PLAIN_INT.match(n.value):
+            value = _constructor.construct_object(n)
+            problems.append(Problem(
+                "yaml-trap",
+                f"unquoted {n.value} is read as the number {value} (YAML 1.1 octal, hex, "
+                f'sexagesimal or underscores); write "{n.value}" in quotes for text or '
+                "a plain decimal number", loc(n), m.render_path(path)))
+            return n.value
+        if plain and n.tag == _FLOAT_TAG and not _PLAIN_FLOAT.match(n.value):
+            if n.value.lower() not in (".inf", "-.inf", "+.inf", ".nan"):
+                problems.append(Problem(
+                    "yaml-trap", f"unquoted {n.value} is read as a number (YAML 1.1); write "
+                    f'"{n.value}" in quotes for text or a plain decimal number', loc(n),
+                    m.render_path(path)))
+                return n.value
+        if n.tag not in (_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _STR_TAG, "tag:yaml.org,2002:null"):
+            # Timestamps and other implicit types: keep the text, the model decides.
+            return n.value
+        return _constructor.construct_object(n)
+
+    data = build(node, ()) if node is not None else None
+    return Parsed(data, marks, key_marks, problems)
+
+
+_FIELD_NAMES: set[str] = set()
+
+
+def _field_names() -> set[str]:
+    if not _FIELD_NAMES:
+        for cls in vars(m).values():
+            if isinstance(cls, type) and issubclass(cls, BaseModel):
+                for name, info in cls.model_fields.items():
+                    _FIELD_NAMES.add(info.alias or name)
+    return _FIELD_NAMES
+
+
+def _locate(parsed: Parsed, path: tuple[str | int, ...], source: str, *, key: bool) -> str:
+    """``file:line:col`` of the nearest value that exists on ``path``."""
+    path = tuple(str(p) if isinstance(p, str) or not isinstance(p, int) else p for p in path)
+    if key and path in parsed.key_marks:
+        line, col = parsed.key_marks[path]
+        return f"{source}:{line}:{col}"
+    while path:
+        if path in parsed.marks:
+            line, col = parsed.marks[path]
+            return f"{source}:{line}:{col}"
+        path = path[:-1]
+    if () in parsed.marks:
+        line, col = parsed.marks[()]
+        return f"{source}:{line}:{col}"
+    return source
+
+
+def _message(error: Any) -> tuple[str, str]:
+    kind = error["type"]
+    loc = error["loc"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, sorted(_field_names()), n=1, cutoff=0.6)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        return "unknown-key", f'unknown key "{name}"{hint}'
+    if kind == "missing":
+        return "missing-key", f'required key "{loc[-1]}" is missing'
+    message = error["msg"]
+    if isinstance(value, str | int | float | bool) and kind not in ("invariants",):
+        message += f" (got {value!r})"
+    return kind.replace("_", "-"), message
+
+
+def validation_problems(exc: ValidationError, parsed: Parsed, source: str) -> list[Problem]:
+    """Every pydantic error as a located :class:`Problem`, invariant lists expanded."""
+    out: list[Problem] = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if p != "[key]")
+        if error["type"] == "invariants":
+            for rel, code, message in error["ctx"]["problems"]:
+                path = (*loc, *rel)
+                out.append(Problem(code, message, _locate(parsed, path, source, key=False),
+                                   m.render_path(path)))
+            continue
+        code, message = _message(error)
+        out.append(Problem(code, message,
+                           _locate(parsed, loc, source, key=error["type"] == "extra_forbidden"),
+                           m.render_path(loc)))
+    return out
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputFileError(Problem("file-missing", "no such file", str(path))) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", str(path))) from exc
+
+
+def validate_text(text: str, source: str, cls: type[T]) -> tuple[T | None, list[Problem]]:
+    """Parse and validate one document; returns the model (or None) and all problems."""
+    parsed = parse_yaml(text, source)
+    problems = list(parsed.problems)
+    if parsed.data is None and not problems:
+        problems.append(Problem("empty", "the file is empty", source))
+    if parsed.data is not None and not isinstance(parsed.data, dict):
+        problems.append(Problem("not-mapping", "the top level must be a mapping of keys",
+                                _locate(parsed, (), source, key=False)))
+        return None, problems
+    if parsed.data is None:
+        return None, problems
+    try:
+        obj = cls.model_validate(parsed.data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, parsed, source))
+        return None, problems
+    return (obj if not problems else None), problems
+
+
+def load_definition(path: Path | str) -> m.Questionnaire:
+    """Load one definition file or raise :class:`DefinitionError` listing every problem."""
+    path = Path(path)
+    obj, problems = validate_text(_read(path), str(path), m.Questionnaire)
+    if obj is None:
+        raise DefinitionError(problems)
+    return obj
+
+
+def validate_files(paths: Iterable[Path | str]) -> dict[str, list[Problem]]:
+    """All problems of all files (definition or item-text overlay), by file."""
+    results: dict[str, list[Problem]] = {}
+    for raw in paths:
+        path = Path(raw)
+        cls: type[BaseModel] = ItemText if path.name.endswith(OVERLAY_SUFFIX) else m.Questionnaire
+        try:
+            _, problems = validate_text(_read(path), str(path), cls)
+        except InputFileError as exc:
+            problems = list(exc.problems)
+        results[str(path)] = problems
+    return results
+
+
+# -- item-text overlays ----------------------------------------------------------------------
+
+
+class ItemText(m._Model):
+    """An item-text overlay: the licensed wording of a questionnaire's items."""
+
+    questionnaire: m.Id
+    source: m.Text | None = None
+    """Where the wording comes from (manual, licence number)."""
+    items: dict[m.Id, m.Text]
+
+
+def load_item_text(path: Path | str, questionnaire: m.Questionnaire) -> m.Questionnaire:
+    """Apply an overlay file to a questionnaire; unknown items or a wrong id are errors."""
+    path = Path(path)
+    source = str(path)
+    text = _read(path)
+    overlay, problems = validate_text(text, source, ItemText)
+    if overlay is not None:
+        parsed = parse_yaml(text, source)
+        if normalize_id(overlay.questionnaire) not in questionnaire_keys(questionnaire):
+            problems.append(Problem(
+                "overlay-mismatch", f'this overlay is for "{overlay.questionnaire}", not '
+                f'"{questionnaire.id}"', _locate(parsed, ("questionnaire",), source, key=False),
+                "questionnaire"))
+        known = questionnaire.item_ids()
+        for item_id in overlay.items:
+            if item_id not in known:
+                problems.append(Problem(
+                    "unknown-item", f'item "{item_id}" is not defined in {questionnaire.id} '
+                    f"(items are {m._list(known)})",
+                    _locate(parsed, ("items", item_id), source, key=True), f"items.{item_id}"))
+    if problems or overlay is None:
+        raise DefinitionError(problems)
+    return questionnaire.with_item_text(dict(overlay.items))
+
+
+# -- the catalog -------------------------------------------------------------------------------
+
+
+def normalize_id(name: str) -> str:
+    """``WAI_SR``, ``wai-sr`` and ``waisr`` all become ``waisr``."""
+    return re.sub(r"[\s_.\-]", "", name.casefold())
+
+
+def questionnaire_keys(q: m.Questionnaire) -> set[str]:
+    return {normalize_id(q.id), *(normalize_id(a) for a in q.aliases)}
+
+
+def bundled_dir() -> Path:
+    """The definitions shipped with the package (source checkout: the repo's top level)."""
+    here = Path(__file__).parent / "questionnaires"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "questionnaires"
+
+
+def user_config_dir() -> Path:
+    from platformdirs import user_config_dir as _dir
+
+    return Path(_dir("alliance", appauthor=False)) / "definitions"
+
+
+def definition_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(
+        p for p in directory.iterdir()
+        if p.suffix in (".yaml", ".yml") and not p.name.endswith(OVERLAY_SUFFIX)
+    )
+
+
+@dataclass
+class Entry:
+    path: Path
+    origin: str  # "bundled" or "user"
+    _q: m.Questionnaire | None = None
+
+    def load(self) -> m.Questionnaire:
+        if self._q is None:
+            self._q = load_definition(self.path)
+        return self._q
+
+
+@dataclass
+class Catalog:
+    """Bundled definitions plus user definitions; a user file overrides the same id.
+
+    User directories, lowest precedence first: the platform config dir, each entry of
+    ``ALLIANCE_DEFINITIONS`` (os.pathsep-separated), each ``--definitions DIR``.
+    """
+
+    user_dirs: list[Path] = field(default_factory=list)
+    include_bundled: bool = True
+    notices: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    _entries: dict[str, Entry] | None = None
+
+    @classmethod
+    def from_environment(cls, extra_dirs: Iterable[Path] = (),
+                         env: dict[str, str] | None = None) -> Catalog:
+        import os
+
+        env = dict(os.environ) if env is None else env
+        dirs = [user_config_dir()]
+        dirs += [Path(p) for p in env.get("ALLIANCE_DEFINITIONS", "").split(os.pathsep) if p]
+        dirs += list(extra_dirs)
+        return cls(user_dirs=dirs)
+
+    def _user_entries(self) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        for directory in self.user_dirs:
+            for path in definition_files(directory):
+                entry = Entry(path, "user")
+                try:
+                    q = entry.load()
+                except DefinitionError as exc:
+                    self.problems.extend(exc.problems)
+                    self.notices.append(f"skipped invalid definition {path} (run: alliance "
+                                        f"validate {path})")
+                    continue
+                key = normalize_id(q.id)
+                if key in found:
+                    self.notices.append(f"{path} overrides {found[key].path} (id {q.id})")
+                found[key] = entry
+        return found
+
+    def entries(self) -> dict[str, Entry]:
+        """All definitions by normalized id; bundled files are named after their id."""
+        if self._entries is None:
+            entries: dict[str, Entry] = {}
+            if self.include_bundled:
+                for path in definition_files(bundled_dir()):
+                    entries[normalize_id(path.stem)] = Entry(path, "bundled")
+            for key, entry in self._user_entries().items():
+                if key in entries:
+                    self.notices.append(f"user definition {entry.path} overrides the bundled "
+                                        f"{entries[key].path.name}")
+                entries[key] = entry
+            self._entries = entries
+        return self._entries
+
+    def get(self, name: str) -> m.Questionnaire:
+        """Find a questionnaire by id or alias, case- and punctuation-insensitively."""
+        key = normalize_id(name)
+        entries = self.entries()
+        if key in entries:
+            return entries[key].load()
+        for entry in entries.values():
+            q = entry.load()
+            if key in questionnaire_keys(q):
+                return q
+        names = sorted(entry.load().id for entry in entries.values())
+        close = difflib.get_close_matches(name.casefold(), names, n=3, cutoff=0.5)
+        hint = (f"did you mean {' or '.join(close)}? " if close else "") + (
+            "`alliance list` shows all questionnaires")
+        raise NotFoundError(Problem("unknown-questionnaire",
+                                    f'no questionnaire "{name}" (known: {", ".join(names)})'),
+                            hint=hint)
+
+    def all(self) -> list[tuple[m.Questionnaire, Entry]]:
+        """Every valid definition; invalid ones are collected in ``problems``."""
+        out = []
+        for entry in self.entries().values():
+            try:
+                out.append((entry.load(), entry))
+            except DefinitionError as exc:
+                self.problems.extend(exc.problems)
+        return sorted(out, key=lambda pair: pair[0].id)
+
+    def overlay_for(self, q: m.Questionnaire) -> Path | None:
+        """An item-text overlay next to the user's definitions (``<id>.item-text.yaml``)."""
+        for directory in reversed(self.user_dirs):
+            candidate = directory / f"{q.id}{OVERLAY_SUFFIX}"
+            if candidate.is_file():
+                return candidate
+        return None
+
+
+def open_questionnaire(catalog: Catalog, name: str,
+                       item_text: Path | None = None) -> m.Questionnaire:
+    """The questionnaire with the overlay applied (explicit file, else one found beside the
+    user's definitions)."""
+    q = catalog.get(name)
+    overlay = item_text or catalog.overlay_for(q)
+    return load_item_text(overlay, q) if overlay else q
+
+

@@ -1,0 +1,92 @@
+"""The error catalogue: every check in the library reports :class:`Problem` values.
+
+The library never prints or exits. It raises a :class:`UserError` subclass carrying one or
+more problems; ``cli.py`` renders them on stderr and exits with the class's ``exit_code``.
+Anything that is not a ``UserError`` is a bug and keeps its traceback.
+
+Exit codes (documented in the README):
+
+====  =================================================================
+0     success
+1     ``alliance validate`` found problems in a definition
+2     command-line usage error (unknown option, missing argument)
+3     questionnaire not found
+4     invalid answers (wrong count, out of range, unknown item, not a number)
+5     a definition or item-text file used by the command is invalid
+6     a file could not be read or written
+====  =================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong, with its place.
+
+    ``location`` is ``file:line:col`` (or just ``file``) when known; ``path`` is the dotted
+    path inside the document (``scales.goal.items[3]``); ``code`` is a stable identifier that
+    tests and tools can match on.
+    """
+
+    code: str
+    message: str
+    location: str = ""
+    path: str = ""
+
+    def render(self) -> str:
+        """``location path: message`` with empty parts left out."""
+        head = " ".join(part for part in (self.location, self.path) if part)
+        return f"{head}: {self.message}" if head else self.message
+
+
+class AllianceError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class UserError(AllianceError):
+    """Something the user can fix. Carries problems and the CLI exit code."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Iterable[Problem] | Problem | str, *, hint: str = "") -> None:
+        if isinstance(problems, str):
+            problems = [Problem("error", problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [p.render() for p in self.problems]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+class DefinitionError(UserError):
+    """A questionnaire definition or item-text overlay is invalid."""
+
+    exit_code = 5
+
+
+class NotFoundError(UserError):
+    """No questionnaire with the requested id (the hint carries "did you mean")."""
+
+    exit_code = 3
+
+
+class ResponseError(UserError):
+    """Answers that cannot be scored: bad values, wrong count, unknown items."""
+
+    exit_code = 4
+
+
+class InputFileError(UserError):
+    """A file could not be read or written."""
+
+    exit_code = 6

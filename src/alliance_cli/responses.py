@@ -1,0 +1,133 @@
+"""Turning typed answers into numbers: ``5,4,,3``, ``1=5 2=4``, scale labels, "does not apply".
+
+The result maps every item id to a float, ``NaN`` for a blank, or the item's "does not apply"
+code. Range, step and exclusion checks are the engine's (``scoring.cell_states``); this module
+only reads text, and reports every unreadable answer at once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+from .errors import Problem, ResponseError
+from .model import Questionnaire, ResponseScale, _list, fmt_num, normalize_label
+
+NA_WORDS = ("na", "n/a", "n.a.", "does not apply", "not applicable")
+_PAIR = re.compile(r"([^\s=,;]+)\s*=\s*")
+
+
+def _item_problem(item_id: str, value: str, rs: ResponseScale, why: str) -> Problem:
+    return Problem("bad-answer", f'"{value}" {why}; allowed: {rs.describe_allowed()}',
+                   path=item_path(item_id))
+
+
+def item_path(item_id: str) -> str:
+    """How an answer problem names its item: ``item "12"``."""
+    return f'item "{item_id}"'
+
+
+def read_value(q: Questionnaire, item_id: str, text: str) -> float | Problem:
+    """One answer as a number: a number, a scale label, blank (NaN) or a 'does not apply'
+    word or label (the item's first code)."""
+    rs = q.scale_of(item_id)
+    token = text.strip()
+    if token == "":
+        return math.nan
+    key = normalize_label(token)
+    na = rs.not_applicable
+    if key in NA_WORDS or (na is not None and key == normalize_label(na.label)):
+        if na is None:
+            return _item_problem(item_id, token, rs, "means does not apply, which this item "
+                                 "does not offer")
+        return na.values[0]
+    try:
+        value = float(token.replace(",", ".")) if re.fullmatch(r"[-+]?[\d.,]+", token) else None
+    except ValueError:
+        value = None
+    if value is not None and math.isfinite(value):
+        return value
+    for point, label in rs.labels.items():
+        if normalize_label(label) == key:
+            return point
+    return _item_problem(item_id, token, rs, "is neither a number nor a label of the scale")
+
+
+def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[Problem]]:
+    """Read ``5,4,,3,…`` (one per item, in order), ``1=5 2=4 …`` pairs (others missing),
+    or one answer per line. Returns the readable values (unreadable ones are left out) and a
+    problem per unreadable answer; a wrong number of answers raises :class:`ResponseError`."""
+    ids = q.item_ids()
+    text = text.strip("\r\n")
+    problems: list[Problem] = []
+    raw: dict[str, str] = {}
+    if _PAIR.match(text.strip()):
+        pieces = _PAIR.split(text.strip())
+        # pieces: ['', id1, value1, id2, value2, ...]
+        if pieces[0].strip():
+            problems.append(Problem("bad-answers", f'cannot read "{pieces[0].strip()}" before '
+                                    "the first item=value pair"))
+        for item_id, value in zip(pieces[1::2], pieces[2::2], strict=True):
+            value = value.strip().rstrip(",;").strip()
+            if item_id not in ids:
+                problems.append(Problem("unknown-item", f'item "{item_id}" is not defined in '
+                                        f"{q.id} (items are {_list(ids)})"))
+            elif item_id in raw:
+                problems.append(Problem("duplicate-item", f'item "{item_id}" is answered twice'))
+            else:
+                raw[item_id] = value
+    else:
+        if "," in text or ";" in text:
+            tokens = re.split(r"[,;]", text)
+        elif "\n" in text:
+            tokens = text.splitlines()
+        else:
+            tokens = text.split()
+        if len(tokens) != len(ids):
+            raise ResponseError(Problem(
+                "answer-count", f"{q.id} has {len(ids)} items ({_list(ids)}) but "
+                f"{len(tokens)} answers were given; leave a blank between commas for a "
+                'missing answer ("5,4,,3") or use item=value pairs ("1=5 2=4")'))
+        raw = dict(zip(ids, tokens, strict=True))
+    return _values(q, raw, problems)
+
+
+def answers_from_mapping(
+    q: Questionnaire, answers: Mapping[str, object] | Sequence[object]
+) -> tuple[dict[str, float], list[Problem]]:
+    """Answers given in code: a mapping item → value or a sequence in item order; values may
+    be numbers, labels, ``None`` (missing) or 'does not apply' words."""
+    ids = q.item_ids()
+    problems: list[Problem] = []
+    if isinstance(answers, Mapping):
+        raw = {}
+        for key, value in answers.items():
+            if str(key) not in ids:
+                problems.append(Problem("unknown-item", f'item "{key}" is not defined in '
+                                        f"{q.id} (items are {_list(ids)})"))
+            raw[str(key)] = value
+    else:
+        if len(answers) != len(ids):
+            raise ResponseError(Problem("answer-count", f"{q.id} has {len(ids)} items but "
+                                        f"{len(answers)} answers were given"))
+        raw = dict(zip(ids, answers, strict=True))
+    text = {k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            for k, v in raw.items() if k in ids}
+    return _values(q, text, problems)
+
+
+def _values(q: Questionnaire, raw: Mapping[str, str],
+            problems: list[Problem]) -> tuple[dict[str, float], list[Problem]]:
+    values: dict[str, float] = {}
+    for item_id in q.item_ids():
+        got = read_value(q, item_id, raw.get(item_id, ""))
+        if isinstance(got, Problem):
+            problems.append(got)
+        else:
+            values[item_id] = got
+    return values, problems
+
+
+def describe_value(value: float) -> str:
+    return "" if math.isnan(value) else fmt_num(value)

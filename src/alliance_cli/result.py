@@ -1,0 +1,181 @@
+"""The score document: what ``alliance score --json`` prints and the library returns.
+
+``SCHEMA_VERSION`` changes only when a field is removed or changes meaning; new fields may be
+added within a version. The document is built from the engine's arrays (``scoring``) — a
+single response is simply a one-row matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from . import scoring
+from .errors import Problem, ResponseError
+from .model import Direction, KeyStatus, Method, Questionnaire, Respondent, fmt_num
+from .responses import answers_from_mapping, item_path, parse_answers
+
+SCHEMA_VERSION = 1
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuestionnaireRef(_Doc):
+    id: str
+    title: str
+    version: str
+    respondent: Respondent
+    key_status: KeyStatus
+    content_hash: str
+
+
+class Answer(_Doc):
+    item: str
+    value: float | None
+    """The number given (the code for 'does not apply'); null when left blank."""
+    state: str
+    """``answered``, ``missing`` or ``not_applicable``."""
+
+
+class Flag(_Doc):
+    kind: str
+    """``band`` (a scale's cutoff) or ``item_rule`` (an item-level heuristic)."""
+    id: str
+    scale: str | None = None
+    item: str | None = None
+    label: str
+    rule: str
+    """The inequality that fired, spelled out (``total below 36``)."""
+    value: float
+    message: str
+    source: str
+
+
+class ScaleResult(_Doc):
+    id: str
+    name: str
+    method: Method
+    higher_is: Direction
+    score: float | None
+    """Sum or mean per ``method``; null when withheld."""
+    sum: float | None
+    mean: float | None
+    min: float
+    max: float
+    """The possible range of ``score``."""
+    items: int
+    answered: int
+    missing: int
+    not_applicable: int
+    prorated: bool
+    withheld: bool
+    withheld_reason: str | None
+    band: str | None
+    z: float | None
+    t: float | None
+    pomp: float | None
+    """Percent of maximum possible: 100 (score − min) / (max − min)."""
+    norm: str | None
+    """Population and source of the norm behind z and T."""
+
+
+class ScoreReport(_Doc):
+    schema_version: int = SCHEMA_VERSION
+    questionnaire: QuestionnaireRef
+    answers: list[Answer]
+    scales: list[ScaleResult]
+    flags: list[Flag]
+    warnings: list[str]
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 10)
+
+
+def key_warning(q: Questionnaire) -> str | None:
+    """The visible warning for a key that is not verified (None when it is)."""
+    if q.key_status is KeyStatus.verified:
+        return None
+    return (f"The scoring key of {q.id} is {q.key_status.value}, not verified: "
+            + " ".join(q.key_sources) + " Check scores against the manual before relying on them.")
+
+
+def score(q: Questionnaire,
+          answers: str | Mapping[str, object] | Sequence[object]) -> ScoreReport:
+    """Score one administration. ``answers`` is answer text (``"5,4,,3"``, ``"1=5 2=4"``),
+    a mapping item → value, or a sequence in item order. Raises :class:`ResponseError`."""
+    values, unreadable = (parse_answers(q, answers) if isinstance(answers, str)
+                          else answers_from_mapping(q, answers))
+    row = np.array([[values.get(i, np.nan) for i in q.item_ids()]], dtype=np.float64)
+    states = scoring.cell_states(q, row)[0]
+    bad = [Problem("bad-answer", f"{fmt_num(row[0, j])} is not allowed; allowed: "
+                   f"{q.scale_of(item_id).describe_allowed()}", path=item_path(item_id))
+           for j, item_id in enumerate(q.item_ids()) if states[j] == scoring.INVALID]
+    if unreadable or bad:
+        order = {item_path(i): n for n, i in enumerate(q.item_ids())}
+        raise ResponseError(sorted([*unreadable, *bad], key=lambda p: order.get(p.path, -1)))
+    return report_row(q, row, scoring.score_matrix(q, row), 0)
+
+
+def _withheld_reason(q: Questionnaire, scale_id: str, s: scoring.ScaleScores, r: int) -> str:
+    scale = q.scales[scale_id]
+    n = len(scale.items)
+    if s.withheld[r] == scoring.WITHHELD_INVALID:
+        return "an answer is not an allowed value"
+    need = scale.missing.required(n)
+    if need == n:
+        return f"all {n} items are required; {s.answered[r]} answered"
+    return f"{s.answered[r]} of {n} items answered; at least {need} needed"
+
+
+def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) -> ScoreReport:
+    """The document for row ``r`` of an engine result."""
+    answers = [
+        Answer(item=item_id, value=_num(x[r, j]),
+               state=scoring.STATE_NAMES[int(scores.states[r, j])])
+        for j, item_id in enumerate(q.item_ids())
+    ]
+    scales: list[ScaleResult] = []
+    flags: list[Flag] = []
+    for scale_id, scale in q.scales.items():
+        s = scores.scales[scale_id]
+        lo, hi = q.scale_range(scale_id)
+        norm = next((n for n in scale.norms if n.mean is not None and n.sd is not None), None)
+        withheld = bool(s.withheld[r] != scoring.WITHHELD_NONE)
+        band = int(s.band[r])
+        for b, hit in enumerate(s.band_hits[r]):
+            spec = scale.bands[b]
+            if hit and spec.flag:
+                flags.append(Flag(
+                    kind="band", id=spec.id, scale=scale_id, label=spec.label,
+                    rule=spec.describe_rule(scale.name), value=float(s.score[r]),
+                    message=spec.message or f"{scale.name} is in the band {spec.label}.",
+                    source=spec.source))
+        scales.append(ScaleResult(
+            id=scale_id, name=scale.name, method=scale.method, higher_is=scale.higher_is,
+            score=_num(s.score[r]), sum=_num(s.sum[r]), mean=_num(s.mean[r]), min=lo, max=hi,
+            items=len(scale.items), answered=int(s.answered[r]), missing=int(s.missing[r]),
+            not_applicable=int(s.not_applicable[r]), prorated=bool(s.prorated[r]),
+            withheld=withheld,
+            withheld_reason=_withheld_reason(q, scale_id, s, r) if withheld else None,
+            band=scale.bands[band].label if band >= 0 else None,
+            z=_num(s.z[r]), t=_num(s.t[r]), pomp=_num(s.pomp[r]),
+            norm=f"{norm.population} ({norm.source})" if norm else None,
+        ))
+    for rule in q.item_rules:
+        for j, item_id in enumerate(q.item_ids()):
+            if scores.item_rule_hits[rule.id][r, j]:
+                flags.append(Flag(
+                    kind="item_rule", id=rule.id, item=item_id, label=rule.message,
+                    rule=rule.describe_rule(f"item {item_id}"), value=float(x[r, j]),
+                    message=rule.message, source=rule.source))
+    warnings = [w for w in (key_warning(q),) if w]
+    ref = QuestionnaireRef(id=q.id, title=q.title, version=q.version, respondent=q.respondent,
+                           key_status=q.key_status, content_hash=q.content_hash())
+    return ScoreReport(questionnaire=ref, answers=answers, scales=scales, flags=flags,
+                       warnings=warnings)

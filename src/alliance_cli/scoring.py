@@ -1,0 +1,206 @@
+"""THE scoring engine: one vectorized implementation for one response and ten million.
+
+Input is a 2-D float array, one row per administration and one column per item in the
+questionnaire's item order, ``NaN`` for a blank answer and the definition's codes for "does
+not apply". Every step is a whole-column numpy operation (masks and ``where``); Python loops
+run over items, scales and bands — never over rows. The input is never modified.
+
+Rules implemented (each documented in the definition's ``key_sources``):
+
+* reverse keying ``min + max − x`` on the item's own scale, per scale (the scoring-facts file);
+* "does not apply" counts as unanswered (CARE, Mercer et al. 2004);
+* a scale with at least the minimum answered but some missing is *prorated*: its mean is the
+  mean of the answered keyed items and its sum is that mean times the number of items (CARE's
+  published rule "total = mean × 10"); with fewer, or any missing under ``withhold``, the score
+  is withheld and the reason recorded;
+* standard scores against the scale's first norm with a mean and SD: ``z = (x − M) / SD``,
+  ``T = 50 + 10 z``; percent of maximum possible ``POMP = 100 (x − min) / (max − min)``
+  (Cohen, Cohen, Aiken & West 1999).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .model import GRID_TOLERANCE, Method, Questionnaire, Threshold
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+# Cell states.
+MISSING, ANSWERED, NOT_APPLICABLE, INVALID = 0, 1, 2, 3
+STATE_NAMES = ("missing", "answered", "not_applicable", "invalid")
+
+# Why a score was withheld.
+WITHHELD_NONE, WITHHELD_TOO_FEW, WITHHELD_INVALID = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per-item facts of a questionnaire as arrays, in item order."""
+
+    ids: tuple[str, ...]
+    lo: FloatArray
+    hi: FloatArray
+    step: FloatArray
+    exclude: tuple[tuple[float, ...], ...]
+    na_codes: tuple[tuple[float, ...], ...]
+
+    @classmethod
+    def of(cls, q: Questionnaire) -> Columns:
+        scales = [q.scale_of(i) for i in q.item_ids()]
+        return cls(
+            ids=tuple(q.item_ids()),
+            lo=np.array([s.min for s in scales], dtype=np.float64),
+            hi=np.array([s.max for s in scales], dtype=np.float64),
+            step=np.array([s.step for s in scales], dtype=np.float64),
+            exclude=tuple(s.exclude for s in scales),
+            na_codes=tuple(s.not_applicable.values if s.not_applicable else () for s in scales),
+        )
+
+
+def _isclose_any(x: FloatArray, values: tuple[float, ...]) -> BoolArray:
+    out = np.zeros(x.shape, dtype=np.bool_)
+    for v in values:
+        out |= np.abs(x - v) < GRID_TOLERANCE
+    return out
+
+
+def cell_states(q: Questionnaire, values: npt.ArrayLike) -> npt.NDArray[np.int8]:
+    """Classify every cell: missing (blank), answered (allowed value), not applicable (a
+    "does not apply" code) or invalid (out of range, off the step grid, or excluded)."""
+    x = _as_matrix(q, values)
+    cols = Columns.of(q)
+    blank = np.isnan(x)
+    with np.errstate(invalid="ignore"):
+        in_range = (x >= cols.lo - GRID_TOLERANCE) & (x <= cols.hi + GRID_TOLERANCE)
+        steps = (x - cols.lo) / cols.step
+        on_grid = np.abs(steps - np.round(steps)) < GRID_TOLERANCE
+    valid = in_range & on_grid
+    na = np.zeros(x.shape, dtype=np.bool_)
+    for j in range(x.shape[1]):
+        if cols.exclude[j]:
+            valid[:, j] &= ~_isclose_any(x[:, j], cols.exclude[j])
+        if cols.na_codes[j]:
+            na[:, j] = _isclose_any(x[:, j], cols.na_codes[j])
+    state = np.full(x.shape, INVALID, dtype=np.int8)
+    state[valid] = ANSWERED
+    state[na] = NOT_APPLICABLE
+    state[blank] = MISSING
+    return state
+
+
+@dataclass(frozen=True)
+class ScaleScores:
+    """One scale's results for every row (arrays of equal length)."""
+
+    id: str
+    score: FloatArray  # NaN when withheld
+    sum: FloatArray  # prorated when items are missing; NaN when withheld
+    mean: FloatArray
+    answered: IntArray
+    missing: IntArray
+    not_applicable: IntArray
+    prorated: BoolArray
+    withheld: npt.NDArray[np.int8]  # WITHHELD_* codes
+    band: IntArray  # index into scale.bands of the first matching band, -1 for none
+    band_hits: BoolArray  # rows × bands
+    z: FloatArray
+    t: FloatArray
+    pomp: FloatArray
+
+
+@dataclass(frozen=True)
+class Scores:
+    states: npt.NDArray[np.int8]
+    scales: dict[str, ScaleScores]
+    item_rule_hits: dict[str, BoolArray]  # rule id → rows × items (False outside the rule)
+
+
+def _as_matrix(q: Questionnaire, values: npt.ArrayLike) -> FloatArray:
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2 or x.shape[1] != len(q.items):
+        raise ValueError(f"expected a rows × {len(q.items)} matrix, got shape {x.shape}")
+    return x
+
+
+def threshold_mask(rule: Threshold, x: FloatArray) -> BoolArray:
+    """Rows where ``x`` satisfies every bound of the rule (NaN never does)."""
+    hit = ~np.isnan(x)
+    with np.errstate(invalid="ignore"):
+        if rule.below is not None:
+            hit &= x < rule.below - GRID_TOLERANCE
+        if rule.at_most is not None:
+            hit &= x <= rule.at_most + GRID_TOLERANCE
+        if rule.above is not None:
+            hit &= x > rule.above + GRID_TOLERANCE
+        if rule.at_least is not None:
+            hit &= x >= rule.at_least - GRID_TOLERANCE
+    return hit
+
+
+def score_matrix(q: Questionnaire, values: npt.ArrayLike) -> Scores:
+    """Score every row of ``values`` on every scale of ``q``.
+
+    Rows that contain an invalid cell in a scale get that scale withheld
+    (``WITHHELD_INVALID``); use :func:`cell_states` first to report those cells.
+    """
+    x = _as_matrix(q, values)
+    cols = Columns.of(q)
+    states = cell_states(q, x)
+    position = {item_id: j for j, item_id in enumerate(cols.ids)}
+    n_rows = x.shape[0]
+    out: dict[str, ScaleScores] = {}
+    for scale_id, scale in q.scales.items():
+        idx = np.array([position[i] for i in scale.items], dtype=np.int64)
+        reverse = np.array([i in scale.reverse for i in scale.items], dtype=np.bool_)
+        lo, hi = cols.lo[idx], cols.hi[idx]
+        raw = x[:, idx]
+        keyed = np.where(reverse, lo + hi - raw, raw)
+        st = states[:, idx]
+        ok = st == ANSWERED
+        n_items = len(scale.items)
+        answered = ok.sum(axis=1).astype(np.int64)
+        n_na = (st == NOT_APPLICABLE).sum(axis=1).astype(np.int64)
+        invalid = (st == INVALID).any(axis=1)
+        total = np.where(ok, keyed, 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / answered
+        required = scale.missing.required(n_items)
+        complete = answered == n_items
+        withheld = np.full(n_rows, WITHHELD_NONE, dtype=np.int8)
+        withheld[answered < required] = WITHHELD_TOO_FEW
+        withheld[invalid] = WITHHELD_INVALID
+        keep = withheld == WITHHELD_NONE
+        mean = np.where(keep, mean, np.nan)
+        sums = np.where(keep, np.where(complete, total, mean * n_items), np.nan)
+        score = sums if scale.method is Method.sum else mean
+        smin, smax = q.scale_range(scale_id)
+        hits = np.zeros((n_rows, len(scale.bands)), dtype=np.bool_)
+        band = np.full(n_rows, -1, dtype=np.int64)
+        for b in reversed(range(len(scale.bands))):
+            hits[:, b] = threshold_mask(scale.bands[b], score)
+            band[hits[:, b]] = b
+        z = np.full(n_rows, np.nan)
+        norm = next((n for n in scale.norms if n.mean is not None and n.sd is not None), None)
+        if norm is not None:
+            assert norm.mean is not None and norm.sd is not None
+            z = (score - norm.mean) / norm.sd
+        out[scale_id] = ScaleScores(
+            id=scale_id, score=score, sum=sums, mean=mean, answered=answered,
+            missing=n_items - answered - n_na, not_applicable=n_na,
+            prorated=keep & ~complete, withheld=withheld, band=band, band_hits=hits,
+            z=z, t=50 + 10 * z, pomp=100 * (score - smin) / (smax - smin),
+        )
+    rule_hits: dict[str, BoolArray] = {}
+    for rule in q.item_rules:
+        applies = np.array([rule.items is None or i in rule.items for i in cols.ids])
+        hit = threshold_mask(rule, np.where(states == ANSWERED, x, np.nan))
+        rule_hits[rule.id] = hit & applies
+    return Scores(states=states, scales=out, item_rule_hits=rule_hits)

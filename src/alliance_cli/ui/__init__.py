@@ -1,0 +1,1 @@
+"""Terminal user interface: everything that draws with rich lives here."""

@@ -1,0 +1,196 @@
+"""Terminal rendering with rich: the only module that imports it.
+
+Data goes to stdout, messages to stderr. User-supplied text (ids, labels, hints, paths) is
+never passed through rich markup: it goes in as ``Text`` or through ``escape``. rich itself
+drops colour when the stream is not a terminal or ``NO_COLOR`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import Problem, UserError
+from ..model import Questionnaire, fmt_num
+from ..result import ScaleResult, ScoreReport
+
+
+def _width() -> int | None:
+    # Keep lines readable when piped (rich would otherwise assume 80 columns and wrap).
+    return None if os.environ.get("COLUMNS") else 100
+
+
+def out() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=_width())
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def num(x: float | None, digits: int = 2) -> str:
+    """A score for people: at most ``digits`` decimals, no trailing zeros."""
+    if x is None:
+        return "–"
+    return fmt_num(round(x, digits))
+
+
+def error(exc: UserError) -> None:
+    """A user error on stderr: every problem on its own line, then the hint."""
+    console = err()
+    for problem in exc.problems:
+        console.print(Text("error: ", style="bold red") + Text(problem.render()))
+    if exc.hint:
+        console.print(Text(exc.hint))
+
+
+def notices(lines: Iterable[str]) -> None:
+    console = err()
+    for line in lines:
+        console.print(Text("notice: ", style="cyan") + Text(line))
+
+
+def warning(line: str) -> None:
+    err().print(Text("WARNING: ", style="bold yellow") + Text(line, style="yellow"))
+
+
+def problems(found: dict[str, list[Problem]]) -> None:
+    """``alliance validate`` output: one line per problem, then a summary."""
+    console = out()
+    count = 0
+    for path, items in found.items():
+        for problem in items:
+            count += 1
+            console.print(Text(problem.render()), soft_wrap=True)
+    bad = sum(1 for items in found.values() if items)
+    if count:
+        console.print(Text(f"{count} problem{'s' * (count != 1)} in {bad} of {len(found)} "
+                           f"file{'s' * (len(found) != 1)}", style="bold red"))
+    else:
+        console.print(Text(f"OK: {len(found)} file{'s' * (len(found) != 1)} valid",
+                           style="green"))
+
+
+def catalog(rows: Sequence[dict[str, object]]) -> None:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for col in ("id", "title", "respondent", "items", "scales", "key", "origin"):
+        table.add_column(col, justify="right" if col in ("items", "scales") else "left")
+    for row in rows:
+        key = str(row["key_status"])
+        style = "" if key == "verified" else "yellow"
+        table.add_row(Text(str(row["id"]), style="bold"), Text(str(row["title"])),
+                      str(row["respondent"]), str(row["items"]), str(row["scales"]),
+                      Text(key, style=style), str(row["origin"]))
+    out().print(table)
+
+
+def _answered(s: ScaleResult) -> Text:
+    text = Text(f"{s.answered}/{s.items}")
+    if s.not_applicable:
+        text.append(f" ({s.not_applicable} n/a)")
+    if s.prorated:
+        text.append(" prorated", style="yellow")
+    if s.withheld:
+        text.append(" withheld", style="bold red")
+    return text
+
+
+def score(report: ScoreReport) -> None:
+    """The score table, then a sentence per flag and per withheld scale."""
+    console = out()
+    q = report.questionnaire
+    console.print(Text.assemble((q.id, "bold"), f" · {q.title} · version {q.version} · key ",
+                                (q.key_status.value,
+                                 "green" if q.key_status.value == "verified" else "yellow")))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for col, justify in (("scale", "left"), ("score", "right"), ("range", "left"),
+                         ("sum", "right"), ("answered", "left"), ("flags", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for s in report.scales:
+        flags = [f.label for f in report.flags if f.kind == "band" and f.scale == s.id]
+        sum_text = "" if s.method.value == "sum" else num(s.sum)
+        table.add_row(Text(s.name), Text(num(s.score), style="bold"),
+                      f"{num(s.min)}–{num(s.max)} ({s.method.value})", sum_text,
+                      _answered(s), Text(", ".join(flags), style="bold red"))
+    console.print(table)
+    for s in report.scales:
+        if s.withheld:
+            console.print(Text(f"{s.name} withheld: {s.withheld_reason}."))
+    for flag in report.flags:
+        console.print(Text("⚑ ", style="bold red") + Text(
+            f"{flag.rule} ({num(flag.value)}): {flag.message} Source: {flag.source}."))
+
+
+def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
+    """Everything ``alliance show`` tells about a definition."""
+    console = out()
+    console.print(Text.assemble((q.id, "bold"), f" — {q.title}"))
+    console.print(Text(f"version {q.version} · respondent {q.respondent.value} · measures "
+                       f"{q.construct_} · {origin} definition ({path})"))
+    if q.aliases:
+        console.print(Text("aliases: " + ", ".join(q.aliases)))
+    status = q.key_status.value
+    console.print(Text.assemble("scoring key: ", (status, "green" if status == "verified"
+                                                 else "bold yellow")))
+    for src in q.key_sources:
+        console.print(Text(f"  · {src}"))
+    rs = q.response_scale
+    console.print(Text(f"\nresponse scale: {rs.describe()}"))
+    for value, label in rs.labels.items():
+        console.print(Text(f"  {fmt_num(value):>4}  {label}"))
+    if rs.not_applicable:
+        codes = "/".join(fmt_num(c) for c in rs.not_applicable.values)
+        console.print(Text(f"  {codes:>4}  {rs.not_applicable.label} (counts as unanswered)"))
+
+    items = Table(title="items (hints in our own words; official wording via an item-text "
+                  "overlay)", box=box.SIMPLE_HEAD, show_edge=False, title_justify="left")
+    items.add_column("item", justify="right")
+    items.add_column("hint")
+    items.add_column("scales (R = reversed)")
+    for item in q.items:
+        used = ", ".join(q.scales[sid].name + (" (R)" if rev else "")
+                         for sid, rev in q.scales_using(item.id))
+        own = f" [{item.response_scale.describe()}]" if item.response_scale else ""
+        items.add_row(Text(item.id), Text(item.text + own), Text(used))
+    console.print(items)
+
+    scales = Table(title="scales", box=box.SIMPLE_HEAD, show_edge=False, title_justify="left")
+    for col in ("scale", "items", "reversed", "score", "range", "higher is", "missing data"):
+        scales.add_column(col)
+    for sid, scale in q.scales.items():
+        lo, hi = q.scale_range(sid)
+        scales.add_row(Text(f"{scale.name} ({sid})"), Text(" ".join(scale.items)),
+                       Text(" ".join(scale.reverse) or "–"), scale.method.value,
+                       f"{num(lo)}–{num(hi)}", scale.higher_is.value,
+                       Text(scale.missing.describe(len(scale.items))))
+    console.print(scales)
+    for sid, scale in q.scales.items():
+        for band in scale.bands:
+            kind = "flag" if band.flag else "band"
+            console.print(Text(f"{kind} {band.id}: {band.describe_rule(scale.name)} → "
+                               f"{band.label}. Source: {band.source}"))
+        for norm in scale.norms:
+            facts = ", ".join(f"{k} {fmt_num(v) if isinstance(v, float) else v}"
+                              for k, v in (("N", norm.n), ("mean", norm.mean), ("SD", norm.sd),
+                                           ("reliability", norm.reliability)) if v is not None)
+            console.print(Text(f"norm for {scale.name}: {norm.population}: {facts}. "
+                               f"Source: {norm.source}"))
+    for rule in q.item_rules:
+        which = ", ".join(rule.items) if rule.items else "any item"
+        console.print(Text(f"item rule {rule.id}: {rule.describe_rule(which)} → "
+                           f"{rule.message} Source: {rule.source}"))
+    console.print(Text("\ncitations:"))
+    for cite in q.citations:
+        console.print(Text(f"  · {cite.text}" + (f" doi:{cite.doi}" if cite.doi else "")))
+    console.print(Text(f"licence: {q.licence}"))
+    if q.notes:
+        console.print(Text(f"notes: {q.notes}"))
+    if q.codes:
+        console.print(Text("codes: " + ", ".join(f"{k} {v}" for k, v in q.codes.items())))
+
+
