@@ -82,7 +82,7 @@ def parse_yaml(text: str, source: str) -> Parsed:
                     problems.append(Problem("duplicate-key",
                                             f'duplicate key "{key}" (first at line {first}); '
                                             "each key may appear once", loc(key_node),
-                                            m.render_path(path)))
+                                            m.render_path(sub)))
                     continue
                 key_marks[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = build(value_node, sub)
@@ -93,7 +93,7 @@ def parse_yaml(text: str, source: str) -> Parsed:
 
     def scalar(n: yaml.Node, path: tuple[str | int, ...]) -> Any:
         assert isinstance(n, yaml.ScalarNode)
-        plain = n.style is None
+        plain = not n.style  # None from the Python loader, '' from libyaml
         if plain and n.tag == _BOOL_TAG and n.value.lower() not in ("true", "false"):
             meaning = "true" if n.value.lower() in ("yes", "y", "on") else "false"
             problems.append(Problem(
@@ -140,7 +140,6 @@ def _field_names() -> set[str]:
 
 def _locate(parsed: Parsed, path: tuple[str | int, ...], source: str, *, key: bool) -> str:
     """``file:line:col`` of the nearest value that exists on ``path``."""
-    path = tuple(str(p) if isinstance(p, str) or not isinstance(p, int) else p for p in path)
     if key and path in parsed.key_marks:
         line, col = parsed.key_marks[path]
         return f"{source}:{line}:{col}"
@@ -172,22 +171,50 @@ def _message(error: Any) -> tuple[str, str]:
     return kind.replace("_", "-"), message
 
 
+def _as_data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Pydantic's ``loc`` with mapping keys as text and list positions as ints, following the
+    document (a label key ``1`` is a mapping key, ``items[1]`` a position)."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int):
+            out.append(part)
+            node = node[part] if 0 <= part < len(node) else None
+        else:
+            key = m.fmt_num(part) if isinstance(part, float) else str(part)
+            out.append(key)
+            node = _lookup(node, key)
+    return tuple(out)
+
+
+def _lookup(node: Any, key: str) -> Any:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if str(k) == key or (isinstance(k, float) and m.fmt_num(k) == key):
+                return v
+    return None
+
+
 def validation_problems(exc: ValidationError, parsed: Parsed, source: str) -> list[Problem]:
     """Every pydantic error as a located :class:`Problem`, invariant lists expanded."""
     out: list[Problem] = []
     for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if p != "[key]")
+        loc = _as_data_path(parsed.data, tuple(p for p in error["loc"] if p != "[key]"))
         if error["type"] == "invariants":
             for rel, code, message in error["ctx"]["problems"]:
-                path = (*loc, *rel)
-                out.append(Problem(code, message, _locate(parsed, path, source, key=False),
-                                   m.render_path(path)))
+                out.append(_invariant_problem(parsed, source, (*loc, *rel), code, message))
             continue
         code, message = _message(error)
         out.append(Problem(code, message,
                            _locate(parsed, loc, source, key=error["type"] == "extra_forbidden"),
                            m.render_path(loc)))
     return out
+
+
+def _invariant_problem(parsed: Parsed, source: str, path: tuple[Any, ...], code: str,
+                       message: str) -> Problem:
+    path = _as_data_path(parsed.data, path)
+    return Problem(code, message, _locate(parsed, path, source, key=False), m.render_path(path))
 
 
 def _read(path: Path) -> str:
@@ -211,12 +238,26 @@ def validate_text(text: str, source: str, cls: type[T]) -> tuple[T | None, list[
         return None, problems
     if parsed.data is None:
         return None, problems
+    # Cross-reference checks run on the raw document even when fields fail, and report
+    # into the context instead of raising, so one run shows every problem.
+    deferred: list[tuple[m.Path, str, str]] = []
     try:
-        obj = cls.model_validate(parsed.data)
+        obj = cls.model_validate(parsed.data, context={m.COLLECT: deferred})
     except ValidationError as exc:
+        obj = None
         problems.extend(validation_problems(exc, parsed, source))
-        return None, problems
+    problems.extend(_invariant_problem(parsed, source, path, code, message)
+                    for path, code, message in deferred)
+    problems.sort(key=_position)
     return (obj if not problems else None), problems
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    """Line and column of a problem's location, for reading problems in file order."""
+    parts = problem.location.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return 0, 0
 
 
 def load_definition(path: Path | str) -> m.Questionnaire:

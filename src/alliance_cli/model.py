@@ -17,7 +17,14 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Tolerance for "is this value on the step grid": values are read from text, so 0.1 steps
@@ -25,6 +32,11 @@ from pydantic_core import PydanticCustomError
 GRID_TOLERANCE = 1e-6
 
 Path = tuple[str | int, ...]
+
+# Validation-context key: when present, cross-reference problems found on the raw document
+# are appended to this list instead of raised (the loader uses it to report field errors and
+# cross-reference errors in one run).
+COLLECT = "alliance.collect"
 
 
 def fmt_num(value: float) -> str:
@@ -83,7 +95,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        use_attribute_docstrings=True,
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
@@ -441,20 +452,29 @@ class Questionnaire(_Model):
     scales: dict[Id, Scale] = Field(min_length=1)
     item_rules: tuple[ItemRule, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cross_references(cls, data: Any, info: ValidationInfo) -> Any:
+        """Item ids unique; every item a scale, its reverse list or an item rule names exists.
+
+        Runs on the raw document, so it reports even when other fields are invalid."""
+        found = _Invariants()
+        if isinstance(data, dict):
+            _check_references(data, found)
+        collect = info.context.get(COLLECT) if isinstance(info.context, dict) else None
+        if collect is not None:
+            collect.extend(found.found)
+        else:
+            found.raise_if_any()
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Self:
+        """Bands, norms and item rules inside the possible range."""
         found = _Invariants()
-        ids = [item.id for item in self.items]
-        for i, item_id in _duplicates(ids):
-            found.add(("items", i, "id"), "duplicate-id", f'item id "{item_id}" is used twice')
+        ids = self.item_ids()
         known = set(ids)
         for scale_id, scale in self.scales.items():
-            for field in ("items", "reverse"):
-                for i, item_id in enumerate(getattr(scale, field)):
-                    if item_id not in known:
-                        found.add(("scales", scale_id, field, i), "unknown-item",
-                                  f'item "{item_id}" is not defined (items are '
-                                  f"{_list(ids)})")
             if any(item_id not in known for item_id in scale.items):
                 continue
             lo, hi = self.scale_range(scale_id)
@@ -471,11 +491,7 @@ class Questionnaire(_Model):
                               f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value}); norms use "
                               "the scale's own metric")
         for r, rule in enumerate(self.item_rules):
-            for i, item_id in enumerate(rule.items or ()):
-                if item_id not in known:
-                    found.add(("item_rules", r, "items", i), "unknown-item",
-                              f'item "{item_id}" is not defined (items are {_list(ids)})')
-            for i, item_id in enumerate(rule.items or ids):
+            for item_id in rule.items or ids:
                 if item_id not in known:
                     continue
                 rs = self.scale_of(item_id)
@@ -535,6 +551,44 @@ class Questionnaire(_Model):
         return self.model_copy(update={"items": items})
 
 
+def _check_references(data: dict[str, Any], found: _Invariants) -> None:
+    """The cross-reference invariants, tolerant of a document whose fields are still wrong."""
+
+    def as_id(value: Any) -> str:
+        return str(_id_from_number(value))
+
+    items = data.get("items")
+    ids = [as_id(item["id"]) for item in items if isinstance(item, dict) and "id" in item] if (
+        isinstance(items, list)) else []
+    if isinstance(items, list):
+        positions = [i for i, item in enumerate(items) if isinstance(item, dict) and "id" in item]
+        for dup, item_id in _duplicates(ids):
+            found.add(("items", positions[dup], "id"), "duplicate-id",
+                      f'item id "{item_id}" is used twice')
+    known = set(ids)
+
+    def refs(path: Path, values: Any) -> None:
+        if not isinstance(values, list) or not known:
+            return
+        for i, value in enumerate(values):
+            if as_id(value) not in known:
+                found.add((*path, i), "unknown-item",
+                          f'item "{as_id(value)}" is not defined (items are {_list(ids)})')
+
+    scales = data.get("scales")
+    if isinstance(scales, dict):
+        for scale_id, scale in scales.items():
+            if not isinstance(scale, dict):
+                continue
+            refs(("scales", str(scale_id), "items"), scale.get("items"))
+            refs(("scales", str(scale_id), "reverse"), scale.get("reverse"))
+    rules = data.get("item_rules")
+    if isinstance(rules, list):
+        for r, rule in enumerate(rules):
+            if isinstance(rule, dict):
+                refs(("item_rules", r, "items"), rule.get("items"))
+
+
 def _duplicates(values: list[str] | tuple[str, ...]) -> list[tuple[int, str]]:
     seen: set[str] = set()
     out = []
@@ -546,6 +600,7 @@ def _duplicates(values: list[str] | tuple[str, ...]) -> list[tuple[int, str]]:
 
 
 def _list(ids: list[str] | tuple[str, ...]) -> str:
+    ids = list(dict.fromkeys(ids))
     if len(ids) > 6:
         return f'"{ids[0]}"…"{ids[-1]}"'
     return ", ".join(f'"{i}"' for i in ids)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from . import scoring
 from .errors import Problem, ResponseError
@@ -21,10 +23,14 @@ from .responses import answers_from_mapping, item_path, parse_answers
 SCHEMA_VERSION = 1
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Doc:
+    """Plain frozen dataclasses: cheap to build on the start-up path, trivially JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
 
 
+@dataclass(frozen=True, kw_only=True)
 class QuestionnaireRef(_Doc):
     id: str
     title: str
@@ -34,6 +40,7 @@ class QuestionnaireRef(_Doc):
     content_hash: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class Answer(_Doc):
     item: str
     value: float | None
@@ -42,6 +49,7 @@ class Answer(_Doc):
     """``answered``, ``missing`` or ``not_applicable``."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Flag(_Doc):
     kind: str
     """``band`` (a scale's cutoff) or ``item_rule`` (an item-level heuristic)."""
@@ -56,6 +64,7 @@ class Flag(_Doc):
     source: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class ScaleResult(_Doc):
     id: str
     name: str
@@ -84,13 +93,18 @@ class ScaleResult(_Doc):
     """Population and source of the norm behind z and T."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class ScoreReport(_Doc):
-    schema_version: int = SCHEMA_VERSION
     questionnaire: QuestionnaireRef
     answers: list[Answer]
     scales: list[ScaleResult]
     flags: list[Flag]
     warnings: list[str]
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        return {"schema_version": data.pop("schema_version"), **data}
 
 
 def _num(x: float) -> float | None:
@@ -101,8 +115,9 @@ def key_warning(q: Questionnaire) -> str | None:
     """The visible warning for a key that is not verified (None when it is)."""
     if q.key_status is KeyStatus.verified:
         return None
-    return (f"The scoring key of {q.id} is {q.key_status.value}, not verified: "
-            + " ".join(q.key_sources) + " Check scores against the manual before relying on them.")
+    return (f"the scoring key of {q.id} is {q.key_status.value}, not verified; check scores "
+            f"against the manual before relying on them (`alliance show {q.id}` lists what is "
+            "unverified)")
 
 
 def score(q: Questionnaire,

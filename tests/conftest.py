@@ -1,0 +1,79 @@
+"""Shared fixtures: a tiny two-scale questionnaire and paths to the bundled library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alliance_cli.definitions import bundled_dir, load_definition
+from alliance_cli.model import Questionnaire
+
+TINY_YAML = """\
+# A tiny questionnaire for tests: two scales, one reverse item, a "does not apply" code.
+id: tiny
+title: Tiny test questionnaire
+version: "1"
+respondent: client
+construct: testing
+citations:
+  - text: Test fixture, not a real instrument.
+licence: Public domain test fixture.
+key_status: verified
+key_sources: [Written for the test suite.]
+response_scale:
+  min: 1
+  max: 5
+  labels: {1: Never, 2: Rarely, 3: Sometimes, 4: Often, 5: Always}
+  not_applicable: {values: [9], label: Does not apply}
+items:
+  - {id: a, text: first hint}
+  - {id: b, text: "second hint, reversed in warmth"}
+  - {id: c, text: third hint}
+  - {id: d, text: fourth hint}
+scales:
+  warmth:
+    name: Warmth
+    items: [a, b]
+    reverse: [b]
+    method: sum
+    higher_is: better
+    bands:
+      - {id: low, label: low warmth, below: 4, message: Warmth is low., source: test}
+  work:
+    name: Work
+    items: [c, d, a]
+    method: mean
+    higher_is: better
+    missing: {min_answered: 2, on_missing: prorate}
+    norms:
+      - {population: test sample, source: test, mean: 3, sd: 0.5}
+"""
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def tiny_path(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_YAML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny(tiny_path: Path) -> Questionnaire:
+    return load_definition(tiny_path)
+
+
+@pytest.fixture
+def bundled() -> Path:
+    return bundled_dir()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read the developer's own definitions or overlays."""
+    home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
