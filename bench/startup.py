@@ -30,9 +30,13 @@ def main() -> None:
     args = parser.parse_args()
     alliance = shutil.which("alliance")
     score = ([alliance] if alliance else [sys.executable, "-m", "alliance_cli"]) + [
-        "score", "wai-sr", "--answers", ANSWERS]
+        "score",
+        "wai-sr",
+        "--answers",
+        ANSWERS,
+    ]
     baseline = [sys.executable, "-c", "import typer, pydantic, yaml"]
-    help_cmd = score[: -4] + ["--help"]
+    help_cmd = [*score[:-4], "--help"]
     for cmd in (score, baseline, help_cmd):  # warm the file cache and .pyc files
         timed(cmd)
     times: dict[str, list[float]] = {"baseline": [], "score": [], "help": []}

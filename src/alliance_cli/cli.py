@@ -36,13 +36,19 @@ app = typer.Typer(
 
 DefinitionsOpt = Annotated[
     list[Path] | None,
-    typer.Option("--definitions", "-d", help="Extra folder of definition YAML files (repeat "
-                 "for several); overrides bundled ones with the same id.", show_default=False),
+    typer.Option(
+        "--definitions",
+        "-d",
+        help="Extra folder of definition YAML files (repeat "
+        "for several); overrides bundled ones with the same id.",
+        show_default=False,
+    ),
 ]
 ItemTextOpt = Annotated[
     Path | None,
-    typer.Option("--item-text", help="Item-text overlay file with your licensed wording.",
-                 show_default=False),
+    typer.Option(
+        "--item-text", help="Item-text overlay file with your licensed wording.", show_default=False
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -61,8 +67,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Score therapeutic working-alliance questionnaires, locally.
 
@@ -113,10 +123,17 @@ def list_(definitions: DefinitionsOpt = None, as_json: JsonOpt = False) -> None:
     """
     with _reporting():
         catalog = _catalog(definitions)
-        rows = [
-            {"id": q.id, "title": q.title, "respondent": q.respondent.value,
-             "items": len(q.items), "scales": len(q.scales), "key_status": q.key_status.value,
-             "origin": entry.origin, "path": str(entry.path)}
+        rows: list[dict[str, object]] = [
+            {
+                "id": q.id,
+                "title": q.title,
+                "respondent": q.respondent.value,
+                "items": len(q.items),
+                "scales": len(q.scales),
+                "key_status": q.key_status.value,
+                "origin": entry.origin,
+                "path": str(entry.path),
+            }
             for q, entry in catalog.all()
         ]
         _flush_notices(catalog)
@@ -152,8 +169,7 @@ def show(
         from .ui import render
 
         entry = catalog.entries().get(_key(q.id))
-        render.questionnaire(q, entry.origin if entry else "user", str(entry.path if entry
-                                                                       else ""))
+        render.questionnaire(q, entry.origin if entry else "user", str(entry.path if entry else ""))
         if (warning := _key_warning(q)) is not None:
             render.warning(warning)
 
@@ -174,8 +190,9 @@ def _read_answers(answers: str | None, answers_file: Path | None) -> str:
     from .errors import InputFileError, Problem
 
     if (answers is None) == (answers_file is None):
-        _usage("give the answers with either --answers TEXT (or - for stdin) or "
-               "--answers-file FILE")
+        _usage(
+            "give the answers with either --answers TEXT (or - for stdin) or --answers-file FILE"
+        )
     if answers == "-":
         return sys.stdin.read()
     if answers is not None:
@@ -184,21 +201,37 @@ def _read_answers(answers: str | None, answers_file: Path | None) -> str:
     try:
         return answers_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(Problem("file-unreadable", f"cannot read answers: {exc}",
-                                     str(answers_file))) from exc
+        raise InputFileError(
+            Problem("file-unreadable", f"cannot read answers: {exc}", str(answers_file))
+        ) from exc
 
 
 @app.command()
 def score(
-    questionnaire: Annotated[str, typer.Argument(metavar="ID", help="Questionnaire id or alias (wai-sr).")],
-    answers: Annotated[str | None, typer.Option(
-        "--answers", "-a", help='Answers in item order "5,4,,3,…" (blank = missing), pairs '
-        '"1=5 2=4", or scale labels ("always"); - reads stdin.', show_default=False)] = None,
-    answers_file: Annotated[Path | None, typer.Option(
-        "--answers-file", help="Read the answers from a file (same forms as --answers).",
-        show_default=False)] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="Output format.")] = OutputFormat.table,
+    questionnaire: Annotated[
+        str, typer.Argument(metavar="ID", help="Questionnaire id or alias (wai-sr).")
+    ],
+    answers: Annotated[
+        str | None,
+        typer.Option(
+            "--answers",
+            "-a",
+            help='Answers in item order "5,4,,3,…" (blank = missing), pairs '
+            '"1=5 2=4", or scale labels ("always"); - reads stdin.',
+            show_default=False,
+        ),
+    ] = None,
+    answers_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--answers-file",
+            help="Read the answers from a file (same forms as --answers).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
     item_text: ItemTextOpt = None,
@@ -225,13 +258,36 @@ def score(
         if output is OutputFormat.csv:
             from .io.csvout import write_csv
 
-            write_csv(sys.stdout, SCORE_CSV_COLUMNS, [
-                [report.questionnaire.id, s.id, s.name, s.method.value, s.score, s.sum, s.mean,
-                 s.min, s.max, s.items, s.answered, s.missing, s.not_applicable, s.prorated,
-                 s.withheld, s.withheld_reason, s.band,
-                 ";".join(f.id for f in report.flags if f.scale == s.id), s.z, s.t, s.pomp]
-                for s in report.scales
-            ])
+            write_csv(
+                sys.stdout,
+                SCORE_CSV_COLUMNS,
+                [
+                    [
+                        report.questionnaire.id,
+                        s.id,
+                        s.name,
+                        s.method.value,
+                        s.score,
+                        s.sum,
+                        s.mean,
+                        s.min,
+                        s.max,
+                        s.items,
+                        s.answered,
+                        s.missing,
+                        s.not_applicable,
+                        s.prorated,
+                        s.withheld,
+                        s.withheld_reason,
+                        s.band,
+                        ";".join(f.id for f in report.flags if f.scale == s.id),
+                        s.z,
+                        s.t,
+                        s.pomp,
+                    ]
+                    for s in report.scales
+                ],
+            )
             return
         from .ui import render
 
@@ -240,15 +296,40 @@ def score(
             render.warning(warning)
 
 
-SCORE_CSV_COLUMNS = ("questionnaire", "scale", "name", "method", "score", "sum", "mean", "min",
-                     "max", "items", "answered", "missing", "not_applicable", "prorated",
-                     "withheld", "withheld_reason", "band", "flags", "z", "t", "pomp")
+SCORE_CSV_COLUMNS = (
+    "questionnaire",
+    "scale",
+    "name",
+    "method",
+    "score",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "items",
+    "answered",
+    "missing",
+    "not_applicable",
+    "prorated",
+    "withheld",
+    "withheld_reason",
+    "band",
+    "flags",
+    "z",
+    "t",
+    "pomp",
+)
 
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(
-        metavar="FILE...", help="Definition files, item-text overlays (*.item-text.yaml) or folders of them.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="Definition files, item-text overlays (*.item-text.yaml) or folders of them.",
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Check definition files and report every problem with file:line:col.
@@ -268,9 +349,15 @@ def validate(
             paths.append(path)
     found = validate_files(paths)
     if as_json:
-        _print_json({file: [{"location": p.location, "path": p.path, "code": p.code,
-                             "message": p.message} for p in problems]
-                     for file, problems in found.items()})
+        _print_json(
+            {
+                file: [
+                    {"location": p.location, "path": p.path, "code": p.code, "message": p.message}
+                    for p in problems
+                ]
+                for file, problems in found.items()
+            }
+        )
     else:
         from .ui import render
 

@@ -58,8 +58,9 @@ def parse_yaml(text: str, source: str) -> Parsed:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        return Parsed(None, marks, key_marks, [Problem("yaml-syntax", f"YAML syntax: {what}",
-                                                       where)])
+        return Parsed(
+            None, marks, key_marks, [Problem("yaml-syntax", f"YAML syntax: {what}", where)]
+        )
     except yaml.YAMLError as exc:
         return Parsed(None, marks, key_marks, [Problem("yaml-syntax", f"YAML: {exc}", source)])
 
@@ -72,17 +73,28 @@ def parse_yaml(text: str, source: str) -> Parsed:
             out: dict[Any, Any] = {}
             for key_node, value_node in n.value:
                 if not isinstance(key_node, yaml.ScalarNode):
-                    problems.append(Problem("yaml-key", "a key must be plain text",
-                                            loc(key_node), m.render_path(path)))
+                    problems.append(
+                        Problem(
+                            "yaml-key",
+                            "a key must be plain text",
+                            loc(key_node),
+                            m.render_path(path),
+                        )
+                    )
                     continue
                 key = scalar(key_node, path)
                 sub = (*path, str(key))
                 if key in out:
                     first = key_marks.get(sub, (0, 0))[0]
-                    problems.append(Problem("duplicate-key",
-                                            f'duplicate key "{key}" (first at line {first}); '
-                                            "each key may appear once", loc(key_node),
-                                            m.render_path(sub)))
+                    problems.append(
+                        Problem(
+                            "duplicate-key",
+                            f'duplicate key "{key}" (first at line {first}); '
+                            "each key may appear once",
+                            loc(key_node),
+                            m.render_path(sub),
+                        )
+                    )
                     continue
                 key_marks[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = build(value_node, sub)
@@ -96,27 +108,46 @@ def parse_yaml(text: str, source: str) -> Parsed:
         plain = not n.style  # None from the Python loader, '' from libyaml
         if plain and n.tag == _BOOL_TAG and n.value.lower() not in ("true", "false"):
             meaning = "true" if n.value.lower() in ("yes", "y", "on") else "false"
-            problems.append(Problem(
-                "yaml-trap",
-                f'unquoted {n.value} is read as the boolean {meaning} (YAML 1.1); write '
-                f'"{n.value}" in quotes if you mean the word, or true/false for a yes/no setting',
-                loc(n), m.render_path(path)))
+            problems.append(
+                Problem(
+                    "yaml-trap",
+                    f"unquoted {n.value} is read as the boolean {meaning} (YAML 1.1); write "
+                    f'"{n.value}" in quotes if you mean the word, or true/false for a yes/no '
+                    "setting",
+                    loc(n),
+                    m.render_path(path),
+                )
+            )
             return n.value
         if plain and n.tag == _INT_TAG and not _PLAIN_INT.match(n.value):
             value = _constructor.construct_object(n)
-            problems.append(Problem(
-                "yaml-trap",
-                f"unquoted {n.value} is read as the number {value} (YAML 1.1 octal, hex, "
-                f'sexagesimal or underscores); write "{n.value}" in quotes for text or '
-                "a plain decimal number", loc(n), m.render_path(path)))
+            problems.append(
+                Problem(
+                    "yaml-trap",
+                    f"unquoted {n.value} is read as the number {value} (YAML 1.1 octal, hex, "
+                    f'sexagesimal or underscores); write "{n.value}" in quotes for text or '
+                    "a plain decimal number",
+                    loc(n),
+                    m.render_path(path),
+                )
+            )
             return n.value
-        if plain and n.tag == _FLOAT_TAG and not _PLAIN_FLOAT.match(n.value):
-            if n.value.lower() not in (".inf", "-.inf", "+.inf", ".nan"):
-                problems.append(Problem(
-                    "yaml-trap", f"unquoted {n.value} is read as a number (YAML 1.1); write "
-                    f'"{n.value}" in quotes for text or a plain decimal number', loc(n),
-                    m.render_path(path)))
-                return n.value
+        if (
+            plain
+            and n.tag == _FLOAT_TAG
+            and not _PLAIN_FLOAT.match(n.value)
+            and n.value.lower() not in (".inf", "-.inf", "+.inf", ".nan")
+        ):
+            problems.append(
+                Problem(
+                    "yaml-trap",
+                    f"unquoted {n.value} is read as a number (YAML 1.1); write "
+                    f'"{n.value}" in quotes for text or a plain decimal number',
+                    loc(n),
+                    m.render_path(path),
+                )
+            )
+            return n.value
         if n.tag not in (_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _STR_TAG, "tag:yaml.org,2002:null"):
             # Timestamps and other implicit types: keep the text, the model decides.
             return n.value
@@ -205,14 +236,20 @@ def validation_problems(exc: ValidationError, parsed: Parsed, source: str) -> li
                 out.append(_invariant_problem(parsed, source, (*loc, *rel), code, message))
             continue
         code, message = _message(error)
-        out.append(Problem(code, message,
-                           _locate(parsed, loc, source, key=error["type"] == "extra_forbidden"),
-                           m.render_path(loc)))
+        out.append(
+            Problem(
+                code,
+                message,
+                _locate(parsed, loc, source, key=error["type"] == "extra_forbidden"),
+                m.render_path(loc),
+            )
+        )
     return out
 
 
-def _invariant_problem(parsed: Parsed, source: str, path: tuple[Any, ...], code: str,
-                       message: str) -> Problem:
+def _invariant_problem(
+    parsed: Parsed, source: str, path: tuple[Any, ...], code: str, message: str
+) -> Problem:
     path = _as_data_path(parsed.data, path)
     return Problem(code, message, _locate(parsed, path, source, key=False), m.render_path(path))
 
@@ -233,8 +270,13 @@ def validate_text(text: str, source: str, cls: type[T]) -> tuple[T | None, list[
     if parsed.data is None and not problems:
         problems.append(Problem("empty", "the file is empty", source))
     if parsed.data is not None and not isinstance(parsed.data, dict):
-        problems.append(Problem("not-mapping", "the top level must be a mapping of keys",
-                                _locate(parsed, (), source, key=False)))
+        problems.append(
+            Problem(
+                "not-mapping",
+                "the top level must be a mapping of keys",
+                _locate(parsed, (), source, key=False),
+            )
+        )
         return None, problems
     if parsed.data is None:
         return None, problems
@@ -246,8 +288,9 @@ def validate_text(text: str, source: str, cls: type[T]) -> tuple[T | None, list[
     except ValidationError as exc:
         obj = None
         problems.extend(validation_problems(exc, parsed, source))
-    problems.extend(_invariant_problem(parsed, source, path, code, message)
-                    for path, code, message in deferred)
+    problems.extend(
+        _invariant_problem(parsed, source, path, code, message) for path, code, message in deferred
+    )
     problems.sort(key=_position)
     return (obj if not problems else None), problems
 
@@ -304,17 +347,26 @@ def load_item_text(path: Path | str, questionnaire: m.Questionnaire) -> m.Questi
     if overlay is not None:
         parsed = parse_yaml(text, source)
         if normalize_id(overlay.questionnaire) not in questionnaire_keys(questionnaire):
-            problems.append(Problem(
-                "overlay-mismatch", f'this overlay is for "{overlay.questionnaire}", not '
-                f'"{questionnaire.id}"', _locate(parsed, ("questionnaire",), source, key=False),
-                "questionnaire"))
+            problems.append(
+                Problem(
+                    "overlay-mismatch",
+                    f'this overlay is for "{overlay.questionnaire}", not "{questionnaire.id}"',
+                    _locate(parsed, ("questionnaire",), source, key=False),
+                    "questionnaire",
+                )
+            )
         known = questionnaire.item_ids()
         for item_id in overlay.items:
             if item_id not in known:
-                problems.append(Problem(
-                    "unknown-item", f'item "{item_id}" is not defined in {questionnaire.id} '
-                    f"(items are {m._list(known)})",
-                    _locate(parsed, ("items", item_id), source, key=True), f"items.{item_id}"))
+                problems.append(
+                    Problem(
+                        "unknown-item",
+                        f'item "{item_id}" is not defined in {questionnaire.id} '
+                        f"(items are {m._list(known)})",
+                        _locate(parsed, ("items", item_id), source, key=True),
+                        f"items.{item_id}",
+                    )
+                )
     if problems or overlay is None:
         raise DefinitionError(problems)
     return questionnaire.with_item_text(dict(overlay.items))
@@ -350,7 +402,8 @@ def definition_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(
-        p for p in directory.iterdir()
+        p
+        for p in directory.iterdir()
         if p.suffix in (".yaml", ".yml") and not p.name.endswith(OVERLAY_SUFFIX)
     )
 
@@ -380,10 +433,12 @@ class Catalog:
     notices: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _entries: dict[str, Entry] | None = None
+    _invalid: dict[str, DefinitionError] = field(default_factory=dict)
 
     @classmethod
-    def from_environment(cls, extra_dirs: Iterable[Path] = (),
-                         env: dict[str, str] | None = None) -> Catalog:
+    def from_environment(
+        cls, extra_dirs: Iterable[Path] = (), env: dict[str, str] | None = None
+    ) -> Catalog:
         import os
 
         env = dict(os.environ) if env is None else env
@@ -401,8 +456,10 @@ class Catalog:
                     q = entry.load()
                 except DefinitionError as exc:
                     self.problems.extend(exc.problems)
-                    self.notices.append(f"skipped invalid definition {path} (run: alliance "
-                                        f"validate {path})")
+                    self._invalid[normalize_id(path.stem)] = exc
+                    self.notices.append(
+                        f"skipped invalid definition {path} (run: alliance validate {path})"
+                    )
                     continue
                 key = normalize_id(q.id)
                 if key in found:
@@ -419,8 +476,10 @@ class Catalog:
                     entries[normalize_id(path.stem)] = Entry(path, "bundled")
             for key, entry in self._user_entries().items():
                 if key in entries:
-                    self.notices.append(f"user definition {entry.path} overrides the bundled "
-                                        f"{entries[key].path.name}")
+                    self.notices.append(
+                        f"user definition {entry.path} overrides the bundled "
+                        f"{entries[key].path.name}"
+                    )
                 entries[key] = entry
             self._entries = entries
         return self._entries
@@ -435,13 +494,19 @@ class Catalog:
             q = entry.load()
             if key in questionnaire_keys(q):
                 return q
+        if key in self._invalid:
+            raise self._invalid[key]
         names = sorted(entry.load().id for entry in entries.values())
         close = difflib.get_close_matches(name.casefold(), names, n=3, cutoff=0.5)
         hint = (f"did you mean {' or '.join(close)}? " if close else "") + (
-            "`alliance list` shows all questionnaires")
-        raise NotFoundError(Problem("unknown-questionnaire",
-                                    f'no questionnaire "{name}" (known: {", ".join(names)})'),
-                            hint=hint)
+            "`alliance list` shows all questionnaires"
+        )
+        raise NotFoundError(
+            Problem(
+                "unknown-questionnaire", f'no questionnaire "{name}" (known: {", ".join(names)})'
+            ),
+            hint=hint,
+        )
 
     def all(self) -> list[tuple[m.Questionnaire, Entry]]:
         """Every valid definition; invalid ones are collected in ``problems``."""
@@ -462,12 +527,11 @@ class Catalog:
         return None
 
 
-def open_questionnaire(catalog: Catalog, name: str,
-                       item_text: Path | None = None) -> m.Questionnaire:
+def open_questionnaire(
+    catalog: Catalog, name: str, item_text: Path | None = None
+) -> m.Questionnaire:
     """The questionnaire with the overlay applied (explicit file, else one found beside the
     user's definitions)."""
     q = catalog.get(name)
     overlay = item_text or catalog.overlay_for(q)
     return load_item_text(overlay, q) if overlay else q
-
-

@@ -157,38 +157,58 @@ class ResponseScale(_Model):
     def _check(self) -> Self:
         found = _Invariants()
         if self.min >= self.max:
-            found.add(("max",), "range", f"max ({fmt_num(self.max)}) must be above min "
-                      f"({fmt_num(self.min)})")
+            found.add(
+                ("max",),
+                "range",
+                f"max ({fmt_num(self.max)}) must be above min ({fmt_num(self.min)})",
+            )
             found.raise_if_any()
         if not self.on_grid(self.max):
-            found.add(("step",), "step", f"step {fmt_num(self.step)} does not lead from "
-                      f"{fmt_num(self.min)} to {fmt_num(self.max)}")
+            found.add(
+                ("step",),
+                "step",
+                f"step {fmt_num(self.step)} does not lead from "
+                f"{fmt_num(self.min)} to {fmt_num(self.max)}",
+            )
         for i, value in enumerate(self.exclude):
             if not self.on_grid(value):
-                found.add(("exclude", i), "exclude", f"{fmt_num(value)} is not a point of the "
-                          f"scale {self.describe()}")
+                found.add(
+                    ("exclude", i),
+                    "exclude",
+                    f"{fmt_num(value)} is not a point of the scale {self.describe()}",
+                )
         for value in self.labels:
             if not self.is_answer(value):
-                found.add(("labels", fmt_num(value)), "label-range",
-                          f"label for {fmt_num(value)} is not an allowed answer "
-                          f"({self.describe()})")
+                found.add(
+                    ("labels", fmt_num(value)),
+                    "label-range",
+                    f"label for {fmt_num(value)} is not an allowed answer ({self.describe()})",
+                )
         seen: dict[str, float] = {}
         for value, label in self.labels.items():
             key = normalize_label(label)
             if key in seen:
-                found.add(("labels", fmt_num(value)), "label-duplicate",
-                          f'label "{label}" is used for both {fmt_num(seen[key])} and '
-                          f"{fmt_num(value)}")
+                found.add(
+                    ("labels", fmt_num(value)),
+                    "label-duplicate",
+                    f'label "{label}" is used for both {fmt_num(seen[key])} and {fmt_num(value)}',
+                )
             seen[key] = value
         if self.not_applicable is not None:
             for i, code in enumerate(self.not_applicable.values):
                 if self.is_answer(code):
-                    found.add(("not_applicable", "values", i), "na-code",
-                              f"'does not apply' code {fmt_num(code)} is also an allowed answer "
-                              f"({self.describe()}); pick a code outside the range")
+                    found.add(
+                        ("not_applicable", "values", i),
+                        "na-code",
+                        f"'does not apply' code {fmt_num(code)} is also an allowed answer "
+                        f"({self.describe()}); pick a code outside the range",
+                    )
             if normalize_label(self.not_applicable.label) in seen:
-                found.add(("not_applicable", "label"), "label-duplicate",
-                          f'label "{self.not_applicable.label}" is also a scale point label')
+                found.add(
+                    ("not_applicable", "label"),
+                    "label-duplicate",
+                    f'label "{self.not_applicable.label}" is also a scale point label',
+                )
         found.raise_if_any()
         return self
 
@@ -257,19 +277,28 @@ class MissingRule(_Model):
     def _check(self) -> Self:
         found = _Invariants()
         if self.min_answered is not None and self.min_proportion is not None:
-            found.add(("min_proportion",), "missing-both",
-                      "give either min_answered or min_proportion, not both")
+            found.add(
+                ("min_proportion",),
+                "missing-both",
+                "give either min_answered or min_proportion, not both",
+            )
         if self.on_missing is OnMissing.withhold and (
             self.min_answered is not None or self.min_proportion is not None
         ):
-            found.add(("on_missing",), "missing-rule",
-                      "with on_missing: withhold every item is required, so a minimum has no "
-                      "effect; use on_missing: prorate or drop the minimum")
+            found.add(
+                ("on_missing",),
+                "missing-rule",
+                "with on_missing: withhold every item is required, so a minimum has no "
+                "effect; use on_missing: prorate or drop the minimum",
+            )
         if self.on_missing is OnMissing.prorate and (
             self.min_answered is None and self.min_proportion is None
         ):
-            found.add(("on_missing",), "missing-rule",
-                      "on_missing: prorate needs min_answered or min_proportion")
+            found.add(
+                ("on_missing",),
+                "missing-rule",
+                "on_missing: prorate needs min_answered or min_proportion",
+            )
         found.raise_if_any()
         return self
 
@@ -287,8 +316,11 @@ class MissingRule(_Model):
         need = self.required(n_items)
         if need >= n_items:
             return f"all {n_items} items required"
-        share = (f" ({fmt_num(round(self.min_proportion * 100, 1))}%)"
-                 if self.min_proportion is not None else "")
+        share = (
+            f" ({fmt_num(round(self.min_proportion * 100, 1))}%)"
+            if self.min_proportion is not None
+            else ""
+        )
         return f"prorated when at least {need} of {n_items} are answered{share}"
 
 
@@ -311,8 +343,9 @@ class Threshold(_Model):
         if lower is None and upper is None:
             found.add((), "bound-none", "give at least one of below, at_most, above, at_least")
         if lower is not None and upper is not None and lower[0] >= upper[0]:
-            found.add((upper[1],), "bound-order",
-                      f"the range is empty: {self.describe_rule('score')}")
+            found.add(
+                (upper[1],), "bound-order", f"the range is empty: {self.describe_rule('score')}"
+            )
         found.raise_if_any()
         return self
 
@@ -331,13 +364,15 @@ class Threshold(_Model):
         return None
 
     def bounds(self) -> list[tuple[str, float]]:
-        return [(k, v) for k in ("above", "at_least", "below", "at_most")
-                if (v := getattr(self, k)) is not None]
+        return [
+            (k, v)
+            for k in ("above", "at_least", "below", "at_most")
+            if (v := getattr(self, k)) is not None
+        ]
 
     def describe_rule(self, subject: str) -> str:
         """``total below 36``, ``score at least 4 and below 6``."""
-        words = {"below": "below", "at_most": "at most", "above": "above",
-                 "at_least": "at least"}
+        words = {"below": "below", "at_most": "at most", "above": "above", "at_least": "at least"}
         parts = [f"{words[k]} {fmt_num(v)}" for k, v in self.bounds()]
         return f"{subject} " + " and ".join(parts)
 
@@ -407,15 +442,21 @@ class Scale(_Model):
         members = set(self.items)
         for i, item in enumerate(self.reverse):
             if item not in members:
-                found.add(("reverse", i), "reverse-not-member",
-                          f'reverse item "{item}" is not one of this scale\'s items '
-                          f"({_list(self.items)})")
+                found.add(
+                    ("reverse", i),
+                    "reverse-not-member",
+                    f'reverse item "{item}" is not one of this scale\'s items '
+                    f"({_list(self.items)})",
+                )
         for i, item in _duplicates(self.reverse):
             found.add(("reverse", i), "duplicate-id", f'item "{item}" is reversed twice')
         if self.missing.min_answered is not None and self.missing.min_answered > len(self.items):
-            found.add(("missing", "min_answered"), "missing-unmeetable",
-                      f"min_answered {self.missing.min_answered} can never be met: the scale "
-                      f"has {len(self.items)} items")
+            found.add(
+                ("missing", "min_answered"),
+                "missing-unmeetable",
+                f"min_answered {self.missing.min_answered} can never be met: the scale "
+                f"has {len(self.items)} items",
+            )
         for i, band_id in _duplicates([b.id for b in self.bands]):
             found.add(("bands", i, "id"), "duplicate-id", f'band id "{band_id}" is used twice')
         found.raise_if_any()
@@ -481,15 +522,21 @@ class Questionnaire(_Model):
             for b, band in enumerate(scale.bands):
                 for key, value in band.bounds():
                     if not lo <= value <= hi:
-                        found.add(("scales", scale_id, "bands", b, key), "band-range",
-                                  f"{key}: {fmt_num(value)} lies outside the scale's range "
-                                  f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value})")
+                        found.add(
+                            ("scales", scale_id, "bands", b, key),
+                            "band-range",
+                            f"{key}: {fmt_num(value)} lies outside the scale's range "
+                            f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value})",
+                        )
             for nrm, norm in enumerate(scale.norms):
                 if norm.mean is not None and not lo <= norm.mean <= hi:
-                    found.add(("scales", scale_id, "norms", nrm, "mean"), "norm-range",
-                              f"mean {fmt_num(norm.mean)} lies outside the scale's range "
-                              f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value}); norms use "
-                              "the scale's own metric")
+                    found.add(
+                        ("scales", scale_id, "norms", nrm, "mean"),
+                        "norm-range",
+                        f"mean {fmt_num(norm.mean)} lies outside the scale's range "
+                        f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value}); norms use "
+                        "the scale's own metric",
+                    )
         for r, rule in enumerate(self.item_rules):
             for item_id in rule.items or ids:
                 if item_id not in known:
@@ -497,9 +544,12 @@ class Questionnaire(_Model):
                 rs = self.scale_of(item_id)
                 for key, value in rule.bounds():
                     if not rs.min <= value <= rs.max:
-                        found.add(("item_rules", r, key), "rule-range",
-                                  f"{key}: {fmt_num(value)} lies outside item "
-                                  f'"{item_id}"\'s range {rs.describe()}')
+                        found.add(
+                            ("item_rules", r, key),
+                            "rule-range",
+                            f"{key}: {fmt_num(value)} lies outside item "
+                            f'"{item_id}"\'s range {rs.describe()}',
+                        )
         for i, rule_id in _duplicates([r.id for r in self.item_rules]):
             found.add(("item_rules", i, "id"), "duplicate-id", f'rule id "{rule_id}" is used twice')
         found.raise_if_any()
@@ -558,13 +608,19 @@ def _check_references(data: dict[str, Any], found: _Invariants) -> None:
         return str(_id_from_number(value))
 
     items = data.get("items")
-    ids = [as_id(item["id"]) for item in items if isinstance(item, dict) and "id" in item] if (
-        isinstance(items, list)) else []
+    ids = (
+        [as_id(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+        if (isinstance(items, list))
+        else []
+    )
     if isinstance(items, list):
         positions = [i for i, item in enumerate(items) if isinstance(item, dict) and "id" in item]
         for dup, item_id in _duplicates(ids):
-            found.add(("items", positions[dup], "id"), "duplicate-id",
-                      f'item id "{item_id}" is used twice')
+            found.add(
+                ("items", positions[dup], "id"),
+                "duplicate-id",
+                f'item id "{item_id}" is used twice',
+            )
     known = set(ids)
 
     def refs(path: Path, values: Any) -> None:
@@ -572,8 +628,11 @@ def _check_references(data: dict[str, Any], found: _Invariants) -> None:
             return
         for i, value in enumerate(values):
             if as_id(value) not in known:
-                found.add((*path, i), "unknown-item",
-                          f'item "{as_id(value)}" is not defined (items are {_list(ids)})')
+                found.add(
+                    (*path, i),
+                    "unknown-item",
+                    f'item "{as_id(value)}" is not defined (items are {_list(ids)})',
+                )
 
     scales = data.get("scales")
     if isinstance(scales, dict):

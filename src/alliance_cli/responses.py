@@ -19,8 +19,9 @@ _PAIR = re.compile(r"([^\s=,;]+)\s*=\s*")
 
 
 def _item_problem(item_id: str, value: str, rs: ResponseScale, why: str) -> Problem:
-    return Problem("bad-answer", f'"{value}" {why}; allowed: {rs.describe_allowed()}',
-                   path=item_path(item_id))
+    return Problem(
+        "bad-answer", f'"{value}" {why}; allowed: {rs.describe_allowed()}', path=item_path(item_id)
+    )
 
 
 def item_path(item_id: str) -> str:
@@ -39,8 +40,9 @@ def read_value(q: Questionnaire, item_id: str, text: str) -> float | Problem:
     na = rs.not_applicable
     if key in NA_WORDS or (na is not None and key == normalize_label(na.label)):
         if na is None:
-            return _item_problem(item_id, token, rs, "means does not apply, which this item "
-                                 "does not offer")
+            return _item_problem(
+                item_id, token, rs, "means does not apply, which this item does not offer"
+            )
         return na.values[0]
     try:
         value = float(token.replace(",", ".")) if re.fullmatch(r"[-+]?[\d.,]+", token) else None
@@ -66,13 +68,21 @@ def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[P
         pieces = _PAIR.split(text.strip())
         # pieces: ['', id1, value1, id2, value2, ...]
         if pieces[0].strip():
-            problems.append(Problem("bad-answers", f'cannot read "{pieces[0].strip()}" before '
-                                    "the first item=value pair"))
+            problems.append(
+                Problem(
+                    "bad-answers",
+                    f'cannot read "{pieces[0].strip()}" before the first item=value pair',
+                )
+            )
         for item_id, value in zip(pieces[1::2], pieces[2::2], strict=True):
             value = value.strip().rstrip(",;").strip()
             if item_id not in ids:
-                problems.append(Problem("unknown-item", f'item "{item_id}" is not defined in '
-                                        f"{q.id} (items are {_list(ids)})"))
+                problems.append(
+                    Problem(
+                        "unknown-item",
+                        f'item "{item_id}" is not defined in {q.id} (items are {_list(ids)})',
+                    )
+                )
             elif item_id in raw:
                 problems.append(Problem("duplicate-item", f'item "{item_id}" is answered twice'))
             else:
@@ -85,10 +95,14 @@ def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[P
         else:
             tokens = text.split()
         if len(tokens) != len(ids):
-            raise ResponseError(Problem(
-                "answer-count", f"{q.id} has {len(ids)} items ({_list(ids)}) but "
-                f"{len(tokens)} answers were given; leave a blank between commas for a "
-                'missing answer ("5,4,,3") or use item=value pairs ("1=5 2=4")'))
+            raise ResponseError(
+                Problem(
+                    "answer-count",
+                    f"{q.id} has {len(ids)} items ({_list(ids)}) but "
+                    f"{len(tokens)} answers were given; leave a blank between commas for a "
+                    'missing answer ("5,4,,3") or use item=value pairs ("1=5 2=4")',
+                )
+            )
         raw = dict(zip(ids, tokens, strict=True))
     return _values(q, raw, problems)
 
@@ -104,21 +118,33 @@ def answers_from_mapping(
         raw = {}
         for key, value in answers.items():
             if str(key) not in ids:
-                problems.append(Problem("unknown-item", f'item "{key}" is not defined in '
-                                        f"{q.id} (items are {_list(ids)})"))
+                problems.append(
+                    Problem(
+                        "unknown-item",
+                        f'item "{key}" is not defined in {q.id} (items are {_list(ids)})',
+                    )
+                )
             raw[str(key)] = value
     else:
         if len(answers) != len(ids):
-            raise ResponseError(Problem("answer-count", f"{q.id} has {len(ids)} items but "
-                                        f"{len(answers)} answers were given"))
+            raise ResponseError(
+                Problem(
+                    "answer-count",
+                    f"{q.id} has {len(ids)} items but {len(answers)} answers were given",
+                )
+            )
         raw = dict(zip(ids, answers, strict=True))
-    text = {k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-            for k, v in raw.items() if k in ids}
+    text = {
+        k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        for k, v in raw.items()
+        if k in ids
+    }
     return _values(q, text, problems)
 
 
-def _values(q: Questionnaire, raw: Mapping[str, str],
-            problems: list[Problem]) -> tuple[dict[str, float], list[Problem]]:
+def _values(
+    q: Questionnaire, raw: Mapping[str, str], problems: list[Problem]
+) -> tuple[dict[str, float], list[Problem]]:
     values: dict[str, float] = {}
     for item_id in q.item_ids():
         got = read_value(q, item_id, raw.get(item_id, ""))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -115,22 +114,34 @@ def key_warning(q: Questionnaire) -> str | None:
     """The visible warning for a key that is not verified (None when it is)."""
     if q.key_status is KeyStatus.verified:
         return None
-    return (f"the scoring key of {q.id} is {q.key_status.value}, not verified; check scores "
-            f"against the manual before relying on them (`alliance show {q.id}` lists what is "
-            "unverified)")
+    return (
+        f"the scoring key of {q.id} is {q.key_status.value}ly checked, not verified "
+        if q.key_status is KeyStatus.partial
+        else f"the scoring key of {q.id} is unverified "
+    ) + (
+        f"against a primary source; check scores against the manual before relying on them "
+        f"(`alliance show {q.id}` says what is uncertain)"
+    )
 
 
-def score(q: Questionnaire,
-          answers: str | Mapping[str, object] | Sequence[object]) -> ScoreReport:
+def score(q: Questionnaire, answers: str | Mapping[str, object] | Sequence[object]) -> ScoreReport:
     """Score one administration. ``answers`` is answer text (``"5,4,,3"``, ``"1=5 2=4"``),
     a mapping item → value, or a sequence in item order. Raises :class:`ResponseError`."""
-    values, unreadable = (parse_answers(q, answers) if isinstance(answers, str)
-                          else answers_from_mapping(q, answers))
+    values, unreadable = (
+        parse_answers(q, answers) if isinstance(answers, str) else answers_from_mapping(q, answers)
+    )
     row = np.array([[values.get(i, np.nan) for i in q.item_ids()]], dtype=np.float64)
     states = scoring.cell_states(q, row)[0]
-    bad = [Problem("bad-answer", f"{fmt_num(row[0, j])} is not allowed; allowed: "
-                   f"{q.scale_of(item_id).describe_allowed()}", path=item_path(item_id))
-           for j, item_id in enumerate(q.item_ids()) if states[j] == scoring.INVALID]
+    bad = [
+        Problem(
+            "bad-answer",
+            f"{fmt_num(row[0, j])} is not allowed; allowed: "
+            f"{q.scale_of(item_id).describe_allowed()}",
+            path=item_path(item_id),
+        )
+        for j, item_id in enumerate(q.item_ids())
+        if states[j] == scoring.INVALID
+    ]
     if unreadable or bad:
         order = {item_path(i): n for n, i in enumerate(q.item_ids())}
         raise ResponseError(sorted([*unreadable, *bad], key=lambda p: order.get(p.path, -1)))
@@ -151,8 +162,9 @@ def _withheld_reason(q: Questionnaire, scale_id: str, s: scoring.ScaleScores, r:
 def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) -> ScoreReport:
     """The document for row ``r`` of an engine result."""
     answers = [
-        Answer(item=item_id, value=_num(x[r, j]),
-               state=scoring.STATE_NAMES[int(scores.states[r, j])])
+        Answer(
+            item=item_id, value=_num(x[r, j]), state=scoring.STATE_NAMES[int(scores.states[r, j])]
+        )
         for j, item_id in enumerate(q.item_ids())
     ]
     scales: list[ScaleResult] = []
@@ -166,31 +178,67 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
         for b, hit in enumerate(s.band_hits[r]):
             spec = scale.bands[b]
             if hit and spec.flag:
-                flags.append(Flag(
-                    kind="band", id=spec.id, scale=scale_id, label=spec.label,
-                    rule=spec.describe_rule(scale.name), value=float(s.score[r]),
-                    message=spec.message or f"{scale.name} is in the band {spec.label}.",
-                    source=spec.source))
-        scales.append(ScaleResult(
-            id=scale_id, name=scale.name, method=scale.method, higher_is=scale.higher_is,
-            score=_num(s.score[r]), sum=_num(s.sum[r]), mean=_num(s.mean[r]), min=lo, max=hi,
-            items=len(scale.items), answered=int(s.answered[r]), missing=int(s.missing[r]),
-            not_applicable=int(s.not_applicable[r]), prorated=bool(s.prorated[r]),
-            withheld=withheld,
-            withheld_reason=_withheld_reason(q, scale_id, s, r) if withheld else None,
-            band=scale.bands[band].label if band >= 0 else None,
-            z=_num(s.z[r]), t=_num(s.t[r]), pomp=_num(s.pomp[r]),
-            norm=f"{norm.population} ({norm.source})" if norm else None,
-        ))
+                flags.append(
+                    Flag(
+                        kind="band",
+                        id=spec.id,
+                        scale=scale_id,
+                        label=spec.label,
+                        rule=spec.describe_rule(scale.name),
+                        value=float(s.score[r]),
+                        message=spec.message or f"{scale.name} is in the band {spec.label}.",
+                        source=spec.source,
+                    )
+                )
+        scales.append(
+            ScaleResult(
+                id=scale_id,
+                name=scale.name,
+                method=scale.method,
+                higher_is=scale.higher_is,
+                score=_num(s.score[r]),
+                sum=_num(s.sum[r]),
+                mean=_num(s.mean[r]),
+                min=lo,
+                max=hi,
+                items=len(scale.items),
+                answered=int(s.answered[r]),
+                missing=int(s.missing[r]),
+                not_applicable=int(s.not_applicable[r]),
+                prorated=bool(s.prorated[r]),
+                withheld=withheld,
+                withheld_reason=_withheld_reason(q, scale_id, s, r) if withheld else None,
+                band=scale.bands[band].label if band >= 0 else None,
+                z=_num(s.z[r]),
+                t=_num(s.t[r]),
+                pomp=_num(s.pomp[r]),
+                norm=f"{norm.population} ({norm.source})" if norm else None,
+            )
+        )
     for rule in q.item_rules:
         for j, item_id in enumerate(q.item_ids()):
             if scores.item_rule_hits[rule.id][r, j]:
-                flags.append(Flag(
-                    kind="item_rule", id=rule.id, item=item_id, label=rule.message,
-                    rule=rule.describe_rule(f"item {item_id}"), value=float(x[r, j]),
-                    message=rule.message, source=rule.source))
+                flags.append(
+                    Flag(
+                        kind="item_rule",
+                        id=rule.id,
+                        item=item_id,
+                        label=rule.message,
+                        rule=rule.describe_rule(f"item {item_id}"),
+                        value=float(x[r, j]),
+                        message=rule.message,
+                        source=rule.source,
+                    )
+                )
     warnings = [w for w in (key_warning(q),) if w]
-    ref = QuestionnaireRef(id=q.id, title=q.title, version=q.version, respondent=q.respondent,
-                           key_status=q.key_status, content_hash=q.content_hash())
-    return ScoreReport(questionnaire=ref, answers=answers, scales=scales, flags=flags,
-                       warnings=warnings)
+    ref = QuestionnaireRef(
+        id=q.id,
+        title=q.title,
+        version=q.version,
+        respondent=q.respondent,
+        key_status=q.key_status,
+        content_hash=q.content_hash(),
+    )
+    return ScoreReport(
+        questionnaire=ref, answers=answers, scales=scales, flags=flags, warnings=warnings
+    )

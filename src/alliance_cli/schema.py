@@ -15,5 +15,4 @@ SCHEMA_ID = "https://alliance-cli.invalid/schema/questionnaire.schema.json"
 
 def definition_schema() -> dict[str, Any]:
     schema = Questionnaire.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            **schema}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -193,10 +193,20 @@ def score_matrix(q: Questionnaire, values: npt.ArrayLike) -> Scores:
             assert norm.mean is not None and norm.sd is not None
             z = (score - norm.mean) / norm.sd
         out[scale_id] = ScaleScores(
-            id=scale_id, score=score, sum=sums, mean=mean, answered=answered,
-            missing=n_items - answered - n_na, not_applicable=n_na,
-            prorated=keep & ~complete, withheld=withheld, band=band, band_hits=hits,
-            z=z, t=50 + 10 * z, pomp=100 * (score - smin) / (smax - smin),
+            id=scale_id,
+            score=score,
+            sum=sums,
+            mean=mean,
+            answered=answered,
+            missing=n_items - answered - n_na,
+            not_applicable=n_na,
+            prorated=keep & ~complete,
+            withheld=withheld,
+            band=band,
+            band_hits=hits,
+            z=z,
+            t=50 + 10 * z,
+            pomp=100 * (score - smin) / (smax - smin),
         )
     rule_hits: dict[str, BoolArray] = {}
     for rule in q.item_rules:

@@ -32,8 +32,13 @@ def _plain(cell: Cell) -> str | int | float:
     return cell
 
 
-def write_csv(stream: IO[str], header: Sequence[str], rows: Iterable[Sequence[Cell]],
-              *, escape_formulas: bool = True) -> None:
+def write_csv(
+    stream: IO[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    escape_formulas: bool = True,
+) -> None:
     """Write a header and rows; ``None`` becomes an empty cell."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow([escape_formula(h) if escape_formulas else h for h in header])

@@ -63,17 +63,21 @@ def problems(found: dict[str, list[Problem]]) -> None:
     """``alliance validate`` output: one line per problem, then a summary."""
     console = out()
     count = 0
-    for path, items in found.items():
+    for items in found.values():
         for problem in items:
             count += 1
             console.print(Text(problem.render()), soft_wrap=True)
     bad = sum(1 for items in found.values() if items)
     if count:
-        console.print(Text(f"{count} problem{'s' * (count != 1)} in {bad} of {len(found)} "
-                           f"file{'s' * (len(found) != 1)}", style="bold red"))
+        console.print(
+            Text(
+                f"{count} problem{'s' * (count != 1)} in {bad} of {len(found)} "
+                f"file{'s' * (len(found) != 1)}",
+                style="bold red",
+            )
+        )
     else:
-        console.print(Text(f"OK: {len(found)} file{'s' * (len(found) != 1)} valid",
-                           style="green"))
+        console.print(Text(f"OK: {len(found)} file{'s' * (len(found) != 1)} valid", style="green"))
 
 
 def catalog(rows: Sequence[dict[str, object]]) -> None:
@@ -83,9 +87,15 @@ def catalog(rows: Sequence[dict[str, object]]) -> None:
     for row in rows:
         key = str(row["key_status"])
         style = "" if key == "verified" else "yellow"
-        table.add_row(Text(str(row["id"]), style="bold"), Text(str(row["title"])),
-                      str(row["respondent"]), str(row["items"]), str(row["scales"]),
-                      Text(key, style=style), str(row["origin"]))
+        table.add_row(
+            Text(str(row["id"]), style="bold"),
+            Text(str(row["title"])),
+            str(row["respondent"]),
+            str(row["items"]),
+            str(row["scales"]),
+            Text(key, style=style),
+            str(row["origin"]),
+        )
     out().print(table)
 
 
@@ -104,39 +114,61 @@ def score(report: ScoreReport) -> None:
     """The score table, then a sentence per flag and per withheld scale."""
     console = out()
     q = report.questionnaire
-    console.print(Text.assemble((q.id, "bold"), f" · {q.title} · version {q.version} · key ",
-                                (q.key_status.value,
-                                 "green" if q.key_status.value == "verified" else "yellow")))
+    console.print(
+        Text.assemble(
+            (q.id, "bold"),
+            f" · {q.title} · version {q.version} · key ",
+            (q.key_status.value, "green" if q.key_status.value == "verified" else "yellow"),
+        )
+    )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
-    for col, justify in (("scale", "left"), ("score", "right"), ("range", "left"),
-                         ("sum", "right"), ("answered", "left"), ("flags", "left")):
+    for col, justify in (
+        ("scale", "left"),
+        ("score", "right"),
+        ("range", "left"),
+        ("sum", "right"),
+        ("answered", "left"),
+        ("flags", "left"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in report.scales:
         flags = [f.label for f in report.flags if f.kind == "band" and f.scale == s.id]
         sum_text = "" if s.method.value == "sum" else num(s.sum)
-        table.add_row(Text(s.name), Text(num(s.score), style="bold"),
-                      f"{num(s.min)}–{num(s.max)} ({s.method.value})", sum_text,
-                      _answered(s), Text(", ".join(flags), style="bold red"))
+        table.add_row(
+            Text(s.name),
+            Text(num(s.score), style="bold"),
+            f"{num(s.min)}–{num(s.max)} ({s.method.value})",
+            sum_text,
+            _answered(s),
+            Text(", ".join(flags), style="bold red"),
+        )
     console.print(table)
     for s in report.scales:
         if s.withheld:
             console.print(Text(f"{s.name} withheld: {s.withheld_reason}."))
     for flag in report.flags:
-        console.print(Text("⚑ ", style="bold red") + Text(
-            f"{flag.rule} ({num(flag.value)}): {flag.message} Source: {flag.source}."))
+        console.print(
+            Text("⚑ ", style="bold red")
+            + Text(f"{flag.rule} ({num(flag.value)}): {flag.message} Source: {flag.source}.")
+        )
 
 
 def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
     """Everything ``alliance show`` tells about a definition."""
     console = out()
     console.print(Text.assemble((q.id, "bold"), f" — {q.title}"))
-    console.print(Text(f"version {q.version} · respondent {q.respondent.value} · measures "
-                       f"{q.construct_} · {origin} definition ({path})"))
+    console.print(
+        Text(
+            f"version {q.version} · respondent {q.respondent.value} · measures "
+            f"{q.construct_} · {origin} definition ({path})"
+        )
+    )
     if q.aliases:
         console.print(Text("aliases: " + ", ".join(q.aliases)))
     status = q.key_status.value
-    console.print(Text.assemble("scoring key: ", (status, "green" if status == "verified"
-                                                 else "bold yellow")))
+    console.print(
+        Text.assemble("scoring key: ", (status, "green" if status == "verified" else "bold yellow"))
+    )
     for src in q.key_sources:
         console.print(Text(f"  · {src}"))
     rs = q.response_scale
@@ -147,14 +179,19 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
         codes = "/".join(fmt_num(c) for c in rs.not_applicable.values)
         console.print(Text(f"  {codes:>4}  {rs.not_applicable.label} (counts as unanswered)"))
 
-    items = Table(title="items (hints in our own words; official wording via an item-text "
-                  "overlay)", box=box.SIMPLE_HEAD, show_edge=False, title_justify="left")
+    items = Table(
+        title="items — hints in our own words (licensed wording: --item-text)",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        title_justify="left",
+    )
     items.add_column("item", justify="right")
     items.add_column("hint")
     items.add_column("scales (R = reversed)")
     for item in q.items:
-        used = ", ".join(q.scales[sid].name + (" (R)" if rev else "")
-                         for sid, rev in q.scales_using(item.id))
+        used = ", ".join(
+            q.scales[sid].name + (" (R)" if rev else "") for sid, rev in q.scales_using(item.id)
+        )
         own = f" [{item.response_scale.describe()}]" if item.response_scale else ""
         items.add_row(Text(item.id), Text(item.text + own), Text(used))
     console.print(items)
@@ -164,26 +201,47 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
         scales.add_column(col)
     for sid, scale in q.scales.items():
         lo, hi = q.scale_range(sid)
-        scales.add_row(Text(f"{scale.name} ({sid})"), Text(" ".join(scale.items)),
-                       Text(" ".join(scale.reverse) or "–"), scale.method.value,
-                       f"{num(lo)}–{num(hi)}", scale.higher_is.value,
-                       Text(scale.missing.describe(len(scale.items))))
+        scales.add_row(
+            Text(f"{scale.name} ({sid})"),
+            Text(" ".join(scale.items)),
+            Text(" ".join(scale.reverse) or "–"),
+            scale.method.value,
+            f"{num(lo)}–{num(hi)}",
+            scale.higher_is.value,
+            Text(scale.missing.describe(len(scale.items))),
+        )
     console.print(scales)
-    for sid, scale in q.scales.items():
+    for scale in q.scales.values():
         for band in scale.bands:
             kind = "flag" if band.flag else "band"
-            console.print(Text(f"{kind} {band.id}: {band.describe_rule(scale.name)} → "
-                               f"{band.label}. Source: {band.source}"))
+            console.print(
+                Text(
+                    f"{kind} {band.id}: {band.describe_rule(scale.name)} → "
+                    f"{band.label}. Source: {band.source}"
+                )
+            )
         for norm in scale.norms:
-            facts = ", ".join(f"{k} {fmt_num(v) if isinstance(v, float) else v}"
-                              for k, v in (("N", norm.n), ("mean", norm.mean), ("SD", norm.sd),
-                                           ("reliability", norm.reliability)) if v is not None)
-            console.print(Text(f"norm for {scale.name}: {norm.population}: {facts}. "
-                               f"Source: {norm.source}"))
+            facts = ", ".join(
+                f"{k} {fmt_num(v) if isinstance(v, float) else v}"
+                for k, v in (
+                    ("N", norm.n),
+                    ("mean", norm.mean),
+                    ("SD", norm.sd),
+                    ("reliability", norm.reliability),
+                )
+                if v is not None
+            )
+            console.print(
+                Text(f"norm for {scale.name}: {norm.population}: {facts}. Source: {norm.source}")
+            )
     for rule in q.item_rules:
         which = ", ".join(rule.items) if rule.items else "any item"
-        console.print(Text(f"item rule {rule.id}: {rule.describe_rule(which)} → "
-                           f"{rule.message} Source: {rule.source}"))
+        console.print(
+            Text(
+                f"item rule {rule.id}: {rule.describe_rule(which)} → "
+                f"{rule.message} Source: {rule.source}"
+            )
+        )
     console.print(Text("\ncitations:"))
     for cite in q.citations:
         console.print(Text(f"  · {cite.text}" + (f" doi:{cite.doi}" if cite.doi else "")))
@@ -192,5 +250,3 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
         console.print(Text(f"notes: {q.notes}"))
     if q.codes:
         console.print(Text("codes: " + ", ".join(f"{k} {v}" for k, v in q.codes.items())))
-
-
