@@ -313,3 +313,20 @@ def test_overlay_problems_are_located(tmp_path: Path, tiny: Questionnaire) -> No
         f'{overlay}:1:16 questionnaire: this overlay is for "wai-sr", not "tiny"',
         f'{overlay}:4:3 items.q: item "q" is not defined in tiny (items are "a", "b", "c", "d")',
     ]
+
+
+def test_validate_checks_overlay_items_against_the_questionnaire(tmp_path: Path) -> None:
+    good = tmp_path / "wai-sr.item-text.yaml"
+    good.write_text('questionnaire: wai-sr\nitems: {"1": One, "12": Twelve}\n', "utf-8")
+    bad = tmp_path / "x.item-text.yaml"
+    bad.write_text('questionnaire: wai-sr\nitems: {"1": One, "13": Thirteen}\n', "utf-8")
+    lost = tmp_path / "y.item-text.yaml"
+    lost.write_text("questionnaire: nothing-like-it\nitems: {a: A}\n", "utf-8")
+    result = runner.invoke(app, ["validate", str(good), str(bad), str(lost)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f'{bad}:2:19 items.13: item "13" is not defined in wai-sr (items are "1"…"12")',
+        f'{lost}:1:16 questionnaire: no questionnaire "nothing-like-it" (known: care, haq-ii, '
+        "ors, srs, wai, wai-s, wai-sr, wai-sr-t)",
+        "2 problems in 2 of 3 files",
+    ]

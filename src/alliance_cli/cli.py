@@ -152,8 +152,9 @@ def show(
     item_text: ItemTextOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a questionnaire: items, scales (reversed items), scoring rules, cutoffs, norms,
-    sources and licence.
+    """Show a questionnaire: items, scales, rules, cutoffs, norms, sources, licence.
+
+    Reversed items are marked per scale; the response scale is shown with its labels.
 
     Example:  alliance show wai-sr
     """
@@ -347,7 +348,7 @@ def validate(
             paths += sorted(path.glob(f"*{OVERLAY_SUFFIX}"))
         else:
             paths.append(path)
-    found = validate_files(paths)
+    found = validate_files(paths, _catalog(None))
     if as_json:
         _print_json(
             {
@@ -382,6 +383,10 @@ def main() -> None:
     # Pydantic scans installed entry points for plugins on first validation (~15 ms); this
     # tool uses none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Scoring is element-wise and reliability matrices are tiny: a BLAS thread pool buys
+    # nothing and costs ~50 ms of start-up on every run. A user's own setting wins.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     try:
         app()
     except KeyboardInterrupt:

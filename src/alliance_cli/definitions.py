@@ -312,18 +312,39 @@ def load_definition(path: Path | str) -> m.Questionnaire:
     return obj
 
 
-def validate_files(paths: Iterable[Path | str]) -> dict[str, list[Problem]]:
-    """All problems of all files (definition or item-text overlay), by file."""
+def validate_files(
+    paths: Iterable[Path | str], catalog: Catalog | None = None
+) -> dict[str, list[Problem]]:
+    """All problems of all files (definition or item-text overlay), by file.
+
+    With a catalog, an overlay's item ids are also checked against its questionnaire."""
     results: dict[str, list[Problem]] = {}
     for raw in paths:
         path = Path(raw)
-        cls: type[BaseModel] = ItemText if path.name.endswith(OVERLAY_SUFFIX) else m.Questionnaire
+        overlay = path.name.endswith(OVERLAY_SUFFIX)
+        cls: type[BaseModel] = ItemText if overlay else m.Questionnaire
         try:
-            _, problems = validate_text(_read(path), str(path), cls)
+            obj, problems = validate_text(_read(path), str(path), cls)
+            if overlay and isinstance(obj, ItemText) and catalog is not None:
+                problems = _overlay_against_catalog(path, obj, catalog)
         except InputFileError as exc:
             problems = list(exc.problems)
         results[str(path)] = problems
     return results
+
+
+def _overlay_against_catalog(path: Path, overlay: ItemText, catalog: Catalog) -> list[Problem]:
+    try:
+        load_item_text(path, catalog.get(overlay.questionnaire))
+    except (DefinitionError, NotFoundError) as exc:
+        if isinstance(exc, NotFoundError):
+            parsed = parse_yaml(_read(path), str(path))
+            where = _locate(parsed, ("questionnaire",), str(path), key=False)
+            return [
+                Problem("unknown-questionnaire", exc.problems[0].message, where, "questionnaire")
+            ]
+        return list(exc.problems)
+    return []
 
 
 # -- item-text overlays ----------------------------------------------------------------------
