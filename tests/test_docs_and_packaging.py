@@ -42,8 +42,9 @@ def test_readme_lists_every_command_and_exit_code() -> None:
 
 def test_readme_answer_examples_run() -> None:
     runner = CliRunner()
-    for line in README.split("### Giving answers", 1)[1].split("```sh\n", 1)[1].split("```")[0] \
-            .splitlines():
+    for line in (
+        README.split("### Giving answers", 1)[1].split("```sh\n", 1)[1].split("```")[0].splitlines()
+    ):
         command = line.split("#")[0].strip()
         if not command.startswith("alliance score") or "|" in command:
             continue
@@ -62,8 +63,18 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
         check=True,
     )
     [built] = out.glob("alliance_cli-*.whl")
@@ -72,31 +83,68 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_ships_the_bundled_definitions(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
-    shipped = sorted(n.rsplit("/", 1)[1] for n in names
-                     if n.startswith("alliance_cli/questionnaires/"))
+    shipped = sorted(
+        n.rsplit("/", 1)[1] for n in names if n.startswith("alliance_cli/questionnaires/")
+    )
     assert shipped == sorted(p.name for p in (REPO / "questionnaires").glob("*.yaml"))
 
 
 def test_installed_wheel_scores_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                    str(target), str(wheel)], check=True)
-    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-           "NO_COLOR": "1"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    env = {
+        "PYTHONPATH": str(target),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "NO_COLOR": "1",
+    }
     proc = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, alliance_cli, alliance_cli.definitions as d;"
-         "print(alliance_cli.__file__); print(d.bundled_dir())"],
-        capture_output=True, text=True, env={**env, "PYTHONPATH": f"{target}:{_deps()}"},
-        cwd=tmp_path, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, alliance_cli, alliance_cli.definitions as d;"
+            "print(alliance_cli.__file__); print(d.bundled_dir())",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": f"{target}:{_deps()}"},
+        cwd=tmp_path,
+        check=True,
+    )
     module_file, bundled = proc.stdout.splitlines()
     assert module_file.startswith(str(target))
     assert bundled == str(target / "alliance_cli" / "questionnaires")
     proc = subprocess.run(
-        [sys.executable, "-m", "alliance_cli", "score", "wai-sr", "--answers",
-         "5,4,4,5,3,4,5,4,4,5,4,4", "--format", "csv"],
-        capture_output=True, text=True, env={**env, "PYTHONPATH": f"{target}:{_deps()}"},
-        cwd=tmp_path, check=True)
+        [
+            sys.executable,
+            "-m",
+            "alliance_cli",
+            "score",
+            "wai-sr",
+            "--answers",
+            "5,4,4,5,3,4,5,4,4,5,4,4",
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": f"{target}:{_deps()}"},
+        cwd=tmp_path,
+        check=True,
+    )
     rows = proc.stdout.splitlines()
     assert rows[-1].startswith("wai-sr,total,Total,mean,4.25,51,4.25,1,5,12,12,0,0,false")
 

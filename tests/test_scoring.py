@@ -35,7 +35,7 @@ from alliance_cli.scoring import (
 
 NAN = math.nan
 PROPERTY = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -268,9 +268,7 @@ def test_scores_respect_range_withholding_and_prorating(anyq: Questionnaire, dat
         assert (s.answered[s.prorated] < n).all()
         assert (s.answered[s.prorated] >= need).all()
         assert (s.answered[kept & ~s.prorated] == n).all()
-        np.testing.assert_array_equal(
-            (s.answered + s.missing + s.not_applicable)[~invalid], n
-        )
+        np.testing.assert_array_equal((s.answered + s.missing + s.not_applicable)[~invalid], n)
 
 
 @PROPERTY
@@ -410,7 +408,9 @@ def test_invalid_cell_withholds_only_scales_containing_it(tiny: Questionnaire) -
     r = score_matrix(tiny, x)
     warmth, work = r.scales["warmth"], r.scales["work"]
     np.testing.assert_array_equal(warmth.withheld, [WITHHELD_INVALID, WITHHELD_NONE, WITHHELD_NONE])
-    np.testing.assert_array_equal(work.withheld, [WITHHELD_INVALID, WITHHELD_INVALID, WITHHELD_NONE])
+    np.testing.assert_array_equal(
+        work.withheld, [WITHHELD_INVALID, WITHHELD_INVALID, WITHHELD_NONE]
+    )
     np.testing.assert_array_equal(warmth.score, [NAN, 7.0, 7.0])
     assert math.isnan(work.score[1])
     assert work.score[2] == pytest.approx(3.6666666667)  # (3 + 3 + 5) / 3
@@ -519,7 +519,7 @@ def test_item_rules_hit_only_answered_cells_of_listed_items(tiny: Questionnaire)
     )
 
 
-# -- standard scores and POMP ----------------------------------------------------------------------
+# -- standard scores and POMP -------------------------------------------------------------------
 
 
 def test_standard_scores_against_norm(tiny: Questionnaire) -> None:
@@ -545,7 +545,7 @@ def test_no_norm_gives_nan_standard_scores(tiny: Questionnaire) -> None:
     assert warmth.pomp[0] == 100.0  # sum range 2–10: 100 (10 - 2) / 8
 
 
-# -- hand-computed special scales -------------------------------------------------------------------
+# -- hand-computed special scales ---------------------------------------------------------------
 
 
 def test_bipolar_scale_without_zero_and_reverse_item() -> None:

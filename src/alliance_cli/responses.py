@@ -15,6 +15,7 @@ from .errors import Problem, ResponseError
 from .model import Questionnaire, ResponseScale, _list, fmt_num, normalize_label
 
 NA_WORDS = ("na", "n/a", "n.a.", "does not apply", "not applicable")
+_NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
 _PAIR = re.compile(r"([^\s=,;]+)\s*=\s*")
 
 
@@ -44,12 +45,10 @@ def read_value(q: Questionnaire, item_id: str, text: str) -> float | Problem:
                 item_id, token, rs, "means does not apply, which this item does not offer"
             )
         return na.values[0]
-    try:
-        value = float(token.replace(",", ".")) if re.fullmatch(r"[-+]?[\d.,]+", token) else None
-    except ValueError:
-        value = None
-    if value is not None and math.isfinite(value):
-        return value
+    if _NUMBER.fullmatch(token):
+        value = float(token.replace(",", "."))
+        if math.isfinite(value):
+            return value
     for point, label in rs.labels.items():
         if normalize_label(label) == key:
             return point
@@ -61,7 +60,9 @@ def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[P
     or one answer per line. Returns the readable values (unreadable ones are left out) and a
     problem per unreadable answer; a wrong number of answers raises :class:`ResponseError`."""
     ids = q.item_ids()
-    text = text.strip("\r\n")
+    # Only the final line ending of a file or stdin goes: in the one-per-line form a blank
+    # first or last line is a missing answer.
+    text = text.removesuffix("\n").removesuffix("\r")
     problems: list[Problem] = []
     raw: dict[str, str] = {}
     if _PAIR.match(text.strip()):
@@ -89,9 +90,9 @@ def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[P
                 raw[item_id] = value
     else:
         if "," in text or ";" in text:
-            tokens = re.split(r"[,;]", text)
+            tokens = re.split(r"[,;]", text.strip())
         elif "\n" in text:
-            tokens = text.splitlines()
+            tokens = [line.removesuffix("\r") for line in text.split("\n")]
         else:
             tokens = text.split()
         if len(tokens) != len(ids):

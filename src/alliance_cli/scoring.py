@@ -198,7 +198,7 @@ def score_matrix(q: Questionnaire, values: npt.ArrayLike) -> Scores:
             sum=sums,
             mean=mean,
             answered=answered,
-            missing=n_items - answered - n_na,
+            missing=(st == MISSING).sum(axis=1).astype(np.int64),
             not_applicable=n_na,
             prorated=keep & ~complete,
             withheld=withheld,
