@@ -134,24 +134,36 @@ def render_path(path: Path) -> str:
 class NotApplicable(_Model):
     """Codes meaning "does not apply": counted as unanswered, but recorded as such."""
 
-    values: tuple[float, ...] = Field(min_length=1)
-    """Codes that mean "does not apply"; they must lie outside the allowed answers."""
-    label: Text = "Does not apply"
-    """What the respondent sees and may type instead of a code."""
+    values: tuple[float, ...] = Field(
+        min_length=1,
+        description='Codes that mean "does not apply"; they must lie outside the allowed answers.',
+    )
+    label: Text = Field(
+        "Does not apply", description="What the respondent sees and may type instead of a code."
+    )
 
 
 class ResponseScale(_Model):
     """The answers an item accepts: ``min``..``max`` in ``step``s, minus ``exclude``."""
 
-    min: float
-    max: float
-    step: float = Field(1, gt=0)
-    """1 for a Likert scale, 0.1 for a 10 cm visual-analogue line measured in mm."""
-    exclude: tuple[float, ...] = ()
-    """Values inside the range that are not answers (0 on a -3..+3 scale without zero)."""
-    labels: dict[float, Text] = Field(default_factory=dict)
-    """A label per point, or only for the ends (``{0: "poorly", 10: "well"}``)."""
-    not_applicable: NotApplicable | None = None
+    min: float = Field(description="Lowest answer.")
+    max: float = Field(description="Highest answer.")
+    step: float = Field(
+        1,
+        gt=0,
+        description="1 for a Likert scale, 0.1 for a 10 cm visual-analogue line measured in mm.",
+    )
+    exclude: tuple[float, ...] = Field(
+        (),
+        description="Values inside the range that are not answers (0 on -3..+3 without zero).",
+    )
+    labels: dict[float, Text] = Field(
+        default_factory=dict,
+        description='A label per point, or only for the ends (`{0: "poorly", 10: "well"}`).',
+    )
+    not_applicable: NotApplicable | None = Field(
+        None, description="Codes meaning 'does not apply' (counted as unanswered)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -254,10 +266,12 @@ def normalize_label(label: str) -> str:
 
 class Item(_Model):
     id: Id
-    text: Text
-    """A short content hint in the project's own words — never the published wording."""
-    response_scale: ResponseScale | None = None
-    """Overrides the questionnaire's response scale for this item."""
+    text: Text = Field(
+        description="A short content hint in the project's own words — never the published wording."
+    )
+    response_scale: ResponseScale | None = Field(
+        None, description="Overrides the questionnaire's response scale for this item."
+    )
 
 
 class MissingRule(_Model):
@@ -269,9 +283,15 @@ class MissingRule(_Model):
     any missing item withholds the score. "Does not apply" answers count as missing.
     """
 
-    min_answered: int | None = Field(None, ge=1)
-    min_proportion: float | None = Field(None, gt=0, le=1)
-    on_missing: OnMissing = OnMissing.withhold
+    min_answered: int | None = Field(None, ge=1, description="Least items answered to score.")
+    min_proportion: float | None = Field(
+        None, gt=0, le=1, description="Least share of items answered to score (0.75)."
+    )
+    on_missing: OnMissing = Field(
+        OnMissing.withhold,
+        description="prorate: score from the answered items; withhold: any "
+        "missing item withholds the score.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -327,10 +347,10 @@ class MissingRule(_Model):
 class Threshold(_Model):
     """An inequality spelled out: ``below: 36`` means score < 36, ``at_most: 36`` ≤ 36."""
 
-    below: float | None = None
-    at_most: float | None = None
-    above: float | None = None
-    at_least: float | None = None
+    below: float | None = Field(None, description="Score < this.")
+    at_most: float | None = Field(None, description="Score <= this.")
+    above: float | None = Field(None, description="Score > this.")
+    at_least: float | None = Field(None, description="Score >= this.")
 
     @model_validator(mode="after")
     def _check_bounds(self) -> Self:
@@ -382,20 +402,23 @@ class Band(Threshold):
 
     id: Id
     label: Text
-    flag: bool = True
-    """True when landing in this band is worth raising (it then appears as a flag)."""
-    message: Text | None = None
-    """One plain sentence shown when the band applies."""
-    source: Text
-    """Where the cutoff comes from."""
+    flag: bool = Field(
+        True,
+        description="True when landing in this band is worth raising (it then appears as a flag).",
+    )
+    message: Text | None = Field(
+        None, description="One plain sentence shown when the band applies."
+    )
+    source: Text = Field(description="Where the cutoff comes from.")
 
 
 class ItemRule(Threshold):
     """An item-level heuristic such as "any SRS item below 9 is worth asking about"."""
 
     id: Id
-    items: tuple[Id, ...] | None = None
-    """The items it applies to; all items when left out."""
+    items: tuple[Id, ...] | None = Field(
+        None, description="The items it applies to; all items when left out."
+    )
     message: Text
     source: Text
 
@@ -408,8 +431,12 @@ class Norm(_Model):
     n: int | None = Field(None, ge=1)
     mean: float | None = None
     sd: float | None = Field(None, gt=0)
-    reliability: float | None = Field(None, gt=0, lt=1)
-    """Internal consistency (alpha) or test-retest, for reliable change."""
+    reliability: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Internal consistency (alpha) or test-retest, for reliable change.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -423,16 +450,22 @@ class Norm(_Model):
 class Scale(_Model):
     name: Text
     items: tuple[Id, ...] = Field(min_length=1)
-    reverse: tuple[Id, ...] = ()
-    """Items reversed (min + max − x) *for this scale*; they must be members of it."""
-    method: Method
-    """The reported score: sum or mean of the keyed items (the other is reported beside it)."""
-    higher_is: Direction
-    missing: MissingRule = MissingRule()
+    reverse: tuple[Id, ...] = Field(
+        (),
+        description="Items reversed (min + max − x) *for this scale*; they must be members of it.",
+    )
+    method: Method = Field(
+        description="The reported score: sum or mean of the keyed items (the other is shown too)."
+    )
+    higher_is: Direction = Field(description="Whether a higher score is better or worse.")
+    missing: MissingRule = Field(
+        MissingRule(), description="Missing-data rule; by default every item is required."
+    )
     description: Text | None = None
-    norms: tuple[Norm, ...] = ()
-    """The first norm gives the standard scores (z, T)."""
-    bands: tuple[Band, ...] = ()
+    norms: tuple[Norm, ...] = Field(
+        (), description="The first norm gives the standard scores (z, T)."
+    )
+    bands: tuple[Band, ...] = Field((), description="Named ranges and cutoffs of the score.")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -471,27 +504,38 @@ class Citation(_Model):
 class Questionnaire(_Model):
     """A questionnaire definition: metadata, response scale, items and scales."""
 
-    id: Id
+    id: Id = Field(description="Short id used on the command line (`wai-sr`).")
     title: Text
-    version: Text
-    """Version of this definition file (bump it when the scoring changes)."""
-    respondent: Respondent
-    construct_: Text = Field(alias="construct")
-    """What it measures (working alliance, empathy, session feedback, outcome)."""
-    aliases: tuple[Id, ...] = ()
+    version: Text = Field(
+        description="Version of this definition file (bump it when the scoring changes)."
+    )
+    respondent: Respondent = Field(description="Who fills it in: client, therapist or observer.")
+    construct_: Text = Field(
+        alias="construct",
+        description="What it measures (working alliance, empathy, session feedback, outcome).",
+    )
+    aliases: tuple[Id, ...] = Field((), description="Other names it is found by.")
     citations: tuple[Citation, ...] = Field(min_length=1)
-    licence: Text
-    """Who holds the rights to the wording and what use is allowed."""
-    key_status: KeyStatus
-    key_sources: tuple[Text, ...] = Field(min_length=1)
-    """Where the scoring key was checked, and what remains unverified."""
-    codes: dict[str, str] = Field(default_factory=dict)
-    """Terminology codes (e.g. ``loinc: "..."``); leave empty unless known."""
+    licence: Text = Field(
+        description="Who holds the rights to the wording and what use is allowed."
+    )
+    key_status: KeyStatus = Field(
+        description="verified, partial or unverified; commands warn unless verified."
+    )
+    key_sources: tuple[Text, ...] = Field(
+        min_length=1, description="Where the scoring key was checked, and what remains unverified."
+    )
+    codes: dict[str, str] = Field(
+        default_factory=dict,
+        description='Terminology codes (e.g. `loinc: "..."`); leave empty unless known.',
+    )
     notes: Text | None = None
     response_scale: ResponseScale
-    items: tuple[Item, ...] = Field(min_length=1)
-    scales: dict[Id, Scale] = Field(min_length=1)
-    item_rules: tuple[ItemRule, ...] = ()
+    items: tuple[Item, ...] = Field(min_length=1, description="Items in administration order.")
+    scales: dict[Id, Scale] = Field(min_length=1, description="Scales by id.")
+    item_rules: tuple[ItemRule, ...] = Field(
+        (), description="Item-level heuristics (e.g. any item below 9)."
+    )
 
     @model_validator(mode="before")
     @classmethod
