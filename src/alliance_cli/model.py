@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    field_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -223,6 +224,11 @@ class ResponseScale(_Model):
                 )
         found.raise_if_any()
         return self
+
+    @field_serializer("labels")
+    def _labels_as_written(self, labels: dict[float, str]) -> dict[str, str]:
+        # `1: Seldom`, not `"1.0": Seldom`, in JSON output.
+        return {fmt_num(value): label for value, label in labels.items()}
 
     def on_grid(self, value: float) -> bool:
         steps = (value - self.min) / self.step
