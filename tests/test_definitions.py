@@ -182,8 +182,11 @@ def test_invariants_are_reported_at_their_place(old: str, new: str, expected: st
 def test_model_invariants_hold_without_the_loader() -> None:
     import yaml
 
-    data = yaml.safe_load(TINY_YAML.replace("items: [a, b]", "items: [a, z]"))
-    with pytest.raises(ValidationError, match=r'scales\.warmth\.items\[1\]: item "z" is not'):
+    data = yaml.safe_load(TINY_YAML.replace("items: [c, d, a]", "items: [c, d, z]"))
+    with pytest.raises(ValidationError, match=r'scales\.work\.items\[2\]: item "z" is not'):
+        Questionnaire.model_validate(data)
+    data = yaml.safe_load(TINY_YAML.replace("reverse: [b]", "reverse: [c]"))
+    with pytest.raises(ValidationError, match=r'reverse\[0\]: reverse item "c" is not one'):
         Questionnaire.model_validate(data)
 
 

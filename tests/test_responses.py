@@ -259,7 +259,9 @@ def test_sequence(tiny: Questionnaire) -> None:
 
 
 def test_code_answers_errors(tiny: Questionnaire) -> None:
-    assert error(tiny, [5, None, 3]).render() == "tiny has 4 items but 3 answers were given"
+    assert error(tiny, [5, None, 3]).render() == (
+        'tiny has 4 items ("a", "b", "c", "d") but 3 answers were given'
+    )
     exc = error(tiny, {"z": 1, "b": 7})
     assert [(p.code, p.path) for p in exc.problems] == [
         ("unknown-item", ""),
@@ -319,3 +321,10 @@ def test_numbers_in_scientific_notation_are_numbers(tiny: Questionnaire) -> None
     with pytest.raises(ResponseError) as info:
         score(tiny, {"a": 1e16})
     assert info.value.render().startswith('item "a": 10000000000000000 is not allowed; allowed:')
+
+
+def test_a_stray_equals_sign_is_not_read_as_another_item(tiny: Questionnaire) -> None:
+    # "a=5 =4" must not become a missing and item "5" = 4: it is an unreadable answer for a.
+    with pytest.raises(ResponseError) as info:
+        score(tiny, "a=5 =4")
+    assert info.value.render().startswith('item "a": "5 =4" is neither a number nor a label')

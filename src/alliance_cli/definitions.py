@@ -382,8 +382,7 @@ def load_item_text(path: Path | str, questionnaire: m.Questionnaire) -> m.Questi
                 problems.append(
                     Problem(
                         "unknown-item",
-                        f'item "{item_id}" is not defined in {questionnaire.id} '
-                        f"(items are {m._list(known)})",
+                        questionnaire.describe_unknown_item(item_id),
                         _locate(parsed, ("items", item_id), source, key=True),
                         f"items.{item_id}",
                     )

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -26,27 +27,30 @@ from pydantic import (
     field_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-# Tolerance for "is this value on the step grid": values are read from text, so 0.1 steps
-# arrive as binary approximations (0.30000000000000004).
-GRID_TOLERANCE = 1e-6
+from .invariants import (
+    GRID_TOLERANCE,
+    Found,
+    Path,
+    check_document,
+    check_missing,
+    check_norm,
+    check_references,
+    check_response_scale,
+    check_scale,
+    check_threshold,
+    fmt_num,
+    id_list,
+    normalize_label,
+    render_path,
+)
 
-Path = tuple[str | int, ...]
+__all__ = ["GRID_TOLERANCE", "Path", "fmt_num", "id_list", "normalize_label", "render_path"]
 
-# Validation-context key: when present, cross-reference problems found on the raw document
-# are appended to this list instead of raised (the loader uses it to report field errors and
-# cross-reference errors in one run).
+# Validation-context key: when present, the invariants run on the raw document and their
+# problems are appended to this list instead of raised (the loader uses it to report field
+# errors and invariant errors in one run).
 COLLECT = "alliance.collect"
-
-
-def fmt_num(value: float) -> str:
-    """Render a number the way a clinician writes it: ``36`` not ``36.0``, ``7.5`` as is."""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.6g}"
 
 
 def _id_from_number(value: Any) -> Any:
@@ -102,34 +106,21 @@ class _Model(BaseModel):
     )
 
 
-class _Invariants:
-    """Collects invariant violations so a validator reports all of them at once."""
-
-    def __init__(self) -> None:
-        self.found: list[tuple[Path, str, str]] = []
-
-    def add(self, path: Path, code: str, message: str) -> None:
-        self.found.append((path, code, message))
-
-    def raise_if_any(self) -> None:
-        if self.found:
-            summary = "; ".join(
-                f"{render_path(path) or '<root>'}: {message}" for path, _, message in self.found
-            )
-            raise PydanticCustomError(
-                "invariants", "{summary}", {"summary": summary, "problems": tuple(self.found)}
-            )
+def _collecting(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and COLLECT in info.context
 
 
-def render_path(path: Path) -> str:
-    """``("scales", "goal", "items", 3)`` → ``scales.goal.items[3]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _checked(model: _M, info: ValidationInfo, check: Callable[[Any, Found], None]) -> _M:
+    """Run an invariant on a validated model and raise what it finds — unless the loader is
+    collecting, which runs every check on the raw document instead."""
+    if not _collecting(info):
+        found = Found()
+        check(model, found)
+        found.raise_if_any()
+    return model
 
 
 class NotApplicable(_Model):
@@ -167,63 +158,8 @@ class ResponseScale(_Model):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
-        found = _Invariants()
-        if self.min >= self.max:
-            found.add(
-                ("max",),
-                "range",
-                f"max ({fmt_num(self.max)}) must be above min ({fmt_num(self.min)})",
-            )
-            found.raise_if_any()
-        if not self.on_grid(self.max):
-            found.add(
-                ("step",),
-                "step",
-                f"step {fmt_num(self.step)} does not lead from "
-                f"{fmt_num(self.min)} to {fmt_num(self.max)}",
-            )
-        for i, value in enumerate(self.exclude):
-            if not self.on_grid(value):
-                found.add(
-                    ("exclude", i),
-                    "exclude",
-                    f"{fmt_num(value)} is not a point of the scale {self.describe()}",
-                )
-        for value in self.labels:
-            if not self.is_answer(value):
-                found.add(
-                    ("labels", fmt_num(value)),
-                    "label-range",
-                    f"label for {fmt_num(value)} is not an allowed answer ({self.describe()})",
-                )
-        seen: dict[str, float] = {}
-        for value, label in self.labels.items():
-            key = normalize_label(label)
-            if key in seen:
-                found.add(
-                    ("labels", fmt_num(value)),
-                    "label-duplicate",
-                    f'label "{label}" is used for both {fmt_num(seen[key])} and {fmt_num(value)}',
-                )
-            seen[key] = value
-        if self.not_applicable is not None:
-            for i, code in enumerate(self.not_applicable.values):
-                if self.is_answer(code):
-                    found.add(
-                        ("not_applicable", "values", i),
-                        "na-code",
-                        f"'does not apply' code {fmt_num(code)} is also an allowed answer "
-                        f"({self.describe()}); pick a code outside the range",
-                    )
-            if normalize_label(self.not_applicable.label) in seen:
-                found.add(
-                    ("not_applicable", "label"),
-                    "label-duplicate",
-                    f'label "{self.not_applicable.label}" is also a scale point label',
-                )
-        found.raise_if_any()
-        return self
+    def _check(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_response_scale)
 
     @field_serializer("labels")
     def _labels_as_written(self, labels: dict[float, str]) -> dict[str, str]:
@@ -266,10 +202,6 @@ class ResponseScale(_Model):
         return text
 
 
-def normalize_label(label: str) -> str:
-    return " ".join(label.casefold().split())
-
-
 class Item(_Model):
     id: Id
     text: Text = Field(
@@ -300,33 +232,8 @@ class MissingRule(_Model):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
-        found = _Invariants()
-        if self.min_answered is not None and self.min_proportion is not None:
-            found.add(
-                ("min_proportion",),
-                "missing-both",
-                "give either min_answered or min_proportion, not both",
-            )
-        if self.on_missing is OnMissing.withhold and (
-            self.min_answered is not None or self.min_proportion is not None
-        ):
-            found.add(
-                ("on_missing",),
-                "missing-rule",
-                "with on_missing: withhold every item is required, so a minimum has no "
-                "effect; use on_missing: prorate or drop the minimum",
-            )
-        if self.on_missing is OnMissing.prorate and (
-            self.min_answered is None and self.min_proportion is None
-        ):
-            found.add(
-                ("on_missing",),
-                "missing-rule",
-                "on_missing: prorate needs min_answered or min_proportion",
-            )
-        found.raise_if_any()
-        return self
+    def _check(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_missing)
 
     def required(self, n_items: int) -> int:
         """The least number of answered items that still gives a score."""
@@ -359,21 +266,8 @@ class Threshold(_Model):
     at_least: float | None = Field(None, description="Score >= this.")
 
     @model_validator(mode="after")
-    def _check_bounds(self) -> Self:
-        found = _Invariants()
-        if self.below is not None and self.at_most is not None:
-            found.add(("at_most",), "bound-both", "give either below or at_most, not both")
-        if self.above is not None and self.at_least is not None:
-            found.add(("at_least",), "bound-both", "give either above or at_least, not both")
-        lower, upper = self.lower(), self.upper()
-        if lower is None and upper is None:
-            found.add((), "bound-none", "give at least one of below, at_most, above, at_least")
-        if lower is not None and upper is not None and lower[0] >= upper[0]:
-            found.add(
-                (upper[1],), "bound-order", f"the range is empty: {self.describe_rule('score')}"
-            )
-        found.raise_if_any()
-        return self
+    def _check_bounds(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_threshold)
 
     def lower(self) -> tuple[float, str] | None:
         if self.above is not None:
@@ -445,12 +339,8 @@ class Norm(_Model):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.mean is None and self.sd is None and self.reliability is None:
-            found = _Invariants()
-            found.add((), "norm-empty", "a norm needs at least one of mean, sd, reliability")
-            found.raise_if_any()
-        return self
+    def _check(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_norm)
 
 
 class Scale(_Model):
@@ -474,32 +364,8 @@ class Scale(_Model):
     bands: tuple[Band, ...] = Field((), description="Named ranges and cutoffs of the score.")
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
-        found = _Invariants()
-        for i, item in _duplicates(self.items):
-            found.add(("items", i), "duplicate-id", f'item "{item}" is listed twice')
-        members = set(self.items)
-        for i, item in enumerate(self.reverse):
-            if item not in members:
-                found.add(
-                    ("reverse", i),
-                    "reverse-not-member",
-                    f'reverse item "{item}" is not one of this scale\'s items '
-                    f"({_list(self.items)})",
-                )
-        for i, item in _duplicates(self.reverse):
-            found.add(("reverse", i), "duplicate-id", f'item "{item}" is reversed twice')
-        if self.missing.min_answered is not None and self.missing.min_answered > len(self.items):
-            found.add(
-                ("missing", "min_answered"),
-                "missing-unmeetable",
-                f"min_answered {self.missing.min_answered} can never be met: the scale "
-                f"has {len(self.items)} items",
-            )
-        for i, band_id in _duplicates([b.id for b in self.bands]):
-            found.add(("bands", i, "id"), "duplicate-id", f'band id "{band_id}" is used twice')
-        found.raise_if_any()
-        return self
+    def _check(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_scale)
 
 
 class Citation(_Model):
@@ -545,29 +411,35 @@ class Questionnaire(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _cross_references(cls, data: Any, info: ValidationInfo) -> Any:
-        """Item ids unique; every item a scale, its reverse list or an item rule names exists.
-
-        Runs on the raw document, so it reports even when other fields are invalid."""
-        found = _Invariants()
-        if isinstance(data, dict):
-            _check_references(data, found)
-        collect = info.context.get(COLLECT) if isinstance(info.context, dict) else None
-        if collect is not None:
-            collect.extend(found.found)
-        else:
-            found.raise_if_any()
+    def _collect_document_problems(cls, data: Any, info: ValidationInfo) -> Any:
+        """In the loader's collect mode, run every invariant on the raw document, so that
+        they are reported even where a field of the same object is wrong."""
+        if _collecting(info):
+            found = Found()
+            check_document(data, found)
+            info.context[COLLECT].extend(found.problems)  # type: ignore[index]
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
-        """Bands, norms and item rules inside the possible range."""
-        found = _Invariants()
+    def _check(self, info: ValidationInfo) -> Self:
+        """References between items and scales; bands, norms and item rules inside the
+        possible range; proration only over items that share a range."""
+        found = Found()
+        if not _collecting(info):
+            check_references(self, found)
         ids = self.item_ids()
         known = set(ids)
         for scale_id, scale in self.scales.items():
             if any(item_id not in known for item_id in scale.items):
                 continue
+            ranges = {(self.scale_of(i).min, self.scale_of(i).max) for i in scale.items}
+            if scale.missing.on_missing is OnMissing.prorate and len(ranges) > 1:
+                found.add(
+                    ("scales", scale_id, "missing", "on_missing"),
+                    "prorate-mixed",
+                    "prorating needs items that share one range; this scale mixes "
+                    + ", ".join(f"{fmt_num(lo)}–{fmt_num(hi)}" for lo, hi in sorted(ranges)),
+                )
             lo, hi = self.scale_range(scale_id)
             for b, band in enumerate(scale.bands):
                 for key, value in band.bounds():
@@ -600,8 +472,6 @@ class Questionnaire(_Model):
                             f"{key}: {fmt_num(value)} lies outside item "
                             f'"{item_id}"\'s range {rs.describe()}',
                         )
-        for i, rule_id in _duplicates([r.id for r in self.item_rules]):
-            found.add(("item_rules", i, "id"), "duplicate-id", f'rule id "{rule_id}" is used twice')
         found.raise_if_any()
         return self
 
@@ -615,6 +485,18 @@ class Questionnaire(_Model):
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def describe_unknown_item(self, item_id: str) -> str:
+        return (
+            f'item "{item_id}" is not defined in {self.id} (items are {id_list(self.item_ids())})'
+        )
+
+    def standard_norm(self, scale_id: str) -> Norm | None:
+        """The norm behind z and T: the scale's first norm with both a mean and an SD."""
+        return next(
+            (n for n in self.scales[scale_id].norms if n.mean is not None and n.sd is not None),
+            None,
+        )
 
     def scale_of(self, item_id: str) -> ResponseScale:
         """The response scale that applies to an item (its own, else the questionnaire's)."""
@@ -649,67 +531,3 @@ class Questionnaire(_Model):
             for item in self.items
         )
         return self.model_copy(update={"items": items})
-
-
-def _check_references(data: dict[str, Any], found: _Invariants) -> None:
-    """The cross-reference invariants, tolerant of a document whose fields are still wrong."""
-
-    def as_id(value: Any) -> str:
-        return str(_id_from_number(value))
-
-    items = data.get("items")
-    ids = (
-        [as_id(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
-        if (isinstance(items, list))
-        else []
-    )
-    if isinstance(items, list):
-        positions = [i for i, item in enumerate(items) if isinstance(item, dict) and "id" in item]
-        for dup, item_id in _duplicates(ids):
-            found.add(
-                ("items", positions[dup], "id"),
-                "duplicate-id",
-                f'item id "{item_id}" is used twice',
-            )
-    known = set(ids)
-
-    def refs(path: Path, values: Any) -> None:
-        if not isinstance(values, list) or not known:
-            return
-        for i, value in enumerate(values):
-            if as_id(value) not in known:
-                found.add(
-                    (*path, i),
-                    "unknown-item",
-                    f'item "{as_id(value)}" is not defined (items are {_list(ids)})',
-                )
-
-    scales = data.get("scales")
-    if isinstance(scales, dict):
-        for scale_id, scale in scales.items():
-            if not isinstance(scale, dict):
-                continue
-            refs(("scales", str(scale_id), "items"), scale.get("items"))
-            refs(("scales", str(scale_id), "reverse"), scale.get("reverse"))
-    rules = data.get("item_rules")
-    if isinstance(rules, list):
-        for r, rule in enumerate(rules):
-            if isinstance(rule, dict):
-                refs(("item_rules", r, "items"), rule.get("items"))
-
-
-def _duplicates(values: list[str] | tuple[str, ...]) -> list[tuple[int, str]]:
-    seen: set[str] = set()
-    out = []
-    for i, value in enumerate(values):
-        if value in seen:
-            out.append((i, value))
-        seen.add(value)
-    return out
-
-
-def _list(ids: list[str] | tuple[str, ...]) -> str:
-    ids = list(dict.fromkeys(ids))
-    if len(ids) > 6:
-        return f'"{ids[0]}"…"{ids[-1]}"'
-    return ", ".join(f'"{i}"' for i in ids)

@@ -12,11 +12,13 @@ import re
 from collections.abc import Mapping, Sequence
 
 from .errors import Problem, ResponseError
-from .model import Questionnaire, ResponseScale, _list, fmt_num, normalize_label
+from .model import Questionnaire, ResponseScale, fmt_num, id_list, normalize_label
 
 NA_WORDS = ("na", "n/a", "n.a.", "does not apply", "not applicable")
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
-_PAIR = re.compile(r"([^\s=,;]+)\s*=\s*")
+# `id=value`; an id starts the text or follows a separator, so in "1=5 =4" the "5" is not
+# read as an item id (item 1 gets the unreadable value "5 =4" and the user is told).
+_PAIR = re.compile(r"(?<![^\s,;])([^\s=,;]+)\s*=\s*")
 
 
 def _item_problem(item_id: str, value: str, rs: ResponseScale, why: str) -> Problem:
@@ -78,12 +80,7 @@ def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[P
         for item_id, value in zip(pieces[1::2], pieces[2::2], strict=True):
             value = value.strip().rstrip(",;").strip()
             if item_id not in ids:
-                problems.append(
-                    Problem(
-                        "unknown-item",
-                        f'item "{item_id}" is not defined in {q.id} (items are {_list(ids)})',
-                    )
-                )
+                problems.append(Problem("unknown-item", q.describe_unknown_item(item_id)))
             elif item_id in raw:
                 problems.append(Problem("duplicate-item", f'item "{item_id}" is answered twice'))
             else:
@@ -95,17 +92,22 @@ def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[P
             tokens = [line.removesuffix("\r") for line in text.split("\n")]
         else:
             tokens = text.split()
-        if len(tokens) != len(ids):
-            raise ResponseError(
-                Problem(
-                    "answer-count",
-                    f"{q.id} has {len(ids)} items ({_list(ids)}) but "
-                    f"{len(tokens)} answers were given; leave a blank between commas for a "
-                    'missing answer ("5,4,,3") or use item=value pairs ("1=5 2=4")',
-                )
-            )
+        _check_count(q, len(tokens), TEXT_COUNT_HINT)
         raw = dict(zip(ids, tokens, strict=True))
     return _values(q, raw, problems)
+
+
+TEXT_COUNT_HINT = (
+    'leave a blank between commas for a missing answer ("5,4,,3") or use item=value pairs '
+    '("1=5 2=4")'
+)
+
+
+def _check_count(q: Questionnaire, given: int, hint: str = "") -> None:
+    ids = q.item_ids()
+    if given != len(ids):
+        message = f"{q.id} has {len(ids)} items ({id_list(ids)}) but {given} answers were given"
+        raise ResponseError(Problem("answer-count", f"{message}; {hint}" if hint else message))
 
 
 def answers_from_mapping(
@@ -119,21 +121,10 @@ def answers_from_mapping(
         raw = {}
         for key, value in answers.items():
             if str(key) not in ids:
-                problems.append(
-                    Problem(
-                        "unknown-item",
-                        f'item "{key}" is not defined in {q.id} (items are {_list(ids)})',
-                    )
-                )
+                problems.append(Problem("unknown-item", q.describe_unknown_item(str(key))))
             raw[str(key)] = value
     else:
-        if len(answers) != len(ids):
-            raise ResponseError(
-                Problem(
-                    "answer-count",
-                    f"{q.id} has {len(ids)} items but {len(answers)} answers were given",
-                )
-            )
+        _check_count(q, len(answers))
         raw = dict(zip(ids, answers, strict=True))
     text = {
         k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)

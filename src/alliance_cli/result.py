@@ -172,7 +172,7 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
     for scale_id, scale in q.scales.items():
         s = scores.scales[scale_id]
         lo, hi = q.scale_range(scale_id)
-        norm = next((n for n in scale.norms if n.mean is not None and n.sd is not None), None)
+        norm = q.standard_norm(scale_id)
         withheld = bool(s.withheld[r] != scoring.WITHHELD_NONE)
         band = int(s.band[r])
         for b, hit in enumerate(s.band_hits[r]):

@@ -188,7 +188,7 @@ def score_matrix(q: Questionnaire, values: npt.ArrayLike) -> Scores:
             hits[:, b] = threshold_mask(scale.bands[b], score)
             band[hits[:, b]] = b
         z = np.full(n_rows, np.nan)
-        norm = next((n for n in scale.norms if n.mean is not None and n.sd is not None), None)
+        norm = q.standard_norm(scale_id)
         if norm is not None:
             assert norm.mean is not None and norm.sd is not None
             z = (score - norm.mean) / norm.sd

@@ -1,0 +1,354 @@
+"""Cross-field invariants of the definition format, written once for two callers.
+
+Each check reads its object through :func:`get`, so it works on a validated model *and* on the
+raw YAML document. The models' validators run them on themselves (and raise, so a definition
+built in Python is checked); the loader runs :func:`check_document` over the raw document, so
+an invariant is reported even when another field of the same object is wrong — one run of
+``alliance validate`` shows every problem. Checks skip values that are not yet the right type:
+those are reported as field errors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticCustomError
+
+Path = tuple[str | int, ...]
+
+# Tolerance for "is this value on the step grid": values are read from text, so 0.1 steps
+# arrive as binary approximations (0.30000000000000004).
+GRID_TOLERANCE = 1e-6
+
+
+def fmt_num(value: float) -> str:
+    """Render a number the way a clinician writes it: ``36`` not ``36.0``, ``7.5`` as is."""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def normalize_label(label: str) -> str:
+    return " ".join(label.casefold().split())
+
+
+def render_path(path: Path) -> str:
+    """``("scales", "goal", "items", 3)`` → ``scales.goal.items[3]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def id_list(ids: Iterable[str]) -> str:
+    """``"1", "2", "3"`` or, for long lists, ``"1"…"12"``."""
+    unique = list(dict.fromkeys(ids))
+    if len(unique) > 6:
+        return f'"{unique[0]}"…"{unique[-1]}"'
+    return ", ".join(f'"{i}"' for i in unique)
+
+
+class Found:
+    """Collects violations so a check reports all of them at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[Path, str, str]] = []
+
+    def add(self, path: Path, code: str, message: str) -> None:
+        self.problems.append((path, code, message))
+
+    def raise_if_any(self) -> None:
+        """Raise one ``invariants`` error carrying every violation and its relative path."""
+        if self.problems:
+            summary = "; ".join(
+                f"{render_path(path) or '<root>'}: {message}" for path, _, message in self.problems
+            )
+            raise PydanticCustomError(
+                "invariants", "{summary}", {"summary": summary, "problems": tuple(self.problems)}
+            )
+
+
+# -- tolerant access -------------------------------------------------------------------------
+
+
+def is_obj(value: Any) -> bool:
+    return isinstance(value, dict | BaseModel)
+
+
+def get(obj: Any, key: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def as_id(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def ids(value: Any) -> list[str]:
+    """The ids of a list, skipping entries that are not ids (field errors report those)."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [i for i in map(as_id, value) if i is not None]
+
+
+def duplicates(values: Iterable[str]) -> list[tuple[int, str]]:
+    seen: set[str] = set()
+    out = []
+    for i, value in enumerate(values):
+        if value in seen:
+            out.append((i, value))
+        seen.add(value)
+    return out
+
+
+# -- the checks --------------------------------------------------------------------------------
+
+
+def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
+    """Range, step, exclusions, labels inside the range and distinct, n/a codes outside it."""
+    lo, hi = number(get(rs, "min")), number(get(rs, "max"))
+    step = number(get(rs, "step", 1))
+    if lo is None or hi is None or step is None or step <= 0:
+        return
+    if lo >= hi:
+        found.add((*path, "max"), "range", f"max ({fmt_num(hi)}) must be above min ({fmt_num(lo)})")
+        return
+
+    def on_grid(value: float) -> bool:
+        steps = (value - lo) / step
+        return abs(steps - round(steps)) < GRID_TOLERANCE
+
+    excluded = [x for x in map(number, get(rs, "exclude") or ()) if x is not None]
+    text = f"{fmt_num(lo)}–{fmt_num(hi)}" + (f" in steps of {fmt_num(step)}" if step != 1 else "")
+
+    def is_answer(value: float) -> bool:
+        inside = lo - GRID_TOLERANCE <= value <= hi + GRID_TOLERANCE
+        return inside and on_grid(value) and all(abs(value - x) >= GRID_TOLERANCE for x in excluded)
+
+    if not on_grid(hi):
+        found.add(
+            (*path, "step"),
+            "step",
+            f"step {fmt_num(step)} does not lead from {fmt_num(lo)} to {fmt_num(hi)}",
+        )
+    for i, value in enumerate(get(rs, "exclude") or ()):
+        x = number(value)
+        if x is not None and not (lo <= x <= hi and on_grid(x)):
+            found.add(
+                (*path, "exclude", i), "exclude", f"{fmt_num(x)} is not a point of the scale {text}"
+            )
+    labels = get(rs, "labels")
+    seen: dict[str, float] = {}
+    if isinstance(labels, dict):
+        for key, label in labels.items():
+            value = number(key)
+            if value is None:
+                continue
+            if not is_answer(value):
+                found.add(
+                    (*path, "labels", fmt_num(value)),
+                    "label-range",
+                    f"label for {fmt_num(value)} is not an allowed answer ({text})",
+                )
+            if isinstance(label, str):
+                norm = normalize_label(label)
+                if norm in seen:
+                    found.add(
+                        (*path, "labels", fmt_num(value)),
+                        "label-duplicate",
+                        f'label "{label}" is used for both {fmt_num(seen[norm])} and '
+                        f"{fmt_num(value)}",
+                    )
+                seen[norm] = value
+    na = get(rs, "not_applicable")
+    if is_obj(na):
+        for i, code in enumerate(get(na, "values") or ()):
+            x = number(code)
+            if x is not None and is_answer(x):
+                found.add(
+                    (*path, "not_applicable", "values", i),
+                    "na-code",
+                    f"'does not apply' code {fmt_num(x)} is also an allowed answer "
+                    f"({text}); pick a code outside the range",
+                )
+        label = get(na, "label", "Does not apply")
+        if isinstance(label, str) and normalize_label(label) in seen:
+            found.add(
+                (*path, "not_applicable", "label"),
+                "label-duplicate",
+                f'label "{label}" is also a scale point label',
+            )
+
+
+def check_missing(rule: Any, found: Found, path: Path = (), n_items: int | None = None) -> None:
+    """One minimum at most; a minimum only with prorating; a minimum that can be met."""
+    min_answered = get(rule, "min_answered")
+    has_count = isinstance(min_answered, int) and not isinstance(min_answered, bool)
+    has_share = number(get(rule, "min_proportion")) is not None
+    on_missing = get(rule, "on_missing", "withhold")
+    if has_count and has_share:
+        found.add(
+            (*path, "min_proportion"),
+            "missing-both",
+            "give either min_answered or min_proportion, not both",
+        )
+    if on_missing == "withhold" and (has_count or has_share):
+        found.add(
+            (*path, "on_missing"),
+            "missing-rule",
+            "with on_missing: withhold every item is required, so a minimum has no effect; "
+            "use on_missing: prorate or drop the minimum",
+        )
+    if on_missing == "prorate" and not (has_count or has_share):
+        found.add(
+            (*path, "on_missing"),
+            "missing-rule",
+            "on_missing: prorate needs min_answered or min_proportion",
+        )
+    if has_count and n_items and min_answered > n_items:
+        found.add(
+            (*path, "min_answered"),
+            "missing-unmeetable",
+            f"min_answered {min_answered} can never be met: the scale has {n_items} items",
+        )
+
+
+BOUND_WORDS = {"above": "above", "at_least": "at least", "below": "below", "at_most": "at most"}
+
+
+def check_threshold(rule: Any, found: Found, path: Path = ()) -> None:
+    """Bounds spelled out: at most one lower and one upper, at least one, a non-empty range."""
+    bounds = {k: number(get(rule, k)) for k in BOUND_WORDS}
+    if bounds["below"] is not None and bounds["at_most"] is not None:
+        found.add((*path, "at_most"), "bound-both", "give either below or at_most, not both")
+    if bounds["above"] is not None and bounds["at_least"] is not None:
+        found.add((*path, "at_least"), "bound-both", "give either above or at_least, not both")
+    given = {k: v for k, v in bounds.items() if v is not None}
+    if not given and not any(get(rule, k) is not None for k in BOUND_WORDS):
+        found.add(path, "bound-none", "give at least one of below, at_most, above, at_least")
+    lower = next(((k, v) for k, v in given.items() if k in ("above", "at_least")), None)
+    upper = next(((k, v) for k, v in given.items() if k in ("below", "at_most")), None)
+    if lower and upper and lower[1] >= upper[1]:
+        rule_text = " and ".join(f"{BOUND_WORDS[k]} {fmt_num(v)}" for k, v in (lower, upper))
+        found.add((*path, upper[0]), "bound-order", f"the range is empty: score {rule_text}")
+
+
+def check_norm(norm: Any, found: Found, path: Path = ()) -> None:
+    if all(get(norm, k) is None for k in ("mean", "sd", "reliability")):
+        found.add(path, "norm-empty", "a norm needs at least one of mean, sd, reliability")
+
+
+def check_scale(scale: Any, found: Found, path: Path = ()) -> None:
+    """Items listed once; reverse items are members; the missing rule, bands and norms."""
+    members = ids(get(scale, "items"))
+    for i, item in duplicates(members):
+        found.add((*path, "items", i), "duplicate-id", f'item "{item}" is listed twice')
+    reverse = get(scale, "reverse") or ()
+    for i, raw in enumerate(reverse if isinstance(reverse, list | tuple) else ()):
+        rev = as_id(raw)
+        if rev is not None and members and rev not in members:
+            found.add(
+                (*path, "reverse", i),
+                "reverse-not-member",
+                f'reverse item "{rev}" is not one of this scale\'s items ({id_list(members)})',
+            )
+    for i, item in duplicates(ids(reverse)):
+        found.add((*path, "reverse", i), "duplicate-id", f'item "{item}" is reversed twice')
+    rule = get(scale, "missing")
+    if is_obj(rule):
+        check_missing(rule, found, (*path, "missing"), len(members))
+    bands = get(scale, "bands") or ()
+    if isinstance(bands, list | tuple):
+        for b, band in enumerate(bands):
+            if is_obj(band):
+                check_threshold(band, found, (*path, "bands", b))
+        for i, band_id in duplicates(ids([get(b, "id") for b in bands if is_obj(b)])):
+            found.add(
+                (*path, "bands", i, "id"), "duplicate-id", f'band id "{band_id}" is used twice'
+            )
+    norms = get(scale, "norms") or ()
+    for n, norm in enumerate(norms if isinstance(norms, list | tuple) else ()):
+        if is_obj(norm):
+            check_norm(norm, found, (*path, "norms", n))
+
+
+def check_references(data: Any, found: Found) -> None:
+    """Item ids unique; every item a scale, a reverse list or an item rule names exists."""
+    items = get(data, "items")
+    entries = [
+        (i, item_id)
+        for i, item in enumerate(items or ())
+        if is_obj(item) and (item_id := as_id(get(item, "id"))) is not None
+    ]
+    all_ids = [item_id for _, item_id in entries]
+    for dup, item_id in duplicates(all_ids):
+        found.add(
+            ("items", entries[dup][0], "id"), "duplicate-id", f'item id "{item_id}" is used twice'
+        )
+    known = set(all_ids)
+
+    def refs(path: Path, values: Any) -> None:
+        if not known or not isinstance(values, list | tuple):
+            return
+        for i, value in enumerate(values):
+            item_id = as_id(value)
+            if item_id is not None and item_id not in known:
+                found.add(
+                    (*path, i),
+                    "unknown-item",
+                    f'item "{item_id}" is not defined (items are {id_list(all_ids)})',
+                )
+
+    scales = get(data, "scales")
+    if isinstance(scales, dict):
+        for scale_id, scale in scales.items():
+            if is_obj(scale):
+                refs(("scales", str(scale_id), "items"), get(scale, "items"))
+                refs(("scales", str(scale_id), "reverse"), get(scale, "reverse"))
+    rules = get(data, "item_rules") or ()
+    for r, rule in enumerate(rules if isinstance(rules, list | tuple) else ()):
+        if is_obj(rule):
+            refs(("item_rules", r, "items"), get(rule, "items"))
+    rule_ids = ids([get(rule, "id") for rule in rules if is_obj(rule)])
+    for i, rule_id in duplicates(rule_ids):
+        found.add(("item_rules", i, "id"), "duplicate-id", f'rule id "{rule_id}" is used twice')
+
+
+def check_document(data: Any, found: Found) -> None:
+    """Every check above, over a raw definition document, with paths from its root."""
+    if not isinstance(data, dict):
+        return
+    if is_obj(data.get("response_scale")):
+        check_response_scale(data["response_scale"], found, ("response_scale",))
+    items = data.get("items")
+    for i, item in enumerate(items if isinstance(items, list) else ()):
+        if is_obj(item) and is_obj(get(item, "response_scale")):
+            check_response_scale(item["response_scale"], found, ("items", i, "response_scale"))
+    scales = data.get("scales")
+    for scale_id, scale in scales.items() if isinstance(scales, dict) else ():
+        if is_obj(scale):
+            check_scale(scale, found, ("scales", str(scale_id)))
+    rules = data.get("item_rules")
+    for r, rule in enumerate(rules if isinstance(rules, list) else ()):
+        if is_obj(rule):
+            check_threshold(rule, found, ("item_rules", r))
+    check_references(data, found)
