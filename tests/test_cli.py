@@ -130,12 +130,22 @@ def test_answers_from_stdin_and_file(tmp_path: Path) -> None:
     assert json.loads(from_file.stdout) == json.loads(direct.stdout)
 
 
-def test_unverified_key_warns_visibly() -> None:
-    result = run("score", "wai", "-a", ",".join(["4"] * 36))
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_unverified_key_warns_visibly_in_every_format(fmt: str) -> None:
+    result = run("score", "wai", "-a", ",".join(["4"] * 36), "--format", fmt)
     assert result.exit_code == 0
     assert result.stderr.startswith("WARNING: the scoring key of wai is unverified")
-    doc = json.loads(run("score", "wai", "-a", ",".join(["4"] * 36), "--json").stdout)
-    assert doc["warnings"][0].startswith("the scoring key of wai is unverified")
+    assert "WARNING" not in result.stdout
+    if fmt == "json":
+        doc = json.loads(result.stdout)
+        assert doc["warnings"][0].startswith("the scoring key of wai is unverified")
+
+
+def test_csv_flags_name_band_and_item_rule_hits() -> None:
+    result = run("score", "srs", "-a", "9,8.5,7,9.5", "--format", "csv")
+    row = result.stdout.splitlines()[1].split(",")
+    assert row[1] == "total"
+    assert row[17] == "possible-problem;item-below-9:2;item-below-9:3"
 
 
 # -- errors: one clear message, documented exit code, never a traceback -----------------------
@@ -292,6 +302,21 @@ def test_validate_clean_file_exits_0(tiny_path: Path) -> None:
     result = run("validate", str(tiny_path))
     assert result.exit_code == 0
     assert result.stdout == "OK: 1 file valid\n"
+
+
+def test_validate_finds_the_definition_beside_an_overlay(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(TINY_YAML, "utf-8")
+    (tmp_path / "tiny.item-text.yaml").write_text("questionnaire: tiny\nitems: {a: A}\n", "utf-8")
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout == "OK: 2 files valid\n"
+
+
+def test_answers_with_a_byte_order_mark(tmp_path: Path) -> None:
+    answers = tmp_path / "a.txt"
+    answers.write_bytes(b"\xef\xbb\xbf" + WAI_SR.encode())
+    assert run("score", "wai-sr", "--answers-file", str(answers)).exit_code == 0
+    assert run("score", "wai-sr", "--answers", "-", stdin="\ufeff" + WAI_SR).exit_code == 0
 
 
 def test_validate_missing_file_reports_and_exits_1(tmp_path: Path) -> None:

@@ -276,13 +276,56 @@ def test_environment_path_list_and_flag_dirs_are_searched(tmp_path: Path) -> Non
 
 
 def test_invalid_user_definition_is_reported_when_asked_for(tmp_path: Path) -> None:
-    (tmp_path / "tiny.yaml").write_text(TINY_YAML.replace("method: sum", "method: total"), "utf-8")
+    # Named unlike its id, so only the id it declares can tie the file to "tiny".
+    bad = tmp_path / "my-form.yaml"
+    bad.write_text(TINY_YAML.replace("method: sum", "method: total"), "utf-8")
     catalog = Catalog(user_dirs=[tmp_path])
+    assert catalog.get("wai-sr").id == "wai-sr"  # the rest of the catalog still works
+    assert catalog.notices == [f"skipped {bad} (invalid definition; run: alliance validate {bad})"]
     with pytest.raises(DefinitionError) as info:
         catalog.get("tiny")
     assert "scales.warmth.method" in info.value.render()
-    assert catalog.get("wai-sr").id == "wai-sr"  # the rest of the catalog still works
-    assert any("skipped invalid definition" in n for n in catalog.notices)
+    assert catalog.notices == []  # the error says it all
+
+
+def test_invalid_override_of_a_bundled_id_does_not_fall_back(tmp_path: Path) -> None:
+    text = (bundled_dir() / "srs.yaml").read_text(encoding="utf-8")
+    (tmp_path / "srs.yaml").write_text(text.replace("below: 36", "below: lots"), "utf-8")
+    with pytest.raises(DefinitionError) as info:
+        Catalog(user_dirs=[tmp_path]).get("srs")
+    assert "scales.total.bands[0].below" in info.value.render()
+
+
+def test_definition_folders_that_do_not_exist_are_noticed(tmp_path: Path) -> None:
+    afile = tmp_path / "a.yaml"
+    afile.write_text(TINY_YAML, "utf-8")
+    catalog = Catalog.from_environment(
+        [tmp_path / "nope", afile], env={"ALLIANCE_DEFINITIONS": str(tmp_path / "gone")}
+    )
+    assert catalog.notices == [
+        f"definitions folder {tmp_path / 'gone'} does not exist",
+        f"definitions folder {tmp_path / 'nope'} does not exist",
+        f"definitions folder {afile} is not a folder",
+    ]
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefg", "bcdefgh"):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    bomb = tmp_path / "laughs.yaml"
+    bomb.write_text("\n".join(lines) + "\n", "utf-8")
+    result = runner.invoke(app, ["validate", str(bomb)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{bomb}: the document expands to more than 20,000 values (anchors and aliases "
+        "repeated too often); a definition never needs that many"
+    )
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_key(tiny_path: Path) -> None:
+    tiny_path.write_bytes(b"\xef\xbb\xbf" + TINY_YAML.encode())
+    assert load_definition(tiny_path).id == "tiny"
 
 
 # -- item-text overlays ----------------------------------------------------------------------

@@ -139,9 +139,15 @@ def test_metadata_matches_instruments(qid: str) -> None:
 
 
 def test_wai_subscales_partition_the_items() -> None:
-    assert {str(i) for i in range(1, 37)} == WAI_TASK | WAI_BOND | WAI_GOAL
-    assert len(WAI_TASK) + len(WAI_BOND) + len(WAI_GOAL) == 36
-    assert WAI_REVERSE <= WAI_TASK | WAI_BOND | WAI_GOAL
+    q = load("wai")
+    subscales = [set(q.scales[s].items) for s in ("task", "bond", "goal")]
+    assert set.union(*subscales) == set(q.item_ids()) == set(q.scales["total"].items)
+    assert sum(len(s) for s in subscales) == 36  # no item in two subscales
+    # every reverse item is reversed in its own subscale and in the total
+    assert set(q.scales["total"].reverse) == WAI_REVERSE
+    for scale in subscales:
+        sid = next(k for k in ("task", "bond", "goal") if set(q.scales[k].items) == scale)
+        assert set(q.scales[sid].reverse) == WAI_REVERSE & scale
 
 
 def test_response_labels() -> None:

@@ -81,7 +81,9 @@ def _root(
 
 
 @contextmanager
-def _reporting() -> Iterator[None]:
+def _reporting(catalog: Catalog | None = None) -> Iterator[None]:
+    """Turn a UserError into its message and exit code; show the catalog's notices (an
+    override, a skipped file, a folder that does not exist) whatever happens."""
     from .errors import UserError
 
     try:
@@ -89,8 +91,10 @@ def _reporting() -> Iterator[None]:
     except UserError as exc:
         from .ui import render
 
+        _flush_notices(catalog)
         render.error(exc)
         raise typer.Exit(exc.exit_code) from None
+    _flush_notices(catalog)
 
 
 def _catalog(definitions: list[Path] | None) -> Catalog:
@@ -99,8 +103,8 @@ def _catalog(definitions: list[Path] | None) -> Catalog:
     return Catalog.from_environment(definitions or [])
 
 
-def _flush_notices(catalog: Catalog) -> None:
-    if catalog.notices:
+def _flush_notices(catalog: Catalog | None) -> None:
+    if catalog is not None and catalog.notices:
         from .ui import render
 
         render.notices(catalog.notices)
@@ -121,22 +125,9 @@ def list_(definitions: DefinitionsOpt = None, as_json: JsonOpt = False) -> None:
 
     Example:  alliance list --json
     """
-    with _reporting():
-        catalog = _catalog(definitions)
-        rows: list[dict[str, object]] = [
-            {
-                "id": q.id,
-                "title": q.title,
-                "respondent": q.respondent.value,
-                "items": len(q.items),
-                "scales": len(q.scales),
-                "key_status": q.key_status.value,
-                "origin": entry.origin,
-                "path": str(entry.path),
-            }
-            for q, entry in catalog.all()
-        ]
-        _flush_notices(catalog)
+    catalog = _catalog(definitions)
+    with _reporting(catalog):
+        rows = catalog.summaries()
         if as_json:
             _print_json(rows)
             return
@@ -160,10 +151,9 @@ def show(
     """
     from .definitions import open_questionnaire
 
-    with _reporting():
-        catalog = _catalog(definitions)
+    catalog = _catalog(definitions)
+    with _reporting(catalog):
         q = open_questionnaire(catalog, questionnaire, item_text)
-        _flush_notices(catalog)
         if as_json:
             _print_json(q.model_dump(mode="json"))
             return
@@ -195,12 +185,12 @@ def _read_answers(answers: str | None, answers_file: Path | None) -> str:
             "give the answers with either --answers TEXT (or - for stdin) or --answers-file FILE"
         )
     if answers == "-":
-        return sys.stdin.read()
+        return sys.stdin.read().removeprefix("\ufeff")
     if answers is not None:
         return answers
     assert answers_file is not None
     try:
-        return answers_file.read_text(encoding="utf-8")
+        return answers_file.read_text(encoding="utf-8-sig")  # -sig: Notepad's byte-order mark
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(
             Problem("file-unreadable", f"cannot read answers: {exc}", str(answers_file))
@@ -247,79 +237,24 @@ def score(
     from .definitions import open_questionnaire
     from .result import score as score_answers
 
-    with _reporting():
+    catalog = _catalog(definitions)
+    with _reporting(catalog):
         text = _read_answers(answers, answers_file)
-        catalog = _catalog(definitions)
         q = open_questionnaire(catalog, questionnaire, item_text)
-        _flush_notices(catalog)
         report = score_answers(q, text)
-        if as_json or output is OutputFormat.json:
-            _print_json(report.to_dict())
-            return
-        if output is OutputFormat.csv:
-            from .io.csvout import write_csv
-
-            write_csv(
-                sys.stdout,
-                SCORE_CSV_COLUMNS,
-                [
-                    [
-                        report.questionnaire.id,
-                        s.id,
-                        s.name,
-                        s.method.value,
-                        s.score,
-                        s.sum,
-                        s.mean,
-                        s.min,
-                        s.max,
-                        s.items,
-                        s.answered,
-                        s.missing,
-                        s.not_applicable,
-                        s.prorated,
-                        s.withheld,
-                        s.withheld_reason,
-                        s.band,
-                        ";".join(f.id for f in report.flags if f.scale == s.id),
-                        s.z,
-                        s.t,
-                        s.pomp,
-                    ]
-                    for s in report.scales
-                ],
-            )
-            return
         from .ui import render
 
-        render.score(report)
-        for warning in report.warnings:
+        if as_json or output is OutputFormat.json:
+            _print_json(report.to_dict())
+        elif output is OutputFormat.csv:
+            from .io.csvout import write_csv
+            from .result import CSV_COLUMNS
+
+            write_csv(sys.stdout, CSV_COLUMNS, report.csv_rows())
+        else:
+            render.score(report)
+        for warning in report.warnings:  # stderr, so also visible beside --json and csv
             render.warning(warning)
-
-
-SCORE_CSV_COLUMNS = (
-    "questionnaire",
-    "scale",
-    "name",
-    "method",
-    "score",
-    "sum",
-    "mean",
-    "min",
-    "max",
-    "items",
-    "answered",
-    "missing",
-    "not_applicable",
-    "prorated",
-    "withheld",
-    "withheld_reason",
-    "band",
-    "flags",
-    "z",
-    "t",
-    "pomp",
-)
 
 
 @app.command()
@@ -331,6 +266,7 @@ def validate(
             help="Definition files, item-text overlays (*.item-text.yaml) or folders of them.",
         ),
     ],
+    definitions: DefinitionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check definition files and report every problem with file:line:col.
@@ -339,26 +275,16 @@ def validate(
 
     Example:  alliance validate my-definitions/ questionnaires/wai-sr.yaml
     """
-    from .definitions import OVERLAY_SUFFIX, definition_files, validate_files
+    from .definitions import expand_paths, validate_files
 
-    paths: list[Path] = []
-    for path in files:
-        if path.is_dir():
-            paths += definition_files(path)
-            paths += sorted(path.glob(f"*{OVERLAY_SUFFIX}"))
-        else:
-            paths.append(path)
-    found = validate_files(paths, _catalog(None))
+    paths = expand_paths(files)
+    # Overlays are checked against definitions in the folders being validated, too.
+    folders = dict.fromkeys([*(definitions or []), *(p.parent for p in paths)])
+    catalog = _catalog(list(folders))
+    catalog.notices.clear()  # validate reports problems itself, not as notices
+    found = validate_files(paths, catalog)
     if as_json:
-        _print_json(
-            {
-                file: [
-                    {"location": p.location, "path": p.path, "code": p.code, "message": p.message}
-                    for p in problems
-                ]
-                for file, problems in found.items()
-            }
-        )
+        _print_json({file: [p.to_dict() for p in problems] for file, problems in found.items()})
     else:
         from .ui import render
 

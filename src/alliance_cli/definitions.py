@@ -33,6 +33,8 @@ _PLAIN_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _PLAIN_FLOAT = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 
 OVERLAY_SUFFIX = ".item-text.yaml"
+# Values a definition may expand to (the 36-item WAI has about 600).
+MAX_NODES = 20_000
 Marks = dict[tuple[str | int, ...], tuple[int, int]]
 T = TypeVar("T", bound=BaseModel)
 
@@ -67,7 +69,13 @@ def parse_yaml(text: str, source: str) -> Parsed:
     def loc(n: yaml.Node) -> str:
         return f"{source}:{n.start_mark.line + 1}:{n.start_mark.column + 1}"
 
+    budget = [MAX_NODES]
+
     def build(n: yaml.Node, path: tuple[str | int, ...]) -> Any:
+        # Aliases are expanded into copies; a budget stops "billion laughs" documents.
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooLarge
         marks[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -153,8 +161,21 @@ def parse_yaml(text: str, source: str) -> Parsed:
             return n.value
         return _constructor.construct_object(n)
 
-    data = build(node, ()) if node is not None else None
+    try:
+        data = build(node, ()) if node is not None else None
+    except _TooLarge:
+        problem = Problem(
+            "too-large",
+            f"the document expands to more than {MAX_NODES:,} values (anchors and aliases "
+            "repeated too often); a definition never needs that many",
+            source,
+        )
+        return Parsed(None, {}, {}, [problem])
     return Parsed(data, marks, key_marks, problems)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 _FIELD_NAMES: set[str] = set()
@@ -256,7 +277,7 @@ def _invariant_problem(
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise InputFileError(Problem("file-missing", "no such file", str(path))) from exc
     except (OSError, UnicodeDecodeError) as exc:
@@ -310,6 +331,18 @@ def load_definition(path: Path | str) -> m.Questionnaire:
     if obj is None:
         raise DefinitionError(problems)
     return obj
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders replaced by their definition files and overlays."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += definition_files(path)
+            out += sorted(path.glob(f"*{OVERLAY_SUFFIX}"))
+        else:
+            out.append(path)
+    return out
 
 
 def validate_files(
@@ -453,7 +486,7 @@ class Catalog:
     notices: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _entries: dict[str, Entry] | None = None
-    _invalid: dict[str, DefinitionError] = field(default_factory=dict)
+    _invalid: dict[str, tuple[Path, DefinitionError]] = field(default_factory=dict)
 
     @classmethod
     def from_environment(
@@ -462,10 +495,14 @@ class Catalog:
         import os
 
         env = dict(os.environ) if env is None else env
-        dirs = [user_config_dir()]
-        dirs += [Path(p) for p in env.get("ALLIANCE_DEFINITIONS", "").split(os.pathsep) if p]
-        dirs += list(extra_dirs)
-        return cls(user_dirs=dirs)
+        named = [Path(p) for p in env.get("ALLIANCE_DEFINITIONS", "").split(os.pathsep) if p]
+        named += list(extra_dirs)
+        catalog = cls(user_dirs=[user_config_dir(), *named])
+        for directory in named:
+            if not directory.is_dir():
+                what = "is not a folder" if directory.exists() else "does not exist"
+                catalog.notices.append(f"definitions folder {directory} {what}")
+        return catalog
 
     def _user_entries(self) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -476,9 +513,11 @@ class Catalog:
                     q = entry.load()
                 except DefinitionError as exc:
                     self.problems.extend(exc.problems)
-                    self._invalid[normalize_id(path.stem)] = exc
+                    for name in (path.stem, _declared_id(path)):
+                        if name:
+                            self._invalid[normalize_id(name)] = (path, exc)
                     self.notices.append(
-                        f"skipped invalid definition {path} (run: alliance validate {path})"
+                        f"skipped {path} (invalid definition; run: alliance validate {path})"
                     )
                     continue
                 key = normalize_id(q.id)
@@ -508,14 +547,18 @@ class Catalog:
         """Find a questionnaire by id or alias, case- and punctuation-insensitively."""
         key = normalize_id(name)
         entries = self.entries()
+        if key in self._invalid:
+            # An invalid user file for this id must not silently fall back to another one;
+            # its problems are the error, so the "skipped" notice would only repeat them.
+            path, error = self._invalid[key]
+            self.notices = [n for n in self.notices if not n.startswith(f"skipped {path} ")]
+            raise error
         if key in entries:
             return entries[key].load()
         for entry in entries.values():
             q = entry.load()
             if key in questionnaire_keys(q):
                 return q
-        if key in self._invalid:
-            raise self._invalid[key]
         names = sorted(entry.load().id for entry in entries.values())
         close = difflib.get_close_matches(name.casefold(), names, n=3, cutoff=0.5)
         hint = (f"did you mean {' or '.join(close)}? " if close else "") + (
@@ -538,6 +581,22 @@ class Catalog:
                 self.problems.extend(exc.problems)
         return sorted(out, key=lambda pair: pair[0].id)
 
+    def summaries(self) -> list[dict[str, object]]:
+        """One row per questionnaire, for ``alliance list``."""
+        return [
+            {
+                "id": q.id,
+                "title": q.title,
+                "respondent": q.respondent.value,
+                "items": len(q.items),
+                "scales": len(q.scales),
+                "key_status": q.key_status.value,
+                "origin": entry.origin,
+                "path": str(entry.path),
+            }
+            for q, entry in self.all()
+        ]
+
     def overlay_for(self, q: m.Questionnaire) -> Path | None:
         """An item-text overlay next to the user's definitions (``<id>.item-text.yaml``)."""
         for directory in reversed(self.user_dirs):
@@ -545,6 +604,16 @@ class Catalog:
             if candidate.is_file():
                 return candidate
         return None
+
+
+def _declared_id(path: Path) -> str | None:
+    """The ``id:`` an invalid definition file declares, if it can be read at all."""
+    try:
+        data = parse_yaml(path.read_text(encoding="utf-8-sig"), str(path)).data
+    except (OSError, UnicodeDecodeError):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return str(value) if isinstance(value, str | int) else None
 
 
 def open_questionnaire(

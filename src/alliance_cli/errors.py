@@ -37,6 +37,14 @@ class Problem:
     location: str = ""
     path: str = ""
 
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "location": self.location,
+            "path": self.path,
+            "code": self.code,
+            "message": self.message,
+        }
+
     def render(self) -> str:
         """``location path: message`` with empty parts left out."""
         head = " ".join(part for part in (self.location, self.path) if part)

@@ -516,11 +516,16 @@ class Questionnaire(_Model):
         return [(sid, item_id in s.reverse) for sid, s in self.scales.items() if item_id in s.items]
 
     def content_hash(self) -> str:
-        """SHA-256 of everything that affects scoring (item wording excluded, so an overlay
-        does not change it). Stored with each administration to detect changed keys."""
-        data = self.model_dump(mode="json")
-        for item in data["items"]:
-            item["text"] = ""
+        """SHA-256 of what decides scores, flags and standard scores: the id, the response
+        scales, the item ids and their own scales, every scale (items, keys, rules, bands,
+        norms) and the item rules. Wording, citations and notes are left out, so an overlay
+        or a corrected note does not look like a changed key. Stored with administrations."""
+        data = self.model_dump(
+            mode="json", include={"id", "response_scale", "items", "scales", "item_rules"}
+        )
+        data["items"] = [
+            {"id": i["id"], "response_scale": i["response_scale"]} for i in data["items"]
+        ]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()
 

@@ -90,6 +90,8 @@ class ScaleResult(_Doc):
     """Percent of maximum possible: 100 (score − min) / (max − min)."""
     norm: str | None
     """Population and source of the norm behind z and T."""
+    item_ids: list[str] = field(default_factory=list)
+    """The scale's items, in the definition's order."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +106,69 @@ class ScoreReport(_Doc):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         return {"schema_version": data.pop("schema_version"), **data}
+
+    def csv_rows(self) -> list[list[Any]]:
+        """One row per scale, in the order of :data:`CSV_COLUMNS`. ``flags`` lists the
+        scale's band flags and the item-rule flags of its items (``rule:item``)."""
+        rows = []
+        for s in self.scales:
+            flags = [f.id for f in self.flags if f.kind == "band" and f.scale == s.id]
+            flags += [
+                f"{f.id}:{f.item}"
+                for f in self.flags
+                if f.kind == "item_rule" and f.item in s.item_ids
+            ]
+            rows.append(
+                [
+                    self.questionnaire.id,
+                    s.id,
+                    s.name,
+                    s.method.value,
+                    s.score,
+                    s.sum,
+                    s.mean,
+                    s.min,
+                    s.max,
+                    s.items,
+                    s.answered,
+                    s.missing,
+                    s.not_applicable,
+                    s.prorated,
+                    s.withheld,
+                    s.withheld_reason,
+                    s.band,
+                    ";".join(flags),
+                    s.z,
+                    s.t,
+                    s.pomp,
+                ]
+            )
+        return rows
+
+
+CSV_COLUMNS = (
+    "questionnaire",
+    "scale",
+    "name",
+    "method",
+    "score",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "items",
+    "answered",
+    "missing",
+    "not_applicable",
+    "prorated",
+    "withheld",
+    "withheld_reason",
+    "band",
+    "flags",
+    "z",
+    "t",
+    "pomp",
+)
 
 
 def _num(x: float) -> float | None:
@@ -213,6 +278,7 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
                 t=_num(s.t[r]),
                 pomp=_num(s.pomp[r]),
                 norm=f"{norm.population} ({norm.source})" if norm else None,
+                item_ids=list(scale.items),
             )
         )
     for rule in q.item_rules:
