@@ -311,7 +311,7 @@ def test_definition_folders_that_do_not_exist_are_noticed(tmp_path: Path) -> Non
 
 def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    for prev, name in zip("abcdefg", "bcdefgh"):
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     bomb = tmp_path / "laughs.yaml"
     bomb.write_text("\n".join(lines) + "\n", "utf-8")
