@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from alliance_cli.definitions import bundled_dir, load_definition
+from alliance_cli.catalog import bundled_dir
+from alliance_cli.definitions import load_definition
 from alliance_cli.model import Questionnaire
 
 TINY_YAML = """\

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli import __version__
+from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.definitions import Catalog
 from alliance_cli.result import score
 
 from .conftest import REPO, TINY_YAML

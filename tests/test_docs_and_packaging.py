@@ -115,7 +115,7 @@ def test_installed_wheel_scores_outside_the_source_tree(wheel: Path, tmp_path: P
         [
             sys.executable,
             "-c",
-            "import sys, alliance_cli, alliance_cli.definitions as d;"
+            "import sys, alliance_cli, alliance_cli.catalog as d;"
             "print(alliance_cli.__file__); print(d.bundled_dir())",
         ],
         capture_output=True,

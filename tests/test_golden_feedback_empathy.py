@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from alliance_cli.definitions import bundled_dir, load_definition
+from alliance_cli.catalog import bundled_dir
+from alliance_cli.definitions import load_definition
 from alliance_cli.errors import ResponseError
 from alliance_cli.model import Direction, KeyStatus, Method, OnMissing, Questionnaire
 from alliance_cli.result import ScaleResult, ScoreReport, score

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from alliance_cli.definitions import Catalog, bundled_dir, load_definition, normalize_id
+from alliance_cli.catalog import Catalog, bundled_dir
+from alliance_cli.definitions import load_definition, normalize_id
 from alliance_cli.model import KeyStatus, Method, Questionnaire
 from alliance_cli.result import ScaleResult, score
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from alliance_cli.definitions import bundled_dir, load_definition
+from alliance_cli.catalog import bundled_dir
+from alliance_cli.definitions import load_definition
 from alliance_cli.model import KeyStatus
 from alliance_cli.result import ScoreReport, score
 

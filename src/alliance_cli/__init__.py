@@ -19,16 +19,21 @@ __version__ = "0.1.0"
 __all__ = ["Catalog", "Questionnaire", "ScoreReport", "__version__", "load_definition", "score"]
 
 if TYPE_CHECKING:
-    from .definitions import Catalog, load_definition
+    from .catalog import Catalog
+    from .definitions import load_definition
     from .model import Questionnaire
     from .result import ScoreReport, score
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Catalog", "load_definition"):
-        from . import definitions
+    if name == "Catalog":
+        from .catalog import Catalog
 
-        return getattr(definitions, name)
+        return Catalog
+    if name == "load_definition":
+        from .definitions import load_definition
+
+        return load_definition
     if name == "Questionnaire":
         from .model import Questionnaire
 

@@ -22,7 +22,7 @@ import typer
 from . import __version__
 
 if TYPE_CHECKING:
-    from .definitions import Catalog
+    from .catalog import Catalog
 
 app = typer.Typer(
     name="alliance",
@@ -98,7 +98,7 @@ def _reporting(catalog: Catalog | None = None) -> Iterator[None]:
 
 
 def _catalog(definitions: list[Path] | None) -> Catalog:
-    from .definitions import Catalog
+    from .catalog import Catalog
 
     return Catalog.from_environment(definitions or [])
 
@@ -149,7 +149,7 @@ def show(
 
     Example:  alliance show wai-sr
     """
-    from .definitions import open_questionnaire
+    from .catalog import open_questionnaire
 
     catalog = _catalog(definitions)
     with _reporting(catalog):
@@ -234,7 +234,7 @@ def score(
     Also:  alliance score srs -a "9.1,8.7,9.5,8" --json   ·   alliance score care -a
     "1=excellent 2=good 3=n/a …"
     """
-    from .definitions import open_questionnaire
+    from .catalog import open_questionnaire
     from .result import score as score_answers
 
     catalog = _catalog(definitions)
@@ -275,7 +275,7 @@ def validate(
 
     Example:  alliance validate my-definitions/ questionnaires/wai-sr.yaml
     """
-    from .definitions import expand_paths, validate_files
+    from .catalog import expand_paths, validate_files
 
     paths = expand_paths(files)
     # Overlays are checked against definitions in the folders being validated, too.

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from . import model as m
-from .errors import DefinitionError, InputFileError, NotFoundError, Problem
+from .errors import DefinitionError, InputFileError, Problem
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
@@ -333,53 +332,6 @@ def load_definition(path: Path | str) -> m.Questionnaire:
     return obj
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders replaced by their definition files and overlays."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out += definition_files(path)
-            out += sorted(path.glob(f"*{OVERLAY_SUFFIX}"))
-        else:
-            out.append(path)
-    return out
-
-
-def validate_files(
-    paths: Iterable[Path | str], catalog: Catalog | None = None
-) -> dict[str, list[Problem]]:
-    """All problems of all files (definition or item-text overlay), by file.
-
-    With a catalog, an overlay's item ids are also checked against its questionnaire."""
-    results: dict[str, list[Problem]] = {}
-    for raw in paths:
-        path = Path(raw)
-        overlay = path.name.endswith(OVERLAY_SUFFIX)
-        cls: type[BaseModel] = ItemText if overlay else m.Questionnaire
-        try:
-            obj, problems = validate_text(_read(path), str(path), cls)
-            if overlay and isinstance(obj, ItemText) and catalog is not None:
-                problems = _overlay_against_catalog(path, obj, catalog)
-        except InputFileError as exc:
-            problems = list(exc.problems)
-        results[str(path)] = problems
-    return results
-
-
-def _overlay_against_catalog(path: Path, overlay: ItemText, catalog: Catalog) -> list[Problem]:
-    try:
-        load_item_text(path, catalog.get(overlay.questionnaire))
-    except (DefinitionError, NotFoundError) as exc:
-        if isinstance(exc, NotFoundError):
-            parsed = parse_yaml(_read(path), str(path))
-            where = _locate(parsed, ("questionnaire",), str(path), key=False)
-            return [
-                Problem("unknown-questionnaire", exc.problems[0].message, where, "questionnaire")
-            ]
-        return list(exc.problems)
-    return []
-
-
 # -- item-text overlays ----------------------------------------------------------------------
 
 
@@ -425,7 +377,7 @@ def load_item_text(path: Path | str, questionnaire: m.Questionnaire) -> m.Questi
     return questionnaire.with_item_text(dict(overlay.items))
 
 
-# -- the catalog -------------------------------------------------------------------------------
+# -- ids -------------------------------------------------------------------------------------
 
 
 def normalize_id(name: str) -> str:
@@ -437,20 +389,6 @@ def questionnaire_keys(q: m.Questionnaire) -> set[str]:
     return {normalize_id(q.id), *(normalize_id(a) for a in q.aliases)}
 
 
-def bundled_dir() -> Path:
-    """The definitions shipped with the package (source checkout: the repo's top level)."""
-    here = Path(__file__).parent / "questionnaires"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[2] / "questionnaires"
-
-
-def user_config_dir() -> Path:
-    from platformdirs import user_config_dir as _dir
-
-    return Path(_dir("alliance", appauthor=False)) / "definitions"
-
-
 def definition_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
@@ -459,168 +397,3 @@ def definition_files(directory: Path) -> list[Path]:
         for p in directory.iterdir()
         if p.suffix in (".yaml", ".yml") and not p.name.endswith(OVERLAY_SUFFIX)
     )
-
-
-@dataclass
-class Entry:
-    path: Path
-    origin: str  # "bundled" or "user"
-    _q: m.Questionnaire | None = None
-
-    def load(self) -> m.Questionnaire:
-        if self._q is None:
-            self._q = load_definition(self.path)
-        return self._q
-
-
-@dataclass
-class Catalog:
-    """Bundled definitions plus user definitions; a user file overrides the same id.
-
-    User directories, lowest precedence first: the platform config dir, each entry of
-    ``ALLIANCE_DEFINITIONS`` (os.pathsep-separated), each ``--definitions DIR``.
-    """
-
-    user_dirs: list[Path] = field(default_factory=list)
-    include_bundled: bool = True
-    notices: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    _entries: dict[str, Entry] | None = None
-    _invalid: dict[str, tuple[Path, DefinitionError]] = field(default_factory=dict)
-
-    @classmethod
-    def from_environment(
-        cls, extra_dirs: Iterable[Path] = (), env: dict[str, str] | None = None
-    ) -> Catalog:
-        import os
-
-        env = dict(os.environ) if env is None else env
-        named = [Path(p) for p in env.get("ALLIANCE_DEFINITIONS", "").split(os.pathsep) if p]
-        named += list(extra_dirs)
-        catalog = cls(user_dirs=[user_config_dir(), *named])
-        for directory in named:
-            if not directory.is_dir():
-                what = "is not a folder" if directory.exists() else "does not exist"
-                catalog.notices.append(f"definitions folder {directory} {what}")
-        return catalog
-
-    def _user_entries(self) -> dict[str, Entry]:
-        found: dict[str, Entry] = {}
-        for directory in self.user_dirs:
-            for path in definition_files(directory):
-                entry = Entry(path, "user")
-                try:
-                    q = entry.load()
-                except DefinitionError as exc:
-                    self.problems.extend(exc.problems)
-                    for name in (path.stem, _declared_id(path)):
-                        if name:
-                            self._invalid[normalize_id(name)] = (path, exc)
-                    self.notices.append(
-                        f"skipped {path} (invalid definition; run: alliance validate {path})"
-                    )
-                    continue
-                key = normalize_id(q.id)
-                if key in found:
-                    self.notices.append(f"{path} overrides {found[key].path} (id {q.id})")
-                found[key] = entry
-        return found
-
-    def entries(self) -> dict[str, Entry]:
-        """All definitions by normalized id; bundled files are named after their id."""
-        if self._entries is None:
-            entries: dict[str, Entry] = {}
-            if self.include_bundled:
-                for path in definition_files(bundled_dir()):
-                    entries[normalize_id(path.stem)] = Entry(path, "bundled")
-            for key, entry in self._user_entries().items():
-                if key in entries:
-                    self.notices.append(
-                        f"user definition {entry.path} overrides the bundled "
-                        f"{entries[key].path.name}"
-                    )
-                entries[key] = entry
-            self._entries = entries
-        return self._entries
-
-    def get(self, name: str) -> m.Questionnaire:
-        """Find a questionnaire by id or alias, case- and punctuation-insensitively."""
-        key = normalize_id(name)
-        entries = self.entries()
-        if key in self._invalid:
-            # An invalid user file for this id must not silently fall back to another one;
-            # its problems are the error, so the "skipped" notice would only repeat them.
-            path, error = self._invalid[key]
-            self.notices = [n for n in self.notices if not n.startswith(f"skipped {path} ")]
-            raise error
-        if key in entries:
-            return entries[key].load()
-        for entry in entries.values():
-            q = entry.load()
-            if key in questionnaire_keys(q):
-                return q
-        names = sorted(entry.load().id for entry in entries.values())
-        close = difflib.get_close_matches(name.casefold(), names, n=3, cutoff=0.5)
-        hint = (f"did you mean {' or '.join(close)}? " if close else "") + (
-            "`alliance list` shows all questionnaires"
-        )
-        raise NotFoundError(
-            Problem(
-                "unknown-questionnaire", f'no questionnaire "{name}" (known: {", ".join(names)})'
-            ),
-            hint=hint,
-        )
-
-    def all(self) -> list[tuple[m.Questionnaire, Entry]]:
-        """Every valid definition; invalid ones are collected in ``problems``."""
-        out = []
-        for entry in self.entries().values():
-            try:
-                out.append((entry.load(), entry))
-            except DefinitionError as exc:
-                self.problems.extend(exc.problems)
-        return sorted(out, key=lambda pair: pair[0].id)
-
-    def summaries(self) -> list[dict[str, object]]:
-        """One row per questionnaire, for ``alliance list``."""
-        return [
-            {
-                "id": q.id,
-                "title": q.title,
-                "respondent": q.respondent.value,
-                "items": len(q.items),
-                "scales": len(q.scales),
-                "key_status": q.key_status.value,
-                "origin": entry.origin,
-                "path": str(entry.path),
-            }
-            for q, entry in self.all()
-        ]
-
-    def overlay_for(self, q: m.Questionnaire) -> Path | None:
-        """An item-text overlay next to the user's definitions (``<id>.item-text.yaml``)."""
-        for directory in reversed(self.user_dirs):
-            candidate = directory / f"{q.id}{OVERLAY_SUFFIX}"
-            if candidate.is_file():
-                return candidate
-        return None
-
-
-def _declared_id(path: Path) -> str | None:
-    """The ``id:`` an invalid definition file declares, if it can be read at all."""
-    try:
-        data = parse_yaml(path.read_text(encoding="utf-8-sig"), str(path)).data
-    except (OSError, UnicodeDecodeError):
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return str(value) if isinstance(value, str | int) else None
-
-
-def open_questionnaire(
-    catalog: Catalog, name: str, item_text: Path | None = None
-) -> m.Questionnaire:
-    """The questionnaire with the overlay applied (explicit file, else one found beside the
-    user's definitions)."""
-    q = catalog.get(name)
-    overlay = item_text or catalog.overlay_for(q)
-    return load_item_text(overlay, q) if overlay else q
