@@ -255,3 +255,15 @@ def test_overlay_problems_are_located(tmp_path: Path, tiny: Questionnaire) -> No
         f'{overlay}:1:16 questionnaire: this overlay is for "wai-sr", not "tiny"',
         f'{overlay}:4:3 items.q: item "q" is not defined in tiny (items are "a", "b", "c", "d")',
     ]
+
+
+def test_prorating_over_items_with_different_ranges_is_refused() -> None:
+    text = TINY_YAML.replace(
+        "  - {id: d, text: fourth hint}",
+        "  - {id: d, text: fourth hint, response_scale: {min: 0, max: 10}}",
+    )
+    [problem] = problems_of(text)
+    assert problem.split(" ", 1)[1] == (
+        "scales.work.missing.on_missing: prorating needs items that share one range; this "
+        "scale mixes 0–10, 1–5"
+    )
