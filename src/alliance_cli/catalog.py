@@ -211,6 +211,10 @@ class Catalog:
                 self.problems.extend(exc.problems)
         return sorted(out, key=lambda pair: pair[0].id)
 
+    def entry_of(self, q: m.Questionnaire) -> Entry:
+        """Where a questionnaire returned by :meth:`get` came from."""
+        return self.entries()[normalize_id(q.id)]
+
     def summaries(self) -> list[dict[str, object]]:
         """One row per questionnaire, for ``alliance list``."""
         return [

@@ -150,6 +150,7 @@ def show(
     Example:  alliance show wai-sr
     """
     from .catalog import open_questionnaire
+    from .result import key_warning
 
     catalog = _catalog(definitions)
     with _reporting(catalog):
@@ -159,22 +160,10 @@ def show(
             return
         from .ui import render
 
-        entry = catalog.entries().get(_key(q.id))
-        render.questionnaire(q, entry.origin if entry else "user", str(entry.path if entry else ""))
-        if (warning := _key_warning(q)) is not None:
+        entry = catalog.entry_of(q)
+        render.questionnaire(q, entry.origin, str(entry.path))
+        if (warning := key_warning(q)) is not None:
             render.warning(warning)
-
-
-def _key(name: str) -> str:
-    from .definitions import normalize_id
-
-    return normalize_id(name)
-
-
-def _key_warning(q: Any) -> str | None:
-    from .result import key_warning
-
-    return key_warning(q)
 
 
 def _read_answers(answers: str | None, answers_file: Path | None) -> str:
