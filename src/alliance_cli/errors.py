@@ -9,11 +9,13 @@ Exit codes (documented in the README):
 ====  =================================================================
 0     success
 1     ``alliance validate`` found problems in a definition
-2     command-line usage error (unknown option, missing argument)
+2     command-line usage error (unknown option, missing argument, a value not allowed
+      such as a client code with spaces)
 3     questionnaire not found
 4     invalid answers (wrong count, out of range, unknown item, not a number)
 5     a definition or item-text file used by the command is invalid
 6     a file could not be read or written
+7     the history database cannot be used (newer schema, no such client or record)
 ====  =================================================================
 """
 
@@ -98,3 +100,15 @@ class InputFileError(UserError):
     """A file could not be read or written."""
 
     exit_code = 6
+
+
+class UsageError(UserError):
+    """An option value that is not allowed (a client code with spaces, an unknown modality)."""
+
+    exit_code = 2
+
+
+class StoreError(UserError):
+    """The history database cannot do what was asked."""
+
+    exit_code = 7

@@ -1,0 +1,451 @@
+"""The history database: one SQLite file of administrations with their item-level answers.
+
+Scores are never stored: they are recomputed from the answers by the engine, so a corrected
+definition rescores the past (each administration keeps the questionnaire id, version and
+content hash it was given under, so a changed key is visible). Every write is one
+transaction (``BEGIN IMMEDIATE``); WAL and a busy timeout let several ``alliance`` processes
+write at once. Corrections never overwrite: an administration is voided with an audit row.
+
+Privacy: the folder is created 0700 and the database 0600 (SQLite gives its -wal and -shm
+files the database's mode); deleted rows are overwritten (``secure_delete``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import math
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import Problem, StoreError, UsageError
+from .migrations import LATEST, MIGRATIONS
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MODALITIES = ("in-person", "video", "phone", "other")
+BUSY_TIMEOUT_MS = 30_000
+# Crockford-style alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or on paper.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def default_path(env: dict[str, str] | None = None) -> Path:
+    """``ALLIANCE_DB`` if set, else ``history.sqlite3`` in the platform's user data folder."""
+    env = dict(os.environ) if env is None else env
+    if env.get("ALLIANCE_DB"):
+        return Path(env["ALLIANCE_DB"])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("alliance", appauthor=False)) / "history.sqlite3"
+
+
+def check_code(code: str) -> str:
+    """A pseudonymous client code: letters, digits, ``-`` and ``_`` (at most 64)."""
+    if not CODE_PATTERN.match(code):
+        raise UsageError(
+            Problem(
+                "client-code",
+                f'client code "{code}" is not allowed: use 1–64 letters, digits, '
+                '"-" or "_" (a pseudonymous code, never a name)',
+            )
+        )
+    return code
+
+
+def mint_code() -> str:
+    """A random client code such as ``C-7KQ2MX`` (30⁶ ≈ 7×10⁸ possibilities)."""
+    return "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Answer:
+    item: str
+    value: float | None
+    state: str  # answered | missing | not_applicable
+
+
+@dataclass(frozen=True)
+class NewAdministration:
+    client: str
+    questionnaire_id: str
+    questionnaire_version: str
+    content_hash: str
+    answers: Sequence[Answer]
+    respondent: str
+    administered_at: str
+    session: int | None = None  # None: the client's next session for this questionnaire
+    clinician: str | None = None
+    modality: str | None = None
+    note: str | None = None
+    replaces: int | None = None  # an administration this one corrects (it is voided)
+    actor: str | None = None  # who enters it, for the audit trail (default: the OS user)
+
+
+@dataclass(frozen=True)
+class Administration:
+    id: int
+    client: str
+    questionnaire_id: str
+    questionnaire_version: str
+    content_hash: str
+    session: int
+    administered_at: str
+    respondent: str
+    clinician: str | None
+    modality: str | None
+    note: str | None
+    status: str
+    replaces: int | None
+    created_at: str
+    answers: list[Answer] = field(default_factory=list)
+
+    def values(self, item_ids: Sequence[str]) -> list[float]:
+        """Values in the given item order: NaN for blank or unknown items."""
+        by_item = {a.item: a.value for a in self.answers if a.value is not None}
+        return [by_item.get(i, math.nan) for i in item_ids]
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    code: str
+    administrations: int
+    questionnaires: list[str]
+    first: str | None
+    last: str | None
+
+
+class Store:
+    """A history database at ``path`` (``":memory:"`` for a throw-away one)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            _prepare_file(Path(self.path))
+        try:
+            self.db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            self.db.row_factory = sqlite3.Row
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA secure_delete = ON")
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                Problem("database", f"cannot open the history database: {exc}", self.path)
+            ) from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (no lock upgrade dead-ends under load)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > LATEST:
+            raise StoreError(
+                Problem(
+                    "database-newer",
+                    f"this history database has schema version {version}, but "
+                    f"this alliance knows only up to {LATEST}; upgrade alliance to read it",
+                    self.path,
+                )
+            )
+        if version == LATEST:
+            return
+        if version > 0 and self.path != ":memory:":
+            self.backup(Path(f"{self.path}.v{version}-{datetime.now(UTC):%Y%m%dT%H%M%S}.bak"))
+        with self.transaction():
+            # Another process may have migrated while we waited for the lock.
+            for number in range(self.schema_version(), LATEST):
+                for statement in MIGRATIONS[number]:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def backup(self, target: Path) -> Path:
+        """A consistent copy of the database (mode 0600)."""
+        _prepare_file(target)
+        with sqlite3.connect(target) as copy:
+            self.db.backup(copy)
+        copy.close()
+        return target
+
+    # -- writing --------------------------------------------------------------------------
+
+    def save(self, new: NewAdministration) -> Administration:
+        """Store one administration with its answers and an audit row, in one transaction."""
+        check_code(new.client)
+        if new.modality is not None and new.modality not in MODALITIES:
+            raise UsageError(
+                Problem(
+                    "modality", f'modality "{new.modality}" is not one of ' + ", ".join(MODALITIES)
+                )
+            )
+        actor = new.actor or _os_user()
+        with self.transaction() as db:
+            client_id = self._client_id(new.client, create=True)
+            session = new.session or self._next_session(
+                client_id, new.questionnaire_id, new.respondent
+            )
+            if new.replaces is not None:
+                self._void(new.replaces, f"replaced by a re-entry for session {session}", actor)
+            cur = db.execute(
+                "INSERT INTO administrations (client_id, questionnaire_id, questionnaire_version,"
+                " content_hash, session, administered_at, respondent, clinician, modality, note,"
+                " status, replaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'final', ?,"
+                " ?)",
+                (
+                    client_id,
+                    new.questionnaire_id,
+                    new.questionnaire_version,
+                    new.content_hash,
+                    session,
+                    new.administered_at,
+                    new.respondent,
+                    new.clinician,
+                    new.modality,
+                    new.note,
+                    new.replaces,
+                    _now(),
+                ),
+            )
+            admin_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO answers (administration_id, position, item, value, state) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(admin_id, n, a.item, a.value, a.state) for n, a in enumerate(new.answers)],
+            )
+            self._audit(actor, "record", client_id, admin_id, None)
+        return self.administration(admin_id)
+
+    def void(self, admin_id: int, reason: str, actor: str | None = None) -> Administration:
+        """Mark an administration void (it stays, with an audit row saying who, when, why)."""
+        if not reason.strip():
+            raise UsageError(Problem("reason", "a reason is required to void an administration"))
+        with self.transaction():
+            self._void(admin_id, reason, actor or _os_user())
+        return self.administration(admin_id)
+
+    def _void(self, admin_id: int, reason: str, actor: str) -> None:
+        row = self.db.execute(
+            "SELECT client_id, status FROM administrations WHERE id = ?", (admin_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(Problem("no-administration", f"no administration #{admin_id}"))
+        if row["status"] == "void":
+            raise StoreError(Problem("already-void", f"administration #{admin_id} is already void"))
+        self.db.execute("UPDATE administrations SET status = 'void' WHERE id = ?", (admin_id,))
+        self._audit(actor, "void", row["client_id"], admin_id, reason)
+
+    def new_client(self, code: str | None = None) -> str:
+        """Register a client code (a random one when none is given)."""
+        with self.transaction():
+            for _ in range(20):
+                candidate = check_code(code) if code else mint_code()
+                if self.db.execute("SELECT 1 FROM clients WHERE code = ?", (candidate,)).fetchone():
+                    if code:
+                        raise StoreError(Problem("client-exists", f"client {code} exists already"))
+                    continue
+                self._client_id(candidate, create=True)
+                return candidate
+        raise StoreError(Problem("client-code", "could not mint an unused client code"))
+
+    def delete_client(self, code: str, actor: str | None = None) -> int:
+        """Remove a client and everything about them; returns how many administrations went.
+
+        ``secure_delete`` overwrites the freed pages and the WAL is checkpointed and
+        truncated, so the data is gone from the file (backups made before are not touched).
+        """
+        with self.transaction():
+            client_id = self._client_id(code, create=False)
+            count = self.db.execute(
+                "SELECT COUNT(*) FROM administrations WHERE client_id = ?", (client_id,)
+            ).fetchone()[0]
+            self.db.execute("DELETE FROM clients WHERE id = ?", (client_id,))
+            # The audit keeps that a deletion happened, never whose.
+            self._audit(
+                actor or _os_user(), "delete-client", None, None, f"{count} administrations removed"
+            )
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(count)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def administration(self, admin_id: int) -> Administration:
+        rows = self._administrations("a.id = ?", (admin_id,))
+        if not rows:
+            raise StoreError(Problem("no-administration", f"no administration #{admin_id}"))
+        return rows[0]
+
+    def history(
+        self, code: str, questionnaire_id: str | None = None, *, include_void: bool = False
+    ) -> list[Administration]:
+        """A client's administrations, oldest session first (drafts never count)."""
+        client_id = self._client_id(check_code(code), create=False)
+        where = "a.client_id = ? AND a.status " + (
+            "IN ('final', 'void')" if include_void else "= 'final'"
+        )
+        args: list[object] = [client_id]
+        if questionnaire_id is not None:
+            where += " AND a.questionnaire_id = ?"
+            args.append(questionnaire_id)
+        return self._administrations(where, tuple(args))
+
+    def clients(self) -> list[ClientSummary]:
+        rows = self.db.execute(
+            "SELECT c.code, COUNT(a.id) AS n, MIN(a.administered_at) AS first,"
+            " MAX(a.administered_at) AS last, GROUP_CONCAT(DISTINCT a.questionnaire_id) AS qs"
+            " FROM clients c LEFT JOIN administrations a"
+            " ON a.client_id = c.id AND a.status = 'final'"
+            " GROUP BY c.id ORDER BY c.code"
+        ).fetchall()
+        return [
+            ClientSummary(
+                r["code"],
+                int(r["n"]),
+                sorted((r["qs"] or "").split(",")) if r["qs"] else [],
+                r["first"],
+                r["last"],
+            )
+            for r in rows
+        ]
+
+    def audit(self) -> list[dict[str, object]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM audit ORDER BY id")]
+
+    def count(self, status: str = "final") -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM administrations WHERE status = ?", (status,)
+            ).fetchone()[0]
+        )
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _client_id(self, code: str, *, create: bool) -> int:
+        row = self.db.execute("SELECT id FROM clients WHERE code = ?", (code,)).fetchone()
+        if row is not None:
+            return int(row["id"])
+        if not create:
+            raise StoreError(
+                Problem("no-client", f"no client {code} in {self.path}"),
+                hint="`alliance clients` lists the codes",
+            )
+        cur = self.db.execute(
+            "INSERT INTO clients (code, created_at) VALUES (?, ?)", (code, _now())
+        )
+        return int(cur.lastrowid or 0)
+
+    def _next_session(self, client_id: int, questionnaire_id: str, respondent: str) -> int:
+        row = self.db.execute(
+            "SELECT MAX(session) FROM administrations WHERE client_id = ? AND"
+            " questionnaire_id = ? AND respondent = ? AND status = 'final'",
+            (client_id, questionnaire_id, respondent),
+        ).fetchone()
+        return int(row[0] or 0) + 1
+
+    def _audit(
+        self,
+        actor: str,
+        action: str,
+        client_id: int | None,
+        admin_id: int | None,
+        reason: str | None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, actor, action, client_id, administration_id, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (_now(), actor, action, client_id, admin_id, reason),
+        )
+
+    def _administrations(self, where: str, args: tuple[object, ...]) -> list[Administration]:
+        rows = self.db.execute(
+            "SELECT a.*, c.code AS client FROM administrations a JOIN clients c"
+            f" ON c.id = a.client_id WHERE {where} ORDER BY a.session, a.id",
+            args,
+        ).fetchall()
+        answers: dict[int, list[Answer]] = {}
+        ids = [r["id"] for r in rows]
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ",".join("?" * len(part))
+            for a in self.db.execute(
+                f"SELECT * FROM answers WHERE administration_id IN ({marks})"
+                " ORDER BY administration_id, position",
+                part,
+            ):
+                answers.setdefault(a["administration_id"], []).append(
+                    Answer(a["item"], a["value"], a["state"])
+                )
+        return [
+            Administration(
+                id=r["id"],
+                client=r["client"],
+                questionnaire_id=r["questionnaire_id"],
+                questionnaire_version=r["questionnaire_version"],
+                content_hash=r["content_hash"],
+                session=r["session"],
+                administered_at=r["administered_at"],
+                respondent=r["respondent"],
+                clinician=r["clinician"],
+                modality=r["modality"],
+                note=r["note"],
+                status=r["status"],
+                replaces=r["replaces"],
+                created_at=r["created_at"],
+                answers=answers.get(r["id"], []),
+            )
+            for r in rows
+        ]
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the folder (0700, when we create it) and the file (0600) before SQLite does,
+    so the database and its -wal/-shm files are never readable by others."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise StoreError(
+            Problem("database", f"cannot create the history database: {exc}", str(path))
+        ) from exc

@@ -1,0 +1,71 @@
+"""The history database schema, as numbered migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied. A migration is a list of
+statements run inside one transaction, after a backup of the file. Never edit a released
+migration: add a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # 1: clients, administrations with their item-level answers, the audit trail.
+    [
+        """
+        CREATE TABLE clients (
+            id          INTEGER PRIMARY KEY,
+            code        TEXT NOT NULL UNIQUE,
+            created_at  TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE administrations (
+            id                     INTEGER PRIMARY KEY,
+            client_id              INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+            questionnaire_id       TEXT NOT NULL,
+            questionnaire_version  TEXT NOT NULL,
+            content_hash           TEXT NOT NULL,
+            session                INTEGER NOT NULL CHECK (session >= 1),
+            administered_at        TEXT NOT NULL,
+            respondent             TEXT NOT NULL
+                                   CHECK (respondent IN ('client', 'therapist', 'observer')),
+            clinician              TEXT,
+            modality               TEXT
+                                   CHECK (modality IN ('in-person', 'video', 'phone', 'other')),
+            note                   TEXT,
+            status                 TEXT NOT NULL DEFAULT 'final'
+                                   CHECK (status IN ('final', 'draft', 'void')),
+            replaces               INTEGER REFERENCES administrations(id),
+            created_at             TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE INDEX administrations_by_client
+            ON administrations (client_id, questionnaire_id, respondent, session)
+        """,
+        """
+        CREATE TABLE answers (
+            administration_id  INTEGER NOT NULL
+                               REFERENCES administrations(id) ON DELETE CASCADE,
+            position           INTEGER NOT NULL,
+            item               TEXT NOT NULL,
+            value              REAL,
+            state              TEXT NOT NULL
+                               CHECK (state IN ('answered', 'missing', 'not_applicable')),
+            PRIMARY KEY (administration_id, item)
+        )
+        """,
+        """
+        CREATE TABLE audit (
+            id                 INTEGER PRIMARY KEY,
+            at                 TEXT NOT NULL,
+            actor              TEXT NOT NULL,
+            action             TEXT NOT NULL,
+            client_id          INTEGER REFERENCES clients(id) ON DELETE CASCADE,
+            administration_id  INTEGER REFERENCES administrations(id) ON DELETE CASCADE,
+            reason             TEXT
+        )
+        """,
+    ],
+]
+
+LATEST = len(MIGRATIONS)

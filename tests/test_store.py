@@ -1,0 +1,237 @@
+"""The history database, on real SQLite files in temporary folders."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from alliance_cli import store as store_module
+from alliance_cli.errors import StoreError, UsageError
+from alliance_cli.store import Answer, NewAdministration, Store, check_code, mint_code
+from alliance_cli.store.migrations import LATEST, MIGRATIONS
+
+ANSWERS = [
+    Answer("a", 5.0, "answered"),
+    Answer("b", None, "missing"),
+    Answer("c", 9.0, "not_applicable"),
+    Answer("d", 2.0, "answered"),
+]
+
+
+def new(client: str = "C-1", **kw: object) -> NewAdministration:
+    base: dict[str, object] = dict(
+        client=client,
+        questionnaire_id="tiny",
+        questionnaire_version="1",
+        content_hash="h1",
+        answers=ANSWERS,
+        respondent="client",
+        administered_at="2026-11-01",
+        actor="tester",
+    )
+    base.update(kw)
+    return NewAdministration(**base)  # type: ignore[arg-type]
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "history.sqlite3"
+
+
+def test_files_are_private(db_path: Path) -> None:
+    with Store(db_path) as store:
+        store.save(new())
+        assert mode(db_path.parent) == 0o700
+        assert mode(db_path) == 0o600
+        for suffix in ("-wal", "-shm"):
+            assert mode(Path(f"{db_path}{suffix}")) == 0o600
+
+
+def test_round_trip_keeps_item_level_answers_and_metadata(db_path: Path) -> None:
+    with Store(db_path) as store:
+        saved = store.save(new(clinician="Dr K", modality="video", note="first"))
+    with Store(db_path) as store:  # a fresh connection reads the same
+        [got] = store.history("C-1")
+    assert got == saved
+    assert got.answers == ANSWERS
+    assert (got.session, got.respondent, got.clinician, got.modality, got.note, got.status) == (
+        1,
+        "client",
+        "Dr K",
+        "video",
+        "first",
+        "final",
+    )
+    assert got.values(["a", "b", "c", "d", "zz"])[0] == 5.0
+    assert [str(v) for v in got.values(["b", "c", "zz"])] == ["nan", "9.0", "nan"]
+
+
+def test_session_defaults_to_the_next_per_questionnaire_and_respondent(db_path: Path) -> None:
+    with Store(db_path) as store:
+        assert store.save(new()).session == 1
+        assert store.save(new()).session == 2
+        assert store.save(new(respondent="therapist")).session == 1
+        assert store.save(new(questionnaire_id="srs")).session == 1
+        assert store.save(new(session=7)).session == 7
+        assert store.save(new()).session == 8
+        assert store.save(new(client="C-2")).session == 1
+
+
+def test_void_keeps_the_record_with_an_audit_row(db_path: Path) -> None:
+    with Store(db_path) as store:
+        first = store.save(new(note="private words"))
+        store.void(first.id, "entered for the wrong client", actor="Dr K")
+        assert store.history("C-1") == []
+        [kept] = store.history("C-1", include_void=True)
+        assert kept.status == "void" and kept.answers == ANSWERS
+        audit = store.audit()
+        assert [(a["action"], a["actor"], a["reason"]) for a in audit] == [
+            ("record", "tester", None),
+            ("void", "Dr K", "entered for the wrong client"),
+        ]
+        assert "private words" not in repr(audit) and "5.0" not in repr(audit)
+        with pytest.raises(StoreError, match="already void"):
+            store.void(first.id, "again")
+        with pytest.raises(StoreError, match="no administration #999"):
+            store.void(999, "x")
+        with pytest.raises(UsageError, match="a reason is required"):
+            store.void(first.id, "  ")
+
+
+def test_reentry_replaces_and_voids_the_original(db_path: Path) -> None:
+    with Store(db_path) as store:
+        wrong = store.save(new())
+        fixed = store.save(new(session=wrong.session, replaces=wrong.id))
+        assert store.administration(wrong.id).status == "void"
+        assert fixed.replaces == wrong.id
+        assert [a.id for a in store.history("C-1")] == [fixed.id]
+
+
+def test_a_failed_save_leaves_nothing_behind(db_path: Path) -> None:
+    bad = [Answer("a", 5.0, "answered"), Answer("b", 1.0, "maybe")]  # state fails CHECK
+    with Store(db_path) as store:
+        with pytest.raises(sqlite3.IntegrityError):
+            store.save(new(answers=bad))
+        assert store.count() == 0
+        assert store.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+        assert store.db.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 0
+        assert store.audit() == []
+
+
+def test_new_database_is_at_the_latest_schema(db_path: Path) -> None:
+    with Store(db_path) as store:
+        assert store.schema_version() == LATEST == len(MIGRATIONS)
+
+
+def test_newer_database_is_refused(db_path: Path) -> None:
+    Store(db_path).close()
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(f"PRAGMA user_version = {LATEST + 1}")
+    raw.close()
+    with pytest.raises(StoreError) as info:
+        Store(db_path)
+    assert info.value.render() == (
+        f"{db_path}: this history database has schema version {LATEST + 1}, but this alliance "
+        f"knows only up to {LATEST}; upgrade alliance to read it"
+    )
+    assert info.value.exit_code == 7
+
+
+def test_migration_backs_up_first(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store(db_path) as store:
+        store.save(new())
+    later = [*MIGRATIONS, ["CREATE TABLE extra (x INTEGER)"]]
+    monkeypatch.setattr(store_module, "MIGRATIONS", later)
+    monkeypatch.setattr(store_module, "LATEST", len(later))
+    with Store(db_path) as store:
+        assert store.schema_version() == len(later)
+        assert store.count() == 1
+    [backup] = db_path.parent.glob("history.sqlite3.v1-*.bak")
+    assert mode(backup) == 0o600
+    with sqlite3.connect(backup) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert old.execute("SELECT COUNT(*) FROM administrations").fetchone()[0] == 1
+    old.close()
+
+
+def test_clients_summary(db_path: Path) -> None:
+    with Store(db_path) as store:
+        store.save(new(administered_at="2026-10-01"))
+        store.save(new(questionnaire_id="srs", administered_at="2026-10-08"))
+        voided = store.save(new(administered_at="2026-12-24"))
+        store.void(voided.id, "mistake")
+        store.new_client("C-EMPTY")
+        summaries = store.clients()
+    assert [(c.code, c.administrations, c.questionnaires, c.first, c.last) for c in summaries] == [
+        ("C-1", 2, ["srs", "tiny"], "2026-10-01", "2026-10-08"),
+        ("C-EMPTY", 0, [], None, None),
+    ]
+
+
+def test_codes(db_path: Path) -> None:
+    assert check_code("AB-12_x") == "AB-12_x"
+    for bad in ("", "has space", "Jane Doe", "x" * 65, "[x1]", "é"):
+        with pytest.raises(UsageError):
+            check_code(bad)
+    minted = {mint_code() for _ in range(200)}
+    assert len(minted) == 200
+    assert all(len(c) == 8 and c.startswith("C-") and check_code(c) for c in minted)
+    with Store(db_path) as store:
+        code = store.new_client()
+        assert code in [c.code for c in store.clients()]
+        with pytest.raises(StoreError, match="exists already"):
+            store.new_client(code)
+
+
+def test_delete_client_really_removes_the_data(db_path: Path) -> None:
+    with Store(db_path) as store:
+        store.save(new(client="ZQXCLIENTQZ", note="ZQXNOTEQZ"))
+        keep = store.save(new(client="C-KEEP"))
+        store.void(keep.id, "typo")
+        assert store.delete_client("ZQXCLIENTQZ") == 1
+        with pytest.raises(StoreError, match="no client ZQXCLIENTQZ"):
+            store.history("ZQXCLIENTQZ")
+        assert [c.code for c in store.clients()] == ["C-KEEP"]
+        assert store.audit()[-1]["action"] == "delete-client"
+        assert all(a["client_id"] != 1 for a in store.audit())
+    for part in db_path.parent.iterdir():
+        blob = part.read_bytes()
+        assert b"ZQXCLIENTQZ" not in blob and b"ZQXNOTEQZ" not in blob, part.name
+
+
+def _save_many(path: str, worker: int, count: int) -> None:
+    with Store(path) as store:
+        for n in range(count):
+            store.save(new(client=f"C-W{worker}", session=n + 1))
+
+
+def test_concurrent_writers_all_succeed(db_path: Path) -> None:
+    Store(db_path).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_save_many, args=(str(db_path), w, 100)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    with Store(db_path) as store:
+        assert store.count() == 400
+        assert sorted(len(store.history(f"C-W{w}")) for w in range(4)) == [100] * 4
+        assert store.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1600
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the history database"):
+        Store(blocker / "sub" / "db.sqlite3")
+    assert os.path.exists(blocker)
