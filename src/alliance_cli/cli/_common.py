@@ -1,0 +1,137 @@
+"""The Typer app and what its commands share: options, error reporting, JSON output.
+
+Library modules are imported inside the commands so that ``alliance --help`` and
+``alliance score`` stay light (no pandas on these paths; a test checks ``sys.modules``).
+A :class:`~alliance_cli.errors.UserError` becomes a clear message on stderr and its
+documented exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+
+app = typer.Typer(
+    name="alliance",
+    help="Score therapeutic working-alliance questionnaires, locally.\n\n"
+    "Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DefinitionsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--definitions",
+        "-d",
+        help="Extra folder of definition YAML files (repeat "
+        "for several); overrides bundled ones with the same id.",
+        show_default=False,
+    ),
+]
+ItemTextOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--item-text", help="Item-text overlay file with your licensed wording.", show_default=False
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"alliance {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Score therapeutic working-alliance questionnaires, locally.
+
+    Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4
+    """
+
+
+@contextmanager
+def reporting(catalog: Catalog | None = None) -> Iterator[None]:
+    """Turn a UserError into its message and exit code; show the catalog's notices (an
+    override, a skipped file, a folder that does not exist) whatever happens."""
+    from ..errors import UserError
+
+    try:
+        yield
+    except UserError as exc:
+        from ..ui import render
+
+        flush_notices(catalog)
+        render.error(exc)
+        raise typer.Exit(exc.exit_code) from None
+    flush_notices(catalog)
+
+
+def catalog_for(definitions: list[Path] | None) -> Catalog:
+    from ..catalog import Catalog
+
+    return Catalog.from_environment(definitions or [])
+
+
+def flush_notices(catalog: Catalog | None) -> None:
+    if catalog is not None and catalog.notices:
+        from ..ui import render
+
+        render.notices(catalog.notices)
+        catalog.notices.clear()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def usage(message: str) -> NoReturn:
+    raise typer.BadParameter(message)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    # Pydantic scans installed entry points for plugins on first validation (~15 ms); this
+    # tool uses none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Scoring is element-wise and reliability matrices are tiny: a BLAS thread pool buys
+    # nothing and costs ~50 ms of start-up on every run. A user's own setting wins.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+    except BrokenPipeError:
+        raise SystemExit(0) from None

@@ -1,0 +1,108 @@
+"""A client's history rescored: every stored administration through the one engine.
+
+Stored administrations keep only answers; scores come from the current definition, scored
+as one matrix per questionnaire and respondent. An administration recorded under a different
+definition (content hash) is marked, so a corrected key rescoring the past is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import scoring
+from .model import Questionnaire
+from .result import ScoreReport, report_row
+from .store import Administration
+
+
+@dataclass(frozen=True)
+class Session:
+    administration: Administration
+    report: ScoreReport
+    definition_changed: bool
+    """True when the answers were recorded under a definition with another content hash."""
+
+    def score(self, scale_id: str) -> float | None:
+        return next(s.score for s in self.report.scales if s.id == scale_id)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One questionnaire as answered by one respondent, session by session."""
+
+    questionnaire: Questionnaire
+    respondent: str
+    sessions: list[Session]
+
+    def scores(self, scale_id: str) -> list[float | None]:
+        return [s.score(scale_id) for s in self.sessions]
+
+    def changes(self, scale_id: str) -> list[float | None]:
+        """Change against the previous session that has a score (None for the first)."""
+        out: list[float | None] = []
+        previous: float | None = None
+        for value in self.scores(scale_id):
+            out.append(None if value is None or previous is None else value - previous)
+            if value is not None:
+                previous = value
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "questionnaire": self.questionnaire.id,
+            "respondent": self.respondent,
+            "sessions": [
+                {
+                    "administration": s.administration.id,
+                    "session": s.administration.session,
+                    "date": s.administration.administered_at,
+                    "respondent": s.administration.respondent,
+                    "clinician": s.administration.clinician,
+                    "modality": s.administration.modality,
+                    "note": s.administration.note,
+                    "definition_changed": s.definition_changed,
+                    "recorded_version": s.administration.questionnaire_version,
+                    "scales": [
+                        sc.to_dict() | {"change": self.changes(sc.id)[i]} for sc in s.report.scales
+                    ],
+                    "flags": [f.to_dict() for f in s.report.flags],
+                }
+                for i, s in enumerate(self.sessions)
+            ],
+        }
+
+
+def score_series(q: Questionnaire, administrations: Sequence[Administration]) -> list[Session]:
+    """Score administrations of one questionnaire together, oldest first."""
+    if not administrations:
+        return []
+    ids = q.item_ids()
+    x = np.array([a.values(ids) for a in administrations], dtype=np.float64)
+    scores = scoring.score_matrix(q, x)
+    current = q.content_hash()
+    return [
+        Session(a, report_row(q, x, scores, r), a.content_hash != current)
+        for r, a in enumerate(administrations)
+    ]
+
+
+def client_series(
+    administrations: Sequence[Administration],
+    find: Callable[[str], Questionnaire],
+) -> list[Series]:
+    """Group a client's administrations by questionnaire and respondent and score each group.
+
+    ``find`` maps a questionnaire id to its current definition (``Catalog.get``)."""
+    groups: dict[tuple[str, str], list[Administration]] = {}
+    for a in administrations:
+        groups.setdefault((a.questionnaire_id, a.respondent), []).append(a)
+    out = []
+    for (qid, respondent), items in sorted(groups.items()):
+        q = find(qid)
+        ordered = sorted(items, key=lambda a: (a.session, a.id))
+        out.append(Series(q, respondent, score_series(q, ordered)))
+    return out
