@@ -48,7 +48,21 @@ def test_version() -> None:
     assert result.stdout == f"alliance {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["list", "show", "score", "validate", "schema"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "list",
+        "show",
+        "score",
+        "validate",
+        "schema",
+        "clients",
+        "new-client",
+        "history",
+        "void",
+        "delete-client",
+    ],
+)
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_every_command_has_help_with_an_example(command: str, flag: str) -> None:
     result = run(command, flag)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
 from . import scoring
+from .errors import Problem, UsageError
 from .model import Questionnaire
 from .result import ScoreReport, report_row
-from .store import Administration
+from .store import Administration, Answer, NewAdministration, Store
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,51 @@ def client_series(
         ordered = sorted(items, key=lambda a: (a.session, a.id))
         out.append(Series(q, respondent, score_series(q, ordered)))
     return out
+
+
+def parse_when(text: str | None) -> str:
+    """An administration date: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``; today when absent."""
+    if text is None:
+        return date.today().isoformat()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return datetime.fromisoformat(text).isoformat(timespec="minutes")
+    except ValueError:
+        raise UsageError(
+            Problem("date", f'date "{text}" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM')
+        ) from None
+
+
+def record(
+    store: Store,
+    q: Questionnaire,
+    report: ScoreReport,
+    *,
+    client: str,
+    session: int | None = None,
+    when: str | None = None,
+    respondent: str | None = None,
+    clinician: str | None = None,
+    modality: str | None = None,
+    note: str | None = None,
+    replaces: int | None = None,
+) -> Administration:
+    """Store a scored administration: its item-level answers and where it belongs."""
+    answers = [Answer(a.item, a.value, a.state) for a in report.answers]
+    return store.save(
+        NewAdministration(
+            client=client,
+            questionnaire_id=q.id,
+            questionnaire_version=q.version,
+            content_hash=q.content_hash(),
+            answers=answers,
+            respondent=respondent or q.respondent.value,
+            administered_at=parse_when(when),
+            session=session,
+            clinician=clinician,
+            modality=modality,
+            note=note,
+            replaces=replaces,
+        )
+    )

@@ -51,6 +51,23 @@ ItemTextOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="History database file (default: $ALLIANCE_DB, else history.sqlite3 in the user "
+        "data folder).",
+        show_default=False,
+    ),
+]
+ClientArg = Annotated[str, typer.Argument(metavar="CODE", help="Client code (pseudonymous).")]
+
+
+def open_store(db: Path | None) -> Any:
+    """The history database (a ``Store``), at ``--db`` or the default place."""
+    from ..store import Store, default_path
+
+    return Store(db or default_path())
 
 
 class OutputFormat(StrEnum):

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ._common import (
+    DbOpt,
     DefinitionsOpt,
     ItemTextOpt,
     JsonOpt,
     OutputFormat,
     app,
     catalog_for,
+    open_store,
     print_json,
     reporting,
     usage,
 )
+
+
+class Respondent(StrEnum):
+    client = "client"
+    therapist = "therapist"
+    observer = "observer"
+
+
+class Modality(StrEnum):
+    in_person = "in-person"
+    video = "video"
+    phone = "phone"
+    other = "other"
 
 
 def _read_answers(answers: str | None, answers_file: Path | None) -> str:
@@ -68,13 +84,87 @@ def score(
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
     item_text: ItemTextOpt = None,
+    client: Annotated[
+        str | None,
+        typer.Option(
+            "--client",
+            "-c",
+            help="Record this administration for the client code (nothing is stored without it).",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    session: Annotated[
+        int | None,
+        typer.Option(
+            "--session",
+            min=1,
+            help="Session number (default: the client's next one).",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today).",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    respondent: Annotated[
+        Respondent | None,
+        typer.Option(
+            "--respondent",
+            help="Who answered (default: the questionnaire's respondent).",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    clinician: Annotated[
+        str | None,
+        typer.Option(
+            "--clinician",
+            help="Clinician's name or code.",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    modality: Annotated[
+        Modality | None,
+        typer.Option(
+            "--modality",
+            help="How the session took place.",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            "--note",
+            help="A short note kept with the record.",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    replaces: Annotated[
+        int | None,
+        typer.Option(
+            "--replaces",
+            help="Administration number this re-entry corrects (it is voided).",
+            show_default=False,
+            rich_help_panel="Recording",
+        ),
+    ] = None,
+    db: DbOpt = None,
 ) -> None:
-    """Score one administration of a questionnaire.
+    """Score one administration of a questionnaire (and record it with --client).
 
     Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4
 
-    Also:  alliance score srs -a "9.1,8.7,9.5,8" --json   ·   alliance score care -a
-    "1=excellent 2=good 3=n/a …"
+    Also:  alliance score srs -a "9.1,8.7,9.5,8" --client C-7KQ2MX --modality video
     """
     from ..catalog import open_questionnaire
     from ..result import score as score_answers
@@ -86,8 +176,36 @@ def score(
         report = score_answers(q, text)
         from ..ui import render
 
+        recorded = None
+        if client is not None:
+            from ..history import record, score_series
+
+            with open_store(db) as store:
+                saved = record(
+                    store,
+                    q,
+                    report,
+                    client=client,
+                    session=session,
+                    when=when,
+                    respondent=respondent.value if respondent else None,
+                    clinician=clinician,
+                    modality=modality.value if modality else None,
+                    note=note,
+                    replaces=replaces,
+                )
+                earlier = [
+                    a for a in store.history(client, q.id) if a.respondent == saved.respondent
+                ]
+            recorded = {
+                "administration": saved.id,
+                "client": saved.client,
+                "session": saved.session,
+                "respondent": saved.respondent,
+            }
+            render.recorded(saved)
         if as_json or output is OutputFormat.json:
-            print_json(report.to_dict())
+            print_json(report.to_dict() | ({"recorded": recorded} if recorded else {}))
         elif output is OutputFormat.csv:
             from ..io.csvout import write_csv
             from ..result import CSV_COLUMNS
@@ -95,5 +213,9 @@ def score(
             write_csv(sys.stdout, CSV_COLUMNS, report.csv_rows())
         else:
             render.score(report)
+            if recorded is not None:
+                from ..history import Series
+
+                render.series(Series(q, saved.respondent, score_series(q, earlier)), last=6)
         for warning in report.warnings:  # stderr, so also visible beside --json and csv
             render.warning(warning)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -18,6 +19,10 @@ from rich.text import Text
 from ..errors import Problem, UserError
 from ..model import Questionnaire, fmt_num
 from ..result import ScaleResult, ScoreReport
+
+if TYPE_CHECKING:
+    from ..history import Series
+    from ..store import Administration, ClientSummary
 
 
 def _width() -> int | None:
@@ -250,3 +255,84 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
         console.print(Text(f"notes: {q.notes}"))
     if q.codes:
         console.print(Text("codes: " + ", ".join(f"{k} {v}" for k, v in q.codes.items())))
+
+
+def change(value: float | None) -> str:
+    """``+0.5``, ``-1``, ``±0``; empty for the first session."""
+    if value is None:
+        return ""
+    if abs(value) < 1e-9:
+        return "±0"
+    return f"{value:+.2f}".rstrip("0").rstrip(".")
+
+
+def recorded(saved: Administration) -> None:
+    err().print(
+        Text(
+            f"recorded administration #{saved.id}: client {saved.client}, session "
+            f"{saved.session}, {saved.questionnaire_id} ({saved.respondent}), "
+            f"{saved.administered_at}",
+            style="green",
+        )
+    )
+
+
+def series(s: Series, last: int | None = None) -> None:
+    """A questionnaire's sessions for one respondent: scores with their change, and flags."""
+    console = out()
+    q = s.questionnaire
+    sessions = s.sessions[-last:] if last else s.sessions
+    offset = len(s.sessions) - len(sessions)
+    table = Table(
+        title=f"{q.id} · {s.respondent} · {q.title}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+    )
+    for col in ("session", "date", "clinician", "modality"):
+        table.add_column(col)
+    for scale in q.scales.values():
+        table.add_column(scale.name, justify="right")
+    table.add_column("flags")
+    changes = {sid: s.changes(sid) for sid in q.scales}
+    for i, sess in enumerate(sessions, start=offset):
+        a = sess.administration
+        cells = [
+            Text(f"{a.session}{'*' if sess.definition_changed else ''}"),
+            Text(a.administered_at),
+            Text(a.clinician or ""),
+            Text(a.modality or ""),
+        ]
+        for sid in q.scales:
+            value = sess.score(sid)
+            delta = change(changes[sid][i])
+            cells.append(Text(f"{num(value)} ({delta})" if delta else num(value)))
+        cells.append(
+            Text(
+                ", ".join(f.label for f in sess.report.flags if f.kind == "band"), style="bold red"
+            )
+        )
+        table.add_row(*cells)
+    console.print(table)
+    if any(sess.definition_changed for sess in sessions):
+        console.print(
+            Text(
+                f"* recorded under another version of the {q.id} definition; "
+                "rescored with the current one"
+            )
+        )
+
+
+def clients(rows: Sequence[ClientSummary]) -> None:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for col in ("client", "administrations", "questionnaires", "first", "last"):
+        table.add_column(col, justify="right" if col == "administrations" else "left")
+    for c in rows:
+        table.add_row(
+            Text(c.code, style="bold"),
+            str(c.administrations),
+            Text(", ".join(c.questionnaires)),
+            c.first or "",
+            c.last or "",
+        )
+    out().print(table)

@@ -1,0 +1,154 @@
+"""Commands about clients and their histories: clients, new-client, history, void,
+delete-client."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ._common import (
+    ClientArg,
+    DbOpt,
+    DefinitionsOpt,
+    JsonOpt,
+    app,
+    catalog_for,
+    open_store,
+    print_json,
+    reporting,
+    usage,
+)
+
+
+@app.command()
+def clients(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List the clients in the history database: administrations, questionnaires, first and
+    last dates.
+
+    Example:  alliance clients --json
+    """
+    with reporting(), open_store(db) as store:
+        rows = store.clients()
+        if as_json:
+            print_json([row.__dict__ for row in rows])
+            return
+        from ..ui import render
+
+        render.clients(rows)
+
+
+@app.command("new-client")
+def new_client(
+    code: Annotated[
+        str | None,
+        typer.Argument(metavar="[CODE]", help="A code of your own; a random one when left out."),
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a client under a pseudonymous code (letters, digits, - and _), minting a
+    random one such as C-7KQ2MX when none is given. Never use a name.
+
+    Example:  alliance new-client
+    """
+    with reporting(), open_store(db) as store:
+        made = store.new_client(code)
+        if as_json:
+            print_json({"client": made})
+        else:
+            typer.echo(made)
+
+
+@app.command()
+def history(
+    client: ClientArg,
+    questionnaire: Annotated[
+        str | None,
+        typer.Option("--questionnaire", "-q", help="Only this questionnaire.", show_default=False),
+    ] = None,
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A client's sessions per questionnaire: scores, change against the previous session,
+    flags.
+
+    Example:  alliance history C-7KQ2MX --questionnaire srs
+    """
+    from ..history import client_series
+
+    catalog = catalog_for(definitions)
+    with reporting(catalog), open_store(db) as store:
+        qid = catalog.get(questionnaire).id if questionnaire else None
+        found = client_series(store.history(client, qid), catalog.get)
+        if as_json:
+            print_json({"client": client, "series": [s.to_dict() for s in found]})
+            return
+        from ..ui import render
+
+        if not found:
+            render.notices(
+                [f"no administrations recorded for {client}" + (f" on {qid}" if qid else "")]
+            )
+        for series in found:
+            render.series(series)
+
+
+@app.command()
+def void(
+    administration: Annotated[
+        int,
+        typer.Argument(
+            metavar="ADMIN_ID", help="The administration number (shown when it was recorded)."
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it is voided (kept in the audit trail).")
+    ],
+    db: DbOpt = None,
+) -> None:
+    """Void a recorded administration: it stays in the database, marked void, with an audit
+    row (who, when, why); it no longer counts in the history.
+
+    Example:  alliance void 12 --reason "entered for the wrong client"
+    """
+    with reporting(), open_store(db) as store:
+        voided = store.void(administration, reason)
+        typer.echo(
+            f"voided administration #{voided.id} (client {voided.client}, session "
+            f"{voided.session}, {voided.questionnaire_id})",
+            err=True,
+        )
+
+
+@app.command("delete-client")
+def delete_client(
+    client: ClientArg,
+    confirm: Annotated[
+        str | None,
+        typer.Option(
+            "--confirm",
+            help="The client code again, to delete without a prompt.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Delete a client and all their records for good (overwritten in the file, not just
+    hidden). Asks you to type the code, or give it with --confirm.
+
+    Example:  alliance delete-client C-7KQ2MX --confirm C-7KQ2MX
+    """
+    if confirm is None:
+        if not sys.stdin.isatty():
+            usage("to delete without a terminal, repeat the code with --confirm CODE")
+        confirm = typer.prompt(f"This deletes every record of {client}. Type the code to confirm")
+    if confirm != client:
+        usage(f"the code typed ({confirm}) is not {client}; nothing was deleted")
+    with reporting(), open_store(db) as store:
+        count = store.delete_client(client)
+        typer.echo(
+            f"deleted client {client} and {count} administration{'s' * (count != 1)}", err=True
+        )

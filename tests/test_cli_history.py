@@ -1,0 +1,172 @@
+"""Recording administrations from the command line, and reading them back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alliance_cli.cli import app
+from alliance_cli.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    db = tmp_path / "private" / "history.sqlite3"
+    monkeypatch.setenv("ALLIANCE_DB", str(db))
+    return db
+
+
+def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, list(args), input=stdin)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def test_score_without_client_stores_nothing(_env: Path) -> None:
+    assert run("score", "srs", "-a", "9,9,9,9").exit_code == 0
+    assert not _env.exists()
+
+
+def test_recording_then_history(_env: Path) -> None:
+    first = run(
+        "score",
+        "srs",
+        "-a",
+        "9,9,9,9.5",
+        "--client",
+        "C-1",
+        "--date",
+        "2026-10-01",
+        "--clinician",
+        "K",
+        "--modality",
+        "in-person",
+    )
+    assert first.exit_code == 0
+    assert first.stderr == (
+        "recorded administration #1: client C-1, session 1, srs (client), 2026-10-01\n"
+    )
+    second = run(
+        "score",
+        "srs",
+        "-a",
+        "9,8.5,8,9",
+        "--client",
+        "C-1",
+        "--date",
+        "2026-10-08",
+        "--modality",
+        "video",
+        "--json",
+    )
+    doc = json.loads(second.stdout)
+    assert doc["recorded"] == {
+        "administration": 2,
+        "client": "C-1",
+        "session": 2,
+        "respondent": "client",
+    }
+    history = run("history", "C-1")
+    assert history.exit_code == 0
+    assert [line.rstrip() for line in history.stdout.splitlines()] == [
+        "srs · client · Session Rating Scale v3.0",
+        " session   date         clinician   modality        Total   flags",
+        "─" * 86,
+        " 1         2026-10-01   K           in-person        36.5",
+        " 2         2026-10-08               video       34.5 (-2)   Possible alliance problem",
+    ]
+    data = json.loads(run("history", "C-1", "--json").stdout)
+    [series] = data["series"]
+    totals = [
+        (s["session"], s["scales"][0]["score"], s["scales"][0]["change"])
+        for s in series["sessions"]
+    ]
+    assert totals == [(1, 36.5, None), (2, 34.5, -2.0)]
+    assert series["sessions"][1]["flags"][0]["rule"] == "Total below 36"
+
+
+def test_recording_prints_this_session_against_earlier_ones() -> None:
+    run("score", "wai-sr", "-a", "5,5,5,5,5,5,5,5,5,5,5,5", "--client", "C-2")
+    result = run("score", "wai-sr", "-a", "4,4,4,4,4,4,4,4,4,4,4,4", "--client", "C-2")
+    lines = result.stdout.splitlines()
+    assert lines[-1].split()[:2] == ["2", lines[-1].split()[1]]
+    assert lines[-1].count("4 (-1)") == 5  # every scale fell by one point on the mean
+    assert lines[-2].split()[0] == "1"
+
+
+def test_void_and_reentry_keep_the_original(_env: Path) -> None:
+    run("score", "srs", "-a", "1,1,1,1", "--client", "C-3")
+    voided = run("void", "1", "--reason", "typed the wrong numbers")
+    assert voided.exit_code == 0
+    assert voided.stderr == "voided administration #1 (client C-3, session 1, srs)\n"
+    again = run("score", "srs", "-a", "9,9,9,9", "--client", "C-3", "--session", "1")
+    assert again.exit_code == 0
+    data = json.loads(run("history", "C-3", "--json").stdout)
+    assert [s["scales"][0]["score"] for s in data["series"][0]["sessions"]] == [36.0]
+    with Store(_env) as store:
+        assert store.administration(1).status == "void"
+        assert [a["action"] for a in store.audit()] == ["record", "void", "record"]
+    missing = run("void", "99", "--reason", "x")
+    assert missing.exit_code == 7
+    assert missing.stderr == "error: no administration #99\n"
+
+
+def test_clients_and_new_client() -> None:
+    minted = run("new-client").stdout.strip()
+    assert minted.startswith("C-") and len(minted) == 8
+    run("score", "srs", "-a", "9,9,9,9", "--client", "C-9", "--date", "2026-01-02")
+    rows = json.loads(run("clients", "--json").stdout)
+    assert [(r["code"], r["administrations"]) for r in rows] == sorted([(minted, 0), ("C-9", 1)])
+    assert run("new-client", "C-9").exit_code == 7
+
+
+def test_bad_client_code_date_and_modality_are_usage_errors() -> None:
+    bad_code = run("score", "srs", "-a", "9,9,9,9", "--client", "Jane Doe")
+    assert bad_code.exit_code == 2
+    assert bad_code.stderr.startswith('error: client code "Jane Doe" is not allowed')
+    bad_date = run("score", "srs", "-a", "9,9,9,9", "--client", "C-1", "--date", "1.2.2026")
+    assert bad_date.exit_code == 2
+    assert bad_date.stderr == 'error: date "1.2.2026" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM\n'
+    assert (
+        run("score", "srs", "-a", "9,9,9,9", "--client", "C-1", "--modality", "zoom").exit_code == 2
+    )
+
+
+def test_unknown_client_history_exits_7() -> None:
+    result = run("history", "C-NONE")
+    assert result.exit_code == 7
+    assert result.stderr.splitlines()[1] == "`alliance clients` lists the codes"
+
+
+def test_delete_client_needs_the_code_twice(_env: Path) -> None:
+    run("score", "srs", "-a", "9,9,9,9", "--client", "C-DEL", "--note", "private")
+    refused = run("delete-client", "C-DEL", "--confirm", "C-DE")
+    assert refused.exit_code == 2
+    assert run("history", "C-DEL").exit_code == 0
+    typed = run("delete-client", "C-DEL", stdin="C-DEL\n")
+    # CliRunner's stdin is not a terminal: it must ask for --confirm instead of prompting.
+    assert typed.exit_code == 2 and "--confirm" in typed.stderr
+    done = run("delete-client", "C-DEL", "--confirm", "C-DEL")
+    assert done.exit_code == 0
+    assert done.stderr == "deleted client C-DEL and 1 administration\n"
+    assert run("history", "C-DEL").exit_code == 7
+
+
+def test_newer_database_is_refused_with_exit_7(_env: Path) -> None:
+    import sqlite3
+
+    run("new-client", "C-1")
+    with sqlite3.connect(_env) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    raw.close()
+    result = run("clients")
+    assert result.exit_code == 7
+    assert "schema version 999" in result.stderr
