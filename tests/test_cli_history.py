@@ -76,15 +76,20 @@ def test_recording_then_history(_env: Path) -> None:
     }
     history = run("history", "C-1")
     assert history.exit_code == 0
-    assert [line.rstrip() for line in history.stdout.splitlines()] == [
+    assert [line.rstrip() for line in history.stdout.splitlines()][:5] == [
         "srs · client · Session Rating Scale v3.0",
         " session   date         clinician   modality        Total   flags",
         "─" * 86,
         " 1         2026-10-01   K           in-person        36.5",
         " 2         2026-10-08               video       34.5 (-2)   Possible alliance problem",
     ]
+    alerts = "\n".join(line.rstrip() for line in history.stdout.splitlines()[5:])
+    assert alerts.startswith("! Session 2: Total 34.5 — Total below 36: A total below 36 ")
+    assert "! Session 2: Total fell 2 from session 1 (36.5 → 34.5)" in alerts
+    assert "  rule drop · source: A fall of 1 point or more" in alerts
     data = json.loads(run("history", "C-1", "--json").stdout)
     [series] = data["series"]
+    assert [(a["rule"], a["session"]) for a in series["alerts"]] == [("cutoff", 2), ("drop", 2)]
     totals = [
         (s["session"], s["scales"][0]["score"], s["scales"][0]["change"])
         for s in series["sessions"]

@@ -328,9 +328,27 @@ def check_references(data: Any, found: Found) -> None:
     for r, rule in enumerate(rules if isinstance(rules, list | tuple) else ()):
         if is_obj(rule):
             refs(("item_rules", r, "items"), get(rule, "items"))
+    alerts = get(data, "alerts")
+    watched = get(alerts, "scales") if is_obj(alerts) else None
+    if isinstance(scales, dict) and isinstance(watched, list | tuple):
+        names = [str(k) for k in scales]
+        for i, scale_id in enumerate(watched):
+            if as_id(scale_id) is not None and as_id(scale_id) not in names:
+                found.add(
+                    ("alerts", "scales", i),
+                    "unknown-scale",
+                    f'scale "{scale_id}" is not defined (scales are {id_list(names)})',
+                )
     rule_ids = ids([get(rule, "id") for rule in rules if is_obj(rule)])
     for i, rule_id in duplicates(rule_ids):
         found.add(("item_rules", i, "id"), "duplicate-id", f'rule id "{rule_id}" is used twice')
+
+
+def check_drop(rule: Any, found: Found, path: Path = ()) -> None:
+    """A threshold given in points (drop: at_least; reliable change: points) needs a source."""
+    for key in ("at_least", "points"):
+        if number(get(rule, key)) is not None and get(rule, "source") is None:
+            found.add((*path, "source"), "rule-source", f"a rule with {key} needs its source")
 
 
 def check_document(data: Any, found: Found) -> None:
@@ -351,4 +369,8 @@ def check_document(data: Any, found: Found) -> None:
     for r, rule in enumerate(rules if isinstance(rules, list) else ()):
         if is_obj(rule):
             check_threshold(rule, found, ("item_rules", r))
+    for name in ("drop", "reliable_change"):
+        rule = get(data.get("alerts"), name)
+        if is_obj(rule):
+            check_drop(rule, found, ("alerts", name))
     check_references(data, found)

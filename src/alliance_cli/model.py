@@ -33,6 +33,7 @@ from .invariants import (
     Found,
     Path,
     check_document,
+    check_drop,
     check_missing,
     check_norm,
     check_references,
@@ -368,6 +369,90 @@ class Scale(_Model):
         return _checked(self, info, check_scale)
 
 
+class _Rule(_Model):
+    enabled: bool = Field(True, description="Switch the rule off with false.")
+
+
+class CutoffAlert(_Rule):
+    """A session whose score lands in a flagged band of the scale (SRS total below 36)."""
+
+
+class DropAlert(_Model):
+    """A fall from the previous session by at least ``at_least`` points (off unless set)."""
+
+    at_least: float | None = Field(None, gt=0, description="Smallest fall that alerts.")
+    source: Text | None = Field(None, description="Where the threshold comes from.")
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_drop)
+
+
+class ReliableChangeAlert(_Rule):
+    """Jacobson & Truax (1991) reliable change against the client's first sessions."""
+
+    baseline_sessions: int = Field(1, ge=1, description="Sessions averaged as the baseline.")
+    z: float = Field(1.96, gt=0, description="|RCI| above this is reliable (1.96: p < .05).")
+    points: float | None = Field(
+        None,
+        gt=0,
+        description="A published reliable-change amount in points (ORS: 5); used "
+        "instead of computing the RCI.",
+    )
+    source: Text | None = Field(None, description="Source of `points`.")
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> Self:
+        return _checked(self, info, check_drop)
+
+
+class RuptureAlert(_Rule):
+    """Rupture–repair episodes, adapted from Stiles et al. (2004), Strauss et al. (2006) and
+    Gumz et al. (2012): a fall of more than ``k`` SD from the previous session, SD the larger
+    of the client's own (across sessions) and the norm's; repaired when a session within
+    ``repair_within`` sessions returns to the pre-drop score less ``tolerance_sd`` SD."""
+
+    k: float = Field(2, gt=0, description="Fall in SDs that marks a rupture (1 or 2).")
+    repair_within: int = Field(2, ge=1, description="Sessions allowed for a repair.")
+    tolerance_sd: float = Field(
+        0.5, ge=0, description="How near the pre-drop score counts as repaired, in SDs."
+    )
+    min_sessions: int = Field(3, ge=3, description="Sessions needed for a client SD.")
+
+
+class HighThenFallingAlert(_Rule):
+    """A prompt: the first session was high and the score then fell session after session."""
+
+    high_pomp: float = Field(80, gt=0, le=100, description="'High' as % of maximum possible.")
+    falls: int = Field(2, ge=1, description="Consecutive falls that make the pattern.")
+
+
+class CeilingAlert(_Rule):
+    """A prompt: every session at the ceiling — invite honest feedback."""
+
+    pomp: float = Field(95, gt=0, le=100, description="'At the ceiling' as % of maximum.")
+    min_sessions: int = Field(3, ge=2, description="Sessions before the pattern is named.")
+
+
+class MissingAlert(_Rule):
+    """A session without this measure (a gap in session numbers) or with its score withheld."""
+
+
+class AlertRules(_Model):
+    """Rules over a client's series of sessions; each alert names its rule and source."""
+
+    scales: tuple[Id, ...] | None = Field(
+        None, description="Scales watched (default: `total` if there is one, else all)."
+    )
+    cutoff: CutoffAlert = CutoffAlert()
+    drop: DropAlert = DropAlert()
+    reliable_change: ReliableChangeAlert = ReliableChangeAlert()
+    rupture: RuptureAlert = RuptureAlert()
+    high_then_falling: HighThenFallingAlert = HighThenFallingAlert()
+    ceiling: CeilingAlert = CeilingAlert()
+    missing: MissingAlert = MissingAlert()
+
+
 class Citation(_Model):
     text: Text
     doi: str | None = None
@@ -407,6 +492,9 @@ class Questionnaire(_Model):
     scales: dict[Id, Scale] = Field(min_length=1, description="Scales by id.")
     item_rules: tuple[ItemRule, ...] = Field(
         (), description="Item-level heuristics (e.g. any item below 9)."
+    )
+    alerts: AlertRules = Field(
+        AlertRules(), description="Rules over a client's series of sessions (all on by default)."
     )
 
     @model_validator(mode="before")
@@ -486,6 +574,12 @@ class Questionnaire(_Model):
                 return item
         raise KeyError(item_id)
 
+    def watched_scales(self) -> list[str]:
+        """The scales the alert rules watch."""
+        if self.alerts.scales is not None:
+            return list(self.alerts.scales)
+        return ["total"] if "total" in self.scales else list(self.scales)
+
     def describe_unknown_item(self, item_id: str) -> str:
         return (
             f'item "{item_id}" is not defined in {self.id} (items are {id_list(self.item_ids())})'
@@ -521,7 +615,8 @@ class Questionnaire(_Model):
         norms) and the item rules. Wording, citations and notes are left out, so an overlay
         or a corrected note does not look like a changed key. Stored with administrations."""
         data = self.model_dump(
-            mode="json", include={"id", "response_scale", "items", "scales", "item_rules"}
+            mode="json",
+            include={"id", "response_scale", "items", "scales", "item_rules", "alerts"},
         )
         data["items"] = [
             {"id": i["id"], "response_scale": i["response_scale"]} for i in data["items"]

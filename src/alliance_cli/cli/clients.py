@@ -77,14 +77,25 @@ def history(
 
     Example:  alliance history C-7KQ2MX --questionnaire srs
     """
+    from ..alerts import series_alerts
     from ..history import client_series
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
         qid = catalog.get(questionnaire).id if questionnaire else None
-        found = client_series(store.history(client, qid), catalog.get)
+        found = [
+            (s, series_alerts(s)) for s in client_series(store.history(client, qid), catalog.get)
+        ]
         if as_json:
-            print_json({"client": client, "series": [s.to_dict() for s in found]})
+            print_json(
+                {
+                    "client": client,
+                    "series": [
+                        s.to_dict() | {"alerts": [a.to_dict() for a in alerts]}
+                        for s, alerts in found
+                    ],
+                }
+            )
             return
         from ..ui import render
 
@@ -92,8 +103,9 @@ def history(
             render.notices(
                 [f"no administrations recorded for {client}" + (f" on {qid}" if qid else "")]
             )
-        for series in found:
+        for series, alerts in found:
             render.series(series)
+            render.alerts(alerts)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from ..model import Questionnaire, fmt_num
 from ..result import ScaleResult, ScoreReport
 
 if TYPE_CHECKING:
+    from ..alerts import Alert
     from ..history import Series
     from ..store import Administration, ClientSummary
 
@@ -336,3 +337,13 @@ def clients(rows: Sequence[ClientSummary]) -> None:
             c.last or "",
         )
     out().print(table)
+
+
+def alerts(found: Sequence[Alert]) -> None:
+    """One line per alert: ``!`` a concern, ``?`` a prompt, ``·`` information; its source."""
+    console = out()
+    marks = {"concern": ("! ", "bold red"), "prompt": ("? ", "cyan"), "info": ("· ", "")}
+    for a in found:
+        mark = Text(*marks[a.kind])
+        console.print(mark + Text(a.message), soft_wrap=True)
+        console.print(Text(f"  rule {a.rule} · source: {a.source}", style="dim"), soft_wrap=True)
