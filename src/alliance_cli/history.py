@@ -156,3 +156,91 @@ def record(
             replaces=replaces,
         )
     )
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Client and therapist (or any two respondents) on one scale, session by session."""
+
+    scale: str
+    first: Series
+    second: Series
+    sessions: list[int]
+    values: list[tuple[float | None, float | None, float | None]]
+    """(first's score, second's score, first − second) per shared session."""
+    trend: str
+    """``widening``, ``narrowing`` or ``stable``: the size of the gap over the last three
+    shared sessions (two rises in a row widen it, two falls narrow it)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scale": self.scale,
+            "first": {
+                "questionnaire": self.first.questionnaire.id,
+                "respondent": self.first.respondent,
+            },
+            "second": {
+                "questionnaire": self.second.questionnaire.id,
+                "respondent": self.second.respondent,
+            },
+            "sessions": [
+                {"session": n, "first": a, "second": b, "gap": g}
+                for n, (a, b, g) in zip(self.sessions, self.values, strict=True)
+            ],
+            "trend": self.trend,
+        }
+
+
+def gaps(all_series: Sequence[Series]) -> list[Gap]:
+    """Pairs of series rating the same sessions: one questionnaire answered by two
+    respondents, or two questionnaires linked by ``compare_with`` (WAI-SR-T ↔ WAI-SR); one
+    :class:`Gap` per shared scale."""
+    out: list[Gap] = []
+    for i, a in enumerate(all_series):
+        for b in all_series[i + 1 :]:
+            qa, qb = a.questionnaire, b.questionnaire
+            linked = qa.id == qb.id or qa.compare_with == qb.id or qb.compare_with == qa.id
+            if not linked or a.respondent == b.respondent:
+                continue
+            first, second = (a, b) if a.respondent == "client" else (b, a)
+            by_session = {s.administration.session: s for s in second.sessions}
+            shared = [s for s in first.sessions if s.administration.session in by_session]
+            if not shared:
+                continue
+            for scale_id in qa.scales:
+                if scale_id not in qb.scales:
+                    continue
+                values = []
+                for s in shared:
+                    x = s.score(scale_id)
+                    y = by_session[s.administration.session].score(scale_id)
+                    values.append((x, y, None if x is None or y is None else x - y))
+                sizes = [abs(g) for _, _, g in values if g is not None][-3:]
+                trend = "stable"
+                if len(sizes) == 3 and sizes[0] < sizes[1] < sizes[2]:
+                    trend = "widening"
+                elif len(sizes) == 3 and sizes[0] > sizes[1] > sizes[2]:
+                    trend = "narrowing"
+                out.append(
+                    Gap(
+                        scale_id,
+                        first,
+                        second,
+                        [s.administration.session for s in shared],
+                        values,
+                        trend,
+                    )
+                )
+    return out
+
+
+def means_by(series: Series, scale_id: str, key: str) -> dict[str, tuple[float, int]]:
+    """Mean score and number of sessions per clinician or modality (``key``); sessions
+    without that detail or without a score are left out."""
+    groups: dict[str, list[float]] = {}
+    for s in series.sessions:
+        label = getattr(s.administration, key)
+        value = s.score(scale_id)
+        if label and value is not None:
+            groups.setdefault(label, []).append(value)
+    return {k: (sum(v) / len(v), len(v)) for k, v in sorted(groups.items())}

@@ -472,6 +472,11 @@ class Questionnaire(_Model):
         description="What it measures (working alliance, empathy, session feedback, outcome).",
     )
     aliases: tuple[Id, ...] = Field((), description="Other names it is found by.")
+    compare_with: Id | None = Field(
+        None,
+        description="The questionnaire another respondent fills in about the same sessions "
+        "(wai-sr-t: wai-sr), for client-vs-therapist comparisons on the scales they share.",
+    )
     citations: tuple[Citation, ...] = Field(min_length=1)
     licence: Text = Field(
         description="Who holds the rights to the wording and what use is allowed."

@@ -68,44 +68,35 @@ def history(
         str | None,
         typer.Option("--questionnaire", "-q", help="Only this questionnaire.", show_default=False),
     ] = None,
+    scale: Annotated[
+        str | None,
+        typer.Option(
+            "--scale",
+            help="Scale to chart (default: the watched ones, e.g. total).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOpt = None,
     definitions: DefinitionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A client's sessions per questionnaire: scores, change against the previous session,
-    flags.
+    """A client's sessions per questionnaire: scores with their change, flags, alerts that
+    explain themselves, a chart, client vs therapist, and means per clinician and modality.
 
     Example:  alliance history C-7KQ2MX --questionnaire srs
     """
-    from ..alerts import series_alerts
-    from ..history import client_series
+    from ..overview import client_overview
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
         qid = catalog.get(questionnaire).id if questionnaire else None
-        found = [
-            (s, series_alerts(s)) for s in client_series(store.history(client, qid), catalog.get)
-        ]
+        overview = client_overview(store, client, catalog.get, qid)
         if as_json:
-            print_json(
-                {
-                    "client": client,
-                    "series": [
-                        s.to_dict() | {"alerts": [a.to_dict() for a in alerts]}
-                        for s, alerts in found
-                    ],
-                }
-            )
+            print_json(overview.to_dict())
             return
         from ..ui import render
 
-        if not found:
-            render.notices(
-                [f"no administrations recorded for {client}" + (f" on {qid}" if qid else "")]
-            )
-        for series, alerts in found:
-            render.series(series)
-            render.alerts(alerts)
+        render.overview(overview, scale)
 
 
 @app.command()

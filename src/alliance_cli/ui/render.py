@@ -19,10 +19,12 @@ from rich.text import Text
 from ..errors import Problem, UserError
 from ..model import Questionnaire, fmt_num
 from ..result import ScaleResult, ScoreReport
+from . import chart
 
 if TYPE_CHECKING:
     from ..alerts import Alert
-    from ..history import Series
+    from ..history import Gap, Series
+    from ..overview import Overview
     from ..store import Administration, ClientSummary
 
 
@@ -347,3 +349,93 @@ def alerts(found: Sequence[Alert]) -> None:
         mark = Text(*marks[a.kind])
         console.print(mark + Text(a.message), soft_wrap=True)
         console.print(Text(f"  rule {a.rule} · source: {a.source}", style="dim"), soft_wrap=True)
+
+
+def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
+    """The chart of one scale across sessions, with the cutoff and alert marks."""
+    q = s.questionnaire
+    scale = q.scales[scale_id]
+    lo, hi = q.scale_range(scale_id)
+    cutoff = next((up[0] for b in scale.bands if b.flag and (up := b.upper()) is not None), None)
+    priority = ["·", "?", "▼", "R"]
+    marks: dict[int, str] = {}
+    for a in found:
+        if a.scale != scale_id:
+            continue
+        mark = "·" if a.rule == "rupture" and a.kind == "info" else chart.MARKS.get(a.rule)
+        if mark and priority.index(mark) >= priority.index(marks.get(a.session, "·")):
+            marks[a.session] = mark
+    lines = chart.chart(
+        [x.administration.session for x in s.sessions],
+        s.scores(scale_id),
+        lo=lo,
+        hi=hi,
+        cutoff=cutoff,
+        marks=marks,
+    )
+    console = out()
+    console.print(Text(f"{scale.name} ({q.id}, {s.respondent}) by session"))
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
+    if marks:
+        console.print(
+            Text(
+                "marks: R rupture · ▼ drop or reliable fall · ? pattern prompt · · repaired rupture"
+            ),
+            soft_wrap=True,
+        )
+
+
+def gaps(found: Sequence[Gap]) -> None:
+    """Client and therapist side by side, with the gap per session and its trend."""
+    console = out()
+    for g in found:
+        name = g.first.questionnaire.scales[g.scale].name
+        table = Table(
+            title=f"{name}: {g.first.questionnaire.id} ({g.first.respondent}) vs "
+            f"{g.second.questionnaire.id} ({g.second.respondent}) — gap {g.trend}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+        )
+        for col in ("session", g.first.respondent, g.second.respondent, "gap"):
+            table.add_column(col, justify="left" if col == "session" else "right")
+        for n, (a, b, d) in zip(g.sessions, g.values, strict=True):
+            table.add_row(str(n), num(a), num(b), change(d) if d is not None else "–")
+        console.print(table)
+
+
+def means(s: Series, scale_id: str) -> None:
+    """Mean score per clinician and per modality, when there is more than one of either."""
+    from ..history import means_by
+
+    console = out()
+    name = s.questionnaire.scales[scale_id].name
+    for key, label in (("clinician", "clinician"), ("modality", "modality")):
+        groups = means_by(s, scale_id, key)
+        if len(groups) < 2:
+            continue
+        parts = [f"{k} {num(m)} (n={n})" for k, (m, n) in groups.items()]
+        console.print(Text(f"mean {name} by {label}: " + " · ".join(parts)), soft_wrap=True)
+
+
+def overview(o: Overview, scale: str | None = None) -> None:
+    """Everything ``alliance history`` shows for a client."""
+    if not o.watched:
+        notices([f"no administrations recorded for {o.client}"])
+    console = out()
+    for w in o.watched:
+        q = w.series.questionnaire
+        series(w.series)
+        chosen = [scale] if scale else q.watched_scales()
+        for scale_id in chosen:
+            if scale_id in q.scales:
+                trajectory(w.series, scale_id, w.alerts)
+                means(w.series, scale_id)
+            else:
+                console.print(
+                    Text(f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
+                )
+        alerts(w.alerts)
+        console.print()
+    gaps(o.gaps)

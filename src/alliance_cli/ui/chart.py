@@ -1,0 +1,83 @@
+"""A text chart of one scale across sessions that reads without colour.
+
+Scores are ``●``, the cutoff is a row of ``┄`` with its value, and a mark row under the axis
+shows alerts (``R`` rupture, ``▼`` drop or reliable fall, ``?`` pattern prompt, ``·``
+repaired rupture) — characters, not colour, so ``NO_COLOR`` and printouts keep it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..model import fmt_num
+
+MARKS = {
+    "rupture": "R",
+    "drop": "▼",
+    "reliable_change": "▼",
+    "high_then_falling": "?",
+    "ceiling": "?",
+}
+
+
+def chart(
+    sessions: Sequence[int],
+    scores: Sequence[float | None],
+    *,
+    lo: float,
+    hi: float,
+    cutoff: float | None = None,
+    marks: dict[int, str] | None = None,
+    height: int = 8,
+) -> list[str]:
+    """Lines of the chart. The y axis spans the scores and the cutoff (padded, inside the
+    scale's ``lo``–``hi``) so small changes stay visible; withheld sessions are blank."""
+    marks = marks or {}
+    present = [s for s in scores if s is not None]
+    points = present + ([cutoff] if cutoff is not None else [])
+    if not points:
+        return []
+    top, bottom = max(points), min(points)
+    pad = max((top - bottom) * 0.1, (hi - lo) * 0.02)
+    top, bottom = min(hi, top + pad), max(lo, bottom - pad)
+    if top == bottom:
+        top, bottom = min(hi, top + 1), max(lo, bottom - 1)
+    step = (top - bottom) / (height - 1)
+
+    def row_of(value: float) -> int:
+        return round((top - value) / step)
+
+    width = 4
+    label_width = max(
+        len(fmt_num(round(v, 1))) for v in (top, bottom, *([cutoff] if cutoff is not None else []))
+    )
+    cutoff_row = row_of(cutoff) if cutoff is not None else None
+    lines = []
+    for r in range(height):
+        value = top - r * step
+        label = ""
+        if r in (0, height - 1):
+            label = fmt_num(round(value, 1))
+        if r == cutoff_row and cutoff is not None:
+            label = fmt_num(cutoff)
+        cells = []
+        for s in scores:
+            if s is not None and row_of(s) == r:
+                cells.append("●".center(width))
+            elif r == cutoff_row:
+                cells.append("┄" * width)
+            else:
+                cells.append(" " * width)
+        suffix = " cutoff" if r == cutoff_row else ""
+        lines.append(f"{label:>{label_width}} ┤{''.join(cells)}{suffix}".rstrip())
+    lines.append(" " * label_width + " └" + "─" * (width * len(scores)))
+    lines.append(
+        " " * label_width + "  " + "".join(str(n).center(width) for n in sessions) + " session"
+    )
+    if marks:
+        lines.append(
+            " " * label_width
+            + "  "
+            + "".join(marks.get(n, "").center(width) for n in sessions).rstrip()
+        )
+    return lines

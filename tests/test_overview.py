@@ -1,0 +1,110 @@
+"""History views: the text chart, client-vs-therapist gaps, means per clinician and modality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alliance_cli.catalog import Catalog
+from alliance_cli.cli import app
+from alliance_cli.history import record
+from alliance_cli.overview import client_overview
+from alliance_cli.result import score
+from alliance_cli.store import Store
+from alliance_cli.ui.chart import chart
+
+
+def test_chart_reads_without_colour() -> None:
+    lines = chart([1, 2, 3], [38.0, None, 30.0], lo=0, hi=40, cutoff=36, marks={3: "R"}, height=5)
+    # y from 30 − 0.8 = 29.2 to 38 + 0.8 = 38.8 in 4 steps of 2.4: rows 38.8, 36.4, 34,
+    # 31.6, 29.2; 38 → row 0, 36 → row 1 (the cutoff), 30 → row 4.
+    assert lines == [
+        "38.8 ┤ ●",
+        "  36 ┤┄┄┄┄┄┄┄┄┄┄┄┄ cutoff",
+        "     ┤",
+        "     ┤",
+        "29.2 ┤         ●",
+        "     └────────────",
+        "       1   2   3   session",
+        "               R",
+    ]
+    assert all("\x1b" not in line for line in lines)
+
+
+def test_chart_of_nothing_is_empty() -> None:
+    assert chart([1], [None], lo=0, hi=40) == []
+
+
+def save(store: Store, qid: str, text: str, session: int, **kw: str) -> None:
+    q = Catalog().get(qid)
+    record(store, q, score(q, text), client="C-1", session=session, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "h.sqlite3")
+
+
+def test_client_and_therapist_gap_widening(store: Store) -> None:
+    # client totals 4.5, 4.5, 4.5; therapist 4.25, 4.0, 3.5 → gaps .25, .5, 1: widening.
+    for n, (client, therapist) in enumerate(
+        [
+            ("5,5,5,5,5,5,4,4,4,4,4,4", "5,5,5,4,4,4,4,4,4,4,4,4"),
+            ("5,5,5,5,5,5,4,4,4,4,4,4", "4,4,4,4,4,4,4,4,4,4,4,4"),
+            ("5,5,5,5,5,5,4,4,4,4,4,4", "4,4,4,4,4,4,3,3,3,3,3,3"),
+        ],
+        start=1,
+    ):
+        save(store, "wai-sr", client, n)
+        save(store, "wai-sr-t", therapist, n)
+    overview = client_overview(store, "C-1", Catalog().get, "wai-sr")
+    total = next(g for g in overview.gaps if g.scale == "total")
+    assert (total.first.respondent, total.second.respondent) == ("client", "therapist")
+    assert [g for _, _, g in total.values] == pytest.approx([0.25, 0.5, 1.0])
+    assert total.trend == "widening"
+    assert {g.scale for g in overview.gaps} == {"goal", "task", "bond", "goal_task", "total"}
+    data = overview.to_dict()
+    assert data["comparisons"][-1]["sessions"][2] == {
+        "session": 3,
+        "first": 4.5,
+        "second": 3.5,
+        "gap": 1.0,
+    }
+
+
+def test_means_per_clinician_and_modality(store: Store) -> None:
+    save(store, "srs", "9,9,9,9", 1, modality="in-person", clinician="A")
+    save(store, "srs", "9.5,9.5,9.5,9.5", 2, modality="in-person", clinician="B")
+    save(store, "srs", "8,8,8,8", 3, modality="video", clinician="A")
+    save(store, "srs", "7,7,7,7", 4, modality="video", clinician="A")
+    data = client_overview(store, "C-1", Catalog().get).to_dict()
+    means = data["series"][0]["means"]["total"]
+    # in-person: (36 + 38) / 2 = 37; video: (32 + 28) / 2 = 30; A: (36 + 32 + 28) / 3 = 32
+    assert means["modality"] == {
+        "in-person": {"mean": 37.0, "sessions": 2},
+        "video": {"mean": 30.0, "sessions": 2},
+    }
+    assert means["clinician"] == {
+        "A": {"mean": 32.0, "sessions": 3},
+        "B": {"mean": 38.0, "sessions": 1},
+    }
+
+
+def test_history_command_shows_chart_gap_and_means(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "h.sqlite3"
+    monkeypatch.setenv("ALLIANCE_DB", str(db))
+    monkeypatch.setenv("NO_COLOR", "1")
+    with Store(db) as store:
+        save(store, "srs", "9,9,9,9", 1, modality="in-person")
+        save(store, "srs", "8,8,8,8", 2, modality="video")
+    result = CliRunner().invoke(app, ["history", "C-1"])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "Total (srs, client) by session" in out
+    assert "┄ cutoff" in out
+    assert "mean Total by modality: in-person 36 (n=1) · video 32 (n=1)" in out
+    assert "! Session 2: Total 32 — Total below 36" in out
