@@ -84,7 +84,7 @@ def test_recording_then_history(_env: Path) -> None:
         " 2         2026-10-08               video       34.5 (-2)   Possible alliance problem",
     ]
     alerts = "\n".join(line.rstrip() for line in history.stdout.splitlines()[5:])
-    assert alerts.startswith("! Session 2: Total 34.5 — Total below 36: A total below 36 ")
+    assert "\n! Session 2: Total 34.5 — Total below 36: A total below 36 " in alerts
     assert "! Session 2: Total fell 2 from session 1 (36.5 → 34.5)" in alerts
     assert "  rule drop · source: A fall of 1 point or more" in alerts
     data = json.loads(run("history", "C-1", "--json").stdout)
