@@ -175,3 +175,11 @@ def test_newer_database_is_refused_with_exit_7(_env: Path) -> None:
     result = run("clients")
     assert result.exit_code == 7
     assert "schema version 999" in result.stderr
+
+
+def test_recording_shows_this_sessions_alerts() -> None:
+    run("score", "srs", "-a", "9.5,9.5,9.5,9.5", "--client", "C-4")
+    result = run("score", "srs", "-a", "9,9,9,8.5", "--client", "C-4")
+    assert "! Session 2: Total fell 2.5 from session 1 (38 → 35.5)" in result.stdout
+    assert "! Session 2: Total 35.5 — Total below 36" in result.stdout
+    assert "Session 1:" not in result.stdout

@@ -214,8 +214,11 @@ def score(
         else:
             render.score(report)
             if recorded is not None:
+                from ..alerts import series_alerts
                 from ..history import Series
 
-                render.series(Series(q, saved.respondent, score_series(q, earlier)), last=6)
+                series = Series(q, saved.respondent, score_series(q, earlier))
+                render.series(series, last=6)
+                render.alerts([a for a in series_alerts(series) if a.session == saved.session])
         for warning in report.warnings:  # stderr, so also visible beside --json and csv
             render.warning(warning)
