@@ -1,9 +1,10 @@
-"""Commands about clients and their histories: clients, new-client, history, void,
+"""Commands about clients and their histories: clients, new-client, history, report, void,
 delete-client."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -155,3 +156,38 @@ def delete_client(
         typer.echo(
             f"deleted client {client} and {count} administration{'s' * (count != 1)}", err=True
         )
+
+
+@app.command()
+def report(
+    client: ClientArg,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The HTML file to write (mode 0600).")
+    ],
+    questionnaire: Annotated[
+        str | None,
+        typer.Option("--questionnaire", "-q", help="Only this questionnaire.", show_default=False),
+    ] = None,
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+) -> None:
+    """Write a self-contained HTML report of a client's alliance (no network; charts inline):
+    trajectories with cutoffs, alerts with their explanations, client vs therapist, sessions.
+
+    Example:  alliance report C-7KQ2MX -o report.html
+    """
+    from datetime import datetime
+
+    from ..io.atomic import atomic_write
+    from ..overview import client_overview
+    from ..report import render_html
+
+    catalog = catalog_for(definitions)
+    with reporting(catalog), open_store(db) as store:
+        qid = catalog.get(questionnaire).id if questionnaire else None
+        html = render_html(
+            client_overview(store, client, catalog.get, qid),
+            datetime.now().strftime("%Y-%m-%d %H:%M"),
+        )
+        atomic_write(output, lambda stream: stream.write(html))
+        typer.echo(f"wrote {output}", err=True)
