@@ -1,0 +1,120 @@
+"""`alliance export`: recorded histories as CSV (long or wide) with a codebook."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import DbOpt, DefinitionsOpt, app, catalog_for, open_store, reporting, usage
+
+
+class Shape(StrEnum):
+    # A copy of alliance_cli.io.export.Shape: importing that here would load the scoring
+    # stack for every `alliance --help`.
+    long = "long"
+    wide = "wide"
+
+
+@app.command()
+def export(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="CSV file to write (atomically, mode 0600); - writes to stdout.",
+            show_default=False,
+        ),
+    ],
+    client: Annotated[
+        str | None,
+        typer.Option("--client", "-c", help="Export this client.", show_default=False),
+    ] = None,
+    all_clients: Annotated[bool, typer.Option("--all", help="Export every client.")] = False,
+    questionnaire: Annotated[
+        str | None,
+        typer.Option("--questionnaire", "-q", help="Only this questionnaire.", show_default=False),
+    ] = None,
+    shape: Annotated[
+        Shape,
+        typer.Option(
+            "--shape",
+            help="long: a row per administration × scale; wide: a row per administration "
+            "with raw items and scale scores.",
+        ),
+    ] = Shape.long,
+    no_escape: Annotated[
+        bool,
+        typer.Option(
+            "--no-escape-formulas",
+            help="Do not prefix ' to text cells starting with = + - @ (formula injection).",
+        ),
+    ] = False,
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify",
+            help="Random study ids for client codes, days since the first session for dates; "
+            "no notes.",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="With --deidentify: write the study id → client code key to this file.",
+            show_default=False,
+        ),
+    ] = None,
+    codebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--codebook",
+            help="Codebook JSON file (default: <output>.codebook.json; none with -o - "
+            "unless given).",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOpt = None,
+    definitions: DefinitionsOpt = None,
+) -> None:
+    """Export recorded administrations as CSV for supervision or a study, rescored by the
+    current definitions, with a codebook describing every column.
+
+    Example:  alliance export --client C-7KQ2MX -o c-7kq2mx.csv
+
+    Also:  alliance export --all --shape wide --deidentify --key-file key.csv -o study.csv
+    """
+    from ..io.export import Shape as ExportShape
+    from ..io.export import build_export, write_export
+
+    if (client is None) == (not all_clients):
+        usage("give either --client CODE or --all")
+    if key_file is not None and not deidentify:
+        usage("--key-file only goes with --deidentify (there is nothing to map)")
+    catalog = catalog_for(definitions)
+    with reporting(catalog), open_store(db) as store:
+        found = build_export(
+            store,
+            catalog.get,
+            client=client,
+            questionnaire=questionnaire,
+            shape=ExportShape(shape.value),
+            deidentify=deidentify,
+        )
+        written = write_export(
+            found,
+            sys.stdout if str(output) == "-" else output,
+            codebook=codebook,
+            key_file=key_file,
+            escape_formulas=not no_escape,
+        )
+        from ..ui import render
+
+        for warning in found.warnings:
+            render.warning(warning)
+        typer.echo(written.summary(), err=True)
