@@ -1,0 +1,157 @@
+"""`alliance administer`: a questionnaire in the terminal, item by item, saved as a draft."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ._common import (
+    DbOpt,
+    DefinitionsOpt,
+    ItemTextOpt,
+    app,
+    catalog_for,
+    open_store,
+    reporting,
+)
+from .score import Modality, Respondent
+
+_PANEL = "Recording"
+
+
+@app.command()
+def administer(
+    questionnaire: Annotated[
+        str, typer.Argument(metavar="ID", help="Questionnaire id or alias (wai-sr).")
+    ],
+    client: Annotated[
+        str,
+        typer.Option("--client", "-c", help="The client's pseudonymous code.", show_default=False),
+    ],
+    session: Annotated[
+        int | None,
+        typer.Option(
+            "--session",
+            min=1,
+            help="Session number (default: the client's next one).",
+            show_default=False,
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today).",
+            show_default=False,
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
+    respondent: Annotated[
+        Respondent | None,
+        typer.Option(
+            "--respondent",
+            help="Who answers (default: the questionnaire's respondent).",
+            show_default=False,
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
+    clinician: Annotated[
+        str | None,
+        typer.Option(
+            "--clinician",
+            help="Clinician's name or code.",
+            show_default=False,
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
+    modality: Annotated[
+        Modality | None,
+        typer.Option(
+            "--modality",
+            help="How the session took place.",
+            show_default=False,
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            "--note",
+            help="A short note kept with the record.",
+            show_default=False,
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the client's draft of this questionnaire."),
+    ] = False,
+    hide_results: Annotated[
+        bool,
+        typer.Option(
+            "--hide-results", help="After submitting, show a thank-you instead of the scores."
+        ),
+    ] = False,
+    item_text: ItemTextOpt = None,
+    definitions: DefinitionsOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Give a questionnaire in the terminal, one item at a time, and record it.
+
+    Each answer is saved as a draft at once; q, Ctrl-C or a closed terminal keep it, and
+    --resume (or the offer made when a draft exists) continues at the first unanswered
+    item. At an item: a number or the first letters of a label, b back, s skip (where the
+    scoring rules allow), ? help, q stop for now. A review lists every answer before
+    submitting; then the scores against earlier sessions (or, with --hide-results, a
+    thank-you).
+
+    Example:  alliance administer wai-sr --client C-7KQ2MX --modality video
+
+    Also:  alliance administer wai-sr --client C-7KQ2MX --resume
+    """
+    if not sys.stdin.isatty():
+        from ..errors import Problem, UsageError
+
+        with reporting():
+            raise UsageError(
+                Problem("no-terminal", "administer needs a terminal; standard input is not one"),
+                hint="To record answers from a file or a pipe: alliance score "
+                f"{questionnaire} --answers … --client {client}",
+            )
+    from ..administer import Details, Mode
+    from ..administer import administer as run_interview
+    from ..catalog import open_questionnaire
+    from ..ui.prompter import TerminalPrompter
+
+    tail: list[str] = [] if db is None else ["--db", str(db)]
+    for folder in definitions or []:
+        tail += ["-d", str(folder)]
+    if item_text is not None:
+        tail += ["--item-text", str(item_text)]
+    catalog = catalog_for(definitions)
+    with reporting(catalog):
+        q = open_questionnaire(catalog, questionnaire, item_text)
+        details = Details(
+            client=client,
+            session=session,
+            when=when,
+            respondent=respondent.value if respondent else None,
+            clinician=clinician,
+            modality=modality.value if modality else None,
+            note=note,
+        )
+        with open_store(db) as store:
+            ended = run_interview(
+                store,
+                q,
+                details,
+                TerminalPrompter(),
+                resume=resume,
+                hide_results=hide_results,
+                command_tail=tail,
+            )
+    if ended is Mode.interrupted:
+        raise typer.Exit(130)
