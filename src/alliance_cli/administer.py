@@ -30,15 +30,40 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from . import scoring
 from .errors import Problem, StoreError
 from .history import Series, parse_when, score_series
 from .model import Questionnaire, ResponseScale, fmt_num, normalize_label
 from .responses import read_value
-from .result import ScoreReport
+from .screens import (
+    Choice,
+    DraftOffer,
+    Final,
+    ItemScreen,
+    LeftScreen,
+    Prompter,
+    Question,
+    ResultScreen,
+    ReviewRow,
+    ReviewScreen,
+    ThankYouScreen,
+)
 from .store import Administration, Answer, NewAdministration, Store, check_code, drafts
+
+__all__ = [
+    "Choice",
+    "DraftOffer",
+    "Final",
+    "ItemScreen",
+    "LeftScreen",
+    "Prompter",
+    "Question",
+    "ResultScreen",
+    "ReviewRow",
+    "ReviewScreen",
+    "ThankYouScreen",
+]
 
 
 class Mode(StrEnum):
@@ -61,103 +86,6 @@ class Details:
     clinician: str | None = None
     modality: str | None = None
     note: str | None = None
-
-
-# -- screens: what the prompter shows ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: float
-    label: str
-
-    @property
-    def code(self) -> str:
-        return fmt_num(self.value)
-
-
-@dataclass(frozen=True)
-class ItemScreen:
-    title: str
-    number: int
-    total: int
-    text: str
-    choices: tuple[Choice, ...]
-    """The labelled points of the scale (every point, or only some such as the ends)."""
-    every_point_labelled: bool
-    scale: str
-    """The allowed range: ``1–5``, ``0–10 in steps of 0.1``."""
-    decimals: bool
-    not_applicable: Choice | None
-    current: str | None
-    """The answer already given (``4 Very often``, ``skipped``), kept by Enter."""
-    current_value: float | None
-    """Its value (NaN when skipped)."""
-    can_skip: bool
-    notices: tuple[str, ...] = ()
-    help: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReviewRow:
-    number: int
-    item: str
-    text: str
-    answer: str
-
-
-@dataclass(frozen=True)
-class ReviewScreen:
-    title: str
-    rows: tuple[ReviewRow, ...]
-    notices: tuple[str, ...] = ()
-    help: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DraftOffer:
-    title: str
-    client: str
-    session: int
-    done: int
-    total: int
-    started: str
-    notices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ResultScreen:
-    administration: Administration
-    report: ScoreReport
-    series: Series
-    """This questionnaire's sessions for the respondent, this one included."""
-
-
-@dataclass(frozen=True)
-class ThankYouScreen:
-    message: str = "Thank you. Your answers have been saved."
-
-
-@dataclass(frozen=True)
-class LeftScreen:
-    done: int
-    total: int
-    saved: bool
-    resume: str
-    """The command that continues the draft."""
-    interrupted: bool = False
-
-
-Question = ItemScreen | ReviewScreen | DraftOffer
-Final = ResultScreen | ThankYouScreen | LeftScreen
-
-
-class Prompter(Protocol):
-    def ask(self, screen: Question) -> str:
-        """Show a screen and return the line typed (EOFError when input has ended)."""
-
-    def show(self, screen: Final) -> None:
-        """Show a closing screen."""
 
 
 # -- reading one answer ----------------------------------------------------------------------
