@@ -79,26 +79,87 @@ def test_wai_sr_reliable_fall_with_the_clients_own_sd(tmp_path: Path) -> None:
         [
             "5,5,5,5,5,5,4,4,4,4,4,4",  # total mean 4.5
             "4,4,4,4,4,4,4,4,4,4,4,4",  # 4.0
-            "4,4,4,4,4,4,3,3,3,3,3,3",  # 3.5
+            "5,5,5,5,5,5,4,4,4,4,4,4",  # 4.5
+            "3,3,3,3,3,3,3,3,3,3,3,3",  # 3.0
         ],
     )
     [rc] = [a for a in found if a.rule == "reliable_change"]
-    # Session 2 has one earlier score: no client SD yet. Session 3: SD of 4.5 and 4.0 =
-    # 0.353553; S_diff = √2 × 0.353553 × √(1 − .92) = 0.141421; RCI = (3.5 − 4.5) / 0.141421
-    # = −7.07 < −1.96.
-    assert rc.session == 3
-    assert rc.numbers["sd"] == pytest.approx(0.353553, abs=1e-6)
-    assert rc.numbers["s_diff"] == pytest.approx(0.141421, abs=1e-6)
-    assert rc.numbers["rci"] == pytest.approx(-7.0711, abs=1e-4)
+    # Sessions 2 and 3 have fewer than 3 earlier scores: no client SD yet. Session 4: SD of
+    # 4.5, 4.0, 4.5 = 0.288675; S_diff = √2 × 0.288675 × √(1 − .92) = 0.115470;
+    # RCI = (3.0 − 4.5) / 0.115470 = −12.99 < −1.96.
+    assert rc.session == 4
+    assert rc.numbers["sd"] == pytest.approx(0.288675, abs=1e-6)
+    assert rc.numbers["s_diff"] == pytest.approx(0.115470, abs=1e-6)
+    assert rc.numbers["rci"] == pytest.approx(-12.9904, abs=1e-4)
     assert rc.numbers["sd_source"] == "the client's own earlier scores"
     assert rc.numbers["reliability"] == 0.92
     assert "Jacobson & Truax (1991)" in rc.source
-    # Started at 87.5% of the maximum ((4.5 − 1) / 4) and fell twice: a prompt, not a problem.
+    # Rupture: the earlier SD (0.289) is below 10% of the 1–5 range (0.4), which stands in
+    # for a sample SD; 4.5 → 3.0 falls 1.5 > 2 × 0.4.
+    [rupture] = [a for a in found if a.rule == "rupture"]
+    assert (rupture.session, rupture.numbers["sd"]) == (4, pytest.approx(0.4))
+    assert rupture.numbers["sd_source"] == "10% of the scale's range (no norm SD)"
+    assert rupture.numbers["status"] == "not repaired yet (watch the next 2 sessions)"
+    assert {a.scale for a in found} == {"total"}  # WAI-SR watches its total only
+
+
+def test_high_then_falling_is_a_prompt(tmp_path: Path) -> None:
+    found = alerts_for(
+        tmp_path,
+        load("wai-sr"),
+        ["5,5,5,5,5,5,4,4,4,4,4,4", "4,4,4,4,4,4,4,4,4,4,4,4", "4,4,4,4,4,4,3,3,3,3,3,3"],
+    )
+    # Started at 87.5% of the maximum ((4.5 − 1) / 4) and fell twice: 4.5 → 4.0 → 3.5.
     [pattern] = [a for a in found if a.rule == "high_then_falling"]
     assert (pattern.session, pattern.kind) == (3, "prompt")
-    # Falls of 0.5 with a client SD of 0.5 (4.5, 4.0, 3.5) are not more than 2 SD: no rupture.
+    # Falls of 0.5 are not more than 2 × 0.4 (10% of the range): no rupture.
     assert "rupture" not in {a.rule for a in found}
-    assert {a.scale for a in found} == {"total"}  # WAI-SR watches its total only
+
+
+def with_norm(sd: float) -> Questionnaire:
+    text = (
+        (bundled_dir() / "wai-sr.yaml")
+        .read_text("utf-8")
+        .replace("reliability: 0.92", f"reliability: 0.92\n        mean: 4.0\n        sd: {sd}")
+    )
+    q, problems = validate_text(text, "wai-sr.yaml", Questionnaire)
+    assert problems == [] and q is not None
+    return q
+
+
+def test_a_norm_sd_is_used_from_the_second_session(tmp_path: Path) -> None:
+    found = alerts_for(
+        tmp_path,
+        with_norm(0.5),
+        [
+            "5,5,5,5,5,5,4,4,4,4,4,4",  # 4.5
+            "3,3,3,3,3,3,3,3,3,4,4,4",  # (27 + 12) / 12 = 3.25
+        ],
+    )
+    [rc] = [a for a in found if a.rule == "reliable_change"]
+    # S_diff = √2 × 0.5 × √0.08 = 0.2; RCI = (3.25 − 4.5) / 0.2 = −6.25
+    assert rc.numbers["sd_source"] == "the definition's norm"
+    assert rc.numbers["rci"] == pytest.approx(-6.25)
+    [rupture] = [a for a in found if a.rule == "rupture"]
+    # 1.25 > 2 × 0.5 (the norm SD; no client SD after one session)
+    assert (rupture.numbers["sd"], rupture.numbers["sd_source"]) == (0.5, "the definition's norm")
+
+
+def test_the_larger_of_the_clients_and_the_norms_sd(tmp_path: Path) -> None:
+    found = alerts_for(
+        tmp_path,
+        with_norm(0.1),
+        [
+            "5,5,5,5,5,5,5,5,5,5,5,5",
+            "3,3,3,3,3,3,3,3,3,3,3,3",
+            "5,5,5,5,5,5,5,5,5,5,5,5",
+            "4,4,4,4,4,4,3,3,3,3,3,3",  # 5 → 3.5
+        ],
+    )
+    ruptures = [(a.session, a.numbers["sd"]) for a in found if a.rule == "rupture"]
+    # Session 2: no client SD yet, norm SD 0.1: 5 → 3 falls 2 > 0.2. Session 4: client SD of
+    # 5, 3, 5 = 1.1547 > 0.1, so 5 → 3.5 (1.5) is not more than 2 × 1.1547.
+    assert ruptures == [(2, 0.1)]
 
 
 def test_ors_published_reliable_change_in_points(tmp_path: Path) -> None:
@@ -123,12 +184,13 @@ def test_ceiling_every_time_is_a_prompt(tmp_path: Path) -> None:
 
 
 def test_rupture_repaired(tmp_path: Path) -> None:
-    found = alerts_for(tmp_path, load("srs"), [SRS[36], SRS[36.4], SRS[36.2], SRS[30], SRS[36.1]])
-    # Client SD of 36, 36.4, 36.2, 30, 36.1: mean 34.94, squares 30.592 / 4 = 7.648 → 2.7655.
-    # 36.2 → 30 falls 6.2 > 2 × 2.7655; repaired when ≥ 36.2 − 0.5 × 2.7655 = 34.82: 36.1.
+    found = alerts_for(tmp_path, load("srs"), [SRS[36], SRS[36.4], SRS[36.2], SRS[26], SRS[36.1]])
+    # Earlier SD of 36, 36.4, 36.2 is 0.2, below 10% of the 0–40 range (4), which stands in.
+    # 36.2 → 26 falls 10.2 > 2 × 4; repaired when ≥ 36.2 − 0.5 × 4 = 34.2: 36.1.
     [rupture] = [a for a in found if a.rule == "rupture"]
     assert rupture.session == 4
-    assert rupture.numbers["sd"] == pytest.approx(2.7655, abs=1e-4)
+    assert rupture.numbers["sd"] == pytest.approx(4)
+    assert rupture.numbers["sd_source"] == "10% of the scale's range (no norm SD)"
     assert rupture.numbers["repaired"] is True and rupture.kind == "info"
     assert rupture.numbers["status"] == "repaired at session 5"
 
@@ -138,12 +200,18 @@ def test_rupture_unrepaired_with_k_1(tmp_path: Path) -> None:
     q, problems = validate_text(text, "srs.yaml", Questionnaire)
     assert problems == [] and q is not None
     found = alerts_for(tmp_path, q, [SRS[36], SRS[36.4], SRS[36.2], SRS[30], SRS[30.5], SRS[31]])
-    # SD of 36, 36.4, 36.2, 30, 30.5, 31: mean 33.35, squares 49.315 / 5 = 9.863 → 3.1405.
-    # 36.2 → 30 falls 6.2 > 1 × 3.1405; 30.5 and 31 stay below 36.2 − 1.57 = 34.63.
+    # SD 4 (as above); 36.2 → 30 falls 6.2 > 1 × 4; 30.5 and 31 stay below 36.2 − 2 = 34.2.
     [rupture] = [a for a in found if a.rule == "rupture"]
-    assert rupture.numbers["sd"] == pytest.approx(3.1405, abs=1e-4)
+    assert rupture.numbers["sd"] == pytest.approx(4)
     assert rupture.numbers["status"] == "not repaired within 2 sessions"
     assert rupture.kind == "concern"
+
+
+def test_reliable_change_says_when_it_cannot_run(tmp_path: Path) -> None:
+    found = alerts_for(tmp_path, load("srs"), [SRS[38], SRS[36]])
+    [note] = [a for a in found if a.rule == "reliable_change"]
+    assert note.kind == "info" and note.session == 2
+    assert "not computed: the srs definition gives no reliability" in note.message
 
 
 def test_missing_sessions_and_withheld_scores(tmp_path: Path) -> None:
@@ -160,7 +228,11 @@ def test_rules_can_be_switched_off(tmp_path: Path) -> None:
     text = (
         (bundled_dir() / "srs.yaml")
         .read_text("utf-8")
-        .replace("alerts:\n", "alerts:\n  cutoff: {enabled: false}\n  missing: {enabled: false}\n")
+        .replace(
+            "alerts:\n",
+            "alerts:\n  cutoff: {enabled: false}\n  missing: {enabled: false}\n"
+            "  reliable_change: {enabled: false}\n",
+        )
     )
     q, problems = validate_text(text, "srs.yaml", Questionnaire)
     assert problems == [] and q is not None

@@ -89,7 +89,11 @@ def test_recording_then_history(_env: Path) -> None:
     assert "  rule drop · source: A fall of 1 point or more" in alerts
     data = json.loads(run("history", "C-1", "--json").stdout)
     [series] = data["series"]
-    assert [(a["rule"], a["session"]) for a in series["alerts"]] == [("cutoff", 2), ("drop", 2)]
+    assert [(a["rule"], a["kind"], a["session"]) for a in series["alerts"]] == [
+        ("cutoff", "concern", 2),
+        ("drop", "concern", 2),
+        ("reliable_change", "info", 2),
+    ]
     totals = [
         (s["session"], s["scales"][0]["score"], s["scales"][0]["change"])
         for s in series["sessions"]
@@ -101,10 +105,10 @@ def test_recording_then_history(_env: Path) -> None:
 def test_recording_prints_this_session_against_earlier_ones() -> None:
     run("score", "wai-sr", "-a", "5,5,5,5,5,5,5,5,5,5,5,5", "--client", "C-2")
     result = run("score", "wai-sr", "-a", "4,4,4,4,4,4,4,4,4,4,4,4", "--client", "C-2")
-    lines = result.stdout.splitlines()
-    assert lines[-1].split()[:2] == ["2", lines[-1].split()[1]]
-    assert lines[-1].count("4 (-1)") == 5  # every scale fell by one point on the mean
-    assert lines[-2].split()[0] == "1"
+    rows = [line.split() for line in result.stdout.splitlines() if line[:3] in (" 1 ", " 2 ")]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert rows[0][-5:] == ["5"] * 5  # session 1: every scale at 5
+    assert " ".join(rows[1]).count("4 (-1)") == 5  # session 2: every scale fell by one
 
 
 def test_void_and_reentry_keep_the_original(_env: Path) -> None:

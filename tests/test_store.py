@@ -155,12 +155,63 @@ def test_migration_backs_up_first(db_path: Path, monkeypatch: pytest.MonkeyPatch
     with Store(db_path) as store:
         assert store.schema_version() == len(later)
         assert store.count() == 1
-    [backup] = db_path.parent.glob("history.sqlite3.v1-*.bak")
+    [backup] = db_path.parent.glob(f"history.sqlite3.v{LATEST}-*.bak")
     assert mode(backup) == 0o600
     with sqlite3.connect(backup) as old:
-        assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert old.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert old.execute("SELECT COUNT(*) FROM administrations").fetchone()[0] == 1
     old.close()
+
+
+def test_upgrade_from_schema_1_keeps_the_records(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(store_module, "LATEST", 1)
+    with Store(db_path) as store:
+        store.save(new())
+        assert store.schema_version() == 1
+    monkeypatch.undo()
+    with Store(db_path) as store:
+        assert store.schema_version() == LATEST
+        assert len(store.history("C-1")) == 1
+        with pytest.raises(StoreError, match="session 1 of tiny \\(client\\) is already"):
+            store.save(new(session=1))
+    assert len(list(db_path.parent.glob("history.sqlite3.v1-*.bak"))) == 1
+
+
+def test_one_final_record_per_session(db_path: Path) -> None:
+    with Store(db_path) as store:
+        first = store.save(new(session=2))
+        with pytest.raises(StoreError) as info:
+            store.save(new(session=2))
+        assert info.value.render() == (
+            f"session 2 of tiny (client) is already recorded as administration #{first.id}\n"
+            f"to correct it, re-enter with --replaces {first.id}; or give another --session"
+        )
+        assert store.save(new(session=2, respondent="therapist")).session == 2
+        # The database itself refuses a duplicate too.
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db.execute(
+                "INSERT INTO administrations (client_id, questionnaire_id, questionnaire_version,"
+                " content_hash, session, administered_at, respondent, status, created_at)"
+                " VALUES (1, 'tiny', '1', 'h', 2, '2026-01-01', 'client', 'final', 'x')"
+            )
+
+
+def test_a_reentry_replaces_only_the_same_clients_record(db_path: Path) -> None:
+    with Store(db_path) as store:
+        other = store.save(new(client="C-OTHER"))
+        mine = store.save(new())
+        srs = store.save(new(questionnaire_id="srs"))
+        for target in (other.id, srs.id):
+            with pytest.raises(StoreError, match="is not this client's tiny"):
+                store.save(new(replaces=target))
+        assert store.administration(other.id).status == "final"
+        fixed = store.save(new(replaces=mine.id))  # no --session: the replaced one's
+        assert fixed.session == mine.session == 1
+        with pytest.raises(StoreError, match="is void, not a final record"):
+            store.save(new(replaces=mine.id))
 
 
 def test_clients_summary(db_path: Path) -> None:
@@ -194,6 +245,7 @@ def test_codes(db_path: Path) -> None:
 
 def test_delete_client_really_removes_the_data(db_path: Path) -> None:
     with Store(db_path) as store:
+        assert store.db.execute("PRAGMA secure_delete").fetchone()[0] == 1
         store.save(new(client="ZQXCLIENTQZ", note="ZQXNOTEQZ"))
         keep = store.save(new(client="C-KEEP"))
         store.void(keep.id, "typo")
@@ -203,9 +255,10 @@ def test_delete_client_really_removes_the_data(db_path: Path) -> None:
         assert [c.code for c in store.clients()] == ["C-KEEP"]
         assert store.audit()[-1]["action"] == "delete-client"
         assert all(a["client_id"] != 1 for a in store.audit())
-    for part in db_path.parent.iterdir():
-        blob = part.read_bytes()
-        assert b"ZQXCLIENTQZ" not in blob and b"ZQXNOTEQZ" not in blob, part.name
+        # Gone from the files while the database is still open (WAL checkpointed).
+        for part in db_path.parent.iterdir():
+            blob = part.read_bytes()
+            assert b"ZQXCLIENTQZ" not in blob and b"ZQXNOTEQZ" not in blob, part.name
 
 
 def _save_many(path: str, worker: int, count: int) -> None:

@@ -223,13 +223,24 @@ def _reliable_change(
         return out
     reliability = next((n.reliability for n in scale.norms if n.reliability is not None), None)
     if reliability is None:
-        return out
+        i = later[-1][1][0]
+        return [
+            alert(
+                "reliable_change",
+                i,
+                f"reliable change of {scale.name} not computed: the "
+                f"{q.id} definition gives no reliability (add a norm with `reliability`, or a "
+                "published amount as `alerts.reliable_change.points`).",
+                JACOBSON_TRUAX,
+                "info",
+            )
+        ]
     for n, (i, x) in later:
         if norm_sd is not None:
             sd, sd_source = norm_sd, "the definition's norm"
         else:
             earlier = [v for _, v in scored[:n]]
-            if len(earlier) < 2 or statistics.stdev(earlier) == 0:
+            if len(earlier) < rule.own_sd_min or statistics.stdev(earlier) == 0:
                 continue
             sd, sd_source = statistics.stdev(earlier), "the client's own earlier scores"
         s_diff = math.sqrt(2) * sd * math.sqrt(1 - reliability)
@@ -268,17 +279,25 @@ def _ruptures(
     q = series.questionnaire
     scale = q.scales[scale_id]
     rule = q.alerts.rupture
+    lo, hi = q.scale_range(scale_id)
+    fallback = rule.fallback_sd_share * (hi - lo)
     out: list[Alert] = []
-    if len(scored) < rule.min_sessions:
-        return out
-    # The client's own SD across all scored sessions (Gumz et al.: use the larger).
-    own = statistics.stdev(x for _, x in scored)
-    sd = max(own, norm_sd or 0.0)
-    if sd == 0:
-        return out
     for n in range(1, len(scored)):
         (_, before), (i, x) = scored[n - 1], scored[n]
         fall = sign * (before - x)
+        # SD from the sessions before the fall only (Gumz et al.: the larger of the client's
+        # own and the sample's), so a rupture once named stays named.
+        earlier = [v for _, v in scored[:n]]
+        own = statistics.stdev(earlier) if len(earlier) >= rule.own_sd_min else None
+        if norm_sd is not None:
+            sample, sample_from = norm_sd, "the definition's norm"
+        else:
+            share = _n(rule.fallback_sd_share * 100)
+            sample, sample_from = fallback, f"{share}% of the scale's range (no norm SD)"
+        if own is not None and own > sample:
+            sd, sd_from = own, "the client's own earlier scores"
+        else:
+            sd, sd_from = sample, sample_from
         if fall <= rule.k * sd:
             continue
         target = before - sign * rule.tolerance_sd * sd
@@ -291,9 +310,7 @@ def _ruptures(
             status += "session" + ("s" if rule.repair_within - len(later) > 1 else "") + ")"
         else:
             status = f"not repaired within {rule.repair_within} sessions"
-        sd_text = f"SD {_n(sd)}, the larger of the client's own ({_n(own)})" + (
-            f" and the norm's ({_n(norm_sd)})" if norm_sd is not None else "; no norm SD"
-        )
+        sd_text = f"SD {_n(sd)} from {sd_from}"
         out.append(
             alert(
                 "rupture",
@@ -306,6 +323,7 @@ def _ruptures(
                 score=x,
                 fall=fall,
                 sd=sd,
+                sd_source=sd_from,
                 client_sd=own,
                 norm_sd=norm_sd,
                 k=rule.k,

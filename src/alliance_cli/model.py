@@ -392,6 +392,9 @@ class ReliableChangeAlert(_Rule):
     """Jacobson & Truax (1991) reliable change against the client's first sessions."""
 
     baseline_sessions: int = Field(1, ge=1, description="Sessions averaged as the baseline.")
+    own_sd_min: int = Field(
+        3, ge=2, description="Earlier sessions needed before the client's own SD is used."
+    )
     z: float = Field(1.96, gt=0, description="|RCI| above this is reliable (1.96: p < .05).")
     points: float | None = Field(
         None,
@@ -409,15 +412,28 @@ class ReliableChangeAlert(_Rule):
 class RuptureAlert(_Rule):
     """Rupture–repair episodes, adapted from Stiles et al. (2004), Strauss et al. (2006) and
     Gumz et al. (2012): a fall of more than ``k`` SD from the previous session, SD the larger
-    of the client's own (across sessions) and the norm's; repaired when a session within
-    ``repair_within`` sessions returns to the pre-drop score less ``tolerance_sd`` SD."""
+    of the client's own (over the sessions before the fall, once there are ``own_sd_min``)
+    and the norm's — or, with neither, ``fallback_sd_share`` of the scale's range standing in
+    for a sample SD; repaired when a session within ``repair_within`` sessions returns to the
+    pre-drop score less ``tolerance_sd`` SD. Only earlier sessions count, so a rupture once
+    named stays named."""
 
     k: float = Field(2, gt=0, description="Fall in SDs that marks a rupture (1 or 2).")
     repair_within: int = Field(2, ge=1, description="Sessions allowed for a repair.")
     tolerance_sd: float = Field(
         0.5, ge=0, description="How near the pre-drop score counts as repaired, in SDs."
     )
-    min_sessions: int = Field(3, ge=3, description="Sessions needed for a client SD.")
+    own_sd_min: int = Field(
+        3, ge=2, description="Earlier sessions needed before the client's own SD is used."
+    )
+    fallback_sd_share: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Share of the scale's range used as the SD when neither "
+        "the client's earlier scores nor a norm give one (10%: near the sample SDs of the SRS "
+        "and WAI-SR totals).",
+    )
 
 
 class HighThenFallingAlert(_Rule):

@@ -35,6 +35,7 @@ def administer(
         typer.Option(
             "--session",
             min=1,
+            max=100_000,
             help="Session number (default: the client's next one).",
             show_default=False,
             rich_help_panel=_PANEL,

@@ -105,7 +105,10 @@ def void(
     administration: Annotated[
         int,
         typer.Argument(
-            metavar="ADMIN_ID", help="The administration number (shown when it was recorded)."
+            metavar="ADMIN_ID",
+            min=1,
+            max=2**62,
+            help="The administration number (shown when it was recorded).",
         ),
     ],
     reason: Annotated[

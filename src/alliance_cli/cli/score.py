@@ -99,6 +99,7 @@ def score(
         typer.Option(
             "--session",
             min=1,
+            max=100_000,
             help="Session number (default: the client's next one).",
             show_default=False,
             rich_help_panel="Recording",
@@ -153,6 +154,8 @@ def score(
         int | None,
         typer.Option(
             "--replaces",
+            min=1,
+            max=2**62,
             help="Administration number this re-entry corrects (it is voided).",
             show_default=False,
             rich_help_panel="Recording",

@@ -215,11 +215,13 @@ class Store:
         actor = new.actor or _os_user()
         with self.transaction() as db:
             client_id = self._client_id(new.client, create=True)
-            session = new.session or self._next_session(
-                client_id, new.questionnaire_id, new.respondent
-            )
+            session = new.session
             if new.replaces is not None:
+                replaced = self._replaceable(new.replaces, client_id, new)
+                session = session or replaced
                 self._void(new.replaces, f"replaced by a re-entry for session {session}", actor)
+            session = session or self._next_session(client_id, new.questionnaire_id, new.respondent)
+            self.check_session_free(client_id, new.questionnaire_id, new.respondent, session)
             cur = db.execute(
                 "INSERT INTO administrations (client_id, questionnaire_id, questionnaire_version,"
                 " content_hash, session, administered_at, respondent, clinician, modality, note,"
@@ -366,6 +368,64 @@ class Store:
             "INSERT INTO clients (code, created_at) VALUES (?, ?)", (code, _now())
         )
         return int(cur.lastrowid or 0)
+
+    def _replaceable(self, admin_id: int, client_id: int, new: NewAdministration) -> int:
+        """The session of the administration a re-entry replaces; it must be the same
+        client's final record of the same questionnaire and respondent."""
+        row = self.db.execute(
+            "SELECT client_id, questionnaire_id, respondent, session, status FROM"
+            " administrations WHERE id = ?",
+            (admin_id,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(Problem("no-administration", f"no administration #{admin_id}"))
+        if (row["client_id"], row["questionnaire_id"], row["respondent"]) != (
+            client_id,
+            new.questionnaire_id,
+            new.respondent,
+        ):
+            raise StoreError(
+                Problem(
+                    "replace-mismatch",
+                    f"administration #{admin_id} is not this client's "
+                    f"{new.questionnaire_id} ({new.respondent}); a re-entry replaces the same "
+                    "client's record of the same questionnaire",
+                )
+            )
+        if row["status"] != "final":
+            raise StoreError(
+                Problem(
+                    "already-void",
+                    f"administration #{admin_id} is {row['status']}, not a final record",
+                )
+            )
+        return int(row["session"])
+
+    def check_session_free(
+        self,
+        client_id: int,
+        questionnaire_id: str,
+        respondent: str,
+        session: int,
+        *,
+        except_id: int | None = None,
+    ) -> None:
+        """One final administration per client, questionnaire, respondent and session."""
+        row = self.db.execute(
+            "SELECT id FROM administrations WHERE client_id = ? AND questionnaire_id = ? AND"
+            " respondent = ? AND session = ? AND status = 'final' AND id IS NOT ?",
+            (client_id, questionnaire_id, respondent, session, except_id),
+        ).fetchone()
+        if row is not None:
+            raise StoreError(
+                Problem(
+                    "session-taken",
+                    f"session {session} of {questionnaire_id} ({respondent}) is "
+                    f"already recorded as administration #{row['id']}",
+                ),
+                hint=f"to correct it, re-enter with --replaces {row['id']}; or give another "
+                "--session",
+            )
 
     def _next_session(self, client_id: int, questionnaire_id: str, respondent: str) -> int:
         row = self.db.execute(

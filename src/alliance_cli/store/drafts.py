@@ -137,6 +137,13 @@ def submit(
     ``record`` is written."""
     with store.transaction() as db:
         row = _draft_row(store, draft_id)
+        store.check_session_free(
+            row["client_id"],
+            row["questionnaire_id"],
+            row["respondent"],
+            row["session"],
+            except_id=draft_id,
+        )
         db.executemany(
             "INSERT OR IGNORE INTO answers (administration_id, position, item, value, state)"
             " VALUES (?, ?, ?, NULL, 'missing')",
@@ -162,7 +169,8 @@ def _put(store: Store, draft_id: int, position: int, answer: Answer) -> None:
 
 def _draft_row(store: Store, draft_id: int) -> sqlite3.Row:
     row = store.db.execute(
-        "SELECT id, client_id, questionnaire_id, session, status FROM administrations WHERE id = ?",
+        "SELECT id, client_id, questionnaire_id, respondent, session, status FROM administrations"
+        " WHERE id = ?",
         (draft_id,),
     ).fetchone()
     if row is None or row["status"] != "draft":

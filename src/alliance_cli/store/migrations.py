@@ -66,6 +66,14 @@ MIGRATIONS: list[list[str]] = [
         )
         """,
     ],
+    # 2: one final administration per client, questionnaire, respondent and session.
+    [
+        """
+        CREATE UNIQUE INDEX one_final_per_session
+            ON administrations (client_id, questionnaire_id, respondent, session)
+            WHERE status = 'final'
+        """,
+    ],
 ]
 
 LATEST = len(MIGRATIONS)
