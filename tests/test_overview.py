@@ -108,3 +108,35 @@ def test_history_command_shows_chart_gap_and_means(
     assert "┄ cutoff" in out
     assert "mean Total by modality: in-person 36 (n=1) · video 32 (n=1)" in out
     assert "! Session 2: Total 32 — Total below 36" in out
+
+
+def test_a_session_with_other_measures_but_no_srs_is_missing(store: Store) -> None:
+    save(store, "ors", "5,5,5,5", 1)
+    save(store, "srs", "9,9,9,9", 2)
+    save(store, "ors", "5,5,5,5", 2)
+    save(store, "ors", "5,5,5,5", 3)
+    overview = client_overview(store, "C-1", Catalog().get)
+    srs = next(w for w in overview.watched if w.series.questionnaire.id == "srs")
+    missing = [(a.session, a.message) for a in srs.alerts if a.rule == "missing"]
+    assert missing == [
+        (1, "Session 1: no srs recorded (the client has other records at this session)."),
+        (3, "Session 3: no srs recorded (the client has other records at this session)."),
+    ]
+
+
+def test_a_vanished_definition_does_not_hide_the_rest(tmp_path: Path, store: Store) -> None:
+    from alliance_cli.definitions import load_definition
+
+    from .conftest import TINY_YAML
+
+    (tmp_path / "tiny.yaml").write_text(TINY_YAML, "utf-8")
+    tiny = load_definition(tmp_path / "tiny.yaml")
+    record(store, tiny, score(tiny, "5,1,4,4"), client="C-1")
+    save(store, "srs", "9,9,9,9", 1)
+    overview = client_overview(store, "C-1", Catalog().get)  # no tiny in this catalog
+    assert [w.series.questionnaire.id for w in overview.watched] == ["srs"]
+    assert overview.skipped == [
+        "1 tiny administration (client) left out: no questionnaire "
+        '"tiny" (known: care, haq-ii, ors, srs, wai, wai-s, wai-sr, '
+        "wai-sr-t)"
+    ]

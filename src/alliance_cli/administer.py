@@ -33,8 +33,9 @@ from enum import StrEnum
 
 from . import scoring
 from .errors import Problem, StoreError
-from .history import Series, parse_when, score_series
+from .history import parse_when
 from .model import Questionnaire, ResponseScale, fmt_num, normalize_label
+from .overview import session_view
 from .responses import read_value
 from .screens import (
     Choice,
@@ -267,16 +268,11 @@ class Interview:
     def result(self) -> ResultScreen:
         """This administration scored, against the respondent's earlier sessions."""
         assert self.administration is not None
-        earlier = [
-            a
-            for a in self.store.history(self.details.client, self.q.id)
-            if a.respondent == self.respondent
-        ]
-        sessions = score_series(self.q, earlier)
-        this = next(s for s in sessions if s.administration.id == self.administration.id)
-        return ResultScreen(
-            self.administration, this.report, Series(self.q, self.respondent, sessions)
+        view = session_view(self.store, self.q, self.administration)
+        this = next(
+            s for s in view.series.sessions if s.administration.id == self.administration.id
         )
+        return ResultScreen(self.administration, this.report, view.series, view.alerts)
 
     def left_screen(self) -> LeftScreen:
         args = ["alliance", "administer", self.q.id, "--client", self.details.client]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -61,11 +62,15 @@ def _n(x: float) -> str:
     return fmt_num(round(x, 2))
 
 
-def series_alerts(series: Series) -> list[Alert]:
-    """Every alert the definition's rules find in one series, in session order."""
+def series_alerts(series: Series, client_sessions: Collection[int] = ()) -> list[Alert]:
+    """Every alert the definition's rules find in one series, in session order.
+
+    ``client_sessions`` are the session numbers at which the client has any record; a
+    session there without this measure counts as missing too (also before the first or
+    after the last of this series)."""
     q = series.questionnaire
     out: list[Alert] = []
-    out += _missing(series)
+    out += _missing(series, client_sessions)
     for scale_id in q.watched_scales():
         if scale_id not in q.scales:
             continue
@@ -334,27 +339,32 @@ def _ruptures(
     return out
 
 
-def _missing(series: Series) -> list[Alert]:
+def _missing(series: Series, client_sessions: Collection[int]) -> list[Alert]:
     q: Questionnaire = series.questionnaire
     if not q.alerts.missing.enabled:
         return []
     out: list[Alert] = []
     numbers = [s.administration.session for s in series.sessions]
-    for a, b in pairwise(numbers):
-        for gap in range(a + 1, b):
-            out.append(
-                Alert(
-                    "missing",
-                    "concern",
-                    q.id,
-                    series.respondent,
-                    None,
-                    gap,
-                    f"Session {gap}: no {q.id} recorded (sessions {a} and {b} have one).",
-                    "a session without the alliance measure cannot show a drop",
-                    {"previous": a, "next": b},
-                )
+    gaps = {gap: (a, b) for a, b in pairwise(numbers) for gap in range(a + 1, b)}
+    for gap in sorted(set(gaps) | (set(client_sessions) - set(numbers))):
+        if gap in gaps:
+            a, b = gaps[gap]
+            why, numbers_ = f"sessions {a} and {b} have one", {"previous": a, "next": b}
+        else:
+            why, numbers_ = "the client has other records at this session", {}
+        out.append(
+            Alert(
+                "missing",
+                "concern",
+                q.id,
+                series.respondent,
+                None,
+                gap,
+                f"Session {gap}: no {q.id} recorded ({why}).",
+                "a session without the alliance measure cannot show a drop",
+                numbers_,
             )
+        )
     for sess in series.sessions:
         for sc in sess.report.scales:
             if sc.withheld and sc.id in q.watched_scales():

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import scoring
-from .errors import Problem, UsageError
+from .errors import Problem, UsageError, UserError
 from .model import Questionnaire
 from .result import ScoreReport, report_row
 from .store import Administration, Answer, NewAdministration, Store
@@ -95,16 +95,29 @@ def score_series(q: Questionnaire, administrations: Sequence[Administration]) ->
 def client_series(
     administrations: Sequence[Administration],
     find: Callable[[str], Questionnaire],
+    skipped: list[str] | None = None,
 ) -> list[Series]:
     """Group a client's administrations by questionnaire and respondent and score each group.
 
-    ``find`` maps a questionnaire id to its current definition (``Catalog.get``)."""
+    ``find`` maps a questionnaire id to its current definition (``Catalog.get``). With a
+    ``skipped`` list, administrations whose definition cannot be found or read are left out
+    and said there (one removed user definition must not hide a whole history); without one,
+    that error is raised."""
     groups: dict[tuple[str, str], list[Administration]] = {}
     for a in administrations:
         groups.setdefault((a.questionnaire_id, a.respondent), []).append(a)
     out = []
     for (qid, respondent), items in sorted(groups.items()):
-        q = find(qid)
+        try:
+            q = find(qid)
+        except UserError as exc:
+            if skipped is None:
+                raise
+            skipped.append(
+                f"{len(items)} {qid} administration{'s' * (len(items) != 1)} "
+                f"({respondent}) left out: {exc.problems[0].message}"
+            )
+            continue
         ordered = sorted(items, key=lambda a: (a.session, a.id))
         out.append(Series(q, respondent, score_series(q, ordered)))
     return out

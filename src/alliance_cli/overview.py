@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .alerts import Alert, series_alerts
-from .history import Gap, Series, client_series, gaps, means_by
+from .history import Gap, Series, client_series, gaps, means_by, score_series
 from .model import Questionnaire
-from .store import Store
+from .store import Administration, Store
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,15 @@ class Overview:
     client: str
     watched: list[Watched]
     gaps: list[Gap]
+    skipped: list[str]
+    """Administrations left out because their definition could not be found or read."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "client": self.client,
             "series": [w.to_dict() for w in self.watched],
             "comparisons": [g.to_dict() for g in self.gaps],
+            "skipped": self.skipped,
         }
 
 
@@ -56,18 +59,34 @@ def client_overview(
     questionnaire: str | None = None,
 ) -> Overview:
     """Everything recorded for a client (optionally one questionnaire and its partner, such
-    as WAI-SR with WAI-SR-T), rescored, with alerts and comparisons."""
-    administrations = store.history(client)
+    as WAI-SR with WAI-SR-T), rescored, with alerts and comparisons. Administrations whose
+    definition is gone are left out and listed in ``skipped``."""
+    skipped: list[str] = []
+    all_series = client_series(store.history(client), find, skipped)
     if questionnaire is not None:
-        keep = {questionnaire}
-        q = find(questionnaire)
-        if q.compare_with:
-            keep.add(q.compare_with)
-        keep |= {
-            a.questionnaire_id
-            for a in administrations
-            if find(a.questionnaire_id).compare_with == questionnaire
-        }
-        administrations = [a for a in administrations if a.questionnaire_id in keep]
-    all_series = client_series(administrations, find)
-    return Overview(client, [Watched(s, series_alerts(s)) for s in all_series], gaps(all_series))
+        partner = find(questionnaire).compare_with
+        all_series = [
+            s
+            for s in all_series
+            if questionnaire in (s.questionnaire.id, s.questionnaire.compare_with)
+            or s.questionnaire.id == partner
+        ]
+    sessions = {x.administration.session for s in all_series for x in s.sessions}
+    watched = [Watched(s, series_alerts(s, sessions)) for s in all_series]
+    return Overview(client, watched, gaps(all_series), skipped)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One recorded session against the respondent's earlier ones, with its alerts."""
+
+    series: Series
+    alerts: list[Alert]
+
+
+def session_view(store: Store, q: Questionnaire, saved: Administration) -> SessionView:
+    """What a clinician sees right after recording: the questionnaire's sessions for this
+    respondent (this one included) and the alerts that fire at this session."""
+    earlier = [a for a in store.history(saved.client, q.id) if a.respondent == saved.respondent]
+    series = Series(q, saved.respondent, score_series(q, earlier))
+    return SessionView(series, [a for a in series_alerts(series) if a.session == saved.session])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from .alerts import Alert
 from .history import Series
 from .model import fmt_num
 from .result import ScoreReport
@@ -77,6 +78,8 @@ class ResultScreen:
     report: ScoreReport
     series: Series
     """This questionnaire's sessions for the respondent, this one included."""
+    alerts: list[Alert]
+    """The alerts that fire at this session."""
 
 
 @dataclass(frozen=True)

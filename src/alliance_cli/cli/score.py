@@ -181,7 +181,8 @@ def score(
 
         recorded = None
         if client is not None:
-            from ..history import record, score_series
+            from ..history import record
+            from ..overview import session_view
 
             with open_store(db) as store:
                 saved = record(
@@ -197,9 +198,7 @@ def score(
                     note=note,
                     replaces=replaces,
                 )
-                earlier = [
-                    a for a in store.history(client, q.id) if a.respondent == saved.respondent
-                ]
+                view = session_view(store, q, saved)
             recorded = {
                 "administration": saved.id,
                 "client": saved.client,
@@ -217,11 +216,7 @@ def score(
         else:
             render.score(report)
             if recorded is not None:
-                from ..alerts import series_alerts
-                from ..history import Series
-
-                series = Series(q, saved.respondent, score_series(q, earlier))
-                render.series(series, last=6)
-                render.alerts([a for a in series_alerts(series) if a.session == saved.session])
+                render.series(view.series, last=6)
+                render.alerts(view.alerts)
         for warning in report.warnings:  # stderr, so also visible beside --json and csv
             render.warning(warning)

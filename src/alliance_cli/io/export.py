@@ -131,6 +131,7 @@ def build_export(
     wanted = cached(questionnaire).id if questionnaire is not None else None
     codes = [client] if client is not None else [c.code for c in store.clients()]
     found: list[tuple[str, date, list[Series]]] = []
+    skipped: list[str] = []
     for code in codes:
         administrations = store.history(code)
         if not administrations:
@@ -138,7 +139,7 @@ def build_export(
         first = min(_day(a) for a in administrations)
         chosen = [a for a in administrations if wanted is None or a.questionnaire_id == wanted]
         if chosen:
-            found.append((code, first, client_series(chosen, cached)))
+            found.append((code, first, client_series(chosen, cached, skipped)))
     study_ids = _study_ids([code for code, _, _ in found]) if deidentify else {}
     records = sorted(
         (
@@ -183,7 +184,7 @@ def build_export(
         recorded_under=recorded,
         deidentified=deidentify,
         key=key,
-        warnings=[w for q in questionnaires if (w := key_warning(q))],
+        warnings=[w for q in questionnaires if (w := key_warning(q))] + skipped,
     )
 
 

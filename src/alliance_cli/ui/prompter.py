@@ -62,6 +62,7 @@ class TerminalPrompter:
             render.score(screen.report)
             self.console.print()
             render.series(screen.series, last=6)
+            render.alerts(screen.alerts)
             for warning in screen.report.warnings:
                 render.warning(warning)
         elif isinstance(screen, ThankYouScreen):

@@ -8,6 +8,7 @@ drops colour when the stream is not a terminal or ``NO_COLOR`` is set.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -29,8 +30,11 @@ if TYPE_CHECKING:
 
 
 def _width() -> int | None:
-    # Keep lines readable when piped (rich would otherwise assume 80 columns and wrap).
-    return None if os.environ.get("COLUMNS") else 100
+    # A terminal (or COLUMNS) gives its own width; piped output gets a steady 100 columns
+    # (rich would otherwise assume 80 and wrap).
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return None
+    return 100
 
 
 def out() -> Console:
@@ -421,6 +425,7 @@ def means(s: Series, scale_id: str) -> None:
 
 def overview(o: Overview, scale: str | None = None) -> None:
     """Everything ``alliance history`` shows for a client."""
+    notices(o.skipped)
     if not o.watched:
         notices([f"no administrations recorded for {o.client}"])
     console = out()
