@@ -50,7 +50,15 @@ from .screens import (
     ReviewScreen,
     ThankYouScreen,
 )
-from .store import Administration, Answer, NewAdministration, Store, check_code, drafts
+from .store import (
+    Administration,
+    Answer,
+    NewAdministration,
+    Store,
+    check_code,
+    check_modality,
+    drafts,
+)
 
 __all__ = [
     "Choice",
@@ -453,7 +461,7 @@ def administer(
     """Give ``q`` to the client: continue their draft when one exists (``resume``, or when
     they accept the offer), else start afresh; returns how the interview ended."""
     check_code(details.client)
-    drafts.check_modality(details.modality)
+    check_modality(details.modality)
     when = parse_when(details.when) if details.when is not None else None
     respondent = details.respondent or q.respondent.value
     draft = drafts.find(store, details.client, q.id, respondent)

@@ -33,6 +33,15 @@ def fmt_num(value: float) -> str:
     return f"{value:.6g}"
 
 
+def fmt_change(value: float | None) -> str:
+    """A change between sessions: ``+0.5``, ``-1``, ``±0``; empty when there is none."""
+    if value is None:
+        return ""
+    if abs(value) < 1e-9:
+        return "±0"
+    return f"{value:+.2f}".rstrip("0").rstrip(".")
+
+
 def normalize_label(label: str) -> str:
     return " ".join(label.casefold().split())
 

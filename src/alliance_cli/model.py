@@ -40,13 +40,22 @@ from .invariants import (
     check_response_scale,
     check_scale,
     check_threshold,
+    fmt_change,
     fmt_num,
     id_list,
     normalize_label,
     render_path,
 )
 
-__all__ = ["GRID_TOLERANCE", "Path", "fmt_num", "id_list", "normalize_label", "render_path"]
+__all__ = [
+    "GRID_TOLERANCE",
+    "Path",
+    "fmt_change",
+    "fmt_num",
+    "id_list",
+    "normalize_label",
+    "render_path",
+]
 
 # Validation-context key: when present, the invariants run on the raw document and their
 # problems are appended to this list instead of raised (the loader uses it to report field
@@ -345,6 +354,8 @@ class Norm(_Model):
 
 
 class Scale(_Model):
+    """A scale: its items, reverse keys, scoring method, missing-data rule, bands, norms."""
+
     name: Text
     items: tuple[Id, ...] = Field(min_length=1)
     reverse: tuple[Id, ...] = Field(
@@ -367,6 +378,10 @@ class Scale(_Model):
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Self:
         return _checked(self, info, check_scale)
+
+    def cutoff(self) -> float | None:
+        """The line drawn on charts: the upper bound of the first flagged band (SRS: 36)."""
+        return next((up[0] for b in self.bands if b.flag and (up := b.upper()) is not None), None)
 
 
 class _Rule(_Model):

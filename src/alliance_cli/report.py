@@ -13,7 +13,7 @@ from html import escape
 from . import __version__
 from .alerts import Alert
 from .history import Gap, Series, means_by
-from .model import fmt_num
+from .model import fmt_change, fmt_num
 from .overview import Overview, Watched
 
 CSS = """
@@ -67,7 +67,7 @@ def trajectory_svg(series: Series, scale_id: str, alerts: list[Alert]) -> str:
             f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
             f'fill="#5b6170">{_n(value)}</text>'
         )
-    cutoff = next((up[0] for b in scale.bands if b.flag and (up := b.upper()) is not None), None)
+    cutoff = scale.cutoff()
     if cutoff is not None:
         y = y_of(cutoff)
         parts.append(
@@ -125,7 +125,7 @@ def _sessions_table(series: Series) -> str:
         a = sess.administration
         cells = "".join(
             f'<td class="n">{_n(sess.score(sid))}'
-            + (f" ({changes[sid][i]:+.2f})" if changes[sid][i] else "")
+            + (f" ({fmt_change(changes[sid][i])})" if changes[sid][i] is not None else "")
             + "</td>"
             for sid in q.scales
         )

@@ -57,6 +57,13 @@ def check_code(code: str) -> str:
     return code
 
 
+def check_modality(modality: str | None) -> None:
+    if modality is not None and modality not in MODALITIES:
+        raise UsageError(
+            Problem("modality", f'modality "{modality}" is not one of ' + ", ".join(MODALITIES))
+        )
+
+
 def mint_code() -> str:
     """A random client code such as ``C-7KQ2MX`` (30⁶ ≈ 7×10⁸ possibilities)."""
     return "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
@@ -206,49 +213,24 @@ class Store:
     def save(self, new: NewAdministration) -> Administration:
         """Store one administration with its answers and an audit row, in one transaction."""
         check_code(new.client)
-        if new.modality is not None and new.modality not in MODALITIES:
-            raise UsageError(
-                Problem(
-                    "modality", f'modality "{new.modality}" is not one of ' + ", ".join(MODALITIES)
-                )
-            )
+        check_modality(new.modality)
         actor = new.actor or _os_user()
         with self.transaction() as db:
-            client_id = self._client_id(new.client, create=True)
+            client_id = self.client_id(new.client, create=True)
             session = new.session
             if new.replaces is not None:
                 replaced = self._replaceable(new.replaces, client_id, new)
                 session = session or replaced
                 self._void(new.replaces, f"replaced by a re-entry for session {session}", actor)
-            session = session or self._next_session(client_id, new.questionnaire_id, new.respondent)
+            session = session or self.next_session(client_id, new.questionnaire_id, new.respondent)
             self.check_session_free(client_id, new.questionnaire_id, new.respondent, session)
-            cur = db.execute(
-                "INSERT INTO administrations (client_id, questionnaire_id, questionnaire_version,"
-                " content_hash, session, administered_at, respondent, clinician, modality, note,"
-                " status, replaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'final', ?,"
-                " ?)",
-                (
-                    client_id,
-                    new.questionnaire_id,
-                    new.questionnaire_version,
-                    new.content_hash,
-                    session,
-                    new.administered_at,
-                    new.respondent,
-                    new.clinician,
-                    new.modality,
-                    new.note,
-                    new.replaces,
-                    _now(),
-                ),
-            )
-            admin_id = int(cur.lastrowid or 0)
+            admin_id = self.insert_administration(client_id, new, session, "final")
             db.executemany(
                 "INSERT INTO answers (administration_id, position, item, value, state) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [(admin_id, n, a.item, a.value, a.state) for n, a in enumerate(new.answers)],
             )
-            self._audit(actor, "record", client_id, admin_id, None)
+            self.audit_row(actor, "record", client_id, admin_id, None)
         return self.administration(admin_id)
 
     def void(self, admin_id: int, reason: str, actor: str | None = None) -> Administration:
@@ -268,7 +250,7 @@ class Store:
         if row["status"] == "void":
             raise StoreError(Problem("already-void", f"administration #{admin_id} is already void"))
         self.db.execute("UPDATE administrations SET status = 'void' WHERE id = ?", (admin_id,))
-        self._audit(actor, "void", row["client_id"], admin_id, reason)
+        self.audit_row(actor, "void", row["client_id"], admin_id, reason)
 
     def new_client(self, code: str | None = None) -> str:
         """Register a client code (a random one when none is given)."""
@@ -279,7 +261,7 @@ class Store:
                     if code:
                         raise StoreError(Problem("client-exists", f"client {code} exists already"))
                     continue
-                self._client_id(candidate, create=True)
+                self.client_id(candidate, create=True)
                 return candidate
         raise StoreError(Problem("client-code", "could not mint an unused client code"))
 
@@ -290,13 +272,13 @@ class Store:
         truncated, so the data is gone from the file (backups made before are not touched).
         """
         with self.transaction():
-            client_id = self._client_id(code, create=False)
+            client_id = self.client_id(code, create=False)
             count = self.db.execute(
                 "SELECT COUNT(*) FROM administrations WHERE client_id = ?", (client_id,)
             ).fetchone()[0]
             self.db.execute("DELETE FROM clients WHERE id = ?", (client_id,))
             # The audit keeps that a deletion happened, never whose.
-            self._audit(
+            self.audit_row(
                 actor or _os_user(), "delete-client", None, None, f"{count} administrations removed"
             )
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -305,7 +287,7 @@ class Store:
     # -- reading --------------------------------------------------------------------------
 
     def administration(self, admin_id: int) -> Administration:
-        rows = self._administrations("a.id = ?", (admin_id,))
+        rows = self.select_administrations("a.id = ?", (admin_id,))
         if not rows:
             raise StoreError(Problem("no-administration", f"no administration #{admin_id}"))
         return rows[0]
@@ -314,7 +296,7 @@ class Store:
         self, code: str, questionnaire_id: str | None = None, *, include_void: bool = False
     ) -> list[Administration]:
         """A client's administrations, oldest session first (drafts never count)."""
-        client_id = self._client_id(check_code(code), create=False)
+        client_id = self.client_id(check_code(code), create=False)
         where = "a.client_id = ? AND a.status " + (
             "IN ('final', 'void')" if include_void else "= 'final'"
         )
@@ -322,7 +304,7 @@ class Store:
         if questionnaire_id is not None:
             where += " AND a.questionnaire_id = ?"
             args.append(questionnaire_id)
-        return self._administrations(where, tuple(args))
+        return self.select_administrations(where, tuple(args))
 
     def clients(self) -> list[ClientSummary]:
         rows = self.db.execute(
@@ -355,7 +337,7 @@ class Store:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _client_id(self, code: str, *, create: bool) -> int:
+    def client_id(self, code: str, *, create: bool) -> int:
         row = self.db.execute("SELECT id FROM clients WHERE code = ?", (code,)).fetchone()
         if row is not None:
             return int(row["id"])
@@ -366,6 +348,33 @@ class Store:
             )
         cur = self.db.execute(
             "INSERT INTO clients (code, created_at) VALUES (?, ?)", (code, _now())
+        )
+        return int(cur.lastrowid or 0)
+
+    def insert_administration(
+        self, client_id: int, new: NewAdministration, session: int, status: str
+    ) -> int:
+        """The administration row itself (answers and audit are the caller's); inside a
+        transaction. Shared by :meth:`save` and drafts (``store/drafts.py``)."""
+        cur = self.db.execute(
+            "INSERT INTO administrations (client_id, questionnaire_id, questionnaire_version,"
+            " content_hash, session, administered_at, respondent, clinician, modality, note,"
+            " status, replaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                client_id,
+                new.questionnaire_id,
+                new.questionnaire_version,
+                new.content_hash,
+                session,
+                new.administered_at,
+                new.respondent,
+                new.clinician,
+                new.modality,
+                new.note,
+                status,
+                new.replaces,
+                _now(),
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -427,7 +436,7 @@ class Store:
                 "--session",
             )
 
-    def _next_session(self, client_id: int, questionnaire_id: str, respondent: str) -> int:
+    def next_session(self, client_id: int, questionnaire_id: str, respondent: str) -> int:
         row = self.db.execute(
             "SELECT MAX(session) FROM administrations WHERE client_id = ? AND"
             " questionnaire_id = ? AND respondent = ? AND status = 'final'",
@@ -435,7 +444,7 @@ class Store:
         ).fetchone()
         return int(row[0] or 0) + 1
 
-    def _audit(
+    def audit_row(
         self,
         actor: str,
         action: str,
@@ -449,7 +458,7 @@ class Store:
             (_now(), actor, action, client_id, admin_id, reason),
         )
 
-    def _administrations(self, where: str, args: tuple[object, ...]) -> list[Administration]:
+    def select_administrations(self, where: str, args: tuple[object, ...]) -> list[Administration]:
         rows = self.db.execute(
             "SELECT a.*, c.code AS client FROM administrations a JOIN clients c"
             f" ON c.id = a.client_id WHERE {where} ORDER BY a.session, a.id",

@@ -13,16 +13,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from ..errors import Problem, StoreError, UsageError
+from ..errors import Problem, StoreError
 from . import (
-    MODALITIES,
     Administration,
     Answer,
     NewAdministration,
     Store,
-    _now,
     _os_user,
     check_code,
+    check_modality,
 )
 
 
@@ -30,7 +29,7 @@ def find(
     store: Store, client: str, questionnaire_id: str, respondent: str
 ) -> Administration | None:
     """The newest draft of a questionnaire for a client and respondent, if any."""
-    found = store._administrations(
+    found = store.select_administrations(
         "c.code = ? AND a.questionnaire_id = ? AND a.respondent = ? AND a.status = 'draft'",
         (client, questionnaire_id, respondent),
     )
@@ -43,30 +42,10 @@ def start(store: Store, new: NewAdministration, position: int, first: Answer) ->
     registered."""
     check_code(new.client)
     check_modality(new.modality)
-    with store.transaction() as db:
-        client_id = store._client_id(new.client, create=True)
-        session = new.session or store._next_session(
-            client_id, new.questionnaire_id, new.respondent
-        )
-        cur = db.execute(
-            "INSERT INTO administrations (client_id, questionnaire_id, questionnaire_version,"
-            " content_hash, session, administered_at, respondent, clinician, modality, note,"
-            " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
-            (
-                client_id,
-                new.questionnaire_id,
-                new.questionnaire_version,
-                new.content_hash,
-                session,
-                new.administered_at,
-                new.respondent,
-                new.clinician,
-                new.modality,
-                new.note,
-                _now(),
-            ),
-        )
-        draft_id = int(cur.lastrowid or 0)
+    with store.transaction():
+        client_id = store.client_id(new.client, create=True)
+        session = new.session or store.next_session(client_id, new.questionnaire_id, new.respondent)
+        draft_id = store.insert_administration(client_id, new, session, "draft")
         _put(store, draft_id, position, first)
     return store.administration(draft_id)
 
@@ -115,7 +94,7 @@ def discard(store: Store, draft_id: int, actor: str | None = None) -> None:
     with store.transaction() as db:
         row = _draft_row(store, draft_id)
         db.execute("DELETE FROM administrations WHERE id = ?", (draft_id,))
-        store._audit(
+        store.audit_row(
             actor or _os_user(),
             "discard-draft",
             row["client_id"],
@@ -154,7 +133,7 @@ def submit(
             " content_hash = ? WHERE id = ?",
             (questionnaire_version, content_hash, draft_id),
         )
-        store._audit(actor or _os_user(), "record", row["client_id"], draft_id, None)
+        store.audit_row(actor or _os_user(), "record", row["client_id"], draft_id, None)
     return store.administration(draft_id)
 
 
@@ -182,10 +161,3 @@ def _draft_row(store: Store, draft_id: int) -> sqlite3.Row:
             )
         )
     return row  # type: ignore[no-any-return]
-
-
-def check_modality(modality: str | None) -> None:
-    if modality is not None and modality not in MODALITIES:
-        raise UsageError(
-            Problem("modality", f'modality "{modality}" is not one of ' + ", ".join(MODALITIES))
-        )

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import Problem, UserError
-from ..model import Questionnaire, fmt_num
+from ..model import Questionnaire, fmt_change, fmt_num
 from ..result import ScaleResult, ScoreReport
 from . import chart
 
@@ -266,11 +266,7 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
 
 def change(value: float | None) -> str:
     """``+0.5``, ``-1``, ``±0``; empty for the first session."""
-    if value is None:
-        return ""
-    if abs(value) < 1e-9:
-        return "±0"
-    return f"{value:+.2f}".rstrip("0").rstrip(".")
+    return fmt_change(value)
 
 
 def recorded(saved: Administration) -> None:
@@ -360,7 +356,7 @@ def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
     q = s.questionnaire
     scale = q.scales[scale_id]
     lo, hi = q.scale_range(scale_id)
-    cutoff = next((up[0] for b in scale.bands if b.flag and (up := b.upper()) is not None), None)
+    cutoff = scale.cutoff()
     priority = ["·", "?", "▼", "R"]
     marks: dict[int, str] = {}
     for a in found:
