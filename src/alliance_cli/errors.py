@@ -16,6 +16,7 @@ Exit codes (documented in the README):
 5     a definition or item-text file used by the command is invalid
 6     a file could not be read or written
 7     the history database cannot be used (newer schema, no such client or record)
+65    ``alliance batch``: cells of the data file cannot be scored (sysexits EX_DATAERR)
 ====  =================================================================
 """
 
@@ -112,3 +113,21 @@ class StoreError(UserError):
     """The history database cannot do what was asked."""
 
     exit_code = 7
+
+
+class BatchDataError(UserError):
+    """Cells of a batch data file that cannot be scored (out of range, not a number or label,
+    a missing or repeated response id). ``failures`` holds the table of every bad cell (a
+    pandas DataFrame with the columns file, row, column, value, code, problem)."""
+
+    exit_code = 65
+
+    def __init__(
+        self,
+        problems: Iterable[Problem] | Problem | str,
+        *,
+        failures: object = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(problems, hint=hint)
+        self.failures = failures

@@ -1,0 +1,278 @@
+"""The output table of ``alliance batch``, built from the engine's arrays, and what each of its
+columns means (for the codebook).
+
+Every row starts with ``row`` (the response's row number in its file, header counted), then
+``file`` when there are several inputs, then the id columns as text, exactly as read.
+
+* **wide** — one row per response; per questionnaire and scale: ``<q>.<scale>`` (the score),
+  ``<q>.<scale>.sum`` (where the score is a mean), ``.answered``, ``.prorated``,
+  ``.withheld_reason``, ``.band`` and ``.flags``.
+* **long** — one row per response × scale, the columns of ``alliance export --shape long``
+  (:func:`alliance_cli.io.columns.long_columns`) after ``questionnaire``.
+
+Texts that vary by row (withheld reasons, flags, band labels) are computed once per distinct
+case and spread with ``take``, from the same functions as a single score
+(:mod:`alliance_cli.result`), so that batch and single scoring agree exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from . import scoring
+from .columnmap import FileMapping
+from .errors import Problem, UsageError
+from .io.columns import Column, long_columns
+from .io.readers import TextTable
+from .model import Method, Questionnaire, fmt_num
+from .result import _withheld_reason
+
+
+def build_table(
+    inputs: Sequence[TextTable],
+    mappings: Sequence[FileMapping],
+    questionnaires: Sequence[Questionnaire],
+    scores: dict[str, tuple[Any, scoring.Scores]],
+    shape: str,
+) -> tuple[Any, tuple[Column, ...]]:
+    """The output DataFrame and its column descriptions."""
+    base, base_columns = _base(inputs, mappings)
+    if shape == "long":
+        table, columns = _long(base, questionnaires, scores)
+    else:
+        table, columns = _wide(base, questionnaires, scores)
+    _check_unique([c.name for c in base_columns + columns])
+    return table, tuple(base_columns + columns)
+
+
+def _check_unique(names: Sequence[str]) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UsageError(
+            Problem(
+                "output-column",
+                "the output would have two columns named "
+                + ", ".join(f'"{n}"' for n in repeated)
+                + " (an input column has the name of an output column)",
+            ),
+            hint="choose the id columns to keep with --id (or ids: in the map)",
+        )
+
+
+def _base(inputs: Sequence[TextTable], mappings: Sequence[FileMapping]) -> tuple[Any, list[Column]]:
+    declared = bool(mappings) and mappings[0].ids_declared
+    parts = []
+    added = ["row", "file"] if len(inputs) > 1 else ["row"]
+    for table, mapping in zip(inputs, mappings, strict=True):
+        frame = table.frame[[pos for _, pos in mapping.ids]]
+        frame.columns = _unique([name for name, _ in mapping.ids])
+        _check_unique([*added, *frame.columns])
+        frame.insert(0, "row", table.rows)
+        if len(inputs) > 1:
+            frame.insert(1, "file", table.name)
+        parts.append(frame)
+    base = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row": []})
+    columns = [
+        Column(
+            "row",
+            "integer",
+            "the response's row number in its input file, the header row counted",
+            "2 or more",
+        )
+    ]
+    if len(inputs) > 1:
+        columns.append(Column("file", "text", "the input file of the row"))
+    meaning = (
+        "id column, as in the input file (with the other id columns it identifies the response)"
+        if declared
+        else "kept from the input file as it is (not an item column)"
+    )
+    for name in base.columns[len(columns) :]:
+        columns.append(Column(str(name), "text", meaning))
+    return base, columns
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def round10(x: Any) -> Any:
+    """``round(v, 10)`` of every value, as a single score is rounded; exact (Python's
+    correctly rounded ``round``) yet vectorized: computed per distinct value."""
+    values = np.asarray(x, dtype=np.float64)
+    codes, distinct = pd.factorize(values)  # NaN → -1, which takes the appended NaN
+    rounded = [round(float(v), 10) for v in distinct.tolist()]
+    return np.array([*rounded, np.nan], dtype=np.float64)[codes]
+
+
+def _scale_cells(
+    q: Questionnaire, scale_id: str, s: scoring.ScaleScores, scores: scoring.Scores
+) -> dict[str, Any]:
+    """The per-row cells of one scale: rounded numbers, and texts built per distinct case."""
+    scale = q.scales[scale_id]
+    n = len(s.score)
+    # Withheld reasons: one text per distinct (reason code, answered) pair.
+    reason = np.full(n, None, dtype=object)
+    withheld = s.withheld != scoring.WITHHELD_NONE
+    if withheld.any():
+        combo = s.withheld.astype(np.int64) * 10_000 + s.answered
+        _, first, back = np.unique(combo, return_index=True, return_inverse=True)
+        texts = np.array(
+            [_withheld_reason(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
+            dtype=object,
+        )
+        reason = texts[back]
+    labels = np.array([b.label for b in scale.bands] + [None], dtype=object)
+    band = labels[np.where(s.band < 0, len(scale.bands), s.band)]
+    # Flags as `alliance score --format csv` writes them: flagged bands, then item rules on
+    # the scale's items as rule:item.
+    flags = np.full(n, "", dtype=object)
+    marks: list[tuple[Any, str]] = [
+        (s.band_hits[:, b], spec.id) for b, spec in enumerate(scale.bands) if spec.flag
+    ]
+    ids = q.item_ids()
+    for rule in q.item_rules:
+        for j, item_id in enumerate(ids):
+            if item_id in scale.items:
+                marks.append((scores.item_rule_hits[rule.id][:, j], f"{rule.id}:{item_id}"))
+    for mask, label in marks:
+        if mask.any():
+            flags = np.where(mask, np.where(flags == "", label, flags + ";" + label), flags)
+    flags[flags == ""] = None
+    return {
+        "score": round10(s.score),
+        "sum": round10(s.sum),
+        "mean": round10(s.mean),
+        "reason": reason,
+        "band": band,
+        "flags": flags,
+    }
+
+
+def _wide(
+    base: Any,
+    questionnaires: Sequence[Questionnaire],
+    scores: dict[str, tuple[Any, scoring.Scores]],
+) -> tuple[Any, list[Column]]:
+    data: dict[str, Any] = {}
+    columns: list[Column] = []
+    for q in questionnaires:
+        result = scores[q.id][1]
+        for sid, scale in q.scales.items():
+            s = result.scales[sid]
+            cells = _scale_cells(q, sid, s, result)
+            lo, hi = q.scale_range(sid)
+            stem = f"{q.id}.{sid}"
+            n_items = len(scale.items)
+            data[stem] = cells["score"]
+            columns.append(
+                Column(
+                    stem,
+                    "number",
+                    f"{q.id} {scale.name}: {scale.method.value} of the keyed items "
+                    f"({scale.missing.describe(n_items)}); empty when withheld",
+                    f"{fmt_num(lo)}–{fmt_num(hi)}",
+                )
+            )
+            if scale.method is Method.mean:
+                data[f"{stem}.sum"] = cells["sum"]
+                columns.append(
+                    Column(
+                        f"{stem}.sum",
+                        "number",
+                        f"{q.id} {scale.name}: sum of the keyed items (prorated: mean × "
+                        f"{n_items}); empty when withheld",
+                    )
+                )
+            data[f"{stem}.answered"] = s.answered
+            data[f"{stem}.prorated"] = s.prorated
+            data[f"{stem}.withheld_reason"] = cells["reason"]
+            data[f"{stem}.band"] = cells["band"]
+            data[f"{stem}.flags"] = cells["flags"]
+            columns += [
+                Column(f"{stem}.answered", "integer", "items answered", f"0 to {n_items}"),
+                Column(
+                    f"{stem}.prorated",
+                    "boolean",
+                    "true when scored from fewer items than the scale has",
+                    ["true", "false"],
+                ),
+                Column(
+                    f"{stem}.withheld_reason",
+                    "text",
+                    "why the score was withheld; empty when it was not",
+                ),
+                Column(
+                    f"{stem}.band",
+                    "text",
+                    "label of the band the score lies in; empty when none",
+                    [b.label for b in scale.bands] or None,
+                ),
+                Column(
+                    f"{stem}.flags",
+                    "text",
+                    "flags raised, separated by ';': flagged band ids, and item-rule ids on "
+                    "the scale's items as rule:item; empty when none",
+                ),
+            ]
+    table = pd.concat([base, pd.DataFrame(data, index=base.index)], axis=1)
+    return table, columns
+
+
+def _long(
+    base: Any,
+    questionnaires: Sequence[Questionnaire],
+    scores: dict[str, tuple[Any, scoring.Scores]],
+) -> tuple[Any, list[Column]]:
+    n = len(base)
+    blocks: list[dict[str, Any]] = []
+    for qi, q in enumerate(questionnaires):
+        result = scores[q.id][1]
+        for si, (sid, scale) in enumerate(q.scales.items()):
+            s = result.scales[sid]
+            cells = _scale_cells(q, sid, s, result)
+            blocks.append(
+                {
+                    "_row": np.arange(n),
+                    "_order": np.full(n, qi * 10_000 + si),
+                    "questionnaire": np.full(n, q.id, dtype=object),
+                    "scale": np.full(n, sid, dtype=object),
+                    "method": np.full(n, scale.method.value, dtype=object),
+                    "score": cells["score"],
+                    "sum": cells["sum"],
+                    "mean": cells["mean"],
+                    "items": np.full(n, len(scale.items), dtype=np.int64),
+                    "answered": s.answered,
+                    "missing": s.missing,
+                    "not_applicable": s.not_applicable,
+                    "prorated": s.prorated,
+                    "withheld": s.withheld != scoring.WITHHELD_NONE,
+                    "withheld_reason": cells["reason"],
+                    "band": cells["band"],
+                    "flags": cells["flags"],
+                }
+            )
+    stacked = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
+    order = np.lexsort((stacked.pop("_order"), stacked["_row"]))
+    rows = stacked.pop("_row")[order]
+    scores_part = pd.DataFrame({k: v[order] for k, v in stacked.items()})
+    table = pd.concat([base.iloc[rows].reset_index(drop=True), scores_part], axis=1)
+    columns = [
+        Column(
+            "questionnaire",
+            "text",
+            "questionnaire id (see questionnaires below)",
+            [q.id for q in questionnaires],
+        ),
+        *long_columns(questionnaires),
+    ]
+    return table, columns

@@ -1,0 +1,217 @@
+"""`alliance batch`: score every response in CSV/TSV files, or refuse with every bad cell."""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import DefinitionsOpt, app, catalog_for, flush_notices, reporting, usage
+
+
+class Shape(StrEnum):
+    # Copies of the enums in alliance_cli.batch: importing that here would load pandas for
+    # every `alliance --help`.
+    wide = "wide"
+    long = "long"
+
+
+class Invalid(StrEnum):
+    error = "error"
+    missing = "missing"
+
+
+@app.command()
+def batch(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="INPUT",
+            help="CSV, TSV or other delimited text files with a header row; - reads stdin.",
+            show_default=False,
+        ),
+    ],
+    questionnaires: Annotated[
+        list[str],
+        typer.Option(
+            "--questionnaire",
+            "-q",
+            help="Questionnaire to score (repeat for several in one file).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="CSV file to write (atomically, mode 0600); - or none: stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            help="YAML map: column → item, recodes, missing codes, id columns.",
+            show_default=False,
+        ),
+    ] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--id",
+            help="Column identifying a response (repeat: together they do); a blank or "
+            "repeated id is an error. Default: keep every non-item column, unchecked.",
+            show_default=False,
+        ),
+    ] = None,
+    missing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--missing",
+            help="Code meaning a missing answer in item columns (repeat): -99, NA, refused.",
+            show_default=False,
+        ),
+    ] = None,
+    sep: Annotated[
+        str | None,
+        typer.Option(
+            "--sep", help="Delimiter (one character, or tab); default: sniffed.", show_default=False
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Input encoding; default UTF-8 with or without BOM.",
+            show_default=False,
+        ),
+    ] = None,
+    invalid: Annotated[
+        Invalid,
+        typer.Option(
+            "--invalid",
+            help="error: any bad cell stops the run (exit 65, nothing written); missing: "
+            "score bad answer cells as missing.",
+        ),
+    ] = Invalid.error,
+    errors: Annotated[
+        Path | None,
+        typer.Option("--errors", help="Write every bad cell to this CSV file.", show_default=False),
+    ] = None,
+    shape: Annotated[
+        Shape,
+        typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
+    ] = Shape.wide,
+    codebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--codebook",
+            help="Codebook JSON file (default: <output>.codebook.json; none for stdout "
+            "unless given).",
+            show_default=False,
+        ),
+    ] = None,
+    no_escape: Annotated[
+        bool,
+        typer.Option(
+            "--no-escape-formulas",
+            help="Do not prefix ' to text cells starting with = + - @ (formula injection).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show the mapping, counts and first problems; write nothing (exit 65 if "
+            "the run would be refused).",
+        ),
+    ] = False,
+    definitions: DefinitionsOpt = None,
+) -> None:
+    """Score every response in data files, or refuse with every bad cell listed by row
+    (as in the file, header counted) and column.
+
+    Example:  alliance batch study.csv -q wai-sr -o scores.csv
+
+    Also:  alliance batch export.tsv -q wai-sr -q srs --id participant --id session
+    --missing -99 --errors bad.csv -o scores.csv --shape long
+
+    Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
+    given in a map file:
+
+      ids: \\[participant, session]
+      missing: \\[-99, 999, "N/A", refused]
+      questionnaires:
+        wai-sr:
+          columns: {Q1: 1, Q2: 2, Q3: {item: 3, recode: {"0": 1}}}
+          recode: {"Strongly agree": 5}
+          missing: \\[88]
+    """
+    from ..batch import SHOWN_FAILURES, BatchOptions, InvalidPolicy, score_batch
+    from ..batch import Shape as BatchShape
+    from ..errors import BatchDataError
+    from ..io.batchout import check_output, write_batch, write_frame
+    from ..io.readers import parse_sep, read_table
+    from ..mapfile import load_map
+    from ..result import key_warning
+    from ..ui import batch as view
+    from ..ui import render
+
+    started = time.perf_counter()
+    if inputs.count("-") > 1:
+        usage("stdin (-) can be read only once")
+    out_path = None if output is None or str(output) == "-" else output
+    catalog = catalog_for(definitions)
+    with reporting(catalog):
+        check_output(out_path, [Path(i) for i in inputs if i != "-"])
+        qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
+        spec = load_map(map_file) if map_file is not None else None
+        separator = parse_sep(sep) if sep is not None else None
+        tables = [
+            read_table(
+                getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
+                sep=separator,
+                encoding=encoding,
+            )
+            for name in inputs
+        ]
+        options = BatchOptions(
+            spec=spec,
+            ids=tuple(ids or ()),
+            missing=tuple(missing or ()),
+            invalid=InvalidPolicy(invalid.value),
+            shape=BatchShape(shape.value),
+        )
+        for q in qs:
+            if warning := key_warning(q):
+                render.warning(warning)
+        try:
+            result = score_batch(tables, qs, options, check=not dry_run)
+        except BatchDataError as exc:
+            if errors is not None:
+                write_frame(exc.failures, errors, escape_formulas=not no_escape)
+            flush_notices(catalog)
+            view.refused(exc, SHOWN_FAILURES, with_file=len(tables) > 1, errors=errors)
+            raise typer.Exit(exc.exit_code) from None
+        view.mapping(result.mappings)
+        if dry_run:
+            view.dry_run(result, SHOWN_FAILURES)
+            if result.refused:
+                raise typer.Exit(BatchDataError.exit_code)
+            return
+        written = write_batch(
+            result,
+            sys.stdout if out_path is None else out_path,
+            codebook=codebook,
+            errors=errors,
+            escape_formulas=not no_escape,
+        )
+        for line in result.summary():
+            typer.echo(line, err=True)
+        typer.echo(f"{written.summary()} in {time.perf_counter() - started:.2f} s", err=True)

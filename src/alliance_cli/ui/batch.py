@@ -1,0 +1,99 @@
+"""Messages of ``alliance batch`` on stderr: the column mapping and the first bad cells.
+
+User text (column names, cell values) goes into rich as ``Text``, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ..columnmap import FileMapping
+from ..errors import BatchDataError
+from .render import err
+
+if TYPE_CHECKING:
+    from ..batch import Batch
+
+
+def mapping(mappings: Sequence[FileMapping]) -> None:
+    """Per file: each questionnaire's item ← column pairs, and the id columns."""
+    console = err()
+    several = len(mappings) > 1
+    for fm in mappings:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, title_justify="left")
+        if several:
+            table.title = Text(fm.file)
+        for col in ("questionnaire", "mapped", "item=column"):
+            table.add_column(col)
+        for qc in fm.questionnaires:
+            pairs = "  ".join(f"{ic.item}={ic.column}" for ic in qc.items)
+            table.add_row(Text(qc.questionnaire.id, style="bold"), qc.how, Text(pairs))
+        console.print(table)
+        names = ", ".join(name for name, _ in fm.ids) or "none"
+        what = "id columns" if fm.ids_declared else "other columns, kept as they are"
+        console.print(Text(f"{what}: ") + Text(names))
+        for notice in fm.notices:
+            console.print(Text("notice: ", style="cyan") + Text(notice))
+
+
+def failures(table: Any, limit: int, *, with_file: bool) -> None:
+    """The first ``limit`` rows of the bad-cell table; each column's allowed answers are
+    listed once below it instead of on every row."""
+    console = err()
+    shown = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    columns = (["file"] if with_file else []) + ["row", "column", "value", "problem"]
+    for col in columns:
+        shown.add_column(col, justify="right" if col == "row" else "left", overflow="fold")
+    allowed: dict[str, list[str]] = {}
+    for record in table.head(limit).to_dict("records"):
+        cells = [Text(str(record["file"]))] if with_file else []
+        value = str(record["value"])
+        problem, _, answers = str(record["problem"]).partition("; allowed: ")
+        column = str(record["column"])
+        if answers and column not in allowed.setdefault(answers, []):
+            allowed[answers].append(column)
+        cells += [
+            Text(str(record["row"])),
+            Text(column),
+            Text(value) if value.strip() else Text("(blank)", style="dim"),
+            Text(problem),
+        ]
+        shown.add_row(*cells)
+    console.print(shown)
+    if len(table) > limit:
+        console.print(Text(f"… and {len(table) - limit:,} more"))
+    for answers, names in allowed.items():
+        console.print(Text("allowed in " + ", ".join(names) + ": " + answers))
+
+
+def refused(exc: BatchDataError, limit: int, *, with_file: bool, errors: Path | None) -> None:
+    """A refused run: the error, the first bad cells, where all of them went, the hint."""
+    console = err()
+    for problem in exc.problems:
+        console.print(Text("error: ", style="bold red") + Text(problem.render()))
+    failures(exc.failures, limit, with_file=with_file)
+    if errors is not None:
+        console.print(Text(f"every bad cell was written to {errors}"))
+    if exc.hint:
+        console.print(Text(exc.hint))
+
+
+def dry_run(result: Batch, limit: int) -> None:
+    """What a run would do: the counts, the first bad cells, and whether it would stop."""
+    console = err()
+    for line in result.summary():
+        console.print(Text(line))
+    if result.bad_cells:
+        failures(result.failures, limit, with_file=len(result.inputs) > 1)
+    verdict = (
+        "a run would stop at the bad cells (exit 65)"
+        if result.refused
+        else f"a run would write {len(result.table):,} rows"
+    )
+    console.print(Text(f"dry run, nothing written: {verdict}"))
