@@ -48,21 +48,32 @@ def test_version() -> None:
     assert result.stdout == f"alliance {__version__}\n"
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "list",
-        "show",
-        "score",
-        "validate",
-        "schema",
-        "clients",
-        "new-client",
-        "history",
-        "void",
-        "delete-client",
-    ],
-)
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)  # type: ignore
+
+
+def test_every_command_is_listed() -> None:
+    assert COMMANDS == sorted(
+        [
+            "administer",
+            "batch",
+            "clients",
+            "delete-client",
+            "export",
+            "history",
+            "list",
+            "new-client",
+            "reliability",
+            "report",
+            "schema",
+            "score",
+            "show",
+            "validate",
+            "void",
+        ]
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_every_command_has_help_with_an_example(command: str, flag: str) -> None:
     result = run(command, flag)

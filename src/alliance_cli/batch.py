@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +70,9 @@ class BatchOptions:
     """Codes meaning a missing answer in every item column (``--missing``)."""
     invalid: InvalidPolicy = InvalidPolicy.error
     shape: Shape = Shape.wide
+    center: str | None = None
+    """A client column (``--center``): add each scale's person mean and within-client
+    deviation."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Batch:
     columns: tuple[Column, ...]
     """What each output column means (for the codebook)."""
     counts: tuple[Counts, ...]
+    matrices: dict[str, Any] = field(default_factory=dict)
+    """Per questionnaire id: the rows × items answers of every input (bad cells NaN)."""
 
     @property
     def rows(self) -> int:
@@ -160,9 +165,12 @@ def score_batch(
     if refused:
         return Batch(tuple(inputs), qs, mappings, options, failures, True, None, (), ())
     scores = {q.id: _score(q, matrices[q.id]) for q in qs}
-    table, columns = build_table(inputs, mappings, qs, scores, options.shape)
+    table, columns = build_table(inputs, mappings, qs, scores, options.shape, options.center)
     counts = tuple(_counts(q, scores[q.id][1]) for q in qs)
-    return Batch(tuple(inputs), qs, mappings, options, failures, False, table, columns, counts)
+    matrices = {q.id: scores[q.id][0] for q in qs}
+    return Batch(
+        tuple(inputs), qs, mappings, options, failures, False, table, columns, counts, matrices
+    )
 
 
 def _map_all(

@@ -6,9 +6,11 @@ Every row starts with ``row`` (the response's row number in its file, header cou
 
 * **wide** — one row per response; per questionnaire and scale: ``<q>.<scale>`` (the score),
   ``<q>.<scale>.sum`` (where the score is a mean), ``.answered``, ``.prorated``,
-  ``.withheld_reason``, ``.band`` and ``.flags``.
+  ``.withheld_reason``, ``.band`` and ``.flags``; with ``--center CLIENT``,
+  ``.person_mean`` and ``.within`` after the score.
 * **long** — one row per response × scale, the columns of ``alliance export --shape long``
-  (:func:`alliance_cli.io.columns.long_columns`) after ``questionnaire``.
+  (:func:`alliance_cli.io.columns.long_columns`) after ``questionnaire``; with ``--center``,
+  ``person_mean`` and ``within`` at the end.
 
 Texts that vary by row (withheld reasons, flags, band labels) are computed once per distinct
 case and spread with ``take``, from the same functions as a single score
@@ -27,7 +29,7 @@ from . import scoring
 from .columnmap import FileMapping
 from .errors import Problem, UsageError
 from .io.columns import Column, long_columns
-from .io.readers import TextTable
+from .io.readers import TextTable, blank_cells
 from .model import Method, Questionnaire, fmt_num
 from .result import _withheld_reason
 
@@ -38,13 +40,16 @@ def build_table(
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
     shape: str,
+    center: str | None = None,
 ) -> tuple[Any, tuple[Column, ...]]:
-    """The output DataFrame and its column descriptions."""
+    """The output DataFrame and its column descriptions; ``center`` names the client column
+    whose person means and within-client deviations are added for every scale."""
     base, base_columns = _base(inputs, mappings)
+    clients = client_column(inputs, center, "--center") if center else None
     if shape == "long":
-        table, columns = _long(base, questionnaires, scores)
+        table, columns = _long(base, questionnaires, scores, center, clients)
     else:
-        table, columns = _wide(base, questionnaires, scores)
+        table, columns = _wide(base, questionnaires, scores, center, clients)
     _check_unique([c.name for c in base_columns + columns])
     return table, tuple(base_columns + columns)
 
@@ -94,6 +99,51 @@ def _base(inputs: Sequence[TextTable], mappings: Sequence[FileMapping]) -> tuple
     for name in base.columns[len(columns) :]:
         columns.append(Column(str(name), "text", meaning))
     return base, columns
+
+
+def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
+    """The text of column ``name`` over every input's rows (None where blank); a
+    :class:`UsageError` names each file without that column, or with it twice."""
+    problems, parts = [], []
+    for table in inputs:
+        where = [k for k, c in enumerate(table.columns) if c == name]
+        if len(where) != 1:
+            how = "has no column" if not where else "has more than one column"
+            problems.append(Problem("no-client-column", f'{how} named "{name}"', table.name))
+            continue
+        text = table.frame[where[0]].to_numpy(dtype=object)
+        parts.append(np.where(blank_cells(table.frame[where[0]]), None, text))
+    if problems:
+        raise UsageError(problems, hint=f"{option} takes the name of the client column")
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
+
+
+def centered(score: Any, clients: Any) -> tuple[Any, Any]:
+    """Person means and within-person deviations of a score (group-mean centring, as
+    multilevel models take them; Enders & Tofighi 2007): the client's mean over that client's
+    scored rows, and score − that mean. Empty where the score or the client is."""
+    s = pd.Series(np.asarray(score, dtype=np.float64))
+    mean = s.groupby(pd.Series(clients, dtype=object), dropna=True).transform("mean")
+    person = mean.to_numpy(dtype=np.float64, na_value=np.nan)
+    return round10(person), round10(s.to_numpy() - person)
+
+
+def _center_columns(stem: str, name: str, center: str) -> list[Column]:
+    return [
+        Column(
+            f"{stem}.person_mean" if stem else "person_mean",
+            "number",
+            f"{name}: mean score of the response's client (column {center}) over that "
+            "client's scored rows (also on a row whose own score is withheld); empty when the "
+            "client cell is blank",
+        ),
+        Column(
+            f"{stem}.within" if stem else "within",
+            "number",
+            f"{name}: the score minus the client's person mean (within-client deviation); "
+            "empty when the score is withheld or the client blank",
+        ),
+    ]
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -162,6 +212,8 @@ def _wide(
     base: Any,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
+    center: str | None = None,
+    clients: Any = None,
 ) -> tuple[Any, list[Column]]:
     data: dict[str, Any] = {}
     columns: list[Column] = []
@@ -183,6 +235,11 @@ def _wide(
                     f"{fmt_num(lo)}–{fmt_num(hi)}",
                 )
             )
+            if center:
+                data[f"{stem}.person_mean"], data[f"{stem}.within"] = centered(
+                    cells["score"], clients
+                )
+                columns += _center_columns(stem, f"{q.id} {scale.name}", center)
             if scale.method is Method.mean:
                 data[f"{stem}.sum"] = cells["sum"]
                 columns.append(
@@ -232,6 +289,8 @@ def _long(
     base: Any,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
+    center: str | None = None,
+    clients: Any = None,
 ) -> tuple[Any, list[Column]]:
     n = len(base)
     blocks: list[dict[str, Any]] = []
@@ -261,6 +320,8 @@ def _long(
                     "flags": cells["flags"],
                 }
             )
+            if center:
+                blocks[-1]["person_mean"], blocks[-1]["within"] = centered(cells["score"], clients)
     stacked = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
     order = np.lexsort((stacked.pop("_order"), stacked["_row"]))
     rows = stacked.pop("_row")[order]
@@ -274,5 +335,6 @@ def _long(
             [q.id for q in questionnaires],
         ),
         *long_columns(questionnaires),
+        *(_center_columns("", "the scale", center) if center else []),
     ]
     return table, columns

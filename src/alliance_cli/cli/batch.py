@@ -108,6 +108,16 @@ def batch(
         Shape,
         typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
     ] = Shape.wide,
+    center: Annotated[
+        str | None,
+        typer.Option(
+            "--center",
+            metavar="CLIENT_COL",
+            help="Client column: add each scale's person mean (<q>.<scale>.person_mean) and "
+            "within-client deviation (<q>.<scale>.within).",
+            show_default=False,
+        ),
+    ] = None,
     codebook: Annotated[
         Path | None,
         typer.Option(
@@ -141,6 +151,8 @@ def batch(
 
     Also:  alliance batch export.tsv -q wai-sr -q srs --id participant --id session
     --missing -99 --errors bad.csv -o scores.csv --shape long
+
+    Centred for multilevel models:  alliance batch sessions.csv -q wai-sr --center client
 
     Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
     given in a map file:
@@ -187,6 +199,7 @@ def batch(
             missing=tuple(missing or ()),
             invalid=InvalidPolicy(invalid.value),
             shape=BatchShape(shape.value),
+            center=center,
         )
         for q in qs:
             if warning := key_warning(q):

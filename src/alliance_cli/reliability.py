@@ -1,0 +1,188 @@
+"""The reliability table of every scale in data files (``alliance reliability``).
+
+The files are read, mapped and checked exactly as ``alliance batch`` does
+(:func:`alliance_cli.batch.score_batch`: a bad cell stops the run with the table of every
+bad cell). Each scale's keyed item matrix comes from
+:func:`alliance_cli.psychometrics.scale_items`, and every number from
+:mod:`alliance_cli.psychometrics`, which is pinned against R ``psych``:
+
+* N complete, mean, SD, floor and ceiling % — :func:`~alliance_cli.psychometrics.describe`
+  (complete cases; Terwee et al. 2007);
+* Cronbach's alpha with Feldt's 95% CI, standardized alpha, corrected item–total r and
+  alpha if item deleted, pairwise as ``psych::alpha`` —
+  :func:`~alliance_cli.psychometrics.alpha` (Cronbach 1951; Feldt 1965);
+* McDonald's omega total from a one-factor minres model, as ``psych::omega`` —
+  :func:`~alliance_cli.psychometrics.omega` (McDonald 1999);
+* with a client column: ICC(1) of the scale score across clients, as ``psych::statsBy`` —
+  :func:`~alliance_cli.psychometrics.icc1` (Shrout & Fleiss 1979; Bliese 2000); with a
+  session column too, the ``psych::mlr`` variance components and reliabilities —
+  :func:`~alliance_cli.psychometrics.multilevel_reliability` (Shrout & Lane 2012).
+
+The scale score for the ICC is the score of the complete cases (every item answered), the
+sum or mean of the keyed items as the scale's method says; rows with a blank client (or
+session) cell are left out. A statistic that cannot be computed for a scale (a constant item,
+an unbalanced design) is left empty with the reason in ``notes``; nothing is printed here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import psychometrics as pm
+from .errors import Problem, ResponseError, UsageError
+from .model import Method, Questionnaire
+
+if TYPE_CHECKING:
+    from .batch import BatchOptions
+    from .io.readers import TextTable
+
+
+@dataclass(frozen=True)
+class ScaleReliability:
+    """Every statistic of one scale; ``None`` where it was not asked for or not computable."""
+
+    questionnaire: str
+    scale: str
+    name: str
+    items: tuple[str, ...]
+    descriptives: pm.Descriptives
+    alpha: pm.Alpha | None
+    omega: pm.Omega | None
+    icc: pm.ICC | None
+    multilevel: pm.Multilevel | None
+    notes: tuple[str, ...]
+    """Why a statistic is empty."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """A plain sentence for every item correlating negatively with the rest."""
+        return self.alpha.warnings if self.alpha is not None else ()
+
+
+@dataclass(frozen=True)
+class Reliability:
+    inputs: tuple[str, ...]
+    rows: int
+    by: str | None
+    session: str | None
+    scales: tuple[ScaleReliability, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what ``--json`` prints (NaN becomes null)."""
+        return {
+            "inputs": list(self.inputs),
+            "rows": self.rows,
+            "by": self.by,
+            "session": self.session,
+            "scales": [
+                _clean(
+                    {
+                        "questionnaire": s.questionnaire,
+                        "scale": s.scale,
+                        "name": s.name,
+                        "items": list(s.items),
+                        **asdict(s.descriptives),
+                        "alpha": asdict(s.alpha) if s.alpha else None,
+                        "omega": asdict(s.omega) if s.omega else None,
+                        "icc": asdict(s.icc) if s.icc else None,
+                        "multilevel": asdict(s.multilevel) if s.multilevel else None,
+                        "warnings": list(s.warnings),
+                        "notes": list(s.notes),
+                    }
+                )
+                for s in self.scales
+            ],
+        }
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def reliability(
+    inputs: Sequence[TextTable],
+    questionnaires: Sequence[Questionnaire],
+    options: BatchOptions | None = None,
+    *,
+    by: str | None = None,
+    session: str | None = None,
+) -> Reliability:
+    """The reliability table of every scale of ``questionnaires`` in ``inputs``.
+
+    Raises :class:`UsageError` for ``session`` without ``by`` or a client/session column
+    that is not in every file, and what :func:`~alliance_cli.batch.score_batch` raises
+    (unmappable columns, :class:`~alliance_cli.errors.BatchDataError` for bad cells)."""
+    from .batch import BatchOptions, score_batch
+    from .batchtable import client_column
+
+    if session and not by:
+        raise UsageError(
+            Problem("session-without-by", "--session needs the client column too"),
+            hint="add --by CLIENT_COL",
+        )
+    batch = score_batch(inputs, questionnaires, options or BatchOptions())
+    clients = client_column(inputs, by, "--by") if by else None
+    sessions = client_column(inputs, session, "--session") if session else None
+    scales = tuple(
+        _scale(q, sid, batch.matrices[q.id], clients, sessions)
+        for q in batch.questionnaires
+        for sid in q.scales
+    )
+    return Reliability(tuple(t.name for t in inputs), batch.rows, by, session, scales)
+
+
+def _scale(q: Questionnaire, sid: str, x: Any, clients: Any, sessions: Any) -> ScaleReliability:
+    items = pm.scale_items(q, sid, x)
+    notes: list[str] = []
+
+    def attempt(what: str, compute: Any) -> Any:
+        try:
+            return compute()
+        except ResponseError as exc:
+            note = f"{what}: " + "; ".join(p.message for p in exc.problems)
+            notes.append(note)
+            return None
+
+    labels = items.item_ids
+    a = attempt("alpha", lambda: pm.alpha(items.values, labels=labels))
+    om = attempt("omega", lambda: pm.omega(items.values, labels=labels))
+    icc = ml = None
+    if clients is not None:
+        keep = clients != None  # noqa: E711  (element-wise: rows with a client)
+        if sessions is not None:
+            keep &= sessions != None  # noqa: E711
+        v = items.values
+        score = v.sum(axis=1) if items.method is Method.sum else v.mean(axis=1)
+        score = np.where(keep, score, np.nan)
+        ids = np.where(keep, clients, "").astype(str)
+        icc = attempt("ICC(1)", lambda: pm.icc1(score, ids))
+        if sessions is not None:
+            ml = attempt(
+                "multilevel",
+                lambda: pm.multilevel_reliability(
+                    v[keep], clients[keep].astype(str), sessions[keep].astype(str)
+                ),
+            )
+    return ScaleReliability(
+        questionnaire=q.id,
+        scale=sid,
+        name=q.scales[sid].name,
+        items=labels,
+        descriptives=pm.describe(items),
+        alpha=a,
+        omega=om,
+        icc=icc,
+        multilevel=ml,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,214 @@
+"""`alliance reliability`: the library and the CLI give the R psych values pinned in
+tests/test_psychometrics.py on the CSVs in tests/data/psych, read through the batch reader
+and a map file; --json equals the library result; warnings and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alliance_cli.batch import BatchOptions
+from alliance_cli.catalog import Catalog
+from alliance_cli.cli import app
+from alliance_cli.io.readers import read_table
+from alliance_cli.mapfile import load_map
+from alliance_cli.reliability import Reliability, reliability
+
+from .test_psychometrics import (
+    ALPHA_TOL,
+    DATA,
+    MLR_TOL,
+    OMEGA_TOL,
+    SESSIONS,
+    SETS,
+    UNBALANCED,
+    check_alpha,
+    close,
+)
+
+runner = CliRunner()
+
+# name → (questionnaire id, items, lo, hi, method)
+DEFS = {
+    "six_items": ("psix", 6, 1, 5, "mean"),
+    "unreversed": ("punrev", 5, 1, 7, "sum"),
+    "ceiling": ("pceil", 8, 0, 4, "sum"),
+    "sessions": ("psess", 4, 1, 5, "sum"),
+}
+
+
+def definition(qid: str, k: int, lo: int, hi: int, method: str) -> str:
+    items = "\n".join(f"  - {{id: i{j}, text: item {j}}}" for j in range(1, k + 1))
+    members = ", ".join(f"i{j}" for j in range(1, k + 1))
+    return f"""\
+id: {qid}
+title: Test data set {qid}
+version: "1"
+respondent: client
+construct: testing
+citations:
+  - text: Test fixture, not a real instrument.
+licence: Public domain test fixture.
+key_status: verified
+key_sources: [Written for the test suite.]
+response_scale: {{min: {lo}, max: {hi}}}
+items:
+{items}
+scales:
+  all:
+    name: All items
+    items: [{members}]
+    method: {method}
+    higher_is: better
+"""
+
+
+@pytest.fixture
+def defs(tmp_path: Path) -> Path:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    for qid, k, lo, hi, method in DEFS.values():
+        (folder / f"{qid}.yaml").write_text(definition(qid, k, lo, hi, method), encoding="utf-8")
+        columns = ", ".join(f"i{j}: i{j}" for j in range(1, k + 1))
+        (tmp_path / f"map-{qid}.yaml").write_text(
+            f"questionnaires:\n  {qid}: {{columns: {{{columns}}}}}\n", encoding="utf-8"
+        )
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
+
+
+def library(defs: Path, name: str, qid: str, **kw: str) -> Reliability:
+    q = Catalog(user_dirs=[defs]).get(qid)
+    spec = load_map(defs.parent / f"map-{qid}.yaml")
+    return reliability([read_table(DATA / f"{name}.csv")], [q], BatchOptions(spec=spec), **kw)
+
+
+def cli(defs: Path, data: str, qid: str, *args: str):  # type: ignore[no-untyped-def]
+    mapfile = defs.parent / f"map-{qid}.yaml"
+    extra = ["--map", str(mapfile)] if mapfile.exists() else []
+    result = runner.invoke(app, ["reliability", data, "-q", qid, *args, "-d", str(defs), *extra])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_library_matches_r(defs: Path, name: str) -> None:
+    (s,) = library(defs, name, DEFS[name][0]).scales
+    ref = SETS[name]
+    d = s.descriptives
+    assert d.n_complete == ref["n_complete"][0]
+    close(d.mean, ref["mean"], 1e-9)
+    close(d.sd, ref["sd"], 1e-9)
+    close((d.floor_pct, d.ceiling_pct), ref["floor_pct"] + ref["ceiling_pct"], 1e-9)
+    assert s.alpha is not None and s.omega is not None
+    check_alpha(s.alpha, ref)
+    close(s.omega.omega_total, ref["omega_tot"], OMEGA_TOL)
+    assert s.icc is None and s.multilevel is None and s.notes == ()
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_json_matches_r_and_equals_the_library(defs: Path, name: str) -> None:
+    qid = DEFS[name][0]
+    result = cli(defs, str(DATA / f"{name}.csv"), qid, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data == library(defs, name, qid).to_dict()
+    (scale,) = data["scales"]
+    ref = SETS[name]
+    close(scale["alpha"]["raw_alpha"], ref["raw_alpha"], ALPHA_TOL)
+    close(scale["alpha"]["std_alpha"], ref["std_alpha"], ALPHA_TOL)
+    close((scale["alpha"]["ci_lower"], scale["alpha"]["ci_upper"]), ref["ci"], ALPHA_TOL)
+    close([i["r_drop"] for i in scale["alpha"]["items"]], ref["r_drop"], ALPHA_TOL)
+    close([i["alpha_if_deleted"] for i in scale["alpha"]["items"]], ref["alpha_drop"], ALPHA_TOL)
+    close(scale["omega"]["omega_total"], ref["omega_tot"], OMEGA_TOL)
+    assert scale["n_complete"] == ref["n_complete"][0]
+
+
+def test_repeated_measures_match_psych(defs: Path) -> None:
+    (s,) = library(defs, "sessions", "psess", by="client", session="session").scales
+    assert s.icc is not None and s.multilevel is not None
+    close(s.icc.icc1, SESSIONS["ICC1"], 1e-9)
+    close(s.icc.icc2, SESSIONS["ICC2"], 1e-9)
+    m = s.multilevel
+    components = (
+        m.var_id,
+        m.var_time,
+        m.var_items,
+        m.var_id_time,
+        m.var_id_items,
+        m.var_time_items,
+        m.var_residual,
+    )
+    close(components, SESSIONS["components"], MLR_TOL)
+    close(
+        (m.rkf, m.r1r, m.rkr, m.rc),
+        SESSIONS["RkF"] + SESSIONS["R1R"] + SESSIONS["RkR"] + SESSIONS["Rc"],
+        MLR_TOL,
+    )
+    close((m.rkrn, m.rcn), SESSIONS["RkRn"] + SESSIONS["Rcn"], MLR_TOL)
+
+
+def test_unbalanced_sessions_give_icc_and_a_note(defs: Path, tmp_path: Path) -> None:
+    (s,) = library(defs, "sessions_unbalanced", "psess", by="client", session="session").scales
+    assert s.icc is not None and s.multilevel is None
+    close(s.icc.icc1, UNBALANCED["ICC1"], 1e-9)
+    close(s.icc.icc2, UNBALANCED["ICC2"], 1e-9)
+    assert len(s.notes) == 1 and s.notes[0].startswith("multilevel: multilevel reliability needs")
+    result = cli(defs, str(DATA / "sessions_unbalanced.csv"), "psess", "--by", "client")
+    assert result.exit_code == 0
+    assert "ICC(1) 0.414 · ICC(2) 0.781" in result.stdout
+
+
+def test_negative_item_warning_text(defs: Path) -> None:
+    result = cli(defs, str(DATA / "unreversed.csv"), "punrev")
+    assert result.exit_code == 0
+    assert (
+        "WARNING: punrev all: item i3 correlates negatively with the rest of the scale "
+        "(corrected item–total r = -0.48): likely an un-reversed item"
+    ) in " ".join(result.stderr.split())
+    assert "i3 !" in result.stdout
+    assert "alpha 0.177 (95% CI 0.004 to 0.328, Feldt) · standardized 0.177" in result.stdout
+    clean = cli(defs, str(DATA / "six_items.csv"), "psix")
+    assert "WARNING" not in clean.stderr
+
+
+def test_exit_codes(defs: Path, tmp_path: Path) -> None:
+    six = str(DATA / "six_items.csv")
+    assert cli(defs, six, "psix", "--session", "session").exit_code == 2
+    no_column = cli(defs, six, "psix", "--by", "client")
+    assert no_column.exit_code == 2
+    assert 'has no column named "client"' in no_column.stderr
+    assert cli(defs, six, "nope").exit_code == 3
+    assert cli(defs, str(tmp_path / "missing.csv"), "psix").exit_code == 6
+    bad = tmp_path / "bad.csv"
+    bad.write_text("i1,i2,i3,i4,i5,i6\n1,2,3,4,5,9\n2,3,4,5,1,2\n3,3,3,3,3,3\n", encoding="utf-8")
+    refused = cli(defs, str(bad), "psix")
+    assert refused.exit_code == 65
+    assert "1 bad cell in 1 row" in refused.stderr
+
+
+def test_help_has_an_example() -> None:
+    result = runner.invoke(app, ["reliability", "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+
+
+def test_no_pandas_at_module_top_level() -> None:
+    import ast
+
+    from alliance_cli import reliability as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in top if isinstance(n, ast.ImportFrom)}
+    assert not any(name.split(".")[0] == "pandas" or name == "batch" for name in names)
