@@ -1,0 +1,127 @@
+"""Reliability benchmark: alliance on the full WAI-SR table against R `psych::alpha`.
+
+Uses the batch benchmark's cached WAI-SR CSV (see bench/wai_data.py) and times, end to end in
+fresh processes, alternating, in the same run:
+
+  alliance   `alliance reliability FILE -q wai-sr` when that command exists; otherwise the
+             library: pandas read of the 12 item columns → psychometrics.scale_items (total
+             scale, keyed) → psychometrics.alpha + psychometrics.omega
+  R          read.csv → psych::alpha on the 12 items
+
+Prints the median wall times and the ratio R / alliance (issue target: alliance about 2 s on
+1,000,000 rows, R ~20 s). Usage:
+
+    python bench/reliability.py [--rows 1000000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wai_data import ITEMS, data_file
+
+LIBRARY = """
+import sys, time
+t0 = time.perf_counter()
+import pandas as pd
+from alliance_cli import psychometrics as pm
+from alliance_cli.catalog import Catalog
+
+q = Catalog(user_dirs=[]).get("wai-sr")
+items = {items!r}
+t1 = time.perf_counter()
+x = pd.read_csv(sys.argv[1], usecols=items, dtype="float64")[items].to_numpy()
+t2 = time.perf_counter()
+keyed = pm.scale_items(q, "total", x)
+a = pm.alpha(keyed.values, labels=keyed.item_ids)
+t3 = time.perf_counter()
+o = pm.omega(keyed.values, labels=keyed.item_ids)
+t4 = time.perf_counter()
+print(f"imports {{t1 - t0:.2f}} s, read {{t2 - t1:.2f}} s, keyed+alpha {{t3 - t2:.2f}} s, "
+      f"omega {{t4 - t3:.2f}} s; raw_alpha {{a.raw_alpha:.4f}}, omega.tot {{o.omega_total:.4f}}")
+"""
+
+R_SCRIPT = """
+suppressPackageStartupMessages(library(psych))
+args <- commandArgs(trailingOnly = TRUE)
+t0 <- proc.time()[["elapsed"]]
+d <- read.csv(args[1], colClasses = c(id = "character", session = "character"))
+t1 <- proc.time()[["elapsed"]]
+a <- alpha(d[paste0("wai_sr_", 1:12)])
+t2 <- proc.time()[["elapsed"]]
+cat(sprintf("read.csv %.2f s, alpha %.2f s; raw_alpha %.4f\\n", t1 - t0, t2 - t1,
+            a$total$raw_alpha))
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr}")
+    return elapsed, done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    src = data_file(args.rows)
+    print(f"data: {src} ({args.rows:,} rows)")
+    alliance = shutil.which("alliance")
+    base = [alliance] if alliance else [sys.executable, "-m", "alliance_cli"]
+    has_command = subprocess.run([*base, "reliability", "--help"], capture_output=True)
+    commands: dict[str, list[str]] = {}
+    if has_command.returncode == 0:
+        label = "alliance reliability -q wai-sr"
+        commands[label] = [*base, "reliability", str(src), "-q", "wai-sr"]
+    else:
+        print(
+            "note: `alliance reliability` does not exist yet; timing the library instead "
+            "(pandas read + psychometrics alpha + omega, total scale)"
+        )
+        label = "alliance library: read + alpha + omega"
+        commands[label] = [sys.executable, "-c", LIBRARY.format(items=ITEMS), str(src)]
+    rscript = shutil.which("Rscript")
+    check = [
+        rscript or "Rscript",
+        "-e",
+        'quit(status = !requireNamespace("psych", quietly = TRUE))',
+    ]
+    if rscript and subprocess.run(check, capture_output=True).returncode == 0:
+        commands["R read.csv + psych::alpha"] = [rscript, "-e", R_SCRIPT, str(src)]
+    else:
+        print("note: Rscript or the R package psych is missing; R is skipped")
+
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    last: dict[str, str] = {}
+    for _ in range(args.runs):
+        for name, cmd in commands.items():
+            elapsed, out = timed(cmd)
+            times[name].append(elapsed)
+            last[name] = out
+    med = {name: statistics.median(values) for name, values in times.items()}
+    print(f"runs: {args.runs} each, alternating, median wall time")
+    for name, value in med.items():
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"  {name:<42} {value:7.2f} s   ({runs})")
+        if last[name] and "\n" not in last[name] and len(last[name]) < 200:
+            print(f"    last run: {last[name]}")
+    names = list(med)
+    if len(names) == 2:
+        ratio = med[names[1]] / med[names[0]]
+        print(f"ratio R / alliance: {ratio:.2f} (target: alliance about 2 s, R ~20 s → ~10)")
+
+
+if __name__ == "__main__":
+    main()
