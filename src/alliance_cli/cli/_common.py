@@ -63,6 +63,79 @@ DbOpt = Annotated[
 ClientArg = Annotated[str, typer.Argument(metavar="CODE", help="Client code (pseudonymous).")]
 
 
+class Respondent(StrEnum):
+    client = "client"
+    therapist = "therapist"
+    observer = "observer"
+
+
+class Modality(StrEnum):
+    in_person = "in-person"
+    video = "video"
+    phone = "phone"
+    other = "other"
+
+
+# Where a recorded administration belongs: shared by `score --client` and `administer`.
+_RECORDING = "Recording"
+SessionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--session",
+        min=1,
+        max=100_000,
+        show_default=False,
+        help="Session number (default: the client's next one).",
+        rich_help_panel=_RECORDING,
+    ),
+]
+WhenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today).",
+        show_default=False,
+        rich_help_panel=_RECORDING,
+    ),
+]
+RespondentOpt = Annotated[
+    Respondent | None,
+    typer.Option(
+        "--respondent",
+        help="Who answers (default: the questionnaire's respondent).",
+        show_default=False,
+        rich_help_panel=_RECORDING,
+    ),
+]
+ClinicianOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clinician",
+        help="Clinician's name or code.",
+        show_default=False,
+        rich_help_panel=_RECORDING,
+    ),
+]
+ModalityOpt = Annotated[
+    Modality | None,
+    typer.Option(
+        "--modality",
+        help="How the session took place.",
+        show_default=False,
+        rich_help_panel=_RECORDING,
+    ),
+]
+NoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--note",
+        help="A short note kept with the record.",
+        show_default=False,
+        rich_help_panel=_RECORDING,
+    ),
+]
+
+
 def open_store(db: Path | None) -> Any:
     """The history database (a ``Store``), at ``--db`` or the default place."""
     from ..store import Store, default_path

@@ -8,17 +8,20 @@ from typing import Annotated
 import typer
 
 from ._common import (
+    ClinicianOpt,
     DbOpt,
     DefinitionsOpt,
     ItemTextOpt,
+    ModalityOpt,
+    NoteOpt,
+    RespondentOpt,
+    SessionOpt,
+    WhenOpt,
     app,
     catalog_for,
     open_store,
     reporting,
 )
-from .score import Modality, Respondent
-
-_PANEL = "Recording"
 
 
 @app.command()
@@ -30,62 +33,12 @@ def administer(
         str,
         typer.Option("--client", "-c", help="The client's pseudonymous code.", show_default=False),
     ],
-    session: Annotated[
-        int | None,
-        typer.Option(
-            "--session",
-            min=1,
-            max=100_000,
-            help="Session number (default: the client's next one).",
-            show_default=False,
-            rich_help_panel=_PANEL,
-        ),
-    ] = None,
-    when: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today).",
-            show_default=False,
-            rich_help_panel=_PANEL,
-        ),
-    ] = None,
-    respondent: Annotated[
-        Respondent | None,
-        typer.Option(
-            "--respondent",
-            help="Who answers (default: the questionnaire's respondent).",
-            show_default=False,
-            rich_help_panel=_PANEL,
-        ),
-    ] = None,
-    clinician: Annotated[
-        str | None,
-        typer.Option(
-            "--clinician",
-            help="Clinician's name or code.",
-            show_default=False,
-            rich_help_panel=_PANEL,
-        ),
-    ] = None,
-    modality: Annotated[
-        Modality | None,
-        typer.Option(
-            "--modality",
-            help="How the session took place.",
-            show_default=False,
-            rich_help_panel=_PANEL,
-        ),
-    ] = None,
-    note: Annotated[
-        str | None,
-        typer.Option(
-            "--note",
-            help="A short note kept with the record.",
-            show_default=False,
-            rich_help_panel=_PANEL,
-        ),
-    ] = None,
+    session: SessionOpt = None,
+    when: WhenOpt = None,
+    respondent: RespondentOpt = None,
+    clinician: ClinicianOpt = None,
+    modality: ModalityOpt = None,
+    note: NoteOpt = None,
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue the client's draft of this questionnaire."),

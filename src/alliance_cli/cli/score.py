@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ._common import (
+    ClinicianOpt,
     DbOpt,
     DefinitionsOpt,
     ItemTextOpt,
     JsonOpt,
+    ModalityOpt,
+    NoteOpt,
     OutputFormat,
+    RespondentOpt,
+    SessionOpt,
+    WhenOpt,
     app,
     catalog_for,
     open_store,
@@ -22,19 +27,6 @@ from ._common import (
     reporting,
     usage,
 )
-
-
-class Respondent(StrEnum):
-    client = "client"
-    therapist = "therapist"
-    observer = "observer"
-
-
-class Modality(StrEnum):
-    in_person = "in-person"
-    video = "video"
-    phone = "phone"
-    other = "other"
 
 
 def _read_answers(answers: str | None, answers_file: Path | None) -> str:
@@ -94,62 +86,12 @@ def score(
             rich_help_panel="Recording",
         ),
     ] = None,
-    session: Annotated[
-        int | None,
-        typer.Option(
-            "--session",
-            min=1,
-            max=100_000,
-            help="Session number (default: the client's next one).",
-            show_default=False,
-            rich_help_panel="Recording",
-        ),
-    ] = None,
-    when: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today).",
-            show_default=False,
-            rich_help_panel="Recording",
-        ),
-    ] = None,
-    respondent: Annotated[
-        Respondent | None,
-        typer.Option(
-            "--respondent",
-            help="Who answered (default: the questionnaire's respondent).",
-            show_default=False,
-            rich_help_panel="Recording",
-        ),
-    ] = None,
-    clinician: Annotated[
-        str | None,
-        typer.Option(
-            "--clinician",
-            help="Clinician's name or code.",
-            show_default=False,
-            rich_help_panel="Recording",
-        ),
-    ] = None,
-    modality: Annotated[
-        Modality | None,
-        typer.Option(
-            "--modality",
-            help="How the session took place.",
-            show_default=False,
-            rich_help_panel="Recording",
-        ),
-    ] = None,
-    note: Annotated[
-        str | None,
-        typer.Option(
-            "--note",
-            help="A short note kept with the record.",
-            show_default=False,
-            rich_help_panel="Recording",
-        ),
-    ] = None,
+    session: SessionOpt = None,
+    when: WhenOpt = None,
+    respondent: RespondentOpt = None,
+    clinician: ClinicianOpt = None,
+    modality: ModalityOpt = None,
+    note: NoteOpt = None,
     replaces: Annotated[
         int | None,
         typer.Option(
