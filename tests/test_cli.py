@@ -52,25 +52,24 @@ COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands
 
 
 def test_every_command_is_listed() -> None:
-    assert COMMANDS == sorted(
-        [
-            "administer",
-            "batch",
-            "clients",
-            "delete-client",
-            "export",
-            "history",
-            "list",
-            "new-client",
-            "reliability",
-            "report",
-            "schema",
-            "score",
-            "show",
-            "validate",
-            "void",
-        ]
-    )
+    expected = [
+        "administer",
+        "batch",
+        "clients",
+        "delete-client",
+        "export",
+        "history",
+        "list",
+        "new-client",
+        "reliability",
+        "report",
+        "schema",
+        "score",
+        "show",
+        "validate",
+        "void",
+    ]
+    assert sorted(expected) == COMMANDS
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -78,17 +78,24 @@ def csv_cells(column: Any, *, escape_formulas: bool = True) -> Any:
     """A DataFrame column as finished CSV fields, as :func:`~alliance_cli.io.csvout.write_csv`
     writes them (NA empty, booleans ``true``/``false``, whole floats without ``.0``, formulas
     escaped, quoted when needed): formatted once per distinct value, spread with ``take``."""
+    codes, cells = _coded_cells(column, escape_formulas)
+    return cells.take(codes)
+
+
+def _coded_cells(column: Any, escape_formulas: bool) -> tuple[Any, Any]:
+    """A column as (codes, cells): the finished CSV field of row ``i`` is ``cells[codes[i]]``.
+    Each distinct value is formatted once; NA is the empty field."""
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
     values = column.to_numpy()
     if values.dtype.kind == "b":
-        return np.where(values, "true", "false").astype(object)
-    if values.dtype.kind in "iu":
-        return values.astype(str).astype(object)
+        return values.astype(np.intp), np.array(["false", "true"], dtype=object)
     codes, distinct = pd.factorize(values)
+    if values.dtype.kind in "iu":
+        return codes, np.array(list(map(str, distinct.tolist())), dtype=object)
     cells = [_field(v, escape_formulas) for v in distinct.tolist()]
-    return np.array([*cells, ""], dtype=object)[np.where(codes < 0, len(cells), codes)]
+    return np.where(codes < 0, len(cells), codes), np.array([*cells, ""], dtype=object)
 
 
 def _field(value: Any, escape_formulas: bool) -> str:
@@ -103,26 +110,57 @@ def _field(value: Any, escape_formulas: bool) -> str:
     return text
 
 
+def _joined(columns: Sequence[tuple[Any, Any]], rows: int) -> list[Any]:
+    """Adjacent columns joined with commas into as few pieces as possible: a run of columns
+    whose rows take few distinct combinations becomes one coded piece (joined once per
+    combination), so that the per-row join at the end has few fields."""
+    import numpy as np
+
+    limit = max(rows // 8, 1)
+    pieces: list[tuple[Any, Any]] = []
+    for codes, cells in columns:
+        if pieces:
+            last_codes, last_cells = pieces[-1]
+            if len(last_cells) * len(cells) <= limit * 64:
+                combined = last_codes.astype(np.intp) * len(cells) + codes
+                used = np.bincount(combined, minlength=len(last_cells) * len(cells)) > 0
+                distinct = np.flatnonzero(used)
+                if len(distinct) <= limit:
+                    combined = (np.cumsum(used) - 1).take(combined)
+                    pieces[-1] = (
+                        combined,
+                        last_cells.take(distinct // len(cells))
+                        + ","
+                        + cells.take(distinct % len(cells)),
+                    )
+                    continue
+        pieces.append((codes, cells))
+    return [cells.take(codes) for codes, cells in pieces]
+
+
 def write_frame(table: Any, output: Path | IO[str], *, escape_formulas: bool = True) -> None:
     """A DataFrame as CSV to a path (atomically, 0600) or a stream: byte for byte what
     :func:`~alliance_cli.io.csvout.write_csv` writes (RFC 4180, CRLF), but built column by
-    column and written in chunks of rows."""
+    column (each distinct value, and each distinct combination of neighbouring cells, joined
+    once) and written in chunks of rows."""
     header = [
         _field(str(c), escape_formulas) or ('""' if table.shape[1] == 1 else "")
         for c in table.columns
     ]
-    columns = [
-        csv_cells(table.iloc[:, k], escape_formulas=escape_formulas) for k in range(len(header))
-    ]
-    if len(columns) == 1:
+    coded = [_coded_cells(table.iloc[:, k], escape_formulas) for k in range(len(header))]
+    if len(coded) == 1:
         # The csv module quotes a row's only field when it is empty (else it is a blank line).
-        columns[0][columns[0] == ""] = '""'
+        codes, cells = coded[0]
+        coded[0] = (codes, cells.copy())
+        coded[0][1][cells == ""] = '""'
+    columns = _joined(coded, len(table))
 
     def data(stream: IO[str]) -> None:
         stream.write(",".join(header) + "\r\n")
-        for start in range(0, len(table), _CHUNK_ROWS):
-            chunk = [c[start : start + _CHUNK_ROWS].tolist() for c in columns]
-            stream.write("".join(",".join(row) + "\r\n" for row in zip(*chunk, strict=True)))
+        for start in range(0, len(table) if columns else 0, _CHUNK_ROWS):
+            chunk = [c[start : start + _CHUNK_ROWS].tolist() for c in columns[:-1]]
+            chunk.append((columns[-1][start : start + _CHUNK_ROWS] + "\r\n").tolist())
+            stream.write("".join(map(",".join, zip(*chunk, strict=True))))
 
     if isinstance(output, Path):
         atomic_write(output, data)
