@@ -31,7 +31,7 @@ from .errors import Problem, UsageError
 from .io.columns import Column, long_columns
 from .io.readers import TextTable, blank_cells
 from .model import Method, Questionnaire, fmt_num
-from .result import _withheld_reason
+from .result import withheld_reason_text
 
 
 def build_table(
@@ -177,7 +177,7 @@ def _scale_cells(
         combo = s.withheld.astype(np.int64) * 10_000 + s.answered
         _, first, back = np.unique(combo, return_index=True, return_inverse=True)
         texts = np.array(
-            [_withheld_reason(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
+            [withheld_reason_text(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
             dtype=object,
         )
         reason = texts[back]

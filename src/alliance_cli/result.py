@@ -213,7 +213,7 @@ def score(q: Questionnaire, answers: str | Mapping[str, object] | Sequence[objec
     return report_row(q, row, scoring.score_matrix(q, row), 0)
 
 
-def _withheld_reason(q: Questionnaire, scale_id: str, s: scoring.ScaleScores, r: int) -> str:
+def withheld_reason_text(q: Questionnaire, scale_id: str, s: scoring.ScaleScores, r: int) -> str:
     scale = q.scales[scale_id]
     n = len(scale.items)
     if s.withheld[r] == scoring.WITHHELD_INVALID:
@@ -272,7 +272,7 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
                 not_applicable=int(s.not_applicable[r]),
                 prorated=bool(s.prorated[r]),
                 withheld=withheld,
-                withheld_reason=_withheld_reason(q, scale_id, s, r) if withheld else None,
+                withheld_reason=withheld_reason_text(q, scale_id, s, r) if withheld else None,
                 band=scale.bands[band].label if band >= 0 else None,
                 z=_num(s.z[r]),
                 t=_num(s.t[r]),

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import Problem, UsageError
 from .atomic import atomic_write
-from .codebook import CODEBOOK_VERSION, _questionnaire
+from .codebook import CODEBOOK_VERSION, questionnaire_entry
 from .csvout import FORMULA_STARTS, _plain, escape_formula
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def batch_codebook(batch: Batch, *, data_file: str | None, escape_formulas: bool
     long = batch.options.shape.value == "long"
     questionnaires = []
     for q in batch.questionnaires:
-        doc = _questionnaire(q, {})
+        doc = questionnaire_entry(q, {})
         doc.pop("recorded_under")
         questionnaires.append(doc)
     return {

@@ -62,12 +62,13 @@ def build_codebook(
         "for the scale that lists it only",
         "columns": [c.to_dict() for c in export.columns],
         "questionnaires": [
-            _questionnaire(q, export.recorded_under.get(q.id, {})) for q in export.questionnaires
+            questionnaire_entry(q, export.recorded_under.get(q.id, {}))
+            for q in export.questionnaires
         ],
     }
 
 
-def _questionnaire(q: Questionnaire, recorded: dict[tuple[str, str], int]) -> dict[str, Any]:
+def questionnaire_entry(q: Questionnaire, recorded: dict[tuple[str, str], int]) -> dict[str, Any]:
     return {
         "id": q.id,
         "title": q.title,
