@@ -1,0 +1,43 @@
+"""Reliability of a scale, computed the way R ``psych`` computes it.
+
+Every function takes a rows × items float matrix for ONE scale (``NaN`` = missing), with the
+items already keyed (reverse items reversed); :func:`scale_items` builds that matrix from raw
+answers with the scoring engine's own rule. Results are small frozen dataclasses; nothing is
+printed. The numbers are pinned against R 4.2 / psych 2.2.9 in ``tests/test_psychometrics.py``
+(data and the R script in ``tests/data/psych/``).
+
+Conventions taken from psych, so that results agree with it:
+
+* covariances and correlations with missing data are *pairwise* (R ``cov``/``cor`` with
+  ``use = "pairwise"``), as ``psych::alpha`` and ``psych::omega`` default to;
+  ``use="complete"`` drops incomplete rows first (listwise deletion);
+* standard deviations divide by n − 1.
+"""
+
+from ._base import Descriptives, ScaleItems, _pairwise, describe, scale_items
+from .alpha import Alpha, ItemStats, _beta_inc, _f_quantile, alpha, feldt_ci
+from .multilevel import ICC, Multilevel, icc1, multilevel_reliability
+from .omega import Omega, OneFactor, _minres_fit, minres_one_factor, omega
+
+__all__ = [
+    "ICC",
+    "Alpha",
+    "Descriptives",
+    "ItemStats",
+    "Multilevel",
+    "Omega",
+    "OneFactor",
+    "ScaleItems",
+    "_beta_inc",
+    "_f_quantile",
+    "_minres_fit",
+    "_pairwise",
+    "alpha",
+    "describe",
+    "feldt_ci",
+    "icc1",
+    "minres_one_factor",
+    "multilevel_reliability",
+    "omega",
+    "scale_items",
+]

@@ -1,0 +1,191 @@
+"""Cronbach's alpha as ``psych::alpha`` reports it, with Feldt's confidence interval."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ._base import (
+    FloatArray,
+    Use,
+    _check_variance,
+    _labels,
+    _matrix,
+    _pairwise,
+    _rows,
+)
+
+# -- Cronbach's alpha -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    item: str
+    n: int  # answers to this item
+    mean: float
+    sd: float
+    r_drop: float  # corrected item–total correlation (psych ``r.drop``)
+    alpha_if_deleted: float  # raw alpha of the other items (psych ``alpha.drop$raw_alpha``)
+    std_alpha_if_deleted: float
+
+    @property
+    def negative(self) -> bool:
+        """Correlates negatively with the rest of the scale: likely an un-reversed item."""
+        return self.r_drop < 0
+
+
+@dataclass(frozen=True)
+class Alpha:
+    raw_alpha: float  # psych ``raw_alpha``
+    std_alpha: float  # psych ``std.alpha``
+    ci_lower: float  # Feldt (1965) interval, as psych::alpha.ci
+    ci_upper: float
+    ci_level: float
+    n_obs: int  # rows used for the interval (psych: every row given)
+    n_items: int
+    use: Use
+    items: tuple[ItemStats, ...]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """A plain sentence for every item that correlates negatively with the rest."""
+        return tuple(
+            f"item {s.item} correlates negatively with the rest of the scale "
+            f"(corrected item–total r = {s.r_drop:.2f}): likely an un-reversed item"
+            for s in self.items
+            if s.negative
+        )
+
+
+def _alphas(c: FloatArray) -> tuple[float, float]:
+    """Raw and standardized alpha of a covariance matrix (psych ``alpha.1``)."""
+    k = c.shape[0]
+    d = np.sqrt(np.diag(c))
+    r = c / np.outer(d, d)
+    raw = (1 - np.trace(c) / c.sum()) * k / (k - 1)
+    std = (1 - k / r.sum()) * k / (k - 1)
+    return float(raw), float(std)
+
+
+def alpha(
+    x: npt.ArrayLike,
+    *,
+    labels: tuple[str, ...] | None = None,
+    use: Use = "pairwise",
+    level: float = 0.95,
+) -> Alpha:
+    """Cronbach's alpha, standardized alpha, Feldt CI and item statistics, as ``psych::alpha``.
+
+    With C the items' covariance matrix, R its correlation matrix (``cov2cor(C)``) and k items
+    (Cronbach 1951; psych ``alpha.1``)::
+
+        raw_alpha = k / (k − 1) · (1 − tr C / 1'C1)
+        std.alpha = k / (k − 1) · (1 − k / 1'R1)
+        r.drop_i  = (1'C_i − C_ii) / sqrt(C_ii · 1'C_(−i)1)    corrected item–total r
+        alpha if item i deleted = raw_alpha of C without row and column i
+
+    The interval is Feldt's (1965; Feldt, Woodruff & Salih 1987), exactly ``psych::alpha.ci``
+    (which ``psych::alpha`` reports as ``feldt``): with F quantiles on n − 1 and
+    (n − 1)(k − 1) degrees of freedom, ``lower = 1 − (1 − alpha) F(1 − p/2)`` and
+    ``upper = 1 − (1 − alpha) F(p/2)``, n = every row given (``use="pairwise"``, as psych)
+    or the complete rows (``use="complete"``). With two items, alpha if an item is deleted
+    is NaN (psych reports a covariance ratio there).
+    """
+    a = _rows(_matrix(x), use)
+    k = a.shape[1]
+    names = _labels(labels, k)
+    n_pair, c, _ = _pairwise(a)
+    _check_variance(c, names)
+    raw, std = _alphas(c)
+    stats = []
+    for i in range(k):
+        keep = np.arange(k) != i
+        rest = c[np.ix_(keep, keep)]
+        r_drop = (c[:, i].sum() - c[i, i]) / math.sqrt(c[i, i] * rest.sum())
+        drop = _alphas(rest) if k > 2 else (math.nan, math.nan)
+        column = a[:, i][~np.isnan(a[:, i])]
+        stats.append(
+            ItemStats(
+                item=names[i],
+                n=int(n_pair[i, i]),
+                mean=float(column.mean()),
+                sd=float(np.sqrt(c[i, i])),
+                r_drop=float(r_drop),
+                alpha_if_deleted=drop[0],
+                std_alpha_if_deleted=drop[1],
+            )
+        )
+    n_obs = a.shape[0]
+    lower, upper = feldt_ci(raw, n_obs, k, level)
+    return Alpha(raw, std, lower, upper, level, n_obs, k, use, tuple(stats))
+
+
+def feldt_ci(alpha: float, n_obs: int, n_items: int, level: float = 0.95) -> tuple[float, float]:
+    """Feldt's (1965) confidence interval for alpha, as ``psych::alpha.ci``::
+
+    lower = 1 − (1 − alpha) · F⁻¹(1 − p/2; n − 1, (n − 1)(k − 1))
+    upper = 1 − (1 − alpha) · F⁻¹(p/2;     n − 1, (n − 1)(k − 1)),   p = 1 − level
+    """
+    if n_obs < 2 or n_items < 2:
+        return math.nan, math.nan
+    p = 1 - level
+    d1, d2 = n_obs - 1.0, (n_obs - 1.0) * (n_items - 1.0)
+    return (
+        1 - (1 - alpha) * _f_quantile(1 - p / 2, d1, d2),
+        1 - (1 - alpha) * _f_quantile(p / 2, d1, d2),
+    )
+
+
+def _beta_cf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz; Press et al.,
+    Numerical Recipes, 3rd ed., §6.4)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 100_000):
+        for num in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _beta_inc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_cf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_cf(b, a, 1 - x) / b
+
+
+def _f_quantile(p: float, d1: float, d2: float) -> float:
+    """Quantile of the F distribution, by bisection on its CDF
+    ``P(F ≤ f) = I_t(d1/2, d2/2)``, ``t = d1 f / (d1 f + d2)``."""
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if _beta_inc(d1 / 2, d2 / 2, mid) < p:
+            lo = mid
+        else:
+            hi = mid
+    t = (lo + hi) / 2
+    return d2 * t / (d1 * (1 - t))

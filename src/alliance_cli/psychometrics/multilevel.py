@@ -1,0 +1,195 @@
+"""Repeated measures: ICC(1) and multilevel reliability as ``psych::statsBy``/``mlr``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ._base import (
+    _matrix,
+    _problem,
+)
+
+# -- repeated measures: ICC(1) and multilevel reliability -------------------------------
+
+
+@dataclass(frozen=True)
+class ICC:
+    """One-way random-effects ICCs of a score across clients (psych ``statsBy``)."""
+
+    icc1: float  # ICC(1): share of variance between clients, one session
+    icc2: float  # ICC(2) of statsBy = ICC(1,k): reliability of a client's mean
+    ms_between: float
+    ms_within: float
+    n_clients: int
+    n_obs: int
+    mean_sessions: float  # N / clients, the k psych uses
+
+
+def icc1(scores: npt.ArrayLike, clients: npt.ArrayLike) -> ICC:
+    """ICC(1) of a scale score across clients, one-way random effects (Shrout & Fleiss 1979
+    ICC(1,1); Bliese 2000), computed as ``psych::statsBy(data, group)$ICC1``::
+
+        MSb = Σ_j n_j (m_j − m)² / (G − 1)
+        MSw = Σ_j (n_j − 1) s_j² / Σ_j (n_j − 1)
+        ICC1 = (MSb − MSw) / (MSb + (k − 1) MSw),   ICC2 = (MSb − MSw) / MSb
+
+    with k = N / G, the mean number of scored sessions per client (psych's choice; for
+    balanced data this is exactly Shrout & Fleiss ICC(1,1), ``psych::ICC``'s ICC1). Rows
+    with a missing score are left out.
+    """
+    y = np.asarray(scores, dtype=np.float64).ravel()
+    g = np.asarray(clients).ravel()
+    if y.shape != g.shape:
+        raise ValueError("scores and clients must have the same length")
+    keep = ~np.isnan(y)
+    y, g = y[keep], g[keep]
+    _, grp = np.unique(g, return_inverse=True)
+    n = np.bincount(grp).astype(np.float64)
+    n_groups, n_obs = n.size, y.size
+    if n_groups < 2 or n_obs <= n_groups:
+        raise _problem(
+            "too-few-clients", "ICC(1) needs at least two clients and a repeated session"
+        )
+    means = np.bincount(grp, weights=y) / n
+    grand = y.mean()
+    ms_b = float(np.sum(n * (means - grand) ** 2) / (n_groups - 1))
+    ms_w = float(np.sum((y - means[grp]) ** 2) / (n_obs - n_groups))
+    k = n_obs / n_groups
+    return ICC(
+        icc1=(ms_b - ms_w) / (ms_b + (k - 1) * ms_w),
+        icc2=(ms_b - ms_w) / ms_b,
+        ms_between=ms_b,
+        ms_within=ms_w,
+        n_clients=n_groups,
+        n_obs=n_obs,
+        mean_sessions=k,
+    )
+
+
+@dataclass(frozen=True)
+class Multilevel:
+    """Generalizability of a scale measured on every item at every session, as
+    ``psych::mlr`` (alias ``multilevel.reliability``) reports it from its ANOVA."""
+
+    n_clients: int
+    n_sessions: int
+    n_items: int
+    # Variance components (psych ``components``): ID, Time, Items, ID x time, ID x items,
+    # time x items, Residual. Estimates may be negative, as in psych.
+    var_id: float
+    var_time: float
+    var_items: float
+    var_id_time: float
+    var_id_items: float
+    var_time_items: float
+    var_residual: float
+    rkf: float  # RkF: between clients, the mean of k fixed sessions
+    r1r: float  # R1R: between clients, one random session
+    rkr: float  # RkR: between clients, the mean of k random sessions
+    rc: float  # Rc: within clients, reliability of change across sessions
+    rkrn: float  # RkRn: as RkR from the nested model id / session-within-id
+    rcn: float  # Rcn: as Rc from the nested model
+
+
+def multilevel_reliability(
+    x: npt.ArrayLike, clients: npt.ArrayLike, sessions: npt.ArrayLike
+) -> Multilevel:
+    """Between- and within-client reliability of a scale over repeated sessions, as
+    ``psych::mlr(..., aov = TRUE)`` (Shrout & Lane 2012; Cranford et al. 2006).
+
+    ``x`` is rows × items, one row per client and session; the design must be complete and
+    balanced (every client rated at every session value, every item answered), because the
+    variance components come from the crossed three-way ANOVA id × time × items. With n
+    clients, k sessions, m items and the ANOVA mean squares::
+
+        σ²_id     = (MS_id − MS_id×t − MS_id×i + MS_e) / (k m)
+        σ²_t      = (MS_t − MS_id×t − MS_t×i + MS_e) / (n m)
+        σ²_i      = (MS_i − MS_id×i − MS_t×i + MS_e) / (n k)
+        σ²_id×t   = (MS_id×t − MS_e) / m,   σ²_id×i = (MS_id×i − MS_e) / k
+        σ²_t×i    = (MS_t×i − MS_e) / n,    σ²_e = MS_e
+        RkF = (σ²_id + σ²_id×i/m) / (σ²_id + σ²_id×i/m + σ²_e/(k m))
+        R1R = (σ²_id + σ²_id×i/m) / (σ²_id + σ²_id×i/m + σ²_t + σ²_id×t + σ²_e/m)
+        RkR = (σ²_id + σ²_id×i/m) / (σ²_id + σ²_id×i/m + (σ²_t + σ²_id×t)/k + σ²_e/(k m))
+        Rc  = σ²_id×t / (σ²_id×t + σ²_e/m)
+
+    (the formulas psych 2.2.9 implements; Shrout & Lane's Table 5.3 has the same shape).
+
+    ``RkRn`` and ``Rcn`` are psych's reliabilities from the nested model (clients, sessions
+    within clients, residual) that psych fits with ``nlme::lme`` (REML). On a balanced design
+    REML equals the nested ANOVA estimators whenever they are non-negative, and those are
+    used here: σ²_id = (MS_id − MS_t(id)) / (k m), σ²_t(id) = (MS_t(id) − MS_w) / m,
+    σ²_w = MS_w (items within a session), ``RkRn = σ²_id / (σ²_id + σ²_t(id)/k + σ²_w/(k m))``,
+    ``Rcn = σ²_t(id) / (σ²_t(id) + σ²_w/m)``.
+    """
+    a = _matrix(x)
+    cid = np.asarray(clients).ravel()
+    sid = np.asarray(sessions).ravel()
+    if not (cid.size == sid.size == a.shape[0]):
+        raise ValueError("x, clients and sessions must have the same number of rows")
+    _, ci = np.unique(cid, return_inverse=True)
+    _, si = np.unique(sid, return_inverse=True)
+    n, k, m = int(ci.max()) + 1, int(si.max()) + 1, a.shape[1]
+    cells = np.bincount(ci * k + si, minlength=n * k)
+    if np.isnan(a).any() or np.any(cells != 1):
+        raise _problem(
+            "unbalanced-design",
+            "multilevel reliability needs every client rated once at every session value "
+            f"with every item answered ({n} clients × {k} sessions); "
+            f"{int(np.sum(cells == 0))} client–session cells are empty, "
+            f"{int(np.sum(cells > 1))} repeated, {int(np.isnan(a).any(axis=1).sum())} rows "
+            "incomplete",
+        )
+    if min(n, k, m) < 2:
+        raise _problem("too-few-clients", "needs at least two clients, sessions and items")
+    y = np.empty((n, k, m))
+    y[ci, si] = a
+    g = y.mean()
+    m_p, m_t, m_i = y.mean(axis=(1, 2)), y.mean(axis=(0, 2)), y.mean(axis=(0, 1))
+    m_pt, m_pi, m_ti = y.mean(axis=2), y.mean(axis=1), y.mean(axis=0)
+    ms_p = k * m * np.sum((m_p - g) ** 2) / (n - 1)
+    ms_t = n * m * np.sum((m_t - g) ** 2) / (k - 1)
+    ms_i = n * k * np.sum((m_i - g) ** 2) / (m - 1)
+    ms_pt = m * np.sum((m_pt - m_p[:, None] - m_t[None, :] + g) ** 2) / ((n - 1) * (k - 1))
+    ms_pi = k * np.sum((m_pi - m_p[:, None] - m_i[None, :] + g) ** 2) / ((n - 1) * (m - 1))
+    ms_ti = n * np.sum((m_ti - m_t[:, None] - m_i[None, :] + g) ** 2) / ((k - 1) * (m - 1))
+    e = (
+        y
+        - m_pt[:, :, None]
+        - m_pi[:, None, :]
+        - m_ti[None, :, :]
+        + m_p[:, None, None]
+        + m_t[None, :, None]
+        + m_i[None, None, :]
+        - g
+    )
+    ms_e = float(np.sum(e**2) / ((n - 1) * (k - 1) * (m - 1)))
+    v_p = (ms_p - ms_pt - ms_pi + ms_e) / (k * m)
+    v_t = (ms_t - ms_pt - ms_ti + ms_e) / (n * m)
+    v_i = (ms_i - ms_pi - ms_ti + ms_e) / (n * k)
+    v_pt, v_pi, v_ti = (ms_pt - ms_e) / m, (ms_pi - ms_e) / k, (ms_ti - ms_e) / n
+    true = v_p + v_pi / m
+    ms_nested = m * np.sum((m_pt - m_p[:, None]) ** 2) / (n * (k - 1))
+    ms_within = np.sum((y - m_pt[:, :, None]) ** 2) / (n * k * (m - 1))
+    n_p = (ms_p - ms_nested) / (k * m)
+    n_t = (ms_nested - ms_within) / m
+    return Multilevel(
+        n_clients=n,
+        n_sessions=k,
+        n_items=m,
+        var_id=float(v_p),
+        var_time=float(v_t),
+        var_items=float(v_i),
+        var_id_time=float(v_pt),
+        var_id_items=float(v_pi),
+        var_time_items=float(v_ti),
+        var_residual=ms_e,
+        rkf=float(true / (true + ms_e / (k * m))),
+        r1r=float(true / (true + v_t + v_pt + ms_e / m)),
+        rkr=float(true / (true + (v_t + v_pt) / k + ms_e / (k * m))),
+        rc=float(v_pt / (v_pt + ms_e / m)),
+        rkrn=float(n_p / (n_p + n_t / k + ms_within / (k * m))),
+        rcn=float(n_t / (n_t + ms_within / m)),
+    )
