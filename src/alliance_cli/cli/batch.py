@@ -31,7 +31,8 @@ def batch(
         list[str],
         typer.Argument(
             metavar="INPUT",
-            help="CSV, TSV or other delimited text files with a header row; - reads stdin.",
+            help="CSV, TSV or other delimited text files with a header row, Excel .xlsx, SPSS "
+            ".sav, Stata .dta or Parquet files (by extension); - reads stdin.",
             show_default=False,
         ),
     ],
@@ -89,6 +90,15 @@ def batch(
         typer.Option(
             "--encoding",
             help="Input encoding; default UTF-8 with or without BOM.",
+            show_default=False,
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            metavar="NAME|INDEX",
+            help="Excel sheet to read: its name or position (1 is the first); default the first.",
             show_default=False,
         ),
     ] = None,
@@ -152,6 +162,9 @@ def batch(
     Also:  alliance batch export.tsv -q wai-sr -q srs --id participant --id session
     --missing -99 --errors bad.csv -o scores.csv --shape long
 
+    Excel, SPSS, Stata, Parquet (pip install 'alliance-cli[formats]'):  alliance batch
+    study.xlsx --sheet Week1 -q wai-sr -o scores.csv
+
     Centred for multilevel models:  alliance batch sessions.csv -q wai-sr --center client
 
     Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
@@ -169,7 +182,7 @@ def batch(
     from ..batch import Shape as BatchShape
     from ..errors import BatchDataError
     from ..io.batchout import check_output, write_batch, write_frame
-    from ..io.readers import parse_sep, read_table
+    from ..io.readers import parse_sep, read_input
     from ..mapfile import load_map
     from ..result import key_warning
     from ..ui import batch as view
@@ -186,10 +199,11 @@ def batch(
         spec = load_map(map_file) if map_file is not None else None
         separator = parse_sep(sep) if sep is not None else None
         tables = [
-            read_table(
+            read_input(
                 getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
                 sep=separator,
                 encoding=encoding,
+                sheet=sheet,
             )
             for name in inputs
         ]

@@ -17,7 +17,8 @@ def reliability(
         list[str],
         typer.Argument(
             metavar="INPUT",
-            help="CSV, TSV or other delimited text files with a header row; - reads stdin.",
+            help="CSV, TSV or other delimited text files with a header row, Excel .xlsx, SPSS "
+            ".sav, Stata .dta or Parquet files (by extension); - reads stdin.",
             show_default=False,
         ),
     ],
@@ -52,6 +53,15 @@ def reliability(
             "--map", help="YAML map: column → item, recodes, missing codes.", show_default=False
         ),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            metavar="NAME|INDEX",
+            help="Excel sheet to read: its name or position (1 is the first); default the first.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -65,7 +75,7 @@ def reliability(
     """
     from ..batch import SHOWN_FAILURES, BatchOptions
     from ..errors import BatchDataError
-    from ..io.readers import read_table
+    from ..io.readers import read_input
     from ..mapfile import load_map
     from ..reliability import reliability as compute
     from ..ui import batch as batch_view
@@ -78,7 +88,7 @@ def reliability(
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
         spec = load_map(map_file) if map_file is not None else None
         stdin = getattr(sys.stdin, "buffer", sys.stdin)
-        tables = [read_table(stdin if n == "-" else Path(n)) for n in inputs]
+        tables = [read_input(stdin if n == "-" else Path(n), sheet=sheet) for n in inputs]
         try:
             result = compute(tables, qs, BatchOptions(spec=spec), by=by, session=session)
         except BatchDataError as exc:
