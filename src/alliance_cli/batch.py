@@ -37,6 +37,7 @@ from . import scoring
 from .batchtable import build_table
 from .columnmap import FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
+from .io import surveys
 from .io.columns import Column
 from .io.readers import TextTable, blank_cells
 from .mapfile import CellRules, MapSource
@@ -147,6 +148,7 @@ def score_batch(
     says ``refused`` instead and has no table."""
     qs = tuple(questionnaires)
     mappings = _map_all(inputs, qs, options)
+    inputs = [surveys.keep_complete(t, m) for t, m in zip(inputs, mappings, strict=True)]
     pieces: list[Any] = []
     matrices: dict[str, list[Any]] = {q.id: [] for q in qs}
     for f, (table, mapping) in enumerate(zip(inputs, mappings, strict=True)):
@@ -187,8 +189,8 @@ def _map_all(
                     qs,
                     file=table.name,
                     spec=options.spec,
-                    ids=options.ids,
-                    missing=options.missing,
+                    ids=surveys.id_columns(table, options.ids, options.spec),
+                    missing=(*options.missing, *surveys.missing_codes(table)),
                 )
             )
         except UsageError as exc:
@@ -355,6 +357,8 @@ def _id_failures(inputs: Sequence[TextTable], mappings: Sequence[FileMapping]) -
         frame = table.frame[[pos for _, pos in mapping.ids]]
         frame.columns = [name for name, _ in mapping.ids]
         blank = np.column_stack([blank_cells(frame[name]) for name, _ in mapping.ids])
+        optional = surveys.optional_ids(table)
+        blank[:, [k for k, (name, _) in enumerate(mapping.ids) if name in optional]] = False
         for k, (name, pos) in enumerate(mapping.ids):
             if blank[:, k].any():
                 mask = blank[:, k]

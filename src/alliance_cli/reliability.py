@@ -132,8 +132,8 @@ def reliability(
             hint="add --by CLIENT_COL",
         )
     batch = score_batch(inputs, questionnaires, options or BatchOptions())
-    clients = client_column(inputs, by, "--by") if by else None
-    sessions = client_column(inputs, session, "--session") if session else None
+    clients = client_column(batch.inputs, by, "--by") if by else None
+    sessions = client_column(batch.inputs, session, "--session") if session else None
     scales = tuple(
         _scale(q, sid, batch.matrices[q.id], clients, sessions)
         for q in batch.questionnaires

@@ -25,6 +25,34 @@ class Invalid(StrEnum):
     missing = "missing"
 
 
+class Source(StrEnum):
+    auto = "auto"
+    qualtrics = "qualtrics"
+    redcap = "redcap"
+    plain = "plain"
+
+
+SourceOpt = Annotated[
+    Source,
+    typer.Option(
+        "--source",
+        help="Survey export: auto recognises Qualtrics (extra header rows dropped, -99 "
+        "missing) and REDCap (record/event/repeat columns as ids); plain reads as it is.",
+    ),
+]
+FinishedOpt = Annotated[
+    bool,
+    typer.Option("--finished-only", help="Qualtrics: keep rows whose Finished is 1/True."),
+]
+CompleteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--complete-only",
+        help="REDCap: keep rows whose <form>_complete is 2 for the forms of mapped items.",
+    ),
+]
+
+
 @app.command()
 def batch(
     inputs: Annotated[
@@ -102,6 +130,9 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    source: SourceOpt = Source.auto,
+    finished_only: FinishedOpt = False,
+    complete_only: CompleteOpt = False,
     invalid: Annotated[
         Invalid,
         typer.Option(
@@ -183,6 +214,7 @@ def batch(
     from ..errors import BatchDataError
     from ..io.batchout import check_output, write_batch, write_frame
     from ..io.readers import parse_sep, read_input
+    from ..io.surveys import prepare
     from ..mapfile import load_map
     from ..result import key_warning
     from ..ui import batch as view
@@ -199,11 +231,16 @@ def batch(
         spec = load_map(map_file) if map_file is not None else None
         separator = parse_sep(sep) if sep is not None else None
         tables = [
-            read_input(
-                getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
-                sep=separator,
-                encoding=encoding,
-                sheet=sheet,
+            prepare(
+                read_input(
+                    getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
+                    sep=separator,
+                    encoding=encoding,
+                    sheet=sheet,
+                ),
+                source.value,
+                finished_only=finished_only,
+                complete_only=complete_only,
             )
             for name in inputs
         ]

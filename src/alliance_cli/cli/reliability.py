@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ._common import DefinitionsOpt, JsonOpt, app, catalog_for, print_json, reporting, usage
+from .batch import CompleteOpt, FinishedOpt, Source, SourceOpt
 
 
 @app.command()
@@ -62,6 +63,9 @@ def reliability(
             show_default=False,
         ),
     ] = None,
+    source: SourceOpt = Source.auto,
+    finished_only: FinishedOpt = False,
+    complete_only: CompleteOpt = False,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -76,6 +80,7 @@ def reliability(
     from ..batch import SHOWN_FAILURES, BatchOptions
     from ..errors import BatchDataError
     from ..io.readers import read_input
+    from ..io.surveys import prepare
     from ..mapfile import load_map
     from ..reliability import reliability as compute
     from ..ui import batch as batch_view
@@ -88,7 +93,15 @@ def reliability(
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
         spec = load_map(map_file) if map_file is not None else None
         stdin = getattr(sys.stdin, "buffer", sys.stdin)
-        tables = [read_input(stdin if n == "-" else Path(n), sheet=sheet) for n in inputs]
+        tables = [
+            prepare(
+                read_input(stdin if n == "-" else Path(n), sheet=sheet),
+                source.value,
+                finished_only=finished_only,
+                complete_only=complete_only,
+            )
+            for n in inputs
+        ]
         try:
             result = compute(tables, qs, BatchOptions(spec=spec), by=by, session=session)
         except BatchDataError as exc:
