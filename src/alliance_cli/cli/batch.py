@@ -32,6 +32,23 @@ class Source(StrEnum):
     plain = "plain"
 
 
+MapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--map",
+        help="YAML map: column → item, recodes, missing codes, id columns.",
+        show_default=False,
+    ),
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        metavar="NAME|INDEX",
+        help="Excel sheet to read: its name or position (1 is the first); default the first.",
+        show_default=False,
+    ),
+]
 SourceOpt = Annotated[
     Source,
     typer.Option(
@@ -82,14 +99,7 @@ def batch(
             show_default=False,
         ),
     ] = None,
-    map_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--map",
-            help="YAML map: column → item, recodes, missing codes, id columns.",
-            show_default=False,
-        ),
-    ] = None,
+    map_file: MapOpt = None,
     ids: Annotated[
         list[str] | None,
         typer.Option(
@@ -121,15 +131,7 @@ def batch(
             show_default=False,
         ),
     ] = None,
-    sheet: Annotated[
-        str | None,
-        typer.Option(
-            "--sheet",
-            metavar="NAME|INDEX",
-            help="Excel sheet to read: its name or position (1 is the first); default the first.",
-            show_default=False,
-        ),
-    ] = None,
+    sheet: SheetOpt = None,
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ._common import DefinitionsOpt, JsonOpt, app, catalog_for, print_json, reporting, usage
-from .batch import CompleteOpt, FinishedOpt, Source, SourceOpt
+from .batch import CompleteOpt, FinishedOpt, MapOpt, SheetOpt, Source, SourceOpt
 
 
 @app.command()
@@ -48,21 +48,8 @@ def reliability(
             show_default=False,
         ),
     ] = None,
-    map_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--map", help="YAML map: column → item, recodes, missing codes.", show_default=False
-        ),
-    ] = None,
-    sheet: Annotated[
-        str | None,
-        typer.Option(
-            "--sheet",
-            metavar="NAME|INDEX",
-            help="Excel sheet to read: its name or position (1 is the first); default the first.",
-            show_default=False,
-        ),
-    ] = None,
+    map_file: MapOpt = None,
+    sheet: SheetOpt = None,
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
