@@ -31,6 +31,21 @@ def data_file(rows: int, seed: int = 20240604) -> Path:
     path = folder / f"wai-sr-{rows}-{seed}.csv"
     if path.exists():
         return path
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(",".join(["id", "session", *ITEMS]) + "\n")
+        for start in range(0, rows, BLOCK):
+            # Blocks of rows, each from its own seed, so that ten million rows need no more
+            # memory than one block.
+            out.write(_block(start, min(BLOCK, rows - start), seed + start // BLOCK))
+    tmp.replace(path)
+    return path
+
+
+BLOCK = 1_000_000
+
+
+def _block(start: int, rows: int, seed: int) -> str:
     rng = np.random.default_rng(seed)
     facet_of = np.zeros(12, dtype=np.int64)
     for f, name in enumerate(("goal", "task", "bond")):
@@ -41,12 +56,8 @@ def data_file(rows: int, seed: int = 20240604) -> Path:
     answers = np.clip(np.rint(latent), 1, 5).astype(np.int64)
     text = answers.astype(str).astype(object)
     text[rng.random(size=(rows, 12)) < BLANK_RATE] = ""
-    ids = np.char.add("p", np.char.zfill((np.arange(rows) // SESSIONS + 1).astype(str), 7))
-    sessions = (np.arange(rows) % SESSIONS + 1).astype(str)
-    lines = [",".join(["id", "session", *ITEMS])]
+    index = np.arange(start, start + rows)
+    ids = np.char.add("p", np.char.zfill((index // SESSIONS + 1).astype(str), 7))
+    sessions = (index % SESSIONS + 1).astype(str)
     cells = np.column_stack([ids.astype(object), sessions.astype(object), text])
-    lines += [",".join(row) for row in cells.tolist()]
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return "".join(",".join(row) + "\n" for row in cells.tolist())

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
-from .batchtable import build_table
+from .batchtable import add_centre, base_names, build_table, client_column
 from .columnmap import FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
-from .io.readers import TextTable, blank_cells
+from .io.readers import TextTable
 from .mapfile import CellRules, MapSource
 from .model import GRID_TOLERANCE, Questionnaire, fmt_num, normalize_label
 from .responses import NA_WORDS, read_value
@@ -86,34 +86,64 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class InputInfo:
+    """What the codebook and the summary say of one input read in chunks."""
+
+    name: str
+    rows: int
+    header_rows: int
+    delimiter_name: str
+    encoding: str
+    format: str
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+@dataclass(frozen=True)
 class Batch:
-    inputs: tuple[TextTable, ...]
+    inputs: tuple[Any, ...]
+    """The inputs: :class:`TextTable` s when scored whole, :class:`InputInfo` s when
+    streamed (both have a name, a length, header rows, delimiter and encoding)."""
     questionnaires: tuple[Questionnaire, ...]
     mappings: tuple[FileMapping, ...]
     options: BatchOptions
     failures: Any
-    """DataFrame with :data:`FAILURE_COLUMNS`, in file, row and column order."""
+    """DataFrame with :data:`FAILURE_COLUMNS`, in file, row and column order (when streamed:
+    the first :data:`KEPT_FAILURES`; ``bad_cells`` counts them all)."""
     refused: bool
     """True when the failures stop the run (what ``check`` raises on)."""
     table: Any
-    """The output DataFrame; None when refused."""
+    """The output DataFrame; None when refused or streamed to a sink."""
     columns: tuple[Column, ...]
     """What each output column means (for the codebook)."""
     counts: tuple[Counts, ...]
     matrices: dict[str, Any] = field(default_factory=dict)
     """Per questionnaire id: the rows × items answers of every input (bad cells NaN)."""
+    codes: dict[str, int] | None = None
+    """Bad cells per problem code when streamed (else counted from ``failures``)."""
+    written: int = 0
+    """Rows written to the sink (streamed runs)."""
 
     @property
     def rows(self) -> int:
         return sum(len(t) for t in self.inputs)
 
     @property
+    def output_rows(self) -> int:
+        """Rows of the output: a row per response (wide) or per response × scale (long)."""
+        if self.options.shape is Shape.wide:
+            return self.rows
+        return self.rows * sum(len(q.scales) for q in self.questionnaires)
+
+    @property
     def bad_cells(self) -> int:
-        return len(self.failures)
+        return sum(self.codes.values()) if self.codes is not None else len(self.failures)
 
     def failure_counts(self) -> dict[str, int]:
         """Bad cells per problem code, most frequent first."""
-        return dict(Counter(self.failures["code"].tolist()).most_common())
+        counted = self.codes if self.codes is not None else Counter(self.failures["code"].tolist())
+        return dict(Counter(counted).most_common())
 
     def summary(self) -> list[str]:
         """``read 120 rows from a.csv``, then per questionnaire how many were scored."""
@@ -133,49 +163,179 @@ class Batch:
         return lines
 
 
+@dataclass(frozen=True)
+class PartJob:
+    """One chunk of one input to score: everything :func:`score_part` needs, picklable (so
+    that another process or a Dask worker can run it)."""
+
+    questionnaires: tuple[Questionnaire, ...]
+    options: BatchOptions
+    mapping: FileMapping
+    file: int
+    """The input's index among the run's inputs."""
+    table: TextTable
+    base: tuple[str, ...]
+    """The run's kept (id) columns: the union over its inputs, so every chunk has them all."""
+    several: bool
+    """More than one input (adds the ``file`` column)."""
+    build: bool = True
+    """Build the output table (not for a dry run or reliability)."""
+    keep_matrices: bool = False
+
+
+@dataclass(frozen=True)
+class Part:
+    """What scoring one chunk gives."""
+
+    table: Any
+    """Output rows, or None (not built, or refused)."""
+    columns: tuple[Column, ...]
+    failures: Any
+    """Bad cells of the chunk: :data:`FAILURE_COLUMNS` plus ``_file`` and ``_position``."""
+    answer_bad: int
+    """How many of those are answer cells (the rest are ids)."""
+    counts: tuple[Counts, ...]
+    keys: IdKeys | None
+    """The chunk's complete ids, for the check across chunks; None when no ids are
+    declared."""
+    matrices: dict[str, Any]
+    rows: int = 0
+    """Rows in the chunk (after the survey's row filters)."""
+    file: int = 0
+    clients: Any = None
+    """With ``--center``: the client of each row (None where blank)."""
+
+
+def score_part(job: PartJob) -> Part:
+    """Read, check and score one chunk: its bad cells (repeated ids within the chunk
+    included), counts, and output rows. The same function serves every engine."""
+    table, mapping, qs = job.table, job.mapping, job.questionnaires
+    table = surveys.keep_complete(table, mapping)
+    pieces: list[Any] = []
+    matrices: dict[str, Any] = {}
+    states: dict[str, Any] = {}
+    for qc in mapping.questionnaires:
+        x, states[qc.questionnaire.id], bad = _read_questionnaire(
+            table, job.file, qc.questionnaire, qc.items
+        )
+        pieces += bad
+        matrices[qc.questionnaire.id] = x
+    answer_bad = sum(len(p) for p in pieces)
+    id_pieces, keys = _id_check(table, job.file, mapping)
+    failures = failure_table(pieces + id_pieces, keep_place=True)
+    refused = bool(len(failures)) and (
+        job.options.invalid is InvalidPolicy.error or len(failures) > answer_bad
+    )
+    scores = {q.id: scoring.score_matrix(q, matrices[q.id], states[q.id]) for q in qs}
+    counts = tuple(_counts(q, scores[q.id]) for q in qs)
+    out: Any = None
+    columns: tuple[Column, ...] = ()
+    if job.build and not refused:
+        out, columns = build_table(
+            table,
+            mapping,
+            qs,
+            {q.id: (matrices[q.id], scores[q.id]) for q in qs},
+            job.options.shape,
+            base=job.base,
+            several=job.several,
+        )
+    clients = None
+    if job.options.center and job.build:
+        clients = client_column([table], job.options.center, "--center")
+    return Part(
+        out,
+        columns,
+        failures,
+        answer_bad,
+        counts,
+        keys,
+        matrices if job.keep_matrices else {},
+        len(table),
+        job.file,
+        clients,
+    )
+
+
 def score_batch(
     inputs: Sequence[TextTable],
     questionnaires: Sequence[Questionnaire],
     options: BatchOptions = BatchOptions(),
     *,
     check: bool = True,
+    build: bool = True,
 ) -> Batch:
-    """Map, read, check and score ``inputs`` on every questionnaire.
+    """Map, read, check and score ``inputs`` (whole tables in memory) on every questionnaire.
 
     Raises :class:`UsageError` when the columns cannot be mapped (every problem of every
     file at once) and, with ``check``, :class:`BatchDataError` carrying the table of every bad
     cell when the data cannot be scored as asked. Without ``check`` (a dry run) the result
-    says ``refused`` instead and has no table."""
+    says ``refused`` instead and has no table. Without ``build`` only the answer matrices
+    and counts are made (what reliability needs)."""
     qs = tuple(questionnaires)
-    mappings = _map_all(inputs, qs, options)
-    inputs = [surveys.keep_complete(t, m) for t, m in zip(inputs, mappings, strict=True)]
-    pieces: list[Any] = []
-    matrices: dict[str, list[Any]] = {q.id: [] for q in qs}
+    mappings = map_all(inputs, qs, options)
+    base = base_names(mappings)
+    registry = IdRegistry([t.name for t in inputs])
+    parts: list[Part] = []
+    kept: list[TextTable] = []
     for f, (table, mapping) in enumerate(zip(inputs, mappings, strict=True)):
-        for qc in mapping.questionnaires:
-            x, bad = _read_questionnaire(table, f, qc.questionnaire, qc.items)
-            pieces += bad
-            matrices[qc.questionnaire.id].append(x)
-    answer_bad = sum(len(p) for p in pieces)
-    pieces += _id_failures(inputs, mappings)
-    failures = _failure_table(pieces)
+        kept.append(surveys.keep_complete(table, mapping))
+        job = PartJob(qs, options, mapping, f, table, base, len(inputs) > 1, build, True)
+        part = score_part(job)
+        parts.append(replace(part, failures=registry.check(part)))
+    failures = failure_table([p.failures for p in parts])
+    answer_bad = sum(p.answer_bad for p in parts)
     refused = bool(len(failures)) and (
         options.invalid is InvalidPolicy.error or len(failures) > answer_bad
     )
     if refused and check:
-        raise _refusal(failures, options)
-    if refused:
-        return Batch(tuple(inputs), qs, mappings, options, failures, True, None, (), ())
-    scores = {q.id: _score(q, matrices[q.id]) for q in qs}
-    table, columns = build_table(inputs, mappings, qs, scores, options.shape, options.center)
-    counts = tuple(_counts(q, scores[q.id][1]) for q in qs)
-    matrices = {q.id: scores[q.id][0] for q in qs}
+        raise refusal(failures, options)
+    counts = tuple(
+        Counts(
+            q.id,
+            sum(p.counts[i].complete for p in parts),
+            sum(p.counts[i].withheld for p in parts),
+        )
+        for i, q in enumerate(qs)
+    )
+    matrices = {
+        q.id: np.concatenate([p.matrices[q.id] for p in parts])
+        if parts
+        else np.empty((0, len(q.items)))
+        for q in qs
+    }
+    if refused or not build:
+        return Batch(
+            tuple(kept), qs, mappings, options, failures, refused, None, (), counts, matrices
+        )
+    table, columns = join_parts(parts, qs, options, mappings)
     return Batch(
-        tuple(inputs), qs, mappings, options, failures, False, table, columns, counts, matrices
+        tuple(kept), qs, mappings, options, failures, False, table, columns, counts, matrices
     )
 
 
-def _map_all(
+def join_parts(
+    parts: Sequence[Part],
+    qs: Sequence[Questionnaire],
+    options: BatchOptions,
+    mappings: Sequence[FileMapping],
+) -> tuple[Any, tuple[Column, ...]]:
+    """The output tables of the parts as one, with ``--center`` columns added."""
+    if not parts:
+        return pd.DataFrame({"row": pd.Series([], dtype=np.int64)}), ()
+    table = (
+        pd.concat([p.table for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].table
+    )
+    columns = parts[0].columns
+    if options.center:
+        clients = np.concatenate([p.clients for p in parts])
+        table, columns = add_centre(
+            table, columns, clients, qs, options.shape.value, options.center
+        )
+    return table, columns
+
+
+def map_all(
     inputs: Sequence[TextTable], qs: Sequence[Questionnaire], options: BatchOptions
 ) -> tuple[FileMapping, ...]:
     problems: list[Problem] = []
@@ -201,9 +361,14 @@ def _map_all(
     return tuple(out)
 
 
-def _refusal(failures: Any, options: BatchOptions) -> BatchDataError:
-    n = len(failures)
-    rows = failures[["file", "row"]].drop_duplicates().shape[0]
+def refusal(
+    failures: Any, options: BatchOptions, total: int | None = None, rows: int | None = None
+) -> BatchDataError:
+    """The error a run stops with: ``failures`` are the bad cells kept (all of them, or the
+    first ones of a streamed run, which gives the ``total`` and the number of bad ``rows``)."""
+    n = len(failures) if total is None else total
+    if rows is None:
+        rows = failures[["file", "row"]].drop_duplicates().shape[0]
     shown = f"; the first {SHOWN_FAILURES} follow" if n > SHOWN_FAILURES else ""
     ids = failures["code"].isin(["missing-id", "duplicate-id"]).any()
     hint = (
@@ -219,6 +384,7 @@ def _refusal(failures: Any, options: BatchOptions) -> BatchDataError:
             f"{n:,} bad cell{'s' * (n != 1)} in {rows:,} row{'s' * (rows != 1)}{shown}",
         ),
         failures=failures,
+        total=n,
         hint=hint,
     )
 
@@ -256,9 +422,9 @@ def read_cells(q: Questionnaire, item_id: str, text: Any, rules: CellRules) -> t
 
 def _read_questionnaire(
     table: TextTable, f: int, q: Questionnaire, items: Sequence[Any]
-) -> tuple[Any, list[Any]]:
-    """The rows × items matrix of one file, and the failure pieces of its bad cells (which
-    are left NaN, so that the matrix scores them as missing)."""
+) -> tuple[Any, Any, list[Any]]:
+    """The rows × items matrix of one file, its cell states, and the failure pieces of its
+    bad cells (which are left NaN and missing, so that the matrix scores them as missing)."""
     x = np.empty((len(table), len(items)), dtype=np.float64)
     unreadable = np.zeros(x.shape, dtype=np.int8)
     recoded = np.zeros(x.shape, dtype=np.bool_)
@@ -303,7 +469,9 @@ def _read_questionnaire(
                     _piece(table, f, ic.position, mask, code, what, allowed, xj, recoded[:, j])
                 )
         x[:, j] = np.where(invalid, np.nan, xj)
-    return x, pieces
+    # Bad cells are now blank: the states say so too (what scoring them as missing means).
+    states[states == scoring.INVALID] = scoring.MISSING
+    return x, states, pieces
 
 
 def _piece(
@@ -345,89 +513,235 @@ def _fmt(v: float) -> str:
 
 # -- ids ------------------------------------------------------------------------------------------
 
+_HASH_KEYS = ("alliance-ids-001", "alliance-ids-002")  # 16 characters each
 
-def _id_failures(inputs: Sequence[TextTable], mappings: Sequence[FileMapping]) -> list[Any]:
-    """A missing id (a blank id cell) and a repeated response id (the same combination of
-    id values again, across all inputs; reported at each repeat with the first's place)."""
-    if not mappings or not mappings[0].ids_declared:
-        return []
+
+def _id_check(table: TextTable, f: int, mapping: FileMapping) -> tuple[list[Any], IdKeys | None]:
+    """A missing id (a blank id cell) and a repeated response id within the table (the same
+    combination of id values again; reported at each repeat with the first's row); and the
+    keys of the rows whose id is complete and first in the table, for :class:`IdRegistry`.
+
+    Each id column is factorized once (pandas ``factorize``), so blanks, repeats and hashes
+    are worked out per distinct value and combined as integers."""
+    if not mapping.ids_declared:
+        return [], None
+    names = [name for name, _ in mapping.ids]
+    optional = surveys.optional_ids(table)
+    n = len(table)
+    combined = np.zeros(n, dtype=np.int64)
+    h1 = np.zeros(n, dtype=np.uint64)
+    h2 = np.zeros(n, dtype=np.uint64)
+    any_blank = np.zeros(n, dtype=np.bool_)
     pieces: list[Any] = []
-    keys: list[Any] = []
-    for f, (table, mapping) in enumerate(zip(inputs, mappings, strict=True)):
-        frame = table.frame[[pos for _, pos in mapping.ids]]
-        frame.columns = [name for name, _ in mapping.ids]
-        blank = np.column_stack([blank_cells(frame[name]) for name, _ in mapping.ids])
-        optional = surveys.optional_ids(table)
-        blank[:, [k for k, (name, _) in enumerate(mapping.ids) if name in optional]] = False
-        for k, (name, pos) in enumerate(mapping.ids):
-            if blank[:, k].any():
-                mask = blank[:, k]
+    for name, pos in mapping.ids:
+        column = table.frame[pos]
+        codes, distinct = pd.factorize(column)
+        values = np.asarray(distinct, dtype=object)
+        blank = np.array([not str(v).strip() for v in values.tolist()], dtype=np.bool_)[codes]
+        if name not in optional:
+            any_blank |= blank
+            if blank.any():
                 pieces.append(
-                    pd.DataFrame(
-                        {
-                            "_file": f,
-                            "_position": pos,
-                            "file": table.name,
-                            "row": table.rows[mask],
-                            "column": name,
-                            "value": frame[name].to_numpy()[mask],
-                            "code": "missing-id",
-                            "problem": "missing id: the response cannot be identified",
-                        }
+                    _id_piece(
+                        table,
+                        f,
+                        pos,
+                        blank,
+                        name,
+                        column.to_numpy()[blank],
+                        "missing-id",
+                        "missing id: the response cannot be identified",
                     )
                 )
-        keyed = frame.assign(_file=f, _row=table.rows, _position=min(p for _, p in mapping.ids))
-        keys.append(keyed.loc[~blank.any(axis=1)])
-    if not keys:
-        return pieces
-    names = [name for name, _ in mappings[0].ids]
-    together = pd.concat(keys, ignore_index=True)
-    repeated = together.duplicated(subset=names, keep="first").to_numpy()
+        if len(values) and combined.max(initial=0) > (1 << 62) // max(len(values), 1):
+            combined = pd.factorize(combined)[0].astype(np.int64)
+        combined = combined * len(values) + codes
+        mix = np.uint64(0x9E3779B97F4A7C15)
+        for h, key in ((h1, _HASH_KEYS[0]), (h2, _HASH_KEYS[1])):
+            hashed = pd.util.hash_array(values, hash_key=key)[codes] if len(values) else h
+            with np.errstate(over="ignore"):
+                h *= mix
+            h ^= hashed
+    complete = ~any_blank
+    rows = table.rows[complete]
+    combined = combined[complete]
+    repeated = pd.Series(combined).duplicated(keep="first").to_numpy()
+    ids_frame = table.frame[[pos for _, pos in mapping.ids]].loc[complete].reset_index(drop=True)
+    ids_frame.columns = names
     if repeated.any():
-        group = together.groupby(names, sort=False).ngroup().to_numpy()
-        _, first_at = np.unique(group, return_index=True)
-        first = together.iloc[first_at[group[repeated]]]
-        dup = together.loc[repeated]
-        where = "first at row " + first["_row"].astype(str).to_numpy()
-        other_file = first["_file"].to_numpy() != dup["_file"].to_numpy()
-        files = np.array([t.name for t in inputs], dtype=object)
-        where = np.where(other_file, where + " of " + files[first["_file"].to_numpy()], where)
-        value = dup[names[0]].astype(str)
-        if len(names) > 1:
-            value = value.str.cat([dup[n].astype(str) for n in names[1:]], sep=", ")
+        _, first_at, group = np.unique(combined, return_index=True, return_inverse=True)
+        first_rows = rows[first_at[group.reshape(-1)[repeated]]]
+        where = "duplicate response id; first at row " + first_rows.astype(str).astype(object)
         pieces.append(
-            pd.DataFrame(
-                {
-                    "_file": dup["_file"].to_numpy(),
-                    "_position": dup["_position"].to_numpy(),
-                    "file": files[dup["_file"].to_numpy()],
-                    "row": dup["_row"].to_numpy(),
-                    "column": ", ".join(names),
-                    "value": value.to_numpy(),
-                    "code": "duplicate-id",
-                    "problem": "duplicate response id; " + where,
-                }
+            _id_piece(
+                table,
+                f,
+                min(p for _, p in mapping.ids),
+                repeated,
+                ", ".join(names),
+                _joined_ids(ids_frame.loc[repeated], names),
+                "duplicate-id",
+                where,
+                rows=rows,
             )
         )
-    return pieces
+    first = ~repeated
+    keys = IdKeys(
+        f,
+        ", ".join(names),
+        min(p for _, p in mapping.ids),
+        h1[complete][first],
+        h2[complete][first],
+        rows[first],
+        ids_frame.loc[first].reset_index(drop=True),
+    )
+    return pieces, keys
 
 
-def _failure_table(pieces: Sequence[Any]) -> Any:
-    if not pieces:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in FAILURE_COLUMNS}).astype(
-            {"row": np.int64}
+@dataclass(frozen=True)
+class IdKeys:
+    """The complete response ids of a chunk (each first in it), for :class:`IdRegistry`."""
+
+    file: int
+    column: str
+    position: int
+    h1: Any
+    h2: Any
+    rows: Any
+    ids: Any
+    """The id columns of those rows (a DataFrame), to show a repeat's value."""
+
+
+def _joined_ids(frame: Any, names: Sequence[str]) -> Any:
+    value = frame[names[0]].astype(str)
+    if len(names) > 1:
+        value = value.str.cat([frame[n].astype(str) for n in names[1:]], sep=", ")
+    return value.to_numpy(dtype=object)
+
+
+def _id_piece(
+    table: TextTable,
+    f: int,
+    position: int,
+    mask: Any,
+    column: str,
+    value: Any,
+    code: str,
+    problem: Any,
+    *,
+    rows: Any = None,
+) -> Any:
+    return pd.DataFrame(
+        {
+            "_file": f,
+            "_position": position,
+            "file": table.name,
+            "row": (table.rows if rows is None else rows)[mask],
+            "column": column,
+            "value": value,
+            "code": code,
+            "problem": problem,
+        }
+    )
+
+
+class IdRegistry:
+    """The response ids seen in earlier chunks and inputs, to find a repeat across them.
+
+    Ids are kept as two independent 64-bit hashes of their text (a false repeat would need
+    both to collide: about 1 in 10²⁵ for ten million ids) with the row and input of their
+    first occurrence — 26 bytes per response — in a few runs sorted by the first hash (a
+    new chunk's run is merged with the last run while that is not twice as long, so there
+    are about log₂(chunks) runs and each id is merged about log₂(chunks) times)."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        self.files = list(files)
+        self.runs: list[tuple[Any, Any, Any, Any]] = []  # h1, h2, row, file; sorted by h1
+
+    def check(self, part: Part) -> Any:
+        """The part's failures with repeats of earlier ids added (and its ids remembered)."""
+        keys = part.keys
+        if keys is None:
+            return part.failures
+        order = np.argsort(keys.h1, kind="stable")
+        h1, h2 = keys.h1[order], keys.h2[order]
+        hit = np.zeros(len(h1), dtype=np.bool_)
+        first_row = np.zeros(len(h1), dtype=np.int64)
+        first_file = np.zeros(len(h1), dtype=np.int64)
+        for r1, r2, rrow, rfile in self.runs:
+            at = np.searchsorted(r1, h1)
+            inside = at < len(r1)
+            found = np.zeros(len(h1), dtype=np.bool_)
+            found[inside] = (r1[at[inside]] == h1[inside]) & (r2[at[inside]] == h2[inside])
+            found &= ~hit
+            first_row[found] = rrow[at[found]]
+            first_file[found] = rfile[at[found]]
+            hit |= found
+        failures = part.failures
+        if hit.any():
+            back = order[hit]  # positions in the chunk's keys
+            where = "duplicate response id; first at row " + first_row[hit].astype(str).astype(
+                object
+            )
+            names = np.array(self.files, dtype=object)[first_file[hit]]
+            where = np.where(first_file[hit] != keys.file, where + " of " + names, where)
+            repeats = pd.DataFrame(
+                {
+                    "_file": keys.file,
+                    "_position": keys.position,
+                    "file": self.files[keys.file],
+                    "row": keys.rows[back],
+                    "column": keys.column,
+                    "value": _joined_ids(keys.ids.iloc[back], list(keys.ids.columns)),
+                    "code": "duplicate-id",
+                    "problem": where,
+                }
+            )
+            failures = failure_table([failures, repeats], keep_place=True)
+        new = ~hit
+        self.runs.append(
+            (
+                h1[new],
+                h2[new],
+                keys.rows[order][new],
+                np.full(int(new.sum()), keys.file, dtype=np.int16),
+            )
         )
-    table = pd.concat(pieces, ignore_index=True)
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            last, before = self.runs.pop(), self.runs.pop()
+            # Two sorted runs: a stable sort of their concatenation is a linear merge. One
+            # field at a time, so that at most one field is held twice.
+            merge = np.argsort(np.concatenate((before[0], last[0])), kind="stable")
+            fields = []
+            for k in range(4):
+                fields.append(np.concatenate((before[k], last[k]))[merge])
+                before, last = _drop(before, k), _drop(last, k)
+            del merge
+            self.runs.append((fields[0], fields[1], fields[2], fields[3]))
+        return failures
+
+
+def _drop(run: tuple[Any, ...], k: int) -> tuple[Any, ...]:
+    """The run without its field ``k`` (so that its memory can go)."""
+    return (*run[:k], None, *run[k + 1 :])
+
+
+def failure_table(pieces: Sequence[Any], *, keep_place: bool = False) -> Any:
+    """The failure pieces as one table in file, row and column order; ``keep_place`` keeps
+    the ``_file`` and ``_position`` columns (to merge with more pieces later)."""
+    pieces = [p for p in pieces if len(p)]
+    columns = (["_file", "_position"] if keep_place else []) + list(FAILURE_COLUMNS)
+    if not pieces:
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        return empty.astype(
+            {"row": np.int64} | ({"_file": np.int64, "_position": np.int64} if keep_place else {})
+        )
+    table = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
     table = table.sort_values(["_file", "row", "_position"], kind="stable")
-    return table[list(FAILURE_COLUMNS)].reset_index(drop=True)
+    return table[columns].reset_index(drop=True)
 
 
 # -- scoring --------------------------------------------------------------------------------------
-
-
-def _score(q: Questionnaire, parts: Sequence[Any]) -> tuple[Any, scoring.Scores]:
-    x = np.concatenate(parts) if parts else np.empty((0, len(q.items)))
-    return x, scoring.score_matrix(q, x)
 
 
 def _counts(q: Questionnaire, scores: scoring.Scores) -> Counts:

@@ -35,23 +35,35 @@ from .result import withheld_reason_text
 
 
 def build_table(
-    inputs: Sequence[TextTable],
-    mappings: Sequence[FileMapping],
+    table: TextTable,
+    mapping: FileMapping,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
     shape: str,
-    center: str | None = None,
+    *,
+    base: Sequence[str] | None = None,
+    several: bool = False,
 ) -> tuple[Any, tuple[Column, ...]]:
-    """The output DataFrame and its column descriptions; ``center`` names the client column
-    whose person means and within-client deviations are added for every scale."""
-    base, base_columns = _base(inputs, mappings)
-    clients = client_column(inputs, center, "--center") if center else None
+    """The output rows of one table (a whole input or a chunk of it) and the column
+    descriptions. ``base`` names the kept columns of the whole run (the union over its
+    inputs; a column this input lacks is empty); ``several`` adds the ``file`` column."""
+    names = tuple(base) if base is not None else base_names([mapping])
+    frame, base_columns = _base(table, mapping, names, several, mapping.ids_declared)
     if shape == "long":
-        table, columns = _long(base, questionnaires, scores, center, clients)
+        out, columns = _long(frame, questionnaires, scores)
     else:
-        table, columns = _wide(base, questionnaires, scores, center, clients)
+        out, columns = _wide(frame, questionnaires, scores)
     _check_unique([c.name for c in base_columns + columns])
-    return table, tuple(base_columns + columns)
+    return out, tuple(base_columns + columns)
+
+
+def base_names(mappings: Sequence[FileMapping]) -> tuple[str, ...]:
+    """The kept (id) columns of a run: each input's, in order of first appearance; a name
+    repeated within one input gets `` (2)``, `` (3)`` …"""
+    names: dict[str, None] = {}
+    for mapping in mappings:
+        names.update(dict.fromkeys(_unique([name for name, _ in mapping.ids])))
+    return tuple(names)
 
 
 def _check_unique(names: Sequence[str]) -> None:
@@ -68,19 +80,23 @@ def _check_unique(names: Sequence[str]) -> None:
         )
 
 
-def _base(inputs: Sequence[TextTable], mappings: Sequence[FileMapping]) -> tuple[Any, list[Column]]:
-    declared = bool(mappings) and mappings[0].ids_declared
-    parts = []
-    added = ["row", "file"] if len(inputs) > 1 else ["row"]
-    for table, mapping in zip(inputs, mappings, strict=True):
-        frame = table.frame[[pos for _, pos in mapping.ids]]
-        frame.columns = _unique([name for name, _ in mapping.ids])
-        _check_unique([*added, *frame.columns])
-        frame.insert(0, "row", table.rows)
-        if len(inputs) > 1:
-            frame.insert(1, "file", table.name)
-        parts.append(frame)
-    base = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row": []})
+def _base(
+    table: TextTable, mapping: FileMapping, names: Sequence[str], several: bool, declared: bool
+) -> tuple[Any, list[Column]]:
+    added = ["row", "file"] if several else ["row"]
+    _check_unique([*added, *names])
+    own = dict(
+        zip(_unique([name for name, _ in mapping.ids]), [p for _, p in mapping.ids], strict=True)
+    )
+    data: dict[str, Any] = {"row": table.rows}
+    if several:
+        data["file"] = pd.Series(table.name, index=range(len(table)), dtype=object)
+    for name in names:
+        if name in own:
+            data[name] = table.frame[own[name]].reset_index(drop=True)
+        else:
+            data[name] = pd.Series(None, index=range(len(table)), dtype=object)
+    frame = pd.DataFrame(data, index=range(len(table)))
     columns = [
         Column(
             "row",
@@ -89,16 +105,16 @@ def _base(inputs: Sequence[TextTable], mappings: Sequence[FileMapping]) -> tuple
             "2 or more",
         )
     ]
-    if len(inputs) > 1:
+    if several:
         columns.append(Column("file", "text", "the input file of the row"))
     meaning = (
         "id column, as in the input file (with the other id columns it identifies the response)"
         if declared
         else "kept from the input file as it is (not an item column)"
     )
-    for name in base.columns[len(columns) :]:
+    for name in names:
         columns.append(Column(str(name), "text", meaning))
-    return base, columns
+    return frame, columns
 
 
 def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
@@ -118,12 +134,17 @@ def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
     return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
-def centered(score: Any, clients: Any) -> tuple[Any, Any]:
+def centered(score: Any, clients: Any, *within: Any) -> tuple[Any, Any]:
     """Person means and within-person deviations of a score (group-mean centring, as
     multilevel models take them; Enders & Tofighi 2007): the client's mean over that client's
-    scored rows, and score − that mean. Empty where the score or the client is."""
+    scored rows, and score − that mean. Empty where the score or the client is. ``within``
+    adds grouping columns (questionnaire and scale, in the long shape)."""
     s = pd.Series(np.asarray(score, dtype=np.float64))
-    mean = s.groupby(pd.Series(clients, dtype=object), dropna=True).transform("mean")
+    keys = [
+        pd.Series(clients, dtype=object),
+        *(pd.Series(np.asarray(w, dtype=object)) for w in within),
+    ]
+    mean = s.groupby(keys, dropna=True).transform("mean")
     person = mean.to_numpy(dtype=np.float64, na_value=np.nan)
     return round10(person), round10(s.to_numpy() - person)
 
@@ -164,28 +185,38 @@ def round10(x: Any) -> Any:
     return np.array([*rounded, np.nan], dtype=np.float64)[codes]
 
 
+def texts(codes: Any, labels: Sequence[str | None]) -> Any:
+    """A text column as a pandas Categorical: row ``i`` is ``labels[codes[i]]``; a code of
+    -1, or a None label, is empty. Equal labels share one category."""
+    categories: dict[str, int] = {}
+    remap = np.array(
+        [-1 if t is None else categories.setdefault(t, len(categories)) for t in labels] + [-1],
+        dtype=np.int64,
+    )
+    at = np.where(np.asarray(codes) < 0, len(labels), codes)
+    return pd.Categorical.from_codes(remap[at], categories=list(categories))
+
+
 def _scale_cells(
-    q: Questionnaire, scale_id: str, s: scoring.ScaleScores, scores: scoring.Scores
+    q: Questionnaire, scale_id: str, s: scoring.ScaleScores, scores: scoring.Scores, *, mean: bool
 ) -> dict[str, Any]:
-    """The per-row cells of one scale: rounded numbers, and texts built per distinct case."""
+    """The per-row cells of one scale: rounded numbers, and texts built once per distinct
+    case (as Categoricals: a code per row, the texts once)."""
     scale = q.scales[scale_id]
     n = len(s.score)
     # Withheld reasons: one text per distinct (reason code, answered) pair.
-    reason = np.full(n, None, dtype=object)
     withheld = s.withheld != scoring.WITHHELD_NONE
+    reason = texts(np.full(n, -1), [])
     if withheld.any():
         combo = s.withheld.astype(np.int64) * 10_000 + s.answered
         _, first, back = np.unique(combo, return_index=True, return_inverse=True)
-        texts = np.array(
+        reason = texts(
+            back,
             [withheld_reason_text(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
-            dtype=object,
         )
-        reason = texts[back]
-    labels = np.array([b.label for b in scale.bands] + [None], dtype=object)
-    band = labels[np.where(s.band < 0, len(scale.bands), s.band)]
+    band = texts(s.band, [b.label for b in scale.bands])
     # Flags as `alliance score --format csv` writes them: flagged bands, then item rules on
-    # the scale's items as rule:item.
-    flags = np.full(n, "", dtype=object)
+    # the scale's items as rule:item; a bit per mark, a text per distinct set of bits.
     marks: list[tuple[Any, str]] = [
         (s.band_hits[:, b], spec.id) for b, spec in enumerate(scale.bands) if spec.flag
     ]
@@ -194,14 +225,22 @@ def _scale_cells(
         for j, item_id in enumerate(ids):
             if item_id in scale.items:
                 marks.append((scores.item_rule_hits[rule.id][:, j], f"{rule.id}:{item_id}"))
-    for mask, label in marks:
-        if mask.any():
-            flags = np.where(mask, np.where(flags == "", label, flags + ";" + label), flags)
-    flags[flags == ""] = None
+    marks = [(mask, label) for mask, label in marks if mask.any()]
+    bits = np.zeros(n, dtype=object if len(marks) > 62 else np.int64)
+    for k, (mask, _) in enumerate(marks):
+        bits = bits + mask.astype(np.int64) * (1 << k)
+    sets, back = np.unique(bits, return_inverse=True)
+    flags = texts(
+        back.reshape(-1),
+        [
+            ";".join(label for k, (_, label) in enumerate(marks) if int(v) >> k & 1) or None
+            for v in sets
+        ],
+    )
     return {
         "score": round10(s.score),
         "sum": round10(s.sum),
-        "mean": round10(s.mean),
+        "mean": round10(s.mean) if mean else None,
         "reason": reason,
         "band": band,
         "flags": flags,
@@ -212,8 +251,6 @@ def _wide(
     base: Any,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
-    center: str | None = None,
-    clients: Any = None,
 ) -> tuple[Any, list[Column]]:
     data: dict[str, Any] = {}
     columns: list[Column] = []
@@ -221,7 +258,7 @@ def _wide(
         result = scores[q.id][1]
         for sid, scale in q.scales.items():
             s = result.scales[sid]
-            cells = _scale_cells(q, sid, s, result)
+            cells = _scale_cells(q, sid, s, result, mean=False)
             lo, hi = q.scale_range(sid)
             stem = f"{q.id}.{sid}"
             n_items = len(scale.items)
@@ -235,11 +272,6 @@ def _wide(
                     f"{fmt_num(lo)}–{fmt_num(hi)}",
                 )
             )
-            if center:
-                data[f"{stem}.person_mean"], data[f"{stem}.within"] = centered(
-                    cells["score"], clients
-                )
-                columns += _center_columns(stem, f"{q.id} {scale.name}", center)
             if scale.method is Method.mean:
                 data[f"{stem}.sum"] = cells["sum"]
                 columns.append(
@@ -289,8 +321,6 @@ def _long(
     base: Any,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
-    center: str | None = None,
-    clients: Any = None,
 ) -> tuple[Any, list[Column]]:
     n = len(base)
     blocks: list[dict[str, Any]] = []
@@ -298,7 +328,7 @@ def _long(
         result = scores[q.id][1]
         for si, (sid, scale) in enumerate(q.scales.items()):
             s = result.scales[sid]
-            cells = _scale_cells(q, sid, s, result)
+            cells = _scale_cells(q, sid, s, result, mean=True)
             blocks.append(
                 {
                     "_row": np.arange(n),
@@ -320,8 +350,6 @@ def _long(
                     "flags": cells["flags"],
                 }
             )
-            if center:
-                blocks[-1]["person_mean"], blocks[-1]["within"] = centered(cells["score"], clients)
     stacked = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
     order = np.lexsort((stacked.pop("_order"), stacked["_row"]))
     rows = stacked.pop("_row")[order]
@@ -335,6 +363,38 @@ def _long(
             [q.id for q in questionnaires],
         ),
         *long_columns(questionnaires),
-        *(_center_columns("", "the scale", center) if center else []),
     ]
     return table, columns
+
+
+def add_centre(
+    table: Any,
+    columns: Sequence[Column],
+    clients: Any,
+    questionnaires: Sequence[Questionnaire],
+    shape: str,
+    center: str,
+) -> tuple[Any, tuple[Column, ...]]:
+    """``--center``: each scale's person mean and within-client deviation, after the
+    scale's score (wide) or at the end (long, per questionnaire and scale)."""
+    out = table.copy()
+    described = list(columns)
+    if shape == "long":
+        # The long table holds each response's scales one after another.
+        per_response = sum(len(q.scales) for q in questionnaires)
+        group = np.repeat(np.asarray(clients, dtype=object), per_response)
+        score = out["score"].to_numpy(dtype=np.float64)
+        person, within = centered(score, group, out["questionnaire"], out["scale"])
+        out["person_mean"], out["within"] = person, within
+        described += _center_columns("", "the scale", center)
+        return out, tuple(described)
+    for q in questionnaires:
+        for sid, scale in q.scales.items():
+            stem = f"{q.id}.{sid}"
+            person, within = centered(out[stem].to_numpy(dtype=np.float64), clients)
+            at = out.columns.get_loc(stem) + 1
+            out.insert(at, f"{stem}.person_mean", person)
+            out.insert(at + 1, f"{stem}.within", within)
+            k = next(i for i, c in enumerate(described) if c.name == stem) + 1
+            described[k:k] = _center_columns(stem, f"{q.id} {scale.name}", center)
+    return out, tuple(described)

@@ -127,7 +127,10 @@ class BatchDataError(UserError):
         problems: Iterable[Problem] | Problem | str,
         *,
         failures: object = None,
+        total: int | None = None,
         hint: str = "",
     ) -> None:
         super().__init__(problems, hint=hint)
         self.failures = failures
+        self.total = total
+        """How many bad cells there are (``failures`` may hold only the first ones)."""

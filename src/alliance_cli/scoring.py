@@ -145,31 +145,49 @@ def threshold_mask(rule: Threshold, x: FloatArray) -> BoolArray:
     return hit
 
 
-def score_matrix(q: Questionnaire, values: npt.ArrayLike) -> Scores:
+def score_matrix(
+    q: Questionnaire, values: npt.ArrayLike, states: npt.NDArray[np.int8] | None = None
+) -> Scores:
     """Score every row of ``values`` on every scale of ``q``.
 
     Rows that contain an invalid cell in a scale get that scale withheld
-    (``WITHHELD_INVALID``); use :func:`cell_states` first to report those cells.
+    (``WITHHELD_INVALID``); use :func:`cell_states` first to report those cells (and pass
+    its result as ``states`` to save computing it again).
+
+    The work is done column by column on item-major copies (each item's answers contiguous
+    in memory), so a scale costs a few vector operations per item whatever its rows.
     """
     x = _as_matrix(q, values)
     cols = Columns.of(q)
-    states = cell_states(q, x)
+    if states is None:
+        states = cell_states(q, x)
     position = {item_id: j for j, item_id in enumerate(cols.ids)}
     n_rows = x.shape[0]
+    # Item-major: row j holds item j over every response.
+    ok_t = np.ascontiguousarray((states == ANSWERED).T)
+    na_t = np.ascontiguousarray((states == NOT_APPLICABLE).T)
+    missing_t = np.ascontiguousarray((states == MISSING).T)
+    invalid_t = np.ascontiguousarray((states == INVALID).T)
+    forward_t = np.where(ok_t, x.T, 0.0)
     out: dict[str, ScaleScores] = {}
     for scale_id, scale in q.scales.items():
-        idx = np.array([position[i] for i in scale.items], dtype=np.int64)
-        reverse = np.array([i in scale.reverse for i in scale.items], dtype=np.bool_)
-        lo, hi = cols.lo[idx], cols.hi[idx]
-        raw = x[:, idx]
-        keyed = np.where(reverse, lo + hi - raw, raw)
-        st = states[:, idx]
-        ok = st == ANSWERED
         n_items = len(scale.items)
-        answered = ok.sum(axis=1).astype(np.int64)
-        n_na = (st == NOT_APPLICABLE).sum(axis=1).astype(np.int64)
-        invalid = (st == INVALID).any(axis=1)
-        total = np.where(ok, keyed, 0.0).sum(axis=1)
+        total = np.zeros(n_rows)
+        answered = np.zeros(n_rows, dtype=np.int64)
+        n_na = np.zeros(n_rows, dtype=np.int64)
+        n_missing = np.zeros(n_rows, dtype=np.int64)
+        invalid = np.zeros(n_rows, dtype=np.bool_)
+        for item_id in scale.items:
+            j = position[item_id]
+            if item_id in scale.reverse:
+                # min + max − x where answered, 0 elsewhere
+                total += np.where(ok_t[j], cols.lo[j] + cols.hi[j] - forward_t[j], 0.0)
+            else:
+                total += forward_t[j]
+            answered += ok_t[j]
+            n_na += na_t[j]
+            n_missing += missing_t[j]
+            invalid |= invalid_t[j]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / answered
         required = scale.missing.required(n_items)
@@ -198,7 +216,7 @@ def score_matrix(q: Questionnaire, values: npt.ArrayLike) -> Scores:
             sum=sums,
             mean=mean,
             answered=answered,
-            missing=(st == MISSING).sum(axis=1).astype(np.int64),
+            missing=n_missing,
             not_applicable=n_na,
             prorated=keep & ~complete,
             withheld=withheld,

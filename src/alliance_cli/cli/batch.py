@@ -6,7 +6,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,19 @@ class Shape(StrEnum):
 class Invalid(StrEnum):
     error = "error"
     missing = "missing"
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+class To(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+    sav = "sav"
 
 
 class Source(StrEnum):
@@ -95,8 +108,15 @@ def batch(
         typer.Option(
             "--output",
             "-o",
-            help="CSV file to write (atomically, mode 0600); - or none: stdout.",
+            help="File to write (atomically, mode 0600): .csv, .tsv, .xlsx, .parquet or .sav "
+            "by extension; - or none: CSV on stdout.",
             show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        To | None,
+        typer.Option(
+            "--to", help="Output format, whatever the extension says.", show_default=False
         ),
     ] = None,
     map_file: MapOpt = None,
@@ -185,6 +205,32 @@ def batch(
             "the run would be refused).",
         ),
     ] = False,
+    chunk_size: Annotated[
+        int,
+        typer.Option(
+            "--chunk-size",
+            min=10,
+            metavar="ROWS",
+            help="Rows read and scored at a time; memory grows with it, not with the file.",
+        ),
+    ] = 100_000,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="local: this process; dask: Dask workers, a local cluster unless --scheduler "
+            "(pip install 'alliance-cli[dask]').",
+        ),
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Dask scheduler of an existing cluster (tcp://host:8786); with --engine dask.",
+            show_default=False,
+        ),
+    ] = None,
     definitions: DefinitionsOpt = None,
 ) -> None:
     """Score every response in data files, or refuse with every bad cell listed by row
@@ -196,7 +242,10 @@ def batch(
     --missing -99 --errors bad.csv -o scores.csv --shape long
 
     Excel, SPSS, Stata, Parquet (pip install 'alliance-cli[formats]'):  alliance batch
-    study.xlsx --sheet Week1 -q wai-sr -o scores.csv
+    study.xlsx --sheet Week1 -q wai-sr -o scores.sav
+
+    Large files are read and scored in chunks (--chunk-size); --engine dask spreads the
+    chunks over Dask workers.
 
     Centred for multilevel models:  alliance batch sessions.csv -q wai-sr --center client
 
@@ -211,12 +260,13 @@ def batch(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from ..batch import SHOWN_FAILURES, BatchOptions, InvalidPolicy, score_batch
+    from ..batch import SHOWN_FAILURES, BatchOptions, InvalidPolicy
     from ..batch import Shape as BatchShape
+    from ..batchrun import Survey, run_batch
     from ..errors import BatchDataError
-    from ..io.batchout import check_output, write_batch, write_frame
-    from ..io.readers import parse_sep, read_input
-    from ..io.surveys import prepare
+    from ..io.batchout import check_output, write_codebook
+    from ..io.readers import open_input, parse_sep
+    from ..io.sinks import DelimitedSink, open_sink, output_format
     from ..mapfile import load_map
     from ..result import key_warning
     from ..ui import batch as view
@@ -225,24 +275,24 @@ def batch(
     started = time.perf_counter()
     if inputs.count("-") > 1:
         usage("stdin (-) can be read only once")
+    if scheduler and engine is not Engine.dask:
+        usage("--scheduler needs --engine dask")
     out_path = None if output is None or str(output) == "-" else output
     catalog = catalog_for(definitions)
     with reporting(catalog):
-        check_output(out_path, [Path(i) for i in inputs if i != "-"])
+        fmt = output_format(out_path, to.value if to else None)
+        check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
         spec = load_map(map_file) if map_file is not None else None
         separator = parse_sep(sep) if sep is not None else None
-        tables = [
-            prepare(
-                read_input(
-                    getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
-                    sep=separator,
-                    encoding=encoding,
-                    sheet=sheet,
-                ),
-                source.value,
-                finished_only=finished_only,
-                complete_only=complete_only,
+        runner = _engine(engine, scheduler)
+        opened = [
+            open_input(
+                getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
+                sep=separator,
+                encoding=encoding,
+                sheet=sheet,
+                chunk_rows=chunk_size,
             )
             for name in inputs
         ]
@@ -257,13 +307,28 @@ def batch(
         for q in qs:
             if warning := key_warning(q):
                 render.warning(warning)
+        escape = not no_escape
+        target = out_path if out_path is not None else sys.stdout.buffer
         try:
-            result = score_batch(tables, qs, options, check=not dry_run)
+            with view.ProgressBar() as progress:
+                result = run_batch(
+                    opened,
+                    qs,
+                    options,
+                    survey=Survey(source.value, finished_only, complete_only),
+                    output=None
+                    if dry_run
+                    else lambda columns: open_sink(fmt, target, columns, escape_formulas=escape),
+                    errors=None
+                    if errors is None or dry_run
+                    else lambda columns: DelimitedSink(errors, columns, escape_formulas=escape),
+                    engine=runner,
+                    progress=progress,
+                    check=not dry_run,
+                )
         except BatchDataError as exc:
-            if errors is not None:
-                write_frame(exc.failures, errors, escape_formulas=not no_escape)
             flush_notices(catalog)
-            view.refused(exc, SHOWN_FAILURES, with_file=len(tables) > 1, errors=errors)
+            view.refused(exc, SHOWN_FAILURES, with_file=len(opened) > 1, errors=errors)
             raise typer.Exit(exc.exit_code) from None
         view.mapping(result.mappings)
         if dry_run:
@@ -271,13 +336,17 @@ def batch(
             if result.refused:
                 raise typer.Exit(BatchDataError.exit_code)
             return
-        written = write_batch(
-            result,
-            sys.stdout if out_path is None else out_path,
-            codebook=codebook,
-            errors=errors,
-            escape_formulas=not no_escape,
+        written = write_codebook(
+            result, out_path, fmt=fmt, codebook=codebook, errors=errors, escape_formulas=escape
         )
         for line in result.summary():
             typer.echo(line, err=True)
         typer.echo(f"{written.summary()} in {time.perf_counter() - started:.2f} s", err=True)
+
+
+def _engine(engine: Engine, scheduler: str | None) -> Any:
+    from ..engines import DaskEngine, LocalEngine
+
+    if engine is Engine.dask:
+        return DaskEngine(scheduler)
+    return LocalEngine()

@@ -74,3 +74,65 @@ def _sync_folder(folder: Path) -> None:
         pass  # some file systems refuse fsync on a directory; the rename has happened
     finally:
         os.close(fd)
+
+
+class PendingFile:
+    """A file written in pieces that appears only when complete: the bytes go to a private
+    temporary file (0600) next to ``path`` — or, for a stream such as stdout, in the temp
+    folder — and :meth:`commit` moves it into place (or copies it to the stream), while
+    :meth:`discard` removes it and leaves the target as it was. So a run that stops half
+    way, or finds bad cells after writing some rows, never leaves a partial output."""
+
+    def __init__(self, target: Path | IO[bytes], *, mode: int = PRIVATE) -> None:
+        self.target = target
+        self.mode = mode
+        folder = target.parent if isinstance(target, Path) else None
+        name = target.name if isinstance(target, Path) else "stdout"
+        try:
+            fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+        except OSError as exc:
+            raise self._error(exc) from exc
+        self.stream: IO[bytes] = os.fdopen(fd, "wb")
+        self.done = False
+
+    def _error(self, exc: OSError) -> InputFileError:
+        where = str(self.target) if isinstance(self.target, Path) else "stdout"
+        return InputFileError(
+            Problem("file-unwritable", f"cannot write the file: {exc.strerror or exc}", where)
+        )
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.stream.write(data)
+        except OSError as exc:
+            self.discard()
+            raise self._error(exc) from exc
+
+    def commit(self) -> None:
+        try:
+            self.stream.flush()
+            os.fsync(self.stream.fileno())
+            self.stream.close()
+            if isinstance(self.target, Path):
+                os.chmod(self.tmp, self.mode)
+                os.replace(self.tmp, self.target)
+                _sync_folder(self.target.parent)
+            else:
+                with open(self.tmp, "rb") as spooled:
+                    while block := spooled.read(1 << 20):
+                        self.target.write(block)
+                self.target.flush()
+                os.unlink(self.tmp)
+            self.done = True
+        except OSError as exc:
+            self.discard()
+            raise self._error(exc) from exc
+
+    def discard(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)

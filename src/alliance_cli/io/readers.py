@@ -1,17 +1,10 @@
-"""Reading delimited text (CSV, TSV, semicolon- or pipe-separated) into a table of text.
+"""Inputs of every supported format as tables of text, read in chunks of rows.
 
-Every cell is read as text, exactly as written: ``007`` stays ``007`` and ``NA`` stays ``NA``
-(no type guessing, no NA words); deciding what a cell means is the batch module's job. The
-header row is read as data and kept apart, so columns are addressed by position and a
-repeated column name is seen rather than silently renamed (pandas would make ``a.1``).
-
-* Encoding: UTF-8 with or without a byte-order mark unless ``encoding`` says otherwise.
-* Delimiter: ``sep`` when given; ``.tsv``/``.tab`` files are tab-separated; otherwise
-  sniffed among ``,`` ``;`` tab and ``|`` from the first lines (``csv.Sniffer``), falling
-  back to the one the header line holds most of, then to a comma.
-* Row numbers are as in the file with the header counted: the first data row is row 2. A
-  quoted cell that spans lines counts as one row. Rows whose cells are all empty are
-  dropped but keep their place in the numbering; a short row is padded with empty cells.
+Every cell is read as text, exactly as written: ``007`` stays ``007`` and ``NA`` stays ``NA``;
+deciding what a cell means is the batch module's job. Columns are addressed by position, so
+a repeated column name is seen rather than silently renamed. Delimited text (CSV, TSV, …)
+is read by :mod:`alliance_cli.io.textread` (encoding, delimiter sniffing, row numbering as
+in the file with the header counted, short rows padded).
 
 Other formats, chosen by the file's extension (:func:`read_input`), give the same table of
 text. Their libraries are the optional ``formats`` extra (``pip install
@@ -32,24 +25,28 @@ Numbers become text without a spurious ``.0`` (``3.0`` → ``3``, ``2.5`` → ``
 15 significant digits as Excel shows them), empty or null cells ``""``, booleans
 ``true``/``false``, dates ISO 8601; text cells stay as stored (``007``).
 
-Reading is whole-file for now (streaming in chunks is a later step).
+Delimited text and Parquet are read chunk by chunk (:func:`open_input`), so a file larger
+than memory can be scored; Excel, SPSS and Stata files are read whole and then handed out in
+chunks.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputFileError, Problem, UsageError
+from ..errors import InputFileError, Problem
+from .textread import STDIN_NAME, TextFile, parse_sep
 
-DELIMITERS = (",", ";", "\t", "|")
-_SNIFF_CHARS = 64 * 1024
+__all__ = ["STDIN_NAME", "TextTable", "open_input", "parse_sep", "read_input", "read_table"]
+
+DEFAULT_CHUNK_ROWS = 100_000
+"""Rows scored at a time (``--chunk-size``): large enough that per-chunk costs vanish, small
+enough that ten million rows stay far below a gigabyte."""
+
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-STDIN_NAME = "stdin"
 
 
 @dataclass(frozen=True)
@@ -78,20 +75,6 @@ class TextTable:
         return _NAMES.get(self.delimiter, repr(self.delimiter))
 
 
-def parse_sep(sep: str) -> str:
-    """``--sep`` as typed: one character, or ``tab``/``\\t``."""
-    if sep.casefold() in ("tab", "\\t"):
-        return "\t"
-    if len(sep) != 1 or sep in ('"', "\n", "\r"):
-        raise UsageError(
-            Problem(
-                "bad-separator",
-                f'--sep must be one character (or "tab"), not "{sep}"',
-            )
-        )
-    return sep
-
-
 def read_table(
     source: Path | IO[bytes] | IO[str],
     *,
@@ -99,107 +82,128 @@ def read_table(
     sep: str | None = None,
     encoding: str | None = None,
 ) -> TextTable:
-    """Read one delimited text file (a path, or a binary or text stream such as stdin).
+    """Read one delimited text file whole (a path, or a binary or text stream such as stdin).
 
     Raises :class:`InputFileError` when the file cannot be read, decoded or parsed, and
     :class:`UsageError` for an unknown encoding."""
-    label = name or (str(source) if isinstance(source, Path) else STDIN_NAME)
-    chosen = encoding or "utf-8-sig"
-    try:
-        codecs.lookup(chosen)
-    except LookupError:
-        raise UsageError(
-            Problem("bad-encoding", f'unknown encoding "{encoding}" (try utf-8, cp1252, latin-1)')
-        ) from None
-    text = _decode(_raw(source, label), chosen, label)
-    text = text.removeprefix("\ufeff")  # a BOM left by an explicit --encoding utf-8
-    if not text.strip():
-        raise InputFileError(Problem("file-empty", "the file is empty", label))
-    delimiter = sep or _delimiter(text, label)
-    frame = _parse(text, delimiter, label)
-    return _table(frame, label, delimiter, chosen)
+    return _whole(open_input(source, name=name, sep=sep, encoding=encoding, text=True))
 
 
-def _raw(source: Path | IO[bytes] | IO[str], label: str) -> bytes | str:
-    if isinstance(source, Path):
-        try:
-            return source.read_bytes()
-        except FileNotFoundError:
-            raise InputFileError(Problem("file-missing", "no such file", label)) from None
-        except IsADirectoryError:
-            raise InputFileError(Problem("file-unreadable", "is a folder", label)) from None
-        except OSError as exc:
-            raise InputFileError(
-                Problem("file-unreadable", f"cannot read: {exc.strerror or exc}", label)
-            ) from None
-    return source.read()
-
-
-def _decode(raw: bytes | str, encoding: str, label: str) -> str:
-    if isinstance(raw, str):
-        return raw
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputFileError(
-            Problem(
-                "file-encoding",
-                f"byte {exc.start + 1} (line {line}) is not valid {encoding}",
-                label,
-            ),
-            hint="give the file's encoding with --encoding (for example cp1252 or latin-1)",
-        ) from None
-
-
-def _delimiter(text: str, label: str) -> str:
-    if label.casefold().endswith((".tsv", ".tab")):
-        return "\t"
-    sample = text[:_SNIFF_CHARS]
-    if len(text) > _SNIFF_CHARS and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]  # whole lines only
-    try:
-        found = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        found = ""
-    header = sample.split("\n", 1)[0]
-    if found and found in header:
-        return found
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _parse(text: str, delimiter: str, label: str) -> Any:
+def _whole(opened: Opened) -> TextTable:
+    import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
-    try:
-        return pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            index_col=False,
-            engine="c",
+    parts = list(opened.chunks)
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    rows = np.concatenate([p.rows for p in parts])
+    return replace(first, frame=frame, rows=rows)
+
+
+@dataclass
+class Opened:
+    """An input opened for reading in chunks of rows."""
+
+    name: str
+    columns: tuple[str, ...]
+    size: int | None
+    """Its size in bytes, when known (not for stdin)."""
+    chunks: Iterator[TextTable]
+    consumed: Callable[[], int]
+    """Bytes of the input read so far (for progress)."""
+
+
+def open_input(
+    source: Path | IO[bytes] | IO[str],
+    *,
+    name: str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    text: bool = False,
+) -> Opened:
+    """Open one input of any supported format (by the path's extension; a stream, or
+    ``text``, is delimited text) and read its header; its rows come in :attr:`Opened.chunks`
+    of at most ``chunk_rows`` rows, each a :class:`TextTable` numbered as in the file.
+    Delimited text and Parquet are read chunk by chunk; Excel, SPSS and Stata files whole."""
+    fmt = "text" if text or not isinstance(source, Path) else file_format(source.name)
+    if fmt == "text":
+        opened = TextFile(source, name=name, sep=sep, encoding=encoding)
+        return Opened(
+            opened.name,
+            opened.columns,
+            opened.size,
+            _text_chunks(opened, chunk_rows),
+            lambda: opened.consumed,
         )
-    except (pd.errors.ParserError, ValueError) as exc:
-        message = str(exc).replace("Error tokenizing data. C error: ", "").strip()
-        raise InputFileError(
-            Problem("file-parse", f"cannot read as delimited text: {message}", label),
-            hint="check the delimiter (--sep) and the quoting of that line",
-        ) from None
+    assert isinstance(source, Path)
+    label = name or str(source)
+    if not source.exists():
+        raise InputFileError(Problem("file-missing", "no such file", label))
+    if source.is_dir():
+        raise InputFileError(Problem("file-unreadable", "is a folder", label))
+    if fmt == "parquet":
+        return _parquet_chunks(source, label, chunk_rows)
+    if fmt == "xlsx":
+        table = read_excel(source, name=label, sheet=sheet)
+    else:
+        table = read_stat(source, name=label, encoding=encoding)
+    size = source.stat().st_size
+    return Opened(label, table.columns, size, _slices(table, chunk_rows), lambda: size)
 
 
-def _table(frame: Any, label: str, delimiter: str, encoding: str) -> TextTable:
+def _text_chunks(opened: TextFile, chunk_rows: int) -> Iterator[TextTable]:
+    """Runs of rows parsed and gathered into chunks of ``chunk_rows`` rows (a run is at most
+    a few MiB, so a chunk is several runs; the last chunk of a file may be short, and a file
+    with no rows gives one empty chunk)."""
     import numpy as np
+    import pandas as pd
 
-    columns = tuple(str(c) for c in frame.iloc[0].tolist())
-    body = frame.iloc[1:].reset_index(drop=True)
-    rows = np.arange(2, len(body) + 2, dtype=np.int64)
-    return _finish(body, columns, rows, label, delimiter, encoding)
+    frames: list[Any] = []
+    numbers: list[Any] = []
+    held = 0
+    sent = False
+
+    def chunk() -> TextTable:
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        rows = numbers[0] if len(numbers) == 1 else np.concatenate(numbers)
+        frames.clear()
+        numbers.clear()
+        return _finish(frame, opened.columns, rows, opened.name, opened.delimiter, opened.encoding)
+
+    for run in opened.runs():
+        frame, rows = opened.parse(run)
+        while len(frame):
+            take = min(chunk_rows - held, len(frame))
+            frames.append(frame.iloc[:take].reset_index(drop=True) if take < len(frame) else frame)
+            numbers.append(rows[:take])
+            frame, rows = frame.iloc[take:].reset_index(drop=True), rows[take:]
+            held += take
+            if held >= chunk_rows:
+                yield chunk()
+                sent, held = True, 0
+    if held or not sent:
+        if not frames:
+            width = len(opened.columns)
+            frames.append(pd.DataFrame({k: pd.Series([], dtype=object) for k in range(width)}))
+            numbers.append(np.empty(0, dtype=np.int64))
+        yield chunk()
+
+
+def _slices(table: TextTable, chunk_rows: int) -> Iterator[TextTable]:
+    if len(table) <= chunk_rows:
+        yield table
+        return
+    for start in range(0, len(table), chunk_rows):
+        stop = start + chunk_rows
+        yield replace(
+            table,
+            frame=table.frame.iloc[start:stop].reset_index(drop=True),
+            rows=table.rows[start:stop],
+        )
 
 
 def _finish(
@@ -216,13 +220,18 @@ def _finish(
     import numpy as np
 
     body.columns = range(len(columns))
-    if len(body):
-        blank = np.ones(len(body), dtype=np.bool_)
-        for k in range(len(columns)):
-            blank &= blank_cells(body[k])
-        if blank.any():
-            body = body.loc[~blank].reset_index(drop=True)
-            rows = rows[~blank]
+    if len(body) and len(columns):
+        # Rows blank in every column: narrowed column by column (usually none after the first).
+        candidates = np.flatnonzero(blank_cells(body[0]))
+        for k in range(1, len(columns)):
+            if not len(candidates):
+                break
+            candidates = candidates[blank_cells(body[k].iloc[candidates])]
+        if len(candidates):
+            keep = np.ones(len(body), dtype=np.bool_)
+            keep[candidates] = False
+            body = body.loc[keep].reset_index(drop=True)
+            rows = rows[keep]
     return TextTable(
         name=label,
         columns=columns,
@@ -275,21 +284,9 @@ def read_input(
     """Read one input of any supported format, chosen by the path's extension (a stream is
     delimited text). ``sep`` applies to delimited text only; ``encoding`` to delimited text
     and to SPSS/Stata files (which usually record their own); ``sheet`` to Excel files."""
-    if not isinstance(source, Path):
-        return read_table(source, name=name, sep=sep, encoding=encoding)
-    fmt = file_format(source.name)
-    if fmt == "text":
-        return read_table(source, name=name, sep=sep, encoding=encoding)
-    label = name or str(source)
-    if not source.exists():
-        raise InputFileError(Problem("file-missing", "no such file", label))
-    if source.is_dir():
-        raise InputFileError(Problem("file-unreadable", "is a folder", label))
-    if fmt == "xlsx":
-        return read_excel(source, name=label, sheet=sheet)
-    if fmt == "parquet":
-        return read_parquet(source, name=label)
-    return read_stat(source, name=label, encoding=encoding)
+    return _whole(
+        open_input(source, name=name, sep=sep, encoding=encoding, sheet=sheet, chunk_rows=1 << 62)
+    )
 
 
 def _missing_library(fmt: str, label: str) -> InputFileError:
@@ -393,21 +390,60 @@ def read_parquet(path: Path, *, name: str | None = None) -> TextTable:
     """A Parquet file. Record *n* is row *n* + 1 (the column names count as row 1).
     Integer, text, boolean, decimal and date columns are converted to text by Arrow
     (exactly, so large integer ids keep every digit), floats as in Excel files."""
-    label = name or str(path)
+    return _whole(_parquet_chunks(path, name or str(path), 1 << 62))
+
+
+def _parquet_chunks(path: Path, label: str, chunk_rows: int) -> Opened:
     try:
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.compute as pc  # type: ignore[import-untyped]
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
     except ImportError:
         raise _missing_library("parquet", label) from None
-    import numpy as np
-    import pandas as pd
-
     try:
-        table = pq.read_table(path)
+        handle = pq.ParquetFile(path)
     except Exception as exc:  # ArrowInvalid, OSError
         raise _unreadable("parquet", exc, label) from None
-    columns = tuple(str(c) for c in table.column_names)
+    columns = tuple(str(c) for c in handle.schema_arrow.names)
+    size = path.stat().st_size
+    done = [0]
+
+    def chunks() -> Iterator[TextTable]:
+        import numpy as np
+        import pyarrow as pa
+
+        start = 0
+        batches = handle.iter_batches(batch_size=min(chunk_rows, 1 << 30))
+        sent = False
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as exc:  # a corrupt row group
+                raise _unreadable("parquet", exc, label) from None
+            if batch is None and sent:
+                break
+            table = (
+                pa.Table.from_batches([batch])
+                if batch is not None
+                else handle.schema_arrow.empty_table()
+            )
+            body = _parquet_text(table, len(columns))
+            rows = np.arange(start + 2, start + table.num_rows + 2, dtype=np.int64)
+            start += table.num_rows
+            done[0] = (
+                size if batch is None else int(size * start / max(handle.metadata.num_rows, 1))
+            )
+            sent = True
+            yield _finish(body, columns, rows, label, "", "", "parquet")
+            if batch is None:
+                break
+
+    return Opened(label, columns, size, chunks(), lambda: done[0])
+
+
+def _parquet_text(table: Any, width: int) -> Any:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     data: dict[int, Any] = {}
     for k, column in enumerate(table.columns):
         kind = column.type
@@ -423,9 +459,7 @@ def read_parquet(path: Path, *, name: str | None = None) -> TextTable:
             data[k] = _text_column(pd.Series(column.to_pylist(), dtype=object))
             continue
         data[k] = pd.Series(text.to_pylist(), dtype=object)
-    body = pd.DataFrame(data, columns=range(len(columns)), index=range(table.num_rows))
-    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    return _finish(body, columns, rows, label, "", "", "parquet")
+    return pd.DataFrame(data, columns=range(width), index=range(table.num_rows))
 
 
 def _text_column(column: Any) -> Any:

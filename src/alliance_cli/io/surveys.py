@@ -118,10 +118,16 @@ def prepare(
     *,
     finished_only: bool = False,
     complete_only: bool = False,
+    first: TextTable | None = None,
 ) -> TextTable:
     """The table as its survey platform exported it: extra header rows dropped (their
     numbers kept), missing codes, id columns and row filters set. ``source`` is ``auto``
-    (recognise), ``qualtrics``, ``redcap`` or ``plain`` (read as it is)."""
+    (recognise), ``qualtrics``, ``redcap`` or ``plain`` (read as it is).
+
+    A later chunk of a file passes the prepared first chunk as ``first``: it is taken as
+    the same kind of export, and its rows are all data (the header rows came first)."""
+    if first is not None:
+        return _continued(table, first, finished_only)
     if source not in SOURCES:
         raise UsageError(
             Problem("bad-source", f'--source must be one of {", ".join(SOURCES)}, not "{source}"')
@@ -144,6 +150,29 @@ def prepare(
     return table
 
 
+def _continued(table: TextTable, first: TextTable, finished_only: bool) -> TextTable:
+    if not isinstance(first, SurveyTable):
+        return table
+    fields = {
+        name: getattr(first, name)
+        for name in ("source", "missing", "ids", "optional_ids", "complete_only", "header_rows")
+    }
+    frame, rows = table.frame, table.rows
+    if first.source == "qualtrics" and finished_only:
+        frame, rows = _finished(table.name, table.columns, frame, rows)
+    return SurveyTable(**(_base(table) | {"frame": frame, "rows": rows} | fields))
+
+
+def _finished(name: str, columns: Sequence[str], frame: Any, rows: Any) -> tuple[Any, Any]:
+    where = [k for k, c in enumerate(columns) if _norm(c) == "finished"]
+    if len(where) != 1:
+        raise UsageError(
+            Problem("no-finished-column", "--finished-only needs one Finished column", name)
+        )
+    done = frame[where[0]].map(lambda v: str(v).strip().casefold() in _TRUE).to_numpy(bool)
+    return frame.loc[done].reset_index(drop=True), rows[done]
+
+
 def _base(table: TextTable) -> dict[str, Any]:
     return {
         "name": table.name,
@@ -164,16 +193,7 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
     frame = table.frame.iloc[extra:].reset_index(drop=True)
     rows = table.rows[extra:]
     if finished_only:
-        where = [k for k, c in enumerate(table.columns) if _norm(c) == "finished"]
-        if len(where) != 1:
-            raise UsageError(
-                Problem(
-                    "no-finished-column", "--finished-only needs one Finished column", table.name
-                )
-            )
-        done = frame[where[0]].map(lambda v: str(v).strip().casefold() in _TRUE).to_numpy(bool)
-        frame = frame.loc[done].reset_index(drop=True)
-        rows = rows[done]
+        frame, rows = _finished(table.name, table.columns, frame, rows)
     fields = _base(table) | {"frame": frame, "rows": rows, "header_rows": 1 + extra}
     return SurveyTable(**fields, source="qualtrics", missing=QUALTRICS_MISSING)
 

@@ -42,7 +42,7 @@ def mapping(mappings: Sequence[FileMapping]) -> None:
             console.print(Text("notice: ", style="cyan") + Text(notice))
 
 
-def failures(table: Any, limit: int, *, with_file: bool) -> None:
+def failures(table: Any, limit: int, *, with_file: bool, total: int | None = None) -> None:
     """The first ``limit`` rows of the bad-cell table; each column's allowed answers are
     listed once below it instead of on every row."""
     console = err()
@@ -66,8 +66,9 @@ def failures(table: Any, limit: int, *, with_file: bool) -> None:
         ]
         shown.add_row(*cells)
     console.print(shown)
-    if len(table) > limit:
-        console.print(Text(f"… and {len(table) - limit:,} more"))
+    total = len(table) if total is None else total
+    if total > limit:
+        console.print(Text(f"… and {total - limit:,} more"))
     for answers, names in allowed.items():
         console.print(Text("allowed in " + ", ".join(names) + ": " + answers))
 
@@ -77,7 +78,7 @@ def refused(exc: BatchDataError, limit: int, *, with_file: bool, errors: Path | 
     console = err()
     for problem in exc.problems:
         console.print(Text("error: ", style="bold red") + Text(problem.render()))
-    failures(exc.failures, limit, with_file=with_file)
+    failures(exc.failures, limit, with_file=with_file, total=exc.total)
     if errors is not None:
         console.print(Text(f"every bad cell was written to {errors}"))
     if exc.hint:
@@ -90,10 +91,57 @@ def dry_run(result: Batch, limit: int) -> None:
     for line in result.summary():
         console.print(Text(line))
     if result.bad_cells:
-        failures(result.failures, limit, with_file=len(result.inputs) > 1)
+        failures(result.failures, limit, with_file=len(result.inputs) > 1, total=result.bad_cells)
     verdict = (
         "a run would stop at the bad cells (exit 65)"
         if result.refused
-        else f"a run would write {len(result.table):,} rows"
+        else f"a run would write {result.output_rows:,} rows"
     )
     console.print(Text(f"dry run, nothing written: {verdict}"))
+
+
+class ProgressBar:
+    """Rows done, rate and time left on stderr while a batch runs — only when stderr is a
+    terminal (and not under ``NO_COLOR``/``TERM=dumb`` rules rich applies); else silent.
+    The time left comes from the input bytes read against the input's size."""
+
+    def __init__(self) -> None:
+        self.console = err()
+        self.enabled = self.console.is_terminal and not self.console.is_dumb_terminal
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressBar:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rows]:,} rows · {task.fields[rate]:,.0f} rows/s"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("scoring", total=None, rows=0, rate=0.0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, rows: int, done: int, total: int | None) -> None:
+        if self._progress is None:
+            return
+        task = self._progress.tasks[0]
+        elapsed = task.elapsed or 0.0
+        rate = rows / elapsed if elapsed > 0 else 0.0
+        self._progress.update(self._task, completed=done, total=total, rows=rows, rate=rate)

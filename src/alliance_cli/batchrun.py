@@ -1,0 +1,242 @@
+"""``alliance batch`` over inputs of any size: read, check, score and write chunk by chunk.
+
+Each input is opened (:func:`alliance_cli.io.readers.open_input`) and handed out in chunks of
+rows; every chunk becomes a :class:`~alliance_cli.batch.PartJob` scored by
+:func:`~alliance_cli.batch.score_part` — the same function whatever runs it (this process, or
+Dask workers: :mod:`alliance_cli.engines`) — and the parts come back in input order. What
+spans chunks stays here: the column mapping (made from each input's first chunk, every
+file's problems reported together), response ids across chunks and inputs
+(:class:`~alliance_cli.batch.IdRegistry`), the count of bad cells per problem, and the sinks.
+
+Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
+file. Two things need more: ``--center`` (person means need every row of a client: the
+output is held until the end) and SPSS output (written whole).
+
+A run is refused as soon as a bad cell makes it so; reading and checking go on to the end
+(every bad cell is reported), but no more output rows are built, and the half-written output
+is discarded: nothing is written, as with a whole-file run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .batch import (
+    FAILURE_COLUMNS,
+    Batch,
+    BatchOptions,
+    Counts,
+    IdRegistry,
+    InputInfo,
+    InvalidPolicy,
+    Part,
+    PartJob,
+    failure_table,
+    join_parts,
+    map_all,
+    refusal,
+)
+from .batchtable import base_names
+from .engines import Engine, LocalEngine
+from .io import surveys
+from .io.columns import Column
+from .io.readers import Opened, TextTable
+from .io.sinks import Sink
+from .model import Questionnaire
+
+KEPT_FAILURES = 1_000
+"""Bad cells a streamed run keeps in memory to show (all are counted, and written with
+``--errors``)."""
+
+FAILURE_DESCRIPTIONS = (
+    Column("file", "text", "the input file"),
+    Column("row", "integer", "row number in the file, the header row counted"),
+    Column("column", "text", "the column (the id columns, for an id problem)"),
+    Column("value", "text", "the cell as written"),
+    Column("code", "text", "problem code"),
+    Column("problem", "text", "what is wrong, and the allowed answers"),
+)
+
+Progress = Callable[[int, int, int | None], None]
+"""Told after each chunk: rows done, input bytes read, total input bytes (None if unknown)."""
+
+
+@dataclass(frozen=True)
+class Survey:
+    """How survey exports are taken (``--source``, ``--finished-only``, ``--complete-only``)."""
+
+    source: str = "auto"
+    finished_only: bool = False
+    complete_only: bool = False
+
+
+def run_batch(
+    inputs: Sequence[Opened],
+    questionnaires: Sequence[Questionnaire],
+    options: BatchOptions | None = None,
+    *,
+    survey: Survey | None = None,
+    output: Callable[[tuple[Column, ...]], Sink] | None = None,
+    errors: Callable[[tuple[Column, ...]], Sink] | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    check: bool = True,
+) -> Batch:
+    """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
+    makes (given the output's columns; None: a dry run, nothing built or written), and every
+    bad cell through the sink ``errors`` makes.
+
+    Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
+    :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
+    bad cells and the total. Without ``check`` the result says ``refused``."""
+    qs = tuple(questionnaires)
+    options = options or BatchOptions()
+    survey = survey or Survey()
+    engine = engine or LocalEngine()
+    firsts = [_prepare(next(opened.chunks), survey, None) for opened in inputs]
+    mappings = map_all(firsts, qs, options)
+    state = _State(inputs, qs, options)
+    error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
+    sink: Sink | None = None
+    held: list[Part] = []
+    try:
+        jobs = _jobs(inputs, firsts, mappings, qs, options, survey, state, build=output is not None)
+        for part in engine.map(jobs):
+            failures = state.add(part)
+            if error_sink is not None and len(failures):
+                error_sink.write(failures[list(FAILURE_COLUMNS)])
+            if progress is not None:
+                progress(state.rows_done, sum(o.consumed() for o in inputs), state.total_bytes)
+            if state.refused or part.table is None or output is None:
+                continue
+            if options.center:
+                held.append(part)
+                continue
+            if sink is None:
+                sink = output(part.columns)
+            sink.write(part.table)
+        columns: tuple[Column, ...] = ()
+        if not state.refused and output is not None:
+            if options.center:
+                table, columns = join_parts(held, qs, options, mappings)
+                held.clear()
+                sink = output(columns)
+                sink.write(table)
+            assert sink is not None, "every input gives at least one (maybe empty) chunk"
+            columns = sink.columns
+            sink.commit()
+        elif sink is not None:
+            sink.discard()
+        if error_sink is not None:
+            error_sink.commit()
+    except BaseException:
+        for s in (sink, error_sink):
+            if s is not None:
+                s.discard()
+        raise
+    failures = state.kept_failures()
+    if state.refused and check:
+        raise refusal(failures, options, state.bad, state.bad_rows)
+    infos = tuple(
+        InputInfo(t.name, rows, t.header_rows, t.delimiter_name, t.encoding, t.format)
+        for t, rows in zip(firsts, state.rows, strict=True)
+    )
+    return Batch(
+        inputs=infos,
+        questionnaires=qs,
+        mappings=mappings,
+        options=options,
+        failures=failures,
+        refused=state.refused,
+        table=None,
+        columns=columns,
+        counts=state.counts(),
+        codes=dict(state.codes),
+        written=sink.rows if sink is not None and not state.refused else 0,
+    )
+
+
+def _prepare(table: TextTable, survey: Survey, first: TextTable | None) -> TextTable:
+    return surveys.prepare(
+        table,
+        survey.source,
+        finished_only=survey.finished_only,
+        complete_only=survey.complete_only,
+        first=first,
+    )
+
+
+class _State:
+    """What a run keeps across chunks."""
+
+    def __init__(
+        self, inputs: Sequence[Opened], qs: tuple[Questionnaire, ...], options: BatchOptions
+    ) -> None:
+        self.qs = qs
+        self.options = options
+        self.registry = IdRegistry([o.name for o in inputs])
+        self.rows = [0] * len(inputs)
+        self.complete = [0] * len(qs)
+        self.withheld = [0] * len(qs)
+        self.codes: Counter[str] = Counter()
+        self.bad = 0
+        self.bad_rows = 0
+        self.answer_bad = 0
+        self.kept: list[Any] = []
+        self.refused = False
+        self.rows_done = 0
+        sizes = [o.size for o in inputs]
+        self.total_bytes = None if None in sizes else sum(s or 0 for s in sizes)
+
+    def add(self, part: Part) -> Any:
+        failures = self.registry.check(part)
+        self.rows_done += part.rows
+        self.rows[part.file] += part.rows
+        for i, c in enumerate(part.counts):
+            self.complete[i] += c.complete
+            self.withheld[i] += c.withheld
+        if len(failures):
+            self.bad += len(failures)
+            self.bad_rows += failures[["_file", "row"]].drop_duplicates().shape[0]
+            self.answer_bad += part.answer_bad
+            self.codes.update(failures["code"].tolist())
+            room = KEPT_FAILURES - sum(len(k) for k in self.kept)
+            if room > 0:
+                self.kept.append(failures.head(room))
+            if self.options.invalid is InvalidPolicy.error or self.bad > self.answer_bad:
+                self.refused = True
+        return failures
+
+    def kept_failures(self) -> Any:
+        return failure_table(self.kept)
+
+    def counts(self) -> tuple[Counts, ...]:
+        return tuple(
+            Counts(q.id, self.complete[i], self.withheld[i]) for i, q in enumerate(self.qs)
+        )
+
+
+def _jobs(
+    inputs: Sequence[Opened],
+    firsts: Sequence[TextTable],
+    mappings: Sequence[Any],
+    qs: tuple[Questionnaire, ...],
+    options: BatchOptions,
+    survey: Survey,
+    state: _State,
+    *,
+    build: bool,
+) -> Iterator[PartJob]:
+    base = base_names(mappings)
+    several = len(inputs) > 1
+    for f, (opened, first, mapping) in enumerate(zip(inputs, firsts, mappings, strict=True)):
+        chunk: TextTable | None = first
+        while chunk is not None:
+            yield PartJob(
+                qs, options, mapping, f, chunk, base, several, build and not state.refused
+            )
+            raw = next(opened.chunks, None)
+            chunk = _prepare(raw, survey, first) if raw is not None else None
