@@ -319,3 +319,19 @@ def test_the_dask_engine_returns_what_the_local_engine_returns(tmp_path: Path) -
     assert local[1] == dask[1] and local[2] == dask[2] and local[1].count(b"\r\n") > 50
     stray = run(str(data), "-q", "wai-sr", "--scheduler", "tcp://127.0.0.1:1")
     assert stray.exit_code == 2 and "--scheduler needs --engine dask" in stray.stderr
+
+
+def test_old_mac_line_ends_and_a_lone_quote_inside_a_cell(tmp_path: Path) -> None:
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"id,wai_sr_1\r1,3\r2,4\r\r3,5\r")
+    table = read_table(path)
+    assert table.rows.tolist() == [2, 3, 5] and table.frame[0].tolist() == ["1", "2", "3"]
+    path.write_bytes(b'id,a\n1,5"x\n2,3\n\n3,"q\nz"\n4,1\n')
+    table = read_table(path)
+    assert table.rows.tolist() == [2, 3, 5, 6]
+    assert table.frame.astype(object).values.tolist() == [
+        ["1", '5"x'], ["2", "3"], ["3", "q\nz"], ["4", "1"]
+    ]  # fmt: skip
+    path.write_bytes(b'id,a\n1,5"x\n2,3\n\n3,"q\nz"\n4,1,9\n')
+    result = run(str(path), "-q", "wai-sr")
+    assert result.exit_code == 6 and "row 6 has 3 cells; the header has 2" in result.stderr

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
-from .batchtable import add_centre, base_names, build_table, client_column
+from .batchtable import add_centre, base_names, build_table, client_column, first_at_of
 from .columnmap import FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
@@ -569,8 +569,9 @@ def _id_check(table: TextTable, f: int, mapping: FileMapping) -> tuple[list[Any]
     ids_frame = table.frame[[pos for _, pos in mapping.ids]].loc[complete].reset_index(drop=True)
     ids_frame.columns = names
     if repeated.any():
-        _, first_at, group = np.unique(combined, return_index=True, return_inverse=True)
-        first_rows = rows[first_at[group.reshape(-1)[repeated]]]
+        group, _ = pd.factorize(combined)
+        first_at = first_at_of(group)
+        first_rows = rows[first_at[group[repeated]]]
         where = "duplicate response id; first at row " + first_rows.astype(str).astype(object)
         pieces.append(
             _id_piece(
@@ -709,14 +710,19 @@ class IdRegistry:
         )
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
             last, before = self.runs.pop(), self.runs.pop()
-            # Two sorted runs: a stable sort of their concatenation is a linear merge. One
-            # field at a time, so that at most one field is held twice.
-            merge = np.argsort(np.concatenate((before[0], last[0])), kind="stable")
+            # Two sorted runs merged in linear time: each element of the shorter goes after
+            # the elements of the longer that are not greater. One field at a time, so that
+            # at most one field is held twice.
+            place = np.searchsorted(before[0], last[0], side="right") + np.arange(len(last[0]))
+            rest = np.ones(len(before[0]) + len(last[0]), dtype=np.bool_)
+            rest[place] = False
             fields = []
             for k in range(4):
-                fields.append(np.concatenate((before[k], last[k]))[merge])
+                merged = np.empty(len(rest), dtype=before[k].dtype)
+                merged[place] = last[k]
+                merged[rest] = before[k]
+                fields.append(merged)
                 before, last = _drop(before, k), _drop(last, k)
-            del merge
             self.runs.append((fields[0], fields[1], fields[2], fields[3]))
         return failures
 

@@ -185,6 +185,14 @@ def round10(x: Any) -> Any:
     return np.array([*rounded, np.nan], dtype=np.float64)[codes]
 
 
+def first_at_of(codes: Any) -> Any:
+    """For the codes of ``pandas.factorize`` (numbered in order of first appearance), the
+    row where each first appears: where the running maximum of the codes goes up."""
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
 def texts(codes: Any, labels: Sequence[str | None]) -> Any:
     """A text column as a pandas Categorical: row ``i`` is ``labels[codes[i]]``; a code of
     -1, or a None label, is empty. Equal labels share one category."""
@@ -209,7 +217,8 @@ def _scale_cells(
     reason = texts(np.full(n, -1), [])
     if withheld.any():
         combo = s.withheld.astype(np.int64) * 10_000 + s.answered
-        _, first, back = np.unique(combo, return_index=True, return_inverse=True)
+        back, _ = pd.factorize(combo)  # hashing, not sorting: linear in the rows
+        first = first_at_of(back)
         reason = texts(
             back,
             [withheld_reason_text(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
@@ -229,7 +238,7 @@ def _scale_cells(
     bits = np.zeros(n, dtype=object if len(marks) > 62 else np.int64)
     for k, (mask, _) in enumerate(marks):
         bits = bits + mask.astype(np.int64) * (1 << k)
-    sets, back = np.unique(bits, return_inverse=True)
+    back, sets = pd.factorize(bits)
     flags = texts(
         back.reshape(-1),
         [

@@ -245,11 +245,19 @@ def _finish(
 
 
 def blank_cells(column: Any) -> Any:
-    """True where a text column's cell is empty or only whitespace (checked once per
-    distinct value)."""
+    """True where a text column's cell is empty or only whitespace: by Arrow kernels when
+    the column is Arrow-backed, else once per distinct value."""
     import numpy as np
     import pandas as pd
 
+    arrow = getattr(column.array, "_pa_array", None)
+    if arrow is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+            trimmed = pc.utf8_length(pc.utf8_trim_whitespace(arrow))
+            return pc.fill_null(pc.equal(trimmed, 0), True).to_numpy(zero_copy_only=False)
     codes, distinct = pd.factorize(column)
     return np.array([not str(v).strip() for v in distinct.tolist()], dtype=np.bool_)[codes]
 

@@ -104,8 +104,13 @@ class TextFile:
         self._record = 0  # records (rows, empty lines included) consumed so far
         self._line = 1  # physical line at the start of the buffer
         self._consumed = 0  # input bytes consumed
+        self._cr_only = False
         self._fill(SNIFF_BYTES)
         self._buffer = self._buffer.removeprefix(codecs.BOM_UTF8)
+        if b"\n" not in self._buffer and b"\r" in self._buffer:
+            # Old Mac line ends (CR alone): read as LF.
+            self._cr_only = True
+            self._buffer = self._buffer.replace(b"\r", b"\n")
         if not self._buffer.strip():
             raise InputFileError(Problem("file-empty", "the file is empty", self.name))
         self.delimiter = sep or _sniff(self._buffer[:SNIFF_BYTES], self.name)
@@ -155,7 +160,7 @@ class TextFile:
             if block is None:
                 self._eof = True
                 break
-            parts.append(block)
+            parts.append(block.replace(b"\r", b"\n") if self._cr_only else block)
             have += len(block)
         self._buffer = b"".join(parts)
         return not self._eof
@@ -299,11 +304,12 @@ class TextFile:
         cells: list[list[str]] = []
         numbers: list[int] = []
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter, strict=False)
-        k = 0
+        first = int(run.numbers[0]) if len(run.numbers) else self._record + 1
         try:
-            for row in reader:
-                number = int(run.numbers[k]) if k < len(run.numbers) else int(run.numbers[-1]) + k
-                k += 1
+            # The csv module's own records, numbered on from the run's first row (an empty
+            # line is a record too, as in the byte split).
+            for k, row in enumerate(reader):
+                number = first + k
                 if not row:
                     continue
                 if len(row) > width:
