@@ -392,12 +392,15 @@ def refusal(
 # -- reading cells ------------------------------------------------------------------------------
 
 
-def read_cells(q: Questionnaire, item_id: str, text: Any, rules: CellRules) -> tuple[Any, Any, Any]:
-    """One column's text as answers: (values, why unreadable, recoded), arrays per row.
+def read_cells(
+    q: Questionnaire, item_id: str, text: Any, rules: CellRules
+) -> tuple[Any, Any, Any, Any]:
+    """One column's text as answers, per distinct text: (codes, values, why unreadable,
+    recoded) — row ``i`` holds distinct text ``codes[i]``.
 
     Each distinct text is read once — missing code, recode, then
-    :func:`~alliance_cli.responses.read_value` — and the result is spread back over the rows
-    with ``take``. Unreadable cells are NaN in ``values`` and non-zero in ``why``."""
+    :func:`~alliance_cli.responses.read_value`. Unreadable texts are NaN in ``values`` and
+    non-zero in ``why``."""
     codes, uniques = pd.factorize(text, sort=False)
     n = len(uniques)
     values = np.full(n, np.nan)
@@ -417,7 +420,7 @@ def read_cells(q: Questionnaire, item_id: str, text: Any, rules: CellRules) -> t
             why[k] = _READ_NO_NA if normalize_label(token) in NA_WORDS else _READ_UNREADABLE
         else:
             values[k] = got
-    return values.take(codes), why.take(codes), recoded.take(codes)
+    return codes, values, why, recoded
 
 
 def _read_questionnaire(
@@ -425,14 +428,22 @@ def _read_questionnaire(
 ) -> tuple[Any, Any, list[Any]]:
     """The rows × items matrix of one file, its cell states, and the failure pieces of its
     bad cells (which are left NaN and missing, so that the matrix scores them as missing)."""
+    columns = [read_cells(q, ic.item, table.frame[ic.position], ic.rules) for ic in items]
+    # The states of the distinct values, by the engine's own cell_states on a small matrix
+    # (a row per distinct value, padded with blanks), then spread over the rows.
+    distinct = np.full((max((len(c[1]) for c in columns), default=0), len(items)), np.nan)
+    for j, (_, values, _, _) in enumerate(columns):
+        distinct[: len(values), j] = values
+    distinct_states = scoring.cell_states(q, distinct)
     x = np.empty((len(table), len(items)), dtype=np.float64)
+    states = np.empty(x.shape, dtype=np.int8)
     unreadable = np.zeros(x.shape, dtype=np.int8)
     recoded = np.zeros(x.shape, dtype=np.bool_)
-    for j, ic in enumerate(items):
-        x[:, j], unreadable[:, j], recoded[:, j] = read_cells(
-            q, ic.item, table.frame[ic.position], ic.rules
-        )
-    states = scoring.cell_states(q, x)
+    for j, (codes, values, why, was) in enumerate(columns):
+        x[:, j] = values.take(codes)
+        states[:, j] = distinct_states[:, j].take(codes)
+        unreadable[:, j] = why.take(codes)
+        recoded[:, j] = was.take(codes)
     pieces: list[Any] = []
     cols = scoring.Columns.of(q)
     for j, ic in enumerate(items):
