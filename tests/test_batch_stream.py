@@ -335,3 +335,11 @@ def test_old_mac_line_ends_and_a_lone_quote_inside_a_cell(tmp_path: Path) -> Non
     path.write_bytes(b'id,a\n1,5"x\n2,3\n\n3,"q\nz"\n4,1,9\n')
     result = run(str(path), "-q", "wai-sr")
     assert result.exit_code == 6 and "row 6 has 3 cells; the header has 2" in result.stderr
+
+
+def test_help_names_the_extras_to_install() -> None:
+    result = runner.invoke(app, ["batch", "--help"], env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert "pip install 'alliance-cli[formats]'" in result.stdout
+    assert "'alliance-cli[dask]'" in result.stdout
+    for option in ("--chunk-size", "--engine", "--scheduler", "--to"):
+        assert option in result.stdout

@@ -219,7 +219,7 @@ def batch(
         typer.Option(
             "--engine",
             help="local: this process; dask: Dask workers, a local cluster unless --scheduler "
-            "(pip install 'alliance-cli[dask]').",
+            "(pip install 'alliance-cli\\[dask]').",
         ),
     ] = Engine.local,
     scheduler: Annotated[
@@ -241,7 +241,7 @@ def batch(
     Also:  alliance batch export.tsv -q wai-sr -q srs --id participant --id session
     --missing -99 --errors bad.csv -o scores.csv --shape long
 
-    Excel, SPSS, Stata, Parquet (pip install 'alliance-cli[formats]'):  alliance batch
+    Excel, SPSS, Stata, Parquet (pip install 'alliance-cli\\[formats]'):  alliance batch
     study.xlsx --sheet Week1 -q wai-sr -o scores.sav
 
     Large files are read and scored in chunks (--chunk-size); --engine dask spreads the
