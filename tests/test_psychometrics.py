@@ -580,3 +580,60 @@ def test_no_pandas_at_module_top_level() -> None:
     names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in top if isinstance(n, ast.ImportFrom)}
     assert not any(name.split(".")[0] in {"pandas", "scipy"} for name in names)
+
+
+@pytest.mark.parametrize("which", ["tiny", "wai"])
+def test_one_pass_over_the_answers_gives_every_scale(
+    which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The questionnaire's moments, taken once in blocks of rows and keyed per scale, give
+    each scale's moments, alpha and omega as computing that scale on its own does."""
+    import pandas as pd
+
+    from alliance_cli.psychometrics import _base
+    from alliance_cli.scoring import ANSWERED, cell_states
+
+    q: Questionnaire = request.getfixturevalue(which)
+    x = random_answers(q, 1000, seed=11)
+    if which == "tiny":
+        x[::17, 2] = 9  # "does not apply"
+    monkeypatch.setattr(_base, "_BLOCK_ROWS", 64)  # many blocks, a short last one
+    answers = pm.answered(q, x)
+    np.testing.assert_array_equal(answers, np.where(cell_states(q, x) == ANSWERED, x, np.nan))
+    moments = pm.pairwise(answers)
+    for scale_id in q.scales:
+        items = pm.keyed_items(q, scale_id, answers)
+        np.testing.assert_array_equal(items.values, pm.scale_items(q, scale_id, x).values)
+        p, ref = moments.keyed(items), pd.DataFrame(items.values)
+        np.testing.assert_allclose(p.cov, ref.cov().to_numpy(), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(p.cor, ref.corr().to_numpy(), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(p.mean, ref.mean().to_numpy(), rtol=1e-12)
+        seen = (~np.isnan(items.values)).astype(float)
+        np.testing.assert_array_equal(p.n, seen.T @ seen)
+        labels = items.item_ids
+        mine, alone = pm.alpha_of(p, labels=labels), pm.alpha(items.values, labels=labels)
+        assert (mine.raw_alpha, mine.std_alpha, mine.ci_lower, mine.ci_upper) == pytest.approx(
+            (alone.raw_alpha, alone.std_alpha, alone.ci_lower, alone.ci_upper), rel=1e-10
+        )
+        for a, b in zip(mine.items, alone.items, strict=True):
+            assert (a.item, a.n) == (b.item, b.n)
+            got = (a.mean, a.sd, a.r_drop, a.alpha_if_deleted, a.std_alpha_if_deleted)
+            want = (b.mean, b.sd, b.r_drop, b.alpha_if_deleted, b.std_alpha_if_deleted)
+            assert got == pytest.approx(want, rel=1e-10, nan_ok=True)
+        if len(labels) > 2:
+            om = pm.omega_of(p, labels=labels)
+            assert om.omega_total == pytest.approx(pm.omega(items.values).omega_total, rel=1e-8)
+
+
+def test_integer_codes_group_as_their_labels() -> None:
+    rng = np.random.default_rng(3)
+    labels = rng.choice(np.array(["p1", "p2", "p3", "p4"]), size=200)
+    sessions = np.tile(np.arange(50), 4)
+    score = rng.normal(size=200)
+    codes = np.unique(labels, return_inverse=True)[1] * 5 + 2  # sparse integer codes
+    assert pm.icc1(score, codes) == pm.icc1(score, labels)
+    x = rng.normal(size=(200, 3))
+    clients = np.repeat(np.array(["a", "b", "c", "d"]), 50)
+    by_text = pm.multilevel_reliability(x, clients, sessions.astype(str))
+    by_code = pm.multilevel_reliability(x, np.repeat([0, 3, 4, 9], 50), sessions)
+    assert by_text.rkf == pytest.approx(by_code.rkf, rel=1e-12)  # the order of sessions aside

@@ -29,13 +29,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
-from .model import Method, Questionnaire
+from .model import Questionnaire
 
 if TYPE_CHECKING:
     from .batch import BatchOptions
@@ -131,19 +132,66 @@ def reliability(
             Problem("session-without-by", "--session needs the client column too"),
             hint="add --by CLIENT_COL",
         )
-    batch = score_batch(inputs, questionnaires, options or BatchOptions())
-    clients = client_column(batch.inputs, by, "--by") if by else None
-    sessions = client_column(batch.inputs, session, "--session") if session else None
+    batch = score_batch(inputs, questionnaires, options or BatchOptions(), build=False)
+    clients = _codes(client_column(batch.inputs, by, "--by")) if by else None
+    sessions = _codes(client_column(batch.inputs, session, "--session")) if session else None
     scales = tuple(
-        _scale(q, sid, batch.matrices[q.id], clients, sessions)
+        s
         for q in batch.questionnaires
-        for sid in q.scales
+        for s in _questionnaire(q, batch.matrices[q.id], clients, sessions)
     )
     return Reliability(tuple(t.name for t in inputs), batch.rows, by, session, scales)
 
 
-def _scale(q: Questionnaire, sid: str, x: Any, clients: Any, sessions: Any) -> ScaleReliability:
-    items = pm.scale_items(q, sid, x)
+def _codes(column: Any) -> Any:
+    """Integer codes of a client or session column in sorted order, −1 where blank (None):
+    grouping by hashing once, instead of sorting the text for every scale."""
+    import pandas as pd  # type: ignore[import-untyped]  # lazily: importing stays cheap
+
+    codes, _ = pd.factorize(np.asarray(column, dtype=object), sort=True)
+    return codes
+
+
+def _questionnaire(
+    q: Questionnaire, x: Any, clients: Any, sessions: Any
+) -> tuple[ScaleReliability, ...]:
+    """Every scale of one questionnaire: its cells are checked once and every pairwise
+    moment taken in one pass (:func:`~alliance_cli.psychometrics.pairwise`); each scale's
+    statistics come from its rows and columns of those (keyed)."""
+    answers = pm.answered(q, x)
+    moments = pm.pairwise(answers)
+    groups = None
+    if clients is not None:
+        keep = clients >= 0  # rows with a client (and a session)
+        if sessions is not None:
+            keep &= sessions >= 0
+        groups = _Groups(None if keep.all() else np.flatnonzero(keep), clients, sessions)
+    return tuple(_scale(q, pm.keyed_items(q, sid, answers), moments, groups) for sid in q.scales)
+
+
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """The rows with a client (and a session): their indices (None: every row) and codes."""
+
+    rows: Any
+    all_clients: Any
+    all_sessions: Any
+
+    def pick(self, a: Any) -> Any:
+        return a if self.rows is None else a[self.rows]
+
+    @cached_property
+    def clients(self) -> Any:
+        return self.pick(self.all_clients)
+
+    @cached_property
+    def sessions(self) -> Any:
+        return None if self.all_sessions is None else self.pick(self.all_sessions)
+
+
+def _scale(
+    q: Questionnaire, items: pm.ScaleItems, moments: pm.Pairwise, groups: _Groups | None
+) -> ScaleReliability:
     notes: list[str] = []
 
     def attempt(what: str, compute: Any) -> Any:
@@ -155,25 +203,19 @@ def _scale(q: Questionnaire, sid: str, x: Any, clients: Any, sessions: Any) -> S
             return None
 
     labels = items.item_ids
-    a = attempt("alpha", lambda: pm.alpha(items.values, labels=labels))
-    om = attempt("omega", lambda: pm.omega(items.values, labels=labels))
+    scale = moments.keyed(items)
+    a = attempt("alpha", lambda: pm.alpha_of(scale, labels=labels))
+    om = attempt("omega", lambda: pm.omega_of(scale, labels=labels))
     icc = ml = None
-    if clients is not None:
-        keep = clients != None  # noqa: E711  (element-wise: rows with a client)
-        if sessions is not None:
-            keep &= sessions != None  # noqa: E711
-        v = items.values
-        score = v.sum(axis=1) if items.method is Method.sum else v.mean(axis=1)
-        score = np.where(keep, score, np.nan)
-        ids = np.where(keep, clients, "").astype(str)
-        icc = attempt("ICC(1)", lambda: pm.icc1(score, ids))
-        if sessions is not None:
+    if groups is not None:
+        g = groups
+        icc = attempt("ICC(1)", lambda: pm.icc1(g.pick(items.score), g.clients))
+        if g.sessions is not None:
             ml = attempt(
                 "multilevel",
-                lambda: pm.multilevel_reliability(
-                    v[keep], clients[keep].astype(str), sessions[keep].astype(str)
-                ),
+                lambda: pm.multilevel_reliability(g.pick(items.values), g.clients, g.sessions),
             )
+    sid = items.scale_id
     return ScaleReliability(
         questionnaire=q.id,
         scale=sid,

@@ -2,9 +2,13 @@
 
 Every function takes a rows × items float matrix for ONE scale (``NaN`` = missing), with the
 items already keyed (reverse items reversed); :func:`scale_items` builds that matrix from raw
-answers with the scoring engine's own rule. Results are small frozen dataclasses; nothing is
-printed. The numbers are pinned against R 4.2 / psych 2.2.9 in ``tests/test_psychometrics.py``
-(data and the R script in ``tests/data/psych/``).
+answers with the scoring engine's own rule. For many scales of one large matrix,
+:func:`answered` checks the cells once, :func:`pairwise` takes every pairwise moment in one
+pass of matrix products, and :func:`keyed_items`, :meth:`Pairwise.keyed`, :func:`alpha_of`
+and :func:`omega_of` derive each scale's statistics from those without another pass.
+Results are small frozen dataclasses; nothing is printed. The numbers are pinned against
+R 4.2 / psych 2.2.9 in ``tests/test_psychometrics.py`` (data and the R script in
+``tests/data/psych/``).
 
 Conventions taken from psych, so that results agree with it:
 
@@ -14,10 +18,20 @@ Conventions taken from psych, so that results agree with it:
 * standard deviations divide by n − 1.
 """
 
-from ._base import Descriptives, ScaleItems, _pairwise, describe, scale_items
-from .alpha import Alpha, ItemStats, _beta_inc, _f_quantile, alpha, feldt_ci
+from ._base import (
+    Descriptives,
+    Pairwise,
+    ScaleItems,
+    _pairwise,
+    answered,
+    describe,
+    keyed_items,
+    pairwise,
+    scale_items,
+)
+from .alpha import Alpha, ItemStats, _beta_inc, _f_quantile, alpha, alpha_of, feldt_ci
 from .multilevel import ICC, Multilevel, icc1, multilevel_reliability
-from .omega import Omega, OneFactor, _minres_fit, minres_one_factor, omega
+from .omega import Omega, OneFactor, _minres_fit, minres_one_factor, omega, omega_of
 
 __all__ = [
     "ICC",
@@ -27,17 +41,23 @@ __all__ = [
     "Multilevel",
     "Omega",
     "OneFactor",
+    "Pairwise",
     "ScaleItems",
     "_beta_inc",
     "_f_quantile",
     "_minres_fit",
     "_pairwise",
     "alpha",
+    "alpha_of",
+    "answered",
     "describe",
     "feldt_ci",
     "icc1",
+    "keyed_items",
     "minres_one_factor",
     "multilevel_reliability",
     "omega",
+    "omega_of",
+    "pairwise",
     "scale_items",
 ]

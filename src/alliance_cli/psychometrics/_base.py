@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -14,18 +15,24 @@ from ..model import GRID_TOLERANCE, Method, Questionnaire
 from ..scoring import ANSWERED, Columns, cell_states
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 Use = Literal["pairwise", "complete"]
 
 # Bounds psych::fa gives the uniquenesses in its minres optimiser (L-BFGS-B, lower = .005).
 _PSI_LOWER = 0.005
+# Rows whose item means shift the data before the pairwise sums (see :func:`pairwise`).
+_SHIFT_ROWS = 4096
+_BLOCK_ROWS = 16384  # rows per block of the row-by-row passes
 
 
 def _problem(code: str, message: str) -> ResponseError:
     return ResponseError(Problem(code, message))
 
 
-def _matrix(x: npt.ArrayLike, min_items: int = 2) -> FloatArray:
-    a = np.array(x, dtype=np.float64)  # a copy: the caller's data is never touched
+def _matrix(x: npt.ArrayLike, min_items: int = 2, *, copy: bool = True) -> FloatArray:
+    # A copy unless the caller only reads it: the caller's data is never touched.
+    a = np.array(x, dtype=np.float64) if copy else np.asarray(x, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"expected a rows × items matrix, got shape {a.shape}")
     if a.shape[1] < min_items:
@@ -38,7 +45,10 @@ def _matrix(x: npt.ArrayLike, min_items: int = 2) -> FloatArray:
 
 @dataclass(frozen=True, eq=False)
 class ScaleItems:
-    """One scale's keyed items: ``values`` is rows × items, NaN where not answered."""
+    """One scale's keyed items: ``values`` is rows × items, NaN where not answered.
+
+    ``columns`` and ``reverse`` (when built by :func:`scale_items`) say which columns of the
+    questionnaire's item matrix the items are and which of them the scale reverses."""
 
     scale_id: str
     item_ids: tuple[str, ...]
@@ -46,6 +56,37 @@ class ScaleItems:
     lo: FloatArray  # lowest answer of each item
     hi: FloatArray
     method: Method
+    columns: IntArray | None = None
+    reverse: BoolArray | None = None
+
+    @cached_property
+    def score(self) -> FloatArray:
+        """The scale score of every row — the sum or the mean of the keyed items, as the
+        scale's ``method`` says — NaN unless every item is answered (complete cases: a NaN
+        item makes the row's sum NaN)."""
+        k = self.values.shape[1]
+        total = self.values @ np.ones(k)  # a matrix–vector product: faster than .sum(axis=1)
+        return total if self.method is Method.sum else total / k
+
+
+def answered(q: Questionnaire, values: npt.ArrayLike) -> FloatArray:
+    """The raw rows × all-items matrix with NaN in every cell that is not an answer (blank,
+    "does not apply", invalid), by the scoring engine's :func:`~alliance_cli.scoring.cell_states`.
+    A new array: the caller's data is never touched. It is column-major, so that a scale's
+    columns are cheap to take out (:func:`keyed_items`)."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] <= _BLOCK_ROWS:
+        states = cell_states(q, x)  # also checks the shape
+        x = x.reshape(states.shape)
+        return np.asfortranarray(np.where(states == ANSWERED, x, np.nan))
+    out = np.empty(x.shape, order="F")
+    # In blocks of rows (the states are row by row), so that temporaries stay in the cache.
+    for start in range(0, x.shape[0], _BLOCK_ROWS):
+        block = x[start : start + _BLOCK_ROWS]
+        out[start : start + _BLOCK_ROWS] = np.where(
+            cell_states(q, block) == ANSWERED, block, np.nan
+        )
+    return out
 
 
 def scale_items(q: Questionnaire, scale_id: str, values: npt.ArrayLike) -> ScaleItems:
@@ -55,16 +96,21 @@ def scale_items(q: Questionnaire, scale_id: str, values: npt.ArrayLike) -> Scale
     item becomes ``min + max − x`` on the item's own response scale, reverse keys belong to
     the scale; cells that are not answers (blank, "does not apply", invalid) become NaN.
     """
+    return keyed_items(q, scale_id, answered(q, values))
+
+
+def keyed_items(q: Questionnaire, scale_id: str, answers: FloatArray) -> ScaleItems:
+    """:func:`scale_items` from the output of :func:`answered` (the cells already checked),
+    so that several scales of one matrix check its cells once."""
     cols = Columns.of(q)
-    states = cell_states(q, values)
-    x = np.asarray(values, dtype=np.float64).reshape(states.shape)
     scale = q.scales[scale_id]
     idx = np.array([cols.ids.index(i) for i in scale.items], dtype=np.int64)
     reverse = np.array([i in scale.reverse for i in scale.items], dtype=np.bool_)
     lo, hi = cols.lo[idx], cols.hi[idx]
-    keyed = np.where(reverse, lo + hi - x[:, idx], x[:, idx])
-    keyed = np.where(states[:, idx] == ANSWERED, keyed, np.nan)
-    return ScaleItems(scale_id, tuple(scale.items), keyed, lo, hi, scale.method)
+    keyed = answers[:, idx]  # a copy (fast from column-major answers)
+    if reverse.any():
+        keyed[:, reverse] = (lo + hi)[reverse] - keyed[:, reverse]
+    return ScaleItems(scale_id, tuple(scale.items), keyed, lo, hi, scale.method, idx, reverse)
 
 
 # -- descriptives -----------------------------------------------------------------------
@@ -90,11 +136,11 @@ def describe(items: ScaleItems) -> Descriptives:
     of complete cases at the lowest / highest possible score (Terwee et al. 2007 flag > 15%).
     """
     x = items.values
-    complete = x[~np.isnan(x).any(axis=1)]
+    score = items.score[~np.isnan(items.score)]  # the complete cases
     if items.method is Method.sum:
-        score, lo, hi = complete.sum(axis=1), items.lo.sum(), items.hi.sum()
+        lo, hi = items.lo.sum(), items.hi.sum()
     else:
-        score, lo, hi = complete.mean(axis=1), items.lo.mean(), items.hi.mean()
+        lo, hi = items.lo.mean(), items.hi.mean()
     n = score.size
     mean = float(score.mean()) if n else math.nan
     sd = float(score.std(ddof=1)) if n > 1 else math.nan
@@ -114,23 +160,84 @@ def describe(items: ScaleItems) -> Descriptives:
 # -- covariances with missing data ------------------------------------------------------
 
 
-def _pairwise(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pairwise-complete counts, covariances and correlations, as R's
-    ``cov``/``cor(use = "pairwise")``: each pair uses the rows where both items are
-    answered, with that pair's own means (and, for ``cor``, that pair's own SDs)."""
-    seen = ~np.isnan(x)
-    # Centring first keeps the one-pass sums accurate; covariances do not move.
-    centre = np.nanmean(x, axis=0)
-    x0 = np.where(seen, x - centre, 0.0)
-    m = seen.astype(np.float64)
-    n = m.T @ m
-    s = x0.T @ m  # s[i, j]: sum of item i over the rows where i and j are both answered
+@dataclass(frozen=True, eq=False)
+class Pairwise:
+    """Pairwise-complete moments of a rows × items matrix, as R ``cov``/``cor(use =
+    "pairwise")``: ``n[i, j]`` rows with both items answered, ``cov``/``cor`` over those rows
+    with the pair's own means (and, for ``cor``, the pair's own SDs); ``mean[i]`` of item
+    i's answers; ``n_rows`` rows in all."""
+
+    n_rows: int
+    n: FloatArray
+    mean: FloatArray
+    cov: FloatArray
+    cor: FloatArray
+
+    def keyed(self, items: ScaleItems) -> Pairwise:
+        """The moments of ``items``' keyed matrix from those of the questionnaire's
+        :func:`answered` matrix: its rows and columns, and for a reversed item
+        x' = lo + hi − x the mean lo + hi − mean and the covariances and correlations with
+        the other items negated (DCD, D = diag(±1))."""
+        if items.columns is None or items.reverse is None:
+            raise ValueError("items not built by scale_items / keyed_items")
+        ix = np.ix_(items.columns, items.columns)
+        sign = np.where(items.reverse, -1.0, 1.0)
+        flip = np.outer(sign, sign)
+        mean = self.mean[items.columns]
+        return Pairwise(
+            n_rows=self.n_rows,
+            n=self.n[ix],
+            mean=np.where(items.reverse, items.lo + items.hi - mean, mean),
+            cov=self.cov[ix] * flip,
+            cor=self.cor[ix] * flip,
+        )
+
+
+def pairwise(x: FloatArray) -> Pairwise:
+    """Pairwise-complete counts, means, covariances and correlations in one pass of matrix
+    products over the rows. With M the answered mask (1/0) and X0 the answers minus a shift
+    c (each item's mean over the first rows), 0 where blank (Bessel-corrected, as R)::
+
+        n = M'M,   S = X0'M   (S_ij: sum of item i over the rows where i and j are answered)
+        mean_i = c_i + S_ii / n_ii
+        cov_ij = ((X0'X0)_ij − S_ij S_ji / n_ij) / (n_ij − 1)
+        var_ij = (((X0∘X0)'M)_ij − S_ij² / n_ij) / (n_ij − 1)   (item i over pair (i, j))
+        cor_ij = cov_ij / sqrt(var_ij var_ji)
+
+    The sums are shift-invariant, so c changes no covariance; a shift near the mean keeps the
+    one-pass sums accurate (the shifted-data algorithm; Chan, Golub & LeVeque 1983).
+    """
+    k = x.shape[1]
+    head = x[:_SHIFT_ROWS]
     with np.errstate(invalid="ignore", divide="ignore"):
-        cov = (x0.T @ x0 - s * s.T / n) / (n - 1)
-        var = ((x0 * x0).T @ m - s * s / n) / (n - 1)  # var[i, j]: of item i, pair (i, j)
+        shift = np.nansum(head, axis=0) / np.sum(~np.isnan(head), axis=0)
+    shift = np.where(np.isnan(shift), 0.0, shift)
+    n, s, xx, sq = (np.zeros((k, k)) for _ in range(4))
+    # In blocks of rows, so that the temporaries stay in the CPU cache.
+    for start in range(0, x.shape[0], _BLOCK_ROWS):
+        block = x[start : start + _BLOCK_ROWS]
+        seen = ~np.isnan(block)
+        m = seen.astype(np.float64)
+        x0 = block - shift
+        np.copyto(x0, 0.0, where=~seen)
+        n += m.T @ m
+        s += x0.T @ m
+        xx += x0.T @ x0
+        x0 *= x0
+        sq += x0.T @ m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = shift + np.diag(s) / np.diag(n)
+        cov = (xx - s * s.T / n) / (n - 1)
+        var = (sq - s * s / n) / (n - 1)
         cor = cov / np.sqrt(var * var.T)
     np.fill_diagonal(cor, 1.0)
-    return n, cov, cor
+    return Pairwise(x.shape[0], n, mean, cov, cor)
+
+
+def _pairwise(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pairwise-complete counts, covariances and correlations (:func:`pairwise`)."""
+    p = pairwise(x)
+    return p.n, p.cov, p.cor
 
 
 def _rows(x: FloatArray, use: Use) -> FloatArray:

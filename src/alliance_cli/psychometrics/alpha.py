@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 from ._base import (
     FloatArray,
+    Pairwise,
     Use,
     _check_variance,
     _labels,
     _matrix,
-    _pairwise,
     _rows,
+    pairwise,
 )
 
 # -- Cronbach's alpha -------------------------------------------------------------------
@@ -94,33 +96,60 @@ def alpha(
     or the complete rows (``use="complete"``). With two items, alpha if an item is deleted
     is NaN (psych reports a covariance ratio there).
     """
-    a = _rows(_matrix(x), use)
-    k = a.shape[1]
+    a = _rows(_matrix(x, copy=False), use)  # pairwise only reads it
+    return alpha_of(pairwise(a), labels=labels, use=use, level=level)
+
+
+def alpha_of(
+    p: Pairwise,
+    *,
+    labels: tuple[str, ...] | None = None,
+    use: Use = "pairwise",
+    level: float = 0.95,
+) -> Alpha:
+    """:func:`alpha` from the items' moments (:func:`~alliance_cli.psychometrics.pairwise`,
+    on the rows ``use`` keeps), so that one pass over the rows serves every statistic.
+
+    The item statistics come from sums of C for every item at once, with c_i = 1'C_i the
+    column sums, T = 1'C1 and the same for R (psych ``alpha.1`` on each C_(−i))::
+
+        1'C_(−i)1 = T − 2 c_i + C_ii,   tr C_(−i) = tr C − C_ii
+        alpha if deleted = (k − 1)/(k − 2) · (1 − tr C_(−i) / 1'C_(−i)1)
+        std alpha if deleted = (k − 1)/(k − 2) · (1 − (k − 1) / 1'R_(−i)1)
+    """
+    c = p.cov
+    k = c.shape[0]
     names = _labels(labels, k)
-    n_pair, c, _ = _pairwise(a)
     _check_variance(c, names)
     raw, std = _alphas(c)
-    stats = []
-    for i in range(k):
-        keep = np.arange(k) != i
-        rest = c[np.ix_(keep, keep)]
-        r_drop = (c[:, i].sum() - c[i, i]) / math.sqrt(c[i, i] * rest.sum())
-        drop = _alphas(rest) if k > 2 else (math.nan, math.nan)
-        column = a[:, i][~np.isnan(a[:, i])]
-        stats.append(
-            ItemStats(
-                item=names[i],
-                n=int(n_pair[i, i]),
-                mean=float(column.mean()),
-                sd=float(np.sqrt(c[i, i])),
-                r_drop=float(r_drop),
-                alpha_if_deleted=drop[0],
-                std_alpha_if_deleted=drop[1],
-            )
+    var = np.diag(c)
+    col = c.sum(axis=0)
+    rest = c.sum() - col - c.sum(axis=1) + var  # 1'C_(−i)1 (C need not be exactly symmetric)
+    # NaN, not an error, where a pairwise C is not positive definite and 1'C_(−i)1 < 0.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_drop = (col - var) / np.sqrt(var * rest)
+        if k > 2:
+            d = np.sqrt(var)
+            r = c / np.outer(d, d)
+            r_rest = r.sum() - r.sum(axis=0) - r.sum(axis=1) + np.diag(r)
+            drop_raw = (1 - (np.trace(c) - var) / rest) * (k - 1) / (k - 2)
+            drop_std = (1 - (k - 1) / r_rest) * (k - 1) / (k - 2)
+        else:
+            drop_raw = drop_std = np.full(k, math.nan)
+    stats = tuple(
+        ItemStats(
+            item=names[i],
+            n=int(p.n[i, i]),
+            mean=float(p.mean[i]),
+            sd=float(np.sqrt(var[i])),
+            r_drop=float(r_drop[i]),
+            alpha_if_deleted=float(drop_raw[i]),
+            std_alpha_if_deleted=float(drop_std[i]),
         )
-    n_obs = a.shape[0]
-    lower, upper = feldt_ci(raw, n_obs, k, level)
-    return Alpha(raw, std, lower, upper, level, n_obs, k, use, tuple(stats))
+        for i in range(k)
+    )
+    lower, upper = feldt_ci(raw, p.n_rows, k, level)
+    return Alpha(raw, std, lower, upper, level, p.n_rows, k, use, stats)
 
 
 def feldt_ci(alpha: float, n_obs: int, n_items: int, level: float = 0.95) -> tuple[float, float]:
@@ -175,17 +204,38 @@ def _beta_inc(a: float, b: float, x: float) -> float:
     return 1.0 - math.exp(log_front) * _beta_cf(b, a, 1 - x) / b
 
 
+@lru_cache(maxsize=64)  # scales of equal length on the same rows share their quantiles
 def _f_quantile(p: float, d1: float, d2: float) -> float:
-    """Quantile of the F distribution, by bisection on its CDF
-    ``P(F ≤ f) = I_t(d1/2, d2/2)``, ``t = d1 f / (d1 f + d2)``."""
+    """Quantile of the F distribution: solve ``P(F ≤ f) = I_t(d1/2, d2/2) = p`` for
+    ``t = d1 f / (d1 f + d2)``, then ``f = d2 t / (d1 (1 − t))``.
+
+    Newton's method on the CDF, whose derivative is the beta density
+    t^(a−1) (1 − t)^(b−1) / B(a, b), until its step is at rounding level; every evaluation
+    narrows a bracket [lo, hi] of the root, and bisection takes over when a step would leave
+    it or Newton has not converged in 50 steps (then the answer is where the bracket has
+    shrunk to adjacent floats)."""
+    a, b = d1 / 2, d2 / 2
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     lo, hi = 0.0, 1.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if mid in (lo, hi):
+    t = a / (a + b)  # the mean of the beta distribution
+    for it in range(400):
+        gap = _beta_inc(a, b, t) - p
+        if gap == 0.0:
             break
-        if _beta_inc(d1 / 2, d2 / 2, mid) < p:
-            lo = mid
+        if gap < 0:
+            lo = t
         else:
-            hi = mid
-    t = (lo + hi) / 2
+            hi = t
+        new = (lo + hi) / 2
+        if it < 50:
+            density = math.exp((a - 1) * math.log(t) + (b - 1) * math.log1p(-t) - log_beta)
+            step = gap / density if density > 0 else math.inf
+            if abs(step) <= 4 * math.ulp(t):
+                break
+            if lo < t - step < hi:
+                new = t - step
+        if new in (lo, hi):
+            t = new
+            break
+        t = new
     return d2 * t / (d1 * (1 - t))

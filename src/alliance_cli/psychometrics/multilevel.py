@@ -15,6 +15,18 @@ from ._base import (
 # -- repeated measures: ICC(1) and multilevel reliability -------------------------------
 
 
+def _codes(labels: npt.ArrayLike) -> npt.NDArray[np.intp]:
+    """Group numbers 0 … G − 1 in sorted label order (``np.unique``'s inverse). Integer
+    labels (e.g. codes from ``pandas.factorize``) are numbered by counting, O(N), without
+    sorting the rows."""
+    a = np.asarray(labels).ravel()
+    if a.dtype.kind in "iu" and a.size and a.min() >= 0 and a.max() <= 4 * a.size:
+        present = np.bincount(a) > 0
+        codes: npt.NDArray[np.intp] = (np.cumsum(present) - 1)[a]
+        return codes
+    return np.unique(a, return_inverse=True)[1].ravel()
+
+
 @dataclass(frozen=True)
 class ICC:
     """One-way random-effects ICCs of a score across clients (psych ``statsBy``)."""
@@ -38,7 +50,7 @@ def icc1(scores: npt.ArrayLike, clients: npt.ArrayLike) -> ICC:
 
     with k = N / G, the mean number of scored sessions per client (psych's choice; for
     balanced data this is exactly Shrout & Fleiss ICC(1,1), ``psych::ICC``'s ICC1). Rows
-    with a missing score are left out.
+    with a missing score are left out. ``clients`` may be labels or integer codes.
     """
     y = np.asarray(scores, dtype=np.float64).ravel()
     g = np.asarray(clients).ravel()
@@ -46,7 +58,7 @@ def icc1(scores: npt.ArrayLike, clients: npt.ArrayLike) -> ICC:
         raise ValueError("scores and clients must have the same length")
     keep = ~np.isnan(y)
     y, g = y[keep], g[keep]
-    _, grp = np.unique(g, return_inverse=True)
+    grp = _codes(g)
     n = np.bincount(grp).astype(np.float64)
     n_groups, n_obs = n.size, y.size
     if n_groups < 2 or n_obs <= n_groups:
@@ -124,13 +136,12 @@ def multilevel_reliability(
     σ²_w = MS_w (items within a session), ``RkRn = σ²_id / (σ²_id + σ²_t(id)/k + σ²_w/(k m))``,
     ``Rcn = σ²_t(id) / (σ²_t(id) + σ²_w/m)``.
     """
-    a = _matrix(x)
+    a = _matrix(x, copy=False)  # only read
     cid = np.asarray(clients).ravel()
     sid = np.asarray(sessions).ravel()
     if not (cid.size == sid.size == a.shape[0]):
         raise ValueError("x, clients and sessions must have the same number of rows")
-    _, ci = np.unique(cid, return_inverse=True)
-    _, si = np.unique(sid, return_inverse=True)
+    ci, si = _codes(cid), _codes(sid)
     n, k, m = int(ci.max()) + 1, int(si.max()) + 1, a.shape[1]
     cells = np.bincount(ci * k + si, minlength=n * k)
     if np.isnan(a).any() or np.any(cells != 1):

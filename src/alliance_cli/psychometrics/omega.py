@@ -12,10 +12,11 @@ import numpy.typing as npt
 from ._base import (
     _PSI_LOWER,
     FloatArray,
+    Pairwise,
     _check_variance,
     _labels,
     _matrix,
-    _pairwise,
+    pairwise,
 )
 
 # -- McDonald's omega from a one-factor minres solution ---------------------------------
@@ -217,10 +218,15 @@ def omega(x: npt.ArrayLike, *, labels: tuple[str, ...] | None = None, flip: bool
     The two omega totals differ by the model's off-diagonal residual sum; psych reports
     the first.
     """
-    a = _matrix(x)
-    names = _labels(labels, a.shape[1])
-    _, c, r = _pairwise(a)
-    _check_variance(c, names)
+    return omega_of(pairwise(_matrix(x, copy=False)), labels=labels, flip=flip)
+
+
+def omega_of(p: Pairwise, *, labels: tuple[str, ...] | None = None, flip: bool = True) -> Omega:
+    """:func:`omega` from the items' moments (:func:`~alliance_cli.psychometrics.pairwise`),
+    so that one pass over the rows serves every statistic."""
+    names = _labels(labels, p.cov.shape[0])
+    _check_variance(p.cov, names)
+    r = p.cor
     fit = minres_one_factor(r)
     lam = np.array(fit.loadings)
     u2 = np.array(fit.uniquenesses)
