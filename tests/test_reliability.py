@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.batch import BatchOptions
+from alliance_cli import batch as batch_module
+from alliance_cli.batch import BatchOptions, score_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.errors import BatchDataError
 from alliance_cli.io.readers import read_table
 from alliance_cli.mapfile import load_map
 from alliance_cli.reliability import Reliability, reliability
@@ -212,3 +214,35 @@ def test_no_pandas_at_module_top_level() -> None:
     names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in top if isinstance(n, ast.ImportFrom)}
     assert not any(name.split(".")[0] == "pandas" or name == "batch" for name in names)
+
+
+def test_scoring_in_slices_gives_what_one_slice_gives(
+    defs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """score_batch scores large tables a slice of rows at a time; the statistics do not
+    depend on where the slices end."""
+    whole = {
+        name: library(defs, name, DEFS[name][0]).to_dict() for name in ("six_items", "ceiling")
+    }
+    by = library(defs, "sessions", "psess", by="client", session="session").to_dict()
+    monkeypatch.setattr(batch_module, "SLICE_ROWS", 7)
+    for name, expected in whole.items():
+        assert library(defs, name, DEFS[name][0]).to_dict() == expected
+    assert library(defs, "sessions", "psess", by="client", session="session").to_dict() == by
+
+
+def test_a_repeated_id_in_a_later_slice_names_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_module, "SLICE_ROWS", 4)
+    header = "id," + ",".join(f"wai_sr_{i}" for i in range(1, 13))
+    rows = [f"P{r}," + ",".join(["3"] * 12) for r in range(10)] + ["P2," + ",".join(["4"] * 12)]
+    data = tmp_path / "in.csv"
+    data.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    q = Catalog(user_dirs=[]).get("wai-sr")
+    with pytest.raises(BatchDataError) as caught:
+        score_batch([read_table(data)], [q], BatchOptions(ids=("id",)), build=False, score=False)
+    failures = caught.value.failures
+    assert failures[["row", "code", "problem"]].values.tolist() == [
+        [12, "duplicate-id", "duplicate response id; first at row 4"]
+    ]

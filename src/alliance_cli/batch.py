@@ -119,7 +119,8 @@ class Batch:
     """What each output column means (for the codebook)."""
     counts: tuple[Counts, ...]
     matrices: dict[str, Any] = field(default_factory=dict)
-    """Per questionnaire id: the rows × items answers of every input (bad cells NaN)."""
+    """Per questionnaire id: the rows × items answers of every input, column-major, NaN in
+    every cell that is not an answer (blank, "does not apply", bad)."""
     codes: dict[str, int] | None = None
     """Bad cells per problem code when streamed (else counted from ``failures``)."""
     written: int = 0
@@ -181,6 +182,10 @@ class PartJob:
     build: bool = True
     """Build the output table (not for a dry run or reliability)."""
     keep_matrices: bool = False
+    """Keep each questionnaire's answers (:attr:`Batch.matrices`), for reliability."""
+    score: bool = True
+    """Score the scales (for the output and the counts); reliability needs only the
+    checked answers."""
 
 
 @dataclass(frozen=True)
@@ -226,8 +231,11 @@ def score_part(job: PartJob) -> Part:
     refused = bool(len(failures)) and (
         job.options.invalid is InvalidPolicy.error or len(failures) > answer_bad
     )
-    scores = {q.id: scoring.score_matrix(q, matrices[q.id], states[q.id]) for q in qs}
-    counts = tuple(_counts(q, scores[q.id]) for q in qs)
+    if job.score or job.build:
+        scores = {q.id: scoring.score_matrix(q, matrices[q.id], states[q.id]) for q in qs}
+        counts = tuple(_counts(q, scores[q.id]) for q in qs)
+    else:
+        scores, counts = {}, ()
     out: Any = None
     columns: tuple[Column, ...] = ()
     if job.build and not refused:
@@ -250,11 +258,20 @@ def score_part(job: PartJob) -> Part:
         answer_bad,
         counts,
         keys,
-        matrices if job.keep_matrices else {},
+        {q.id: _answers(matrices[q.id], states[q.id]) for q in qs} if job.keep_matrices else {},
         len(table),
         job.file,
         clients,
     )
+
+
+SLICE_ROWS = 100_000
+"""Rows :func:`score_batch` scores at a time."""
+
+
+def _answers(x: Any, states: Any) -> Any:
+    """The answers: NaN in every cell that is not one (blank, "does not apply", bad)."""
+    return np.where(states == scoring.ANSWERED, x, np.nan)
 
 
 def score_batch(
@@ -264,6 +281,7 @@ def score_batch(
     *,
     check: bool = True,
     build: bool = True,
+    score: bool = True,
 ) -> Batch:
     """Map, read, check and score ``inputs`` (whole tables in memory) on every questionnaire.
 
@@ -271,7 +289,7 @@ def score_batch(
     file at once) and, with ``check``, :class:`BatchDataError` carrying the table of every bad
     cell when the data cannot be scored as asked. Without ``check`` (a dry run) the result
     says ``refused`` instead and has no table. Without ``build`` only the answer matrices
-    and counts are made (what reliability needs)."""
+    and counts are made; without ``score`` too, no counts (what reliability needs)."""
     qs = tuple(questionnaires)
     mappings = map_all(inputs, qs, options)
     base = base_names(mappings)
@@ -280,9 +298,19 @@ def score_batch(
     kept: list[TextTable] = []
     for f, (table, mapping) in enumerate(zip(inputs, mappings, strict=True)):
         kept.append(surveys.keep_complete(table, mapping))
-        job = PartJob(qs, options, mapping, f, table, base, len(inputs) > 1, build, True)
-        part = score_part(job)
-        parts.append(replace(part, failures=registry.check(part)))
+        # In slices of rows, as a batch streams them: the temporaries of scoring stay small
+        # (a few MB, not hundreds), which is several times faster on large tables.
+        for start in range(0, max(len(table), 1), SLICE_ROWS):
+            piece = replace(
+                table,
+                frame=table.frame.iloc[start : start + SLICE_ROWS],
+                rows=table.rows[start : start + SLICE_ROWS],
+            )
+            job = PartJob(
+                qs, options, mapping, f, piece, base, len(inputs) > 1, build, True, score=score
+            )
+            part = score_part(job)
+            parts.append(replace(part, failures=registry.check(part)))
     failures = failure_table([p.failures for p in parts])
     answer_bad = sum(p.answer_bad for p in parts)
     refused = bool(len(failures)) and (
@@ -297,13 +325,9 @@ def score_batch(
             sum(p.counts[i].withheld for p in parts),
         )
         for i, q in enumerate(qs)
+        if score or build
     )
-    matrices = {
-        q.id: np.concatenate([p.matrices[q.id] for p in parts])
-        if parts
-        else np.empty((0, len(q.items)))
-        for q in qs
-    }
+    matrices = {q.id: _stacked([p.matrices[q.id] for p in parts], len(q.items)) for q in qs}
     if refused or not build:
         return Batch(
             tuple(kept), qs, mappings, options, failures, refused, None, (), counts, matrices
@@ -312,6 +336,17 @@ def score_batch(
     return Batch(
         tuple(kept), qs, mappings, options, failures, False, table, columns, counts, matrices
     )
+
+
+def _stacked(pieces: Sequence[Any], width: int) -> Any:
+    """The parts' matrices one below the other, column-major (each item's answers
+    contiguous, as the psychometrics take them)."""
+    out = np.empty((sum(len(p) for p in pieces), width), order="F")
+    at = 0
+    for p in pieces:
+        out[at : at + len(p)] = p
+        at += len(p)
+    return out
 
 
 def join_parts(
@@ -598,14 +633,17 @@ def _id_check(table: TextTable, f: int, mapping: FileMapping) -> tuple[list[Any]
             )
         )
     first = ~repeated
+    h1 = h1[complete][first]
+    order = np.argsort(h1, kind="stable")  # here, in the worker: the registry takes runs
     keys = IdKeys(
         f,
         ", ".join(names),
         min(p for _, p in mapping.ids),
-        h1[complete][first],
-        h2[complete][first],
-        rows[first],
+        h1[order],
+        h2[complete][first][order],
+        rows[first][order],
         ids_frame.loc[first].reset_index(drop=True),
+        order,
     )
     return pieces, keys
 
@@ -618,10 +656,14 @@ class IdKeys:
     column: str
     position: int
     h1: Any
+    """The first hash of each id, sorted; ``h2`` and ``rows`` in the same order."""
     h2: Any
     rows: Any
     ids: Any
-    """The id columns of those rows (a DataFrame), to show a repeat's value."""
+    """The id columns of those rows in the chunk's order (a DataFrame), to show a repeat's
+    value."""
+    order: Any
+    """Where each id of ``h1`` is in ``ids``."""
 
 
 def _joined_ids(frame: Any, names: Sequence[str]) -> Any:
@@ -675,8 +717,7 @@ class IdRegistry:
         keys = part.keys
         if keys is None:
             return part.failures
-        order = np.argsort(keys.h1, kind="stable")
-        h1, h2 = keys.h1[order], keys.h2[order]
+        h1, h2 = keys.h1, keys.h2  # sorted by h1
         hit = np.zeros(len(h1), dtype=np.bool_)
         first_row = np.zeros(len(h1), dtype=np.int64)
         first_file = np.zeros(len(h1), dtype=np.int64)
@@ -691,7 +732,7 @@ class IdRegistry:
             hit |= found
         failures = part.failures
         if hit.any():
-            back = order[hit]  # positions in the chunk's keys
+            back = keys.order[hit]  # positions in the chunk's ids
             where = "duplicate response id; first at row " + first_row[hit].astype(str).astype(
                 object
             )
@@ -702,7 +743,7 @@ class IdRegistry:
                     "_file": keys.file,
                     "_position": keys.position,
                     "file": self.files[keys.file],
-                    "row": keys.rows[back],
+                    "row": keys.rows[hit],
                     "column": keys.column,
                     "value": _joined_ids(keys.ids.iloc[back], list(keys.ids.columns)),
                     "code": "duplicate-id",
@@ -715,7 +756,7 @@ class IdRegistry:
             (
                 h1[new],
                 h2[new],
-                keys.rows[order][new],
+                keys.rows[new],
                 np.full(int(new.sum()), keys.file, dtype=np.int16),
             )
         )

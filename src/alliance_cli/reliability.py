@@ -132,7 +132,7 @@ def reliability(
             Problem("session-without-by", "--session needs the client column too"),
             hint="add --by CLIENT_COL",
         )
-    batch = score_batch(inputs, questionnaires, options or BatchOptions(), build=False)
+    batch = score_batch(inputs, questionnaires, options or BatchOptions(), build=False, score=False)
     clients = _codes(client_column(batch.inputs, by, "--by")) if by else None
     sessions = _codes(client_column(batch.inputs, session, "--session")) if session else None
     scales = tuple(
@@ -155,10 +155,12 @@ def _codes(column: Any) -> Any:
 def _questionnaire(
     q: Questionnaire, x: Any, clients: Any, sessions: Any
 ) -> tuple[ScaleReliability, ...]:
-    """Every scale of one questionnaire: its cells are checked once and every pairwise
-    moment taken in one pass (:func:`~alliance_cli.psychometrics.pairwise`); each scale's
-    statistics come from its rows and columns of those (keyed)."""
-    answers = pm.answered(q, x)
+    """Every scale of one questionnaire from its answers ``x`` (:attr:`Batch.matrices
+    <alliance_cli.batch.Batch.matrices>`: NaN wherever not an answer, as
+    :func:`~alliance_cli.psychometrics.answered` gives): every pairwise moment is taken in
+    one pass (:func:`~alliance_cli.psychometrics.pairwise`); each scale's statistics come
+    from its rows and columns of those (keyed)."""
+    answers = x
     moments = pm.pairwise(answers)
     groups = None
     if clients is not None:
