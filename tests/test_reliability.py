@@ -32,6 +32,7 @@ from .test_psychometrics import (
 )
 
 runner = CliRunner()
+ITEM_IDS = {f"i{j}" for j in range(1, 10)}
 
 # name → (questionnaire id, items, lo, hi, method)
 DEFS = {
@@ -179,6 +180,10 @@ def test_negative_item_warning_text(defs: Path) -> None:
     ) in " ".join(result.stderr.split())
     assert "i3 !" in result.stdout
     assert "alpha 0.177 (95% CI 0.004 to 0.328, Feldt) · standardized 0.177" in result.stdout
+    # Statistics keep their decimals, so that a column lines up; counts get separators.
+    rows = [r for r in map(str.split, result.stdout.splitlines()) if r and r[0][:2] in ITEM_IDS]
+    assert len(rows) == 5 and all(r[-1].count(".") == 1 for r in rows)
+    assert all(len(r[-1].split(".")[1]) == 3 and len(r[-2].split(".")[1]) == 2 for r in rows)
     clean = cli(defs, str(DATA / "six_items.csv"), "psix")
     assert "WARNING" not in clean.stderr
 

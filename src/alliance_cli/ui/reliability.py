@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 def _n(x: float, digits: int = 2) -> str:
-    return "–" if x != x else render.num(x, digits)  # NaN → dash
+    """A statistic with a fixed number of decimals, so that a column of them lines up
+    (``0.840``, not ``0.84``); NaN → a dash."""
+    return "–" if x != x else f"{x:.{digits}f}"
 
 
 def show(result: Reliability) -> None:
@@ -36,11 +38,11 @@ def show(result: Reliability) -> None:
             for i in s.alpha.items:
                 table.add_row(
                     Text(i.item + (" !" if i.negative else "")),
-                    str(i.n),
+                    f"{i.n:,}",
                     _n(i.mean),
                     _n(i.sd),
                     _n(i.r_drop),
-                    _n(i.alpha_if_deleted),
+                    _n(i.alpha_if_deleted, 3),
                 )
             console.print(table)
 
