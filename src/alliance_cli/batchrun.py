@@ -6,7 +6,7 @@ rows; every chunk becomes a :class:`~alliance_cli.batch.PartJob` scored by
 Dask workers: :mod:`alliance_cli.engines`) — and the parts come back in input order. What
 spans chunks stays here: the column mapping (made from each input's first chunk, every
 file's problems reported together), response ids across chunks and inputs
-(:class:`~alliance_cli.batch.IdRegistry`), the count of bad cells per problem, and the sinks.
+(:class:`~alliance_cli.batchids.IdRegistry`), the count of bad cells per problem, and the sinks.
 
 Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
 file. Two things need more: ``--center`` (person means need every row of a client: the
@@ -192,7 +192,7 @@ class _State:
         self.total_bytes = None if None in sizes else sum(s or 0 for s in sizes)
 
     def add(self, part: Part) -> Any:
-        failures = self.registry.check(part)
+        failures = self.registry.check(part.keys, part.failures)
         self.rows_done += part.rows
         self.rows[part.file] += part.rows
         for i, c in enumerate(part.counts):

@@ -1,0 +1,175 @@
+"""Reading and checking the answer cells of a batch input, and the table of bad cells.
+
+Each item column's text is read as numbers per *distinct* value (pandas ``factorize``, then
+``take``): a missing code or a recode from the map, else the same rules as one typed answer
+(:func:`alliance_cli.responses.read_value`: numbers, scale labels case-insensitively, "does
+not apply" words). No Python loop runs over rows. The cell states come from the scoring
+engine's own :func:`~alliance_cli.scoring.cell_states`; every bad cell becomes a row of the
+failure table (pandera's ``failure_cases``): file, row (as in the file, header counted),
+column, value, code, problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from . import scoring
+from .errors import Problem
+from .io.readers import TextTable
+from .mapfile import CellRules
+from .model import GRID_TOLERANCE, Questionnaire, fmt_num, normalize_label
+from .responses import NA_WORDS, read_value
+
+FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
+
+# Why a text cell could not be read as an answer (per distinct value).
+_READ_OK, _READ_UNREADABLE, _READ_NO_NA = 0, 1, 2
+
+
+def read_cells(
+    q: Questionnaire, item_id: str, text: Any, rules: CellRules
+) -> tuple[Any, Any, Any, Any]:
+    """One column's text as answers, per distinct text: (codes, values, why unreadable,
+    recoded) — row ``i`` holds distinct text ``codes[i]``.
+
+    Each distinct text is read once — missing code, recode, then
+    :func:`~alliance_cli.responses.read_value`. Unreadable texts are NaN in ``values`` and
+    non-zero in ``why``."""
+    codes, uniques = pd.factorize(text, sort=False)
+    n = len(uniques)
+    values = np.full(n, np.nan)
+    why = np.zeros(n, dtype=np.int8)
+    recoded = np.zeros(n, dtype=np.bool_)
+    for k, raw in enumerate(uniques.tolist()):
+        token = str(raw).strip()
+        if not token or (not rules.empty and rules.is_missing(token)):
+            continue
+        hit, value = rules.recoded(token) if not rules.empty else (False, None)
+        if hit:
+            recoded[k] = True
+            values[k] = np.nan if value is None else value
+            continue
+        got = read_value(q, item_id, token)
+        if isinstance(got, Problem):
+            why[k] = _READ_NO_NA if normalize_label(token) in NA_WORDS else _READ_UNREADABLE
+        else:
+            values[k] = got
+    return codes, values, why, recoded
+
+
+def read_questionnaire(
+    table: TextTable, f: int, q: Questionnaire, items: Sequence[Any]
+) -> tuple[Any, Any, list[Any]]:
+    """The rows × items matrix of one file, its cell states, and the failure pieces of its
+    bad cells (which are left NaN and missing, so that the matrix scores them as missing)."""
+    columns = [read_cells(q, ic.item, table.frame[ic.position], ic.rules) for ic in items]
+    # The states of the distinct values, by the engine's own cell_states on a small matrix
+    # (a row per distinct value, padded with blanks), then spread over the rows.
+    distinct = np.full((max((len(c[1]) for c in columns), default=0), len(items)), np.nan)
+    for j, (_, values, _, _) in enumerate(columns):
+        distinct[: len(values), j] = values
+    distinct_states = scoring.cell_states(q, distinct)
+    x = np.empty((len(table), len(items)), dtype=np.float64)
+    states = np.empty(x.shape, dtype=np.int8)
+    unreadable = np.zeros(x.shape, dtype=np.int8)
+    recoded = np.zeros(x.shape, dtype=np.bool_)
+    for j, (codes, values, why, was) in enumerate(columns):
+        x[:, j] = values.take(codes)
+        states[:, j] = distinct_states[:, j].take(codes)
+        unreadable[:, j] = why.take(codes)
+        recoded[:, j] = was.take(codes)
+    pieces: list[Any] = []
+    cols = scoring.Columns.of(q)
+    for j, ic in enumerate(items):
+        invalid = states[:, j] == scoring.INVALID
+        if not (invalid.any() or unreadable[:, j].any()):
+            continue
+        xj = x[:, j]
+        with np.errstate(invalid="ignore"):
+            out_range = invalid & (
+                (xj < cols.lo[j] - GRID_TOLERANCE) | (xj > cols.hi[j] + GRID_TOLERANCE)
+            )
+            steps = (xj - cols.lo[j]) / cols.step[j]
+        off_grid = invalid & ~out_range & (np.abs(steps - np.round(steps)) >= GRID_TOLERANCE)
+        excluded = invalid & ~out_range & ~off_grid
+        allowed = q.scale_of(ic.item).describe_allowed()
+        checks = (
+            (
+                unreadable[:, j] == _READ_UNREADABLE,
+                "not-a-number",
+                "neither a number nor a label of the scale",
+            ),
+            (
+                unreadable[:, j] == _READ_NO_NA,
+                "no-not-applicable",
+                'means "does not apply", which this item does not offer',
+            ),
+            (out_range, "out-of-range", "out of range"),
+            (off_grid, "off-grid", "not on the scale's steps"),
+            (excluded, "excluded", "not an answer on this scale"),
+        )
+        for mask, code, what in checks:
+            if mask.any():
+                pieces.append(
+                    _piece(table, f, ic.position, mask, code, what, allowed, xj, recoded[:, j])
+                )
+        x[:, j] = np.where(invalid, np.nan, xj)
+    # Bad cells are now blank: the states say so too (what scoring them as missing means).
+    states[states == scoring.INVALID] = scoring.MISSING
+    return x, states, pieces
+
+
+def _piece(
+    table: TextTable,
+    f: int,
+    position: int,
+    mask: Any,
+    code: str,
+    what: str,
+    allowed: str,
+    values: Any,
+    recoded: Any,
+) -> Any:
+    problem = pd.Series(np.full(int(mask.sum()), f"{what}; allowed: {allowed}", dtype=object))
+    was = recoded[mask]
+    if was.any():
+        shown = pd.Series(values[mask][was])
+        names = {v: _fmt(v) for v in shown.unique()}
+        problem[was] = (
+            f"{what} (recoded to " + shown.map(names).to_numpy() + f"); allowed: {allowed}"
+        )
+    return pd.DataFrame(
+        {
+            "_file": f,
+            "_position": position,
+            "file": table.name,
+            "row": table.rows[mask],
+            "column": table.columns[position],
+            "value": table.frame[position].to_numpy()[mask],
+            "code": code,
+            "problem": problem.to_numpy(),
+        }
+    )
+
+
+def _fmt(v: float) -> str:
+    return fmt_num(float(v))
+
+
+def failure_table(pieces: Sequence[Any], *, keep_place: bool = False) -> Any:
+    """The failure pieces as one table in file, row and column order; ``keep_place`` keeps
+    the ``_file`` and ``_position`` columns (to merge with more pieces later)."""
+    pieces = [p for p in pieces if len(p)]
+    columns = (["_file", "_position"] if keep_place else []) + list(FAILURE_COLUMNS)
+    if not pieces:
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        return empty.astype(
+            {"row": np.int64} | ({"_file": np.int64, "_position": np.int64} if keep_place else {})
+        )
+    table = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    table = table.sort_values(["_file", "row", "_position"], kind="stable")
+    return table[columns].reset_index(drop=True)
