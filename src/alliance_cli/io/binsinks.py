@@ -43,7 +43,7 @@ from typing import IO, Any
 from ..errors import InputFileError, Problem, UsageError
 from .columns import Column
 from .csvout import FORMULA_STARTS
-from .readers import INSTALL_HINT
+from .fileformats import INSTALL_HINT
 from .sinks import Sink, arrow_column
 
 EXCEL_ROWS = 1_048_576
