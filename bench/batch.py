@@ -8,7 +8,9 @@ answered 1–5, ~2% blank — and times, end to end in fresh processes, alternat
   R          read.csv → psych::scoreFast (five keys, averaging) → write.csv
 
 Prints the median wall times and the ratios R / alliance (target ≥ 4) and alliance / pyarrow
-(target ≤ 2), from the issue. pyarrow or R/psych missing: that line is skipped with a note.
+(target ≤ 2), from the issue, and R / pyarrow for reference: where that is below 4, the
+floor itself is not four times faster than R, and meeting the first target would mean
+beating pyarrow's own read and write. pyarrow or R/psych missing: that line is skipped with a note.
 Usage:
 
     python bench/batch.py [--rows 1000000] [--runs 3]
@@ -151,6 +153,9 @@ def main() -> None:
         print(f"ratio R / alliance: {med['R'] / med['alliance']:.2f} (target ≥ 4)")
     if "pyarrow" in med:
         print(f"ratio alliance / pyarrow: {med['alliance'] / med['pyarrow']:.2f} (target ≤ 2)")
+    if "R" in med and "pyarrow" in med:
+        # What the two targets ask together: ≥ 4 here needs alliance faster than the floor.
+        print(f"ratio R / pyarrow floor: {med['R'] / med['pyarrow']:.2f} (for reference)")
     shutil.rmtree(work, ignore_errors=True)
 
 
