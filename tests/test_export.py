@@ -481,3 +481,20 @@ def test_help_has_an_example(flag: str) -> None:
     result = run(flag)
     assert result.exit_code == 0
     assert "Example:" in result.stdout and "alliance export" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_export_into_a_fifo_leaves_it_a_fifo_and_no_codebook_beside_it(
+    recorded: Store, defs: Path, tmp_path: Path
+) -> None:
+    from .test_special_targets import Drain, is_fifo
+
+    out = tmp_path / "out.csv"
+    run("--all", "-o", str(out), "-d", str(defs))
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    drain = Drain(fifo)
+    result = run("--all", "-o", str(fifo), "-d", str(defs))
+    assert result.exit_code == 0, result.stderr
+    assert drain.result() == out.read_bytes() and is_fifo(fifo)
+    assert not Path(f"{fifo}.codebook.json").exists()

@@ -109,7 +109,8 @@ def batch(
             "--output",
             "-o",
             help="File to write (atomically, mode 0600): .csv, .tsv, .xlsx, .parquet or .sav "
-            "by extension; - or none: CSV on stdout.",
+            "by extension; - or none: CSV on stdout; a FIFO or device (/dev/null) is written "
+            "into, not replaced.",
             show_default=False,
         ),
     ] = None,
@@ -185,8 +186,8 @@ def batch(
         Path | None,
         typer.Option(
             "--codebook",
-            help="Codebook JSON file (default: <output>.codebook.json; none for stdout "
-            "unless given).",
+            help="Codebook JSON file (default: <output>.codebook.json; none for stdout, a "
+            "FIFO or a device unless given).",
             show_default=False,
         ),
     ] = None,

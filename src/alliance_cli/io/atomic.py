@@ -5,20 +5,32 @@ so it is never readable by others, not even for a moment), is flushed and fsynce
 renamed over the target with ``os.replace`` — atomic on POSIX and Windows when both are on
 one file system, which the shared folder guarantees. If writing fails, the temporary file
 is removed and an existing target is left as it was.
+
+A symbolic link is written through: the regular file it points to is replaced, the link
+stays. A target that is not a regular file — a FIFO, a character device such as
+``/dev/null`` or a terminal, a socket, or a file reached through ``/proc`` (``/dev/stdout``,
+``/dev/fd/3``) — is never replaced (:func:`in_place`): the content is spooled to a private
+temporary file, as for stdout, and copied into the target by opening it for writing only
+on commit, so a failed or refused run writes nothing to it. A folder is refused at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from ..errors import InputFileError, Problem
 
 PRIVATE = 0o600
+_LINK_HOPS = 40  # as the kernel's ELOOP limit
 
 
 def atomic_write(
@@ -30,34 +42,74 @@ def atomic_write(
     newline: str = "",
 ) -> Path:
     """Call ``write(stream)`` on a temporary text file next to ``path``, then move it into
-    place with ``mode`` (0600 by default). ``newline=""`` leaves line endings to the writer
-    (the csv module writes CRLF itself).
+    place with ``mode`` (0600 by default) — or, for a FIFO or device (:func:`in_place`),
+    copy it into ``path``. ``newline=""`` leaves line endings to the writer (the csv module
+    writes CRLF itself).
 
     An ``OSError`` (no such folder, no permission, disk full) becomes an
     :class:`~alliance_cli.errors.InputFileError`; any other exception from ``write`` is
     re-raised unchanged. Either way nothing is left behind and ``path`` is untouched.
     """
-    folder = path.parent
-    tmp_name: str | None = None
+    pending = PendingFile(path, mode=mode)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _sync_folder(folder)
+        text = io.TextIOWrapper(
+            cast(io.BufferedWriter, pending.stream), encoding=encoding, newline=newline
+        )
+        write(text)
+        text.flush()
+        text.detach()  # the pending file closes its own stream
     except OSError as exc:
-        raise InputFileError(
-            Problem("file-unwritable", f"cannot write the file: {exc.strerror or exc}", str(path))
-        ) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+        pending.discard()
+        raise pending.error(exc) from exc
+    except BaseException:
+        pending.discard()
+        raise
+    pending.commit()
     return path
+
+
+def in_place(path: Path) -> bool:
+    """Whether ``path`` is written in place rather than replaced: it exists (following
+    links) and is not a regular file or a folder — a FIFO, a device, a socket — or it is
+    reached through ``/proc`` (``/dev/stdout``, ``/dev/fd/N``: replacing what such a link
+    resolves to would miss the descriptor the shell opened). Such a target has no
+    neighbours either: no codebook goes next to it."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False  # missing, or unreachable: writing it will say why
+    if stat.S_ISDIR(info.st_mode):
+        return False
+    return not stat.S_ISREG(info.st_mode) or _through_proc(path)
+
+
+def _through_proc(path: Path) -> bool:
+    """Whether ``path`` or a link on the way to its file lies in ``/proc``."""
+    hop = os.path.abspath(path)
+    for _ in range(_LINK_HOPS):
+        folder = os.path.realpath(os.path.dirname(hop))
+        if folder == "/proc" or folder.startswith("/proc/"):
+            return True
+        if not os.path.islink(hop):
+            return False
+        hop = os.path.join(folder, os.readlink(hop))
+    return False
+
+
+def _replaced(path: Path) -> Path | None:
+    """The regular file that writing ``path`` replaces (``path``, or the file its links
+    lead to), or None when ``path`` is written in place. Raises ``IsADirectoryError``."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if in_place(path):
+        return None
+    if not path.is_symlink():
+        return path
+    # Replace the file the link points to (also when dangling: it is created), not the link.
+    real = Path(os.path.realpath(path))
+    if real.is_symlink():  # realpath stops at a loop of links
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+    return real
 
 
 def _sync_folder(folder: Path) -> None:
@@ -78,24 +130,30 @@ def _sync_folder(folder: Path) -> None:
 
 class PendingFile:
     """A file written in pieces that appears only when complete: the bytes go to a private
-    temporary file (0600) next to ``path`` — or, for a stream such as stdout, in the temp
-    folder — and :meth:`commit` moves it into place (or copies it to the stream), while
-    :meth:`discard` removes it and leaves the target as it was. So a run that stops half
-    way, or finds bad cells after writing some rows, never leaves a partial output."""
+    temporary file (0600) next to ``path`` — or, for a stream such as stdout or a FIFO or
+    device (:func:`in_place`), in the temp folder — and :meth:`commit` moves it into place
+    (or copies it to the stream, FIFO or device), while :meth:`discard` removes it and
+    leaves the target as it was. So a run that stops half way, or finds bad cells after
+    writing some rows, never leaves a partial output."""
 
     def __init__(self, target: Path | IO[bytes], *, mode: int = PRIVATE) -> None:
         self.target = target
         self.mode = mode
-        folder = target.parent if isinstance(target, Path) else None
-        name = target.name if isinstance(target, Path) else "stdout"
+        self.replaces: Path | None = None
+        """The regular file that :meth:`commit` replaces; None: the content is copied out."""
         try:
+            if isinstance(target, Path):
+                self.replaces = _replaced(target)
+            folder = self.replaces.parent if self.replaces is not None else None
+            name = target.name if isinstance(target, Path) else "stdout"
             fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
         except OSError as exc:
-            raise self._error(exc) from exc
+            raise self.error(exc) from exc
         self.stream: IO[bytes] = os.fdopen(fd, "wb")
         self.done = False
 
-    def _error(self, exc: OSError) -> InputFileError:
+    def error(self, exc: OSError) -> InputFileError:
+        """``exc`` as the user error naming the target."""
         where = str(self.target) if isinstance(self.target, Path) else "stdout"
         return InputFileError(
             Problem("file-unwritable", f"cannot write the file: {exc.strerror or exc}", where)
@@ -106,27 +164,37 @@ class PendingFile:
             self.stream.write(data)
         except OSError as exc:
             self.discard()
-            raise self._error(exc) from exc
+            raise self.error(exc) from exc
 
     def commit(self) -> None:
         try:
             self.stream.flush()
-            os.fsync(self.stream.fileno())
-            self.stream.close()
-            if isinstance(self.target, Path):
+            if self.replaces is not None:
+                os.fsync(self.stream.fileno())
+                self.stream.close()
                 os.chmod(self.tmp, self.mode)
-                os.replace(self.tmp, self.target)
-                _sync_folder(self.target.parent)
+                os.replace(self.tmp, self.replaces)
+                _sync_folder(self.replaces.parent)
             else:
-                with open(self.tmp, "rb") as spooled:
-                    while block := spooled.read(1 << 20):
-                        self.target.write(block)
-                self.target.flush()
+                self.stream.close()
+                if isinstance(self.target, Path):
+                    # No O_CREAT: a FIFO or device that vanished meanwhile is an error, not a
+                    # new world-readable file. O_APPEND keeps what `>>` put before /dev/stdout.
+                    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0)
+                    with os.fdopen(os.open(self.target, flags), "wb") as out:
+                        self._copy_to(out)
+                else:
+                    self._copy_to(self.target)
+                    self.target.flush()
                 os.unlink(self.tmp)
             self.done = True
         except OSError as exc:
             self.discard()
-            raise self._error(exc) from exc
+            raise self.error(exc) from exc
+
+    def _copy_to(self, out: IO[bytes]) -> None:
+        with open(self.tmp, "rb") as spooled:
+            shutil.copyfileobj(spooled, out, 1 << 20)
 
     def discard(self) -> None:
         if self.done:

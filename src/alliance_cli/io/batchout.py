@@ -3,7 +3,9 @@ chunk by chunk by :mod:`alliance_cli.io.sinks`).
 
 The codebook is the export's JSON document, adapted: the inputs, the column mapping with its
 missing codes and recodes, and how bad cells were handled, instead of the history details;
-written atomically with mode 0600 (:mod:`alliance_cli.io.atomic`).
+written atomically with mode 0600 (:mod:`alliance_cli.io.atomic`). Scores written to stdout,
+or into a FIFO or device (``/dev/null``), get no codebook unless ``--codebook`` names one:
+there is no folder of theirs to put it in.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import Problem, UsageError
-from .atomic import atomic_write
+from .atomic import atomic_write, in_place
 from .codebook import CODEBOOK_VERSION, questionnaire_entry
 from .csvout import FORMULA_STARTS
 
@@ -49,18 +51,15 @@ def check_output(
     codebook: Path | None = None,
     errors: Path | None = None,
 ) -> None:
-    """Refuse an output that would replace an input, and one path for two outputs."""
-    outputs = [
-        p
-        for p in (output, default_codebook(output) if output and not codebook else codebook, errors)
-        if p is not None
-    ]
+    """Refuse an output that would replace an input, and one path for two outputs (a FIFO
+    or device may take several: each is copied into it in turn)."""
+    outputs = [p for p in (output, codebook_path(output, codebook), errors) if p is not None]
     for path in outputs:
         if any(path.resolve() == p.resolve() for p in inputs):
             raise UsageError(
                 Problem("same-file", "the output would replace an input file", str(path))
             )
-    resolved = [p.resolve() for p in outputs]
+    resolved = [p.resolve() for p in outputs if not in_place(p)]
     if len(set(resolved)) != len(resolved):
         raise UsageError(
             Problem("same-file", "the scores, the codebook and the bad cells need three paths")
@@ -69,6 +68,14 @@ def check_output(
 
 def default_codebook(output: Path) -> Path:
     return output.with_name(output.name + ".codebook.json")
+
+
+def codebook_path(output: Path | None, codebook: Path | None = None) -> Path | None:
+    """The codebook to write: ``codebook`` when given; else ``<output>.codebook.json`` for a
+    file output, none for stdout or a FIFO or device (:func:`~.atomic.in_place`)."""
+    if codebook is not None or output is None or in_place(output):
+        return codebook
+    return default_codebook(output)
 
 
 def write_codebook(
@@ -80,10 +87,9 @@ def write_codebook(
     errors: Path | None = None,
     escape_formulas: bool = True,
 ) -> Written:
-    """Write the codebook of a finished run (default for a file output:
-    ``<output>.codebook.json``; none for stdout unless given)."""
-    if output is not None and codebook is None:
-        codebook = default_codebook(output)
+    """Write the codebook of a finished run (:func:`codebook_path`: default for a file
+    output ``<output>.codebook.json``; none for stdout or a FIFO or device unless given)."""
+    codebook = codebook_path(output, codebook)
     if codebook is not None:
         doc = batch_codebook(
             batch,

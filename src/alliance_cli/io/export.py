@@ -39,7 +39,7 @@ from ..history import Series, Session, client_series
 from ..model import Questionnaire
 from ..result import CSV_COLUMNS, key_warning
 from ..store import Administration, Store
-from .atomic import atomic_write
+from .atomic import atomic_write, in_place
 from .codebook import build_codebook
 from .columns import Column, long_columns, meta_columns, wide_columns
 from .csvout import Cell, write_csv
@@ -198,7 +198,8 @@ def write_export(
 ) -> Written:
     """Write the CSV to ``output`` (a path, written atomically with mode 0600, or a stream),
     the codebook to ``codebook`` (default for a path: ``<output>.codebook.json``; none for a
-    stream unless given) and, for a de-identified export, the key to ``key_file``.
+    stream, a FIFO or a device unless given) and, for a de-identified export, the key to
+    ``key_file``.
 
     Raises :class:`UsageError` for a key file without de-identification or two outputs on
     one path, :class:`~alliance_cli.errors.InputFileError` when a file cannot be written."""
@@ -207,7 +208,7 @@ def write_export(
         raise UsageError(
             Problem("key-file", "a key file only goes with --deidentify (there is nothing to map)")
         )
-    if out_path is not None and codebook is None:
+    if out_path is not None and codebook is None and not in_place(out_path):
         codebook = out_path.with_name(out_path.name + ".codebook.json")
     paths = [p.resolve() for p in (out_path, codebook, key_file) if p is not None]
     if len(set(paths)) != len(paths):

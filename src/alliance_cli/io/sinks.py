@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import Problem, UsageError
-from .atomic import PendingFile
+from .atomic import PendingFile, in_place
 from .columns import Column
 from .csvout import FORMULA_STARTS
 
@@ -42,7 +42,8 @@ TEXT_FORMATS = ("csv", "tsv")
 
 
 def output_format(path: Path | None, to: str | None = None) -> str:
-    """The output format: ``to`` when given, else by the path's extension; stdout is CSV
+    """The output format: ``to`` when given, else by the path's extension; stdout, and a
+    FIFO or device without an extension (``/dev/null``, :func:`~.atomic.in_place`), are CSV
     unless ``to`` says otherwise. Raises :class:`UsageError` for an unknown format or
     extension, and for a binary format on stdout."""
     if to is not None:
@@ -51,7 +52,7 @@ def output_format(path: Path | None, to: str | None = None) -> str:
             raise UsageError(
                 Problem("output-format", f'--to must be one of {", ".join(FORMATS)}, not "{to}"')
             )
-    elif path is None:
+    elif path is None or (not path.suffix and in_place(path)):
         fmt = "csv"
     else:
         suffix = path.suffix.casefold()
