@@ -1,5 +1,6 @@
-"""`alliance batch --source`: Qualtrics (three or two header rows, -99, Finished) and REDCap
-(record/event/repeat ids, *_complete) exports, recognised or forced."""
+"""`alliance batch --source`: Qualtrics (three or two header rows, -99, Finished, map keys by
+ImportId, default Q5_1 tags) and REDCap (record/event/repeat ids, *_complete; raw or label
+exports) exports, recognised or forced."""
 
 from __future__ import annotations
 
@@ -161,12 +162,19 @@ def test_finished_only_needs_qualtrics(tmp_path: Path) -> None:
 
 def test_question_text_is_never_used_for_mapping(tmp_path: Path) -> None:
     tags = ["ResponseId", *(f"Q5_{i}" for i in range(1, 13))]
-    text = ["Response ID", *ITEMS]  # the question text names the items exactly
+    text = ["Response ID", *reversed(ITEMS)]  # the question text names the items, backwards
     imports = ['{"ImportId":"_recordId"}', *(f'{{"ImportId":"QID5_{i}"}}' for i in range(1, 13))]
-    src = write(tmp_path / "q.csv", [tags, text, imports, ["R_1", *answers(1)[0]]])
+    data = answers(2, seed=5)
+    src = write(tmp_path / "q.csv", [tags, text, imports, *(["R_1", *d] for d in data)])
     result = run("batch", str(src), "-q", "wai-sr")
-    assert result.exit_code == 2, result.output  # unmappable: the tags are Q5_1 …
-    assert "wai_sr" not in result.stdout
+    assert result.exit_code == 0, result.output  # by the tags: Q5_j is item j
+    assert "wai_sr" not in result.stdout + result.stderr
+    ref = run("batch", str(plain(tmp_path / "plain.csv", data)), "-q", "wai-sr")
+    assert [scores(r) for r in rows_of(result.stdout)] == [scores(r) for r in rows_of(ref.stdout)]
+    odd = write(tmp_path / "odd.csv", [["ResponseId", *ITEMS], text, ["R_1", *data[0]]])
+    tagged = [["ResponseId", *(f"X{i}" for i in range(12))], text, imports, ["R_1", *data[0]]]
+    assert run("batch", str(write(tmp_path / "x.csv", tagged)), "-q", "wai-sr").exit_code == 2
+    assert run("batch", str(odd), "-q", "wai-sr", "--source", "qualtrics").exit_code == 0
 
 
 def test_source_forces_and_disables_recognition(tmp_path: Path) -> None:
@@ -292,3 +300,219 @@ def test_redcap_forced_and_id_option_wins(tmp_path: Path) -> None:
     )
     assert ok.exit_code == 0, ok.output
     assert [r["visit"] for r in rows_of(ok.stdout)] == ["1", "2"]
+
+
+def write_map(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_qualtrics_map_names_columns_by_import_id(tmp_path: Path) -> None:
+    data = answers(3, seed=7)
+    src = qualtrics(tmp_path / "q.csv", data, ["1", "1", "1"])
+    # Items by ImportId (QID5_j holds item j), one by its export tag; the id by its ImportId.
+    columns = ", ".join(f"QID5_{i}: {i}" for i in range(1, 12))
+    text = f"questionnaires:\n  wai-sr:\n    columns: {{{columns}, wai_sr_12: 12}}\n"
+    spec = write_map(tmp_path / "map.yaml", f"ids: [_recordId]\n{text}")
+    result = run("batch", str(src), "-q", "wai-sr", "--map", str(spec))
+    assert result.exit_code == 0, result.output
+    out = rows_of(result.stdout)
+    assert [r["ResponseId"] for r in out] == [f"R_{r:015d}" for r in range(3)]
+    assert "Q99" not in out[0]  # ids declared by the map: only they stay
+    assert "1=wai_sr_01" in result.stderr and "12=wai_sr_12" in result.stderr
+    ref = run("batch", str(plain(tmp_path / "plain.csv", data)), "-q", "wai-sr")
+    assert [scores(r) for r in out] == [scores(r) for r in rows_of(ref.stdout)]
+    # A legacy two-row export has no ImportIds.
+    legacy = qualtrics(tmp_path / "legacy.csv", data, ["1", "1", "1"], import_row=False)
+    old = run("batch", str(legacy), "-q", "wai-sr", "--map", str(spec))
+    assert old.exit_code == 2
+    assert f'{legacy} has no column "_recordId"' in old.stderr
+
+
+def test_qualtrics_map_key_naming_two_columns_is_refused(tmp_path: Path) -> None:
+    src = qualtrics(tmp_path / "q.csv", answers(1), ["1"])
+    lines = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    lines[0][-1] = "QID5_2"  # the export tag of the last column is another column's ImportId
+    write(src, lines)
+    columns = ", ".join(f"QID5_{i}: {i}" for i in range(1, 13))
+    spec = write_map(
+        tmp_path / "map.yaml", f"questionnaires:\n  wai-sr:\n    columns: {{{columns}}}\n"
+    )
+    result = run("batch", str(src), "-q", "wai-sr", "--map", str(spec))
+    assert result.exit_code == 2
+    assert (
+        f"error: {spec}:3:26 questionnaires.wai-sr.columns.QID5_2: "
+        f'"QID5_2" in {src} is both the name of column 19 and the ImportId of column 8; use '
+        'the other name of the column you mean: "QID9" for column 19 or "wai_sr_02" for '
+        "column 8"
+    ) in " ".join(result.stderr.split())
+
+
+def default_tags(path: Path, groups: dict[int, list[list[str]]], order: list[int]) -> Path:
+    """A Qualtrics export with default tags Q<n>_<k>: ``groups`` n → rows of answers,
+    the columns of each group written in the sub-number ``order`` given (1-based)."""
+    tags, text, imports = ["ResponseId"], ["Response ID"], ['{"ImportId":"_recordId"}']
+    for n, rows in groups.items():
+        subs = [k for k in order if k <= len(rows[0])]
+        tags += [f"Q{n}_{k}" for k in subs]
+        text += [f"Question {n} statement {k}" for k in subs]
+        imports += [f'{{"ImportId":"QID{n}_{k}"}}' for k in subs]
+    body = []
+    for r in range(len(next(iter(groups.values())))):
+        cells = [f"R_{r}"]
+        for rows in groups.values():
+            cells += [rows[r][k - 1] for k in order if k <= len(rows[0])]
+        body.append(cells)
+    return write(path, [tags, text, imports, *body])
+
+
+def test_qualtrics_default_tags_are_items_in_order(tmp_path: Path) -> None:
+    wai = answers(3, seed=11)
+    srs = [["7", "8.5", "9", "10"], ["3", "4", "5", "6"], ["10", "9", "8", "7"]]
+    order = [3, 1, 2, *range(4, 13)]  # the file's column order is not the item order
+    src = default_tags(tmp_path / "q.csv", {5: wai, 7: srs}, order)
+    result = run("batch", str(src), "-q", "wai-sr", "-q", "srs")
+    assert result.exit_code == 0, result.output
+    pairs = " ".join(result.stderr.split())
+    assert "wai-sr automatic 1=Q5_1 2=Q5_2 3=Q5_3 4=Q5_4" in pairs
+    assert "srs automatic 1=Q7_1 2=Q7_2 3=Q7_3 4=Q7_4" in pairs
+    assert "other columns, kept as they are: ResponseId" in pairs
+    srs_names = [f"srs_{i}" for i in range(1, 5)]
+    ref_lines = [["ResponseId", *ITEMS, *srs_names]]
+    ref_lines += [[f"R_{r}", *wai[r], *srs[r]] for r in range(3)]
+    ref = run("batch", str(write(tmp_path / "ref.csv", ref_lines)), "-q", "wai-sr", "-q", "srs")
+    assert ref.exit_code == 0, ref.output
+    out, want = rows_of(result.stdout), rows_of(ref.stdout)
+    assert [r["ResponseId"] for r in out] == ["R_0", "R_1", "R_2"]
+    assert [{k: v for k, v in r.items() if "." in k} for r in out] == [
+        {k: v for k, v in r.items() if "." in k} for r in want
+    ]
+    assert out[0]["srs.total"] == "34.5"
+
+
+def test_qualtrics_default_tags_ambiguous_or_not_fitting(tmp_path: Path) -> None:
+    data = answers(1)
+    two = default_tags(tmp_path / "two.csv", {5: data, 6: data}, list(range(1, 13)))
+    result = run("batch", str(two), "-q", "wai-sr")
+    assert result.exit_code == 2
+    lines = [" ".join(line.split()) for line in result.stderr.splitlines()]
+    assert (
+        f"error: wai-sr: the columns Q5_1 … Q5_12 and Q6_1 … Q6_12 in {two} could each be its "
+        "12 items; say which in a map file (--map MAP.yaml)"
+    ) in lines
+    one = default_tags(tmp_path / "one.csv", {5: data}, list(range(1, 13)))
+    both = run("batch", str(one), "-q", "wai-sr", "-q", "wai-s")
+    assert both.exit_code == 2
+    assert (
+        f"error: wai-s: the columns Q5_1 … Q5_12 in {one} could be the items of wai-sr or "
+        "wai-s; say which in a map file (--map MAP.yaml)"
+    ) in [" ".join(line.split()) for line in both.stderr.splitlines()]
+    # Sub-numbers 1 … 12 with a gap, or one more than the items: not a group of the items.
+    gap = default_tags(tmp_path / "gap.csv", {5: [[*d, "3"] for d in data]}, [*range(1, 12), 13])
+    more = default_tags(tmp_path / "more.csv", {5: [[*d, "3"] for d in data]}, list(range(1, 14)))
+    for src in (gap, more):
+        refused = run("batch", str(src), "-q", "wai-sr")
+        assert refused.exit_code == 2 and "no item columns found" in refused.stderr
+
+
+# REDCap label exports: the same columns headed by their labels, statuses as labels.
+R_LABELS = [
+    "Record ID",
+    "Event Name",
+    "Repeat Instrument",
+    "Repeat Instance",
+    "Age",
+    "Complete?",
+    *ITEMS,
+    "Complete?",
+]
+LABEL_KEYS = [
+    ("1", "Baseline (Arm 1: Arm 1)", "", "", "Complete"),
+    ("1", "Week 1 (Arm 1: Arm 1)", "WAI", "1", "complete"),
+    ("1", "Week 1 (Arm 1: Arm 1)", "WAI", "2", "Unverified"),
+    ("2", "Baseline (Arm 1: Arm 1)", "", "", "INCOMPLETE"),
+]
+
+
+def redcap_labels(
+    path: Path,
+    data: list[list[str]],
+    keys: list[tuple[str, str, str, str, str]],
+    header: list[str] = R_LABELS,
+) -> Path:
+    lines = [header]
+    for (record, event, instrument, instance, complete), items in zip(keys, data, strict=True):
+        demo = ["34", "Complete"] if not instrument else ["", ""]
+        lines.append([record, event, instrument, instance, *demo, *items, complete])
+    return write(path, lines)
+
+
+@pytest.mark.parametrize("case", [str, str.lower])
+def test_redcap_label_export_is_recognised_with_its_ids(tmp_path: Path, case: Any) -> None:
+    data = answers(4, seed=3)
+    src = redcap_labels(tmp_path / "r.csv", data, LABEL_KEYS, [case(c) for c in R_LABELS])
+    assert detect(read_table(src)) == "redcap"
+    result = run("batch", str(src), "-q", "wai-sr")
+    assert result.exit_code == 0, result.output  # record 1 thrice: not a repeated id
+    out = rows_of(result.stdout)
+    names = [case(c) for c in R_LABELS[:4]]
+    assert [tuple(r[n] for n in names) for r in out] == [k[:4] for k in LABEL_KEYS]
+    assert list(out[0])[1:5] == names  # the ids, and no other input column
+    ref = run("batch", str(plain(tmp_path / "plain.csv", data)), "-q", "wai-sr")
+    assert [scores(r) for r in out] == [scores(r) for r in rows_of(ref.stdout)]
+    # A repeat of record, event, instrument and instance is still a duplicate.
+    again = redcap_labels(tmp_path / "again.csv", answers(5), [*LABEL_KEYS, LABEL_KEYS[2]])
+    errors = tmp_path / "bad.csv"
+    assert run("batch", str(again), "-q", "wai-sr", "--errors", str(errors)).exit_code == 65
+    bad = rows_of(errors.read_text(encoding="utf-8"))
+    assert [(b["row"], b["code"]) for b in bad] == [("6", "duplicate-id")]
+
+
+def test_redcap_label_headers_with_source_redcap(tmp_path: Path) -> None:
+    # No form status columns and a custom record id label: only --source redcap says so.
+    header = ["Study ID", "event name", "REPEAT INSTRUMENT", "Repeat Instance", *ITEMS]
+    data = answers(3)
+    keys = [("A", "Baseline", "", ""), ("A", "Week 1", "WAI", "1"), ("A", "Week 1", "WAI", "2")]
+    src = write(tmp_path / "r.csv", [header, *([*k, *d] for k, d in zip(keys, data, strict=True))])
+    assert detect(read_table(src)) == "plain"
+    result = run("batch", str(src), "-q", "wai-sr", "--source", "redcap")
+    assert result.exit_code == 0, result.output
+    out = rows_of(result.stdout)
+    assert [tuple(r[n] for n in header[:4]) for r in out] == keys
+    assert "id columns: Study ID, event name, REPEAT INSTRUMENT, Repeat Instance" in result.stderr
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_complete_only_reads_status_labels(tmp_path: Path, labels: bool) -> None:
+    # A label export, or a raw header with label values (REDCap's API, rawOrLabel=label).
+    data = answers(4)
+    data[3][0] = "9"  # bad, but in an incomplete form: dropped before checking
+    if labels:
+        src = redcap_labels(tmp_path / "r.csv", data, LABEL_KEYS)
+        record, instance = "Record ID", "Repeat Instance"
+    else:
+        keys = [(*raw[:4], label[4]) for raw, label in zip(KEYS, LABEL_KEYS, strict=True)]
+        src = redcap(tmp_path / "r.csv", data, keys)
+        record, instance = "record_id", "redcap_repeat_instance"
+    result = run("batch", str(src), "-q", "wai-sr", "--complete-only")
+    assert result.exit_code == 0, result.output
+    assert "read 2 rows" in result.stderr
+    out = rows_of(result.stdout)
+    assert [(r[record], r[instance]) for r in out] == [("1", ""), ("1", "1")]
+
+
+def test_complete_only_refuses_an_unknown_status(tmp_path: Path) -> None:
+    statuses = ["Complete", "Done", "3", "Done"]
+    keys = [(*k[:4], status) for k, status in zip(LABEL_KEYS, statuses, strict=True)]
+    src = redcap_labels(tmp_path / "r.csv", answers(4), keys)
+    result = run("batch", str(src), "-q", "wai-sr", "--complete-only")
+    assert result.exit_code == 6
+    allowed = "allowed: 0, 1, 2, Incomplete, Unverified, Complete or blank"
+    assert result.stderr.splitlines()[:2] == [
+        f'error: {src}: row 3, column 19 "Complete?": "Done" (and 1 more row) is not a '
+        f"REDCap form status; {allowed}",
+        f'error: {src}: row 4, column 19 "Complete?": "3" is not a REDCap form status; {allowed}',
+    ]
+    assert result.stdout == ""
+    rel = run("reliability", str(src), "-q", "wai-sr", "--complete-only")
+    assert rel.exit_code == 6 and '"Done"' in rel.stderr

@@ -403,6 +403,7 @@ def map_all(
                     spec=options.spec,
                     ids=surveys.id_columns(table, options.ids, options.spec),
                     missing=(*options.missing, *surveys.missing_codes(table)),
+                    import_ids=surveys.import_ids(table),
                 )
             )
         except UsageError as exc:

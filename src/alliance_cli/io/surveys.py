@@ -3,31 +3,39 @@
 **Qualtrics** exports have three header rows — export tags (the column names), question
 text, and ``{"ImportId":"QID5_1"}`` JSON — or two in the legacy format (no ImportId row).
 Row 1 gives the column names; the other header rows are dropped but still counted, so the
-first response of a three-row export is row 4. Question text is never used to map columns.
-``-99`` (Qualtrics' "seen but unanswered") is a missing answer, and ``finished_only`` keeps
-the rows whose ``Finished`` column is ``1``/``True``.
+first response of a three-row export is row 4. The ImportIds are kept
+(:func:`import_ids`), so a ``--map`` may name a column by either.
+Question text is never used to map columns. ``-99`` (Qualtrics' "seen but unanswered") is a
+missing answer, and ``finished_only`` keeps the rows whose ``Finished`` column is
+``1``/``True``.
 
 **REDCap** raw exports identify a response by the record id (``record_id``, else the first
 column) with ``redcap_event_name``, ``redcap_repeat_instrument`` and
 ``redcap_repeat_instance`` when present; these become the id columns unless ``--id`` or the
 map's ``ids`` say otherwise (the repeat columns may be blank: rows of non-repeating forms).
-``complete_only`` keeps the rows whose ``<form>_complete`` is ``2`` for every form holding a
-mapped item; a field's form is the one whose ``*_complete`` column is the next at or after it
-(REDCap writes each form's fields, then its ``_complete`` column).
+Label exports (REDCap's "labels" option) head the same columns ``Record ID``, ``Event Name``,
+``Repeat Instrument``, ``Repeat Instance`` and each form's status ``Complete?`` (any case).
+``complete_only`` keeps the rows whose form status is ``2`` (``Complete``) for every form
+holding a mapped item; ``0``/``Incomplete``, ``1``/``Unverified`` and blank are dropped, and
+any other status is refused. A field's form is the one whose status column is the next at or
+after it (REDCap writes each form's fields, then its ``_complete`` column).
 
 Recognition: a REDCap ``redcap_*`` column, or ``record_id`` first with a ``*_complete``
-column; a Qualtrics ImportId third row, or Qualtrics metadata columns (``ResponseId``,
-``StartDate``, ``Finished`` …) whose second-row cells repeat their names (``Response ID``).
+column; in a label export, a ``Complete?`` column with ``Record ID`` first or ``Event Name``
+or ``Repeat Instrument`` second. Qualtrics: an ImportId third row, or Qualtrics metadata
+columns (``ResponseId``, ``StartDate``, ``Finished`` …) whose second-row cells repeat their
+names (``Response ID``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Problem, UsageError
+from ..errors import InputFileError, Problem, UsageError
 from .readers import TextTable
 
 if TYPE_CHECKING:
@@ -53,6 +61,17 @@ _QUALTRICS_META = {
 }
 _REDCAP_IDS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
 _REDCAP_OPTIONAL = ("redcap_repeat_instrument", "redcap_repeat_instance")
+# The headers of a label export, for record_id and the columns above.
+_REDCAP_LABELS = {
+    "record id": "record_id",
+    "event name": "redcap_event_name",
+    "repeat instrument": "redcap_repeat_instrument",
+    "repeat instance": "redcap_repeat_instance",
+}
+_LABEL_COMPLETE = "complete?"
+# A form's status, raw or as a label export writes it: only 2 (Complete) is complete.
+_STATUS = {"0": 0, "1": 1, "2": 2, "incomplete": 0, "unverified": 1, "complete": 2, "": -1}
+_STATUS_ALLOWED = "0, 1, 2, Incomplete, Unverified, Complete or blank"
 _TRUE = {"1", "true"}
 
 
@@ -69,6 +88,8 @@ class SurveyTable(TextTable):
     optional_ids: tuple[str, ...] = ()
     """Id columns that may be blank (REDCap repeat columns)."""
     complete_only: bool = False
+    import_ids: tuple[str, ...] = ()
+    """Each column's ImportId in a Qualtrics export ("" where none; empty if legacy)."""
 
 
 def _norm(text: str) -> str:
@@ -95,13 +116,31 @@ def _qualtrics_rows(table: TextTable) -> int:
     return 1 if echoed else 0
 
 
+def _label(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _redcap_name(name: str) -> str:
+    """The raw name of a REDCap column, whether headed raw or by its label."""
+    return _REDCAP_LABELS.get(_label(name), name)
+
+
 def _is_redcap(columns: Sequence[str]) -> bool:
     if any(c.startswith("redcap_") for c in columns):
         return True
-    return bool(columns) and columns[0] == "record_id" and any(_complete_col(c) for c in columns)
+    if bool(columns) and columns[0] == "record_id" and any(_complete_col(c) for c in columns):
+        return True
+    # A label export: its headers are field labels, so ask for two of REDCap's own.
+    raw = [_redcap_name(c) for c in columns[:2]]
+    return any(_label(c) == _LABEL_COMPLETE for c in columns) and (
+        raw[0] == "record_id" or raw[1:] in (["redcap_event_name"], ["redcap_repeat_instrument"])
+    )
 
 
 def _complete_col(name: str) -> bool:
+    """A form's status column: ``<form>_complete``, or ``Complete?`` in a label export."""
+    if _label(name) == _LABEL_COMPLETE:
+        return True
     return name.endswith("_complete") and len(name) > len("_complete")
 
 
@@ -155,7 +194,15 @@ def _continued(table: TextTable, first: TextTable, finished_only: bool) -> TextT
         return table
     fields = {
         name: getattr(first, name)
-        for name in ("source", "missing", "ids", "optional_ids", "complete_only", "header_rows")
+        for name in (
+            "source",
+            "missing",
+            "ids",
+            "optional_ids",
+            "complete_only",
+            "header_rows",
+            "import_ids",
+        )
     }
     frame, rows = table.frame, table.rows
     if first.source == "qualtrics" and finished_only:
@@ -190,19 +237,38 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
     extra = _qualtrics_rows(table)
     if not extra:  # forced: the second row is the question text
         extra = 2 if any(_IMPORT_ID.match(c) for c in _first_cells(table, 1)) else 1
+    import_ids = tuple(_import_id(c) for c in _first_cells(table, 1)) if extra == 2 else ()
     frame = table.frame.iloc[extra:].reset_index(drop=True)
     rows = table.rows[extra:]
     if finished_only:
         frame, rows = _finished(table.name, table.columns, frame, rows)
     fields = _base(table) | {"frame": frame, "rows": rows, "header_rows": 1 + extra}
-    return SurveyTable(**fields, source="qualtrics", missing=QUALTRICS_MISSING)
+    return SurveyTable(
+        **fields, source="qualtrics", missing=QUALTRICS_MISSING, import_ids=import_ids
+    )
+
+
+def _import_id(cell: str) -> str:
+    """The ImportId of a third-row cell (``{"ImportId":"QID5_1"}``), or "" when it has none."""
+    if not _IMPORT_ID.match(cell):
+        return ""
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return ""
+    found = value.get("ImportId") if isinstance(value, dict) else None
+    return found.strip() if isinstance(found, str) else ""
 
 
 def _redcap(table: TextTable, complete_only: bool) -> SurveyTable:
     cols = table.columns
-    record = "record_id" if "record_id" in cols else cols[0]
-    ids = tuple(dict.fromkeys([record, *(c for c in _REDCAP_IDS if c in cols)]))
-    optional = tuple(c for c in _REDCAP_OPTIONAL if c in ids)
+
+    def find(raw: str) -> str | None:  # by its raw name, else by its label
+        return raw if raw in cols else next((c for c in cols if _redcap_name(c) == raw), None)
+
+    record = find("record_id") or cols[0]
+    ids = tuple(dict.fromkeys([record, *filter(None, map(find, _REDCAP_IDS))]))
+    optional = tuple(filter(None, map(find, _REDCAP_OPTIONAL)))
     return SurveyTable(
         **_base(table),
         source="redcap",
@@ -219,6 +285,11 @@ def missing_codes(table: TextTable) -> tuple[str, ...]:
     return table.missing if isinstance(table, SurveyTable) else ()
 
 
+def import_ids(table: TextTable) -> tuple[str, ...]:
+    """Each column's ImportId in a Qualtrics export ("" where none); else empty."""
+    return table.import_ids if isinstance(table, SurveyTable) else ()
+
+
 def id_columns(table: TextTable, ids: Sequence[str], spec: MapSource | None) -> tuple[str, ...]:
     """``--id`` when given, else nothing when the map names ids, else the export's own."""
     if ids or (spec is not None and spec.map.ids) or not isinstance(table, SurveyTable):
@@ -231,8 +302,9 @@ def optional_ids(table: TextTable) -> tuple[str, ...]:
 
 
 def keep_complete(table: TextTable, mapping: FileMapping) -> TextTable:
-    """With ``complete_only``: the rows whose ``<form>_complete`` is 2 for every form that
-    holds a mapped item."""
+    """With ``complete_only``: the rows whose form status is 2 (``Complete``) for every form
+    that holds a mapped item. A status that is neither a code nor a label REDCap writes
+    raises :class:`InputFileError` naming each such value with its first row."""
     if not (isinstance(table, SurveyTable) and table.complete_only):
         return table
     import numpy as np
@@ -247,16 +319,63 @@ def keep_complete(table: TextTable, mapping: FileMapping) -> TextTable:
                 problems.append(
                     Problem(
                         "no-complete-column",
-                        f'no <form>_complete column at or after "{ic.column}"',
+                        f"no form status column (<form>_complete, or Complete? in a label export) "
+                        f'at or after "{ic.column}"',
                         table.name,
                     )
                 )
             else:
                 forms.add(after[0])
     if problems:
-        raise UsageError(problems, hint="--complete-only needs REDCap's *_complete columns")
+        raise UsageError(problems, hint="--complete-only needs REDCap's form status columns")
     keep = np.ones(len(table.frame), dtype=np.bool_)
     for k in sorted(forms):
-        keep &= table.frame[k].map(lambda v: str(v).strip() == "2").to_numpy(bool)
+        status = _statuses(table, k, problems)
+        keep &= status == 2
+    if problems:
+        raise InputFileError(
+            problems,
+            hint="--complete-only reads each form's status column (<form>_complete, or "
+            "Complete? in a label export); fix the cells, or leave out --complete-only",
+        )
     frame = table.frame.loc[keep].reset_index(drop=True)
     return replace(table, frame=frame, rows=table.rows[keep])
+
+
+def _status(cell: str) -> int | None:
+    """0, 1 or 2 (``2.0`` too, as a spreadsheet may write it), -1 for blank, else None."""
+    key = _label(cell)
+    if key in _STATUS:
+        return _STATUS[key]
+    try:
+        x = float(key)
+    except ValueError:
+        return None
+    return int(x) if x in (0.0, 1.0, 2.0) else None
+
+
+def _statuses(table: TextTable, k: int, problems: list[Problem]) -> Any:
+    """Column ``k`` as form statuses 0, 1, 2 (-1 blank), once per distinct cell; a cell
+    that is none of them goes into ``problems`` (with its first row) and reads as -1."""
+    import numpy as np
+    import pandas as pd  # type: ignore[import-untyped]
+
+    codes, distinct = pd.factorize(table.frame[k])
+    values = [str(v) for v in distinct.tolist()]
+    read = [_status(v) for v in values]
+    status = np.array([-1 if x is None else x for x in read], dtype=np.int8)
+    for d, value in enumerate(values):
+        if read[d] is not None:
+            continue
+        where = np.flatnonzero(codes == d)
+        rest = len(where) - 1
+        more = f" (and {rest} more row{'s' * (rest > 1)})" if rest else ""
+        problems.append(
+            Problem(
+                "bad-form-status",
+                f'row {table.rows[where[0]]}, column {k + 1} "{table.columns[k]}": "{value}"'
+                f"{more} is not a REDCap form status; allowed: {_STATUS_ALLOWED}",
+                table.name,
+            )
+        )
+    return status[codes] if len(codes) else np.zeros(0, dtype=np.int8)

@@ -1,0 +1,88 @@
+"""Which column of a data file holds which item: automatic name patterns, or a ``--map`` file.
+
+**Automatic.** A column belongs to an item when its name, normalised like questionnaire ids
+(case folded; spaces, ``-``, ``_`` and ``.`` dropped), is a questionnaire key followed by the
+item: ``wai1``, ``WAI_1``, ``wai_sr_01``, ``WAISR-item1``, ``wais_3`` (for ``wai-s``),
+``srs_relationship``. Questionnaire keys are the id and its aliases (``waisr``, ``wais``) and,
+less specific, the id's first part (``wai`` for ``wai-sr``). An item is its id (leading
+zeros ignored, optionally after ``item``, ``i`` or ``q``) or, when the item's hint is written
+``name: …`` (SRS, ORS), that name or its first word. A column matching several items at the
+same level of specificity is ambiguous; so is an item matched by several columns; both are
+refused with the candidates named, as is a questionnaire with items left without a column.
+Last, a questionnaire no name matches takes a group of Qualtrics' default tags ``Q5_1`` …
+``Q5_k`` (one question number, sub-numbers 1 … k once each, k its number of items) in its
+item order; when several groups fit it, or several questionnaires fit one group, it is
+refused as ambiguous.
+
+**Explicit.** A map file (:mod:`alliance_cli.mapfile`) names the columns of the questionnaires
+it lists, with recodes and missing codes; the others are mapped automatically. A name in the
+map (or ``--id``) is a column's name or, in a Qualtrics export, its ImportId
+(``import_ids``); a name that is one column's name and another's ImportId is refused. Every problem
+is reported at once, located in the map where it can be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import Problem, UsageError
+from ..mapfile import MAP_FIX_HINT, MapSource
+from ..model import Questionnaire
+from ._auto import automatic
+from ._base import Columns, FileMapping, ItemColumn, QuestionnaireColumns
+from ._named import from_map, resolve_ids
+
+__all__ = ["MAP_HINT", "FileMapping", "ItemColumn", "QuestionnaireColumns", "map_columns"]
+
+MAP_HINT = (
+    "name the columns in a map file (--map MAP.yaml; see `alliance batch --help`), or rename "
+    "them to a pattern such as wai_sr_1"
+)
+
+
+def map_columns(
+    columns: Sequence[str],
+    questionnaires: Sequence[Questionnaire],
+    *,
+    file: str,
+    spec: MapSource | None = None,
+    ids: Sequence[str] = (),
+    missing: Sequence[str] = (),
+    import_ids: Sequence[str] = (),
+) -> FileMapping:
+    """Resolve which column holds each item of each questionnaire in one file.
+
+    ``ids`` (``--id``) win over the map's ``ids``; ``missing`` (``--missing``) adds to the
+    map's codes. ``import_ids`` are the columns' ImportIds in a Qualtrics export (""
+    where none), which the map and ``ids`` may use instead of the names. Raises
+    :class:`UsageError` listing every problem (unknown or repeated columns, ambiguous or
+    missing items)."""
+    columns = Columns(columns, import_ids)
+    problems: list[Problem] = []
+    declared = list(ids) or (list(spec.map.ids) if spec else [])
+    global_missing = [*missing, *(spec.map.missing if spec else [])]
+    id_cols = resolve_ids(columns, declared, spec if not ids else None, file, problems)
+    taken: dict[int, str] = {pos: "an id column" for _, pos in id_cols}
+    mapped: dict[str, QuestionnaireColumns] = {}
+    named: set[str] = set()
+    if spec is not None:
+        mapped = from_map(
+            columns, questionnaires, spec, global_missing, taken, file, problems, named
+        )
+    notices: list[str] = []
+    auto = [q for q in questionnaires if q.id not in named]
+    if auto:
+        found = automatic(columns, auto, global_missing, taken, file, problems, notices)
+        mapped |= found
+    if problems:
+        raise UsageError(problems, hint=MAP_FIX_HINT if spec is not None else MAP_HINT)
+    if not declared:
+        used = set(taken)
+        id_cols = [(name, pos) for pos, name in enumerate(columns) if pos not in used]
+    return FileMapping(
+        file=file,
+        questionnaires=tuple(mapped[q.id] for q in questionnaires),
+        ids=tuple(id_cols),
+        ids_declared=bool(declared),
+        notices=tuple(dict.fromkeys(notices)),
+    )
