@@ -286,6 +286,30 @@ def test_the_library_run_streams_to_any_binary_stream(tmp_path: Path) -> None:
     assert batch.bad_cells == sum(batch.failure_counts().values()) > 0
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_progress_follows_the_rows_scored_not_the_bytes_read_ahead(
+    tmp_path: Path, encoding: str
+) -> None:
+    """The whole small file is read in one block at once; the share reported after each
+    chunk is still that chunk's share of the rows (two files: the second continues)."""
+    lines = [",".join(HEADER) + "\n"] + [
+        f"P{r:05d},1," + ",".join(str(1 + (r + j) % 5) for j in range(12)) + "\n"
+        for r in range(4000)
+    ]
+    files = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for f in files:
+        f.write_bytes("".join(lines).encode(encoding))
+    seen: list[tuple[int, int, int | None]] = []
+    opened = [open_input(f, encoding=encoding, chunk_rows=500) for f in files]
+    run_batch(opened, [WAI_SR], progress=lambda *args: seen.append(args))
+    size = sum(f.stat().st_size for f in files)
+    assert len(seen) == 16 and all(total == size for _, _, total in seen)
+    assert [rows for rows, _, _ in seen] == [500 * k for k in range(1, 17)]
+    for rows, done, _ in seen:
+        assert abs(done / size - rows / 8000) < 0.01, (rows, done)
+    assert seen[-1][1] == size
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_a_terminal_shows_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
     import pexpect

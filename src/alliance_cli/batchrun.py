@@ -19,7 +19,7 @@ is discarded: nothing is written, as with a whole-file run.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +61,8 @@ FAILURE_DESCRIPTIONS = (
 )
 
 Progress = Callable[[int, int, int | None], None]
-"""Told after each chunk: rows done, input bytes read, total input bytes (None if unknown)."""
+"""Told after each chunk is scored: rows done, input bytes of the rows done, total input
+bytes (None if unknown)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def run_batch(
             if error_sink is not None and len(failures):
                 error_sink.write(failures[list(FAILURE_COLUMNS)])
             if progress is not None:
-                progress(state.rows_done, sum(o.consumed() for o in inputs), state.total_bytes)
+                progress(state.rows_done, state.positions.popleft(), state.total_bytes)
             if state.refused or part.table is None or output is None:
                 continue
             if options.center:
@@ -188,6 +189,9 @@ class _State:
         self.kept: list[Any] = []
         self.refused = False
         self.rows_done = 0
+        # Input position at the end of each chunk handed to the engine and not yet back
+        # (parts come back in order): the progress of the rows done, not of the read-ahead.
+        self.positions: deque[int] = deque()
         sizes = [o.size for o in inputs]
         self.total_bytes = None if None in sizes else sum(s or 0 for s in sizes)
 
@@ -235,6 +239,7 @@ def _jobs(
     for f, (opened, first, mapping) in enumerate(zip(inputs, firsts, mappings, strict=True)):
         chunk: TextTable | None = first
         while chunk is not None:
+            state.positions.append(sum(o.position() for o in inputs[:f]) + opened.position())
             yield PartJob(
                 qs, options, mapping, f, chunk, base, several, build and not state.refused
             )

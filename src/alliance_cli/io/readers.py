@@ -33,7 +33,7 @@ chunks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
@@ -95,8 +95,7 @@ def open_input(
             opened.name,
             opened.columns,
             opened.size,
-            _text_chunks(opened, chunk_rows),
-            lambda: opened.consumed,
+            *_text_chunks(opened, chunk_rows),
         )
     assert isinstance(source, Path)
     label = name or str(source)
@@ -114,10 +113,18 @@ def open_input(
     return Opened(label, table.columns, size, _slices(table, chunk_rows), lambda: size)
 
 
-def _text_chunks(opened: TextFile, chunk_rows: int) -> Iterator[TextTable]:
+def _text_chunks(
+    opened: TextFile, chunk_rows: int
+) -> tuple[Iterator[TextTable], Callable[[], int]]:
     """Runs of rows parsed and gathered into chunks of ``chunk_rows`` rows (a run is at most
     a few MiB, so a chunk is several runs; the last chunk of a file may be short, and a file
-    with no rows gives one empty chunk)."""
+    with no rows gives one empty chunk); and the input position at the end of the last
+    chunk given (within a run, estimated by its share of the run's rows)."""
+    position = [0]
+    return _text_chunks_of(opened, chunk_rows, position), lambda: position[0]
+
+
+def _text_chunks_of(opened: TextFile, chunk_rows: int, position: list[int]) -> Iterator[TextTable]:
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
@@ -133,8 +140,10 @@ def _text_chunks(opened: TextFile, chunk_rows: int) -> Iterator[TextTable]:
         numbers.clear()
         return finish(frame, opened.columns, rows, opened.name, opened.delimiter, opened.encoding)
 
+    start = 0  # input position at the start of the run
     for run in opened.runs():
         frame, rows = opened.parse(run)
+        total = len(frame)
         while len(frame):
             take = min(chunk_rows - held, len(frame))
             frames.append(frame.iloc[:take].reset_index(drop=True) if take < len(frame) else frame)
@@ -142,13 +151,16 @@ def _text_chunks(opened: TextFile, chunk_rows: int) -> Iterator[TextTable]:
             frame, rows = frame.iloc[take:].reset_index(drop=True), rows[take:]
             held += take
             if held >= chunk_rows:
+                position[0] = start + (run.end - start) * (total - len(frame)) // total
                 yield chunk()
                 sent, held = True, 0
+        start = run.end
     if held or not sent:
         if not frames:
             width = len(opened.columns)
             frames.append(pd.DataFrame({k: pd.Series([], dtype=object) for k in range(width)}))
             numbers.append(np.empty(0, dtype=np.int64))
+        position[0] = opened.consumed
         yield chunk()
 
 

@@ -45,8 +45,9 @@ class Opened:
     size: int | None
     """Its size in bytes, when known (not for stdin)."""
     chunks: Iterator[TextTable]
-    consumed: Callable[[], int]
-    """Bytes of the input read so far (for progress)."""
+    position: Callable[[], int]
+    """Input bytes up to the end of the rows given in :attr:`chunks` so far (for progress:
+    read-ahead not counted)."""
 
 
 def whole(opened: Opened) -> TextTable:

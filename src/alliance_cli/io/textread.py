@@ -71,6 +71,8 @@ class Rows:
     quoted_newline: bool
     first_line: int
     """Physical line (1-based) on which ``data`` starts."""
+    end: int = 0
+    """Input bytes up to the end of the run (for progress; estimated for transcoded input)."""
 
 
 class TextFile:
@@ -104,6 +106,7 @@ class TextFile:
         self._record = 0  # records (rows, empty lines included) consumed so far
         self._line = 1  # physical line at the start of the buffer
         self._consumed = 0  # input bytes consumed
+        self._end = 0  # input bytes up to the end of the last run
         self._cr_only = False
         self._fill(SNIFF_BYTES)
         self._buffer = self._buffer.removeprefix(codecs.BOM_UTF8)
@@ -238,11 +241,14 @@ class TextFile:
                 chunk = buffer[: min(int(ends[-1]) + 1, len(buffer))]
                 quoted = _quoted_newline(chunk)
             numbers = np.arange(self._record + 1, self._record + count + 1, dtype=np.int64)
-            run = Rows(chunk, numbers, empty, quoted, self._line)
             self._record += count
+            line = self._line
             self._line += chunk.count(b"\n")
             self._buffer = buffer[len(chunk) :]
-            yield run
+            # The input read so far less what is still buffered (exact for UTF-8; for other
+            # encodings the buffer holds UTF-8, so this is an estimate).
+            self._end = min(max(self._consumed - len(self._buffer), self._end), self._consumed)
+            yield Rows(chunk, numbers, empty, quoted, line, self._end)
 
     @property
     def consumed(self) -> int:

@@ -103,7 +103,7 @@ def dry_run(result: Batch, limit: int) -> None:
 class ProgressBar:
     """Rows done, rate and time left on stderr while a batch runs — only when stderr is a
     terminal (and not under ``NO_COLOR``/``TERM=dumb`` rules rich applies); else silent.
-    The time left comes from the input bytes read against the input's size."""
+    The share done (and so the time left) is that of the input bytes of the rows scored."""
 
     def __init__(self) -> None:
         self.console = err()
