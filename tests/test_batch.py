@@ -194,8 +194,9 @@ def test_library_scores_without_the_cli(tmp_path: Path) -> None:
 def bad_file(tmp_path: Path) -> Path:
     rows = wai_rows(6)
     rows[0][3] = "8"  # row 2, wai_sr_03: out of range
-    rows[1][1] = "often-ish"  # row 3, wai_sr_01: not a number or label
+    rows[1][1] = "often-ish"  # row 3, wai_sr_01: a word that is no label of the scale
     rows[1][12] = "2.5"  # row 3, wai_sr_12: off the grid
+    rows[2][2] = "4..5"  # row 4, wai_sr_02: not a number (nor a word)
     rows[4][5] = "n/a"  # row 7 (a blank line is row 5): no "does not apply" on WAI-SR
     path = write(tmp_path / "bad.csv", WAI_HEADER, rows)
     lines = path.read_text().splitlines()
@@ -206,8 +207,9 @@ def bad_file(tmp_path: Path) -> Path:
 
 EXPECTED_BAD = [
     ("2", "wai_sr_03", "8", "out-of-range"),
-    ("3", "wai_sr_01", "often-ish", "not-a-number"),
+    ("3", "wai_sr_01", "often-ish", "unknown-label"),
     ("3", "wai_sr_12", "2.5", "off-grid"),
+    ("4", "wai_sr_02", "4..5", "not-a-number"),
     ("7", "wai_sr_05", "n/a", "no-not-applicable"),
 ]
 
@@ -219,14 +221,15 @@ def test_every_bad_cell_is_reported_with_its_row_and_column_and_nothing_is_writt
     result = run(str(bad_file(tmp_path)), "-q", "wai-sr", "-o", str(out), "--errors", str(errors))
     assert result.exit_code == 65
     assert not out.exists() and not Path(f"{out}.codebook.json").exists()
-    assert result.stderr.startswith("error: 4 bad cells in 3 rows\n")
+    assert result.stderr.startswith("error: 5 bad cells in 4 rows\n")
     found = read_csv(errors)
     assert [(r["row"], r["column"], r["value"], r["code"]) for r in found] == EXPECTED_BAD
     allowed = "allowed: 1–5 (1 Seldom, 2 Sometimes, 3 Fairly often, 4 Very often, 5 Always)"
     assert found[0]["problem"] == f"out of range; {allowed}"
-    assert found[1]["problem"] == f"neither a number nor a label of the scale; {allowed}"
+    assert found[1]["problem"] == f"not a label of the scale; {allowed}"
     assert found[2]["problem"] == f"not on the scale's steps; {allowed}"
-    assert found[3]["problem"].startswith('means "does not apply", which this item does not')
+    assert found[3]["problem"] == f"not a number; {allowed}"
+    assert found[4]["problem"].startswith('means "does not apply", which this item does not')
     assert list(found[0]) == ["file", "row", "column", "value", "code", "problem"]
     assert stat.S_IMODE(os.stat(errors).st_mode) == 0o600
     assert "often-ish" in result.stderr and "allowed in wai_sr_03, wai_sr_01, wai_sr_12" in (
@@ -271,12 +274,12 @@ def test_invalid_missing_scores_bad_cells_as_missing(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert (
-        "4 bad cells (scored as missing): 1 out-of-range, 1 not-a-number, 1 off-grid, "
-        "1 no-not-applicable" in result.stderr
+        "5 bad cells (scored as missing): 1 out-of-range, 1 unknown-label, 1 off-grid, "
+        "1 not-a-number, 1 no-not-applicable" in result.stderr
     )
-    assert len(read_csv(errors)) == 4
+    assert len(read_csv(errors)) == 5
     rows = wai_rows(6)
-    rows[0][3] = rows[1][1] = rows[1][12] = rows[4][5] = ""
+    rows[0][3] = rows[1][1] = rows[1][12] = rows[2][2] = rows[4][5] = ""
     got = read_csv(out)
     assert [r["row"] for r in got] == ["2", "3", "4", "6", "7", "8"]
     for row, typed in zip(got, rows, strict=True):

@@ -163,7 +163,7 @@ def test_excel_bad_cells_report_the_sheet_row_and_column(tmp_path: Path) -> None
     assert result.exit_code == 65
     assert [(r["row"], r["column"], r["value"], r["code"]) for r in read_csv(errors)] == [
         ("3", "wai_sr_03", "8", "out-of-range"),
-        ("6", "wai_sr_05", "often-ish", "not-a-number"),
+        ("6", "wai_sr_05", "often-ish", "unknown-label"),
     ]
     assert not (tmp_path / "o.csv").exists()
 

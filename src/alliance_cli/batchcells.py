@@ -26,8 +26,10 @@ from .responses import NA_WORDS, read_value
 
 FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
 
-# Why a text cell could not be read as an answer (per distinct value).
-_READ_OK, _READ_UNREADABLE, _READ_NO_NA = 0, 1, 2
+# Why a text cell could not be read as an answer (per distinct value): not a number (and no
+# word either), a word that is no label of the scale, a "does not apply" word the item does
+# not offer.
+_READ_OK, _READ_UNREADABLE, _READ_NO_NA, _READ_UNKNOWN_LABEL = 0, 1, 2, 3
 
 
 def read_cells(
@@ -55,7 +57,12 @@ def read_cells(
             continue
         got = read_value(q, item_id, token)
         if isinstance(got, Problem):
-            why[k] = _READ_NO_NA if normalize_label(token) in NA_WORDS else _READ_UNREADABLE
+            if normalize_label(token) in NA_WORDS:
+                why[k] = _READ_NO_NA
+            elif any(ch.isalpha() for ch in token):
+                why[k] = _READ_UNKNOWN_LABEL
+            else:
+                why[k] = _READ_UNREADABLE
         else:
             values[k] = got
     return codes, values, why, recoded
@@ -101,7 +108,12 @@ def read_questionnaire(
             (
                 unreadable[:, j] == _READ_UNREADABLE,
                 "not-a-number",
-                "neither a number nor a label of the scale",
+                "not a number",
+            ),
+            (
+                unreadable[:, j] == _READ_UNKNOWN_LABEL,
+                "unknown-label",
+                "not a label of the scale",
             ),
             (
                 unreadable[:, j] == _READ_NO_NA,

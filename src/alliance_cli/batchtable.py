@@ -76,7 +76,9 @@ def _check_unique(names: Sequence[str]) -> None:
                 + ", ".join(f'"{n}"' for n in repeated)
                 + " (an input column has the name of an output column)",
             ),
-            hint="choose the id columns to keep with --id (or ids: in the map)",
+            hint="the output makes its own row (and, with several inputs, file) and "
+            "<questionnaire>.<scale>… columns: rename that input column, or leave it out by "
+            "naming the input columns to keep with --id (or ids: in the map)",
         )
 
 
