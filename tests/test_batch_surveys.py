@@ -108,7 +108,16 @@ def test_qualtrics_scores_equal_plain_scores_and_minus_99_is_missing(
     assert [r["ResponseId"] for r in out] == [f"R_{r:015d}" for r in range(4)]
     assert [scores(r) for r in out] == [scores(r) for r in ref_rows]
     assert out[1]["wai-sr.total.answered"] == "11"
-    assert "Q99" in out[0] and out[0]["Q99"] == "sure"  # kept as an id column, never an item
+    # The response id is the id; other columns (metadata, other questions) stay out unless
+    # asked for, and are never items.
+    assert "Q99" not in out[0] and "IPAddress" not in out[0]
+    told = " ".join(got.stderr.split())
+    assert "id columns: ResponseId" in told
+    assert "left out of the output (6; --id names the columns to keep): StartDate," in told
+    kept = rows_of(
+        run("batch", str(src), "-q", "wai-sr", "--id", "ResponseId", "--id", "Q99").stdout
+    )
+    assert [r["Q99"] for r in kept] == ["sure"] * 4 and scores(kept[0]) == scores(ref_rows[0])
 
 
 @pytest.mark.parametrize(("import_row", "first"), [(True, 4), (False, 3)])
@@ -165,7 +174,9 @@ def test_question_text_is_never_used_for_mapping(tmp_path: Path) -> None:
     text = ["Response ID", *reversed(ITEMS)]  # the question text names the items, backwards
     imports = ['{"ImportId":"_recordId"}', *(f'{{"ImportId":"QID5_{i}"}}' for i in range(1, 13))]
     data = answers(2, seed=5)
-    src = write(tmp_path / "q.csv", [tags, text, imports, *(["R_1", *d] for d in data)])
+    src = write(
+        tmp_path / "q.csv", [tags, text, imports, *([f"R_{r}", *d] for r, d in enumerate(data))]
+    )
     result = run("batch", str(src), "-q", "wai-sr")
     assert result.exit_code == 0, result.output  # by the tags: Q5_j is item j
     assert "wai_sr" not in result.stdout + result.stderr
@@ -376,7 +387,7 @@ def test_qualtrics_default_tags_are_items_in_order(tmp_path: Path) -> None:
     pairs = " ".join(result.stderr.split())
     assert "wai-sr automatic 1=Q5_1 2=Q5_2 3=Q5_3 4=Q5_4" in pairs
     assert "srs automatic 1=Q7_1 2=Q7_2 3=Q7_3 4=Q7_4" in pairs
-    assert "other columns, kept as they are: ResponseId" in pairs
+    assert "id columns: ResponseId" in pairs
     srs_names = [f"srs_{i}" for i in range(1, 5)]
     ref_lines = [["ResponseId", *ITEMS, *srs_names]]
     ref_lines += [[f"R_{r}", *wai[r], *srs[r]] for r in range(3)]

@@ -76,13 +76,15 @@ def map_columns(
         mapped |= found
     if problems:
         raise UsageError(problems, hint=MAP_FIX_HINT if spec is not None else MAP_HINT)
+    used = set(taken)
+    rest = [(name, pos) for pos, name in enumerate(columns) if pos not in used]
     if not declared:
-        used = set(taken)
-        id_cols = [(name, pos) for pos, name in enumerate(columns) if pos not in used]
+        id_cols = rest
     return FileMapping(
         file=file,
         questionnaires=tuple(mapped[q.id] for q in questionnaires),
         ids=tuple(id_cols),
         ids_declared=bool(declared),
         notices=tuple(dict.fromkeys(notices)),
+        left_out=tuple(name for name, _ in rest) if declared else (),
     )

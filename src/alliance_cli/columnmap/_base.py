@@ -52,6 +52,8 @@ class FileMapping:
     ids_declared: bool
     """True when the ids were given (--id, map ``ids``) and are checked (missing, repeated)."""
     notices: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    """Columns that are neither items nor declared ids: not copied into the output."""
 
 
 def one_per_item(

@@ -7,7 +7,8 @@ first response of a three-row export is row 4. The ImportIds are kept
 (:func:`import_ids`), so a ``--map`` may name a column by either.
 Question text is never used to map columns. ``-99`` (Qualtrics' "seen but unanswered") is a
 missing answer, and ``finished_only`` keeps the rows whose ``Finished`` column is
-``1``/``True``.
+``1``/``True``. ``ResponseId`` is the id column unless ``--id`` or the map names others, so
+the metadata columns (IP address, location, names) are not copied into the output.
 
 **REDCap** raw exports identify a response by the record id (``record_id``, else the first
 column) with ``redcap_event_name``, ``redcap_repeat_instrument`` and
@@ -243,8 +244,15 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
     if finished_only:
         frame, rows = _finished(table.name, table.columns, frame, rows)
     fields = _base(table) | {"frame": frame, "rows": rows, "header_rows": 1 + extra}
+    # The response id is the id (checked for blanks and repeats); the other metadata columns
+    # (IP address, location, names, e-mail) are not copied into the output unless asked for.
+    response = [c for c in table.columns if _norm(c) == "responseid"]
     return SurveyTable(
-        **fields, source="qualtrics", missing=QUALTRICS_MISSING, import_ids=import_ids
+        **fields,
+        source="qualtrics",
+        missing=QUALTRICS_MISSING,
+        ids=tuple(response[:1]) if len(response) == 1 else (),
+        import_ids=import_ids,
     )
 
 

@@ -38,6 +38,14 @@ def mapping(mappings: Sequence[FileMapping]) -> None:
         names = ", ".join(name for name, _ in fm.ids) or "none"
         what = "id columns" if fm.ids_declared else "other columns, kept as they are"
         console.print(Text(f"{what}: ") + Text(names))
+        if fm.left_out:
+            shown = ", ".join(fm.left_out[:8]) + (" …" if len(fm.left_out) > 8 else "")
+            console.print(
+                Text(
+                    f"left out of the output ({len(fm.left_out)}; --id names the columns to keep): "
+                )
+                + Text(shown)
+            )
         for notice in fm.notices:
             console.print(Text("notice: ", style="cyan") + Text(notice))
 
