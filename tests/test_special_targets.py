@@ -21,17 +21,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from alliance_cli.cli import app
 from alliance_cli.errors import InputFileError, UsageError
 from alliance_cli.io.atomic import PendingFile, atomic_write, in_place
 from alliance_cli.io.batchout import check_output, codebook_path
 from alliance_cli.io.sinks import output_format
 
+from .test_batch_stream import run
+
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 
-runner = CliRunner()
 HEADER = ["id", "session", *(f"wai_sr_{i}" for i in range(1, 13))]
 TIMEOUT = 20.0
 
@@ -40,13 +39,6 @@ TIMEOUT = 20.0
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
-
-
-def run(*args: str):  # type: ignore[no-untyped-def]
-    result = runner.invoke(app, ["batch", *args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def wai_csv(path: Path, rows: int = 3, *, bad: bool = False) -> Path:
