@@ -279,3 +279,31 @@ def test_unreadable_files_are_exit_6(tmp_path: Path) -> None:
     empty.save(tmp_path / "empty.xlsx")
     result = run(str(tmp_path / "empty.xlsx"), "-q", "wai-sr")
     assert result.exit_code == 6 and "the sheet is empty" in result.stderr
+
+
+def test_spss_value_labels_that_contradict_the_scale_stop_the_run(tmp_path: Path) -> None:
+    """Codes 1..5 labelled Always..Seldom (reversed): reading the codes would score every
+    answer backwards without a word, so the run stops and names the column and the codes;
+    a map that recodes the column is the user's decision and runs."""
+    reversed_labels = {6.0 - k: text for k, text in LABELS.items()}
+    data = answers(3, seed=8)
+    path = tmp_path / "rev.sav"
+    labels = {name: LABELS for name in ITEMS} | {"wai_sr_03": reversed_labels}
+    pyreadstat.write_sav(frame(ids(3), data), str(path), variable_value_labels=labels)
+    result = run(str(path), "-q", "wai-sr")
+    assert result.exit_code == 2 and not result.stdout
+    told = " ".join(result.stderr.split())
+    assert 'column "wai_sr_03" (wai-sr item 3): the file\'s value labels say 1 = "Always"' in told
+    assert "wai_sr_01" not in told and "recode" in told
+    spec = tmp_path / "map.yaml"
+    spec.write_text(
+        "questionnaires:\n  wai-sr:\n    columns:\n"
+        + "".join(f"      wai_sr_{i:02d}: {i}\n" for i in range(1, 13) if i != 3)
+        + "      wai_sr_03: {item: 3, recode: {1: 5, 2: 4, 4: 2, 5: 1}}\n",
+        encoding="utf-8",
+    )
+    recoded = run(str(path), "-q", "wai-sr", "--map", str(spec))
+    assert recoded.exit_code == 0, recoded.stderr
+    flipped = [[6 - v if k == 2 else v for k, v in enumerate(row)] for row in data]
+    expected = run(str(write_csv(tmp_path / "in.csv", ids(3), flipped)), "-q", "wai-sr")
+    assert read_csv(recoded.stdout) == read_csv(expected.stdout)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
-from .batchcells import FAILURE_COLUMNS, failure_table, read_questionnaire
+from .batchcells import FAILURE_COLUMNS, failure_table, label_conflicts, read_questionnaire
 from .batchids import IdKeys, IdRegistry, check_ids
 from .batchtable import add_centre, base_names, build_table, client_column
 from .columnmap import FileMapping, map_columns
@@ -395,20 +395,27 @@ def map_all(
     hint = ""
     for table in inputs:
         try:
-            out.append(
-                map_columns(
-                    table.columns,
-                    qs,
-                    file=table.name,
-                    spec=options.spec,
-                    ids=surveys.id_columns(table, options.ids, options.spec),
-                    missing=(*options.missing, *surveys.missing_codes(table)),
-                    import_ids=surveys.import_ids(table),
-                )
+            mapping = map_columns(
+                table.columns,
+                qs,
+                file=table.name,
+                spec=options.spec,
+                ids=surveys.id_columns(table, options.ids, options.spec),
+                missing=(*options.missing, *surveys.missing_codes(table)),
+                import_ids=surveys.import_ids(table),
             )
         except UsageError as exc:
             problems += [p for p in exc.problems if p not in problems]
             hint = exc.hint
+            continue
+        out.append(mapping)
+        for qc in mapping.questionnaires:
+            if conflicts := label_conflicts(table, qc.questionnaire, qc.items):
+                problems += conflicts
+                hint = hint or (
+                    "give the codes their meaning with a recode in a map file (--map MAP.yaml, "
+                    "e.g. recode: {1: 5, 2: 4, 4: 2, 5: 1}), or correct the value labels"
+                )
     if problems:
         raise UsageError(problems, hint=hint)
     return tuple(out)

@@ -68,6 +68,46 @@ def read_cells(
     return codes, values, why, recoded
 
 
+def label_conflicts(table: TextTable, q: Questionnaire, items: Sequence[Any]) -> list[Problem]:
+    """SPSS/Stata value labels that contradict the scale: a code whose label is one of the
+    item's scale labels, but for another value (``1 = "Always"`` where the scale has
+    ``5 Always``) — reading the codes would score the answers wrongly and silently. Columns
+    the map recodes are the user's to decide."""
+    problems: list[Problem] = []
+    for ic in items:
+        labels = table.value_labels.get(ic.position)
+        if not labels or ic.rules.recode_text or ic.rules.recode_numbers:
+            continue
+        scale = q.scale_of(ic.item)
+        meaning = {normalize_label(str(text)): value for value, text in scale.labels.items()}
+        wrong = []
+        for number, code, text in sorted(
+            (float(code), code, text) for code, text in labels.items() if _is_number(code)
+        ):
+            value = meaning.get(normalize_label(text))
+            if value is not None and abs(number - value) > GRID_TOLERANCE:
+                wrong.append(f'{code} = "{text}" ({text} is {fmt_num(value)} on the scale)')
+        if wrong:
+            problems.append(
+                Problem(
+                    "value-labels",
+                    f'column "{ic.column}" ({q.id} item {ic.item}): the file\'s value labels say '
+                    + ", ".join(wrong)
+                    + "; scoring the codes would contradict these labels",
+                    table.name,
+                )
+            )
+    return problems
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_questionnaire(
     table: TextTable, f: int, q: Questionnaire, items: Sequence[Any]
 ) -> tuple[Any, Any, list[Any]]:

@@ -5,6 +5,7 @@ when such a file is read."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,9 @@ def _sheet(book: Any, sheet: str | None, label: str) -> Any:
 
 def read_stat(path: Path, *, name: str | None = None, encoding: str | None = None) -> TextTable:
     """An SPSS ``.sav``/``.zsav`` or Stata ``.dta`` file. Numeric codes are the answers
-    (value labels are not applied); user-missing values become empty (missing) cells.
-    Record *n* is row *n* + 1 (the variable names count as row 1)."""
+    (value labels are not applied, but kept in :attr:`TextTable.value_labels`, so that codes
+    whose labels contradict a scale are caught); user-missing values become empty (missing)
+    cells. Record *n* is row *n* + 1 (the variable names count as row 1)."""
     label = name or str(path)
     fmt = file_format(path.name)
     try:
@@ -122,7 +124,14 @@ def read_stat(path: Path, *, name: str | None = None, encoding: str | None = Non
     for k in range(len(columns)):
         body[k] = _text_column(body[k])
     rows = np.arange(2, len(body) + 2, dtype=np.int64)
-    return finish(body, columns, rows, label, "", str(meta.file_encoding or ""), fmt)
+    table = finish(body, columns, rows, label, "", str(meta.file_encoding or ""), fmt)
+    named = getattr(meta, "variable_value_labels", None) or {}
+    labels = {
+        k: {_cell(code): str(text) for code, text in named[name].items()}
+        for k, name in enumerate(columns)
+        if named.get(name)
+    }
+    return replace(table, value_labels=labels) if labels else table
 
 
 def read_parquet(path: Path, *, name: str | None = None) -> TextTable:

@@ -3,8 +3,8 @@ reading it in chunks of rows (:class:`Opened`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -25,6 +25,8 @@ class TextTable:
     encoding: str
     format: str = "text"
     """``text``, ``xlsx``, ``sav``, ``dta`` or ``parquet``."""
+    value_labels: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    """SPSS/Stata value labels: column position → {code as text: label}."""
 
     def __len__(self) -> int:
         return len(self.frame)
