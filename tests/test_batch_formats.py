@@ -292,6 +292,12 @@ def test_spss_value_labels_that_contradict_the_scale_stop_the_run(tmp_path: Path
     pyreadstat.write_sav(frame(ids(3), data), str(path), variable_value_labels=labels)
     result = run(str(path), "-q", "wai-sr")
     assert result.exit_code == 2 and not result.stdout
+    # Also when the file is recognised as a REDCap export (converted to SPSS).
+    redcap = frame(ids(3), data)
+    redcap.insert(1, "redcap_event_name", ["week_1_arm_1"] * 3)
+    as_redcap = tmp_path / "redcap.sav"
+    pyreadstat.write_sav(redcap, str(as_redcap), variable_value_labels=labels)
+    assert run(str(as_redcap), "-q", "wai-sr").exit_code == 2
     told = " ".join(result.stderr.split())
     assert 'column "wai_sr_03" (wai-sr item 3): the file\'s value labels say 1 = "Always"' in told
     assert "wai_sr_01" not in told and "recode" in told

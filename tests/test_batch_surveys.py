@@ -512,18 +512,31 @@ def test_complete_only_reads_status_labels(tmp_path: Path, labels: bool) -> None
     assert [(r[record], r[instance]) for r in out] == [("1", ""), ("1", "1")]
 
 
-def test_complete_only_refuses_an_unknown_status(tmp_path: Path) -> None:
-    statuses = ["Complete", "Done", "3", "Done"]
-    keys = [(*k[:4], status) for k, status in zip(LABEL_KEYS, statuses, strict=True)]
-    src = redcap_labels(tmp_path / "r.csv", answers(4), keys)
-    result = run("batch", str(src), "-q", "wai-sr", "--complete-only")
-    assert result.exit_code == 6
-    allowed = "allowed: 0, 1, 2, Incomplete, Unverified, Complete or blank"
-    assert result.stderr.splitlines()[:2] == [
-        f'error: {src}: row 3, column 19 "Complete?": "Done" (and 1 more row) is not a '
-        f"REDCap form status; {allowed}",
-        f'error: {src}: row 4, column 19 "Complete?": "3" is not a REDCap form status; {allowed}',
+def test_complete_only_reports_every_unknown_status(tmp_path: Path) -> None:
+    """A status that is no REDCap status is a bad cell like any other: every one is
+    reported (wherever the chunks end) and the run stops, --invalid missing or not."""
+    n = 25
+    statuses = ["Complete"] * n
+    statuses[1] = statuses[12] = "Done"
+    statuses[22] = "3"
+    keys = [(str(r), "Week 1 (Arm 1: Arm 1)", "", "", status) for r, status in enumerate(statuses)]
+    src = redcap_labels(tmp_path / "r.csv", answers(n), keys)
+    allowed = (
+        "not a REDCap form status; allowed: 0, 1, 2, Incomplete, Unverified, Complete or blank"
+    )
+    expected = [
+        [str(r + 2), "Complete?", statuses[r], "bad-form-status", allowed] for r in (1, 12, 22)
     ]
-    assert result.stdout == ""
+    for chunk in ("10", "100"):
+        errors = tmp_path / f"errors{chunk}.csv"
+        result = run(
+            "batch", str(src), "-q", "wai-sr", "--complete-only", "--chunk-size", chunk,
+            "--errors", str(errors), "--invalid", "missing",
+        )  # fmt: skip
+        assert result.exit_code == 65 and result.stdout == ""
+        assert "3 bad cells in 3 rows" in result.stderr
+        with errors.open(newline="", encoding="utf-8") as handle:
+            got = [row[1:] for row in csv.reader(handle)][1:]
+        assert got == expected
     rel = run("reliability", str(src), "-q", "wai-sr", "--complete-only")
-    assert rel.exit_code == 6 and '"Done"' in rel.stderr
+    assert rel.exit_code == 65 and "Done" in rel.stderr

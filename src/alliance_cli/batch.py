@@ -33,7 +33,13 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
-from .batchcells import FAILURE_COLUMNS, failure_table, label_conflicts, read_questionnaire
+from .batchcells import (
+    FAILURE_COLUMNS,
+    failure_table,
+    keep_complete,
+    label_conflicts,
+    read_questionnaire,
+)
 from .batchids import IdKeys, IdRegistry, check_ids
 from .batchtable import add_centre, base_names, build_table, client_column
 from .columnmap import FileMapping, map_columns
@@ -232,7 +238,7 @@ def score_part(job: PartJob) -> Part:
     """Read, check and score one chunk: its bad cells (repeated ids within the chunk
     included), counts, and output rows. The same function serves every engine."""
     table, mapping, qs = job.table, job.mapping, job.questionnaires
-    table = surveys.keep_complete(table, mapping)
+    table, status_pieces = keep_complete(table, job.file, mapping)
     pieces: list[Any] = []
     matrices: dict[str, Any] = {}
     states: dict[str, Any] = {}
@@ -244,7 +250,7 @@ def score_part(job: PartJob) -> Part:
         matrices[qc.questionnaire.id] = x
     answer_bad = sum(len(p) for p in pieces)
     id_pieces, keys = check_ids(table, job.file, mapping)
-    failures = failure_table(pieces + id_pieces, keep_place=True)
+    failures = failure_table(pieces + id_pieces + status_pieces, keep_place=True)
     refused = bool(len(failures)) and (
         job.options.invalid is InvalidPolicy.error or len(failures) > answer_bad
     )
@@ -314,7 +320,7 @@ def score_batch(
     parts: list[Part] = []
     kept: list[TextTable] = []
     for f, (table, mapping) in enumerate(zip(inputs, mappings, strict=True)):
-        kept.append(surveys.keep_complete(table, mapping))
+        kept.append(keep_complete(table, f, mapping)[0])
         # In slices of rows, as a batch streams them: the temporaries of scoring stay small
         # (a few MB, not hundreds), which is several times faster on large tables.
         for start in range(0, max(len(table), 1), SLICE_ROWS):

@@ -12,13 +12,16 @@ column, value, code, problem.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
+from .columnmap import FileMapping
 from .errors import Problem
+from .io import surveys
 from .io.readers import TextTable
 from .mapfile import CellRules
 from .model import GRID_TOLERANCE, Questionnaire, fmt_num, normalize_label
@@ -66,6 +69,34 @@ def read_cells(
         else:
             values[k] = got
     return codes, values, why, recoded
+
+
+def keep_complete(table: TextTable, f: int, mapping: FileMapping) -> tuple[TextTable, list[Any]]:
+    """With REDCap's ``--complete-only`` (:func:`~alliance_cli.io.surveys.complete_rows`):
+    the rows whose forms are complete, and the failure pieces of the status cells that are
+    no REDCap form status (code ``bad-form-status``; their rows are not kept)."""
+    found = surveys.complete_rows(table, mapping)
+    if found is None:
+        return table, []
+    keep, bad = found
+    values = np.zeros(len(table))
+    pieces = [
+        _piece(
+            table,
+            f,
+            k,
+            mask,
+            "bad-form-status",
+            "not a REDCap form status",
+            surveys.STATUS_ALLOWED,
+            values,
+            np.zeros(len(table), dtype=np.bool_),
+        )
+        for k, mask in bad.items()
+        if mask.any()
+    ]
+    frame = table.frame.loc[keep].reset_index(drop=True)
+    return replace(table, frame=frame, rows=table.rows[keep]), pieces
 
 
 def label_conflicts(table: TextTable, q: Questionnaire, items: Sequence[Any]) -> list[Problem]:

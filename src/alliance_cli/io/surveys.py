@@ -33,10 +33,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputFileError, Problem, UsageError
+from ..errors import Problem, UsageError
+from ..invariants import normalize_label
 from .readers import TextTable
 
 if TYPE_CHECKING:
@@ -71,8 +72,9 @@ _REDCAP_LABELS = {
 }
 _LABEL_COMPLETE = "complete?"
 # A form's status, raw or as a label export writes it: only 2 (Complete) is complete.
+_NO_STATUS = -2  # a form status cell that is none of REDCap's
 _STATUS = {"0": 0, "1": 1, "2": 2, "incomplete": 0, "unverified": 1, "complete": 2, "": -1}
-_STATUS_ALLOWED = "0, 1, 2, Incomplete, Unverified, Complete or blank"
+STATUS_ALLOWED = "0, 1, 2, Incomplete, Unverified, Complete or blank"
 _TRUE = {"1", "true"}
 
 
@@ -117,13 +119,11 @@ def _qualtrics_rows(table: TextTable) -> int:
     return 1 if echoed else 0
 
 
-def _label(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 def _redcap_name(name: str) -> str:
     """The raw name of a REDCap column, whether headed raw or by its label."""
-    return _REDCAP_LABELS.get(_label(name), name)
+    return _REDCAP_LABELS.get(normalize_label(name), name)
 
 
 def _is_redcap(columns: Sequence[str]) -> bool:
@@ -133,14 +133,14 @@ def _is_redcap(columns: Sequence[str]) -> bool:
         return True
     # A label export: its headers are field labels, so ask for two of REDCap's own.
     raw = [_redcap_name(c) for c in columns[:2]]
-    return any(_label(c) == _LABEL_COMPLETE for c in columns) and (
+    return any(normalize_label(c) == _LABEL_COMPLETE for c in columns) and (
         raw[0] == "record_id" or raw[1:] in (["redcap_event_name"], ["redcap_repeat_instrument"])
     )
 
 
 def _complete_col(name: str) -> bool:
     """A form's status column: ``<form>_complete``, or ``Complete?`` in a label export."""
-    if _label(name) == _LABEL_COMPLETE:
+    if normalize_label(name) == _LABEL_COMPLETE:
         return True
     return name.endswith("_complete") and len(name) > len("_complete")
 
@@ -222,16 +222,8 @@ def _finished(name: str, columns: Sequence[str], frame: Any, rows: Any) -> tuple
 
 
 def _base(table: TextTable) -> dict[str, Any]:
-    return {
-        "name": table.name,
-        "columns": table.columns,
-        "frame": table.frame,
-        "rows": table.rows,
-        "header_rows": table.header_rows,
-        "delimiter": table.delimiter,
-        "encoding": table.encoding,
-        "format": table.format,
-    }
+    """Every field of the plain :class:`TextTable` (all of them, so that none is lost)."""
+    return {f.name: getattr(table, f.name) for f in fields(TextTable)}
 
 
 def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
@@ -309,12 +301,13 @@ def optional_ids(table: TextTable) -> tuple[str, ...]:
     return table.optional_ids if isinstance(table, SurveyTable) else ()
 
 
-def keep_complete(table: TextTable, mapping: FileMapping) -> TextTable:
+def complete_rows(table: TextTable, mapping: FileMapping) -> tuple[Any, dict[int, Any]] | None:
     """With ``complete_only``: the rows whose form status is 2 (``Complete``) for every form
-    that holds a mapped item. A status that is neither a code nor a label REDCap writes
-    raises :class:`InputFileError` naming each such value with its first row."""
+    that holds a mapped item, and per status column (position) the rows whose status is
+    neither a code nor a label REDCap writes (those rows are not kept either). None without
+    ``complete_only``."""
     if not (isinstance(table, SurveyTable) and table.complete_only):
-        return table
+        return None
     import numpy as np
 
     completes = [k for k, c in enumerate(table.columns) if _complete_col(c)]
@@ -337,22 +330,17 @@ def keep_complete(table: TextTable, mapping: FileMapping) -> TextTable:
     if problems:
         raise UsageError(problems, hint="--complete-only needs REDCap's form status columns")
     keep = np.ones(len(table.frame), dtype=np.bool_)
+    bad: dict[int, Any] = {}
     for k in sorted(forms):
-        status = _statuses(table, k, problems)
+        status = _statuses(table, k)
         keep &= status == 2
-    if problems:
-        raise InputFileError(
-            problems,
-            hint="--complete-only reads each form's status column (<form>_complete, or "
-            "Complete? in a label export); fix the cells, or leave out --complete-only",
-        )
-    frame = table.frame.loc[keep].reset_index(drop=True)
-    return replace(table, frame=frame, rows=table.rows[keep])
+        bad[k] = status == _NO_STATUS
+    return keep, bad
 
 
 def _status(cell: str) -> int | None:
     """0, 1 or 2 (``2.0`` too, as a spreadsheet may write it), -1 for blank, else None."""
-    key = _label(cell)
+    key = normalize_label(cell)
     if key in _STATUS:
         return _STATUS[key]
     try:
@@ -362,28 +350,13 @@ def _status(cell: str) -> int | None:
     return int(x) if x in (0.0, 1.0, 2.0) else None
 
 
-def _statuses(table: TextTable, k: int, problems: list[Problem]) -> Any:
-    """Column ``k`` as form statuses 0, 1, 2 (-1 blank), once per distinct cell; a cell
-    that is none of them goes into ``problems`` (with its first row) and reads as -1."""
+def _statuses(table: TextTable, k: int) -> Any:
+    """Column ``k`` as form statuses 0, 1, 2 (-1 blank, :data:`_NO_STATUS` for a cell that
+    is none of them), read once per distinct cell."""
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
     codes, distinct = pd.factorize(table.frame[k])
-    values = [str(v) for v in distinct.tolist()]
-    read = [_status(v) for v in values]
-    status = np.array([-1 if x is None else x for x in read], dtype=np.int8)
-    for d, value in enumerate(values):
-        if read[d] is not None:
-            continue
-        where = np.flatnonzero(codes == d)
-        rest = len(where) - 1
-        more = f" (and {rest} more row{'s' * (rest > 1)})" if rest else ""
-        problems.append(
-            Problem(
-                "bad-form-status",
-                f'row {table.rows[where[0]]}, column {k + 1} "{table.columns[k]}": "{value}"'
-                f"{more} is not a REDCap form status; allowed: {_STATUS_ALLOWED}",
-                table.name,
-            )
-        )
+    read = [_status(str(v)) for v in distinct.tolist()]
+    status = np.array([_NO_STATUS if x is None else x for x in read], dtype=np.int8)
     return status[codes] if len(codes) else np.zeros(0, dtype=np.int8)
