@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.io.readers import read_input
+from alliance_cli.io.readers import open_input, read_input
 
 openpyxl = pytest.importorskip("openpyxl")
 pa = pytest.importorskip("pyarrow")
@@ -313,3 +313,13 @@ def test_spss_value_labels_that_contradict_the_scale_stop_the_run(tmp_path: Path
     flipped = [[6 - v if k == 2 else v for k, v in enumerate(row)] for row in data]
     expected = run(str(write_csv(tmp_path / "in.csv", ids(3), flipped)), "-q", "wai-sr")
     assert read_csv(recoded.stdout) == read_csv(expected.stdout)
+
+
+def test_a_file_read_whole_reports_the_progress_of_its_chunks(tmp_path: Path) -> None:
+    path = write_sav(tmp_path / "in.sav", ids(50), answers(50, seed=2))
+    opened = open_input(path, chunk_rows=20)
+    size = path.stat().st_size
+    seen = []
+    for chunk in opened.chunks:
+        seen.append((len(chunk), opened.position()))
+    assert seen == [(20, size * 20 // 50), (20, size * 40 // 50), (10, size)]

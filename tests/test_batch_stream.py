@@ -367,3 +367,39 @@ def test_help_names_the_extras_to_install() -> None:
     assert "'alliance-cli[dask]'" in result.stdout
     for option in ("--chunk-size", "--engine", "--scheduler", "--to"):
         assert option in result.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_run_leaves_no_partial_output(tmp_path: Path, signame: str) -> None:
+    """timeout(1) and job schedulers stop a run with SIGTERM, a closed terminal with SIGHUP:
+    like Ctrl-C, the half-written output is discarded (exit 128 + the signal)."""
+    import signal
+    import subprocess
+    import time
+
+    rng = np.random.default_rng(3)
+    n = 400_000
+    answers = rng.integers(1, 6, size=(n, 12)).astype(str)
+    body = "\n".join(f"P{r},1," + ",".join(row) for r, row in enumerate(answers.tolist()))
+    data = tmp_path / "in.csv"
+    data.write_text(",".join(HEADER) + "\n" + body + "\n", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cmd = [sys.executable, "-m", "alliance_cli", "batch", str(data), "-q", "wai-sr"]
+    proc = subprocess.Popen(
+        [*cmd, "--chunk-size", "5000", "-o", str(out_dir / "scores.csv")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(out_dir.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    assert next(p.name for p in out_dir.iterdir()).startswith(".scores.csv.")  # writing
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + getattr(signal, signame), err
+    assert f"stopped by {signame}" in err and "Traceback" not in err
+    assert list(out_dir.iterdir()) == []

@@ -336,3 +336,13 @@ def test_a_descriptor_link_is_written_into_not_replaced(tmp_path: Path) -> None:
         os.close(fd)
     assert log.read_bytes() == b"earlier\r\na,b\r\n" and log.stat().st_ino == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+def test_descriptor_names_are_written_in_place_on_every_system(tmp_path: Path) -> None:
+    """/dev/stdout, /dev/stderr and /dev/fd/N are descriptors (on Linux through /proc, on
+    macOS and the BSDs without it): never replaced, even when they lead to a regular file."""
+    for name in ("/dev/stdout", "/dev/stderr"):
+        if os.path.exists(name):
+            assert in_place(Path(name)), name
+    with open(tmp_path / "log.txt", "w", encoding="utf-8") as handle:
+        assert in_place(Path(f"/dev/fd/{handle.fileno()}"))

@@ -46,7 +46,8 @@ from .columnmap import FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
-from .io.readers import TextTable
+from .io.readers import DEFAULT_CHUNK_ROWS, TextTable
+from .io.tables import slices
 from .mapfile import MapSource
 from .model import Questionnaire
 
@@ -288,8 +289,8 @@ def score_part(job: PartJob) -> Part:
     )
 
 
-SLICE_ROWS = 100_000
-"""Rows :func:`score_batch` scores at a time."""
+SLICE_ROWS = DEFAULT_CHUNK_ROWS
+"""Rows :func:`score_batch` scores at a time (as many as a streamed chunk)."""
 
 
 def _answers(x: Any, states: Any) -> Any:
@@ -323,12 +324,7 @@ def score_batch(
         kept.append(keep_complete(table, f, mapping)[0])
         # In slices of rows, as a batch streams them: the temporaries of scoring stay small
         # (a few MB, not hundreds), which is several times faster on large tables.
-        for start in range(0, max(len(table), 1), SLICE_ROWS):
-            piece = replace(
-                table,
-                frame=table.frame.iloc[start : start + SLICE_ROWS],
-                rows=table.rows[start : start + SLICE_ROWS],
-            )
+        for _, piece in slices(table, SLICE_ROWS):
             job = PartJob(
                 qs, options, mapping, f, piece, base, len(inputs) > 1, build, True, score=score
             )

@@ -109,8 +109,9 @@ def run_batch(
             failures = state.add(part)
             if error_sink is not None and len(failures):
                 error_sink.write(failures[list(FAILURE_COLUMNS)])
+            done = state.positions.popleft()
             if progress is not None:
-                progress(state.rows_done, state.positions.popleft(), state.total_bytes)
+                progress(state.rows_done, done, state.total_bytes)
             if state.refused or part.table is None or output is None:
                 continue
             if options.center:

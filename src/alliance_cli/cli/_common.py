@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -209,6 +210,18 @@ def usage(message: str) -> NoReturn:
     raise typer.BadParameter(message)
 
 
+class Terminated(BaseException):
+    """A termination signal, raised where the program is (like KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
 def main() -> None:
     """Console-script entry point."""
     # Pydantic scans installed entry points for plugins on first validation (~15 ms); this
@@ -218,10 +231,18 @@ def main() -> None:
     # nothing and costs ~50 ms of start-up on every run. A user's own setting wins.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    # SIGTERM (timeout, job schedulers) and SIGHUP (a closed terminal) unwind like Ctrl-C,
+    # so that a half-written output is discarded rather than left behind.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
     try:
         app()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
+    except Terminated as exc:
+        sys.stderr.write(f"stopped by {signal.Signals(exc.signum).name}\n")
+        raise SystemExit(128 + exc.signum) from None
     except BrokenPipeError:
         raise SystemExit(0) from None

@@ -84,11 +84,14 @@ def in_place(path: Path) -> bool:
 
 
 def _through_proc(path: Path) -> bool:
-    """Whether ``path`` or a link on the way to its file lies in ``/proc``."""
+    """Whether ``path`` or a link on the way to its file lies in ``/proc`` or ``/dev/fd``,
+    or is ``/dev/stdout`` and the like (on macOS and the BSDs, descriptors without /proc)."""
     hop = os.path.abspath(path)
     for _ in range(_LINK_HOPS):
         folder = os.path.realpath(os.path.dirname(hop))
-        if folder == "/proc" or folder.startswith("/proc/"):
+        if folder in ("/proc", "/dev/fd") or folder.startswith(("/proc/", "/dev/fd/")):
+            return True
+        if folder == "/dev" and os.path.basename(hop) in ("stdin", "stdout", "stderr"):
             return True
         if not os.path.islink(hop):
             return False

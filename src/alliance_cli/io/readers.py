@@ -34,13 +34,12 @@ chunks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InputFileError, Problem
 from .fileformats import INSTALL_HINT, file_format, parquet_chunks, read_excel, read_stat
-from .tables import Opened, TextTable, blank_cells, finish, whole
+from .tables import Opened, TextTable, blank_cells, finish, slices, whole
 from .textread import STDIN_NAME, TextFile, parse_sep
 
 __all__ = [
@@ -91,12 +90,8 @@ def open_input(
     fmt = "text" if text or not isinstance(source, Path) else file_format(source.name)
     if fmt == "text":
         opened = TextFile(source, name=name, sep=sep, encoding=encoding)
-        return Opened(
-            opened.name,
-            opened.columns,
-            opened.size,
-            *_text_chunks(opened, chunk_rows),
-        )
+        chunks, position = _text_chunks(opened, chunk_rows)
+        return Opened(opened.name, opened.columns, opened.size, chunks, position)
     assert isinstance(source, Path)
     label = name or str(source)
     if not source.exists():
@@ -110,7 +105,8 @@ def open_input(
     else:
         table = read_stat(source, name=label, encoding=encoding)
     size = source.stat().st_size
-    return Opened(label, table.columns, size, _slices(table, chunk_rows), lambda: size)
+    chunks, position = _sliced(table, chunk_rows, size)
+    return Opened(label, table.columns, size, chunks, position)
 
 
 def _text_chunks(
@@ -164,17 +160,19 @@ def _text_chunks_of(opened: TextFile, chunk_rows: int, position: list[int]) -> I
         yield chunk()
 
 
-def _slices(table: TextTable, chunk_rows: int) -> Iterator[TextTable]:
-    if len(table) <= chunk_rows:
-        yield table
-        return
-    for start in range(0, len(table), chunk_rows):
-        stop = start + chunk_rows
-        yield replace(
-            table,
-            frame=table.frame.iloc[start:stop].reset_index(drop=True),
-            rows=table.rows[start:stop],
-        )
+def _sliced(
+    table: TextTable, chunk_rows: int, size: int
+) -> tuple[Iterator[TextTable], Callable[[], int]]:
+    """A table read whole, handed out in chunks; the position is the chunks' share of the
+    file (by rows)."""
+    position = [0]
+
+    def chunks() -> Iterator[TextTable]:
+        for start, piece in slices(table, chunk_rows):
+            position[0] = size * (start + len(piece)) // max(len(table), 1)
+            yield piece
+
+    return chunks(), lambda: position[0]
 
 
 def read_input(

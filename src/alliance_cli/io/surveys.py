@@ -119,8 +119,6 @@ def _qualtrics_rows(table: TextTable) -> int:
     return 1 if echoed else 0
 
 
-
-
 def _redcap_name(name: str) -> str:
     """The raw name of a REDCap column, whether headed raw or by its label."""
     return _REDCAP_LABELS.get(normalize_label(name), name)

@@ -119,3 +119,21 @@ def blank_cells(column: Any) -> Any:
             return pc.fill_null(pc.equal(trimmed, 0), True).to_numpy(zero_copy_only=False)
     codes, distinct = pd.factorize(column)
     return np.array([not str(v).strip() for v in distinct.tolist()], dtype=np.bool_)[codes]
+
+
+def slices(table: TextTable, rows: int) -> Iterator[tuple[int, TextTable]]:
+    """``table`` in pieces of at most ``rows`` rows, each with its first row's index (the
+    table itself when it fits; an empty table gives itself once)."""
+    if len(table) <= rows:
+        yield 0, table
+        return
+    for start in range(0, len(table), rows):
+        stop = start + rows
+        yield (
+            start,
+            replace(
+                table,
+                frame=table.frame.iloc[start:stop].reset_index(drop=True),
+                rows=table.rows[start:stop],
+            ),
+        )
