@@ -114,6 +114,11 @@ def test_qualtrics_scores_equal_plain_scores_and_minus_99_is_missing(
     told = " ".join(got.stderr.split())
     assert "id columns: ResponseId" in told
     assert "left out of the output (6; --id names the columns to keep): StartDate," in told
+    coded = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    book = json.loads((tmp_path / "o.csv.codebook.json").read_text(encoding="utf-8"))
+    assert coded.exit_code == 0 and book["mapping"][0]["left_out"] == [
+        "StartDate", "EndDate", "Status", "Progress", "Finished", "Q99"
+    ]  # fmt: skip
     kept = rows_of(
         run("batch", str(src), "-q", "wai-sr", "--id", "ResponseId", "--id", "Q99").stdout
     )
@@ -387,6 +392,7 @@ def test_qualtrics_default_tags_are_items_in_order(tmp_path: Path) -> None:
     pairs = " ".join(result.stderr.split())
     assert "wai-sr automatic 1=Q5_1 2=Q5_2 3=Q5_3 4=Q5_4" in pairs
     assert "srs automatic 1=Q7_1 2=Q7_2 3=Q7_3 4=Q7_4" in pairs
+    assert "notice: srs: its items are the Qualtrics question Q7_1 … Q7_4 in order" in pairs
     assert "id columns: ResponseId" in pairs
     srs_names = [f"srs_{i}" for i in range(1, 5)]
     ref_lines = [["ResponseId", *ITEMS, *srs_names]]

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from alliance_cli.errors import InputFileError, UsageError
-from alliance_cli.io.atomic import PendingFile, atomic_write, in_place
-from alliance_cli.io.batchout import check_output, codebook_path
+from alliance_cli.io.atomic import PendingFile, atomic_write, codebook_path, in_place
+from alliance_cli.io.batchout import check_output
 from alliance_cli.io.sinks import output_format
 
 from .test_batch_stream import run

@@ -34,7 +34,6 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
 from .batchcells import (
-    FAILURE_COLUMNS,
     failure_table,
     keep_complete,
     label_conflicts,
@@ -50,27 +49,6 @@ from .io.readers import DEFAULT_CHUNK_ROWS, TextTable
 from .io.tables import slices
 from .mapfile import MapSource
 from .model import Questionnaire
-
-__all__ = [  # also what the batch modules give (batchrun and tests take them from here)
-    "FAILURE_COLUMNS",
-    "SHOWN_FAILURES",
-    "Batch",
-    "BatchOptions",
-    "Counts",
-    "IdKeys",
-    "IdRegistry",
-    "InputInfo",
-    "InvalidPolicy",
-    "Part",
-    "PartJob",
-    "Shape",
-    "failure_table",
-    "join_parts",
-    "map_all",
-    "refusal",
-    "score_batch",
-    "score_part",
-]
 
 SHOWN_FAILURES = 20
 
@@ -282,7 +260,9 @@ def score_part(job: PartJob) -> Part:
         answer_bad,
         counts,
         keys,
-        {q.id: _answers(matrices[q.id], states[q.id]) for q in qs} if job.keep_matrices else {},
+        {q.id: scoring.answers_only(matrices[q.id], states[q.id]) for q in qs}
+        if job.keep_matrices
+        else {},
         len(table),
         job.file,
         clients,
@@ -291,11 +271,6 @@ def score_part(job: PartJob) -> Part:
 
 SLICE_ROWS = DEFAULT_CHUNK_ROWS
 """Rows :func:`score_batch` scores at a time (as many as a streamed chunk)."""
-
-
-def _answers(x: Any, states: Any) -> Any:
-    """The answers: NaN in every cell that is not one (blank, "does not apply", bad)."""
-    return np.where(states == scoring.ANSWERED, x, np.nan)
 
 
 def score_batch(

@@ -25,20 +25,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from .batch import (
-    FAILURE_COLUMNS,
     Batch,
     BatchOptions,
     Counts,
-    IdRegistry,
     InputInfo,
     InvalidPolicy,
     Part,
     PartJob,
-    failure_table,
     join_parts,
     map_all,
     refusal,
 )
+from .batchcells import FAILURE_COLUMNS, failure_table
+from .batchids import IdRegistry
 from .batchtable import base_names
 from .engines import Engine, LocalEngine
 from .io import surveys

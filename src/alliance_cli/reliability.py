@@ -2,9 +2,12 @@
 
 The files are read, mapped and checked exactly as ``alliance batch`` does
 (:func:`alliance_cli.batch.score_batch`: a bad cell stops the run with the table of every
-bad cell). Each scale's keyed item matrix comes from
-:func:`alliance_cli.psychometrics.scale_items`, and every number from
-:mod:`alliance_cli.psychometrics`, which is pinned against R ``psych``:
+bad cell), a slice of rows at a time. Each questionnaire's checked answers
+(:attr:`~alliance_cli.batch.Batch.matrices`) give every pairwise moment in one pass
+(:func:`~alliance_cli.psychometrics.pairwise`); each scale takes its keyed rows and columns
+of those (:func:`~alliance_cli.psychometrics.keyed_items`, ``Pairwise.keyed``), and every
+number comes from :mod:`alliance_cli.psychometrics` (``alpha_of``, ``omega_of``,
+``describe``, ``icc1``, ``multilevel_reliability``), which is pinned against R ``psych``:
 
 * N complete, mean, SD, floor and ceiling % — :func:`~alliance_cli.psychometrics.describe`
   (complete cases; Terwee et al. 2007);
@@ -144,11 +147,11 @@ def reliability(
 
 
 def _codes(column: Any) -> Any:
-    """Integer codes of a client or session column in sorted order, −1 where blank (None):
+    """Integer codes of a client or session column, −1 where blank (None):
     grouping by hashing once, instead of sorting the text for every scale."""
     import pandas as pd  # type: ignore[import-untyped]  # lazily: importing stays cheap
 
-    codes, _ = pd.factorize(np.asarray(column, dtype=object), sort=True)
+    codes, _ = pd.factorize(np.asarray(column, dtype=object))
     return codes
 
 

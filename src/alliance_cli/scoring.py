@@ -70,6 +70,12 @@ def _isclose_any(x: FloatArray, values: tuple[float, ...]) -> BoolArray:
     return out
 
 
+def answers_only(values: npt.ArrayLike, states: npt.NDArray[np.int8]) -> FloatArray:
+    """The answers alone: NaN in every cell that is not one (blank, "does not apply",
+    invalid) by its :func:`cell_states`. A new array."""
+    return np.where(states == ANSWERED, np.asarray(values, dtype=np.float64), np.nan)
+
+
 def cell_states(q: Questionnaire, values: npt.ArrayLike) -> npt.NDArray[np.int8]:
     """Classify every cell: missing (blank), answered (allowed value), not applicable (a
     "does not apply" code) or invalid (out of range, off the step grid, or excluded)."""

@@ -36,7 +36,7 @@ __all__ = ["MAP_HINT", "FileMapping", "ItemColumn", "QuestionnaireColumns", "map
 
 MAP_HINT = (
     "name the columns in a map file (--map MAP.yaml; see `alliance batch --help`), or rename "
-    "them to a pattern such as wai_sr_1"
+    "them <questionnaire>_<item> (wai_sr_1, srs_1, …)"
 )
 
 

@@ -90,7 +90,9 @@ def automatic(
         by_q[qid].setdefault(item, []).append(ItemColumn(item, name, pos, rules))
     unmatched = [q for q in questionnaires if q.id not in matched]
     used = {c.position for found in by_q.values() for cs in found.values() for c in cs}
-    refused = _by_tag_group(columns, unmatched, by_q, rules, set(taken) | used, file, problems)
+    refused = _by_tag_group(
+        columns, unmatched, by_q, rules, set(taken) | used, file, problems, notices
+    )
     out: dict[str, QuestionnaireColumns] = {}
     for q in questionnaires:
         if q.id in refused:
@@ -111,6 +113,7 @@ def _by_tag_group(
     taken: set[int],
     file: str,
     problems: list[Problem],
+    notices: list[str],
 ) -> set[str]:
     """Map each of ``questionnaires`` (which no column's name matches) to the one group of
     Qualtrics default tags ``Q<n>_1`` … ``Q<n>_k`` that fits it (k = its number of items;
@@ -152,6 +155,11 @@ def _by_tag_group(
                 item: [ItemColumn(item, columns[pos], pos, rules)]
                 for item, pos in zip(q.item_ids(), free[n], strict=True)
             }
+            notices.append(
+                f"{q.id}: its items are the Qualtrics question {_span(columns, free[n])} in "
+                "order, by position alone (the only question with as many parts); make sure "
+                "that question is this questionnaire"
+            )
             continue
         refused.add(q.id)
         problems.append(

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, cast
 
-from ..errors import InputFileError, Problem
+from ..errors import InputFileError, Problem, UsageError
 
 PRIVATE = 0o600
 _LINK_HOPS = 40  # as the kernel's ELOOP limit
@@ -81,6 +81,22 @@ def in_place(path: Path) -> bool:
     if stat.S_ISDIR(info.st_mode):
         return False
     return not stat.S_ISREG(info.st_mode) or _through_proc(path)
+
+
+def codebook_path(output: Path | None, codebook: Path | None = None) -> Path | None:
+    """The codebook to write: ``codebook`` when given; else ``<output>.codebook.json`` for a
+    file output, none for stdout or a FIFO or device (:func:`in_place`)."""
+    if codebook is not None or output is None or in_place(output):
+        return codebook
+    return output.with_name(output.name + ".codebook.json")
+
+
+def check_distinct(paths: list[Path], message: str) -> None:
+    """Refuse one file for two outputs (a FIFO or device may take several: each is copied
+    into it in turn)."""
+    resolved = [p.resolve() for p in paths if not in_place(p)]
+    if len(set(resolved)) != len(resolved):
+        raise UsageError(Problem("same-file", message))
 
 
 def _through_proc(path: Path) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import Problem, UsageError
-from .atomic import atomic_write, in_place
+from .atomic import atomic_write, check_distinct, codebook_path
 from .codebook import CODEBOOK_VERSION, questionnaire_entry
 from .csvout import FORMULA_STARTS
 
@@ -59,23 +59,7 @@ def check_output(
             raise UsageError(
                 Problem("same-file", "the output would replace an input file", str(path))
             )
-    resolved = [p.resolve() for p in outputs if not in_place(p)]
-    if len(set(resolved)) != len(resolved):
-        raise UsageError(
-            Problem("same-file", "the scores, the codebook and the bad cells need three paths")
-        )
-
-
-def default_codebook(output: Path) -> Path:
-    return output.with_name(output.name + ".codebook.json")
-
-
-def codebook_path(output: Path | None, codebook: Path | None = None) -> Path | None:
-    """The codebook to write: ``codebook`` when given; else ``<output>.codebook.json`` for a
-    file output, none for stdout or a FIFO or device (:func:`~.atomic.in_place`)."""
-    if codebook is not None or output is None or in_place(output):
-        return codebook
-    return default_codebook(output)
+    check_distinct(outputs, "the scores, the codebook and the bad cells need three paths")
 
 
 def write_codebook(
@@ -87,7 +71,7 @@ def write_codebook(
     errors: Path | None = None,
     escape_formulas: bool = True,
 ) -> Written:
-    """Write the codebook of a finished run (:func:`codebook_path`: default for a file
+    """Write the codebook of a finished run (:func:`~.atomic.codebook_path`: default for a file
     output ``<output>.codebook.json``; none for stdout or a FIFO or device unless given)."""
     codebook = codebook_path(output, codebook)
     if codebook is not None:
@@ -136,6 +120,7 @@ def batch_codebook(
             {
                 "file": mapping.file,
                 "ids": [name for name, _ in mapping.ids] if mapping.ids_declared else None,
+                "left_out": list(mapping.left_out),
                 "questionnaires": [
                     {
                         "id": qc.questionnaire.id,

@@ -39,7 +39,7 @@ from ..history import Series, Session, client_series
 from ..model import Questionnaire
 from ..result import CSV_COLUMNS, key_warning
 from ..store import Administration, Store
-from .atomic import atomic_write, in_place
+from .atomic import atomic_write, check_distinct, codebook_path
 from .codebook import build_codebook
 from .columns import Column, long_columns, meta_columns, wide_columns
 from .csvout import Cell, write_csv
@@ -208,13 +208,11 @@ def write_export(
         raise UsageError(
             Problem("key-file", "a key file only goes with --deidentify (there is nothing to map)")
         )
-    if out_path is not None and codebook is None and not in_place(out_path):
-        codebook = out_path.with_name(out_path.name + ".codebook.json")
-    paths = [p.resolve() for p in (out_path, codebook, key_file) if p is not None]
-    if len(set(paths)) != len(paths):
-        raise UsageError(
-            Problem("same-file", "the export, its codebook and the key file need three paths")
-        )
+    codebook = codebook_path(out_path, codebook)
+    check_distinct(
+        [p for p in (out_path, codebook, key_file) if p is not None],
+        "the export, its codebook and the key file need three paths",
+    )
 
     def data(stream: IO[str]) -> None:
         write_csv(stream, export.header, export.rows, escape_formulas=escape_formulas)

@@ -16,7 +16,8 @@ is read:
   the first data row is row 2. Formulas give their cached values.
 * SPSS ``.sav``/``.zsav`` and Stata ``.dta`` (pyreadstat): numeric codes are kept as the
   answers (the file's value labels are not applied, so "3" is read rather than "Fairly
-  often" — which the definition's labels would match anyway); values the file declares
+  often"; the labels are kept in ``TextTable.value_labels`` and checked against the scale,
+  see :func:`alliance_cli.batchcells.label_conflicts`); values the file declares
   user-missing (SPSS missing values and ranges, Stata ``.a``–``.z``) become empty cells,
   i.e. missing answers, never bad cells.
 * Parquet ``.parquet`` (pyarrow).

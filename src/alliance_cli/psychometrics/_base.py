@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from ..errors import Problem, ResponseError
 from ..model import GRID_TOLERANCE, Method, Questionnaire
-from ..scoring import ANSWERED, Columns, cell_states
+from ..scoring import Columns, answers_only, cell_states
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,14 +78,12 @@ def answered(q: Questionnaire, values: npt.ArrayLike) -> FloatArray:
     if x.ndim != 2 or x.shape[0] <= _BLOCK_ROWS:
         states = cell_states(q, x)  # also checks the shape
         x = x.reshape(states.shape)
-        return np.asfortranarray(np.where(states == ANSWERED, x, np.nan))
+        return np.asfortranarray(answers_only(x, states))
     out = np.empty(x.shape, order="F")
     # In blocks of rows (the states are row by row), so that temporaries stay in the cache.
     for start in range(0, x.shape[0], _BLOCK_ROWS):
         block = x[start : start + _BLOCK_ROWS]
-        out[start : start + _BLOCK_ROWS] = np.where(
-            cell_states(q, block) == ANSWERED, block, np.nan
-        )
+        out[start : start + _BLOCK_ROWS] = answers_only(block, cell_states(q, block))
     return out
 
 

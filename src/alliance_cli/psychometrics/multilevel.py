@@ -27,6 +27,10 @@ def _codes(labels: npt.ArrayLike) -> npt.NDArray[np.intp]:
     return np.unique(a, return_inverse=True)[1].ravel()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 @dataclass(frozen=True)
 class ICC:
     """One-way random-effects ICCs of a score across clients (psych ``statsBy``)."""
@@ -149,9 +153,9 @@ def multilevel_reliability(
             "unbalanced-design",
             "multilevel reliability needs every client rated once at every session value "
             f"with every item answered ({n} clients × {k} sessions); "
-            f"{int(np.sum(cells == 0))} client–session cells are empty, "
-            f"{int(np.sum(cells > 1))} repeated, {int(np.isnan(a).any(axis=1).sum())} rows "
-            "incomplete",
+            f"{_count(int(np.sum(cells == 0)), 'client–session cell')} empty, "
+            f"{_count(int(np.sum(cells > 1)), 'cell')} repeated, "
+            f"{_count(int(np.isnan(a).any(axis=1).sum()), 'row')} incomplete",
         )
     if min(n, k, m) < 2:
         raise _problem("too-few-clients", "needs at least two clients, sessions and items")

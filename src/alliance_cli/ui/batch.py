@@ -39,7 +39,7 @@ def mapping(mappings: Sequence[FileMapping]) -> None:
         what = "id columns" if fm.ids_declared else "other columns, kept as they are"
         console.print(Text(f"{what}: ") + Text(names))
         if fm.left_out:
-            shown = ", ".join(fm.left_out[:8]) + (" …" if len(fm.left_out) > 8 else "")
+            shown = ", ".join(fm.left_out)
             console.print(
                 Text(
                     f"left out of the output ({len(fm.left_out)}; --id names the columns to keep): "

@@ -73,7 +73,7 @@ def _lines(s: ScaleReliability) -> list[str]:
         i = s.icc
         lines.append(
             f"ICC(1) {_n(i.icc1, 3)} · ICC(2) {_n(i.icc2, 3)} ({i.n_clients:,} clients, "
-            f"{i.n_obs:,} rows with every item answered)"
+            f"{i.n_obs:,} rows with a client and every item answered)"
         )
     if s.multilevel is not None:
         m = s.multilevel
