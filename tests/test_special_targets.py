@@ -346,3 +346,19 @@ def test_descriptor_names_are_written_in_place_on_every_system(tmp_path: Path) -
             assert in_place(Path(name)), name
     with open(tmp_path / "log.txt", "w", encoding="utf-8") as handle:
         assert in_place(Path(f"/dev/fd/{handle.fileno()}"))
+
+
+def test_an_interrupt_removes_pending_files_nobody_holds(tmp_path: Path) -> None:
+    """A signal may strike between creating an output's temporary file and handing it to
+    the code that would discard it; the CLI then removes every pending file."""
+    from alliance_cli.io.atomic import discard_pending
+
+    done = PendingFile(tmp_path / "kept.csv")
+    done.write(b"a\r\n")
+    done.commit()
+    orphan = PendingFile(tmp_path / "lost.csv")
+    orphan.write(b"half")
+    assert any(p.name.startswith(".lost.csv.") for p in tmp_path.iterdir())
+    discard_pending()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]
+    orphan.discard()  # still safe afterwards

@@ -222,6 +222,12 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated(signum)
 
 
+def _discard_pending() -> None:
+    from ..io.atomic import discard_pending
+
+    discard_pending()
+
+
 def main() -> None:
     """Console-script entry point."""
     # Pydantic scans installed entry points for plugins on first validation (~15 ms); this
@@ -239,9 +245,11 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
+        _discard_pending()
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
     except Terminated as exc:
+        _discard_pending()
         sys.stderr.write(f"stopped by {signal.Signals(exc.signum).name}\n")
         raise SystemExit(128 + exc.signum) from None
     except BrokenPipeError:

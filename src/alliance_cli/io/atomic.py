@@ -30,6 +30,7 @@ from typing import IO, cast
 from ..errors import InputFileError, Problem, UsageError
 
 PRIVATE = 0o600
+_PENDING: set[str] = set()  # temporary files not yet committed or discarded
 _LINK_HOPS = 40  # as the kernel's ELOOP limit
 
 
@@ -66,6 +67,16 @@ def atomic_write(
         raise
     pending.commit()
     return path
+
+
+def discard_pending() -> None:
+    """Remove every temporary file not yet committed or discarded: after an interrupt or a
+    termination signal, which may strike before a half-made output is known to anyone who
+    could discard it (say, between creating its file and returning it)."""
+    for name in list(_PENDING):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        _PENDING.discard(name)
 
 
 def in_place(path: Path) -> bool:
@@ -166,6 +177,7 @@ class PendingFile:
             folder = self.replaces.parent if self.replaces is not None else None
             name = target.name if isinstance(target, Path) else "stdout"
             fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            _PENDING.add(self.tmp)
         except OSError as exc:
             raise self.error(exc) from exc
         self.stream: IO[bytes] = os.fdopen(fd, "wb")
@@ -207,6 +219,7 @@ class PendingFile:
                     self.target.flush()
                 os.unlink(self.tmp)
             self.done = True
+            _PENDING.discard(self.tmp)
         except OSError as exc:
             self.discard()
             raise self.error(exc) from exc
@@ -223,3 +236,4 @@ class PendingFile:
             self.stream.close()
         with contextlib.suppress(OSError):
             os.unlink(self.tmp)
+        _PENDING.discard(self.tmp)
