@@ -142,6 +142,15 @@ def _replaced(path: Path) -> Path | None:
     return real
 
 
+def close_unwritten(target: Path) -> None:
+    """Open a FIFO for writing and close it: its reader (``cat fifo``, the next step of a
+    pipeline) gets end-of-file with nothing in it instead of waiting forever. Not when no
+    one reads it (that open would block; non-blocking, it fails), nor for a device."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISFIFO(os.stat(target).st_mode):
+            os.close(os.open(target, os.O_WRONLY | os.O_NONBLOCK))
+
+
 def _sync_folder(folder: Path) -> None:
     """Make the rename itself durable (POSIX; Windows has no directory handles to sync)."""
     if not hasattr(os, "O_DIRECTORY"):
@@ -237,3 +246,5 @@ class PendingFile:
         with contextlib.suppress(OSError):
             os.unlink(self.tmp)
         _PENDING.discard(self.tmp)
+        if isinstance(self.target, Path) and self.replaces is None:
+            close_unwritten(self.target)
