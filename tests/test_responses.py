@@ -328,3 +328,18 @@ def test_a_stray_equals_sign_is_not_read_as_another_item(tiny: Questionnaire) ->
     with pytest.raises(ResponseError) as info:
         score(tiny, "a=5 =4")
     assert info.value.render().startswith('item "a": "5 =4" is neither a number nor a label')
+
+
+def test_why_an_answer_could_not_be_read() -> None:
+    from alliance_cli.responses import why_unreadable
+
+    got = {t: why_unreadable(t) for t in ("Never", "often-ish", "4..5", "#", "½", " N/A ", "na")}
+    assert got == {
+        "Never": "unknown-label",
+        "often-ish": "unknown-label",
+        "4..5": "not-a-number",
+        "#": "not-a-number",
+        "½": "not-a-number",
+        " N/A ": "no-not-applicable",
+        "na": "no-not-applicable",
+    }

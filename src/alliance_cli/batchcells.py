@@ -25,7 +25,7 @@ from .io import surveys
 from .io.readers import TextTable
 from .mapfile import CellRules
 from .model import GRID_TOLERANCE, Questionnaire, fmt_num, normalize_label
-from .responses import NA_WORDS, read_value
+from .responses import read_value, why_unreadable
 
 FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
 
@@ -33,6 +33,11 @@ FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
 # word either), a word that is no label of the scale, a "does not apply" word the item does
 # not offer.
 _READ_OK, _READ_UNREADABLE, _READ_NO_NA, _READ_UNKNOWN_LABEL = 0, 1, 2, 3
+_READ_WHY = {  # by responses.why_unreadable
+    "not-a-number": _READ_UNREADABLE,
+    "no-not-applicable": _READ_NO_NA,
+    "unknown-label": _READ_UNKNOWN_LABEL,
+}
 
 
 def read_cells(
@@ -60,12 +65,7 @@ def read_cells(
             continue
         got = read_value(q, item_id, token)
         if isinstance(got, Problem):
-            if normalize_label(token) in NA_WORDS:
-                why[k] = _READ_NO_NA
-            elif any(ch.isalpha() for ch in token):
-                why[k] = _READ_UNKNOWN_LABEL
-            else:
-                why[k] = _READ_UNREADABLE
+            why[k] = _READ_WHY[why_unreadable(token)]
         else:
             values[k] = got
     return codes, values, why, recoded

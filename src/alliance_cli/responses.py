@@ -57,6 +57,16 @@ def read_value(q: Questionnaire, item_id: str, text: str) -> float | Problem:
     return _item_problem(item_id, token, rs, "is neither a number nor a label of the scale")
 
 
+def why_unreadable(text: str) -> str:
+    """What an answer :func:`read_value` could not read is, as a problem code:
+    ``no-not-applicable`` (a "does not apply" word, on an item that does not offer it),
+    ``unknown-label`` (a word the scale has no label for), else ``not-a-number``."""
+    token = text.strip()
+    if normalize_label(token) in NA_WORDS:
+        return "no-not-applicable"
+    return "unknown-label" if any(ch.isalpha() for ch in token) else "not-a-number"
+
+
 def parse_answers(q: Questionnaire, text: str) -> tuple[dict[str, float], list[Problem]]:
     """Read ``5,4,,3,…`` (one per item, in order), ``1=5 2=4 …`` pairs (others missing),
     or one answer per line. Returns the readable values (unreadable ones are left out) and a
