@@ -546,3 +546,21 @@ def test_complete_only_reports_every_unknown_status(tmp_path: Path) -> None:
         assert got == expected
     rel = run("reliability", str(src), "-q", "wai-sr", "--complete-only")
     assert rel.exit_code == 65 and "Done" in rel.stderr
+
+
+def test_legacy_qualtrics_v_columns_take_response_id_from_the_second_row(tmp_path: Path) -> None:
+    """Old Qualtrics exports tag the metadata V1…V10; "ResponseID" is V1's question text.
+    It is the id, and the other metadata (here the e-mail address) stays out."""
+    data = answers(3, seed=4)
+    header = ["V1", "V2", "V5", *ITEMS]
+    text = ["ResponseID", "ResponseSet", "EmailAddress", *(f"Item {i}" for i in range(1, 13))]
+    body = [[f"R_{r}", "Default", f"p{r}@example.org", *d] for r, d in enumerate(data)]
+    src = write(tmp_path / "legacy.csv", [header, text, *body])
+    result = run("batch", str(src), "-q", "wai-sr", "--source", "qualtrics")
+    assert result.exit_code == 0, result.output
+    out = rows_of(result.stdout)
+    assert [r["V1"] for r in out] == ["R_0", "R_1", "R_2"] and "V5" not in out[0]
+    assert "id columns: V1" in " ".join(result.stderr.split())
+    twice = write(tmp_path / "twice.csv", [header, text, *body, body[0]])
+    repeated = run("batch", str(twice), "-q", "wai-sr", "--source", "qualtrics")
+    assert repeated.exit_code == 65 and "duplicate response id" in repeated.stderr

@@ -196,7 +196,7 @@ def test_the_format_of_a_fifo_without_extension_is_csv(tmp_path: Path) -> None:
         output_format(tmp_path / "regular")  # a file to create still needs one
 
 
-def test_no_default_codebook_and_no_same_path_refusal_for_fifos(tmp_path: Path) -> None:
+def test_no_default_codebook_for_fifos_and_one_fifo_per_output(tmp_path: Path) -> None:
     fifo, regular = tmp_path / "out", tmp_path / "out.csv"
     os.mkfifo(fifo)
     assert in_place(fifo) and not in_place(regular) and not in_place(tmp_path)
@@ -204,9 +204,14 @@ def test_no_default_codebook_and_no_same_path_refusal_for_fifos(tmp_path: Path) 
     assert codebook_path(fifo, tmp_path / "b.json") == tmp_path / "b.json"
     assert codebook_path(regular) == tmp_path / "out.csv.codebook.json"
     assert codebook_path(None) is None
-    check_output(fifo, [tmp_path / "in.csv"], errors=fifo)  # both copied into it in turn
+    # A FIFO's reader ends at the first output's end: a second would wait forever.
+    with pytest.raises(UsageError, match="three paths"):
+        check_output(fifo, [tmp_path / "in.csv"], errors=fifo)
     with pytest.raises(UsageError, match="three paths"):
         check_output(regular, [tmp_path / "in.csv"], errors=regular)
+    if os.path.exists(os.devnull) and stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        null = Path(os.devnull)
+        check_output(null, [tmp_path / "in.csv"], errors=null)  # a device takes both
 
 
 @pytest.mark.skipif(
@@ -361,3 +366,46 @@ def test_an_interrupt_removes_pending_files_nobody_holds(tmp_path: Path) -> None
     discard_pending()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]
     orphan.discard()  # still safe afterwards
+
+
+def test_every_fifo_output_is_closed_when_the_command_writes_nothing(tmp_path: Path) -> None:
+    """A dry run, a refused run and an input that cannot be read all end without output:
+    every FIFO named as an output gets end-of-file, so that no reader waits forever."""
+    bad = wai_csv(tmp_path / "bad.csv", bad=True)
+    good = wai_csv(tmp_path / "good.csv")
+    errors, book, out = tmp_path / "errors", tmp_path / "book", tmp_path / "out"
+    for fifo in (errors, book, out):
+        os.mkfifo(fifo)
+    cases = [
+        ((str(bad), "--dry-run", "--errors", str(errors)), errors, 65),
+        ((str(bad), "-o", str(tmp_path / "o.csv"), "--codebook", str(book)), book, 65),
+        ((str(tmp_path / "missing.csv"), "-o", str(out)), out, 6),
+        ((str(good), "-q", "nope", "-o", str(out)), out, None),
+    ]
+    for args, fifo, code in cases:
+        with silent(fifo):
+            result = run(*args, "-q", "wai-sr")
+        assert result.exit_code != 0 and (code is None or result.exit_code == code), args
+        assert is_fifo(fifo)
+
+
+def test_a_signal_the_caller_ignores_stays_ignored(tmp_path: Path) -> None:
+    """Under nohup (SIGHUP ignored) a hang-up does not stop the run."""
+    import signal
+    import subprocess
+
+    data = wai_csv(tmp_path / "in.csv", rows=50)
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alliance_cli", "batch", str(data), "-q", "wai-sr", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    for _ in range(20):
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.05)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.exists() and "stopped by" not in err

@@ -390,8 +390,9 @@ def map_all(
             if conflicts := label_conflicts(table, qc.questionnaire, qc.items):
                 problems += conflicts
                 hint = hint or (
-                    "give the codes their meaning with a recode in a map file (--map MAP.yaml, "
-                    "e.g. recode: {1: 5, 2: 4, 4: 2, 5: 1}), or correct the value labels"
+                    "in a map file (--map MAP.yaml) list the questionnaire's columns under "
+                    "questionnaires: <id>: columns:, giving that column the recode shown; or "
+                    "correct the value labels"
                 )
     if problems:
         raise UsageError(problems, hint=hint)

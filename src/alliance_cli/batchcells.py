@@ -111,20 +111,22 @@ def label_conflicts(table: TextTable, q: Questionnaire, items: Sequence[Any]) ->
             continue
         scale = q.scale_of(ic.item)
         meaning = {normalize_label(str(text)): value for value, text in scale.labels.items()}
-        wrong = []
+        wrong, recode = [], []
         for number, code, text in sorted(
             (float(code), code, text) for code, text in labels.items() if _is_number(code)
         ):
             value = meaning.get(normalize_label(text))
             if value is not None and abs(number - value) > GRID_TOLERANCE:
                 wrong.append(f'{code} = "{text}" ({text} is {fmt_num(value)} on the scale)')
+                recode.append(f"{code}: {fmt_num(value)}")
         if wrong:
             problems.append(
                 Problem(
                     "value-labels",
                     f'column "{ic.column}" ({q.id} item {ic.item}): the file\'s value labels say '
                     + ", ".join(wrong)
-                    + "; scoring the codes would contradict these labels",
+                    + "; scoring the codes would contradict these labels (in a map: "
+                    + f"{ic.column}: {{item: {ic.item}, recode: {{{', '.join(recode)}}}}})",
                     table.name,
                 )
             )

@@ -223,9 +223,9 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _discard_pending() -> None:
-    from ..io.atomic import discard_pending
-
-    discard_pending()
+    atomic = sys.modules.get("alliance_cli.io.atomic")  # never imported: nothing pending
+    if atomic is not None:
+        atomic.discard_pending()
 
 
 def main() -> None:
@@ -238,19 +238,23 @@ def main() -> None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     # SIGTERM (timeout, job schedulers) and SIGHUP (a closed terminal) unwind like Ctrl-C,
-    # so that a half-written output is discarded rather than left behind.
+    # so that a half-written output is discarded rather than left behind; a signal the
+    # caller ignores (nohup) stays ignored.
     for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _terminate)
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _terminate)
     try:
         app()
     except KeyboardInterrupt:
-        _discard_pending()
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
     except Terminated as exc:
-        _discard_pending()
         sys.stderr.write(f"stopped by {signal.Signals(exc.signum).name}\n")
         raise SystemExit(128 + exc.signum) from None
     except BrokenPipeError:
         raise SystemExit(0) from None
+    finally:
+        # Whatever a command left pending (an interrupt between creating an output's
+        # temporary file and handing it on): removed. Nothing is pending after a success.
+        _discard_pending()

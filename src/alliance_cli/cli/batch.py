@@ -265,7 +265,7 @@ def batch(
     from ..batch import Shape as BatchShape
     from ..batchrun import Survey, run_batch
     from ..errors import BatchDataError
-    from ..io.atomic import close_unwritten
+    from ..io.atomic import fifos_closed
     from ..io.batchout import check_output, write_codebook
     from ..io.readers import open_input, parse_sep
     from ..io.sinks import DelimitedSink, open_sink, output_format
@@ -281,7 +281,7 @@ def batch(
         usage("--scheduler needs --engine dask")
     out_path = None if output is None or str(output) == "-" else output
     catalog = catalog_for(definitions)
-    with reporting(catalog):
+    with reporting(catalog), fifos_closed(out_path, errors, codebook):
         fmt = output_format(out_path, to.value if to else None)
         check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
@@ -311,7 +311,6 @@ def batch(
                 render.warning(warning)
         escape = not no_escape
         target = out_path if out_path is not None else sys.stdout.buffer
-        delivered = False  # else a FIFO -o is closed unwritten, so its reader does not wait
         try:
             with view.ProgressBar() as progress:
                 result = run_batch(
@@ -329,14 +328,10 @@ def batch(
                     progress=progress,
                     check=not dry_run,
                 )
-            delivered = not dry_run
         except BatchDataError as exc:
             flush_notices(catalog)
             view.refused(exc, SHOWN_FAILURES, with_file=len(opened) > 1, errors=errors)
             raise typer.Exit(exc.exit_code) from None
-        finally:
-            if not delivered and out_path is not None:
-                close_unwritten(out_path)
         view.mapping(result.mappings)
         if dry_run:
             view.dry_run(result, SHOWN_FAILURES)

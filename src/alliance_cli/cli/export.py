@@ -89,6 +89,7 @@ def export(
 
     Also:  alliance export --all --shape wide --deidentify --key-file key.csv -o study.csv
     """
+    from ..io.atomic import fifos_closed
     from ..io.export import Shape as ExportShape
     from ..io.export import build_export, write_export
 
@@ -97,7 +98,8 @@ def export(
     if key_file is not None and not deidentify:
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     catalog = catalog_for(definitions)
-    with reporting(catalog), open_store(db) as store:
+    out_path = None if str(output) == "-" else output
+    with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
         found = build_export(
             store,
             catalog.get,

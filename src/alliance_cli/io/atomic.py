@@ -23,7 +23,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
@@ -31,6 +31,7 @@ from ..errors import InputFileError, Problem, UsageError
 
 PRIVATE = 0o600
 _PENDING: set[str] = set()  # temporary files not yet committed or discarded
+_SETTLED: set[str] = set()  # FIFOs written into or closed unwritten (absolute paths)
 _LINK_HOPS = 40  # as the kernel's ELOOP limit
 
 
@@ -103,11 +104,20 @@ def codebook_path(output: Path | None, codebook: Path | None = None) -> Path | N
 
 
 def check_distinct(paths: list[Path], message: str) -> None:
-    """Refuse one file for two outputs (a FIFO or device may take several: each is copied
-    into it in turn)."""
-    resolved = [p.resolve() for p in paths if not in_place(p)]
+    """Refuse one file or FIFO for two outputs (a FIFO's reader ends at the first output's
+    end, and the second would wait for a reader forever); a device such as ``/dev/null``
+    may take several."""
+    resolved = [p.resolve() for p in paths if not _is_device(p)]
     if len(set(resolved)) != len(resolved):
         raise UsageError(Problem("same-file", message))
+
+
+def _is_device(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
 
 
 def _through_proc(path: Path) -> bool:
@@ -145,10 +155,29 @@ def _replaced(path: Path) -> Path | None:
 def close_unwritten(target: Path) -> None:
     """Open a FIFO for writing and close it: its reader (``cat fifo``, the next step of a
     pipeline) gets end-of-file with nothing in it instead of waiting forever. Not when no
-    one reads it (that open would block; non-blocking, it fails), nor for a device."""
+    one reads it (that open would block; non-blocking, it fails), nor for a device, nor for
+    a FIFO this command has already written into or closed (:func:`fifos_closed`)."""
+    key = os.path.abspath(target)
+    if key in _SETTLED:
+        return
+    _SETTLED.add(key)
     with contextlib.suppress(OSError):
         if stat.S_ISFIFO(os.stat(target).st_mode):
             os.close(os.open(target, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@contextlib.contextmanager
+def fifos_closed(*targets: Path | None) -> Iterator[None]:
+    """Around a command with output ``targets``: each FIFO among them that the command did
+    not write into is closed unwritten at the end, however the command ends (refused, dry
+    run, an error before anything was written), so that no reader waits forever."""
+    given = [t for t in targets if t is not None]
+    _SETTLED.difference_update(os.path.abspath(t) for t in given)
+    try:
+        yield
+    finally:
+        for target in given:
+            close_unwritten(target)
 
 
 def _sync_folder(folder: Path) -> None:
@@ -223,6 +252,7 @@ class PendingFile:
                     flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0)
                     with os.fdopen(os.open(self.target, flags), "wb") as out:
                         self._copy_to(out)
+                    _SETTLED.add(os.path.abspath(self.target))
                 else:
                     self._copy_to(self.target)
                     self.target.flush()

@@ -7,8 +7,9 @@ first response of a three-row export is row 4. The ImportIds are kept
 (:func:`import_ids`), so a ``--map`` may name a column by either.
 Question text is never used to map columns. ``-99`` (Qualtrics' "seen but unanswered") is a
 missing answer, and ``finished_only`` keeps the rows whose ``Finished`` column is
-``1``/``True``. ``ResponseId`` is the id column unless ``--id`` or the map names others, so
-the metadata columns (IP address, location, names) are not copied into the output.
+``1``/``True``. ``ResponseId`` (in old ``V1``…``V10`` exports, the column whose question
+text is ``ResponseID``) is the id column unless ``--id`` or the map names others, so the
+metadata columns (IP address, location, names) are not copied into the output.
 
 **REDCap** raw exports identify a response by the record id (``record_id``, else the first
 column) with ``redcap_event_name``, ``redcap_repeat_instrument`` and
@@ -229,6 +230,7 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
     if not extra:  # forced: the second row is the question text
         extra = 2 if any(_IMPORT_ID.match(c) for c in _first_cells(table, 1)) else 1
     import_ids = tuple(_import_id(c) for c in _first_cells(table, 1)) if extra == 2 else ()
+    question = _first_cells(table, 0)
     frame = table.frame.iloc[extra:].reset_index(drop=True)
     rows = table.rows[extra:]
     if finished_only:
@@ -237,6 +239,11 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
     # The response id is the id (checked for blanks and repeats); the other metadata columns
     # (IP address, location, names, e-mail) are not copied into the output unless asked for.
     response = [c for c in table.columns if _norm(c) == "responseid"]
+    if not response:  # legacy V1…Vn tags: "ResponseID" is the question text of V1
+        response = [
+            c for c, text in zip(table.columns, question, strict=False)
+            if _norm(text) == "responseid"
+        ]  # fmt: skip
     return SurveyTable(
         **fields,
         source="qualtrics",
