@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -78,14 +79,14 @@ def test_recording_then_history(_env: Path) -> None:
     assert history.exit_code == 0
     assert [line.rstrip() for line in history.stdout.splitlines()][:5] == [
         "srs · client · Session Rating Scale v3.0",
-        " session   date         clinician   modality        Total   flags",
-        "─" * 86,
-        " 1         2026-10-01   K           in-person        36.5",
-        " 2         2026-10-08               video       34.5 (-2)   Possible alliance problem",
+        "date         session   id   Total   change",
+        "─" * 46,
+        "2026-10-01         1   #1    36.5",
+        "2026-10-08         2   #2    34.5       -2   ▼",  # the drop outranks the cutoff
     ]
     alerts = "\n".join(line.rstrip() for line in history.stdout.splitlines()[5:])
     assert "\n! Session 2: Total 34.5 — Total below 36: A total below 36 " in alerts
-    assert "! Session 2: Total fell 2 from session 1 (36.5 → 34.5)" in alerts
+    assert "\n▼ Session 2: Total fell 2 from session 1 (36.5 → 34.5)" in alerts
     assert "  rule drop · source: A fall of 1 point or more" in alerts
     data = json.loads(run("history", "C-1", "--json").stdout)
     [series] = data["series"]
@@ -187,3 +188,132 @@ def test_recording_shows_this_sessions_alerts() -> None:
     assert "! Session 2: Total fell 2.5 from session 1 (38 → 35.5)" in result.stdout
     assert "! Session 2: Total 35.5 — Total below 36" in result.stdout
     assert "Session 1:" not in result.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# The history a clinician reads: golden files at 80 and 120 columns.
+#
+# The expected output is kept in tests/data/history/*.txt and compared exactly. After a
+# deliberate change of the layout (or of an alert's wording), regenerate them with
+#
+#     ALLIANCE_REGENERATE_GOLDEN=1 python -m pytest tests/test_cli_history.py -k golden
+#
+# and read the diff (`git diff tests/data/history`) before committing it.
+
+GOLDEN = Path(__file__).parent / "data" / "history"
+LONG_NAME = "Dr. Annemarie Konstantinopoulou-Vandersteen"
+MARKUP_NOTE = "Talked about [x1] homework; unsure [/] whether [bold]this[/bold] helps"
+
+
+def build_history(db: Path) -> str:
+    """A realistic history of one client: ORS and SRS over nine sessions (two clinicians,
+    one with a long name, one whose name looks like rich markup), the client's WAI-SR and
+    the therapist's WAI-SR-T over four, notes, a withheld score, and alerts of every kind."""
+    from alliance_cli.catalog import Catalog
+    from alliance_cli.history import record
+    from alliance_cli.result import score
+
+    code = "C-7KQ2MX"
+    srs, ors, wai, wait = (Catalog().get(q) for q in ("srs", "ors", "wai-sr", "wai-sr-t"))
+    ors_answers = ["4,5,5,4", "5,5,5,5", "5,5,6,5", "6,5,6,6", "6,6,6,5", "6,6,6,6.5"]
+    ors_answers += ["6,6,6,6", "8,8,8,8.3", "8,8,8.5,8.5"]
+    srs_answers = ["9.5,9.5,9.5,9.5", "9.5,9.5,9.5,9.5", "9,9,9,9", "7,7,7,7"]
+    srs_answers += ["9.5,9.5,9.5,9.5", "9.5,9.5,9.5,9.6", "9,9,9,9", "9.5,9.5,9.5,9.5", "9,9,,9"]
+    notes = {2: MARKUP_NOTE, 4: "Client late, upset about work; we agreed to look at it next time."}
+    wai_answers = [
+        ("5,5,5,5,5,5,5,5,5,5,5,5", "4,4,4,4,4,4,4,4,4,4,4,4"),
+        ("5,5,4,5,5,5,5,5,5,5,5,5", "4,4,4,4,4,4,4,4,4,4,4,5"),
+        ("3,3,3,3,3,3,3,3,3,3,3,2", "4,4,4,4,4,4,4,4,4,4,4,4"),
+        ("5,5,5,5,5,5,5,4,5,5,5,5", "4,4,4,4,4,4,4,4,4,4,4,4"),
+    ]
+    with Store(db) as store:
+        store.new_client(code)
+        for n in range(1, 10):
+            when = f"2026-09-{n * 3:02d}"
+            clinician = "[x1] K. Ng" if n % 3 == 0 else LONG_NAME
+            modality = "video" if n % 2 else "in-person"
+            for q, answers in ((ors, ors_answers), (srs, srs_answers)):
+                record(
+                    store,
+                    q,
+                    score(q, answers[n - 1]),
+                    client=code,
+                    session=n,
+                    when=when,
+                    clinician=clinician,
+                    modality=modality,
+                    note=notes.get(n) if q is ors else None,
+                )
+            if n <= len(wai_answers):
+                client, therapist = wai_answers[n - 1]
+                record(store, wai, score(wai, client), client=code, session=n, when=when)
+                record(
+                    store,
+                    wait,
+                    score(wait, therapist),
+                    client=code,
+                    session=n,
+                    when=when,
+                    clinician=LONG_NAME,
+                    note="Felt the session went well." if n == 3 else None,
+                )
+    return code
+
+
+@pytest.mark.parametrize(
+    ("columns", "options", "golden"),
+    [
+        (80, [], "history-80.txt"),
+        (80, ["--scales", "--notes"], "history-80-scales-notes.txt"),
+        (120, ["--scales", "--notes"], "history-120-scales-notes.txt"),
+    ],
+)
+def test_history_golden(
+    _env: Path, monkeypatch: pytest.MonkeyPatch, columns: int, options: list[str], golden: str
+) -> None:
+    code = build_history(_env)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = run("history", code, *options)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    path = GOLDEN / golden
+    if os.environ.get("ALLIANCE_REGENERATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+    # What the golden files must show, whatever their layout (a regenerated file that breaks
+    # one of these is wrong):
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in text  # nothing truncated
+    assert "2026-09-27         9" in text  # the full date, one line per session
+    headings = [line for line in lines if line.startswith(("ors ·", "srs ·", "wai-sr"))]
+    assert [h.split(" · ")[:2] for h in headings] == [
+        ["ors", "client"],
+        ["srs", "client"],
+        ["wai-sr", "client"],
+        ["wai-sr-t", "therapist"],
+    ]
+    # Repeated alerts told once, with the source once.
+    assert "! Total below 25 in sessions 1–7 (18, 20, 21, 23, 23, 24.5, 24):" in text
+    assert text.count("rule cutoff · source: ORS adult clinical cutoff 25") == 1
+    assert "○ No wai-sr recorded in sessions 5–9;" in text
+    # Subscales only with --scales; notes (user text, verbatim) only with --notes.
+    table_heads = [line.split() for line in lines if line.startswith("date ")]
+    assert all(("Goal+Task" in head) == ("--scales" in options) for head in table_heads[2:])
+    joined = " ".join(" ".join(lines).split())
+    assert f"by clinician: {LONG_NAME} " in joined and " · [x1] K. Ng " in joined
+    if "--notes" in options:
+        assert f"session 2 (#5, {LONG_NAME}, in-person): {MARKUP_NOTE}" in joined
+    else:
+        assert MARKUP_NOTE not in joined
+        assert "2 sessions with a note (--notes shows them)" in joined
+
+
+def test_note_given_with_score_is_shown_verbatim_by_history_notes() -> None:
+    note = "[x1] said [/] and [bold]no[/bold] — keep"
+    run("score", "srs", "-a", "9,9,9,9", "--client", "C-N", "--note", note, "--date", "2026-01-02")
+    shown = run("history", "C-N", "--notes")
+    assert shown.exit_code == 0
+    assert f"  session 1 (#1): {note}\n" in shown.stdout
+    assert note not in run("history", "C-N").stdout

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .alertgroups import group_alerts
 from .alerts import Alert, series_alerts
 from .history import Gap, Series, client_series, gaps, means_by, score_series
 from .model import Questionnaire
@@ -22,6 +23,7 @@ class Watched:
         q = self.series.questionnaire
         return self.series.to_dict() | {
             "alerts": [a.to_dict() for a in self.alerts],
+            "alert_groups": [g.to_dict() for g in group_alerts(q, self.alerts)],
             "means": {
                 scale_id: {
                     key: {

@@ -77,14 +77,21 @@ def history(
             show_default=False,
         ),
     ] = None,
+    scales: Annotated[
+        bool, typer.Option("--scales", help="Show every scale's score, not only the total.")
+    ] = False,
+    show_notes: Annotated[
+        bool, typer.Option("--notes", help="Show the session notes (with clinician, modality).")
+    ] = False,
     db: DbOpt = None,
     definitions: DefinitionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A client's sessions per questionnaire: scores with their change, flags, alerts that
-    explain themselves, a chart, client vs therapist, and means per clinician and modality.
+    """A client's sessions per questionnaire and respondent, one line each (date, session,
+    administration id, total, change, mark); a chart with a legend; alerts that explain
+    themselves, repeats grouped; client vs therapist; means per clinician and modality.
 
-    Example:  alliance history C-7KQ2MX --questionnaire srs
+    Example:  alliance history C-7KQ2MX --questionnaire srs --notes
     """
     from ..overview import client_overview
 
@@ -97,7 +104,7 @@ def history(
             return
         from ..ui import render
 
-        render.overview(overview, scale)
+        render.overview(overview, scale, all_scales=scales, show_notes=show_notes)
 
 
 @app.command()

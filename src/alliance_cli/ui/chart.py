@@ -1,8 +1,8 @@
 """A text chart of one scale across sessions that reads without colour.
 
 Scores are ``●``, the cutoff is a row of ``┄`` with its value, and a mark row under the axis
-shows alerts (``R`` rupture, ``▼`` drop or reliable fall, ``?`` pattern prompt, ``·``
-repaired rupture) — characters, not colour, so ``NO_COLOR`` and printouts keep it.
+shows alerts with the marks of ``alertgroups.MARKS`` (the HTML report uses the same) —
+characters, not colour, so ``NO_COLOR`` and printouts keep it.
 """
 
 from __future__ import annotations
@@ -10,14 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model import fmt_num
-
-MARKS = {
-    "rupture": "R",
-    "drop": "▼",
-    "reliable_change": "▼",
-    "high_then_falling": "?",
-    "ceiling": "?",
-}
 
 
 def chart(
@@ -29,10 +21,17 @@ def chart(
     cutoff: float | None = None,
     marks: dict[int, str] | None = None,
     height: int = 8,
+    columns: int = 80,
 ) -> list[str]:
-    """Lines of the chart. The y axis spans the scores and the cutoff (padded, inside the
-    scale's ``lo``–``hi``) so small changes stay visible; withheld sessions are blank."""
+    """Lines of the chart, none wider than ``columns``. The y axis spans the scores and the
+    cutoff (padded, inside the scale's ``lo``–``hi``) so small changes stay visible; withheld
+    sessions are blank. When the sessions do not fit, the latest ones are charted and a last
+    line says which were left out."""
     marks = marks or {}
+    width = max(4, max((len(str(n)) for n in sessions), default=1) + 2)
+    fits = max(1, (columns - 16) // width)
+    left_out = list(sessions[:-fits]) if len(sessions) > fits else []
+    sessions, scores = sessions[len(left_out) :], scores[len(left_out) :]
     present = [s for s in scores if s is not None]
     points = present + ([cutoff] if cutoff is not None else [])
     if not points:
@@ -47,7 +46,6 @@ def chart(
     def row_of(value: float) -> int:
         return round((top - value) / step)
 
-    width = 4
     label_width = max(
         len(fmt_num(round(v, 1))) for v in (top, bottom, *([cutoff] if cutoff is not None else []))
     )
@@ -74,10 +72,9 @@ def chart(
     lines.append(
         " " * label_width + "  " + "".join(str(n).center(width) for n in sessions) + " session"
     )
-    if marks:
-        lines.append(
-            " " * label_width
-            + "  "
-            + "".join(marks.get(n, "").center(width) for n in sessions).rstrip()
-        )
+    if any(n in marks for n in sessions):
+        row = "".join(marks.get(n, "").center(width) for n in sessions)
+        lines.append((" " * label_width + "  " + row).rstrip())
+    if left_out:
+        lines.append(f"(sessions {left_out[0]}–{left_out[-1]} not charted: too many to fit)")
     return lines

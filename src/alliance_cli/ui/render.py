@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..alertgroups import AlertGroup, legend, session_marks
 from ..errors import Problem, UserError
 from ..model import Questionnaire, fmt_change, fmt_num
 from ..result import ScaleResult, ScoreReport
@@ -341,49 +343,63 @@ def clients(rows: Sequence[ClientSummary]) -> None:
     out().print(table)
 
 
+def _wrapped(console: Console, text: str, indent: str = "  ", style: str = "") -> None:
+    """A paragraph wrapped to the console width, continuation lines indented; never cut."""
+    for line in textwrap.wrap(
+        text,
+        width=max(console.width, 40),
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+    ):
+        console.print(Text(line, style=style), soft_wrap=True)
+
+
 def alerts(found: Sequence[Alert]) -> None:
-    """One line per alert: ``!`` a concern, ``?`` a prompt, ``·`` information; its source."""
+    """One line per alert: ``!`` a concern, ``?`` a prompt, ``·`` information; its source.
+    (The recording view; ``history`` shows :func:`alert_groups`.)"""
     console = out()
     marks = {"concern": ("! ", "bold red"), "prompt": ("? ", "cyan"), "info": ("· ", "")}
     for a in found:
-        mark = Text(*marks[a.kind])
+        mark = Text(*marks.get(a.kind, ("· ", "")))
         console.print(mark + Text(a.message), soft_wrap=True)
         console.print(Text(f"  rule {a.rule} · source: {a.source}", style="dim"), soft_wrap=True)
 
 
+def alert_groups(groups: Sequence[AlertGroup]) -> None:
+    """Alerts with repeats told once ("Total below 25 in sessions 1–7"), each with its
+    source once."""
+    console = out()
+    for g in groups:
+        # Led by the mark the chart shows for it, so the two are read together.
+        _wrapped(console, f"{g.mark.symbol if g.mark else '·'} {g.message}")
+        _wrapped(console, f"  rule {g.rule} · source: {g.source}", "    ", "dim")
+
+
 def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
-    """The chart of one scale across sessions, with the cutoff and alert marks."""
+    """The chart of one scale across sessions, with the cutoff, the alert marks of
+    ``alertgroups`` and a legend of the marks shown."""
     q = s.questionnaire
     scale = q.scales[scale_id]
     lo, hi = q.scale_range(scale_id)
-    cutoff = scale.cutoff()
-    priority = ["·", "?", "▼", "R"]
-    marks: dict[int, str] = {}
-    for a in found:
-        if a.scale != scale_id:
-            continue
-        mark = "·" if a.rule == "rupture" and a.kind == "info" else chart.MARKS.get(a.rule)
-        if mark and priority.index(mark) >= priority.index(marks.get(a.session, "·")):
-            marks[a.session] = mark
+    console = out()
+    marks = session_marks(found, (scale_id, None))
     lines = chart.chart(
         [x.administration.session for x in s.sessions],
         s.scores(scale_id),
         lo=lo,
         hi=hi,
-        cutoff=cutoff,
-        marks=marks,
+        cutoff=scale.cutoff(),
+        marks={n: m.symbol for n, m in marks.items()},
+        columns=console.width,
     )
-    console = out()
-    console.print(Text(f"{scale.name} ({q.id}, {s.respondent}) by session"))
+    _wrapped(console, f"{scale.name} ({q.id}, {s.respondent}) by session")
     for line in lines:
         console.print(Text(line), soft_wrap=True)
-    if marks:
-        console.print(
-            Text(
-                "marks: R rupture · ▼ drop or reliable fall · ? pattern prompt · · repaired rupture"
-            ),
-            soft_wrap=True,
-        )
+    shown = legend(
+        marks[x.administration.session] for x in s.sessions if x.administration.session in marks
+    )
+    if shown:
+        _wrapped(console, "marks: " + " · ".join(f"{m.symbol} {m.meaning}" for m in shown))
 
 
 def gaps(found: Sequence[Gap]) -> None:
@@ -391,13 +407,12 @@ def gaps(found: Sequence[Gap]) -> None:
     console = out()
     for g in found:
         name = g.first.questionnaire.scales[g.scale].name
-        table = Table(
-            title=f"{name}: {g.first.questionnaire.id} ({g.first.respondent}) vs "
+        _wrapped(
+            console,
+            f"{name}: {g.first.questionnaire.id} ({g.first.respondent}) vs "
             f"{g.second.questionnaire.id} ({g.second.respondent}) — gap {g.trend}",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
         )
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False)
         for col in ("session", g.first.respondent, g.second.respondent, "gap"):
             table.add_column(col, justify="left" if col == "session" else "right")
         for n, (a, b, d) in zip(g.sessions, g.values, strict=True):
@@ -411,32 +426,105 @@ def means(s: Series, scale_id: str) -> None:
 
     console = out()
     name = s.questionnaire.scales[scale_id].name
-    for key, label in (("clinician", "clinician"), ("modality", "modality")):
+    for key in ("clinician", "modality"):
         groups = means_by(s, scale_id, key)
         if len(groups) < 2:
             continue
         parts = [f"{k} {num(m)} (n={n})" for k, (m, n) in groups.items()]
-        console.print(Text(f"mean {name} by {label}: " + " · ".join(parts)), soft_wrap=True)
+        _wrapped(console, f"mean {name} by {key}: " + " · ".join(parts))
 
 
-def overview(o: Overview, scale: str | None = None) -> None:
-    """Everything ``alliance history`` shows for a client."""
+def sessions(s: Series, found: Sequence[Alert], *, all_scales: bool = False) -> None:
+    """One line per session: date, session, administration id, the watched scale(s) with
+    the change against the previous session, and the session's one mark; every scale with
+    ``all_scales``. Nothing is ever cut: columns fold rather than end in "…"."""
+    q = s.questionnaire
+    watched = [sid for sid in q.watched_scales() if sid in q.scales]
+    others = [sid for sid in q.scales if sid not in watched] if all_scales else []
+    marks = session_marks(found, (*watched, None))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("date", no_wrap=True)
+    table.add_column("session", justify="right", no_wrap=True)
+    table.add_column("id", justify="right", no_wrap=True)
+    for sid in others:
+        table.add_column(q.scales[sid].name, justify="right", overflow="fold")
+    for sid in watched:
+        table.add_column(q.scales[sid].name, justify="right", overflow="fold")
+        table.add_column(
+            "change" if len(watched) == 1 else f"{q.scales[sid].name} change",
+            justify="right",
+            overflow="fold",
+        )
+    table.add_column("", no_wrap=True)
+    changes = {sid: s.changes(sid) for sid in watched}
+    for i, sess in enumerate(s.sessions):
+        a = sess.administration
+        cells = [
+            Text(a.administered_at[:10]),
+            Text(f"{a.session}{'*' if sess.definition_changed else ''}"),
+            Text(f"#{a.id}"),
+        ]
+        cells += [Text(num(sess.score(sid))) for sid in others]
+        for sid in watched:
+            cells += [Text(num(sess.score(sid))), Text(change(changes[sid][i]))]
+        mark = marks.get(a.session)
+        cells.append(Text(mark.symbol if mark else "", style="bold red"))
+        table.add_row(*cells)
+    console = out()
+    console.print(table)
+    if any(sess.definition_changed for sess in s.sessions):
+        _wrapped(
+            console,
+            f"* recorded under another version of the {q.id} definition; rescored with the "
+            "current one",
+        )
+
+
+def notes(s: Series, show: bool) -> None:
+    """The sessions' notes (with who and how), or a line saying how many there are."""
+    console = out()
+    noted = [x.administration for x in s.sessions if x.administration.note]
+    if not noted:
+        return
+    if not show:
+        _wrapped(
+            console,
+            f"{len(noted)} session{'s' * (len(noted) != 1)} with a note (--notes shows them)",
+        )
+        return
+    _wrapped(console, "notes:")
+    for a in noted:
+        who = ", ".join(x for x in (a.clinician, a.modality) if x)
+        _wrapped(
+            console,
+            f"  session {a.session} (#{a.id}{', ' + who if who else ''}): {a.note}",
+            "    ",
+        )
+
+
+def overview(
+    o: Overview, scale: str | None = None, *, all_scales: bool = False, show_notes: bool = False
+) -> None:
+    """Everything ``alliance history`` shows for a client, per questionnaire and respondent:
+    sessions, notes, chart, means, grouped alerts; then client vs therapist."""
+    from ..alertgroups import group_alerts
+
     notices(o.skipped)
     if not o.watched:
         notices([f"no administrations recorded for {o.client}"])
     console = out()
     for w in o.watched:
         q = w.series.questionnaire
-        series(w.series)
+        _wrapped(console, f"{q.id} · {w.series.respondent} · {q.title}", style="bold")
+        sessions(w.series, w.alerts, all_scales=all_scales)
+        notes(w.series, show_notes)
         chosen = [scale] if scale else q.watched_scales()
         for scale_id in chosen:
             if scale_id in q.scales:
                 trajectory(w.series, scale_id, w.alerts)
                 means(w.series, scale_id)
             else:
-                console.print(
-                    Text(f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
-                )
-        alerts(w.alerts)
+                _wrapped(console, f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
+        alert_groups(group_alerts(q, w.alerts))
         console.print()
     gaps(o.gaps)
