@@ -1,34 +1,44 @@
 """A self-contained HTML report of a client's alliance, for supervision or the client's file.
 
-One file, no network: styles inline, charts as inline SVG. It shows, per questionnaire and
-respondent, the trajectory of each watched scale with its cutoff and alert marks, the alerts
-with their explanations and sources, the table of sessions, means per clinician and
-modality, and client-vs-therapist gaps. All recorded text is HTML-escaped.
+One file, no network: styles inline, charts as inline SVG (``svgchart``). It opens with a
+status summary per questionnaire and respondent (latest score, change, alert state,
+clinically significant change), then per questionnaire — client and therapist forms together
+— the trajectory of each watched scale with its cutoff, alert marks and a legend, the alerts
+(repeats grouped, as in ``alliance history``), the sessions with their notes, means per
+clinician and modality; then client-vs-therapist gaps. All recorded text is HTML-escaped.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from . import __version__
+from .alertgroups import AlertGroup, Mark, group_alerts, legend, session_marks
 from .alerts import Alert
 from .history import Gap, Series, means_by
 from .model import fmt_change, fmt_num
 from .overview import Overview, Watched
+from .svgchart import COLOURS, CUTOFF_COLOUR, Line, trajectory_svg
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:60rem;
-color:#1d2330;line-height:1.45}
+color:#1d2330;line-height:1.45;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #ccd;padding-bottom:.2rem}h3{font-size:1rem}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
-th,td{border-bottom:1px solid #e3e5ea;padding:.25rem .6rem;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+th,td{border-bottom:1px solid #e3e5ea;padding:.25rem .6rem;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .flag{color:#b3261e;font-weight:600}.meta{color:#5b6170;font-size:.85rem}
 .alert{margin:.4rem 0;padding:.4rem .6rem;border-left:4px solid #b3261e;background:#fbf1f0}
 .alert.prompt{border-color:#2f6db5;background:#eef4fb}.alert.info{border-color:#8a8f9c;
 background:#f4f5f7}.src{color:#5b6170;font-size:.8rem}
-svg{max-width:100%;height:auto}
+#status{background:#f7f8fa;border:1px solid #e3e5ea;padding:.2rem 1rem .6rem}
+#status h2{margin-top:.6rem;border:0}
+.legend{font-size:.85rem;color:#3b4150;margin:.1rem 0 1rem}.legend span{margin-right:1.2rem}
+.note{white-space:pre-wrap;min-width:12rem;max-width:22rem}.d{white-space:nowrap}
+.wide{overflow-x:auto}
+svg{max-width:100%;height:auto;display:block}
 @media print{body{margin:0}}
 """
 
@@ -37,88 +47,157 @@ def _n(x: float | None) -> str:
     return "–" if x is None else fmt_num(round(x, 2))
 
 
-def trajectory_svg(series: Series, scale_id: str, alerts: list[Alert]) -> str:
-    """An inline SVG line chart of one scale: points, a dashed cutoff line, alert marks."""
-    q = series.questionnaire
-    scale = q.scales[scale_id]
-    lo, hi = q.scale_range(scale_id)
-    sessions = [s.administration.session for s in series.sessions]
-    scores = series.scores(scale_id)
-    width, height, left, right, top, bottom = 640, 240, 48, 16, 16, 36
-    plot_w, plot_h = width - left - right, height - top - bottom
+@dataclass(frozen=True)
+class Status:
+    """One line of the status summary: a watched scale of one series at its latest session."""
 
-    def x_of(i: int) -> float:
-        return left + (plot_w * i / max(len(sessions) - 1, 1) if len(sessions) > 1 else plot_w / 2)
+    questionnaire: str
+    respondent: str
+    scale: str
+    session: int
+    date: str
+    score: float | None
+    change: float | None
+    """Against the previous scored session."""
+    since_first: float | None
+    """Latest score minus the first score."""
+    alert_state: str
+    concern: bool
+    clinical_change: str | None = None
+    """Clinically significant change (Jacobson & Truax: recovered, improved, unchanged,
+    deteriorated), filled by :func:`_clinical_change`; None when not computed."""
 
-    def y_of(v: float) -> float:
-        return top + plot_h * (hi - v) / (hi - lo)
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" class="chart" data-scale="{escape(scale_id)}" '
-        f'aria-label="{escape(scale.name)} by session">'
-    ]
-    for value in (lo, (lo + hi) / 2, hi):
-        y = y_of(value)
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e5ea"/>'
-        )
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#5b6170">{_n(value)}</text>'
-        )
-    cutoff = scale.cutoff()
-    if cutoff is not None:
-        y = y_of(cutoff)
-        parts.append(
-            f'<line class="cutoff" x1="{left}" y1="{y:.1f}" x2="{width - right}" '
-            f'y2="{y:.1f}" stroke="#b3261e" stroke-dasharray="5 4"/>'
-        )
-        parts.append(
-            f'<text x="{width - right}" y="{y - 4:.1f}" font-size="11" '
-            f'text-anchor="end" fill="#b3261e">cutoff {_n(cutoff)}</text>'
-        )
-    points = [(x_of(i), y_of(v)) for i, v in enumerate(scores) if v is not None]
-    if len(points) > 1:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(
-            f'<polyline class="series" points="{path}" fill="none" stroke="#2f6db5" '
-            'stroke-width="2"/>'
-        )
-    mine = [a for a in alerts if a.scale == scale_id]
-    concerns = {a.session for a in mine if a.kind == "concern"}
-    ruptures = {a.session for a in mine if a.rule == "rupture"}
-    for i, v in enumerate(scores):
-        x = x_of(i)
-        parts.append(
-            f'<text x="{x:.1f}" y="{height - 14}" font-size="11" text-anchor="middle" '
-            f'fill="#5b6170">{sessions[i]}</text>'
-        )
-        if v is None:
+def _clinical_change(w: Watched, scale_id: str) -> str | None:
+    """Slot for the clinically significant change of a scale (issue 9 §3), computed in the
+    library beside the alerts; the summary shows "not computed" while this returns None."""
+    return None
+
+
+def _alert_state(groups: list[AlertGroup], latest: int) -> tuple[str, bool]:
+    """What the alerts say now: the marked alerts that reach the latest session (or after
+    it: a questionnaire not given since), else how many earlier ones there are."""
+    now = [g for g in groups if g.mark and max(g.sessions) >= latest]
+    if now:
+        marks = legend(g.mark for g in now if g.mark)
+        concern = any(g.kind == "concern" for g in now)
+        return "; ".join(f"{m.symbol} {m.meaning}" for m in marks), concern
+    earlier = sum(1 for g in groups if g.mark)
+    if earlier:
+        return f"none now ({earlier} earlier, below)", False
+    return "none", False
+
+
+def status(overview: Overview) -> list[Status]:
+    """The status summary: every watched scale of every series at its latest session."""
+    out = []
+    for w in overview.watched:
+        s, q = w.series, w.series.questionnaire
+        if not s.sessions:
             continue
-        y = y_of(v)
-        color = "#b3261e" if sessions[i] in concerns else "#2f6db5"
-        notes = [a.message for a in mine if a.session == sessions[i]]
-        title = escape(" — ".join([f"session {sessions[i]}: {_n(v)}", *notes]))
-        parts.append(
-            f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}">'
-            f"<title>{title}</title></circle>"
-        )
-        if sessions[i] in ruptures:
-            parts.append(
-                f'<text class="mark" x="{x:.1f}" y="{y - 9:.1f}" font-size="12" '
-                f'text-anchor="middle" fill="{color}">R</text>'
+        last = s.sessions[-1].administration
+        state, concern = _alert_state(group_alerts(q, w.alerts), last.session)
+        for scale_id in q.watched_scales():
+            if scale_id not in q.scales:
+                continue
+            scored = [v for v in s.scores(scale_id) if v is not None]
+            out.append(
+                Status(
+                    q.id,
+                    s.respondent,
+                    q.scales[scale_id].name,
+                    last.session,
+                    last.administered_at[:10],
+                    s.sessions[-1].score(scale_id),
+                    s.changes(scale_id)[-1],
+                    scored[-1] - scored[0] if len(scored) > 1 else None,
+                    state,
+                    concern,
+                    _clinical_change(w, scale_id),
+                )
             )
-    parts.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 2}" font-size="11" '
-        'text-anchor="middle" fill="#5b6170">session</text></svg>'
+    return out
+
+
+def _status_html(rows: list[Status]) -> str:
+    head = (
+        "<tr><th>questionnaire</th><th>scale</th><th>latest session</th><th>score</th>"
+        "<th>change</th><th>since first</th><th>alerts now</th>"
+        "<th>clinically significant change</th></tr>"
     )
-    return "".join(parts)
+    body = "".join(
+        f"<tr><td>{escape(r.questionnaire)} ({escape(r.respondent)})</td>"
+        f'<td>{escape(r.scale)}</td><td class="d">{r.session}, {escape(r.date)}</td>'
+        f'<td class="n">{_n(r.score) if r.score is not None else "withheld"}</td>'
+        f'<td class="n">{escape(fmt_change(r.change)) or "–"}</td>'
+        f'<td class="n">{escape(fmt_change(r.since_first)) or "–"}</td>'
+        f'<td class="{"flag" if r.concern else ""}">{escape(r.alert_state)}</td>'
+        f"<td>{escape(r.clinical_change or 'not computed')}</td></tr>"
+        for r in rows
+    )
+    return (
+        '<section id="status"><h2>Status</h2><div class="wide">'
+        f"<table><thead>{head}</thead><tbody>{body}</tbody></table></div></section>"
+    )
 
 
-def _sessions_table(series: Series) -> str:
+def _groups(overview: Overview) -> list[list[Watched]]:
+    """Series charted together: one questionnaire answered by several respondents, or two
+    linked by ``compare_with`` (WAI-SR with WAI-SR-T); the client first."""
+    out: list[list[Watched]] = []
+    for w in overview.watched:
+        q = w.series.questionnaire
+        for group in out:
+            p = group[0].series.questionnaire
+            if q.id == p.id or q.compare_with == p.id or p.compare_with == q.id:
+                group.append(w)
+                break
+        else:
+            out.append([w])
+    return [sorted(g, key=lambda w: w.series.respondent != "client") for g in out]
+
+
+def _legend(lines: list[Line], shown: dict[str, set[Mark]], cutoff: float | None) -> str:
+    """What the chart shows: the series (when more than one), the cutoff, the marks."""
+    parts = []
+    if len(lines) > 1:
+        for k, ln in enumerate(lines):
+            shape = "●" if k % 2 == 0 else "■"
+            parts.append(
+                f'<span><b style="color:{COLOURS[k % len(COLOURS)]}">{shape}</b> '
+                f"{escape(ln.series.respondent)} ({escape(ln.series.questionnaire.id)})</span>"
+            )
+    if cutoff is not None:
+        parts.append(f'<span><b style="color:{CUTOFF_COLOUR}">- - -</b> cutoff {_n(cutoff)}</span>')
+    for mark in legend(m for marks in shown.values() for m in marks):
+        parts.append(f"<span><b>{escape(mark.symbol)}</b> {escape(mark.meaning)}</span>")
+    return f'<div class="legend">{"".join(parts)}</div>'
+
+
+def _chart(members: list[Watched], scale_id: str) -> str:
+    """One scale's chart with every member series that has it on the same range."""
+    first = members[0].series.questionnaire
+    rng = first.scale_range(scale_id)
+    lines = [
+        Line(w.series, w.alerts)
+        for w in members
+        if scale_id in w.series.questionnaire.scales
+        and w.series.questionnaire.scale_range(scale_id) == rng
+    ]
+    cutoff = first.scales[scale_id].cutoff()
+    svg, shown = trajectory_svg(lines, scale_id, cutoff)
+    who = " and ".join(ln.series.respondent for ln in lines)
+    return (
+        f"<h3>{escape(first.scales[scale_id].name)} by session ({escape(who)})</h3>"
+        + svg
+        + _legend(lines, shown, cutoff)
+    )
+
+
+def _sessions_table(series: Series, alerts: list[Alert]) -> str:
     q = series.questionnaire
     head = "".join(f"<th>{escape(s.name)}</th>" for s in q.scales.values())
+    marks = session_marks(alerts, (*q.watched_scales(), None))
     rows = []
     changes = {sid: series.changes(sid) for sid in q.scales}
     for i, sess in enumerate(series.sessions):
@@ -129,60 +208,74 @@ def _sessions_table(series: Series) -> str:
             + "</td>"
             for sid in q.scales
         )
-        flags = ", ".join(f.label for f in sess.report.flags if f.kind == "band")
         star = "*" if sess.definition_changed else ""
+        mark = escape(marks[a.session].symbol) if a.session in marks else ""
         rows.append(
-            f"<tr><td>{a.session}{star}</td><td>{escape(a.administered_at)}</td>"
-            f"<td>{escape(a.clinician or '')}</td><td>{escape(a.modality or '')}</td>"
-            f'{cells}<td class="flag">{escape(flags)}</td></tr>'
+            f'<tr><td>{a.session}{star}</td><td class="d">{escape(a.administered_at)}</td>'
+            f"<td>#{a.id}</td><td>{escape(a.clinician or '')}</td>"
+            f"<td>{escape(a.modality or '')}</td>{cells}"
+            f'<td class="flag">{mark}</td><td class="note">{escape(a.note or "")}</td></tr>'
         )
     return (
-        "<table><thead><tr><th>session</th><th>date</th><th>clinician</th>"
-        f"<th>modality</th>{head}<th>flags</th></tr></thead><tbody>{''.join(rows)}"
-        "</tbody></table>"
+        '<div class="wide"><table><thead><tr><th>session</th><th>date</th><th>id</th>'
+        f"<th>clinician</th><th>modality</th>{head}<th>mark</th><th>note</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
-def _alerts(alerts: list[Alert]) -> str:
-    if not alerts:
+def _alerts(groups: list[AlertGroup]) -> str:
+    if not groups:
         return "<p>No alerts.</p>"
     return "".join(
-        f'<div class="alert {escape(a.kind)}" data-rule="{escape(a.rule)}">'
-        f'{escape(a.message)}<div class="src">rule {escape(a.rule)} · source: '
-        f"{escape(a.source)}</div></div>"
-        for a in alerts
+        f'<div class="alert {escape(g.kind)}" data-rule="{escape(g.rule)}">'
+        f"<b>{escape(g.mark.symbol if g.mark else '·')}</b> {escape(g.message)}"
+        f'<div class="src">rule {escape(g.rule)} · source: {escape(g.source)}</div></div>'
+        for g in groups
     )
 
 
-def _watched(w: Watched) -> str:
-    s = w.series
-    q = s.questionnaire
+def _series_details(w: Watched) -> str:
+    s, q = w.series, w.series.questionnaire
     out = [
-        f'<h2>{escape(q.title)} <span class="meta">({escape(q.id)}, '
-        f"{escape(s.respondent)})</span></h2>"
+        f"<h3>{escape(q.id)} ({escape(s.respondent)}): alerts</h3>",
+        _alerts(group_alerts(q, w.alerts)),
     ]
-    if q.key_status.value != "verified":
-        out.append(
-            f'<p class="flag">Scoring key {escape(q.key_status.value)}: check scores '
-            "against the manual.</p>"
-        )
     for scale_id in q.watched_scales():
-        if scale_id not in q.scales:
-            continue
-        out.append(f"<h3>{escape(q.scales[scale_id].name)}</h3>")
-        out.append(trajectory_svg(s, scale_id, w.alerts))
         for key in ("clinician", "modality"):
-            groups = means_by(s, scale_id, key)
-            if len(groups) > 1:
-                parts = " · ".join(f"{escape(k)} {_n(m)} (n={n})" for k, (m, n) in groups.items())
-                out.append(f"<p>Mean by {key}: {parts}</p>")
-    out.append("<h3>Alerts</h3>" + _alerts(w.alerts))
-    out.append("<h3>Sessions</h3>" + _sessions_table(s))
+            means = means_by(s, scale_id, key) if scale_id in q.scales else {}
+            if len(means) > 1:
+                parts = " · ".join(f"{escape(k)} {_n(m)} (n={n})" for k, (m, n) in means.items())
+                out.append(f"<p>Mean {escape(q.scales[scale_id].name)} by {key}: {parts}</p>")
+    out.append(f"<h3>{escape(q.id)} ({escape(s.respondent)}): sessions</h3>")
+    out.append(_sessions_table(s, w.alerts))
     if any(sess.definition_changed for sess in s.sessions):
         out.append(
             '<p class="meta">* recorded under another version of the definition; '
             "rescored with the current one.</p>"
         )
+    return "".join(out)
+
+
+def _section(members: list[Watched]) -> str:
+    """One questionnaire (with its partner forms): charts first, then each series."""
+    first = members[0].series.questionnaire
+    ids = " · ".join(f"{w.series.questionnaire.id}, {w.series.respondent}" for w in members)
+    out = [f'<h2>{escape(first.title)} <span class="meta">({escape(ids)})</span></h2>']
+    for w in members:
+        q = w.series.questionnaire
+        if q.key_status.value != "verified":
+            out.append(
+                f'<p class="flag">{escape(q.id)}: scoring key {escape(q.key_status.value)}; '
+                "check scores against the manual.</p>"
+            )
+    charted: set[str] = set()
+    for k, w in enumerate(members):
+        q = w.series.questionnaire
+        for scale_id in q.watched_scales():
+            if scale_id in q.scales and scale_id not in charted:
+                charted.add(scale_id)
+                out.append(_chart(members[k:], scale_id))
+    out += [_series_details(w) for w in members]
     return "".join(out)
 
 
@@ -212,7 +305,9 @@ def render_html(overview: Overview, generated: str) -> str:
     ]
     if not overview.watched:
         body.append("<p>No administrations recorded.</p>")
-    body += [_watched(w) for w in overview.watched]
+    else:
+        body.append(_status_html(status(overview)))
+    body += [_section(g) for g in _groups(overview)]
     if overview.gaps:
         body.append("<h2>Client and therapist</h2>" + "".join(_gap(g) for g in overview.gaps))
     return (
