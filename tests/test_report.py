@@ -16,6 +16,7 @@ import struct
 import subprocess
 import zlib
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -333,3 +334,28 @@ def test_report_in_headless_chromium_has_clear_labels_a_visible_status_and_drawn
         assert counts[blue] > 400, c  # the client's line and points
         if c["series"] == 2:
             assert counts[orange] > 400, c  # the therapist's
+
+
+def test_many_sessions_keep_their_labels_apart_in_both_charts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """44 sessions: the SVG labels every few sessions (never closer than 24 px, the latest
+    always), the 80-column text chart shows the latest sessions it can fit and says so, and
+    its legend explains only the marks it shows."""
+    db = tmp_path / "many.sqlite3"
+    srs = Catalog().get("srs")
+    with Store(db) as store:
+        for n in range(1, 45):
+            v = 6 if n == 3 else 9.5  # a fall at session 3 only, long before the end
+            record(store, srs, score(srs, f"{v},{v},{v},{v}"), client="C-M", session=n)
+    html = write_report(db, "C-M", tmp_path / "many.html").read_text("utf-8")
+    xs = [float(x) for x in re.findall(r'class="label session" x="([\d.]+)"', html)]
+    assert min(b - a for a, b in pairwise(xs)) >= 24
+    assert re.findall(r'class="label session"[^>]*>(\d+)<', html)[-1] == "44"
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = CliRunner().invoke(app, ["history", "C-M", "--db", str(db)]).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "(sessions 1–28 not charted: too many to fit; the table above has them all)" in text
+    assert "marks:" not in text  # the fall at session 3 is not in the chart
+    assert "▼ Session 3: Total fell" in text or "▼ Total fell" in text

@@ -119,7 +119,7 @@ def trajectory_svg(
         )
     step = max(1, math.ceil(24 / (plot_w / max(len(sessions), 1))))
     for i, n in enumerate(sessions):
-        if i % step == 0 or i == len(sessions) - 1:
+        if (len(sessions) - 1 - i) % step == 0:  # every step-th, counted from the latest
             parts.append(
                 f'<text class="label session" x="{x_of(n):.1f}" y="{label_row}" '
                 f'font-size="11" text-anchor="middle" fill="#5b6170">{n}</text>'

@@ -12,6 +12,12 @@ from collections.abc import Sequence
 from ..model import fmt_num
 
 
+def hidden(sessions: Sequence[int], columns: int) -> int:
+    """How many of the earliest sessions a chart ``columns`` wide leaves out."""
+    width = max(4, max((len(str(n)) for n in sessions), default=1) + 2)
+    return max(0, len(sessions) - max(1, (columns - 16) // width))
+
+
 def chart(
     sessions: Sequence[int],
     scores: Sequence[float | None],
@@ -25,13 +31,12 @@ def chart(
 ) -> list[str]:
     """Lines of the chart, none wider than ``columns``. The y axis spans the scores and the
     cutoff (padded, inside the scale's ``lo``–``hi``) so small changes stay visible; withheld
-    sessions are blank. When the sessions do not fit, the latest ones are charted and a last
-    line says which were left out."""
+    sessions are blank. When the sessions do not fit, only the latest ones are charted (see
+    :func:`hidden`)."""
     marks = marks or {}
     width = max(4, max((len(str(n)) for n in sessions), default=1) + 2)
-    fits = max(1, (columns - 16) // width)
-    left_out = list(sessions[:-fits]) if len(sessions) > fits else []
-    sessions, scores = sessions[len(left_out) :], scores[len(left_out) :]
+    skip = hidden(sessions, columns)
+    sessions, scores = sessions[skip:], scores[skip:]
     present = [s for s in scores if s is not None]
     points = present + ([cutoff] if cutoff is not None else [])
     if not points:
@@ -75,6 +80,4 @@ def chart(
     if any(n in marks for n in sessions):
         row = "".join(marks.get(n, "").center(width) for n in sessions)
         lines.append((" " * label_width + "  " + row).rstrip())
-    if left_out:
-        lines.append(f"(sessions {left_out[0]}–{left_out[-1]} not charted: too many to fit)")
     return lines

@@ -383,8 +383,9 @@ def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
     lo, hi = q.scale_range(scale_id)
     console = out()
     marks = session_marks(found, (scale_id, None))
+    numbers = [x.administration.session for x in s.sessions]
     lines = chart.chart(
-        [x.administration.session for x in s.sessions],
+        numbers,
         s.scores(scale_id),
         lo=lo,
         hi=hi,
@@ -395,9 +396,14 @@ def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
     _wrapped(console, f"{scale.name} ({q.id}, {s.respondent}) by session")
     for line in lines:
         console.print(Text(line), soft_wrap=True)
-    shown = legend(
-        marks[x.administration.session] for x in s.sessions if x.administration.session in marks
-    )
+    skip = chart.hidden(numbers, console.width)
+    if skip:
+        _wrapped(
+            console,
+            f"(sessions {numbers[0]}–{numbers[skip - 1]} not charted: too many to fit; "
+            "the table above has them all)",
+        )
+    shown = legend(marks[n] for n in numbers[skip:] if n in marks)
     if shown:
         _wrapped(console, "marks: " + " · ".join(f"{m.symbol} {m.meaning}" for m in shown))
 
