@@ -317,3 +317,8 @@ def test_note_given_with_score_is_shown_verbatim_by_history_notes() -> None:
     assert shown.exit_code == 0
     assert f"  session 1 (#1): {note}\n" in shown.stdout
     assert note not in run("history", "C-N").stdout
+    # A note cannot drive the terminal: control characters are shown, not sent.
+    run("score", "srs", "-a", "9,9,9,9", "--client", "C-N", "--note", "a\x1b[31mred\x07")
+    shown = run("history", "C-N", "--notes").stdout
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "  session 2 (#2): a\ufffd[31mred\ufffd\n" in shown

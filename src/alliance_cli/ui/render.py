@@ -344,7 +344,10 @@ def clients(rows: Sequence[ClientSummary]) -> None:
 
 
 def _wrapped(console: Console, text: str, indent: str = "  ", style: str = "") -> None:
-    """A paragraph wrapped to the console width, continuation lines indented; never cut."""
+    """A paragraph wrapped to the console width, continuation lines indented; never cut.
+    Control characters in recorded text (an escape sequence in a note) are shown as ``�``,
+    never sent to the terminal."""
+    text = "".join(c if c.isprintable() or c in "\t\n" else "\ufffd" for c in text)
     for line in textwrap.wrap(
         text,
         width=max(console.width, 40),
