@@ -105,7 +105,10 @@ def check(path: Path) -> CheckReport:
     )
     try:
         with contextlib.closing(files.open_for_reading(path)) as db:
-            report.integrity = [r[0] for r in db.execute("PRAGMA integrity_check(20)")]
+            try:
+                report.integrity = [r[0] for r in db.execute("PRAGMA integrity_check(20)")]
+            except sqlite3.DatabaseError as exc:
+                report.integrity = [str(exc)]  # too damaged for the check to finish
             report.schema_version = int(db.execute("PRAGMA user_version").fetchone()[0])
             report.foreign_keys = [
                 f"{r[0]} row {r[1]} refers to a missing {r[2]} row"
@@ -113,10 +116,14 @@ def check(path: Path) -> CheckReport:
             ]
             files.check_schema(db, report.schema_version, LATEST, str(path))
     except sqlite3.DatabaseError as exc:
-        report.problems.append(f"cannot be read: {exc}")
+        unreadable = f"cannot be read: {exc}"
     except StoreError as exc:
-        report.problems.append(exc.problems[0].message)
-    if report.integrity and report.integrity != ["ok"]:
+        unreadable = exc.problems[0].message
+    else:
+        unreadable = ""
+    if unreadable and report.integrity in ([], ["ok"]):
+        report.problems.append(unreadable)
+    elif report.integrity != ["ok"]:
         report.problems.append("integrity check failed: " + "; ".join(report.integrity[:3]))
     if report.foreign_keys:
         report.problems.append(f"{len(report.foreign_keys)} rows refer to missing rows")
@@ -170,8 +177,9 @@ def verify(source: Path) -> None:
                     Problem("restore", "is an empty database; nothing restored", where)
                 )
     except sqlite3.DatabaseError as exc:
+        # The header said SQLite: what stops SQLite reading it is damage.
         raise StoreError(
-            Problem("restore", f"cannot be read ({exc}); nothing restored", where)
+            Problem("restore", f"fails the integrity check ({exc}); nothing restored", where)
         ) from exc
 
 
