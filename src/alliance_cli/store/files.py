@@ -35,7 +35,7 @@ def connect(path: Path, notices: list[str]) -> tuple[sqlite3.Connection, bool]:
         prepare_file(path)
     else:
         _make_private(path, notices)
-    read_only = not (_folder_writable(path) and os.access(path, os.W_OK))
+    read_only = not writable(path)
     if read_only:
         return open_for_reading(path), True
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None), False
@@ -49,6 +49,12 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
     if not _folder_writable(path) and not Path(f"{path}-shm").exists():
         uri += "&immutable=1"
     return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+
+
+def writable(path: Path) -> bool:
+    """Whether this user may change the database: its file and its folder (for the
+    journal files) are writable."""
+    return _folder_writable(path) and os.access(path, os.W_OK)
 
 
 def _folder_writable(path: Path) -> bool:

@@ -195,7 +195,7 @@ def restore(path: Path, source: Path) -> Restored:
             )
         )
     verify(source)
-    if path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+    if path.exists() and not files.writable(path):
         raise files.read_only(str(path))
     if not path.exists():
         files.prepare_file(path)
