@@ -122,8 +122,10 @@ def test_report_output_is_the_database(db: Path) -> None:
     refused(["report", "C-1", "-o", str(db)], db, db)
 
 
-def test_batch_output_is_the_database(db: Path, batch_input: Path) -> None:
-    refused(["batch", str(batch_input), "-q", "wai-sr", "-o", str(db)], db, db)
+@pytest.mark.parametrize("to", [[], ["--to", "csv"]])
+def test_batch_output_is_the_database(db: Path, batch_input: Path, to: list[str]) -> None:
+    # Today `--to csv` makes batch replace the database (without it, the extension stops it).
+    refused(["batch", str(batch_input), "-q", "wai-sr", "-o", str(db), *to], db, db)
 
 
 def test_batch_errors_file_is_the_database(db: Path, batch_input: Path, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ damage, and every SQLite failure turned into one clear :class:`StoreError`.
   ``immutable=1`` when the folder is not writable and holds no ``-shm``, which a WAL
   database otherwise needs to create): every command that only reads still works.
 * ``PRAGMA quick_check`` on open finds damage anywhere in the file (b-tree pages, records,
-  free lists), not only in its header: about 10 ms per 1,000 administrations.
+  free lists), not only in its header: about 40 ms on a 3.4 MB file of 5,000
+  administrations (median of 7 opens on a 2-core machine; a bare open takes 0.1 ms).
 * Backups live next to the database as ``<name>.<label>.bak`` (:func:`backups`); a
   damaged database's message names the newest and the command that restores one.
 """
