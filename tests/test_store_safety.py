@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -37,17 +38,28 @@ def new(client: str, session: int, note: str | None = None) -> NewAdministration
     )
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A database of 40 clients × 5 sessions (some 30 pages), at $ALLIANCE_DB."""
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("COLUMNS", raising=False)
-    path = tmp_path / "data" / "history.sqlite3"
-    monkeypatch.setenv("ALLIANCE_DB", str(path))
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database of 40 clients × 5 sessions (some 30 pages), built once."""
+    path = tmp_path_factory.mktemp("template") / "history.sqlite3"
     with Store(path) as store:
         for c in range(40):
             for s in range(1, 6):
                 store.save(new(f"C-{c:03d}", s, note=f"note {c} {s} " + "x" * 200))
+    assert not Path(f"{path}-wal").exists()  # checkpointed: the file alone is the database
+    return path
+
+
+@pytest.fixture
+def db(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the template, at $ALLIANCE_DB."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    path = tmp_path / "data" / "history.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    shutil.copy(template, path)
+    path.chmod(0o600)
+    monkeypatch.setenv("ALLIANCE_DB", str(path))
     return path
 
 
