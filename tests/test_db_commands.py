@@ -11,6 +11,7 @@ import stat
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 from typer.testing import CliRunner
 
@@ -259,7 +260,7 @@ def test_restore_never_replays_a_stale_log(db: Path) -> None:
 
 
 def test_restore_asks_in_a_terminal(db: Path) -> None:
-    pexpect = pytest.importorskip("pexpect")
+
     backup = maintenance.backup(db)
     env = {**os.environ, "ALLIANCE_DB": str(db), "NO_COLOR": "1", "TERM": "xterm"}
     child = pexpect.spawn(
@@ -329,3 +330,47 @@ def test_delete_client_nowhere_is_still_an_error(db: Path) -> None:
     result = run("delete-client", "C-NONE", "--confirm", "C-NONE", "--purge-backups")
     assert result.exit_code == 7
     assert result.stderr.startswith(f"error: no client C-NONE in {db}")
+
+
+def test_backup_to_stdout(db: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "backup", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"backed up {db} to stdout\n"
+    copy = tmp_path / "piped.bak"
+    copy.write_bytes(result.stdout_bytes)
+    assert codes(copy) == ["C-GONE", "C-KEEP"]
+    assert not (Path.cwd() / "-").exists()
+
+
+def test_restore_of_a_missing_file_is_exit_6(db: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nothere.bak"
+    result = run("db", "restore", str(missing), "--yes")
+    assert result.exit_code == 6
+    assert result.stderr == (
+        f"error: {missing}: cannot read the file: No such file or directory; nothing restored\n"
+    )
+
+
+def test_delete_client_offers_to_purge_in_a_terminal(db: Path) -> None:
+
+    backup = maintenance.backup(db)
+    env = {**os.environ, "ALLIANCE_DB": str(db), "NO_COLOR": "1", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "alliance_cli", "delete-client", "C-GONE"],
+        env=env,
+        encoding="utf-8",
+        timeout=10,
+        dimensions=(40, 200),
+    )
+    child.expect("Type the code to confirm: ")
+    child.sendline("C-GONE")
+    child.expect("deleted client C-GONE and 1 administration")
+    child.expect(r"1 older backup\(s\) still hold C-GONE:")
+    child.expect(r"Remove the client from them too\? \[y/N\]: ")
+    child.sendline("y")
+    child.expect(f"removed C-GONE from the backup {backup}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert codes(backup) == ["C-KEEP"]

@@ -197,3 +197,18 @@ def test_migration_backups_never_overwrite_one_another(db: Path) -> None:
     second = files.backup_name(db, "v1")
     assert second != first and second.name.endswith("-2.bak")
     os.unlink(first)
+
+
+@pytest.mark.parametrize("given", ["folder", ""])
+def test_a_folder_given_as_database_is_refused_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    monkeypatch.chdir(folder if given == "" else tmp_path)
+    result = run("clients", "--db", given)
+    assert result.exit_code == 7
+    shown = "." if given == "" else given
+    assert result.stderr == f"error: {shown}: is not a file: give the database file\n"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755  # its mode never changed

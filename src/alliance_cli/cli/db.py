@@ -59,7 +59,7 @@ def backup(
         typer.Option(
             "--output",
             "-o",
-            help="The backup file to write (mode 0600; default: a new "
+            help="The backup file to write (mode 0600; - writes to stdout; default: a new "
             "<database>.manual-<time>.bak next to the database).",
             show_default=False,
         ),
@@ -73,9 +73,12 @@ def backup(
     """
     from ..store import maintenance
 
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout and sys.stdout.isatty():
+        usage("a backup is binary: redirect stdout to a file, or give -o FILE")
     with reporting():
-        made = maintenance.backup(db_file(db), output)
-        typer.echo(f"backed up {db_file(db)} to {made}", err=True)
+        made = maintenance.backup(db_file(db), sys.stdout.buffer if to_stdout else output)
+        typer.echo(f"backed up {db_file(db)} to {made if not to_stdout else 'stdout'}", err=True)
 
 
 @db_app.command("restore")

@@ -232,7 +232,8 @@ class Store:
         (:func:`~alliance_cli.io.atomic.refuse_database`). See ``store/maintenance.py``."""
         from .maintenance import copy_database
 
-        return copy_database(self.db, target)
+        copy_database(self.db, target)
+        return target
 
     # -- writing --------------------------------------------------------------------------
 

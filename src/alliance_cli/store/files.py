@@ -34,6 +34,8 @@ def connect(path: Path, notices: list[str]) -> tuple[sqlite3.Connection, bool]:
     does not exist) and whether it is read-only for this user."""
     if not path.exists():
         prepare_file(path)
+    elif not path.is_file():  # a folder, a device: never touched (nor its mode changed)
+        raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
     else:
         _make_private(path, notices)
     read_only = not writable(path)

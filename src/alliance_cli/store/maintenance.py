@@ -18,9 +18,9 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
-from ..errors import Problem, StoreError, UsageError
+from ..errors import InputFileError, Problem, StoreError, UsageError
 from ..io.atomic import PendingFile
 from . import files
 from .migrations import LATEST
@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from . import Store
 
 
-def copy_database(source: sqlite3.Connection, target: Path) -> Path:
+def copy_database(source: sqlite3.Connection, target: Path | IO[bytes]) -> Path | IO[bytes]:
     """A consistent copy of ``source`` at ``target`` (0600, atomic, one self-contained file
-    in rollback-journal mode). SQLite's online backup in one step reads one snapshot, so a
-    process writing meanwhile neither blocks it nor tears it."""
+    in rollback-journal mode; a stream such as stdout gets the finished file's bytes).
+    SQLite's online backup in one step reads one snapshot, so a process writing meanwhile
+    neither blocks it nor tears it."""
     pending = PendingFile(target)
     try:
         with contextlib.closing(sqlite3.connect(pending.tmp, isolation_level=None)) as copy:
@@ -40,9 +41,8 @@ def copy_database(source: sqlite3.Connection, target: Path) -> Path:
             copy.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.DatabaseError as exc:
         pending.discard()
-        raise StoreError(
-            Problem("backup", f"cannot copy the database: {exc}", str(target))
-        ) from exc
+        where = str(target) if isinstance(target, Path) else "stdout"
+        raise StoreError(Problem("backup", f"cannot copy the database: {exc}", where)) from exc
     except BaseException:
         pending.discard()
         raise
@@ -50,9 +50,9 @@ def copy_database(source: sqlite3.Connection, target: Path) -> Path:
     return target
 
 
-def backup(path: Path, target: Path | None = None) -> Path:
-    """``alliance db backup``: copy the database at ``path`` to ``target`` (default: a new
-    ``<name>.manual-<time>.bak`` next to it)."""
+def backup(path: Path, target: Path | IO[bytes] | None = None) -> Path | IO[bytes]:
+    """``alliance db backup``: copy the database at ``path`` to ``target``, a file or a
+    stream (default: a new ``<name>.manual-<time>.bak`` next to it)."""
     if not path.exists():
         raise _missing(path)
     target = target or files.backup_name(path, "manual")
@@ -154,8 +154,8 @@ def verify(source: Path) -> None:
         with open(source, "rb") as f:
             head = f.read(16)
     except OSError as exc:
-        raise StoreError(
-            Problem("restore", f"cannot read the file: {exc.strerror}", where)
+        raise InputFileError(
+            Problem("restore", f"cannot read the file: {exc.strerror}; nothing restored", where)
         ) from exc
     if head != b"SQLite format 3\x00":
         raise StoreError(Problem("restore", "is not an SQLite database; nothing restored", where))
@@ -195,6 +195,8 @@ def restore(path: Path, source: Path) -> Restored:
             )
         )
     verify(source)
+    if path.exists() and not path.is_file():
+        raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
     if path.exists() and not files.writable(path):
         raise files.read_only(str(path))
     if not path.exists():
