@@ -179,3 +179,20 @@ def test_read_only_file(base: Path) -> None:
 def test_read_only_folder(base: Path) -> None:
     scenario(base, folder_writable=False)
     assert stat.S_IMODE((base / "data").stat().st_mode) == 0o755
+
+
+def test_a_database_in_a_folder_this_user_cannot_enter(base: Path) -> None:
+    private = base / "private"
+    private.mkdir(mode=0o700)  # root's
+    db = private / "history.sqlite3"
+    make_db(db, base / "defs")
+    run_all({"warm": ["clients", "--db", str(base / "warm.sqlite3")]})
+    found = as_nobody(
+        {"clients": ["clients", "--db", str(db)], "db check": ["db", "check", "--db", str(db)]}
+    )
+    for name, got in found.items():
+        assert got["crash"] is None, (name, got)
+        assert got["exit"] == 7, (name, got)
+        assert got["stderr"] == (
+            f"error: {db}: cannot reach the history database: Permission denied\n"
+        ), name

@@ -94,7 +94,7 @@ def restore(
 
     Example:  alliance db restore /media/usb/alliance-2026-12.bak
     """
-    from ..store import maintenance
+    from ..store import files, maintenance
 
     path = db_file(db)
     with reporting():
@@ -102,7 +102,7 @@ def restore(
         if not yes:
             if not sys.stdin.isatty():
                 usage("to restore without a terminal, add --yes")
-            current = maintenance.describe(path) if path.exists() else "no database yet"
+            current = maintenance.describe(path) if files.exists(path) else "no database yet"
             typer.echo(f"restore:  {file} ({maintenance.describe(file)})", err=True)
             typer.echo(f"replaces: {path} ({current})", err=True)
             if not typer.confirm("Restore it? The current database is kept as a backup", err=True):

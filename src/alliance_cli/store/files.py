@@ -32,7 +32,7 @@ _DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 def connect(path: Path, notices: list[str]) -> tuple[sqlite3.Connection, bool]:
     """A connection to the database at ``path`` (created 0600 in a 0700 folder when it
     does not exist) and whether it is read-only for this user."""
-    if not path.exists():
+    if not exists(path):
         prepare_file(path)
     elif not path.is_file():  # a folder, a device: never touched (nor its mode changed)
         raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
@@ -62,6 +62,20 @@ def writable(path: Path) -> bool:
 
 def _folder_writable(path: Path) -> bool:
     return os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def exists(path: Path) -> bool:
+    """Whether the database file is there; a folder on the way this user may not enter is
+    a :class:`StoreError`, not a traceback."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StoreError(
+            Problem("database", f"cannot reach the history database: {exc.strerror}", str(path))
+        ) from exc
+    return True
 
 
 def prepare_file(path: Path) -> None:

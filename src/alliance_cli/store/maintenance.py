@@ -53,7 +53,7 @@ def copy_database(source: sqlite3.Connection, target: Path | IO[bytes]) -> Path 
 def backup(path: Path, target: Path | IO[bytes] | None = None) -> Path | IO[bytes]:
     """``alliance db backup``: copy the database at ``path`` to ``target``, a file or a
     stream (default: a new ``<name>.manual-<time>.bak`` next to it)."""
-    if not path.exists():
+    if not files.exists(path):
         raise _missing(path)
     target = target or files.backup_name(path, "manual")
     with contextlib.closing(files.open_for_reading(path)) as db:
@@ -98,7 +98,7 @@ class CheckReport:
 def check(path: Path) -> CheckReport:
     """Integrity and foreign-key checks, schema version and the backups next to the file.
     A damaged file is reported, not raised: this is how one looks at it."""
-    if not path.exists():
+    if not files.exists(path):
         raise _missing(path)
     report = CheckReport(
         path, backups=[Backup(b, files.made(b), b.stat().st_size) for b in files.backups(path)]
@@ -188,26 +188,27 @@ def restore(path: Path, source: Path) -> Restored:
     to the database first, the current database is kept aside as a ``before-restore``
     backup (with its -wal), and the copy is renamed into place in one step. Other alliance
     processes should be closed (one that keeps the old file open keeps writing to it)."""
-    if path.exists() and source.exists() and os.path.samefile(path, source):
+    verify(source)
+    present = files.exists(path)
+    if present and os.path.samefile(path, source):
         raise UsageError(
             Problem(
                 "restore", "is the history database itself; give a backup to restore", str(source)
             )
         )
-    verify(source)
-    if path.exists() and not path.is_file():
+    if present and not path.is_file():
         raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
-    if path.exists() and not files.writable(path):
+    if present and not files.writable(path):
         raise files.read_only(str(path))
-    if not path.exists():
-        files.prepare_file(path)
+    if not present:
+        files.prepare_file(path)  # its folder, 0700
         path.unlink()
     staged = files.backup_name(path, "restoring")
     with contextlib.closing(files.open_read_only(source)) as db:
         copy_database(db, staged)
     aside = None
     try:
-        if path.exists():
+        if present:
             _checkpoint(path)
             aside = files.backup_name(path, "before-restore")
             os.link(path, aside)
