@@ -212,3 +212,10 @@ def test_a_folder_given_as_database_is_refused_untouched(
     shown = "." if given == "" else given
     assert result.stderr == f"error: {shown}: is not a file: give the database file\n"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755  # its mode never changed
+
+
+def test_a_bug_in_our_own_sql_keeps_its_traceback(db: Path) -> None:
+    """Only what SQLite says about the file becomes a user message: a broken constraint is
+    a bug in alliance and must stay visible as one."""
+    with pytest.raises(sqlite3.IntegrityError), Store(db) as store:
+        store.db.execute("INSERT INTO clients (code, created_at) VALUES ('C-000', 'x')")

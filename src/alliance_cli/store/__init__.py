@@ -164,11 +164,10 @@ class Store:
                 if not self.read_only:
                     self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
             self.db.close()
-            raise files.failure(self.path, exc) from exc
-        except BaseException:
-            self.db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and files.from_the_file(exc):
+                raise files.failure(self.path, exc) from exc
             raise
 
     def close(self) -> None:
@@ -181,7 +180,7 @@ class Store:
         self.close()
         # The one place where an SQLite failure met while using the store (a damaged page
         # read late, a text that no longer decodes) becomes the user's message.
-        if isinstance(exc, sqlite3.DatabaseError):
+        if isinstance(exc, sqlite3.DatabaseError) and files.from_the_file(exc):
             raise files.failure(self.path, exc) from exc
 
     @contextmanager

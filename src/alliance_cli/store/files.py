@@ -69,7 +69,7 @@ def exists(path: Path) -> bool:
     a :class:`StoreError`, not a traceback."""
     try:
         os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as exc:
         raise StoreError(
@@ -137,6 +137,16 @@ def check_schema(db: sqlite3.Connection, version: int, latest: int, path: str) -
         if newer
         else restore_hint(path),
     )
+
+
+_BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+
+
+def from_the_file(exc: BaseException) -> bool:
+    """Whether an exception is SQLite reporting on the file or its surroundings (damage,
+    read-only, locked, disk full) rather than on our own SQL: a broken constraint or a
+    misused API is a bug and keeps its traceback."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, _BUGS)
 
 
 def failure(path: str, exc: sqlite3.DatabaseError) -> StoreError:
