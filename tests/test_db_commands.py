@@ -9,6 +9,7 @@ import os
 import sqlite3
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -144,15 +145,16 @@ def test_backup_never_overwrites_an_earlier_backup(db: Path, tmp_path: Path) -> 
 
 def _writer(path: str, count: int, started: multiprocessing.synchronize.Event) -> None:
     with Store(path) as store:
-        started.set()
         for n in range(count):
             store.save(new(f"W-{n:04d}"))
+            if n == 10:
+                started.set()
 
 
 def test_backup_is_consistent_while_another_process_writes(db: Path, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
     started = ctx.Event()
-    writer = ctx.Process(target=_writer, args=(str(db), 300, started))
+    writer = ctx.Process(target=_writer, args=(str(db), 400, started))
     writer.start()
     assert started.wait(20)
     copies = []
@@ -160,6 +162,7 @@ def test_backup_is_consistent_while_another_process_writes(db: Path, tmp_path: P
         target = tmp_path / f"during-{n}.bak"
         assert run("db", "backup", "-o", str(target)).exit_code == 0
         copies.append(target)
+        time.sleep(0.02)
     writer.join(60)
     assert writer.exitcode == 0
     sizes = set()
@@ -173,7 +176,8 @@ def test_backup_is_consistent_while_another_process_writes(db: Path, tmp_path: P
         # Every save is one transaction: a copy holds whole administrations only.
         assert answers == 4 * admins and clients == admins
         sizes.add(admins)
-    assert len(sizes) > 1  # the copies were indeed made while the writer wrote
+    # The first copy was made while the writer wrote (after its 11th save, before its last).
+    assert 2 + 11 <= min(sizes) < 2 + 400
 
 
 # -- restore ----------------------------------------------------------------------------
