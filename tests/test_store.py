@@ -140,8 +140,9 @@ def test_newer_database_is_refused(db_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         Store(db_path)
     assert info.value.render() == (
-        f"{db_path}: this history database has schema version {LATEST + 1}, but this alliance "
-        f"knows only up to {LATEST}; upgrade alliance to read it"
+        f"{db_path}: not an alliance database of a known version (schema version "
+        f"{LATEST + 1}; this alliance knows 1 to {LATEST})\n"
+        "a newer alliance wrote it: upgrade alliance to read it"
     )
     assert info.value.exit_code == 7
 

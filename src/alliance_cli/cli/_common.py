@@ -137,11 +137,24 @@ NoteOpt = Annotated[
 ]
 
 
-def open_store(db: Path | None) -> Any:
-    """The history database (a ``Store``), at ``--db`` or the default place."""
-    from ..store import Store, default_path
+def db_file(db: Path | None) -> Path:
+    """The history database file: ``--db``, else the default place."""
+    from ..store import default_path
 
-    return Store(db or default_path())
+    return db or default_path()
+
+
+def open_store(db: Path | None) -> Any:
+    """The history database (a ``Store``), at ``--db`` or the default place; what it had
+    to tell (a file made private) is shown on stderr."""
+    from ..store import Store
+
+    store = Store(db_file(db))
+    if store.notices:
+        from ..ui import render
+
+        render.notices(store.notices)
+    return store
 
 
 class OutputFormat(StrEnum):

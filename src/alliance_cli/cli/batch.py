@@ -282,8 +282,8 @@ def batch(
     out_path = None if output is None or str(output) == "-" else output
     catalog = catalog_for(definitions)
     with reporting(catalog), fifos_closed(out_path, errors, codebook):
-        fmt = output_format(out_path, to.value if to else None)
         check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
+        fmt = output_format(out_path, to.value if to else None)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
         spec = load_map(map_file) if map_file is not None else None
         separator = parse_sep(sep) if sep is not None else None

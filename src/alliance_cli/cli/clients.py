@@ -148,13 +148,23 @@ def delete_client(
             show_default=False,
         ),
     ] = None,
+    purge_backups: Annotated[
+        bool,
+        typer.Option(
+            "--purge-backups",
+            help="Also remove the client from the backups next to the database.",
+        ),
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Delete a client and all their records for good (overwritten in the file, not just
-    hidden). Asks you to type the code, or give it with --confirm.
+    hidden), and say which backups still hold them; --purge-backups removes them there too.
+    Asks you to type the code, or give it with --confirm.
 
-    Example:  alliance delete-client C-7KQ2MX --confirm C-7KQ2MX
+    Example:  alliance delete-client C-7KQ2MX --confirm C-7KQ2MX --purge-backups
     """
+    from ..store import maintenance
+
     if confirm is None:
         if not sys.stdin.isatty():
             usage("to delete without a terminal, repeat the code with --confirm CODE")
@@ -162,10 +172,34 @@ def delete_client(
     if confirm != client:
         usage(f"the code typed ({confirm}) is not {client}; nothing was deleted")
     with reporting(), open_store(db) as store:
-        count = store.delete_client(client)
-        typer.echo(
-            f"deleted client {client} and {count} administration{'s' * (count != 1)}", err=True
-        )
+        done = maintenance.erase_client(store, client, purge_backups=purge_backups)
+        if done.administrations is not None:
+            n = done.administrations
+            typer.echo(f"deleted client {client} and {n} administration{'s' * (n != 1)}", err=True)
+        purged = done.purged
+        if done.holding and sys.stdin.isatty():
+            listed = "\n".join(f"  {b}" for b in done.holding)
+            if typer.confirm(
+                f"{len(done.holding)} older backup(s) still hold {client}:\n{listed}\n"
+                "Remove the client from them too?",
+                err=True,
+            ):
+                purged = maintenance.purge_client(Path(store.path), client)
+        for backup in purged:
+            typer.echo(f"removed {client} from the backup {backup}", err=True)
+        left = [b for b in done.holding if b not in purged]
+        for backup in left:
+            typer.echo(f"notice: the backup {backup} still holds {client}", err=True)
+        if left:
+            typer.echo(
+                f"remove them with: alliance delete-client {client} --confirm {client} "
+                "--purge-backups",
+                err=True,
+            )
+        for backup in done.unreadable:
+            typer.echo(
+                f"notice: the backup {backup} could not be read to look for {client}", err=True
+            )
 
 
 @app.command()

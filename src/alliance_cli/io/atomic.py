@@ -12,6 +12,12 @@ stays. A target that is not a regular file — a FIFO, a character device such a
 ``/dev/fd/3``) — is never replaced (:func:`in_place`): the content is spooled to a private
 temporary file, as for stdout, and copied into the target by opening it for writing only
 on commit, so a failed or refused run writes nothing to it. A folder is refused at once.
+
+No output ever replaces an SQLite database, nor the ``-wal``, ``-shm`` or ``-journal`` file
+beside one (:func:`refuse_database`): that is how the history database, its journal files
+and every backup of it are kept safe from a mistyped ``-o``, whatever path leads there (the
+same, a relative one, a symbolic or a hard link), without the writer having to know where
+the database lives.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ PRIVATE = 0o600
 _PENDING: set[str] = set()  # temporary files not yet committed or discarded
 _SETTLED: set[str] = set()  # FIFOs written into or closed unwritten (absolute paths)
 _LINK_HOPS = 40  # as the kernel's ELOOP limit
+_SQLITE_MAGIC = (
+    b"SQLite format 3\x00",  # a database (and a backup of one)
+    b"\x37\x7f\x06\x82",  # a write-ahead log (big-endian magic, either checksum order)
+    b"\x37\x7f\x06\x83",
+    b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7",  # a rollback journal
+)
+_JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
 def atomic_write(
@@ -103,10 +116,48 @@ def codebook_path(output: Path | None, codebook: Path | None = None) -> Path | N
     return output.with_name(output.name + ".codebook.json")
 
 
+def refuse_database(path: Path) -> None:
+    """Refuse ``path`` as an output when writing it would replace an SQLite database — the
+    history database or a backup of it, reached by any path or link — or the ``-wal``,
+    ``-shm`` or ``-journal`` file of one (these exist only while it is in use, so their
+    name is what tells). Decided by the file's first bytes rather than by comparing with the
+    history database's path: that also covers every backup wherever it was put, and needs
+    no knowledge of where the database is (``batch`` never opens it)."""
+    try:
+        real = _replaced(path)
+    except OSError:
+        return  # unwritable for another reason: writing it will say why
+    if real is None:
+        return  # a FIFO or device: written into, never replaced
+    base = real.name
+    beside = next((base[: -len(s)] for s in _JOURNAL_SUFFIXES if base.endswith(s)), None)
+    if _is_sqlite(real) or (beside and _is_sqlite(real.with_name(beside))):
+        raise UsageError(
+            Problem(
+                "database-target",
+                "is an SQLite database (the history database, its journal or a backup); "
+                "alliance never writes over one: choose another file",
+                str(path),
+            )
+        )
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return head.startswith(_SQLITE_MAGIC)
+
+
 def check_distinct(paths: list[Path], message: str) -> None:
-    """Refuse one file or FIFO for two outputs (a FIFO's reader ends at the first output's
-    end, and the second would wait for a reader forever); a device such as ``/dev/null``
-    may take several."""
+    """Before a command writes several outputs: refuse any that is a database
+    (:func:`refuse_database`, so that none is written when one is refused), and one file or
+    FIFO for two outputs (a FIFO's reader ends at the first output's end, and the second
+    would wait for a reader forever); a device such as ``/dev/null`` may take several."""
+    for path in paths:
+        refuse_database(path)
     resolved = [p.resolve() for p in paths if not _is_device(p)]
     if len(set(resolved)) != len(resolved):
         raise UsageError(Problem("same-file", message))
@@ -211,6 +262,7 @@ class PendingFile:
         """The regular file that :meth:`commit` replaces; None: the content is copied out."""
         try:
             if isinstance(target, Path):
+                refuse_database(target)
                 self.replaces = _replaced(target)
             folder = self.replaces.parent if self.replaces is not None else None
             name = target.name if isinstance(target, Path) else "stdout"

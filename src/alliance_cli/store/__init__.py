@@ -8,6 +8,11 @@ write at once. Corrections never overwrite: an administration is voided with an 
 
 Privacy: the folder is created 0700 and the database 0600 (SQLite gives its -wal and -shm
 files the database's mode); deleted rows are overwritten (``secure_delete``).
+
+Safety (``store/files.py``): the file is checked for damage on open, opened read-only when
+this user cannot write it, and every ``sqlite3.DatabaseError`` becomes one
+:class:`StoreError` (exit 7) — in the constructor, and in ``__exit__`` for everything done
+inside ``with Store(...)``. Backups, checks and restores: ``store/maintenance.py``.
 """
 
 from __future__ import annotations
@@ -25,11 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import Problem, StoreError, UsageError
+from . import files
+from .files import BUSY_TIMEOUT_MS
 from .migrations import LATEST, MIGRATIONS
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MODALITIES = ("in-person", "video", "phone", "other")
-BUSY_TIMEOUT_MS = 30_000
 # Crockford-style alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or on paper.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -135,23 +141,34 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            _prepare_file(Path(self.path))
+        self.notices: list[str] = []
+        """What the caller should tell the user (a file made private); the CLI prints them."""
+        self.read_only = False
+        """The file or its folder is not writable for this user: reading works, writing
+        raises the read-only :class:`StoreError`."""
+        memory = self.path == ":memory:"
         try:
-            self.db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
+            if memory:
+                self.db = sqlite3.connect(self.path, isolation_level=None)
+            else:
+                self.db, self.read_only = files.connect(Path(self.path), self.notices)
+        except sqlite3.DatabaseError as exc:
+            raise files.failure(self.path, exc) from exc
+        try:
             self.db.row_factory = sqlite3.Row
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA secure_delete = ON")
-            if self.path != ":memory:":
-                self.db.execute("PRAGMA journal_mode = WAL")
+            if not memory:
+                files.check_intact(self.db, self.path)
+                if not self.read_only:
+                    self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                Problem("database", f"cannot open the history database: {exc}", self.path)
-            ) from exc
+        except BaseException as exc:
+            self.db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and files.from_the_file(exc):
+                raise files.failure(self.path, exc) from exc
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -159,12 +176,18 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        # The one place where an SQLite failure met while using the store (a damaged page
+        # read late, a text that no longer decodes) becomes the user's message.
+        if isinstance(exc, sqlite3.DatabaseError) and files.from_the_file(exc):
+            raise files.failure(self.path, exc) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (no lock upgrade dead-ends under load)."""
+        if self.read_only:
+            raise files.read_only(self.path)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -180,19 +203,21 @@ class Store:
 
     def _migrate(self) -> None:
         version = self.schema_version()
-        if version > LATEST:
-            raise StoreError(
-                Problem(
-                    "database-newer",
-                    f"this history database has schema version {version}, but "
-                    f"this alliance knows only up to {LATEST}; upgrade alliance to read it",
-                    self.path,
-                )
-            )
+        files.check_schema(self.db, version, LATEST, self.path)
         if version == LATEST:
             return
+        if self.read_only:
+            raise StoreError(
+                Problem(
+                    "read-only",
+                    f"the history database is read-only and has schema version {version}; "
+                    f"this alliance needs to upgrade it to {LATEST} first",
+                    self.path,
+                ),
+                hint="run any alliance command once as a user who may write it",
+            )
         if version > 0 and self.path != ":memory:":
-            self.backup(Path(f"{self.path}.v{version}-{datetime.now(UTC):%Y%m%dT%H%M%S}.bak"))
+            self.backup(files.backup_name(Path(self.path), f"v{version}"))
         with self.transaction():
             # Another process may have migrated while we waited for the lock.
             for number in range(self.schema_version(), LATEST):
@@ -201,11 +226,12 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
     def backup(self, target: Path) -> Path:
-        """A consistent copy of the database (mode 0600)."""
-        _prepare_file(target)
-        with sqlite3.connect(target) as copy:
-            self.db.backup(copy)
-        copy.close()
+        """A consistent copy of the database (mode 0600), made with SQLite's online backup
+        while other processes may be writing; written atomically, never over a database
+        (:func:`~alliance_cli.io.atomic.refuse_database`). See ``store/maintenance.py``."""
+        from .maintenance import copy_database
+
+        copy_database(self.db, target)
         return target
 
     # -- writing --------------------------------------------------------------------------
@@ -504,17 +530,3 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _prepare_file(path: Path) -> None:
-    """Create the folder (0700, when we create it) and the file (0600) before SQLite does,
-    so the database and its -wal/-shm files are never readable by others."""
-    try:
-        if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-    except OSError as exc:
-        raise StoreError(
-            Problem("database", f"cannot create the history database: {exc}", str(path))
-        ) from exc
