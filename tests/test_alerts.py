@@ -104,9 +104,22 @@ def local_norm(q: Questionnaire, sd: float = 0.61, built: str = "2026-12-07T10:0
     from alliance_cli.norms import LocalNorm
 
     return LocalNorm(
-        q.id, q.version, q.content_hash(), "total", "client", 48, 3.9, sd, "2026-01-04",
-        "2026-11-30", 0.92, "Hanson, Curry & Bandalos (2002), Educational and Psychological "
-        "Measurement", 30, built, 1,
+        questionnaire=q.id,
+        version=q.version,
+        content_hash=q.content_hash(),
+        scale="total",
+        respondent="client",
+        n=48,
+        mean=3.9,
+        sd=sd,
+        first_date="2026-01-04",
+        last_date="2026-11-30",
+        reliability=0.92,
+        reliability_source="Hanson, Curry & Bandalos (2002), Educational and Psychological "
+        "Measurement",
+        min_n=30,
+        built_at=built,
+        id=1,
     )
 
 
@@ -334,3 +347,48 @@ def test_watched_scales_must_exist() -> None:
         'alerts.scales[0]: scale "totl" is not defined (scales are "goal", "task", "bond", '
         '"goal_task", "total")'
     ]
+
+
+def test_hints_for_authors_only_in_show_and_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from alliance_cli.cli import app
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "400")
+    runner = CliRunner()
+    note = (
+        "note: reliable change of Total (total) has no published reference: add the `sd` of a "
+        "reference sample to a norm under scales.total.norms (reliability .92 is given), or a "
+        "published amount as `alerts.reliable_change.points` with its `source`; until then it "
+        "needs the practice's own norm (`alliance norms build -q wai-sr`)"
+    )
+    shown = runner.invoke(app, ["show", "wai-sr"])
+    assert shown.exit_code == 0 and note in shown.stderr
+    path = str(bundled_dir() / "wai-sr.yaml")
+    checked = runner.invoke(app, ["validate", path])
+    assert (checked.exit_code, checked.stdout) == (0, "OK: 1 file valid\n")
+    assert checked.stderr == f"{path}: {note}\n"
+    # ORS publishes its amount: nothing to note.
+    assert "note:" not in runner.invoke(app, ["show", "ors"]).stderr
+
+    db = str(tmp_path / "h.sqlite3")
+    assert runner.invoke(app, ["new-client", "C-1", "--db", db]).exit_code == 0
+    said = []
+    for answers in (W45, W417, W442, W308):
+        scored = runner.invoke(
+            app, ["score", "wai-sr", "--answers", answers, "--client", "C-1", "--db", db]
+        )
+        assert scored.exit_code == 0, scored.output
+        said.append(scored.stdout + scored.stderr)
+    history = runner.invoke(app, ["history", "C-1", "--db", db])
+    as_json = runner.invoke(app, ["history", "C-1", "--db", db, "--json"])
+    report = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", "C-1", "--db", db, "-o", str(report)]).exit_code == 0
+    said += [history.stdout + history.stderr, as_json.stdout, report.read_text("utf-8")]
+    assert "reliable change of Total not computed, because there is no reference SD" in said[-3]
+    for text in said:
+        for hint in ("add a norm", "add the `sd`", "alerts.reliable_change", "`reliability`"):
+            assert hint not in text

@@ -41,8 +41,11 @@ def n2(x: float) -> str:
 
 
 def r2(x: float) -> str:
-    """A reliability as reported: ``.92``."""
-    return f"{x:.2f}".removeprefix("0")
+    """A reliability as reported: ``.92`` (``.996``, never a rounded ``1.00``)."""
+    text = f"{x:.2f}"
+    if text in ("1.00", "0.00"):
+        text = f"{x:.3f}"
+    return text.removeprefix("0")
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,16 @@ def _alerts(alerts: list[Alert]) -> str:
     )
 
 
+def _clinical_change(w: Watched) -> str:
+    """Clinically significant change per scale (Jacobson & Truax 1991), with its numbers."""
+    return "".join(
+        f'<p class="change" data-status="{escape(c.status)}">Clinically significant change: '
+        f'{escape(c.message)}<span class="src"> Jacobson &amp; Truax (1991) · reference: '
+        f"{escape(c.basis)} · source: {escape(c.source)}</span></p>"
+        for c in w.clinical_change
+    )
+
+
 def _watched(w: Watched) -> str:
     s = w.series
     q = s.questionnaire
@@ -177,6 +187,7 @@ def _watched(w: Watched) -> str:
                 parts = " · ".join(f"{escape(k)} {_n(m)} (n={n})" for k, (m, n) in groups.items())
                 out.append(f"<p>Mean by {key}: {parts}</p>")
     out.append("<h3>Alerts</h3>" + _alerts(w.alerts))
+    out.append(_clinical_change(w))
     out.append("<h3>Sessions</h3>" + _sessions_table(s))
     if any(sess.definition_changed for sess in s.sessions):
         out.append(

@@ -6,7 +6,7 @@ A :class:`~alliance_cli.errors.UserError` becomes a clear message on stderr and 
 documented exit code; anything else is a bug and keeps its traceback.
 """
 
-from . import administer, batch, clients, definitions, export, reliability, score  # noqa: F401  (registers the commands)
+from . import administer, batch, clients, definitions, export, norms, reliability, score  # noqa: F401  (registers the commands)
 from ._common import app, main
 
 __all__ = ["app", "main"]

@@ -24,6 +24,7 @@ from . import chart
 
 if TYPE_CHECKING:
     from ..alerts import Alert
+    from ..change import ClinicalChange
     from ..history import Gap, Series
     from ..overview import Overview
     from ..store import Administration, ClientSummary
@@ -264,6 +265,15 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
         console.print(Text("codes: " + ", ".join(f"{k} {v}" for k, v in q.codes.items())))
 
 
+def definition_notes(found: dict[str, list[str]]) -> None:
+    """Notes for a definition's author (``show``, ``validate``): what a rule lacks. On
+    stderr, like the key warning: they are about the file, not its data."""
+    console = err()
+    for path, notes in found.items():
+        for note in notes:
+            console.print(Text(f"{path}: note: {note}", style="yellow"), soft_wrap=True)
+
+
 def change(value: float | None) -> str:
     """``+0.5``, ``-1``, ``±0``; empty for the first session."""
     return fmt_change(value)
@@ -349,6 +359,21 @@ def alerts(found: Sequence[Alert]) -> None:
         mark = Text(*marks[a.kind])
         console.print(mark + Text(a.message), soft_wrap=True)
         console.print(Text(f"  rule {a.rule} · source: {a.source}", style="dim"), soft_wrap=True)
+
+
+def clinical_change(found: Sequence[ClinicalChange]) -> None:
+    """One line per scale: clinically significant change from baseline to latest, with
+    the numbers behind it and its reference."""
+    console = out()
+    for c in found:
+        console.print(Text(f"= clinically significant change: {c.message}"), soft_wrap=True)
+        console.print(
+            Text(
+                f"  Jacobson & Truax (1991) · reference: {c.basis} · source: {c.source}",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
 
 
 def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
@@ -438,5 +463,6 @@ def overview(o: Overview, scale: str | None = None) -> None:
                     Text(f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
                 )
         alerts(w.alerts)
+        clinical_change(w.clinical_change)
         console.print()
     gaps(o.gaps)
