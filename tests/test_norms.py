@@ -170,3 +170,20 @@ def test_norms_cli_build_list_and_json(tmp_path: Path, six: Questionnaire) -> No
 def test_norms_cli_refuses_an_unknown_questionnaire(tmp_path: Path) -> None:
     code, out, err = run("norms", "build", "-q", "wai-rs", "--db", str(tmp_path / "h.sqlite3"))
     assert code == 3 and out == "" and 'no questionnaire "wai-rs"' in err
+
+
+def test_min_n_has_a_floor_of_ten(tmp_path: Path, six: Questionnaire) -> None:
+    with (
+        Store(tmp_path / "h.sqlite3") as store,
+        pytest.raises(UsageError, match=r"a local norm needs at least 10 clients \(not 3\)"),
+    ):
+        build(store, six, min_n=3)
+    code, out, err = run(
+        "norms", "build", "-q", "srs", "--db", str(tmp_path / "h.sqlite3"), "--min-n", "3"
+    )
+    assert (code, out, err) == (2, "", "error: a local norm needs at least 10 clients (not 3)\n")
+    code, out, err = run("norms", "build", "-q", "srs", "--db", str(tmp_path / "h.sqlite3"))
+    assert (code, err) == (
+        2,
+        "error: no client has a first srs session; a local norm needs at least 30\n",
+    )

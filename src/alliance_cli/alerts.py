@@ -26,17 +26,17 @@ import statistics
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
-from .change import JACOBSON_TRUAX, basis, n2, r2
+from .change import JACOBSON_TRUAX, basis, n2
 from .history import Gap, Series
 from .model import Direction, Questionnaire, fmt_change
 from .norms import LocalNorm
 
 RUPTURE_SOURCE = (
-    "adapted from Stiles et al. (2004), Strauss et al. (2006) and Gumz et al. (2012): a fall "
-    "of more than k SD, SD the larger of the client's own and a floor"
+    "adapted from Stiles et al. (2004), Strauss et al. (2006) and Gumz et al. (2012) — this "
+    "project's adaptation: a fall of more than k SD, SD the larger of the client's own and a "
+    "floor (the parameters are in the alert)"
 )
 PATTERN_SOURCE = (
     "pattern prompt: alliance measures have no standardized cutoffs and are ceiling-prone "
@@ -373,46 +373,6 @@ def gap_alerts(gap: Gap) -> list[Alert]:
             },
         )
     ]
-
-
-def definition_notes(q: Questionnaire) -> list[str]:
-    """Notes for a definition's author (``alliance show`` and ``validate``), never shown
-    to a clinician: watched scales whose reliable change has no published reference."""
-    out = []
-    rule = q.alerts.reliable_change
-    for scale_id in q.watched_scales():
-        if scale_id not in q.scales or not rule.enabled:
-            continue
-        if not isinstance(basis(q, scale_id, q.respondent.value), str):
-            continue
-        norms = q.scales[scale_id].norms
-        r = next((n.reliability for n in norms if n.reliability is not None), None)
-        where = f"scales.{scale_id}.norms"
-        if r is not None:
-            add = f"the `sd` of a reference sample to a norm under {where} (reliability {r2(r)} "
-            add += "is given)"
-        elif any(n.sd is not None for n in norms):
-            add = f"the `reliability` that pairs with the norm's SD under {where}"
-        else:
-            add = f"a norm with `sd` and `reliability` under {where}"
-        out.append(
-            f"reliable change of {q.scales[scale_id].name} ({scale_id}) has no published "
-            f"reference: add {add}, or a published amount as `alerts.reliable_change.points` "
-            f"with its `source`; until then it needs the practice's own norm (`alliance norms "
-            f"build -q {q.id}`)"
-        )
-    return out
-
-
-def notes_for_files(found: dict[str, list[Any]]) -> dict[str, list[str]]:
-    """:func:`definition_notes` of every definition file that ``validate`` found valid."""
-    from .definitions import OVERLAY_SUFFIX, load_definition
-
-    return {
-        path: definition_notes(load_definition(Path(path)))
-        for path, problems in found.items()
-        if not problems and not path.endswith(OVERLAY_SUFFIX)
-    }
 
 
 def _missing(series: Series, client_sessions: Collection[int]) -> list[Alert]:

@@ -26,6 +26,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .history import Series
@@ -214,8 +215,10 @@ def clinical_change(
     series: Series, scale_id: str, local: Sequence[LocalNorm] = ()
 ) -> ClinicalChange | None:
     """Clinically significant change of one scale, or None without a cutoff, a reference
-    or sessions beyond the baseline."""
+    (or with the reliable-change rule off) or sessions beyond the baseline."""
     q = series.questionnaire
+    if not q.alerts.reliable_change.enabled:
+        return None
     band = flagged_band(q, scale_id)
     ref = basis(q, scale_id, series.respondent, local)
     n_base = q.alerts.reliable_change.baseline_sessions
@@ -271,3 +274,43 @@ def clinical_change(
         ref.source,
         message,
     )
+
+
+def definition_notes(q: Questionnaire) -> list[str]:
+    """Notes for a definition's author (``alliance show`` and ``validate``), never shown
+    to a clinician: watched scales whose reliable change has no published reference."""
+    out = []
+    rule = q.alerts.reliable_change
+    for scale_id in q.watched_scales():
+        if scale_id not in q.scales or not rule.enabled:
+            continue
+        if not isinstance(basis(q, scale_id, q.respondent.value), str):
+            continue
+        norms = q.scales[scale_id].norms
+        r = next((n.reliability for n in norms if n.reliability is not None), None)
+        where = f"scales.{scale_id}.norms"
+        if r is not None:
+            add = f"the `sd` of a reference sample to a norm under {where} (reliability {r2(r)} "
+            add += "is given)"
+        elif any(n.sd is not None for n in norms):
+            add = f"the `reliability` that pairs with the norm's SD under {where}"
+        else:
+            add = f"a norm with `sd` and `reliability` under {where}"
+        out.append(
+            f"reliable change of {q.scales[scale_id].name} ({scale_id}) has no published "
+            f"reference: add {add}, or a published amount as `alerts.reliable_change.points` "
+            f"with its `source`; until then it needs the practice's own norm (`alliance norms "
+            f"build -q {q.id}`)"
+        )
+    return out
+
+
+def notes_for_files(found: dict[str, list[Any]]) -> dict[str, list[str]]:
+    """:func:`definition_notes` of every definition file that ``validate`` found valid."""
+    from .definitions import OVERLAY_SUFFIX, load_definition
+
+    return {
+        path: definition_notes(load_definition(Path(path)))
+        for path, problems in found.items()
+        if not problems and not path.endswith(OVERLAY_SUFFIX)
+    }

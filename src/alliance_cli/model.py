@@ -444,11 +444,11 @@ class RuptureAlert(_Rule):
         3, ge=2, description="Earlier sessions needed before the client's own SD is used."
     )
     min_sd_share: float = Field(
-        0.05,
+        0.0625,
         gt=0,
         le=0.5,
-        description="Floor of the SD as a share of the scale's range (0.025 of SRS 0–40 = 1 "
-        "point); the SD used is never smaller.",
+        description="Floor of the SD as a share of the scale's range (0.0625 of a 1–5 mean = "
+        "0.25; 0.025 of SRS 0–40 = 1 point); the SD used is never smaller.",
     )
     source: Text | None = Field(
         None, description="Where the rule and its parameters come from (our adaptation)."
@@ -465,7 +465,7 @@ class DivergenceAlert(_Rule):
     k: float = Field(2, gt=0, description="Change of the gap, in SDs, that is worth raising.")
     own_sd_min: int = Field(3, ge=2, description="Earlier gaps needed before their own SD is used.")
     min_sd_share: float = Field(
-        0.05, gt=0, le=0.5, description="Floor of the SD as a share of the scale's range."
+        0.0625, gt=0, le=0.5, description="Floor of the SD as a share of the scale's range."
     )
     source: Text | None = Field(None, description="Where the rule and its parameters come from.")
 

@@ -24,6 +24,9 @@ from .model import Questionnaire
 from .store import Administration, Store, _os_user
 
 DEFAULT_MIN_N = 30
+MIN_N_FLOOR = 10
+"""The smallest ``min_n`` accepted (this project's rule): fewer clients give an unstable SD,
+and a norm of very few clients all but records their scores."""
 ALPHA_SOURCE = "Cronbach's alpha of the same first sessions"
 
 
@@ -82,6 +85,10 @@ def build(
     """Compute and store a local norm per respondent and scale (default: the watched
     scales) in one transaction; refuse (``UsageError``) naming every scale with fewer than
     ``min_n`` clients, and store nothing then."""
+    if min_n < MIN_N_FLOOR:
+        raise UsageError(
+            Problem("min-n", f"a local norm needs at least {MIN_N_FLOOR} clients (not {min_n})")
+        )
     chosen = list(dict.fromkeys(scales)) if scales else q.watched_scales()
     unknown = [s for s in chosen if s not in q.scales]
     if unknown:

@@ -57,7 +57,7 @@ def show(
         if as_json:
             print_json(q.model_dump(mode="json"))
             return
-        from ..alerts import definition_notes
+        from ..change import definition_notes
         from ..ui import render
 
         entry = catalog.entry_of(q)
@@ -96,7 +96,7 @@ def validate(
     if as_json:
         print_json({file: [p.to_dict() for p in problems] for file, problems in found.items()})
     else:
-        from ..alerts import notes_for_files
+        from ..change import notes_for_files
         from ..ui import render
 
         render.problems(found)

@@ -47,7 +47,11 @@ def build(
     ] = None,
     min_n: Annotated[
         int,
-        typer.Option("--min-n", min=2, max=1_000_000, help="Fewest clients a norm may come from."),
+        typer.Option(
+            "--min-n",
+            metavar="N",
+            help="Fewest clients a norm may come from (at least 10).",
+        ),
     ] = 30,
     db: DbOpt = None,
     definitions: DefinitionsOpt = None,
