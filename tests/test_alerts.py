@@ -136,7 +136,7 @@ def test_reliable_change_with_the_practices_norm_names_it(tmp_path: Path) -> Non
     assert rc.kind == "concern" and rc.numbers["rci"] == pytest.approx(-5.806, abs=1e-3)
     assert rc.numbers["basis"] == "local" and rc.numbers["norm_id"] == 1
     assert rc.message == (
-        "Session 4: Total 3.08 is a reliable fall from the baseline 4.5 (first 1 session): "
+        "Session 4: Total 3.08 is a reliable fall from the baseline 4.5 (session 1): "
         "RCI -5.81, beyond ±1.96; SD 0.61 from the practice's norm of 2026-12-07, n = 48, "
         "clients' first sessions 2026-01-04…2026-11-30; reliability .92 from Hanson, Curry "
         "& Bandalos (2002), Educational and Psychological Measurement (the definition "

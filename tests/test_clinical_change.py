@@ -134,3 +134,51 @@ def test_srs_with_the_practices_norm(store: Store) -> None:
     assert c.status == ("recovered" if 6 / s_diff > 1.96 else "unchanged")
     assert (c.baseline_side, c.latest_side) == ("below 36", "36 or above")
     assert c.basis.startswith(f"SD {round(norm.sd, 2):g} from the practice's norm of ")
+
+
+WORSE_YAML = """\
+id: distress
+title: Distress (test)
+version: "1"
+respondent: client
+construct: testing
+citations: [{text: Test fixture.}]
+licence: Test fixture.
+key_status: verified
+key_sources: [Test fixture.]
+response_scale: {min: 1, max: 5, labels: {1: low, 5: high}}
+items: [{id: a, text: a}, {id: b, text: b}, {id: c, text: c}, {id: d, text: d}]
+scales:
+  total:
+    name: Total
+    items: [a, b, c, d]
+    method: sum
+    higher_is: worse
+    bands: [{id: high, label: high, at_least: 12, message: High., source: test band}]
+alerts:
+  reliable_change: {points: 3, source: test amount}
+"""
+
+
+@pytest.mark.parametrize(
+    ("answers", "status", "sides"),
+    [
+        (["4,4,4,4", "2,2,2,2"], "recovered", ("at least 12", "below 12")),  # 16 → 8
+        (["4,4,4,4", "3,3,3,4"], "improved", ("at least 12", "at least 12")),  # 16 → 13
+        (["2,2,2,2", "4,4,4,4"], "deteriorated", ("below 12", "at least 12")),  # 8 → 16
+        (["2,2,2,2", "2,2,3,3"], "unchanged", ("below 12", "below 12")),  # 8 → 10
+    ],
+)
+def test_a_scale_where_higher_is_worse(
+    store: Store, answers: list[str], status: str, sides: tuple[str, str]
+) -> None:
+    from alliance_cli.definitions import validate_text
+    from alliance_cli.model import Questionnaire
+
+    q, problems = validate_text(WORSE_YAML, "distress.yaml", Questionnaire)
+    assert problems == [] and q is not None
+    for text in answers:
+        record(store, q, score(q, text), client="C-1")
+    [w] = client_overview(store, "C-1", lambda qid: q).watched
+    [c] = w.clinical_change
+    assert (c.status, (c.baseline_side, c.latest_side)) == (status, sides)

@@ -187,3 +187,19 @@ def test_min_n_has_a_floor_of_ten(tmp_path: Path, six: Questionnaire) -> None:
         2,
         "error: no client has a first srs session; a local norm needs at least 30\n",
     )
+
+
+def test_another_respondents_few_ratings_do_not_block(tmp_path: Path, six: Questionnaire) -> None:
+    with Store(tmp_path / "h.sqlite3") as store:
+        fill(store, six, read("six_items")[:40], later=False)
+        for n in range(3):  # a therapist filled in the client form for three clients
+            record(
+                store, six, score(six, "3,3,4,4,5,5"), client=f"C-{n:04d}", respondent="therapist"
+            )
+        skipped: list[str] = []
+        [norm] = build(store, six, skipped=skipped)
+    assert norm.respondent == "client"
+    assert skipped == [
+        "only 3 clients have a first six session (therapist); a local norm needs at least 30 "
+        "(no norm for these)"
+    ]

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from .change import JACOBSON_TRUAX, basis, n2
+from .change import JACOBSON_TRUAX, baseline_words, basis, n2
 from .history import Gap, Series
 from .model import Direction, Questionnaire, fmt_change
 from .norms import LocalNorm
@@ -220,7 +220,8 @@ def _reliable_change(
         ]
     baseline = statistics.fmean(x for _, x in scored[: rule.baseline_sessions])
     n_base = rule.baseline_sessions
-    first = f"first {n_base} session{'s' * (n_base > 1)}"
+    sessions = [s.administration.session for s in series.sessions]
+    first = baseline_words([sessions[i] for i, _ in scored[:n_base]])
     out: list[Alert] = []
     for i, x in scored[n_base:]:
         reliable, rci = ref.reliable(x - baseline)

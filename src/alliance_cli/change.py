@@ -49,6 +49,13 @@ def r2(x: float) -> str:
     return text.removeprefix("0")
 
 
+def baseline_words(sessions: Sequence[int]) -> str:
+    """``session 1``; ``mean of sessions 1, 2``."""
+    if len(sessions) == 1:
+        return f"session {sessions[0]}"
+    return "mean of sessions " + ", ".join(map(str, sessions))
+
+
 @dataclass(frozen=True)
 class Basis:
     """What a reliable change is measured against."""
@@ -251,7 +258,7 @@ def clinical_change(
     )
     b_side, l_side = side(band, baseline), side(band, latest)
     name = q.scales[scale_id].name
-    base_words = f"session {scored[0][0]}" if n_base == 1 else f"first {n_base} sessions"
+    base_words = baseline_words([n for n, _ in scored[:n_base]])
     message = (
         f"{name} {status}: {n2(baseline)} ({base_words}, {b_side}) → {n2(latest)} (session "
         f"{latest_session}, {l_side}), a change of {'+' if change > 0 else ''}{n2(change)}; "

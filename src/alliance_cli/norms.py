@@ -81,10 +81,12 @@ def build(
     scales: Sequence[str] | None = None,
     min_n: int = DEFAULT_MIN_N,
     now: datetime | None = None,
+    skipped: list[str] | None = None,
 ) -> list[LocalNorm]:
     """Compute and store a local norm per respondent and scale (default: the watched
     scales) in one transaction; refuse (``UsageError``) naming every scale with fewer than
-    ``min_n`` clients, and store nothing then."""
+    ``min_n`` clients for the questionnaire's own respondent, and store nothing then. Other
+    respondents with too few are left out and said in ``skipped``."""
     if min_n < MIN_N_FLOOR:
         raise UsageError(
             Problem("min-n", f"a local norm needs at least {MIN_N_FLOOR} clients (not {min_n})")
@@ -99,7 +101,8 @@ def build(
             )
         )
     built_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    groups = first_sessions(store, q) or {q.respondent.value: []}
+    groups = first_sessions(store, q)
+    groups.setdefault(q.respondent.value, [])
     norms: list[LocalNorm] = []
     problems: list[Problem] = []
     for respondent, admins in groups.items():
@@ -108,7 +111,13 @@ def build(
             used = [(s, x) for s in sessions if (x := s.score(scale_id)) is not None]
             who = "" if respondent == q.respondent.value else f" ({respondent})"
             if len(used) < min_n:
-                problems.append(_too_few(q, scale_id, who, len(used), len(sessions), min_n))
+                few = _too_few(q, scale_id, who, len(used), len(sessions), min_n)
+                # Another respondent's few ratings (a therapist filling in the client form)
+                # must not block the questionnaire's own respondent: skipped, and said.
+                if respondent == q.respondent.value:
+                    problems.append(few)
+                elif skipped is not None:
+                    skipped.append(few.message + " (no norm for these)")
                 continue
             values = [x for _, x in used]
             sd = statistics.stdev(values)

@@ -69,7 +69,11 @@ def build(
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
-        made = compute(store, catalog.get(questionnaire), scales, min_n)
+        skipped: list[str] = []
+        made = compute(store, catalog.get(questionnaire), scales, min_n, skipped=skipped)
+        from ..ui import render
+
+        render.notices(skipped)
         if as_json:
             print_json([n.to_dict() for n in made])
             return
