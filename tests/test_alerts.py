@@ -392,3 +392,36 @@ def test_hints_for_authors_only_in_show_and_validate(
     for text in said:
         for hint in ("add a norm", "add the `sd`", "alerts.reliable_change", "`reliability`"):
             assert hint not in text
+
+
+def test_show_states_every_alert_rule_with_its_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from alliance_cli.cli import app
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    shown = CliRunner().invoke(app, ["show", "srs"])
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    start = lines.index("alert rules (watched: total):")
+    rules = [line.split(":")[0].strip() for line in lines[start + 1 : start + 9]]
+    assert rules == [
+        "cutoff",
+        "drop",
+        "reliable_change",
+        "rupture",
+        "divergence",
+        "high_then_falling",
+        "ceiling",
+        "missing",
+    ]
+    assert (
+        "  rupture: a fall of more than 2 SD, SD the larger of the client's own (from 3 earlier "
+        "sessions) and 2.5% of the range; repaired within 2 sessions at the pre-drop score "
+        "less 0.5 SD. Source: Adapted from Stiles et al. (2004)" in shown.stdout
+    )
+    ors = CliRunner().invoke(app, ["show", "ors"]).stdout
+    assert "  rupture: off" in ors
+    assert "  reliable_change: a fall of at least 5 points from the baseline" in ors

@@ -133,9 +133,10 @@ def basis(
             reliability=r_norm.reliability,
         )
     if mine is not None and mine.content_hash == q.content_hash():
+        why = "publishes no SD" if published is None else "gives no reliability for its SD"
         text = (
             f"SD {n2(mine.sd)} from {mine.describe()}; reliability {r2(mine.reliability)} "
-            f"from {mine.reliability_source} (the definition publishes no SD)"
+            f"from {mine.reliability_source} (the definition {why})"
         )
         return Basis(
             "local",

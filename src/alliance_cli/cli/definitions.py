@@ -62,6 +62,7 @@ def show(
 
         entry = catalog.entry_of(q)
         render.questionnaire(q, entry.origin, str(entry.path))
+        render.alert_rules(q)
         render.definition_notes({str(entry.path): definition_notes(q)})
         if (warning := key_warning(q)) is not None:
             render.warning(warning)

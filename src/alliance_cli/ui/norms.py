@@ -26,7 +26,7 @@ def table(rows: Sequence[LocalNorm], title: str) -> None:
         who = "" if n.respondent == "client" else f" ({n.respondent})"
         t.add_row(
             str(n.id),
-            n.built_at[:10],
+            Text(n.built_at[:10]),
             Text(f"{n.questionnaire} {n.scale}{who}"),
             str(n.n),
             n2(n.mean),
