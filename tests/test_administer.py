@@ -222,9 +222,13 @@ def test_the_result_shows_change_against_the_previous_session(
     assert result.administration.session == 2
     assert result.series.changes("total") == [None, -1]
     assert [s.administration.session for s in result.series.sessions] == [1, 2]
-    # 5 → 4 on the 1–5 mean is a fall of 1 > 2 × 0.4 (10% of the range): a possible rupture,
-    # shown with this session's other alerts.
-    assert [(a.rule, a.session) for a in result.alerts] == [("rupture", 2)]
+    # 5 → 4 on the 1–5 mean is a fall of 1 > 2 × 0.25 (the floor, 6.25% of the range): a
+    # possible rupture, shown with this session's other alerts — and the note that reliable
+    # change needs a reference SD (no norm in this database).
+    assert [(a.rule, a.kind, a.session) for a in result.alerts] == [
+        ("reliable_change", "info", 2),
+        ("rupture", "concern", 2),
+    ]
 
 
 def test_hide_results_shows_a_thank_you(store: Store, tiny: Questionnaire) -> None:

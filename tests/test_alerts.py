@@ -71,36 +71,81 @@ def test_srs_drop_and_cutoff(tmp_path: Path) -> None:
     assert all(a.session != 3 for a in found if a.rule == "cutoff")
 
 
-def test_wai_sr_reliable_fall_with_the_clients_own_sd(tmp_path: Path) -> None:
-    q = load("wai-sr")
-    found = alerts_for(
-        tmp_path,
-        q,
-        [
-            "5,5,5,5,5,5,4,4,4,4,4,4",  # total mean 4.5
-            "4,4,4,4,4,4,4,4,4,4,4,4",  # 4.0
-            "5,5,5,5,5,5,4,4,4,4,4,4",  # 4.5
-            "3,3,3,3,3,3,3,3,3,3,3,3",  # 3.0
-        ],
-    )
+# WAI-SR totals (means of 12 items) used below: 54/12 = 4.5, 50/12, 53/12, 37/12.
+W45 = "5,5,5,5,5,5,4,4,4,4,4,4"
+W417 = "5,5,4,4,4,4,4,4,4,4,4,4"
+W442 = "5,5,5,5,5,4,4,4,4,4,4,4"
+W308 = "4,3,3,3,3,3,3,3,3,3,3,3"
+
+
+def test_reliable_change_never_uses_the_clients_own_sd(tmp_path: Path) -> None:
+    # The issue's case: earlier totals 4.5, 4.17, 4.42 have SD 0.17; with it, old code
+    # reported "RCI −20.42 … SD 0.17 from the client's own earlier scores". That SD is the
+    # client's fluctuation, not measurement error: without a reference SD there is no RCI.
+    found = alerts_for(tmp_path, load("wai-sr"), [W45, W417, W442, W308])
     [rc] = [a for a in found if a.rule == "reliable_change"]
-    # Sessions 2 and 3 have fewer than 3 earlier scores: no client SD yet. Session 4: SD of
-    # 4.5, 4.0, 4.5 = 0.288675; S_diff = √2 × 0.288675 × √(1 − .92) = 0.115470;
-    # RCI = (3.0 − 4.5) / 0.115470 = −12.99 < −1.96.
-    assert rc.session == 4
-    assert rc.numbers["sd"] == pytest.approx(0.288675, abs=1e-6)
-    assert rc.numbers["s_diff"] == pytest.approx(0.115470, abs=1e-6)
-    assert rc.numbers["rci"] == pytest.approx(-12.9904, abs=1e-4)
-    assert rc.numbers["sd_source"] == "the client's own earlier scores"
-    assert rc.numbers["reliability"] == 0.92
-    assert "Jacobson & Truax (1991)" in rc.source
-    # Rupture: the earlier SD (0.289) is below 10% of the 1–5 range (0.4), which stands in
-    # for a sample SD; 4.5 → 3.0 falls 1.5 > 2 × 0.4.
+    assert (rc.kind, rc.session, rc.numbers) == ("info", 4, {})
+    assert rc.message == (
+        "Session 4: reliable change of Total not computed, because there is no reference SD: "
+        "none is published for it, and the practice has no norm of its own yet (`alliance "
+        "norms build -q wai-sr`); a client's own session-to-session spread is not one."
+    )
+    # Rupture detection is ipsative: there the client's own SD (0.17) is legitimate, but
+    # never below the floor of 6.25% of the 1–5 range (0.25); 4.42 → 3.08 falls 1.33 > 0.5.
     [rupture] = [a for a in found if a.rule == "rupture"]
-    assert (rupture.session, rupture.numbers["sd"]) == (4, pytest.approx(0.4))
-    assert rupture.numbers["sd_source"] == "10% of the scale's range (no norm SD)"
+    assert (rupture.session, rupture.numbers["sd"]) == (4, 0.25)
+    assert rupture.numbers["sd_source"] == "the floor of 6.25% of the 1–5 range"
     assert rupture.numbers["status"] == "not repaired yet (watch the next 2 sessions)"
+    assert rupture.source.startswith("Adapted from Stiles")
     assert {a.scale for a in found} == {"total"}  # WAI-SR watches its total only
+
+
+def local_norm(q: Questionnaire, sd: float = 0.61, built: str = "2026-12-07T10:00:00+00:00"):  # type: ignore[no-untyped-def]
+    from alliance_cli.norms import LocalNorm
+
+    return LocalNorm(
+        questionnaire=q.id,
+        version=q.version,
+        content_hash=q.content_hash(),
+        scale="total",
+        respondent="client",
+        n=48,
+        mean=3.9,
+        sd=sd,
+        first_date="2026-01-04",
+        last_date="2026-11-30",
+        reliability=0.92,
+        reliability_source="Hanson, Curry & Bandalos (2002), Educational and Psychological "
+        "Measurement",
+        min_n=30,
+        built_at=built,
+        id=1,
+    )
+
+
+def test_reliable_change_with_the_practices_norm_names_it(tmp_path: Path) -> None:
+    q = load("wai-sr")
+    with Store(tmp_path / "h.sqlite3") as store:
+        for text in (W45, W417, W442, W308):
+            record(store, q, score(q, text), client="C-1")
+        [series] = client_series(store.history("C-1"), lambda qid: q)
+    found = series_alerts(series, local=[local_norm(q, 9.9, "2026-01-01"), local_norm(q)])
+    [rc] = [a for a in found if a.rule == "reliable_change"]
+    # The newest norm: S_diff = √2 × 0.61 × √(1 − .92) = 0.244; RCI = (37/12 − 4.5) / 0.244
+    # = −5.81.
+    assert rc.kind == "concern" and rc.numbers["rci"] == pytest.approx(-5.806, abs=1e-3)
+    assert rc.numbers["basis"] == "local" and rc.numbers["norm_id"] == 1
+    assert rc.message == (
+        "Session 4: Total 3.08 is a reliable fall from the baseline 4.5 (session 1): "
+        "RCI -5.81, beyond ±1.96; SD 0.61 from the practice's norm of 2026-12-07, n = 48, "
+        "clients' first sessions 2026-01-04…2026-11-30; reliability .92 from Hanson, Curry "
+        "& Bandalos (2002), Educational and Psychological Measurement (the definition "
+        "publishes no SD)."
+    )
+    # A norm built under another version of the definition is not used, and that is said.
+    stale = local_norm(q).__class__(**{**local_norm(q).to_dict(), "content_hash": "x"})
+    [note] = [a for a in series_alerts(series, local=[stale]) if a.rule == "reliable_change"]
+    assert note.kind == "info" and "was built under another version of the wai-sr" in note.message
 
 
 def test_high_then_falling_is_a_prompt(tmp_path: Path) -> None:
@@ -112,7 +157,7 @@ def test_high_then_falling_is_a_prompt(tmp_path: Path) -> None:
     # Started at 87.5% of the maximum ((4.5 − 1) / 4) and fell twice: 4.5 → 4.0 → 3.5.
     [pattern] = [a for a in found if a.rule == "high_then_falling"]
     assert (pattern.session, pattern.kind) == (3, "prompt")
-    # Falls of 0.5 are not more than 2 × 0.4 (10% of the range): no rupture.
+    # Falls of 0.5 are not more than 2 × 0.25 (the floor, 6.25% of the range): no rupture.
     assert "rupture" not in {a.rule for a in found}
 
 
@@ -127,28 +172,34 @@ def with_norm(sd: float) -> Questionnaire:
     return q
 
 
-def test_a_norm_sd_is_used_from_the_second_session(tmp_path: Path) -> None:
-    found = alerts_for(
-        tmp_path,
-        with_norm(0.5),
-        [
-            "5,5,5,5,5,5,4,4,4,4,4,4",  # 4.5
-            "3,3,3,3,3,3,3,3,3,4,4,4",  # (27 + 12) / 12 = 3.25
-        ],
-    )
+def test_a_published_norm_sd_takes_precedence(tmp_path: Path) -> None:
+    q = with_norm(0.5)
+    with Store(tmp_path / "h.sqlite3") as store:
+        for text in ("5,5,5,5,5,5,4,4,4,4,4,4", "3,3,3,3,3,3,3,3,3,4,4,4"):  # 4.5, 3.25
+            record(store, q, score(q, text), client="C-1")
+        [series] = client_series(store.history("C-1"), lambda qid: q)
+    found = series_alerts(series, local=[local_norm(q)])
     [rc] = [a for a in found if a.rule == "reliable_change"]
     # S_diff = √2 × 0.5 × √0.08 = 0.2; RCI = (3.25 − 4.5) / 0.2 = −6.25
-    assert rc.numbers["sd_source"] == "the definition's norm"
+    assert (rc.numbers["basis"], rc.numbers["sd"]) == ("published", 0.5)
     assert rc.numbers["rci"] == pytest.approx(-6.25)
+    assert rc.message.endswith(
+        "RCI -6.25, beyond ±1.96; SD 0.5 from the published norm (WAI-family reliability "
+        "generalization (modal alpha); Hanson, Curry & Bandalos (2002), Educational and "
+        "Psychological Measurement), reliability .92 from Hanson, Curry & Bandalos (2002), "
+        "Educational and Psychological Measurement; a published norm takes precedence over "
+        "the practice's own."
+    )
+    # The rupture rule never takes a norm's between-client SD: the floor (0.25) after one
+    # session; 1.25 > 2 × 0.25.
     [rupture] = [a for a in found if a.rule == "rupture"]
-    # 1.25 > 2 × 0.5 (the norm SD; no client SD after one session)
-    assert (rupture.numbers["sd"], rupture.numbers["sd_source"]) == (0.5, "the definition's norm")
+    assert (rupture.numbers["sd"], rupture.numbers["floor"]) == (0.25, 0.25)
 
 
-def test_the_larger_of_the_clients_and_the_norms_sd(tmp_path: Path) -> None:
+def test_the_larger_of_the_clients_own_sd_and_the_floor(tmp_path: Path) -> None:
     found = alerts_for(
         tmp_path,
-        with_norm(0.1),
+        load("wai-sr"),
         [
             "5,5,5,5,5,5,5,5,5,5,5,5",
             "3,3,3,3,3,3,3,3,3,3,3,3",
@@ -157,9 +208,9 @@ def test_the_larger_of_the_clients_and_the_norms_sd(tmp_path: Path) -> None:
         ],
     )
     ruptures = [(a.session, a.numbers["sd"]) for a in found if a.rule == "rupture"]
-    # Session 2: no client SD yet, norm SD 0.1: 5 → 3 falls 2 > 0.2. Session 4: client SD of
-    # 5, 3, 5 = 1.1547 > 0.1, so 5 → 3.5 (1.5) is not more than 2 × 1.1547.
-    assert ruptures == [(2, 0.1)]
+    # Session 2: no client SD yet, the floor 0.25: 5 → 3 falls 2 > 0.5. Session 4: client SD
+    # of 5, 3, 5 = 1.1547 > 0.25, so 5 → 3.5 (1.5) is not more than 2 × 1.1547.
+    assert ruptures == [(2, 0.25)]
 
 
 def test_ors_published_reliable_change_in_points(tmp_path: Path) -> None:
@@ -168,6 +219,7 @@ def test_ors_published_reliable_change_in_points(tmp_path: Path) -> None:
     # baseline 20; 15.1 is a fall of 4.9 (< 5); 14.9 a fall of 5.1 (≥ 5).
     [rc] = [a for a in found if a.rule == "reliable_change"]
     assert rc.session == 3 and rc.numbers["fall"] == pytest.approx(5.1)
+    assert rc.numbers["basis"] == "points" and rc.numbers["points"] == 5
     assert "Miller et al. 2003" in rc.source
 
 
@@ -185,33 +237,65 @@ def test_ceiling_every_time_is_a_prompt(tmp_path: Path) -> None:
 
 def test_rupture_repaired(tmp_path: Path) -> None:
     found = alerts_for(tmp_path, load("srs"), [SRS[36], SRS[36.4], SRS[36.2], SRS[26], SRS[36.1]])
-    # Earlier SD of 36, 36.4, 36.2 is 0.2, below 10% of the 0–40 range (4), which stands in.
-    # 36.2 → 26 falls 10.2 > 2 × 4; repaired when ≥ 36.2 − 0.5 × 4 = 34.2: 36.1.
+    # Earlier SD of 36, 36.4, 36.2 is 0.2, below the SRS floor of 2.5% of 0–40 (1 point).
+    # 36.2 → 26 falls 10.2 > 2 × 1; repaired when ≥ 36.2 − 0.5 × 1 = 35.7: 36.1.
     [rupture] = [a for a in found if a.rule == "rupture"]
     assert rupture.session == 4
-    assert rupture.numbers["sd"] == pytest.approx(4)
-    assert rupture.numbers["sd_source"] == "10% of the scale's range (no norm SD)"
+    assert rupture.numbers["sd"] == pytest.approx(1)
+    assert rupture.numbers["sd_source"] == "the floor of 2.5% of the 0–40 range"
     assert rupture.numbers["repaired"] is True and rupture.kind == "info"
     assert rupture.numbers["status"] == "repaired at session 5"
 
 
-def test_rupture_unrepaired_with_k_1(tmp_path: Path) -> None:
-    text = (bundled_dir() / "srs.yaml").read_text("utf-8") + "  rupture: {k: 1}\n"
-    q, problems = validate_text(text, "srs.yaml", Questionnaire)
-    assert problems == [] and q is not None
-    found = alerts_for(tmp_path, q, [SRS[36], SRS[36.4], SRS[36.2], SRS[30], SRS[30.5], SRS[31]])
-    # SD 4 (as above); 36.2 → 30 falls 6.2 > 1 × 4; 30.5 and 31 stay below 36.2 − 2 = 34.2.
+def test_srs_rupture_of_seven_points_is_found_and_repaired(tmp_path: Path) -> None:
+    # The issue's case: 39, 39, 39, 39, 32, 38.8. The old fallback SD (10% of the range, 4)
+    # needed a fall of more than 8 points. Now: the client's own SD (0) is below the floor
+    # (1 point), so 39 → 32 (7) > 2 × 1 is a rupture, repaired by 38.8 ≥ 39 − 0.5.
+    t39, t32, t388 = "9.8,9.8,9.7,9.7", "8,8,8,8", "9.7,9.7,9.7,9.7"
+    found = alerts_for(tmp_path, load("srs"), [t39, t39, t39, t39, t32, t388])
     [rupture] = [a for a in found if a.rule == "rupture"]
-    assert rupture.numbers["sd"] == pytest.approx(4)
+    assert (rupture.session, rupture.kind, rupture.numbers["status"]) == (
+        5,
+        "info",
+        "repaired at session 6",
+    )
+    assert rupture.message == (
+        "Session 5: possible rupture: Total fell 7 (39 → 32), more than 2 SD (SD 1 from the "
+        "floor of 2.5% of the 0–40 range); repaired means back to 38.5 within 2 sessions; "
+        "repaired at session 6."
+    )
+    # The definition states the rule, its parameters and that it is our adaptation.
+    assert rupture.source.startswith("Adapted from Stiles et al. (2004)")
+    assert "floor" in rupture.source and "this project's" in rupture.source
+
+
+def test_rupture_unrepaired_with_k_1_then_returned_late(tmp_path: Path) -> None:
+    text = (bundled_dir() / "srs.yaml").read_text("utf-8").replace("    k: 2\n", "    k: 1\n")
+    q, problems = validate_text(text, "srs.yaml", Questionnaire)
+    assert problems == [] and q is not None and q.alerts.rupture.k == 1
+    series = [SRS[36], SRS[36.4], SRS[36.2], SRS[30], SRS[30.5], SRS[31]]
+    found = alerts_for(tmp_path, q, series)
+    # SD 1 (the floor); 36.2 → 30 falls 6.2 > 1 × 1; 30.5 and 31 stay below 36.2 − 0.5.
+    [rupture] = [a for a in found if a.rule == "rupture"]
     assert rupture.numbers["status"] == "not repaired within 2 sessions"
-    assert rupture.kind == "concern"
+    assert rupture.kind == "concern" and rupture.numbers["returned_at"] is None
+    # A later session back at the pre-drop level updates the status, outside the window.
+    later = alerts_for(tmp_path / "b", q, [*series, SRS[31], SRS[36]])
+    [rupture] = [a for a in later if a.rule == "rupture" and a.session == 4]
+    assert rupture.numbers["status"] == "returned at session 8, after the 2-session window"
+    assert rupture.numbers["returned_at"] == 8 and rupture.kind == "concern"
 
 
 def test_reliable_change_says_when_it_cannot_run(tmp_path: Path) -> None:
     found = alerts_for(tmp_path, load("srs"), [SRS[38], SRS[36]])
     [note] = [a for a in found if a.rule == "reliable_change"]
     assert note.kind == "info" and note.session == 2
-    assert "not computed: the srs definition gives no reliability" in note.message
+    assert "reliable change of Total not computed, because there is no reference SD" in (
+        note.message
+    )
+    # Hints for definition authors are not for the clinician reading alerts.
+    for a in found:
+        assert "add a norm" not in a.message and "alerts.reliable_change" not in a.message
 
 
 def test_missing_sessions_and_withheld_scores(tmp_path: Path) -> None:
@@ -230,9 +314,9 @@ def test_rules_can_be_switched_off(tmp_path: Path) -> None:
         .read_text("utf-8")
         .replace(
             "alerts:\n",
-            "alerts:\n  cutoff: {enabled: false}\n  missing: {enabled: false}\n"
-            "  reliable_change: {enabled: false}\n",
+            "alerts:\n  cutoff: {enabled: false}\n  missing: {enabled: false}\n",
         )
+        .replace("  reliable_change:\n", "  reliable_change:\n    enabled: false\n")
     )
     q, problems = validate_text(text, "srs.yaml", Questionnaire)
     assert problems == [] and q is not None
@@ -241,7 +325,11 @@ def test_rules_can_be_switched_off(tmp_path: Path) -> None:
 
 
 def test_a_drop_threshold_needs_a_source() -> None:
-    text = (bundled_dir() / "wai-sr.yaml").read_text("utf-8") + "alerts:\n  drop: {at_least: 1}\n"
+    text = (
+        (bundled_dir() / "wai-sr.yaml")
+        .read_text("utf-8")
+        .replace("\nalerts:\n", "\nalerts:\n  drop: {at_least: 1}\n")
+    )
     _, problems = validate_text(text, "w.yaml", Questionnaire)
     assert [p.render().split(" ", 1)[1] for p in problems] == [
         "alerts.drop.source: a rule with at_least needs its source"
@@ -249,9 +337,91 @@ def test_a_drop_threshold_needs_a_source() -> None:
 
 
 def test_watched_scales_must_exist() -> None:
-    text = (bundled_dir() / "wai-sr.yaml").read_text("utf-8") + "alerts:\n  scales: [totl]\n"
+    text = (
+        (bundled_dir() / "wai-sr.yaml")
+        .read_text("utf-8")
+        .replace("\nalerts:\n", "\nalerts:\n  scales: [totl]\n")
+    )
     _, problems = validate_text(text, "w.yaml", Questionnaire)
     assert [p.render().split(" ", 1)[1] for p in problems] == [
         'alerts.scales[0]: scale "totl" is not defined (scales are "goal", "task", "bond", '
         '"goal_task", "total")'
     ]
+
+
+def test_hints_for_authors_only_in_show_and_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from alliance_cli.cli import app
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "400")
+    runner = CliRunner()
+    note = (
+        "note: reliable change of Total (total) has no published reference: add the `sd` of a "
+        "reference sample to a norm under scales.total.norms (reliability .92 is given), or a "
+        "published amount as `alerts.reliable_change.points` with its `source`; until then it "
+        "needs the practice's own norm (`alliance norms build -q wai-sr`)"
+    )
+    shown = runner.invoke(app, ["show", "wai-sr"])
+    assert shown.exit_code == 0 and note in shown.stderr
+    path = str(bundled_dir() / "wai-sr.yaml")
+    checked = runner.invoke(app, ["validate", path])
+    assert (checked.exit_code, checked.stdout) == (0, "OK: 1 file valid\n")
+    assert checked.stderr == f"{path}: {note}\n"
+    # ORS publishes its amount: nothing to note.
+    assert "note:" not in runner.invoke(app, ["show", "ors"]).stderr
+
+    db = str(tmp_path / "h.sqlite3")
+    assert runner.invoke(app, ["new-client", "C-1", "--db", db]).exit_code == 0
+    said = []
+    for answers in (W45, W417, W442, W308):
+        scored = runner.invoke(
+            app, ["score", "wai-sr", "--answers", answers, "--client", "C-1", "--db", db]
+        )
+        assert scored.exit_code == 0, scored.output
+        said.append(scored.stdout + scored.stderr)
+    history = runner.invoke(app, ["history", "C-1", "--db", db])
+    as_json = runner.invoke(app, ["history", "C-1", "--db", db, "--json"])
+    report = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", "C-1", "--db", db, "-o", str(report)]).exit_code == 0
+    said += [history.stdout + history.stderr, as_json.stdout, report.read_text("utf-8")]
+    assert "reliable change of Total not computed, because there is no reference SD" in said[-3]
+    for text in said:
+        for hint in ("add a norm", "add the `sd`", "alerts.reliable_change", "`reliability`"):
+            assert hint not in text
+
+
+def test_show_states_every_alert_rule_with_its_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from alliance_cli.cli import app
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    shown = CliRunner().invoke(app, ["show", "srs"])
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    start = lines.index("alert rules (watched: total):")
+    rules = [line.split(":")[0].strip() for line in lines[start + 1 : start + 9]]
+    assert rules == [
+        "cutoff",
+        "drop",
+        "reliable_change",
+        "rupture",
+        "divergence",
+        "high_then_falling",
+        "ceiling",
+        "missing",
+    ]
+    assert (
+        "  rupture: a fall of more than 2 SD, SD the larger of the client's own (from 3 earlier "
+        "sessions) and 2.5% of the range; repaired within 2 sessions at the pre-drop score "
+        "less 0.5 SD. Source: Adapted from Stiles et al. (2004)" in shown.stdout
+    )
+    ors = CliRunner().invoke(app, ["show", "ors"]).stdout
+    assert "  rupture: off" in ors
+    assert "  reliable_change: a fall of at least 5 points from the baseline" in ors

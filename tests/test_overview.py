@@ -74,6 +74,74 @@ def test_client_and_therapist_gap_widening(store: Store) -> None:
     }
 
 
+def test_a_gap_that_swings_is_not_stable_and_raises_a_concern(store: Store) -> None:
+    # Session 1: client 4.5, therapist 49/12 = 4.08, gap +0.42. Session 2: client 3.0,
+    # therapist 4.25, gap −1.25. The old trend called this "stable" (too few sessions for
+    # its three-session pattern): the pattern of a rupture the therapist did not see.
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 1)
+    save(store, "wai-sr-t", "5,4,4,4,4,4,4,4,4,4,4,4", 1)
+    save(store, "wai-sr", "3,3,3,3,3,3,3,3,3,3,3,3", 2)
+    save(store, "wai-sr-t", "5,5,5,4,4,4,4,4,4,4,4,4", 2)
+    overview = client_overview(store, "C-1", Catalog().get, "wai-sr")
+    total = next(g for g in overview.gaps if g.scale == "total")
+    assert [round(g, 2) for _, _, g in total.values] == [0.42, -1.25]
+    assert total.trend == "reversed"
+    # One earlier gap: its own SD is not estimable, so the floor of the wai-sr rule (6.25%
+    # of the 1–5 range = 0.25); the shift −1.67 is more than 2 × 0.25.
+    j = total.judgement
+    assert j is not None and j.beyond and (j.sd, j.k) == (0.25, 2)
+    assert j.shift == pytest.approx(-1.25 - 5 / 12)
+    client = next(w for w in overview.watched if w.series.questionnaire.id == "wai-sr")
+    [alert] = [a for a in client.alerts if a.rule == "divergence"]
+    assert (alert.kind, alert.session, alert.scale) == ("concern", 2, "total")
+    assert alert.message == (
+        "Session 2: possible rupture the therapist did not see: Total gap (client − therapist) "
+        "-1.25 against +0.42 on average in 1 earlier session (the sign flipped), a shift of "
+        "-1.67, more than 2 SD (SD 0.25 from the floor of 6.25% of the range)."
+    )
+    assert alert.source.startswith("This project's convention")
+    assert overview.to_dict()["comparisons"][-1]["trend"] == "reversed"
+
+
+def test_a_swing_stays_named_after_the_gap_returns(store: Store) -> None:
+    # Gaps +0.42 (s1), +0.5 (s2), −1.25 (s3: client 3.0, therapist 4.25), +0.5 (s4). At
+    # session 3 the gap shifts −1.71 from the earlier mean 0.46, beyond 2 × 0.25 (floor);
+    # at session 4 the shift is +0.61 against the mean −0.11 of three gaps whose own SD
+    # (0.99) is larger than the floor: within 2 SD. The latest gap is stable, yet the
+    # swing at session 3 stays in the history as the concern it was.
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 1)
+    save(store, "wai-sr-t", "5,4,4,4,4,4,4,4,4,4,4,4", 1)
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 2)
+    save(store, "wai-sr-t", "4,4,4,4,4,4,4,4,4,4,4,4", 2)
+    save(store, "wai-sr", "3,3,3,3,3,3,3,3,3,3,3,3", 3)
+    save(store, "wai-sr-t", "5,5,5,4,4,4,4,4,4,4,4,4", 3)
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 4)
+    save(store, "wai-sr-t", "4,4,4,4,4,4,4,4,4,4,4,4", 4)
+    overview = client_overview(store, "C-1", Catalog().get, "wai-sr")
+    total = next(g for g in overview.gaps if g.scale == "total")
+    assert [round(g, 2) for _, _, g in total.values] == [0.42, 0.5, -1.25, 0.5]
+    assert [(j.session, j.beyond) for j in total.judged] == [(2, False), (3, True), (4, False)]
+    assert total.trend == "stable"
+    client = next(w for w in overview.watched if w.series.questionnaire.id == "wai-sr")
+    found = [(a.session, a.kind) for a in client.alerts if a.rule == "divergence"]
+    assert found == [(3, "concern")]
+
+
+def test_a_gap_is_stable_only_within_the_rule(store: Store) -> None:
+    # Gaps +0.42, then +0.5 (client 4.5, therapist 4.0): a shift of 0.08 < 0.5.
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 1)
+    save(store, "wai-sr-t", "5,4,4,4,4,4,4,4,4,4,4,4", 1)
+    overview = client_overview(store, "C-1", Catalog().get, "wai-sr")
+    total = next(g for g in overview.gaps if g.scale == "total")
+    assert (total.trend, total.judgement) == ("not judged", None)  # one shared session
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 2)
+    save(store, "wai-sr-t", "4,4,4,4,4,4,4,4,4,4,4,4", 2)
+    overview = client_overview(store, "C-1", Catalog().get, "wai-sr")
+    total = next(g for g in overview.gaps if g.scale == "total")
+    assert total.trend == "stable"
+    assert not [a for w in overview.watched for a in w.alerts if a.rule == "divergence"]
+
+
 def test_means_per_clinician_and_modality(store: Store) -> None:
     save(store, "srs", "9,9,9,9", 1, modality="in-person", clinician="A")
     save(store, "srs", "9.5,9.5,9.5,9.5", 2, modality="in-person", clinician="B")

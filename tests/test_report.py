@@ -124,9 +124,11 @@ def test_report_opens_with_the_status_and_groups_repeated_alerts(realistic_repor
         str(n) for n in range(1, 8)
     ]
     wai = html[html.index("Working Alliance Inventory") :]
-    # WAI-SR session 3: a repaired rupture (information, no mark) and a prompt ("?").
-    assert re.findall(r'data-session="3"><title>[^<]*</title>([^<]*)<', wai) == ["?"]
-    assert "<span><b>?</b> prompt: invite honest feedback</span>" in wai
+    # WAI-SR session 3: a repaired rupture (information, no mark), a prompt ("?") and the
+    # client–therapist gap swinging beyond the divergence rule (a concern, "≠", which
+    # outranks the prompt).
+    assert re.findall(r'data-session="3"><title>[^<]*</title>([^<]*)<', wai) == ["≠"]
+    assert "<span><b>≠</b> client and therapist ratings diverge</span>" in wai
     # Charts zoom to the data: ORS runs 18–33 with its cutoff 25, no 0 or 40 tick.
     ors_svg = html[html.index("<svg") : html.index("</svg>")]
     tick_values = [float(v) for v in re.findall(r'class="label tick"[^>]*>([\d.]+)<', ors_svg)]

@@ -30,7 +30,8 @@ class Mark:
     """When several alerts fall on one session, the mark with the highest rank is shown."""
 
 
-RUPTURE = Mark("R", "possible rupture, not repaired", 6)
+RUPTURE = Mark("R", "possible rupture, not repaired", 7)
+DIVERGE = Mark("≠", "client and therapist ratings diverge", 6)
 FALL = Mark("▼", "drop or reliable fall", 5)
 CUTOFF = Mark("!", "past the cutoff", 4)
 OTHER = Mark("*", "other concern (see the alerts)", 3)
@@ -39,6 +40,7 @@ PROMPT = Mark("?", "prompt: invite honest feedback", 1)
 
 MARKS: dict[tuple[str, str], Mark] = {
     ("rupture", "concern"): RUPTURE,
+    ("divergence", "concern"): DIVERGE,
     ("drop", "concern"): FALL,
     ("reliable_change", "concern"): FALL,
     ("cutoff", "concern"): CUTOFF,

@@ -9,30 +9,35 @@ Sources:
 
 * cutoff — the scale's flagged band and its source (SRS below 36: Duncan et al. 2003);
 * drop — the definition's threshold and source (SRS: a fall of 1 point, as used by OpenFIT);
-* reliable change — Jacobson, N. S., & Truax, P. (1991). Clinical significance: a statistical
-  approach to defining meaningful change in psychotherapy research. J Consult Clin Psychol,
-  59(1), 12–19: SE = SD √(1 − r), S_diff = √2 SE, RCI = (x₂ − x₁) / S_diff;
+* reliable change — Jacobson & Truax (1991), against a reference SD and reliability only (a
+  published amount, the definition's norm or the practice's; :func:`change.basis`);
 * rupture–repair — adapted from Stiles et al. (2004), J Couns Psychol 51(1); Strauss et al.
-  (2006), J Consult Clin Psychol 74(2); Gumz et al. (2012), BMC Med Res Methodol 12:10 (SD the
-  larger of the client's own and the norm's);
+  (2006), J Consult Clin Psychol 74(2); Gumz et al. (2012), BMC Med Res Methodol 12:10:
+  ipsative (the client's own SD), never below the definition's floor;
+* divergence — a client–therapist gap that shifted against the earlier gaps (the
+  definition's rule; this project's convention unless it cites another);
 * patterns (high then falling, always at the ceiling) — prompts to invite honest feedback
   (Horvath: alliance measures have no standardized cutoffs, so client-relative rules matter).
 """
 
 from __future__ import annotations
 
-import math
 import statistics
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from .history import Series
-from .model import Direction, Questionnaire, fmt_num
+from .change import JACOBSON_TRUAX, baseline_words, basis, n2
+from .history import Gap, GapJudgement, Series
+from .model import Direction, Questionnaire, fmt_change
+from .norms import LocalNorm
 
-JACOBSON_TRUAX = "Jacobson & Truax (1991), J Consult Clin Psychol 59(1), 12–19"
-RUPTURE_SOURCE = "adapted from Stiles et al. (2004), Strauss et al. (2006) and Gumz et al. (2012)"
+RUPTURE_SOURCE = (
+    "adapted from Stiles et al. (2004), Strauss et al. (2006) and Gumz et al. (2012) — this "
+    "project's adaptation: a fall of more than k SD, SD the larger of the client's own and a "
+    "floor (the parameters are in the alert)"
+)
 PATTERN_SOURCE = (
     "pattern prompt: alliance measures have no standardized cutoffs and are ceiling-prone "
     "(Horvath); very high or slipping scores are worth an honest conversation"
@@ -58,27 +63,26 @@ class Alert:
         return asdict(self)
 
 
-def _n(x: float) -> str:
-    return fmt_num(round(x, 2))
-
-
-def series_alerts(series: Series, client_sessions: Collection[int] = ()) -> list[Alert]:
+def series_alerts(
+    series: Series, client_sessions: Collection[int] = (), local: Sequence[LocalNorm] = ()
+) -> list[Alert]:
     """Every alert the definition's rules find in one series, in session order.
 
     ``client_sessions`` are the session numbers at which the client has any record; a
     session there without this measure counts as missing too (also before the first or
-    after the last of this series)."""
+    after the last of this series). ``local`` are the practice's norms
+    (:func:`norms.stored`), a reference for reliable change where the definition has none."""
     q = series.questionnaire
     out: list[Alert] = []
     out += _missing(series, client_sessions)
     for scale_id in q.watched_scales():
         if scale_id not in q.scales:
             continue
-        out += _scale_alerts(series, scale_id)
+        out += _scale_alerts(series, scale_id, local)
     return sorted(out, key=lambda a: (a.session, a.scale or "", a.rule))
 
 
-def _scale_alerts(series: Series, scale_id: str) -> list[Alert]:
+def _scale_alerts(series: Series, scale_id: str, local: Sequence[LocalNorm]) -> list[Alert]:
     q = series.questionnaire
     rules = q.alerts
     scale = q.scales[scale_id]
@@ -114,7 +118,7 @@ def _scale_alerts(series: Series, scale_id: str) -> list[Alert]:
                         alert(
                             "cutoff",
                             i,
-                            f"{scale.name} {_n(flag.value)} — {flag.rule}: {flag.message}",
+                            f"{scale.name} {n2(flag.value)} — {flag.rule}: {flag.message}",
                             flag.source,
                             score=flag.value,
                             band=flag.id,
@@ -129,8 +133,8 @@ def _scale_alerts(series: Series, scale_id: str) -> list[Alert]:
                     alert(
                         "drop",
                         i1,
-                        f"{scale.name} fell {_n(fall)} from session {sessions[i0]} "
-                        f"({_n(x0)} → {_n(x1)}); a fall of {_n(rules.drop.at_least)} or more is "
+                        f"{scale.name} fell {n2(fall)} from session {sessions[i0]} "
+                        f"({n2(x0)} → {n2(x1)}); a fall of {n2(rules.drop.at_least)} or more is "
                         "worth raising.",
                         rules.drop.source or "",
                         previous=x0,
@@ -140,12 +144,11 @@ def _scale_alerts(series: Series, scale_id: str) -> list[Alert]:
                     )
                 )
 
-    norm_sd = next((n.sd for n in scale.norms if n.sd is not None), None)
     if rules.reliable_change.enabled:
-        out += _reliable_change(series, scale_id, scored, sign, norm_sd, alert)
+        out += _reliable_change(series, scale_id, scored, sign, local, alert)
 
     if rules.rupture.enabled:
-        out += _ruptures(series, scale_id, scored, sign, norm_sd, alert)
+        out += _ruptures(series, scale_id, scored, sign, alert)
 
     span = hi - lo
     pomp = [(i, 100 * (x - lo) / span) for i, x in scored]
@@ -159,8 +162,8 @@ def _scale_alerts(series: Series, scale_id: str) -> list[Alert]:
                     alert(
                         "high_then_falling",
                         i1,
-                        f"{scale.name} started high ({_n(pomp[0][1])}% of "
-                        f"the maximum) and has fallen {h.falls} sessions in a row (now {_n(x1)}). "
+                        f"{scale.name} started high ({n2(pomp[0][1])}% of "
+                        f"the maximum) and has fallen {h.falls} sessions in a row (now {n2(x1)}). "
                         "Worth inviting honest feedback about what has changed.",
                         PATTERN_SOURCE,
                         "prompt",
@@ -178,7 +181,7 @@ def _scale_alerts(series: Series, scale_id: str) -> list[Alert]:
                 "ceiling",
                 scored[-1][0],
                 f"{scale.name} has been at the ceiling in all "
-                f"{len(scored)} sessions (≥ {_n(c.pomp)}% of the maximum {_n(top)}). Very high "
+                f"{len(scored)} sessions (≥ {n2(c.pomp)}% of the maximum {n2(top)}). Very high "
                 "scores every time can hide problems; invite honest, even critical, feedback.",
                 PATTERN_SOURCE,
                 "prompt",
@@ -194,82 +197,57 @@ def _reliable_change(
     scale_id: str,
     scored: list[tuple[int, float]],
     sign: float,
-    norm_sd: float | None,
+    local: Sequence[LocalNorm],
     alert: Any,
 ) -> list[Alert]:
-    """RCI of each later session against the mean of the first ``baseline_sessions``."""
+    """A reliable fall of each later session from the mean of the first
+    ``baseline_sessions``, against the reference :func:`change.basis` chooses."""
     q = series.questionnaire
     scale = q.scales[scale_id]
     rule = q.alerts.reliable_change
     if len(scored) <= rule.baseline_sessions:
         return []
-    baseline = statistics.fmean(x for _, x in scored[: rule.baseline_sessions])
-    later = list(enumerate(scored[rule.baseline_sessions :], start=rule.baseline_sessions))
-    first = f"first {rule.baseline_sessions} session{'s' * (rule.baseline_sessions > 1)}"
-    out: list[Alert] = []
-    if rule.points is not None:
-        for _, (i, x) in later:
-            fall = sign * (baseline - x)
-            if fall >= rule.points - 1e-9:
-                out.append(
-                    alert(
-                        "reliable_change",
-                        i,
-                        f"{scale.name} {_n(x)} is a reliable fall from the "
-                        f"baseline {_n(baseline)} ({first}): {_n(fall)} points, at least the "
-                        f"published {_n(rule.points)}.",
-                        rule.source or "",
-                        baseline=baseline,
-                        score=x,
-                        fall=fall,
-                        points=rule.points,
-                    )
-                )
-        return out
-    reliability = next((n.reliability for n in scale.norms if n.reliability is not None), None)
-    if reliability is None:
-        i = later[-1][1][0]
+    ref = basis(q, scale_id, series.respondent, local)
+    if isinstance(ref, str):
         return [
             alert(
                 "reliable_change",
-                i,
-                f"reliable change of {scale.name} not computed: the "
-                f"{q.id} definition gives no reliability (add a norm with `reliability`, or a "
-                "published amount as `alerts.reliable_change.points`).",
+                scored[-1][0],
+                f"reliable change of {scale.name} not computed, because {ref}.",
                 JACOBSON_TRUAX,
                 "info",
             )
         ]
-    for n, (i, x) in later:
-        if norm_sd is not None:
-            sd, sd_source = norm_sd, "the definition's norm"
-        else:
-            earlier = [v for _, v in scored[:n]]
-            if len(earlier) < rule.own_sd_min or statistics.stdev(earlier) == 0:
-                continue
-            sd, sd_source = statistics.stdev(earlier), "the client's own earlier scores"
-        s_diff = math.sqrt(2) * sd * math.sqrt(1 - reliability)
-        rci = (x - baseline) / s_diff
-        if sign * rci < -rule.z:
-            out.append(
-                alert(
-                    "reliable_change",
-                    i,
-                    f"{scale.name} {_n(x)} is a reliable fall from the "
-                    f"baseline {_n(baseline)} (first {rule.baseline_sessions} session"
-                    f"{'s' * (rule.baseline_sessions > 1)}): RCI {_n(rci)}, beyond ±{_n(rule.z)}; "
-                    f"SD {_n(sd)} from {sd_source}, reliability {_n(reliability)}.",
-                    JACOBSON_TRUAX,
-                    baseline=baseline,
-                    score=x,
-                    sd=sd,
-                    sd_source=sd_source,
-                    reliability=reliability,
-                    s_diff=s_diff,
-                    rci=rci,
-                    z=rule.z,
-                )
+    baseline = statistics.fmean(x for _, x in scored[: rule.baseline_sessions])
+    n_base = rule.baseline_sessions
+    sessions = [s.administration.session for s in series.sessions]
+    first = baseline_words([sessions[i] for i, _ in scored[:n_base]])
+    out: list[Alert] = []
+    for i, x in scored[n_base:]:
+        reliable, rci = ref.reliable(x - baseline)
+        if not reliable or sign * (x - baseline) >= 0:
+            continue
+        fall = sign * (baseline - x)
+        how = (
+            f"{n2(fall)} points, at least the published {n2(ref.points or 0)}"
+            if rci is None
+            else f"RCI {n2(rci)}, beyond ±{n2(ref.z)}; {ref.text}"
+        )
+        out.append(
+            alert(
+                "reliable_change",
+                i,
+                f"{scale.name} {n2(x)} is a reliable fall from the baseline {n2(baseline)} "
+                f"({first}): {how}.",
+                ref.source,
+                baseline=baseline,
+                score=x,
+                fall=fall,
+                rci=rci,
+                reference=ref.text,
+                **ref.numbers(),
             )
+        )
     return out
 
 
@@ -278,51 +256,58 @@ def _ruptures(
     scale_id: str,
     scored: list[tuple[int, float]],
     sign: float,
-    norm_sd: float | None,
     alert: Any,
 ) -> list[Alert]:
+    """Rupture–repair episodes (see :class:`model.RuptureAlert`): ipsative, with a floor."""
     q = series.questionnaire
     scale = q.scales[scale_id]
     rule = q.alerts.rupture
     lo, hi = q.scale_range(scale_id)
-    fallback = rule.fallback_sd_share * (hi - lo)
+    floor = rule.min_sd_share * (hi - lo)
+    floor_from = f"the floor of {n2(rule.min_sd_share * 100)}% of the {n2(lo)}–{n2(hi)} range"
+    session_of = [s.administration.session for s in series.sessions]
     out: list[Alert] = []
     for n in range(1, len(scored)):
         (_, before), (i, x) = scored[n - 1], scored[n]
         fall = sign * (before - x)
-        # SD from the sessions before the fall only (Gumz et al.: the larger of the client's
-        # own and the sample's), so a rupture once named stays named.
+        # The SD of the sessions before the fall only, so a rupture once named stays named.
         earlier = [v for _, v in scored[:n]]
         own = statistics.stdev(earlier) if len(earlier) >= rule.own_sd_min else None
-        if norm_sd is not None:
-            sample, sample_from = norm_sd, "the definition's norm"
+        if own is not None and own > floor:
+            sd, sd_from = own, f"the client's own {len(earlier)} earlier sessions"
         else:
-            share = _n(rule.fallback_sd_share * 100)
-            sample, sample_from = fallback, f"{share}% of the scale's range (no norm SD)"
-        if own is not None and own > sample:
-            sd, sd_from = own, "the client's own earlier scores"
-        else:
-            sd, sd_from = sample, sample_from
+            sd, sd_from = floor, floor_from
         if fall <= rule.k * sd:
             continue
         target = before - sign * rule.tolerance_sd * sd
-        later = scored[n + 1 : n + 1 + rule.repair_within]
-        repaired_at = next((j for j, y in later if sign * (y - target) >= -1e-9), None)
+
+        def back(j: int, y: float, target: float = target) -> bool:
+            return sign * (y - target) >= -1e-9
+
+        window = scored[n + 1 : n + 1 + rule.repair_within]
+        repaired_at = next((j for j, y in window if back(j, y)), None)
+        late = next((j for j, y in scored[n + 1 + rule.repair_within :] if back(j, y)), None)
+        returned_at = repaired_at if repaired_at is not None else late
         if repaired_at is not None:
-            status = f"repaired at session {series.sessions[repaired_at].administration.session}"
-        elif len(later) < rule.repair_within:
-            status = f"not repaired yet (watch the next {rule.repair_within - len(later)} "
-            status += "session" + ("s" if rule.repair_within - len(later) > 1 else "") + ")"
+            status = f"repaired at session {session_of[repaired_at]}"
+        elif len(window) < rule.repair_within:
+            left = rule.repair_within - len(window)
+            status = f"not repaired yet (watch the next {left} session{'s' * (left > 1)})"
+        elif late is not None:
+            status = (
+                f"returned at session {session_of[late]}, after the {rule.repair_within}-session "
+                "window"
+            )
         else:
             status = f"not repaired within {rule.repair_within} sessions"
-        sd_text = f"SD {_n(sd)} from {sd_from}"
         out.append(
             alert(
                 "rupture",
                 i,
-                f"possible rupture: {scale.name} fell {_n(fall)} ({_n(before)} → "
-                f"{_n(x)}), more than {_n(rule.k)} SD ({sd_text}); {status}.",
-                RUPTURE_SOURCE,
+                f"possible rupture: {scale.name} fell {n2(fall)} ({n2(before)} → {n2(x)}), more "
+                f"than {n2(rule.k)} SD (SD {n2(sd)} from {sd_from}); repaired means back to "
+                f"{n2(target)} within {rule.repair_within} sessions; {status}.",
+                rule.source or RUPTURE_SOURCE,
                 "info" if repaired_at is not None else "concern",
                 previous=before,
                 score=x,
@@ -330,13 +315,67 @@ def _ruptures(
                 sd=sd,
                 sd_source=sd_from,
                 client_sd=own,
-                norm_sd=norm_sd,
+                floor=floor,
                 k=rule.k,
+                repair_target=target,
+                repair_within=rule.repair_within,
                 repaired=repaired_at is not None,
+                returned_at=None if returned_at is None else session_of[returned_at],
                 status=status,
             )
         )
     return out
+
+
+def gap_alerts(gap: Gap) -> list[Alert]:
+    """A client–therapist gap that shifted beyond the definition's ``divergence`` rule (see
+    :func:`history.gaps`): towards the client rating worse, a possible rupture the therapist
+    did not see (a concern); the other way, a prompt to ask what the therapist sees."""
+    q = gap.first.questionnaire
+    if gap.scale not in q.watched_scales():
+        return []
+    return [_gap_alert(gap, j) for j in gap.judged if j.beyond]
+
+
+def _gap_alert(gap: Gap, j: GapJudgement) -> Alert:
+    q = gap.first.questionnaire
+    scale = q.scales[gap.scale]
+    sign = 1.0 if scale.higher_is is Direction.better else -1.0
+    who_a, who_b = gap.first.respondent, gap.second.respondent
+    worse = sign * j.shift < 0
+    if worse:
+        what = f"possible rupture the {who_b} did not see"
+    else:
+        what = f"the {who_b} now rates {scale.name} worse than the {who_a} does, relative to before"
+    flip = " (the sign flipped)" if j.latest * j.earlier_mean < 0 else ""
+    message = (
+        f"Session {j.session}: {what}: {scale.name} gap ({who_a} − {who_b}) "
+        f"{fmt_change(j.latest)} against {fmt_change(round(j.earlier_mean, 2))} on average in "
+        f"{j.earlier} earlier session{'s' * (j.earlier > 1)}{flip}, a shift of "
+        f"{fmt_change(round(j.shift, 2))}, more than {n2(j.k)} SD (SD {n2(j.sd)} from "
+        f"{j.sd_source})."
+    )
+    if not worse:
+        message += f" Worth asking what the {who_b} sees."
+    return Alert(
+        "divergence",
+        "concern" if worse else "prompt",
+        q.id,
+        who_a,
+        gap.scale,
+        j.session,
+        message,
+        j.source,
+        {
+            "gap": j.latest,
+            "earlier_mean": j.earlier_mean,
+            "shift": j.shift,
+            "sd": j.sd,
+            "sd_source": j.sd_source,
+            "k": j.k,
+            "with": gap.second.questionnaire.id,
+        },
+    )
 
 
 def _missing(series: Series, client_sessions: Collection[int]) -> list[Alert]:

@@ -404,12 +404,13 @@ class DropAlert(_Model):
 
 
 class ReliableChangeAlert(_Rule):
-    """Jacobson & Truax (1991) reliable change against the client's first sessions."""
+    """Jacobson & Truax (1991) reliable change from the baseline (the mean of the first
+    ``baseline_sessions``). The reference, in this order: a published amount in ``points``
+    (ORS: 5); else the scale's published norm (the first norm with an ``sd``, with the first
+    ``reliability`` given); else the practice's own norm (``alliance norms build``). Never
+    the client's own session-to-session spread, which measures fluctuation, not error."""
 
     baseline_sessions: int = Field(1, ge=1, description="Sessions averaged as the baseline.")
-    own_sd_min: int = Field(
-        3, ge=2, description="Earlier sessions needed before the client's own SD is used."
-    )
     z: float = Field(1.96, gt=0, description="|RCI| above this is reliable (1.96: p < .05).")
     points: float | None = Field(
         None,
@@ -428,10 +429,11 @@ class RuptureAlert(_Rule):
     """Rupture–repair episodes, adapted from Stiles et al. (2004), Strauss et al. (2006) and
     Gumz et al. (2012): a fall of more than ``k`` SD from the previous session, SD the larger
     of the client's own (over the sessions before the fall, once there are ``own_sd_min``)
-    and the norm's — or, with neither, ``fallback_sd_share`` of the scale's range standing in
-    for a sample SD; repaired when a session within ``repair_within`` sessions returns to the
-    pre-drop score less ``tolerance_sd`` SD. Only earlier sessions count, so a rupture once
-    named stays named."""
+    and a floor of ``min_sd_share`` of the scale's range (standing in for a sample's
+    session-to-session SD, so a short or flat series does not make a wobble a rupture);
+    repaired when a session within ``repair_within`` sessions returns to the pre-drop score
+    less ``tolerance_sd`` SD. Only earlier sessions count, so a rupture once named stays
+    named; a later return outside the window is reported as such."""
 
     k: float = Field(2, gt=0, description="Fall in SDs that marks a rupture (1 or 2).")
     repair_within: int = Field(2, ge=1, description="Sessions allowed for a repair.")
@@ -441,14 +443,31 @@ class RuptureAlert(_Rule):
     own_sd_min: int = Field(
         3, ge=2, description="Earlier sessions needed before the client's own SD is used."
     )
-    fallback_sd_share: float = Field(
-        0.1,
+    min_sd_share: float = Field(
+        0.0625,
         gt=0,
-        le=1,
-        description="Share of the scale's range used as the SD when neither "
-        "the client's earlier scores nor a norm give one (10%: near the sample SDs of the SRS "
-        "and WAI-SR totals).",
+        le=0.5,
+        description="Floor of the SD as a share of the scale's range (0.0625 of a 1–5 mean = "
+        "0.25; 0.025 of SRS 0–40 = 1 point); the SD used is never smaller.",
     )
+    source: Text | None = Field(
+        None, description="Where the rule and its parameters come from (our adaptation)."
+    )
+
+
+class DivergenceAlert(_Rule):
+    """Client and therapist on the same sessions: the gap (client − therapist) at each shared
+    session is judged against the earlier gaps — a change of more than ``k`` SD from their
+    mean, SD the larger of the earlier gaps' own (once there are ``own_sd_min``) and a floor
+    of ``min_sd_share`` of the scale's range. A shift towards the client rating worse is a
+    possible rupture the therapist did not see."""
+
+    k: float = Field(2, gt=0, description="Change of the gap, in SDs, that is worth raising.")
+    own_sd_min: int = Field(3, ge=2, description="Earlier gaps needed before their own SD is used.")
+    min_sd_share: float = Field(
+        0.0625, gt=0, le=0.5, description="Floor of the SD as a share of the scale's range."
+    )
+    source: Text | None = Field(None, description="Where the rule and its parameters come from.")
 
 
 class HighThenFallingAlert(_Rule):
@@ -479,6 +498,7 @@ class AlertRules(_Model):
     drop: DropAlert = DropAlert()
     reliable_change: ReliableChangeAlert = ReliableChangeAlert()
     rupture: RuptureAlert = RuptureAlert()
+    divergence: DivergenceAlert = DivergenceAlert()
     high_then_falling: HighThenFallingAlert = HighThenFallingAlert()
     ceiling: CeilingAlert = CeilingAlert()
     missing: MissingAlert = MissingAlert()

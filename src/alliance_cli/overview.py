@@ -3,14 +3,16 @@ clinician and modality — what ``alliance history`` shows and the HTML report d
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .alertgroups import group_alerts
-from .alerts import Alert, series_alerts
+from .alerts import Alert, gap_alerts, series_alerts
+from .change import ClinicalChange, clinical_change
 from .history import Gap, Series, client_series, gaps, means_by, score_series
 from .model import Questionnaire
+from .norms import LocalNorm, stored
 from .store import Administration, Store
 
 
@@ -18,12 +20,16 @@ from .store import Administration, Store
 class Watched:
     series: Series
     alerts: list[Alert]
+    clinical_change: list[ClinicalChange] = field(default_factory=list)
+    """Baseline → latest per watched scale with a cutoff and a reliable-change reference
+    (Jacobson & Truax: recovered, improved, unchanged, deteriorated)."""
 
     def to_dict(self) -> dict[str, Any]:
         q = self.series.questionnaire
         return self.series.to_dict() | {
             "alerts": [a.to_dict() for a in self.alerts],
             "alert_groups": [g.to_dict() for g in group_alerts(q, self.alerts)],
+            "clinical_change": [c.to_dict() for c in self.clinical_change],
             "means": {
                 scale_id: {
                     key: {
@@ -74,8 +80,28 @@ def client_overview(
             or s.questionnaire.id == partner
         ]
     sessions = {x.administration.session for s in all_series for x in s.sessions}
-    watched = [Watched(s, series_alerts(s, sessions)) for s in all_series]
-    return Overview(client, watched, gaps(all_series), skipped)
+    local = stored(store)
+    found = gaps(all_series)
+    watched = [
+        Watched(
+            s,
+            sorted(
+                series_alerts(s, sessions, local)
+                + [a for g in found if g.first is s for a in gap_alerts(g)],
+                key=lambda a: (a.session, a.scale or "", a.rule),
+            ),
+            changes(s, local),
+        )
+        for s in all_series
+    ]
+    return Overview(client, watched, found, skipped)
+
+
+def changes(series: Series, local: Sequence[LocalNorm] = ()) -> list[ClinicalChange]:
+    """Clinically significant change of each watched scale that has one."""
+    q = series.questionnaire
+    found = (clinical_change(series, sid, local) for sid in q.watched_scales() if sid in q.scales)
+    return [c for c in found if c is not None]
 
 
 @dataclass(frozen=True)
@@ -91,4 +117,5 @@ def session_view(store: Store, q: Questionnaire, saved: Administration) -> Sessi
     respondent (this one included) and the alerts that fire at this session."""
     earlier = [a for a in store.history(saved.client, q.id) if a.respondent == saved.respondent]
     series = Series(q, saved.respondent, score_series(q, earlier))
-    return SessionView(series, [a for a in series_alerts(series) if a.session == saved.session])
+    found = series_alerts(series, local=stored(store, q.id))
+    return SessionView(series, [a for a in found if a.session == saved.session])

@@ -69,9 +69,9 @@ class Status:
 
 
 def _clinical_change(w: Watched, scale_id: str) -> str | None:
-    """Slot for the clinically significant change of a scale (issue 9 §3), computed in the
-    library beside the alerts; the summary shows "not computed" while this returns None."""
-    return None
+    """The clinically significant change of a scale in a word (its numbers follow the
+    series' alerts); None when it is not computed (no cutoff or no reference)."""
+    return next((c.status for c in w.clinical_change if c.scale == scale_id), None)
 
 
 def _alert_state(groups: list[AlertGroup], latest: int) -> tuple[str, bool]:
@@ -234,6 +234,16 @@ def _alerts(groups: list[AlertGroup]) -> str:
     )
 
 
+def _clinical_change_html(w: Watched) -> str:
+    """Clinically significant change per scale (Jacobson & Truax 1991), with its numbers."""
+    return "".join(
+        f'<p class="change" data-status="{escape(c.status)}">Clinically significant change: '
+        f'{escape(c.message)}<span class="src"> Jacobson &amp; Truax (1991) · reference: '
+        f"{escape(c.basis)} · source: {escape(c.source)}</span></p>"
+        for c in w.clinical_change
+    )
+
+
 def _series_details(w: Watched) -> str:
     s, q = w.series, w.series.questionnaire
     out = [
@@ -246,6 +256,7 @@ def _series_details(w: Watched) -> str:
             if len(means) > 1:
                 parts = " · ".join(f"{escape(k)} {_n(m)} (n={n})" for k, (m, n) in means.items())
                 out.append(f"<p>Mean {escape(q.scales[scale_id].name)} by {key}: {parts}</p>")
+    out.append(_clinical_change_html(w))
     out.append(f"<h3>{escape(q.id)} ({escape(s.respondent)}): sessions</h3>")
     out.append(_sessions_table(s, w.alerts))
     if any(sess.definition_changed for sess in s.sessions):

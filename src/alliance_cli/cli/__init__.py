@@ -6,7 +6,17 @@ A :class:`~alliance_cli.errors.UserError` becomes a clear message on stderr and 
 documented exit code; anything else is a bug and keeps its traceback.
 """
 
-from . import administer, batch, clients, db, definitions, export, reliability, score  # noqa: F401  (registers the commands)
+from . import (  # noqa: F401  (registers the commands)
+    administer,
+    batch,
+    clients,
+    db,
+    definitions,
+    export,
+    norms,
+    reliability,
+    score,
+)
 from ._common import app, main
 
 __all__ = ["app", "main"]

@@ -57,10 +57,13 @@ def show(
         if as_json:
             print_json(q.model_dump(mode="json"))
             return
+        from ..change import definition_notes
         from ..ui import render
 
         entry = catalog.entry_of(q)
         render.questionnaire(q, entry.origin, str(entry.path))
+        render.alert_rules(q)
+        render.definition_notes({str(entry.path): definition_notes(q)})
         if (warning := key_warning(q)) is not None:
             render.warning(warning)
 
@@ -94,9 +97,11 @@ def validate(
     if as_json:
         print_json({file: [p.to_dict() for p in problems] for file, problems in found.items()})
     else:
+        from ..change import notes_for_files
         from ..ui import render
 
         render.problems(found)
+        render.definition_notes(notes_for_files(found))
     if any(found.values()):
         raise typer.Exit(1)
 

@@ -74,6 +74,29 @@ MIGRATIONS: list[list[str]] = [
             WHERE status = 'final'
         """,
     ],
+    # 3 (signals): the practice's local norms for reliable change (`alliance norms build`):
+    # aggregates of clients' first sessions, never a client code.
+    [
+        """
+        CREATE TABLE norms (
+            id                     INTEGER PRIMARY KEY,
+            questionnaire_id       TEXT NOT NULL,
+            questionnaire_version  TEXT NOT NULL,
+            content_hash           TEXT NOT NULL,
+            scale                  TEXT NOT NULL,
+            respondent             TEXT NOT NULL,
+            n                      INTEGER NOT NULL CHECK (n >= 2),
+            mean                   REAL NOT NULL,
+            sd                     REAL NOT NULL CHECK (sd > 0),
+            first_date             TEXT NOT NULL,
+            last_date              TEXT NOT NULL,
+            reliability            REAL NOT NULL CHECK (reliability > 0 AND reliability < 1),
+            reliability_source     TEXT NOT NULL,
+            min_n                  INTEGER NOT NULL,
+            built_at               TEXT NOT NULL
+        )
+        """,
+    ],
 ]
 
 LATEST = len(MIGRATIONS)

@@ -26,6 +26,7 @@ from . import chart
 
 if TYPE_CHECKING:
     from ..alerts import Alert
+    from ..change import ClinicalChange
     from ..history import Gap, Series
     from ..overview import Overview
     from ..store import Administration, ClientSummary
@@ -266,6 +267,88 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
         console.print(Text("codes: " + ", ".join(f"{k} {v}" for k, v in q.codes.items())))
 
 
+def alert_rules(q: Questionnaire) -> None:
+    """The definition's alert rules with their parameters and sources (``alliance show``)."""
+    from ..alerts import PATTERN_SOURCE, RUPTURE_SOURCE
+    from ..change import JACOBSON_TRUAX
+    from ..history import DIVERGENCE_SOURCE
+
+    a = q.alerts
+    rc, ru, dv, hf, ce = a.reliable_change, a.rupture, a.divergence, a.high_then_falling, a.ceiling
+    base = f"the baseline (mean of the first {rc.baseline_sessions} session(s))"
+    if rc.points:
+        reliable = f"a fall of at least {num(rc.points)} points from {base}"
+    else:
+        reliable = (
+            f"a fall from {base} with |RCI| > {num(rc.z)}, against a reference SD and "
+            "reliability (the definition's norm, else the practice's own), never the client's "
+            "own SD"
+        )
+    rules = [
+        ("cutoff", a.cutoff.enabled, "a session in a flagged band (above)", None),
+        (
+            "drop",
+            a.drop.at_least is not None,
+            f"a fall of at least {num(a.drop.at_least)} from the previous session",
+            a.drop.source,
+        ),
+        ("reliable_change", rc.enabled, reliable, rc.source or JACOBSON_TRUAX),
+        (
+            "rupture",
+            ru.enabled,
+            f"a fall of more than {num(ru.k)} SD, SD the larger of the client's own (from "
+            f"{ru.own_sd_min} earlier sessions) and {num(ru.min_sd_share * 100)}% of the range; "
+            f"repaired within {ru.repair_within} sessions at the pre-drop score less "
+            f"{num(ru.tolerance_sd)} SD",
+            ru.source or RUPTURE_SOURCE,
+        ),
+        (
+            "divergence",
+            dv.enabled,
+            f"the latest client–therapist gap more than {num(dv.k)} SD from the earlier gaps, "
+            f"SD at least {num(dv.min_sd_share * 100)}% of the range",
+            dv.source or DIVERGENCE_SOURCE,
+        ),
+        (
+            "high_then_falling",
+            hf.enabled,
+            f"a prompt: the first session at ≥ {num(hf.high_pomp)}% of the maximum, then "
+            f"{hf.falls} falls in a row",
+            PATTERN_SOURCE,
+        ),
+        (
+            "ceiling",
+            ce.enabled,
+            f"a prompt: ≥ {num(ce.pomp)}% of the maximum in every session (from {ce.min_sessions})",
+            PATTERN_SOURCE,
+        ),
+        (
+            "missing",
+            a.missing.enabled,
+            "a session without this measure, or its score withheld",
+            None,
+        ),
+    ]
+    console = out()
+    console.print(Text(f"\nalert rules (watched: {', '.join(q.watched_scales())}):"))
+    for name, on, what, source in rules:
+        line = (
+            f"  {name}: {what}" + (f". Source: {source}" if source else "")
+            if on
+            else f"  {name}: off"
+        )
+        console.print(Text(line), soft_wrap=True)
+
+
+def definition_notes(found: dict[str, list[str]]) -> None:
+    """Notes for a definition's author (``show``, ``validate``): what a rule lacks. On
+    stderr, like the key warning: they are about the file, not its data."""
+    console = err()
+    for path, notes in found.items():
+        for note in notes:
+            console.print(Text(f"{path}: note: {note}", style="yellow"), soft_wrap=True)
+
+
 def change(value: float | None) -> str:
     """``+0.5``, ``-1``, ``±0``; empty for the first session."""
     return fmt_change(value)
@@ -376,6 +459,20 @@ def alert_groups(groups: Sequence[AlertGroup]) -> None:
         # Led by the mark the chart shows for it, so the two are read together.
         _wrapped(console, f"{g.mark.symbol if g.mark else '·'} {g.message}")
         _wrapped(console, f"  rule {g.rule} · source: {g.source}", "    ", "dim")
+
+
+def clinical_change(found: Sequence[ClinicalChange]) -> None:
+    """One line per scale: clinically significant change from baseline to latest, with
+    the numbers behind it and its reference."""
+    console = out()
+    for c in found:
+        _wrapped(console, f"= clinically significant change: {c.message}")
+        _wrapped(
+            console,
+            f"  Jacobson & Truax (1991) · reference: {c.basis} · source: {c.source}",
+            "    ",
+            "dim",
+        )
 
 
 def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
@@ -535,5 +632,6 @@ def overview(
             else:
                 _wrapped(console, f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
         alert_groups(group_alerts(q, w.alerts))
+        clinical_change(w.clinical_change)
         console.print()
     gaps(o.gaps)
