@@ -40,6 +40,7 @@ def alerts_for(
     tmp_path: Path, q: Questionnaire, answers: list[str], sessions: list[int] | None = None
 ) -> list[Alert]:
     with Store(tmp_path / "h.sqlite3") as store:
+        store.new_client("C-1")
         for n, text in enumerate(answers):
             record(
                 store, q, score(q, text), client="C-1", session=sessions[n] if sessions else None

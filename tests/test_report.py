@@ -36,6 +36,7 @@ def report_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ALLIANCE_DB", str(db))
     srs, wai, wait = (Catalog().get(q) for q in ("srs", "wai-sr", "wai-sr-t"))
     with Store(db) as store:
+        store.new_client("C-R")
         for n, answers in enumerate(["9.5,9.5,9.5,9.5", "9,9,9,9", "6,6,6,6", "9.5,9,9,9"], 1):
             record(
                 store,

@@ -137,6 +137,34 @@ NoteOpt = Annotated[
 ]
 
 
+NewClientOpt = Annotated[
+    bool,
+    typer.Option(
+        "--new-client",
+        help="Register the --client code as a new client. Without it, a code that is not "
+        "registered is refused (in a terminal: asked about).",
+        rich_help_panel=_RECORDING,
+    ),
+]
+
+
+def filing_client(store: Any, code: str, new_client: bool) -> tuple[str, bool]:
+    """The client code a record goes under, and whether to register it. A code that is not
+    registered is asked about in a terminal (the closest registered code, a new client, or
+    quit); without a terminal the library refuses it, naming the closest codes."""
+    if new_client or store.find_client(code) is not None or not sys.stdin.isatty():
+        return code, new_client
+    from ..errors import Problem, UsageError
+    from ..store import check_code
+    from ..ui.prompter import ask_unknown_client
+
+    canonical = check_code(code)
+    choice = ask_unknown_client(canonical, store.closest_clients(canonical))
+    if choice == "quit":
+        raise UsageError(Problem("not-a-client", f"{canonical} is not a client; nothing recorded"))
+    return (canonical, True) if choice == "new" else (choice, False)
+
+
 def open_store(db: Path | None) -> Any:
     """The history database (a ``Store``), at ``--db`` or the default place."""
     from ..store import Store, default_path

@@ -15,6 +15,7 @@ from ._common import (
     ItemTextOpt,
     JsonOpt,
     ModalityOpt,
+    NewClientOpt,
     NoteOpt,
     OutputFormat,
     RespondentOpt,
@@ -22,6 +23,7 @@ from ._common import (
     WhenOpt,
     app,
     catalog_for,
+    filing_client,
     open_store,
     print_json,
     reporting,
@@ -103,6 +105,7 @@ def score(
             rich_help_panel="Recording",
         ),
     ] = None,
+    new_client: NewClientOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Score one administration of a questionnaire (and record it with --client).
@@ -122,16 +125,19 @@ def score(
         from ..ui import render
 
         recorded = None
+        warnings = list(report.warnings)  # printed on stderr, so also seen beside --json and csv
         if client is not None:
-            from ..history import record
+            from ..history import date_warnings, record
             from ..overview import session_view
 
             with open_store(db) as store:
+                code, new = filing_client(store, client, new_client)
                 saved = record(
                     store,
                     q,
                     report,
-                    client=client,
+                    client=code,
+                    new_client=new,
                     session=session,
                     when=when,
                     respondent=respondent.value if respondent else None,
@@ -141,11 +147,14 @@ def score(
                     replaces=replaces,
                 )
                 view = session_view(store, q, saved)
+                filing = date_warnings(store, saved)
+            warnings += filing
             recorded = {
                 "administration": saved.id,
                 "client": saved.client,
                 "session": saved.session,
                 "respondent": saved.respondent,
+                "warnings": filing,
             }
             render.recorded(saved)
         if as_json or output is OutputFormat.json:
@@ -160,5 +169,5 @@ def score(
             if recorded is not None:
                 render.series(view.series, last=6)
                 render.alerts(view.alerts)
-        for warning in report.warnings:  # stderr, so also visible beside --json and csv
+        for warning in warnings:
             render.warning(warning)

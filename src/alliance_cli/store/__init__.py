@@ -12,6 +12,7 @@ files the database's mode); deleted rows are overwritten (``secure_delete``).
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import math
 import os
@@ -45,7 +46,9 @@ def default_path(env: dict[str, str] | None = None) -> Path:
 
 
 def check_code(code: str) -> str:
-    """A pseudonymous client code: letters, digits, ``-`` and ``_`` (at most 64)."""
+    """A pseudonymous client code: letters, digits, ``-`` and ``_`` (at most 64), returned in
+    its canonical form. Codes are case-insensitive and stored in upper case (as minted):
+    ``c-7kq2mx`` is ``C-7KQ2MX``."""
     if not CODE_PATTERN.match(code):
         raise UsageError(
             Problem(
@@ -54,7 +57,7 @@ def check_code(code: str) -> str:
                 '"-" or "_" (a pseudonymous code, never a name)',
             )
         )
-    return code
+    return code.upper()
 
 
 def check_modality(modality: str | None) -> None:
@@ -95,6 +98,7 @@ class NewAdministration:
     note: str | None = None
     replaces: int | None = None  # an administration this one corrects (it is voided)
     actor: str | None = None  # who enters it, for the audit trail (default: the OS user)
+    new_client: bool = False  # register ``client`` with this record (it must not exist yet)
 
 
 @dataclass(frozen=True)
@@ -211,16 +215,22 @@ class Store:
     # -- writing --------------------------------------------------------------------------
 
     def save(self, new: NewAdministration) -> Administration:
-        """Store one administration with its answers and an audit row, in one transaction."""
+        """Store one administration with its answers and an audit row, in one transaction.
+
+        The client must be registered (``new.new_client`` registers it in the same
+        transaction). A re-entry (``new.replaces``) voids the record it corrects; its audit
+        row names the fields that differ (never their content)."""
         check_code(new.client)
         check_modality(new.modality)
         actor = new.actor or _os_user()
         with self.transaction() as db:
-            client_id = self.client_id(new.client, create=True)
+            client_id = self.registered_id(new.client, new_client=new.new_client)
             session = new.session
+            reason = None
             if new.replaces is not None:
                 replaced = self._replaceable(new.replaces, client_id, new)
-                session = session or replaced
+                session = session or int(replaced["session"])
+                reason = f"re-entry of #{new.replaces}; " + self._changes(replaced, new, session)
                 self._void(new.replaces, f"replaced by a re-entry for session {session}", actor)
             session = session or self.next_session(client_id, new.questionnaire_id, new.respondent)
             self.check_session_free(client_id, new.questionnaire_id, new.respondent, session)
@@ -230,7 +240,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?)",
                 [(admin_id, n, a.item, a.value, a.state) for n, a in enumerate(new.answers)],
             )
-            self.audit_row(actor, "record", client_id, admin_id, None)
+            self.audit_row(actor, "record", client_id, admin_id, reason)
         return self.administration(admin_id)
 
     def void(self, admin_id: int, reason: str, actor: str | None = None) -> Administration:
@@ -253,13 +263,15 @@ class Store:
         self.audit_row(actor, "void", row["client_id"], admin_id, reason)
 
     def new_client(self, code: str | None = None) -> str:
-        """Register a client code (a random one when none is given)."""
+        """Register a client code (a random one when none is given); returns it as stored."""
         with self.transaction():
             for _ in range(20):
                 candidate = check_code(code) if code else mint_code()
-                if self.db.execute("SELECT 1 FROM clients WHERE code = ?", (candidate,)).fetchone():
+                if self._client_row(candidate) is not None:
                     if code:
-                        raise StoreError(Problem("client-exists", f"client {code} exists already"))
+                        raise StoreError(
+                            Problem("client-exists", f"client {candidate} exists already")
+                        )
                     continue
                 self.client_id(candidate, create=True)
                 return candidate
@@ -296,7 +308,7 @@ class Store:
         self, code: str, questionnaire_id: str | None = None, *, include_void: bool = False
     ) -> list[Administration]:
         """A client's administrations, oldest session first (drafts never count)."""
-        client_id = self.client_id(check_code(code), create=False)
+        client_id = self.client_id(code, create=False)
         where = "a.client_id = ? AND a.status " + (
             "IN ('final', 'void')" if include_void else "= 'final'"
         )
@@ -337,19 +349,93 @@ class Store:
 
     # -- internals ------------------------------------------------------------------------
 
+    # -- client codes: looked up case-insensitively, never created by a lookup ---------------
+
+    def find_client(self, code: str) -> str | None:
+        """The registered code ``code`` stands for (any case), or None; never creates one."""
+        row = self._client_row(code)
+        return None if row is None else str(row["code"])
+
+    def closest_clients(self, code: str, n: int = 3) -> list[str]:
+        """Registered codes most like ``code`` (a typo's likely intent), closest first."""
+        codes = [r["code"] for r in self.db.execute("SELECT code FROM clients")]
+        by_upper = {c.upper(): c for c in codes}
+        return [by_upper[c] for c in difflib.get_close_matches(check_code(code), by_upper, n)]
+
+    def unknown_client(self, code: str) -> UsageError:
+        """The refusal to record for a code that is not registered, naming the closest."""
+        canonical = check_code(code)
+        close = self.closest_clients(canonical)
+        guess = f" Did you mean {' or '.join(close)}?" if close else ""
+        return UsageError(
+            Problem("not-a-client", f"{canonical} is not a client.{guess}"),
+            hint=f"To register {canonical} as a new client: add --new-client, or first run "
+            f"`alliance new-client {canonical}`.",
+        )
+
+    def resolve_client(self, code: str, *, new_client: bool = False) -> str:
+        """The code a record for ``code`` is filed under: the registered one (typed in any
+        case), or with ``new_client`` the new code, which must not be registered yet.
+        Raises otherwise; never creates anything."""
+        row = self._client_row(code)
+        if row is None and not new_client:
+            raise self.unknown_client(code)
+        if row is not None and new_client:
+            raise StoreError(
+                Problem("client-exists", f"client {row['code']} exists already"),
+                hint="leave out --new-client to record for this client",
+            )
+        return check_code(code) if row is None else str(row["code"])
+
+    def registered_id(self, code: str, *, new_client: bool = False) -> int:
+        """The id of the client :meth:`resolve_client` files ``code`` under, registering a
+        new client now; inside a transaction."""
+        self.resolve_client(code, new_client=new_client)
+        return self.client_id(code, create=new_client)
+
     def client_id(self, code: str, *, create: bool) -> int:
-        row = self.db.execute("SELECT id FROM clients WHERE code = ?", (code,)).fetchone()
+        row = self._client_row(code)
         if row is not None:
             return int(row["id"])
         if not create:
+            close = self.closest_clients(code)
+            guess = f"did you mean {' or '.join(close)}? " if close else ""
             raise StoreError(
-                Problem("no-client", f"no client {code} in {self.path}"),
-                hint="`alliance clients` lists the codes",
+                Problem("no-client", f"no client {check_code(code)} in {self.path}"),
+                hint=guess + "`alliance clients` lists the codes",
             )
         cur = self.db.execute(
-            "INSERT INTO clients (code, created_at) VALUES (?, ?)", (code, _now())
+            "INSERT INTO clients (code, created_at) VALUES (?, ?)", (check_code(code), _now())
         )
         return int(cur.lastrowid or 0)
+
+    def _client_row(self, code: str) -> sqlite3.Row | None:
+        """The client row of ``code`` in any case. Two stored codes that differ only in case
+        (kept apart by the migration to case-insensitive codes) are an error naming both."""
+        canonical = check_code(code)
+        rows = self.db.execute(
+            "SELECT c.id, c.code, COUNT(a.id) AS n FROM clients c LEFT JOIN administrations a"
+            " ON a.client_id = c.id AND a.status = 'final' WHERE UPPER(c.code) = ?"
+            " GROUP BY c.id ORDER BY c.code",
+            (canonical,),
+        ).fetchall()
+        if len(rows) > 1:
+            forms = ", ".join(
+                f"{r['code']} ({r['n']} administration{'s' * (r['n'] != 1)})" for r in rows
+            )
+            raise StoreError(
+                Problem(
+                    "code-clash",
+                    f"client code {canonical} is stored in {len(rows)} forms that differ only "
+                    f"in case: {forms}",
+                    self.path,
+                ),
+                hint="Client codes are case-insensitive now; nothing was merged, as these may "
+                "be different clients. Give all but one a new code (upper case), e.g. "
+                f"""sqlite3 "{self.path}" "UPDATE clients SET code = '{canonical}-2' WHERE """
+                f"""code = '{rows[0]["code"]}'", then use the codes as usual.""",
+            )
+        return rows[0] if rows else None
 
     def insert_administration(
         self, client_id: int, new: NewAdministration, session: int, status: str
@@ -378,14 +464,10 @@ class Store:
         )
         return int(cur.lastrowid or 0)
 
-    def _replaceable(self, admin_id: int, client_id: int, new: NewAdministration) -> int:
-        """The session of the administration a re-entry replaces; it must be the same
-        client's final record of the same questionnaire and respondent."""
-        row = self.db.execute(
-            "SELECT client_id, questionnaire_id, respondent, session, status FROM"
-            " administrations WHERE id = ?",
-            (admin_id,),
-        ).fetchone()
+    def _replaceable(self, admin_id: int, client_id: int, new: NewAdministration) -> sqlite3.Row:
+        """The administration a re-entry replaces; it must be the same client's final record
+        of the same questionnaire and respondent."""
+        row = self.db.execute("SELECT * FROM administrations WHERE id = ?", (admin_id,)).fetchone()
         if row is None:
             raise StoreError(Problem("no-administration", f"no administration #{admin_id}"))
         if (row["client_id"], row["questionnaire_id"], row["respondent"]) != (
@@ -408,7 +490,30 @@ class Store:
                     f"administration #{admin_id} is {row['status']}, not a final record",
                 )
             )
-        return int(row["session"])
+        return row  # type: ignore[no-any-return]
+
+    def _changes(self, old: sqlite3.Row, new: NewAdministration, session: int) -> str:
+        """Which facts of a re-entry differ from the record it replaces, by name only (the
+        audit trail never holds answers or note text)."""
+        answers = [
+            (a["item"], a["value"], a["state"])
+            for a in self.db.execute(
+                "SELECT item, value, state FROM answers WHERE administration_id = ? ORDER BY"
+                " position",
+                (old["id"],),
+            )
+        ]
+        facts = {
+            "answers": (answers, [(a.item, a.value, a.state) for a in new.answers]),
+            "date": (old["administered_at"], new.administered_at),
+            "session": (old["session"], session),
+            "clinician": (old["clinician"], new.clinician),
+            "modality": (old["modality"], new.modality),
+            "note": (old["note"], new.note),
+            "definition": (old["content_hash"], new.content_hash),
+        }
+        changed = [name for name, (before, after) in facts.items() if before != after]
+        return "changed: " + ", ".join(changed) if changed else "nothing changed"
 
     def check_session_free(
         self,
