@@ -33,7 +33,13 @@ def administer(
     ],
     client: Annotated[
         str,
-        typer.Option("--client", "-c", help="The client's pseudonymous code.", show_default=False),
+        typer.Option(
+            "--client",
+            "-c",
+            metavar="CODE",
+            help="The client's pseudonymous code.",
+            show_default=False,
+        ),
     ],
     session: SessionOpt = None,
     when: WhenOpt = None,

@@ -70,7 +70,7 @@ def validate(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...",
+            metavar="FILE",
             help="Definition files, item-text overlays (*.item-text.yaml) or folders of them.",
         ),
     ],

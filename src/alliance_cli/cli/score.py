@@ -59,6 +59,7 @@ def score(
         typer.Option(
             "--answers",
             "-a",
+            metavar="ANSWERS",
             help='Answers in item order "5,4,,3,…" (blank = missing), pairs '
             '"1=5 2=4", or scale labels ("always"); - reads stdin.',
             show_default=False,
@@ -68,12 +69,16 @@ def score(
         Path | None,
         typer.Option(
             "--answers-file",
+            metavar="FILE",
             help="Read the answers from a file (same forms as --answers).",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False, help="Output format."
+        ),
     ] = OutputFormat.table,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
@@ -83,7 +88,8 @@ def score(
         typer.Option(
             "--client",
             "-c",
-            help="Record this administration for the client code (nothing is stored without it).",
+            metavar="CODE",
+            help="Record this administration for the client (nothing is stored without it).",
             show_default=False,
             rich_help_panel="Recording",
         ),
@@ -98,6 +104,7 @@ def score(
         int | None,
         typer.Option(
             "--replaces",
+            metavar="ID",
             min=1,
             max=2**62,
             help="Administration number this re-entry corrects (it is voided).",
@@ -112,7 +119,11 @@ def score(
 
     Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4
 
-    Also:  alliance score srs -a "9.1,8.7,9.5,8" --client C-7KQ2MX --modality video
+    Also:  alliance score srs -a 9.1,8.7,9.5,8 -c C-7KQ2MX --modality video
+
+    An unknown client code is refused (in a terminal: asked about, with the closest
+    registered codes); --new-client registers a new one. A re-entry (--replaces) keeps the
+    replaced record's date, session, clinician, modality and note unless given again.
     """
     from ..catalog import open_questionnaire
     from ..result import score as score_answers
