@@ -64,6 +64,8 @@ def test_a_code_in_any_case_is_the_same_client(_env: Path) -> None:
     with Store(_env) as store:
         assert store.find_client("c-abcdef") == "C-ABCDEF"
         assert [a.client for a in store.history("C-abcdef")] == ["C-ABCDEF"]
+        with pytest.raises(UsageError, match="is not allowed"):
+            store.find_client("C-ABCDEF\n")  # a pasted line end is not part of a code
 
 
 def _old_database(path: Path) -> None:

@@ -12,12 +12,9 @@ files the database's mode); deleted rows are overwritten (``secure_delete``).
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import math
 import os
-import re
-import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,13 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import Problem, StoreError, UsageError
+from .codes import CODE_PATTERN, ClientCodes, check_code, mint_code
 from .migrations import LATEST, MIGRATIONS
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+__all__ = ["CODE_PATTERN", "check_code", "mint_code"]
+
 MODALITIES = ("in-person", "video", "phone", "other")
 BUSY_TIMEOUT_MS = 30_000
-# Crockford-style alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or on paper.
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def default_path(env: dict[str, str] | None = None) -> Path:
@@ -45,31 +42,11 @@ def default_path(env: dict[str, str] | None = None) -> Path:
     return Path(user_data_dir("alliance", appauthor=False)) / "history.sqlite3"
 
 
-def check_code(code: str) -> str:
-    """A pseudonymous client code: letters, digits, ``-`` and ``_`` (at most 64), returned in
-    its canonical form. Codes are case-insensitive and stored in upper case (as minted):
-    ``c-7kq2mx`` is ``C-7KQ2MX``."""
-    if not CODE_PATTERN.match(code):
-        raise UsageError(
-            Problem(
-                "client-code",
-                f'client code "{code}" is not allowed: use 1–64 letters, digits, '
-                '"-" or "_" (a pseudonymous code, never a name)',
-            )
-        )
-    return code.upper()
-
-
 def check_modality(modality: str | None) -> None:
     if modality is not None and modality not in MODALITIES:
         raise UsageError(
             Problem("modality", f'modality "{modality}" is not one of ' + ", ".join(MODALITIES))
         )
-
-
-def mint_code() -> str:
-    """A random client code such as ``C-7KQ2MX`` (30⁶ ≈ 7×10⁸ possibilities)."""
-    return "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
 def _now() -> str:
@@ -134,7 +111,7 @@ class ClientSummary:
     last: str | None
 
 
-class Store:
+class Store(ClientCodes):
     """A history database at ``path`` (``":memory:"`` for a throw-away one)."""
 
     def __init__(self, path: Path | str) -> None:
@@ -349,44 +326,6 @@ class Store:
 
     # -- internals ------------------------------------------------------------------------
 
-    # -- client codes: looked up case-insensitively, never created by a lookup ---------------
-
-    def find_client(self, code: str) -> str | None:
-        """The registered code ``code`` stands for (any case), or None; never creates one."""
-        row = self._client_row(code)
-        return None if row is None else str(row["code"])
-
-    def closest_clients(self, code: str, n: int = 3) -> list[str]:
-        """Registered codes most like ``code`` (a typo's likely intent), closest first."""
-        codes = [r["code"] for r in self.db.execute("SELECT code FROM clients")]
-        by_upper = {c.upper(): c for c in codes}
-        return [by_upper[c] for c in difflib.get_close_matches(check_code(code), by_upper, n)]
-
-    def unknown_client(self, code: str) -> UsageError:
-        """The refusal to record for a code that is not registered, naming the closest."""
-        canonical = check_code(code)
-        close = self.closest_clients(canonical)
-        guess = f" Did you mean {' or '.join(close)}?" if close else ""
-        return UsageError(
-            Problem("not-a-client", f"{canonical} is not a client.{guess}"),
-            hint=f"To register {canonical} as a new client: add --new-client, or first run "
-            f"`alliance new-client {canonical}`.",
-        )
-
-    def resolve_client(self, code: str, *, new_client: bool = False) -> str:
-        """The code a record for ``code`` is filed under: the registered one (typed in any
-        case), or with ``new_client`` the new code, which must not be registered yet.
-        Raises otherwise; never creates anything."""
-        row = self._client_row(code)
-        if row is None and not new_client:
-            raise self.unknown_client(code)
-        if row is not None and new_client:
-            raise StoreError(
-                Problem("client-exists", f"client {row['code']} exists already"),
-                hint="leave out --new-client to record for this client",
-            )
-        return check_code(code) if row is None else str(row["code"])
-
     def registered_id(self, code: str, *, new_client: bool = False) -> int:
         """The id of the client :meth:`resolve_client` files ``code`` under, registering a
         new client now; inside a transaction."""
@@ -408,34 +347,6 @@ class Store:
             "INSERT INTO clients (code, created_at) VALUES (?, ?)", (check_code(code), _now())
         )
         return int(cur.lastrowid or 0)
-
-    def _client_row(self, code: str) -> sqlite3.Row | None:
-        """The client row of ``code`` in any case. Two stored codes that differ only in case
-        (kept apart by the migration to case-insensitive codes) are an error naming both."""
-        canonical = check_code(code)
-        rows = self.db.execute(
-            "SELECT c.id, c.code, COUNT(a.id) AS n FROM clients c LEFT JOIN administrations a"
-            " ON a.client_id = c.id AND a.status = 'final' WHERE UPPER(c.code) = ?"
-            " GROUP BY c.id ORDER BY c.code",
-            (canonical,),
-        ).fetchall()
-        if len(rows) > 1:
-            forms = ", ".join(
-                f"{r['code']} ({r['n']} administration{'s' * (r['n'] != 1)})" for r in rows
-            )
-            raise StoreError(
-                Problem(
-                    "code-clash",
-                    f"client code {canonical} is stored in {len(rows)} forms that differ only "
-                    f"in case: {forms}",
-                    self.path,
-                ),
-                hint="Client codes are case-insensitive now; nothing was merged, as these may "
-                "be different clients. Give all but one a new code (upper case), e.g. "
-                f"""sqlite3 "{self.path}" "UPDATE clients SET code = '{canonical}-2' WHERE """
-                f"""code = '{rows[0]["code"]}'", then use the codes as usual.""",
-            )
-        return rows[0] if rows else None
 
     def insert_administration(
         self, client_id: int, new: NewAdministration, session: int, status: str
