@@ -60,6 +60,8 @@ def test_a_code_in_any_case_is_the_same_client(_env: Path) -> None:
         "recorded administration #1: client C-ABCDEF, session 1, srs (client), 2026-10-01\n"
     )
     assert run("history", "c-abcdef").exit_code == 0
+    exported = run("export", "--client", "c-abcdef", "-o", "-")
+    assert exported.stdout.splitlines()[1].startswith("C-ABCDEF,1,2026-10-01,")
     assert codes(_env) == ["C-ABCDEF"]
     with Store(_env) as store:
         assert store.find_client("c-abcdef") == "C-ABCDEF"

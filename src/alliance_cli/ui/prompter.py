@@ -179,6 +179,7 @@ def ask_unknown_client(code: str, close: list[str], read: Callable[[str], str] =
         try:
             key = _KEYS.get(read("").strip().casefold())
         except EOFError:
+            console.print()  # end the question's line
             return "quit"
         if key is not None:
             return choices[key]
