@@ -269,3 +269,26 @@ def test_a_session_dated_before_an_earlier_one_is_stored_with_a_warning(_env: Pa
             "session 1 of srs (client) is dated 2026-10-08, but session 2 is dated "
             "2026-10-01; check the date and the session number"
         ]
+
+
+def test_administer_warns_about_a_misordered_date_on_its_result_screen(_env: Path) -> None:
+    from alliance_cli.administer import Details, ResultScreen, administer
+
+    from .test_administer import Script
+
+    srs = Catalog().get("srs")
+    with Store(_env) as store:
+        store.new_client("C-A")
+        record(store, srs, score(srs, SRS), client="C-A", when="2026-10-08")
+        script = Script("9", "9", "9", "9", "")
+        with pytest.raises(UsageError, match="C-B is not a client"):
+            administer(store, srs, Details(client="C-B"), script)
+        assert script.asked == []  # refused before the first item
+        administer(store, srs, Details(client="c-a", when="2026-10-01"), script)
+    [result] = script.shown
+    assert isinstance(result, ResultScreen)
+    assert result.administration.client == "C-A"
+    assert result.report.warnings[-1] == (
+        "session 2 of srs (client) is dated 2026-10-01, but session 1 is dated 2026-10-08; "
+        "check the date and the session number"
+    )
