@@ -18,8 +18,15 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+# Typer builds its own parameter objects from the annotations, and its help reads the type
+# and the number range from them; giving the built objects these subclasses when help is
+# shown (``_plain_help``) is the one hook that needs no copy of Typer's help renderer.
+# Parsing and validation are untouched: the range still applies, it is just not printed.
+
 
 class _PlainOption(TyperOption):
+    """An option shown with its metavar (``--db FILE``) or nothing (a flag)."""
+
     def display_type_rich(self, ctx: Any) -> str | None:
         return self.metavar or ""
 
@@ -28,6 +35,8 @@ class _PlainOption(TyperOption):
 
 
 class _PlainArgument(TyperArgument):
+    """An argument shown by its name alone (``ID``)."""
+
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
