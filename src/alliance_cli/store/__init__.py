@@ -333,6 +333,8 @@ class Store(ClientCodes):
         return self.client_id(code, create=new_client)
 
     def client_id(self, code: str, *, create: bool) -> int:
+        """The id of the client ``code`` (any case) stands for; with ``create``, an unknown
+        code is registered in its canonical form (callers decide when that is allowed)."""
         row = self._client_row(code)
         if row is not None:
             return int(row["id"])
