@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Any
 
 import pytest
 import typer
@@ -16,17 +17,24 @@ from alliance_cli.cli import app
 runner = CliRunner()
 
 
-def command_paths() -> list[list[str]]:
-    """Every registered command, as the arguments that reach it (the root is [])."""
-    root = typer.main.get_command(app)
-    assert isinstance(root, typer.core.TyperGroup)
-    return [[], *([name] for name in sorted(root.commands))]
+def command_paths(group: Any = None, path: tuple[str, ...] = ()) -> list[list[str]]:
+    """Every registered command, also in sub-apps, as the arguments that reach it (the root
+    is [])."""
+    group = group or typer.main.get_command(app)
+    paths = [list(path)]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, typer.core.TyperGroup):
+            paths += command_paths(command, (*path, name))
+        else:
+            paths.append([*path, name])
+    return paths
 
 
 def examples(path: list[str]) -> list[str]:
     """The example command lines of a command's own help text."""
-    root = typer.main.get_command(app)
-    command = root.commands[path[0]] if path else root  # type: ignore[attr-defined]
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
     text = re.sub(r"\\\n\s*", "", command.help or "")  # shell line continuations
     found = re.findall(r"(?:^\s*|:\s+)(alliance .*)$", text, flags=re.M)
     assert found, f"alliance {' '.join(path)} has no example"
@@ -180,3 +188,33 @@ def test_option_values_are_case_insensitive(tmp_path: object) -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("recorded administration #1: client C-1, session 1, srs "
                                     "(therapist)")  # fmt: skip
+
+
+def test_a_sub_app_built_with_plain_typer_is_plain_too() -> None:
+    """A command group another module adds later (``alliance db …``) needs no special class."""
+    from alliance_cli.cli._plain import PlainGroup
+
+    root = typer.Typer(cls=PlainGroup, add_completion=False)
+    sub = typer.Typer()
+
+    @root.command()
+    def other() -> None:
+        """Another command."""
+
+    @sub.command()
+    def check(level: int = 1, quick: bool = False) -> None:
+        """Check something.
+
+        Example:  alliance db check --level 2
+        """
+
+    root.add_typer(sub, name="db", help="Database commands.")
+    env = {"COLUMNS": "80", "NO_COLOR": "1"}
+    shown = runner.invoke(root, ["db", "check", "--help"], env=env)
+    assert shown.exit_code == 0
+    assert not any(re.search(pattern, shown.stdout) for pattern in TYPE_NAMES), shown.stdout
+    wrong = runner.invoke(root, ["db", "check", "--level", "x"], env=env)
+    assert (wrong.exit_code, wrong.stderr) == (
+        2,
+        "error: --level \"x\" is not a whole number\nTry 'root db check --help'.\n",
+    )

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from .. import __version__
-from ._plain import PlainApp, PlainGroup
+from ._plain import PlainGroup
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
 
-app = PlainApp(
+app = typer.Typer(
     name="alliance",
     cls=PlainGroup,
     help="Score therapeutic working-alliance questionnaires, locally.\n\n"

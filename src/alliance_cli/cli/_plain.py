@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
@@ -133,9 +132,14 @@ class PlainCommand(TyperCommand):
 
 
 class PlainGroup(TyperGroup):
-    """The app: plain help for itself and its command list, and every usage error of any
-    command (unknown option, missing argument, a value not allowed, :func:`usage`) as one
-    plain line."""
+    """The app: plain help for itself, its command list and every command in it (also in
+    sub-apps added later, whatever Typer class they were built with), and every usage error
+    of any command (unknown option, missing argument, a value not allowed, ``usage()``) as
+    one plain line."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _make_plain(self)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _plain_help(self, ctx)
@@ -158,12 +162,12 @@ class PlainGroup(TyperGroup):
             _report_usage(exc)
 
 
-_Command = TypeVar("_Command", bound=Callable[..., Any])
-
-
-class PlainApp(typer.Typer):
-    """Typer whose commands are :class:`PlainCommand` unless they say otherwise."""
-
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[_Command], _Command]:
-        kwargs.setdefault("cls", PlainCommand)
-        return super().command(*args, **kwargs)
+def _make_plain(group: TyperGroup) -> None:
+    """Every command under ``group`` a :class:`PlainCommand` or :class:`PlainGroup`."""
+    for command in group.commands.values():
+        if type(command) is TyperCommand:
+            command.__class__ = PlainCommand
+        elif type(command) is TyperGroup:
+            command.__class__ = PlainGroup
+        if isinstance(command, TyperGroup):
+            _make_plain(command)
