@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,13 @@ def _isolated_user_dirs(
     home = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
     monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
+
+
+def record(store: Any, q: Questionnaire, report: Any, *, client: str, **details: Any) -> Any:
+    """``history.record`` for tests about what a record shows, not how it is filed: the
+    client is registered first when new (filing itself is tested in test_filing.py)."""
+    from alliance_cli.history import record as file_record
+
+    if store.find_client(client) is None:
+        store.new_client(client)
+    return file_record(store, q, report, client=client, **details)

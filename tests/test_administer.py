@@ -64,7 +64,15 @@ class Script:
 @pytest.fixture
 def store() -> Iterator[Store]:
     with Store(":memory:") as s:
+        s.new_client("C-1")
         yield s
+
+
+def registered() -> Store:
+    """A throw-away store where client C-1 is registered."""
+    store = Store(":memory:")
+    store.new_client("C-1")
+    return store
 
 
 @pytest.fixture(scope="module")
@@ -388,9 +396,10 @@ def test_quit_saves_a_draft_that_never_counts_as_history(store: Store, wai: Ques
 
 def test_quit_before_any_answer_saves_nothing(store: Store, wai: Questionnaire) -> None:
     script = Script("q")
-    administer(store, wai, C1, script)
+    administer(store, wai, Details(client="C-NEW", new_client=True), script)
     assert script.shown[0].saved is False  # type: ignore[attr-defined]
-    assert store.count("draft") == 0 and store.clients() == []
+    # A new client is registered with the first answer, so not at all here.
+    assert store.count("draft") == 0 and store.find_client("C-NEW") is None
 
 
 def test_resume_continues_at_the_first_unanswered_item(store: Store, wai: Questionnaire) -> None:
@@ -447,7 +456,7 @@ def test_a_name_as_client_code_is_refused_before_any_question(
         administer(store, wai, Details(client="Jane Doe"), script)
     with pytest.raises(UsageError, match="modality"):
         administer(store, wai, Details(client="C-1", modality="zoom"), script)
-    assert script.asked == [] and store.clients() == []
+    assert script.asked == [] and [c.code for c in store.clients()] == ["C-1"]
 
 
 def test_an_existing_draft_is_offered(store: Store, wai: Questionnaire) -> None:
@@ -547,7 +556,7 @@ def test_terminal_prompter_never_reads_markup_from_user_text(tiny: Questionnaire
     typed: list[str] = []
     prompter = TerminalPrompter(console, read=lambda p: typed.append(p) or "4")
     q = tiny.with_item_text({"a": "[bold]brackets[/] stay [x1]"})
-    interview = Interview(Store(":memory:"), q, C1)
+    interview = Interview(registered(), q, C1)
     interview.handle("3")
     interview.handle("b")
     interview.handle("?")
@@ -565,7 +574,7 @@ def test_terminal_prompter_never_reads_markup_from_user_text(tiny: Questionnaire
 def test_terminal_prompter_visual_analogue_screen(catalog: Catalog) -> None:
     console, buffer = _console()
     prompter = TerminalPrompter(console, read=lambda p: "7.5")
-    interview = Interview(Store(":memory:"), catalog.get("srs"), C1)
+    interview = Interview(registered(), catalog.get("srs"), C1)
     prompter.ask(interview.screen())
     text = buffer.getvalue()
     assert "0 = not at all   …   10 = completely" in text

@@ -22,6 +22,9 @@ WAI = ["5", "4", "4", "5", "3", "4", "5", "4", "4", "5", "4", "4"]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    """A database where client C-1 is registered."""
+    with Store(tmp_path / "history.sqlite3") as store:
+        store.new_client("C-1")
     return {
         **os.environ,
         "ALLIANCE_DB": str(tmp_path / "history.sqlite3"),
@@ -186,4 +189,5 @@ def test_refuses_without_a_terminal(env: dict[str, str]) -> None:
     )
     assert proc.returncode == 2
     assert "alliance score wai-sr --answers … --client C-1" in proc.stderr
-    assert not Path(env["ALLIANCE_DB"]).exists()
+    with Store(env["ALLIANCE_DB"]) as store:
+        assert store.count("draft") == store.count("final") == 0

@@ -9,10 +9,12 @@ import pytest
 from alliance_cli.alerts import Alert, series_alerts
 from alliance_cli.catalog import bundled_dir
 from alliance_cli.definitions import load_definition, validate_text
-from alliance_cli.history import client_series, record
+from alliance_cli.history import client_series
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import score
 from alliance_cli.store import Store
+
+from .conftest import record
 
 # SRS answers (four 0–10 items) that add up to each total used below.
 SRS = {
@@ -40,6 +42,7 @@ def alerts_for(
     tmp_path: Path, q: Questionnaire, answers: list[str], sessions: list[int] | None = None
 ) -> list[Alert]:
     with Store(tmp_path / "h.sqlite3") as store:
+        store.new_client("C-1")
         for n, text in enumerate(answers):
             record(
                 store, q, score(q, text), client="C-1", session=sessions[n] if sessions else None

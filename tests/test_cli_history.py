@@ -50,6 +50,7 @@ def test_recording_then_history(_env: Path) -> None:
         "K",
         "--modality",
         "in-person",
+        "--new-client",
     )
     assert first.exit_code == 0
     assert first.stderr == (
@@ -74,6 +75,7 @@ def test_recording_then_history(_env: Path) -> None:
         "client": "C-1",
         "session": 2,
         "respondent": "client",
+        "warnings": [],
     }
     history = run("history", "C-1")
     assert history.exit_code == 0
@@ -104,7 +106,7 @@ def test_recording_then_history(_env: Path) -> None:
 
 
 def test_recording_prints_this_session_against_earlier_ones() -> None:
-    run("score", "wai-sr", "-a", "5,5,5,5,5,5,5,5,5,5,5,5", "--client", "C-2")
+    run("score", "wai-sr", "-a", "5,5,5,5,5,5,5,5,5,5,5,5", "--client", "C-2", "--new-client")
     result = run("score", "wai-sr", "-a", "4,4,4,4,4,4,4,4,4,4,4,4", "--client", "C-2")
     rows = [line.split() for line in result.stdout.splitlines() if line[:3] in (" 1 ", " 2 ")]
     assert [row[0] for row in rows] == ["1", "2"]
@@ -113,7 +115,7 @@ def test_recording_prints_this_session_against_earlier_ones() -> None:
 
 
 def test_void_and_reentry_keep_the_original(_env: Path) -> None:
-    run("score", "srs", "-a", "1,1,1,1", "--client", "C-3")
+    run("score", "srs", "-a", "1,1,1,1", "--client", "C-3", "--new-client")
     voided = run("void", "1", "--reason", "typed the wrong numbers")
     assert voided.exit_code == 0
     assert voided.stderr == "voided administration #1 (client C-3, session 1, srs)\n"
@@ -132,6 +134,7 @@ def test_void_and_reentry_keep_the_original(_env: Path) -> None:
 def test_clients_and_new_client() -> None:
     minted = run("new-client").stdout.strip()
     assert minted.startswith("C-") and len(minted) == 8
+    run("new-client", "C-9")
     run("score", "srs", "-a", "9,9,9,9", "--client", "C-9", "--date", "2026-01-02")
     rows = json.loads(run("clients", "--json").stdout)
     assert [(r["code"], r["administrations"]) for r in rows] == sorted([(minted, 0), ("C-9", 1)])
@@ -157,7 +160,7 @@ def test_unknown_client_history_exits_7() -> None:
 
 
 def test_delete_client_needs_the_code_twice(_env: Path) -> None:
-    run("score", "srs", "-a", "9,9,9,9", "--client", "C-DEL", "--note", "private")
+    run("score", "srs", "-a", "9,9,9,9", "--client", "C-DEL", "--note", "private", "--new-client")
     refused = run("delete-client", "C-DEL", "--confirm", "C-DE")
     assert refused.exit_code == 2
     assert run("history", "C-DEL").exit_code == 0
@@ -183,7 +186,7 @@ def test_newer_database_is_refused_with_exit_7(_env: Path) -> None:
 
 
 def test_recording_shows_this_sessions_alerts() -> None:
-    run("score", "srs", "-a", "9.5,9.5,9.5,9.5", "--client", "C-4")
+    run("score", "srs", "-a", "9.5,9.5,9.5,9.5", "--client", "C-4", "--new-client")
     result = run("score", "srs", "-a", "9,9,9,8.5", "--client", "C-4")
     assert "! Session 2: Total fell 2.5 from session 1 (38 → 35.5)" in result.stdout
     assert "! Session 2: Total 35.5 — Total below 36" in result.stdout
@@ -312,6 +315,7 @@ def test_history_golden(
 
 def test_note_given_with_score_is_shown_verbatim_by_history_notes() -> None:
     note = "[x1] said [/] and [bold]no[/bold] — keep"
+    run("new-client", "C-N")
     run("score", "srs", "-a", "9,9,9,9", "--client", "C-N", "--note", note, "--date", "2026-01-02")
     shown = run("history", "C-N", "--notes")
     assert shown.exit_code == 0

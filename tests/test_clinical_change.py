@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.errors import UsageError
-from alliance_cli.history import record
 from alliance_cli.norms import build
 from alliance_cli.overview import client_overview
 from alliance_cli.result import score
 from alliance_cli.store import Store
+
+from .conftest import record
 
 # ORS answers (four 0–10 items) by total.
 ORS = {

@@ -38,6 +38,7 @@ def new(client: str, note: str | None = None, clinician: str | None = None) -> N
         note=note,
         clinician=clinician,
         actor="tester",
+        new_client=True,  # each code is saved once
     )
 
 

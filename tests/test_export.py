@@ -109,6 +109,8 @@ def recorded(store: Store, catalog: Catalog) -> Store:
 def save(
     store: Store, q: Questionnaire, answers: str, client: str, when: str, **kw: str
 ) -> Administration:
+    if store.find_client(client) is None:
+        store.new_client(client)
     return record(store, q, score(q, answers), client=client, when=when, **kw)  # type: ignore[arg-type]
 
 

@@ -20,6 +20,7 @@ def test_a_corrected_definition_rescores_the_past_and_says_so(tmp_path: Path) ->
     old_path.write_text(TINY_YAML, "utf-8")
     old = load_definition(old_path)
     with Store(tmp_path / "h.sqlite3") as store:
+        store.new_client("C-1")
         record(store, old, score(old, "5,1,4,4"), client="C-1", when="2026-01-01")
         record(store, old, score(old, "2,4,4,4"), client="C-1", when="2026-01-08")
         # The key is corrected: item b is no longer reversed for warmth.
@@ -44,6 +45,7 @@ def store_history(tmp_path: Path, q):  # type: ignore[no-untyped-def]
 
 def test_changes_skip_withheld_sessions(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
     with Store(tmp_path / "h.sqlite3") as store:
+        store.new_client("C-1")
         for answers in ("4,2,3,3", "4,,3,3", "2,2,3,3"):  # warmth withheld in the second
             record(store, tiny, score(tiny, answers), client="C-1")
         [series] = client_series(store.history("C-1"), lambda qid: tiny)

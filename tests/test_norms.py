@@ -17,12 +17,12 @@ from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import UsageError
-from alliance_cli.history import record
 from alliance_cli.model import Questionnaire
 from alliance_cli.norms import ALPHA_SOURCE, build, stored
 from alliance_cli.result import score
 from alliance_cli.store import Store
 
+from .conftest import record
 from .test_psychometrics import SIX_ITEMS, read
 
 # Six 1–5 items, every item required: the clients kept are exactly the complete rows of

@@ -34,7 +34,18 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (defs / "tiny.yaml").write_text(TINY_YAML, encoding="utf-8")
     monkeypatch.setenv("ALLIANCE_DEFINITIONS", str(defs))
     result = runner.invoke(
-        app, ["score", "tiny", "-d", str(defs), "--answers", "5,1,4,4", "--client", "C-1"]
+        app,
+        [
+            "score",
+            "tiny",
+            "-d",
+            str(defs),
+            "--answers",
+            "5,1,4,4",
+            "--client",
+            "C-1",
+            "--new-client",
+        ],
     )
     assert result.exit_code == 0, result.output
     return path

@@ -44,7 +44,9 @@ def save(store: Store, qid: str, text: str, session: int, **kw: str) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "h.sqlite3")
+    opened = Store(tmp_path / "h.sqlite3")
+    opened.new_client("C-1")
+    return opened
 
 
 def test_client_and_therapist_gap_widening(store: Store) -> None:
@@ -167,6 +169,7 @@ def test_history_command_shows_chart_gap_and_means(
     monkeypatch.setenv("ALLIANCE_DB", str(db))
     monkeypatch.setenv("NO_COLOR", "1")
     with Store(db) as store:
+        store.new_client("C-1")
         save(store, "srs", "9,9,9,9", 1, modality="in-person")
         save(store, "srs", "8,8,8,8", 2, modality="video")
     result = CliRunner().invoke(app, ["history", "C-1"])

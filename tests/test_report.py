@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.history import record
 from alliance_cli.result import score
 from alliance_cli.store import Store
 
+from .conftest import record
 from .test_cli_history import MARKUP_NOTE, build_history
 
 
@@ -56,6 +56,7 @@ def report_file(tmp_path: Path) -> Path:
     db = tmp_path / "h.sqlite3"
     srs, wai, wait = (Catalog().get(q) for q in ("srs", "wai-sr", "wai-sr-t"))
     with Store(db) as store:
+        store.new_client("C-R")
         for n, answers in enumerate(["9.5,9.5,9.5,9.5", "9,9,9,9", "6,6,6,6", "9.5,9,9,9"], 1):
             record(
                 store,

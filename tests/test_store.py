@@ -38,6 +38,16 @@ def new(client: str = "C-1", **kw: object) -> NewAdministration:
     return NewAdministration(**base)  # type: ignore[arg-type]
 
 
+def opened(path: Path | str, *codes: str) -> Store:
+    """A store with clients registered (``C-1`` when none are named): a record is only ever
+    filed under a registered client."""
+    store = Store(path)
+    for code in codes or ("C-1",):
+        if store.find_client(code) is None:
+            store.new_client(code)
+    return store
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -48,7 +58,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def test_files_are_private(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         store.save(new())
         assert mode(db_path.parent) == 0o700
         assert mode(db_path) == 0o600
@@ -57,7 +67,7 @@ def test_files_are_private(db_path: Path) -> None:
 
 
 def test_round_trip_keeps_item_level_answers_and_metadata(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         saved = store.save(new(clinician="Dr K", modality="video", note="first"))
     with Store(db_path) as store:  # a fresh connection reads the same
         [got] = store.history("C-1")
@@ -76,7 +86,7 @@ def test_round_trip_keeps_item_level_answers_and_metadata(db_path: Path) -> None
 
 
 def test_session_defaults_to_the_next_per_questionnaire_and_respondent(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path, "C-1", "C-2") as store:
         assert store.save(new()).session == 1
         assert store.save(new()).session == 2
         assert store.save(new(respondent="therapist")).session == 1
@@ -87,7 +97,7 @@ def test_session_defaults_to_the_next_per_questionnaire_and_respondent(db_path: 
 
 
 def test_void_keeps_the_record_with_an_audit_row(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         first = store.save(new(note="private words"))
         store.void(first.id, "entered for the wrong client", actor="Dr K")
         assert store.history("C-1") == []
@@ -108,7 +118,7 @@ def test_void_keeps_the_record_with_an_audit_row(db_path: Path) -> None:
 
 
 def test_reentry_replaces_and_voids_the_original(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         wrong = store.save(new())
         fixed = store.save(new(session=wrong.session, replaces=wrong.id))
         assert store.administration(wrong.id).status == "void"
@@ -120,7 +130,7 @@ def test_a_failed_save_leaves_nothing_behind(db_path: Path) -> None:
     bad = [Answer("a", 5.0, "answered"), Answer("b", 1.0, "maybe")]  # state fails CHECK
     with Store(db_path) as store:
         with pytest.raises(sqlite3.IntegrityError):
-            store.save(new(answers=bad))
+            store.save(new(answers=bad, new_client=True))
         assert store.count() == 0
         assert store.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
         assert store.db.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 0
@@ -148,7 +158,7 @@ def test_newer_database_is_refused(db_path: Path) -> None:
 
 
 def test_migration_backs_up_first(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         store.save(new())
     later = [*MIGRATIONS, ["CREATE TABLE extra (x INTEGER)"]]
     monkeypatch.setattr(store_module, "MIGRATIONS", later)
@@ -169,7 +179,7 @@ def test_upgrade_from_schema_1_keeps_the_records(
 ) -> None:
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
     monkeypatch.setattr(store_module, "LATEST", 1)
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         store.save(new())
         assert store.schema_version() == 1
     monkeypatch.undo()
@@ -182,7 +192,7 @@ def test_upgrade_from_schema_1_keeps_the_records(
 
 
 def test_one_final_record_per_session(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         first = store.save(new(session=2))
         with pytest.raises(StoreError) as info:
             store.save(new(session=2))
@@ -201,7 +211,7 @@ def test_one_final_record_per_session(db_path: Path) -> None:
 
 
 def test_a_reentry_replaces_only_the_same_clients_record(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path, "C-1", "C-OTHER") as store:
         other = store.save(new(client="C-OTHER"))
         mine = store.save(new())
         srs = store.save(new(questionnaire_id="srs"))
@@ -216,7 +226,7 @@ def test_a_reentry_replaces_only_the_same_clients_record(db_path: Path) -> None:
 
 
 def test_clients_summary(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path) as store:
         store.save(new(administered_at="2026-10-01"))
         store.save(new(questionnaire_id="srs", administered_at="2026-10-08"))
         voided = store.save(new(administered_at="2026-12-24"))
@@ -230,7 +240,7 @@ def test_clients_summary(db_path: Path) -> None:
 
 
 def test_codes(db_path: Path) -> None:
-    assert check_code("AB-12_x") == "AB-12_x"
+    assert check_code("AB-12_x") == "AB-12_X"  # canonical: upper case
     for bad in ("", "has space", "Jane Doe", "x" * 65, "[x1]", "é"):
         with pytest.raises(UsageError):
             check_code(bad)
@@ -245,7 +255,7 @@ def test_codes(db_path: Path) -> None:
 
 
 def test_delete_client_really_removes_the_data(db_path: Path) -> None:
-    with Store(db_path) as store:
+    with opened(db_path, "ZQXCLIENTQZ", "C-KEEP") as store:
         assert store.db.execute("PRAGMA secure_delete").fetchone()[0] == 1
         store.save(new(client="ZQXCLIENTQZ", note="ZQXNOTEQZ"))
         keep = store.save(new(client="C-KEEP"))
@@ -263,7 +273,7 @@ def test_delete_client_really_removes_the_data(db_path: Path) -> None:
 
 
 def _save_many(path: str, worker: int, count: int) -> None:
-    with Store(path) as store:
+    with opened(path, f"C-W{worker}") as store:
         for n in range(count):
             store.save(new(client=f"C-W{worker}", session=n + 1))
 

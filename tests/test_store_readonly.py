@@ -52,10 +52,22 @@ def base(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def make_db(path: Path, defs: Path) -> None:
     path.parent.mkdir(exist_ok=True)
-    for answers in ("5,1,4,4", "4,2,3,3"):
+    for answers, new in (("5,1,4,4", ["--new-client"]), ("4,2,3,3", [])):
         result = CliRunner().invoke(
             app,
-            ["score", "tiny", "-d", str(defs), "-a", answers, "--client", "C-1", "--db", str(path)],
+            [
+                "score",
+                "tiny",
+                "-d",
+                str(defs),
+                "-a",
+                answers,
+                "--client",
+                "C-1",
+                "--db",
+                str(path),
+                *new,
+            ],
         )
         assert result.exit_code == 0, result.output
 

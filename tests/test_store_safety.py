@@ -35,6 +35,7 @@ def new(client: str, session: int, note: str | None = None) -> NewAdministration
         session=session,
         note=note,
         actor="tester",
+        new_client=session == 1,
     )
 
 

@@ -27,13 +27,13 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from . import scoring
 from .errors import Problem, StoreError
-from .history import parse_when
+from .history import date_warnings, parse_when
 from .model import Questionnaire, ResponseScale, fmt_num, normalize_label
 from .overview import session_view
 from .responses import read_value
@@ -55,7 +55,6 @@ from .store import (
     Answer,
     NewAdministration,
     Store,
-    check_code,
     check_modality,
     drafts,
 )
@@ -95,6 +94,8 @@ class Details:
     clinician: str | None = None
     modality: str | None = None
     note: str | None = None
+    new_client: bool = False
+    """Register ``client`` as a new client (with the first answer); it must not exist yet."""
 
 
 # -- reading one answer ----------------------------------------------------------------------
@@ -280,7 +281,11 @@ class Interview:
         this = next(
             s for s in view.series.sessions if s.administration.id == self.administration.id
         )
-        return ResultScreen(self.administration, this.report, view.series, view.alerts)
+        report = replace(
+            this.report,
+            warnings=[*this.report.warnings, *date_warnings(self.store, self.administration)],
+        )
+        return ResultScreen(self.administration, report, view.series, view.alerts)
 
     def left_screen(self) -> LeftScreen:
         args = ["alliance", "administer", self.q.id, "--client", self.details.client]
@@ -389,6 +394,7 @@ class Interview:
             clinician=d.clinician,
             modality=d.modality,
             note=d.note,
+            new_client=d.new_client,
         )
 
     def _item_screen(self) -> ItemScreen:
@@ -459,9 +465,12 @@ def administer(
     command_tail: Sequence[str] = (),
 ) -> Mode:
     """Give ``q`` to the client: continue their draft when one exists (``resume``, or when
-    they accept the offer), else start afresh; returns how the interview ended."""
-    check_code(details.client)
+    they accept the offer), else start afresh; returns how the interview ended. The client
+    must be registered unless ``details.new_client`` (see :meth:`Store.resolve_client`)."""
     check_modality(details.modality)
+    details = replace(
+        details, client=store.resolve_client(details.client, new_client=details.new_client)
+    )
     when = parse_when(details.when) if details.when is not None else None
     respondent = details.respondent or q.respondent.value
     draft = drafts.find(store, details.client, q.id, respondent)

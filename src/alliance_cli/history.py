@@ -7,10 +7,11 @@ definition (content hash) is marked, so a corrected key rescoring the past is vi
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -124,18 +125,48 @@ def client_series(
     return out
 
 
+_WHEN = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$")
+
+
 def parse_when(text: str | None) -> str:
-    """An administration date: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``; today when absent."""
+    """An administration date: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` (local time); today
+    when absent. A date that does not exist (``2026-02-30``) or lies in the future is
+    refused: a session cannot have taken place then."""
+    now = datetime.now()
     if text is None:
-        return date.today().isoformat()
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text).isoformat()
-        return datetime.fromisoformat(text).isoformat(timespec="minutes")
-    except ValueError:
-        raise UsageError(
-            Problem("date", f'date "{text}" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM')
-        ) from None
+        return now.date().isoformat()
+    if not _WHEN.match(text.strip()):
+        raise UsageError(Problem("date", f'date "{text}" is not YYYY-MM-DD or YYYY-MM-DDTHH:MM'))
+    text = text.strip()
+    for what, part in (("date", text[:10]), ("time", text)):
+        try:
+            when = datetime.fromisoformat(part)
+        except ValueError:
+            raise UsageError(Problem("date", f'date "{text}": no such {what}')) from None
+    if when > now:
+        raise UsageError(Problem("date", f'date "{text}" is in the future'))
+    return when.date().isoformat() if len(text) == 10 else when.isoformat(timespec="minutes")
+
+
+def date_warnings(store: Store, saved: Administration) -> list[str]:
+    """Warnings about a recorded administration's date: sessions numbered before it but
+    dated after it, or numbered after it but dated before it (same client, questionnaire
+    and respondent) — a mistyped date or session number that would misorder the history."""
+    day = saved.administered_at[:10]
+    out = []
+    for other in store.history(saved.client, saved.questionnaire_id):
+        if other.respondent != saved.respondent or other.id == saved.id:
+            continue
+        other_day = other.administered_at[:10]
+        if (other.session < saved.session and other_day > day) or (
+            other.session > saved.session and other_day < day
+        ):
+            out.append(
+                f"session {saved.session} of {saved.questionnaire_id} ({saved.respondent}) is "
+                f"dated {day}, but session {other.session} is dated {other_day}; check the "
+                "date and the session number"
+            )
+    return out
 
 
 def record(
@@ -151,9 +182,23 @@ def record(
     modality: str | None = None,
     note: str | None = None,
     replaces: int | None = None,
+    new_client: bool = False,
 ) -> Administration:
-    """Store a scored administration: its item-level answers and where it belongs."""
+    """Store a scored administration: its item-level answers and where it belongs.
+
+    A re-entry (``replaces``) keeps the replaced record's date, session, respondent,
+    clinician, modality and note unless new ones are given."""
     answers = [Answer(a.item, a.value, a.state) for a in report.answers]
+    administered_at = parse_when(when) if when is not None or replaces is None else None
+    if replaces is not None:
+        old = store.administration(replaces)
+        session = session or old.session
+        administered_at = administered_at or old.administered_at
+        respondent = respondent or old.respondent
+        clinician = old.clinician if clinician is None else clinician
+        modality = old.modality if modality is None else modality
+        note = old.note if note is None else note
+    assert administered_at is not None
     return store.save(
         NewAdministration(
             client=client,
@@ -162,12 +207,13 @@ def record(
             content_hash=q.content_hash(),
             answers=answers,
             respondent=respondent or q.respondent.value,
-            administered_at=parse_when(when),
+            administered_at=administered_at,
             session=session,
             clinician=clinician,
             modality=modality,
             note=note,
             replaces=replaces,
+            new_client=new_client,
         )
     )
 

@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from .. import __version__
+from ._plain import PlainGroup
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
 
 app = typer.Typer(
     name="alliance",
+    cls=PlainGroup,
     help="Score therapeutic working-alliance questionnaires, locally.\n\n"
     "Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -40,6 +42,7 @@ DefinitionsOpt = Annotated[
     typer.Option(
         "--definitions",
         "-d",
+        metavar="FOLDER",
         help="Extra folder of definition YAML files (repeat "
         "for several); overrides bundled ones with the same id.",
         show_default=False,
@@ -48,7 +51,10 @@ DefinitionsOpt = Annotated[
 ItemTextOpt = Annotated[
     Path | None,
     typer.Option(
-        "--item-text", help="Item-text overlay file with your licensed wording.", show_default=False
+        "--item-text",
+        metavar="FILE",
+        help="Item-text overlay file with your licensed wording.",
+        show_default=False,
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -56,6 +62,7 @@ DbOpt = Annotated[
     Path | None,
     typer.Option(
         "--db",
+        metavar="FILE",
         help="History database file (default: $ALLIANCE_DB, else history.sqlite3 in the user "
         "data folder).",
         show_default=False,
@@ -83,6 +90,7 @@ SessionOpt = Annotated[
     int | None,
     typer.Option(
         "--session",
+        metavar="N",
         min=1,
         max=100_000,
         show_default=False,
@@ -94,6 +102,7 @@ WhenOpt = Annotated[
     str | None,
     typer.Option(
         "--date",
+        metavar="DATE",
         help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today).",
         show_default=False,
         rich_help_panel=_RECORDING,
@@ -103,6 +112,8 @@ RespondentOpt = Annotated[
     Respondent | None,
     typer.Option(
         "--respondent",
+        metavar="WHO",
+        case_sensitive=False,
         help="Who answers (default: the questionnaire's respondent).",
         show_default=False,
         rich_help_panel=_RECORDING,
@@ -112,6 +123,7 @@ ClinicianOpt = Annotated[
     str | None,
     typer.Option(
         "--clinician",
+        metavar="NAME",
         help="Clinician's name or code.",
         show_default=False,
         rich_help_panel=_RECORDING,
@@ -121,6 +133,8 @@ ModalityOpt = Annotated[
     Modality | None,
     typer.Option(
         "--modality",
+        metavar="MODE",
+        case_sensitive=False,
         help="How the session took place.",
         show_default=False,
         rich_help_panel=_RECORDING,
@@ -130,11 +144,40 @@ NoteOpt = Annotated[
     str | None,
     typer.Option(
         "--note",
+        metavar="WORDS",
         help="A short note kept with the record.",
         show_default=False,
         rich_help_panel=_RECORDING,
     ),
 ]
+
+
+NewClientOpt = Annotated[
+    bool,
+    typer.Option(
+        "--new-client",
+        help="Register the --client code as a new client. Without it, a code that is not "
+        "registered is refused (in a terminal: asked about).",
+        rich_help_panel=_RECORDING,
+    ),
+]
+
+
+def filing_client(store: Any, code: str, new_client: bool) -> tuple[str, bool]:
+    """The client code a record goes under, and whether to register it. A code that is not
+    registered is asked about in a terminal (the closest registered code, a new client, or
+    quit); without a terminal the library refuses it, naming the closest codes."""
+    if new_client or store.find_client(code) is not None or not sys.stdin.isatty():
+        return code, new_client
+    from ..errors import Problem, UsageError
+    from ..store import check_code
+    from ..ui.prompter import ask_unknown_client
+
+    canonical = check_code(code)
+    choice = ask_unknown_client(canonical, store.closest_clients(canonical))
+    if choice == "quit":
+        raise UsageError(Problem("not-a-client", f"{canonical} is not a client; nothing recorded"))
+    return (canonical, True) if choice == "new" else (choice, False)
 
 
 def db_file(db: Path | None) -> Path:

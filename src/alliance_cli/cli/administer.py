@@ -13,12 +13,14 @@ from ._common import (
     DefinitionsOpt,
     ItemTextOpt,
     ModalityOpt,
+    NewClientOpt,
     NoteOpt,
     RespondentOpt,
     SessionOpt,
     WhenOpt,
     app,
     catalog_for,
+    filing_client,
     open_store,
     reporting,
 )
@@ -31,7 +33,13 @@ def administer(
     ],
     client: Annotated[
         str,
-        typer.Option("--client", "-c", help="The client's pseudonymous code.", show_default=False),
+        typer.Option(
+            "--client",
+            "-c",
+            metavar="CODE",
+            help="The client's pseudonymous code.",
+            show_default=False,
+        ),
     ],
     session: SessionOpt = None,
     when: WhenOpt = None,
@@ -39,6 +47,7 @@ def administer(
     clinician: ClinicianOpt = None,
     modality: ModalityOpt = None,
     note: NoteOpt = None,
+    new_client: NewClientOpt = False,
     resume: Annotated[
         bool,
         typer.Option("--resume", help="Continue the client's draft of this questionnaire."),
@@ -88,16 +97,18 @@ def administer(
     catalog = catalog_for(definitions)
     with reporting(catalog):
         q = open_questionnaire(catalog, questionnaire, item_text)
-        details = Details(
-            client=client,
-            session=session,
-            when=when,
-            respondent=respondent.value if respondent else None,
-            clinician=clinician,
-            modality=modality.value if modality else None,
-            note=note,
-        )
         with open_store(db) as store:
+            client, new_client = filing_client(store, client, new_client)
+            details = Details(
+                client=client,
+                session=session,
+                when=when,
+                respondent=respondent.value if respondent else None,
+                clinician=clinician,
+                modality=modality.value if modality else None,
+                note=note,
+                new_client=new_client,
+            )
             ended = run_interview(
                 store,
                 q,

@@ -239,16 +239,18 @@ def batch(
 
     Example:  alliance batch study.csv -q wai-sr -o scores.csv
 
-    Also:  alliance batch export.tsv -q wai-sr -q srs --id participant --id session
-    --missing -99 --errors bad.csv -o scores.csv --shape long
+    Also:
+      alliance batch export.tsv -q wai-sr -q srs --id participant --id session \\
+        --missing -99 --errors bad.csv -o scores.csv --shape long
 
-    Excel, SPSS, Stata, Parquet (pip install 'alliance-cli\\[formats]'):  alliance batch
-    study.xlsx --sheet Week1 -q wai-sr -o scores.sav
+    Excel, SPSS, Stata, Parquet (pip install 'alliance-cli\\[formats]'):
+      alliance batch study.xlsx --sheet Week1 -q wai-sr -o scores.sav
 
     Large files are read and scored in chunks (--chunk-size); --engine dask spreads the
     chunks over Dask workers.
 
-    Centred for multilevel models:  alliance batch sessions.csv -q wai-sr --center client
+    Centred for multilevel models:
+      alliance batch sessions.csv -q wai-sr --center client
 
     Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
     given in a map file:

@@ -44,7 +44,7 @@ def clients(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 def new_client(
     code: Annotated[
         str | None,
-        typer.Argument(metavar="[CODE]", help="A code of your own; a random one when left out."),
+        typer.Argument(metavar="CODE", help="A code of your own; a random one when left out."),
     ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,

@@ -12,7 +12,7 @@ from ._common import DbOpt, JsonOpt, app, db_file, print_json, reporting, usage
 
 db_app = typer.Typer(
     name="db",
-    help="Check, back up and restore the history database.",
+    help="Check, back up and restore the history database.\n\nExample:  alliance db check",
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
@@ -66,8 +66,8 @@ def backup(
     ] = None,
     db: DbOpt = None,
 ) -> None:
-    """Copy the history database with SQLite's online backup: consistent even while another
-    alliance records, private (0600), never over an existing database.
+    """Copy the history database with SQLite's online backup: consistent even while other
+    commands record, private (0600), never over an existing database.
 
     Example:  alliance db backup -o /media/usb/alliance-2026-12.bak
     """

@@ -73,7 +73,7 @@ def validate(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...",
+            metavar="FILE",
             help="Definition files, item-text overlays (*.item-text.yaml) or folders of them.",
         ),
     ],

@@ -87,7 +87,9 @@ def export(
 
     Example:  alliance export --client C-7KQ2MX -o c-7kq2mx.csv
 
-    Also:  alliance export --all --shape wide --deidentify --key-file key.csv -o study.csv
+    Also:
+      alliance export --all --shape wide --deidentify \\
+        --key-file key.csv -o study.csv
     """
     from ..io.atomic import fifos_closed
     from ..io.export import Shape as ExportShape

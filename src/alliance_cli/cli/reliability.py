@@ -62,7 +62,9 @@ def reliability(
 
     Example:  alliance reliability study.csv -q wai-sr
 
-    Also:  alliance reliability sessions.csv -q wai-sr --by client --session session --json
+    Also:
+      alliance reliability sessions.csv -q wai-sr --by client --session session \\
+        --json
     """
     from ..batch import SHOWN_FAILURES, BatchOptions
     from ..errors import BatchDataError

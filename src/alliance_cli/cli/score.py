@@ -15,6 +15,7 @@ from ._common import (
     ItemTextOpt,
     JsonOpt,
     ModalityOpt,
+    NewClientOpt,
     NoteOpt,
     OutputFormat,
     RespondentOpt,
@@ -22,6 +23,7 @@ from ._common import (
     WhenOpt,
     app,
     catalog_for,
+    filing_client,
     open_store,
     print_json,
     reporting,
@@ -57,6 +59,7 @@ def score(
         typer.Option(
             "--answers",
             "-a",
+            metavar="ANSWERS",
             help='Answers in item order "5,4,,3,…" (blank = missing), pairs '
             '"1=5 2=4", or scale labels ("always"); - reads stdin.',
             show_default=False,
@@ -66,12 +69,16 @@ def score(
         Path | None,
         typer.Option(
             "--answers-file",
+            metavar="FILE",
             help="Read the answers from a file (same forms as --answers).",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False, help="Output format."
+        ),
     ] = OutputFormat.table,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
@@ -81,7 +88,8 @@ def score(
         typer.Option(
             "--client",
             "-c",
-            help="Record this administration for the client code (nothing is stored without it).",
+            metavar="CODE",
+            help="Record this administration for the client (nothing is stored without it).",
             show_default=False,
             rich_help_panel="Recording",
         ),
@@ -96,6 +104,7 @@ def score(
         int | None,
         typer.Option(
             "--replaces",
+            metavar="ID",
             min=1,
             max=2**62,
             help="Administration number this re-entry corrects (it is voided).",
@@ -103,13 +112,18 @@ def score(
             rich_help_panel="Recording",
         ),
     ] = None,
+    new_client: NewClientOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Score one administration of a questionnaire (and record it with --client).
 
     Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4
 
-    Also:  alliance score srs -a "9.1,8.7,9.5,8" --client C-7KQ2MX --modality video
+    Also:  alliance score srs -a 9.1,8.7,9.5,8 -c C-7KQ2MX --modality video
+
+    An unknown client code is refused (in a terminal: asked about, with the closest
+    registered codes); --new-client registers a new one. A re-entry (--replaces) keeps the
+    replaced record's date, session, clinician, modality and note unless given again.
     """
     from ..catalog import open_questionnaire
     from ..result import score as score_answers
@@ -122,16 +136,19 @@ def score(
         from ..ui import render
 
         recorded = None
+        warnings = list(report.warnings)  # printed on stderr, so also seen beside --json and csv
         if client is not None:
-            from ..history import record
+            from ..history import date_warnings, record
             from ..overview import session_view
 
             with open_store(db) as store:
+                code, new = filing_client(store, client, new_client)
                 saved = record(
                     store,
                     q,
                     report,
-                    client=client,
+                    client=code,
+                    new_client=new,
                     session=session,
                     when=when,
                     respondent=respondent.value if respondent else None,
@@ -141,11 +158,14 @@ def score(
                     replaces=replaces,
                 )
                 view = session_view(store, q, saved)
+                filing = date_warnings(store, saved)
+            warnings += filing
             recorded = {
                 "administration": saved.id,
                 "client": saved.client,
                 "session": saved.session,
                 "respondent": saved.respondent,
+                "warnings": filing,
             }
             render.recorded(saved)
         if as_json or output is OutputFormat.json:
@@ -160,5 +180,5 @@ def score(
             if recorded is not None:
                 render.series(view.series, last=6)
                 render.alerts(view.alerts)
-        for warning in report.warnings:  # stderr, so also visible beside --json and csv
+        for warning in warnings:
             render.warning(warning)

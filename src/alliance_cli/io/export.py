@@ -139,7 +139,8 @@ def build_export(
         first = min(_day(a) for a in administrations)
         chosen = [a for a in administrations if wanted is None or a.questionnaire_id == wanted]
         if chosen:
-            found.append((code, first, client_series(chosen, cached, skipped)))
+            # The code as stored (the one typed may differ in case).
+            found.append((chosen[0].client, first, client_series(chosen, cached, skipped)))
     study_ids = _study_ids([code for code, _, _ in found]) if deidentify else {}
     records = sorted(
         (

@@ -20,8 +20,6 @@ from __future__ import annotations
 import getpass
 import math
 import os
-import re
-import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,13 +29,13 @@ from pathlib import Path
 
 from ..errors import Problem, StoreError, UsageError
 from . import files
+from .codes import CODE_PATTERN, ClientCodes, check_code, mint_code
 from .files import BUSY_TIMEOUT_MS
 from .migrations import LATEST, MIGRATIONS
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+__all__ = ["BUSY_TIMEOUT_MS", "CODE_PATTERN", "check_code", "mint_code"]
+
 MODALITIES = ("in-person", "video", "phone", "other")
-# Crockford-style alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or on paper.
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def default_path(env: dict[str, str] | None = None) -> Path:
@@ -50,29 +48,11 @@ def default_path(env: dict[str, str] | None = None) -> Path:
     return Path(user_data_dir("alliance", appauthor=False)) / "history.sqlite3"
 
 
-def check_code(code: str) -> str:
-    """A pseudonymous client code: letters, digits, ``-`` and ``_`` (at most 64)."""
-    if not CODE_PATTERN.match(code):
-        raise UsageError(
-            Problem(
-                "client-code",
-                f'client code "{code}" is not allowed: use 1–64 letters, digits, '
-                '"-" or "_" (a pseudonymous code, never a name)',
-            )
-        )
-    return code
-
-
 def check_modality(modality: str | None) -> None:
     if modality is not None and modality not in MODALITIES:
         raise UsageError(
             Problem("modality", f'modality "{modality}" is not one of ' + ", ".join(MODALITIES))
         )
-
-
-def mint_code() -> str:
-    """A random client code such as ``C-7KQ2MX`` (30⁶ ≈ 7×10⁸ possibilities)."""
-    return "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
 def _now() -> str:
@@ -101,6 +81,7 @@ class NewAdministration:
     note: str | None = None
     replaces: int | None = None  # an administration this one corrects (it is voided)
     actor: str | None = None  # who enters it, for the audit trail (default: the OS user)
+    new_client: bool = False  # register ``client`` with this record (it must not exist yet)
 
 
 @dataclass(frozen=True)
@@ -136,7 +117,7 @@ class ClientSummary:
     last: str | None
 
 
-class Store:
+class Store(ClientCodes):
     """A history database at ``path`` (``":memory:"`` for a throw-away one)."""
 
     def __init__(self, path: Path | str) -> None:
@@ -237,16 +218,22 @@ class Store:
     # -- writing --------------------------------------------------------------------------
 
     def save(self, new: NewAdministration) -> Administration:
-        """Store one administration with its answers and an audit row, in one transaction."""
+        """Store one administration with its answers and an audit row, in one transaction.
+
+        The client must be registered (``new.new_client`` registers it in the same
+        transaction). A re-entry (``new.replaces``) voids the record it corrects; its audit
+        row names the fields that differ (never their content)."""
         check_code(new.client)
         check_modality(new.modality)
         actor = new.actor or _os_user()
         with self.transaction() as db:
-            client_id = self.client_id(new.client, create=True)
+            client_id = self.registered_id(new.client, new_client=new.new_client)
             session = new.session
+            reason = None
             if new.replaces is not None:
                 replaced = self._replaceable(new.replaces, client_id, new)
-                session = session or replaced
+                session = session or int(replaced["session"])
+                reason = f"re-entry of #{new.replaces}; " + self._changes(replaced, new, session)
                 self._void(new.replaces, f"replaced by a re-entry for session {session}", actor)
             session = session or self.next_session(client_id, new.questionnaire_id, new.respondent)
             self.check_session_free(client_id, new.questionnaire_id, new.respondent, session)
@@ -256,7 +243,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?)",
                 [(admin_id, n, a.item, a.value, a.state) for n, a in enumerate(new.answers)],
             )
-            self.audit_row(actor, "record", client_id, admin_id, None)
+            self.audit_row(actor, "record", client_id, admin_id, reason)
         return self.administration(admin_id)
 
     def void(self, admin_id: int, reason: str, actor: str | None = None) -> Administration:
@@ -279,13 +266,15 @@ class Store:
         self.audit_row(actor, "void", row["client_id"], admin_id, reason)
 
     def new_client(self, code: str | None = None) -> str:
-        """Register a client code (a random one when none is given)."""
+        """Register a client code (a random one when none is given); returns it as stored."""
         with self.transaction():
             for _ in range(20):
                 candidate = check_code(code) if code else mint_code()
-                if self.db.execute("SELECT 1 FROM clients WHERE code = ?", (candidate,)).fetchone():
+                if self._client_row(candidate) is not None:
                     if code:
-                        raise StoreError(Problem("client-exists", f"client {code} exists already"))
+                        raise StoreError(
+                            Problem("client-exists", f"client {candidate} exists already")
+                        )
                     continue
                 self.client_id(candidate, create=True)
                 return candidate
@@ -322,7 +311,7 @@ class Store:
         self, code: str, questionnaire_id: str | None = None, *, include_void: bool = False
     ) -> list[Administration]:
         """A client's administrations, oldest session first (drafts never count)."""
-        client_id = self.client_id(check_code(code), create=False)
+        client_id = self.client_id(code, create=False)
         where = "a.client_id = ? AND a.status " + (
             "IN ('final', 'void')" if include_void else "= 'final'"
         )
@@ -363,17 +352,27 @@ class Store:
 
     # -- internals ------------------------------------------------------------------------
 
+    def registered_id(self, code: str, *, new_client: bool = False) -> int:
+        """The id of the client :meth:`resolve_client` files ``code`` under, registering a
+        new client now; inside a transaction."""
+        self.resolve_client(code, new_client=new_client)
+        return self.client_id(code, create=new_client)
+
     def client_id(self, code: str, *, create: bool) -> int:
-        row = self.db.execute("SELECT id FROM clients WHERE code = ?", (code,)).fetchone()
+        """The id of the client ``code`` (any case) stands for; with ``create``, an unknown
+        code is registered in its canonical form (callers decide when that is allowed)."""
+        row = self._client_row(code)
         if row is not None:
             return int(row["id"])
         if not create:
+            close = self.closest_clients(code)
+            guess = f"did you mean {' or '.join(close)}? " if close else ""
             raise StoreError(
-                Problem("no-client", f"no client {code} in {self.path}"),
-                hint="`alliance clients` lists the codes",
+                Problem("no-client", f"no client {check_code(code)} in {self.path}"),
+                hint=guess + "`alliance clients` lists the codes",
             )
         cur = self.db.execute(
-            "INSERT INTO clients (code, created_at) VALUES (?, ?)", (code, _now())
+            "INSERT INTO clients (code, created_at) VALUES (?, ?)", (check_code(code), _now())
         )
         return int(cur.lastrowid or 0)
 
@@ -404,14 +403,10 @@ class Store:
         )
         return int(cur.lastrowid or 0)
 
-    def _replaceable(self, admin_id: int, client_id: int, new: NewAdministration) -> int:
-        """The session of the administration a re-entry replaces; it must be the same
-        client's final record of the same questionnaire and respondent."""
-        row = self.db.execute(
-            "SELECT client_id, questionnaire_id, respondent, session, status FROM"
-            " administrations WHERE id = ?",
-            (admin_id,),
-        ).fetchone()
+    def _replaceable(self, admin_id: int, client_id: int, new: NewAdministration) -> sqlite3.Row:
+        """The administration a re-entry replaces; it must be the same client's final record
+        of the same questionnaire and respondent."""
+        row = self.db.execute("SELECT * FROM administrations WHERE id = ?", (admin_id,)).fetchone()
         if row is None:
             raise StoreError(Problem("no-administration", f"no administration #{admin_id}"))
         if (row["client_id"], row["questionnaire_id"], row["respondent"]) != (
@@ -434,7 +429,30 @@ class Store:
                     f"administration #{admin_id} is {row['status']}, not a final record",
                 )
             )
-        return int(row["session"])
+        return row  # type: ignore[no-any-return]
+
+    def _changes(self, old: sqlite3.Row, new: NewAdministration, session: int) -> str:
+        """Which facts of a re-entry differ from the record it replaces, by name only (the
+        audit trail never holds answers or note text)."""
+        answers = [
+            (a["item"], a["value"], a["state"])
+            for a in self.db.execute(
+                "SELECT item, value, state FROM answers WHERE administration_id = ? ORDER BY"
+                " position",
+                (old["id"],),
+            )
+        ]
+        facts = {
+            "answers": (answers, [(a.item, a.value, a.state) for a in new.answers]),
+            "date": (old["administered_at"], new.administered_at),
+            "session": (old["session"], session),
+            "clinician": (old["clinician"], new.clinician),
+            "modality": (old["modality"], new.modality),
+            "note": (old["note"], new.note),
+            "definition": (old["content_hash"], new.content_hash),
+        }
+        changed = [name for name, (before, after) in facts.items() if before != after]
+        return "changed: " + ", ".join(changed) if changed else "nothing changed"
 
     def check_session_free(
         self,

@@ -28,22 +28,26 @@ from . import (
 def find(
     store: Store, client: str, questionnaire_id: str, respondent: str
 ) -> Administration | None:
-    """The newest draft of a questionnaire for a client and respondent, if any."""
+    """The newest draft of a questionnaire for a client (any case) and respondent, if any."""
+    stored = store.find_client(client)
+    if stored is None:
+        return None
     found = store.select_administrations(
         "c.code = ? AND a.questionnaire_id = ? AND a.respondent = ? AND a.status = 'draft'",
-        (client, questionnaire_id, respondent),
+        (stored, questionnaire_id, respondent),
     )
     return max(found, key=lambda a: a.id) if found else None
 
 
 def start(store: Store, new: NewAdministration, position: int, first: Answer) -> Administration:
     """Create a draft together with its first answer (one transaction); ``new.answers`` is
-    ignored. The session defaults to the client's next one; a new client code is
-    registered."""
+    ignored. The session defaults to the client's next one. The client must be registered,
+    or ``new.new_client`` registers it now (with the first answer, so an interview left
+    before any answer registers nothing)."""
     check_code(new.client)
     check_modality(new.modality)
     with store.transaction():
-        client_id = store.client_id(new.client, create=True)
+        client_id = store.registered_id(new.client, new_client=new.new_client)
         session = new.session or store.next_session(client_id, new.questionnaire_id, new.respondent)
         draft_id = store.insert_administration(client_id, new, session, "draft")
         _put(store, draft_id, position, first)

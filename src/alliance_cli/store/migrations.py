@@ -74,7 +74,28 @@ MIGRATIONS: list[list[str]] = [
             WHERE status = 'final'
         """,
     ],
-    # 3 (signals): the practice's local norms for reliable change (`alliance norms build`):
+    # 3: client codes are case-insensitive, stored in upper case. A code that differs only in
+    # case from another stays as it was (nothing is merged): looking it up is an error that
+    # names every form (Store._client_row). New or renamed codes must be upper case.
+    [
+        """
+        UPDATE clients SET code = UPPER(code)
+         WHERE code != UPPER(code)
+           AND (SELECT COUNT(*) FROM clients AS other
+                 WHERE UPPER(other.code) = UPPER(clients.code)) = 1
+        """,
+        """
+        CREATE TRIGGER client_codes_upper_on_insert BEFORE INSERT ON clients
+         WHEN NEW.code != UPPER(NEW.code)
+        BEGIN SELECT RAISE(ABORT, 'client codes are stored in upper case'); END
+        """,
+        """
+        CREATE TRIGGER client_codes_upper_on_update BEFORE UPDATE OF code ON clients
+         WHEN NEW.code != UPPER(NEW.code)
+        BEGIN SELECT RAISE(ABORT, 'client codes are stored in upper case'); END
+        """,
+    ],
+    # 4: the practice's local norms for reliable change (`alliance norms build`):
     # aggregates of clients' first sessions, never a client code.
     [
         """

@@ -154,3 +154,33 @@ class TerminalPrompter:
             self.console.print()
             for line in help_lines:
                 self.console.print(Padding(Text(line), (0, 0, 0, 2), expand=False))
+
+
+_KEYS = {"y": "y", "yes": "y", "n": "n", "no": "n", "q": "q", "quit": "q"}
+
+
+def ask_unknown_client(code: str, close: list[str], read: Callable[[str], str] = input) -> str:
+    """Ask what to do with a client code that is not registered, on stderr (so that data
+    on stdout stays clean). Returns a registered code from ``close``, ``"new"`` (register
+    ``code``) or ``"quit"``; end of input quits."""
+    if close:
+        also = f" (also close: {', '.join(close[1:])})" if close[1:] else ""
+        question = (
+            f"{code} is not a client. Did you mean {close[0]}?{also} "
+            f"[y = use {close[0]} / n = new client / q = quit] "
+        )
+        choices = {"y": close[0], "n": "new", "q": "quit"}
+    else:
+        question = f"{code} is not a client. Register it as a new client? [y = yes / q = quit] "
+        choices = {"y": "new", "n": "quit", "q": "quit"}
+    console = render.err()
+    while True:
+        console.print(Text(question), end="")
+        try:
+            key = _KEYS.get(read("").strip().casefold())
+        except EOFError:
+            console.print()  # end the question's line
+            return "quit"
+        if key is not None:
+            return choices[key]
+        console.print(Text("! Type y, n or q, then Enter." if close else "! Type y or q."))
