@@ -167,7 +167,8 @@ def test_delete_client_needs_the_code_twice(_env: Path) -> None:
     typed = run("delete-client", "C-DEL", stdin="C-DEL\n")
     # CliRunner's stdin is not a terminal: it must ask for --confirm instead of prompting.
     assert typed.exit_code == 2 and "--confirm" in typed.stderr
-    done = run("delete-client", "C-DEL", "--confirm", "C-DEL")
+    # Codes are case-insensitive: the code typed in lower case confirms the stored one.
+    done = run("delete-client", "c-del", "--confirm", "C-Del")
     assert done.exit_code == 0
     assert done.stderr == "deleted client C-DEL and 1 administration\n"
     assert run("history", "C-DEL").exit_code == 7

@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -109,6 +109,11 @@ def run_all(todo: dict[str, list[str]]) -> dict[str, dict[str, object]]:
 
 def as_nobody(todo: dict[str, list[str]]) -> dict[str, dict[str, object]]:
     """Run the commands in a child process that is ``nobody``; their results."""
+    return in_child_as_nobody(lambda: run_all(todo))  # type: ignore[no-any-return]
+
+
+def in_child_as_nobody(work: Callable[[], object]) -> object:
+    """``work()`` (its result JSON-able) in a forked child that is ``nobody``."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
@@ -120,7 +125,7 @@ def as_nobody(todo: dict[str, list[str]]) -> dict[str, dict[str, object]]:
                 os.setuid(NOBODY)
             if os.geteuid() == 0 or os.access("/", os.W_OK):
                 raise RuntimeError("still privileged after setuid")
-            payload = {"results": run_all(todo)}
+            payload = {"results": work()}
         except BaseException as exc:  # reported to the parent, which fails with it
             payload = {"error": f"{type(exc).__name__}: {exc}"}
         with os.fdopen(write, "w") as pipe:
@@ -133,7 +138,7 @@ def as_nobody(todo: dict[str, list[str]]) -> dict[str, dict[str, object]]:
     payload = json.loads(data) if data else {"error": "the child reported nothing"}
     if "error" in payload:
         pytest.fail(f"cannot run as an unprivileged user: {payload['error']}")
-    return payload["results"]  # type: ignore[no-any-return]
+    return payload["results"]
 
 
 def scenario(base: Path, *, folder_writable: bool) -> None:
@@ -208,3 +213,40 @@ def test_a_database_in_a_folder_this_user_cannot_enter(base: Path) -> None:
         assert got["stderr"] == (
             f"error: {db}: cannot reach the history database: Permission denied\n"
         ), name
+
+
+def test_administer_refuses_a_read_only_database_before_the_first_item(base: Path) -> None:
+    # The interview would otherwise ask the client an item and only then fail to save it.
+    from alliance_cli.administer import Details, administer
+    from alliance_cli.catalog import Catalog
+    from alliance_cli.errors import StoreError
+
+    db = base / "data" / "history.sqlite3"
+    make_db(db, base / "defs")
+    os.chown(db.parent, NOBODY, NOBODY)
+    os.chown(db, NOBODY, NOBODY)
+    db.chmod(0o400)
+    q = Catalog(user_dirs=[base / "defs"]).get("tiny")
+
+    class Asked:
+        def __init__(self) -> None:
+            self.screens: list[object] = []
+
+        def ask(self, screen: object) -> str:
+            self.screens.append(screen)
+            return "q"
+
+        def show(self, screen: object) -> None:
+            self.screens.append(screen)
+
+    def interview() -> dict[str, object]:
+        prompter = Asked()
+        with Store(db) as store:
+            try:
+                administer(store, q, Details(client="C-1"), prompter)
+            except StoreError as exc:
+                return {"error": exc.render(), "exit": exc.exit_code, "screens": 0}
+            return {"error": None, "screens": len(prompter.screens)}
+
+    got = in_child_as_nobody(interview)
+    assert got == {"error": f"{db}: {READ_ONLY}", "exit": 7, "screens": 0}

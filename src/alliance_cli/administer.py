@@ -467,6 +467,7 @@ def administer(
     """Give ``q`` to the client: continue their draft when one exists (``resume``, or when
     they accept the offer), else start afresh; returns how the interview ended. The client
     must be registered unless ``details.new_client`` (see :meth:`Store.resolve_client`)."""
+    store.require_writable()
     check_modality(details.modality)
     details = replace(
         details, client=store.resolve_client(details.client, new_client=details.new_client)

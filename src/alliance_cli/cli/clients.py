@@ -163,13 +163,15 @@ def delete_client(
 
     Example:  alliance delete-client C-7KQ2MX --confirm C-7KQ2MX --purge-backups
     """
-    from ..store import maintenance
+    from ..store import check_code, maintenance
 
+    with reporting():
+        client = check_code(client)  # the stored form: codes are case-insensitive
     if confirm is None:
         if not sys.stdin.isatty():
             usage("to delete without a terminal, repeat the code with --confirm CODE")
         confirm = typer.prompt(f"This deletes every record of {client}. Type the code to confirm")
-    if confirm != client:
+    if confirm.upper() != client.upper():  # codes are case-insensitive
         usage(f"the code typed ({confirm}) is not {client}; nothing was deleted")
     with reporting(), open_store(db) as store:
         done = maintenance.erase_client(store, client, purge_backups=purge_backups)

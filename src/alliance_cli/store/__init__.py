@@ -164,11 +164,16 @@ class Store(ClientCodes):
         if isinstance(exc, sqlite3.DatabaseError) and files.from_the_file(exc):
             raise files.failure(self.path, exc) from exc
 
+    def require_writable(self) -> None:
+        """Raise the read-only :class:`StoreError` now, before work that ends in a write
+        (an interview) is begun rather than when it is saved."""
+        if self.read_only:
+            raise files.read_only(self.path)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (no lock upgrade dead-ends under load)."""
-        if self.read_only:
-            raise files.read_only(self.path)
+        self.require_writable()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
