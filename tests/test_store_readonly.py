@@ -10,6 +10,7 @@ When privileges cannot be dropped the test fails with the reason; it never skips
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -46,8 +47,31 @@ def base(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (folder / "defs").mkdir(mode=0o755)
     (folder / "defs" / "tiny.yaml").write_text(TINY_YAML, encoding="utf-8")
     (folder / "out").mkdir()
-    yield folder
+    with bundled_reachable():
+        yield folder
     shutil.rmtree(folder)
+
+
+@contextlib.contextmanager
+def bundled_reachable() -> Iterator[None]:
+    """Let ``nobody`` read the bundled definitions, which every command lists: CI installs
+    the package in a virtual environment inside a 0700 temporary folder of root's. The
+    folders on the way get o+x (the definitions folder o+rx) for the test's duration."""
+    from alliance_cli.catalog import bundled_dir
+
+    target = Path(bundled_dir()).resolve()
+    changed: list[tuple[Path, int]] = []
+    for folder in [target, *target.parents]:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        wanted = mode | stat.S_IXOTH | (stat.S_IROTH if folder == target else 0)
+        if wanted != mode:
+            changed.append((folder, mode))
+            folder.chmod(wanted)
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(mode)
 
 
 def make_db(path: Path, defs: Path) -> None:

@@ -26,6 +26,7 @@ import contextlib
 import errno
 import io
 import os
+import secrets
 import shutil
 import stat
 import tempfile
@@ -247,6 +248,26 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _private_temporary(folder: Path | None, name: str) -> tuple[int, str]:
+    """A new private (0600) temporary file ``.<name>.<random>.tmp`` in ``folder`` (None: the
+    temp folder), opened for writing. Its name is registered as pending *before* it is
+    created, so that a signal arriving at any moment leaves nothing behind
+    (:func:`discard_pending`); ``tempfile.mkstemp`` would leave a gap between the two."""
+    where = str(folder) if folder is not None else tempfile.gettempdir()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        path = os.path.join(where, f".{name}.{secrets.token_hex(6)}.tmp")
+        _PENDING.add(path)
+        try:
+            return os.open(path, flags, PRIVATE), path
+        except FileExistsError:
+            _PENDING.discard(path)
+        except OSError:  # not created; a signal (not an OSError) keeps it pending
+            _PENDING.discard(path)
+            raise
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", where)
+
+
 class PendingFile:
     """A file written in pieces that appears only when complete: the bytes go to a private
     temporary file (0600) next to ``path`` — or, for a stream such as stdout or a FIFO or
@@ -266,8 +287,7 @@ class PendingFile:
                 self.replaces = _replaced(target)
             folder = self.replaces.parent if self.replaces is not None else None
             name = target.name if isinstance(target, Path) else "stdout"
-            fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-            _PENDING.add(self.tmp)
+            fd, self.tmp = _private_temporary(folder, name)
         except OSError as exc:
             raise self.error(exc) from exc
         self.stream: IO[bytes] = os.fdopen(fd, "wb")
