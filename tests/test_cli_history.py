@@ -105,13 +105,35 @@ def test_recording_then_history(_env: Path) -> None:
     assert series["sessions"][1]["flags"][0]["rule"] == "Total below 36"
 
 
-def test_recording_prints_this_session_against_earlier_ones() -> None:
+def test_recording_prints_this_session_against_earlier_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The recording view shows the sessions as `history` does (the score table above it
+    # has every scale of this session), and fits 80 columns: nothing cut with "…".
+    monkeypatch.setenv("COLUMNS", "80")
     run("score", "wai-sr", "-a", "5,5,5,5,5,5,5,5,5,5,5,5", "--client", "C-2", "--new-client")
-    result = run("score", "wai-sr", "-a", "4,4,4,4,4,4,4,4,4,4,4,4", "--client", "C-2")
-    rows = [line.split() for line in result.stdout.splitlines() if line[:3] in (" 1 ", " 2 ")]
-    assert [row[0] for row in rows] == ["1", "2"]
-    assert rows[0][-5:] == ["5"] * 5  # session 1: every scale at 5
-    assert " ".join(rows[1]).count("4 (-1)") == 5  # session 2: every scale fell by one
+    run("score", "wai-sr", "-a", "4,4,5,4,4,4,4,4,4,4,4,4", "--client", "C-2", "--clinician", "X")
+    result = run(
+        "score",
+        "wai-sr",
+        "-a",
+        "4,4,4,4,4,4,4,4,4,4,4,4",
+        "--client",
+        "C-2",
+        "--clinician",
+        "Dr. Annemarie Konstantinopoulou-Vandersteen",
+    )
+    rows = [line.split() for line in result.stdout.splitlines() if line[:4] == "2026"]
+    # Total (a mean of 12 items): 5, then 49/12 = 4.08 (−0.92), then 4 (−0.08): started at
+    # the maximum and fell twice, the high-then-falling prompt ("?") of this session.
+    assert [row[1:] for row in rows] == [
+        ["1", "#1", "5"],
+        ["2", "#2", "4.08", "-0.92"],
+        ["3", "#3", "4", "-0.08", "?"],
+    ]
+    assert "? Session 3: Total started high" in result.stdout
+    assert "…" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
 
 def test_void_and_reentry_keep_the_original(_env: Path) -> None:
@@ -189,7 +211,8 @@ def test_newer_database_is_refused_with_exit_7(_env: Path) -> None:
 def test_recording_shows_this_sessions_alerts() -> None:
     run("score", "srs", "-a", "9.5,9.5,9.5,9.5", "--client", "C-4", "--new-client")
     result = run("score", "srs", "-a", "9,9,9,8.5", "--client", "C-4")
-    assert "! Session 2: Total fell 2.5 from session 1 (38 → 35.5)" in result.stdout
+    # Each alert is led by its chart mark, as in `history`: ▼ a drop, ! past the cutoff.
+    assert "▼ Session 2: Total fell 2.5 from session 1 (38 → 35.5)" in result.stdout
     assert "! Session 2: Total 35.5 — Total below 36" in result.stdout
     assert "Session 1:" not in result.stdout
 

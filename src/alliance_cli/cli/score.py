@@ -178,7 +178,6 @@ def score(
         else:
             render.score(report)
             if recorded is not None:
-                render.series(view.series, last=6)
-                render.alerts(view.alerts)
+                render.recent(view.series, view.alerts)
         for warning in warnings:
             render.warning(warning)

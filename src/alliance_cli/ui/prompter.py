@@ -61,8 +61,7 @@ class TerminalPrompter:
             render.recorded(screen.administration)
             render.score(screen.report)
             self.console.print()
-            render.series(screen.series, last=6)
-            render.alerts(screen.alerts)
+            render.recent(screen.series, screen.alerts)
             for warning in screen.report.warnings:
                 render.warning(warning)
         elif isinstance(screen, ThankYouScreen):

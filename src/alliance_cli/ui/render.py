@@ -365,50 +365,15 @@ def recorded(saved: Administration) -> None:
     )
 
 
-def series(s: Series, last: int | None = None) -> None:
-    """A questionnaire's sessions for one respondent: scores with their change, and flags."""
-    console = out()
+def recent(s: Series, found: Sequence[Alert], last: int = 6) -> None:
+    """The recording view (``score --client``, ``administer``): the respondent's latest
+    sessions as ``history`` shows them, then the alerts of the session just recorded."""
+    from ..alertgroups import group_alerts
+
     q = s.questionnaire
-    sessions = s.sessions[-last:] if last else s.sessions
-    offset = len(s.sessions) - len(sessions)
-    table = Table(
-        title=f"{q.id} · {s.respondent} · {q.title}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-    )
-    for col in ("session", "date", "clinician", "modality"):
-        table.add_column(col)
-    for scale in q.scales.values():
-        table.add_column(scale.name, justify="right")
-    table.add_column("flags")
-    changes = {sid: s.changes(sid) for sid in q.scales}
-    for i, sess in enumerate(sessions, start=offset):
-        a = sess.administration
-        cells = [
-            Text(f"{a.session}{'*' if sess.definition_changed else ''}"),
-            Text(a.administered_at),
-            Text(a.clinician or ""),
-            Text(a.modality or ""),
-        ]
-        for sid in q.scales:
-            value = sess.score(sid)
-            delta = change(changes[sid][i])
-            cells.append(Text(f"{num(value)} ({delta})" if delta else num(value)))
-        cells.append(
-            Text(
-                ", ".join(f.label for f in sess.report.flags if f.kind == "band"), style="bold red"
-            )
-        )
-        table.add_row(*cells)
-    console.print(table)
-    if any(sess.definition_changed for sess in sessions):
-        console.print(
-            Text(
-                f"* recorded under another version of the {q.id} definition; "
-                "rescored with the current one"
-            )
-        )
+    _wrapped(out(), f"{q.id} · {s.respondent} · {q.title}", style="bold")
+    sessions(s, found, last=last)
+    alert_groups(group_alerts(q, found))
 
 
 def clients(rows: Sequence[ClientSummary]) -> None:
@@ -438,17 +403,6 @@ def _wrapped(console: Console, text: str, indent: str = "  ", style: str = "") -
         break_on_hyphens=False,
     ):
         console.print(Text(line, style=style), soft_wrap=True)
-
-
-def alerts(found: Sequence[Alert]) -> None:
-    """One line per alert: ``!`` a concern, ``?`` a prompt, ``·`` information; its source.
-    (The recording view; ``history`` shows :func:`alert_groups`.)"""
-    console = out()
-    marks = {"concern": ("! ", "bold red"), "prompt": ("? ", "cyan"), "info": ("· ", "")}
-    for a in found:
-        mark = Text(*marks.get(a.kind, ("· ", "")))
-        console.print(mark + Text(a.message), soft_wrap=True)
-        console.print(Text(f"  rule {a.rule} · source: {a.source}", style="dim"), soft_wrap=True)
 
 
 def alert_groups(groups: Sequence[AlertGroup]) -> None:
@@ -540,10 +494,13 @@ def means(s: Series, scale_id: str) -> None:
         _wrapped(console, f"mean {name} by {key}: " + " · ".join(parts))
 
 
-def sessions(s: Series, found: Sequence[Alert], *, all_scales: bool = False) -> None:
+def sessions(
+    s: Series, found: Sequence[Alert], *, all_scales: bool = False, last: int | None = None
+) -> None:
     """One line per session: date, session, administration id, the watched scale(s) with
     the change against the previous session, and the session's one mark; every scale with
-    ``all_scales``. Nothing is ever cut: columns fold rather than end in "…"."""
+    ``all_scales``; only the ``last`` ones when given. Nothing is ever cut: columns fold
+    rather than end in "…"."""
     q = s.questionnaire
     watched = [sid for sid in q.watched_scales() if sid in q.scales]
     others = [sid for sid in q.scales if sid not in watched] if all_scales else []
@@ -563,7 +520,10 @@ def sessions(s: Series, found: Sequence[Alert], *, all_scales: bool = False) -> 
         )
     table.add_column("", no_wrap=True)
     changes = {sid: s.changes(sid) for sid in watched}
-    for i, sess in enumerate(s.sessions):
+    first = len(s.sessions) - last if last is not None and last < len(s.sessions) else 0
+    if first:
+        _wrapped(out(), f"the latest {last} of {len(s.sessions)} sessions (history shows all)")
+    for i, sess in enumerate(s.sessions[first:], start=first):
         a = sess.administration
         cells = [
             Text(a.administered_at[:10]),
@@ -578,7 +538,7 @@ def sessions(s: Series, found: Sequence[Alert], *, all_scales: bool = False) -> 
         table.add_row(*cells)
     console = out()
     console.print(table)
-    if any(sess.definition_changed for sess in s.sessions):
+    if any(sess.definition_changed for sess in s.sessions[first:]):
         _wrapped(
             console,
             f"* recorded under another version of the {q.id} definition; rescored with the "
