@@ -83,6 +83,7 @@ def test_check_of_a_sound_database(db: Path) -> None:
         "foreign keys: ok\n"
         "backups: 1\n"
         f"  {backup}  {maintenance.files.made(backup)}  {size:,} bytes\n"
+        "client codes: ok\n"
     )
 
 

@@ -4,6 +4,7 @@ side effect, re-entries that keep what they do not change, and dates that can be
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,7 @@ def test_a_code_in_any_case_is_the_same_client(_env: Path) -> None:
         "recorded administration #1: client C-ABCDEF, session 1, srs (client), 2026-10-01\n"
     )
     assert run("history", "c-abcdef").exit_code == 0
+    assert json.loads(run("history", "c-abcdef", "--json").stdout)["client"] == "C-ABCDEF"
     exported = run("export", "--client", "c-abcdef", "-o", "-")
     assert exported.stdout.splitlines()[1].startswith("C-ABCDEF,1,2026-10-01,")
     assert codes(_env) == ["C-ABCDEF"]
@@ -96,6 +98,12 @@ def test_an_old_database_migrates_and_reports_codes_that_clash(_env: Path) -> No
     _old_database(_env)
     with Store(_env) as store:
         assert store.schema_version() == LATEST
+        # The clash is said when the codes are converted (shown on stderr by the CLI) ...
+        assert store.notices[-1:] == [
+            "client codes are case-insensitive now, but these differ only in case and were "
+            "kept apart: C-ABC, c-abc (nothing was merged; using such a code says how to give "
+            "all but one a new code)"
+        ]
         # Canonical where that merges nothing; the two forms of C-ABC kept as they were.
         assert sorted(c.code for c in store.clients()) == ["C-ABC", "C-SOLO", "C-UP", "c-abc"]
         assert [a.session for a in store.history("c-solo")] == [1]
@@ -119,12 +127,21 @@ def test_an_old_database_migrates_and_reports_codes_that_clash(_env: Path) -> No
         "C-ABC (2 administrations), c-abc (1 administration)"
     )
     assert lines[1].startswith("Client codes are case-insensitive now; nothing was merged")
+    # ... and by `db check` (exit 7), until it is resolved.
+    checked = run("db", "check")
+    assert checked.exit_code == 7
+    assert "client codes: 1 clash (codes that differ only in case)\n" in checked.stdout
+    assert checked.stderr.splitlines()[0] == (
+        "error: client codes that differ only in case: C-ABC, c-abc"
+    )
     # Following the hint (a new code for one of them) ends the clash, and nothing is lost.
     with sqlite3.connect(_env) as raw:
         raw.execute("UPDATE clients SET code = 'C-ABC-2' WHERE code = 'c-abc'")
     raw.close()
     with Store(_env) as store:
         assert len(store.history("c-abc")) == 2 and len(store.history("c-abc-2")) == 1
+        assert not any("case-insensitive" in n for n in store.notices)  # said once
+    assert run("db", "check").exit_code == 0
 
 
 # -- 2. an unknown code is never created as a side effect ---------------------------------------

@@ -94,7 +94,7 @@ def client_overview(
         )
         for s in all_series
     ]
-    return Overview(client, watched, found, skipped)
+    return Overview(store.find_client(client) or client, watched, found, skipped)
 
 
 def changes(series: Series, local: Sequence[LocalNorm] = ()) -> list[ClinicalChange]:

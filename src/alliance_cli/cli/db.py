@@ -27,6 +27,7 @@ def check(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """
     from ..errors import Problem, StoreError
     from ..store import files, maintenance
+    from ..store.codes import CLASH_HINT
 
     with reporting():
         report = maintenance.check(db_file(db))
@@ -43,6 +44,7 @@ def check(db: DbOpt = None, as_json: JsonOpt = False) -> None:
                 f"backups: {len(report.backups)}"
                 + (" (none next to it)" if not report.backups else ""),
                 *(f"  {b.file}  {b.made}  {b.size:,} bytes" for b in report.backups),
+                "client codes: " + _clashes(len(report.code_clashes)),
             ]
             typer.echo("\n".join(lines))
         if report.problems:
@@ -50,6 +52,18 @@ def check(db: DbOpt = None, as_json: JsonOpt = False) -> None:
                 [Problem("database-check", p, str(report.database)) for p in report.problems],
                 hint=files.restore_hint(str(report.database)),
             )
+        if report.code_clashes:
+            raise StoreError(
+                [
+                    Problem("code-clash", f"client codes that differ only in case: {c}")
+                    for c in report.code_clashes
+                ],
+                hint=CLASH_HINT,
+            )
+
+
+def _clashes(n: int) -> str:
+    return f"{n} clash{'es' * (n != 1)} (codes that differ only in case)" if n else "ok"
 
 
 @db_app.command("backup")

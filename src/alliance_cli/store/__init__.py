@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import Problem, StoreError, UsageError
 from . import files
-from .codes import CODE_PATTERN, ClientCodes, check_code, mint_code
+from .codes import CLASH_HINT, CODE_PATTERN, ClientCodes, case_clashes, check_code, mint_code
 from .files import BUSY_TIMEOUT_MS
 from .migrations import LATEST, MIGRATIONS
 
@@ -210,6 +210,12 @@ class Store(ClientCodes):
                 for statement in MIGRATIONS[number]:
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
+        clashes = case_clashes(self.db)
+        if clashes:  # said once, when codes became case-insensitive; `db check` says it too
+            self.notices.append(
+                "client codes are case-insensitive now, but these differ only in case and "
+                f"were kept apart: {'; '.join(clashes)} ({CLASH_HINT})"
+            )
 
     def backup(self, target: Path) -> Path:
         """A consistent copy of the database (mode 0600), made with SQLite's online backup

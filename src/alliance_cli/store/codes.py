@@ -39,6 +39,21 @@ def mint_code() -> str:
     return "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
+def case_clashes(db: sqlite3.Connection) -> list[str]:
+    """Stored codes that differ only in case (kept apart when codes became case-insensitive:
+    they may be different clients), one ``"C-ABC, c-abc"`` per clash."""
+    return [
+        str(r[0])
+        for r in db.execute(
+            "SELECT GROUP_CONCAT(code, ', ') FROM (SELECT code FROM clients ORDER BY code)"
+            " GROUP BY UPPER(code) HAVING COUNT(*) > 1 ORDER BY UPPER(code)"
+        )
+    ]
+
+
+CLASH_HINT = "nothing was merged; using such a code says how to give all but one a new code"
+
+
 class ClientCodes:
     """The lookups of :class:`~alliance_cli.store.Store` by client code."""
 

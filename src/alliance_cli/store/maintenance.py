@@ -23,7 +23,8 @@ from typing import IO, TYPE_CHECKING
 from ..errors import InputFileError, Problem, StoreError, UsageError
 from ..io.atomic import PendingFile
 from . import files
-from .migrations import LATEST
+from .codes import case_clashes
+from .migrations import CASE_INSENSITIVE_CODES, LATEST
 
 if TYPE_CHECKING:
     from . import Store
@@ -78,12 +79,16 @@ class CheckReport:
     integrity: list[str] = field(default_factory=list)
     foreign_keys: list[str] = field(default_factory=list)
     backups: list[Backup] = field(default_factory=list)
+    code_clashes: list[str] = field(default_factory=list)
+    """Stored client codes that differ only in case (``"C-ABC, c-abc"``): not damage, but
+    such a code cannot be used until all but one get a new code."""
     problems: list[str] = field(default_factory=list)
+    """What is wrong with the file itself (damage, an unknown schema)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
             "database": str(self.database),
-            "ok": not self.problems,
+            "ok": not self.problems and not self.code_clashes,
             "schema_version": self.schema_version,
             "known_version": self.known_version,
             "integrity": self.integrity,
@@ -91,6 +96,7 @@ class CheckReport:
             "backups": [
                 {"file": str(b.file), "made": b.made, "size": b.size} for b in self.backups
             ],
+            "code_clashes": self.code_clashes,
             "problems": self.problems,
         }
 
@@ -115,6 +121,8 @@ def check(path: Path) -> CheckReport:
                 for r in db.execute("PRAGMA foreign_key_check")
             ]
             files.check_schema(db, report.schema_version, LATEST, str(path))
+            if report.schema_version >= CASE_INSENSITIVE_CODES:
+                report.code_clashes = case_clashes(db)
     except sqlite3.DatabaseError as exc:
         unreadable = f"cannot be read: {exc}"
     except StoreError as exc:

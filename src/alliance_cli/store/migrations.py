@@ -121,3 +121,5 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 LATEST = len(MIGRATIONS)
+CASE_INSENSITIVE_CODES = 3
+"""The schema version from which client codes are stored in upper case (migration 3)."""

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from ..change import n2, r2
 from ..norms import LocalNorm
-from .render import notices, out
+from .render import notices, out, wrapped
 
 
 def table(rows: Sequence[LocalNorm], title: str) -> None:
@@ -36,11 +36,9 @@ def table(rows: Sequence[LocalNorm], title: str) -> None:
     console = out()
     console.print(t)
     for n in rows:
-        console.print(
-            Text(
-                f"norm {n.id}: {n.questionnaire} {n.version}, clients' first sessions "
-                f"{n.first_date}…{n.last_date}; reliability {r2(n.reliability)} from "
-                f"{n.reliability_source}"
-            ),
-            soft_wrap=True,
+        wrapped(
+            console,
+            f"norm {n.id}: {n.questionnaire} {n.version}, clients' first sessions "
+            f"{n.first_date}…{n.last_date}; reliability {r2(n.reliability)} from "
+            f"{n.reliability_source}",
         )

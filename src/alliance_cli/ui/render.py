@@ -371,7 +371,7 @@ def recent(s: Series, found: Sequence[Alert], last: int = 6) -> None:
     from ..alertgroups import group_alerts
 
     q = s.questionnaire
-    _wrapped(out(), f"{q.id} · {s.respondent} · {q.title}", style="bold")
+    wrapped(out(), f"{q.id} · {s.respondent} · {q.title}", style="bold")
     sessions(s, found, last=last)
     alert_groups(group_alerts(q, found))
 
@@ -391,7 +391,7 @@ def clients(rows: Sequence[ClientSummary]) -> None:
     out().print(table)
 
 
-def _wrapped(console: Console, text: str, indent: str = "  ", style: str = "") -> None:
+def wrapped(console: Console, text: str, indent: str = "  ", style: str = "") -> None:
     """A paragraph wrapped to the console width, continuation lines indented; never cut.
     Control characters in recorded text (an escape sequence in a note) are shown as ``�``,
     never sent to the terminal."""
@@ -411,8 +411,8 @@ def alert_groups(groups: Sequence[AlertGroup]) -> None:
     console = out()
     for g in groups:
         # Led by the mark the chart shows for it, so the two are read together.
-        _wrapped(console, f"{g.mark.symbol if g.mark else '·'} {g.message}")
-        _wrapped(console, f"  rule {g.rule} · source: {g.source}", "    ", "dim")
+        wrapped(console, f"{g.mark.symbol if g.mark else '·'} {g.message}")
+        wrapped(console, f"  rule {g.rule} · source: {g.source}", "    ", "dim")
 
 
 def clinical_change(found: Sequence[ClinicalChange]) -> None:
@@ -420,8 +420,8 @@ def clinical_change(found: Sequence[ClinicalChange]) -> None:
     the numbers behind it and its reference."""
     console = out()
     for c in found:
-        _wrapped(console, f"= clinically significant change: {c.message}")
-        _wrapped(
+        wrapped(console, f"= clinically significant change: {c.message}")
+        wrapped(
             console,
             f"  Jacobson & Truax (1991) · reference: {c.basis} · source: {c.source}",
             "    ",
@@ -447,19 +447,19 @@ def trajectory(s: Series, scale_id: str, found: Sequence[Alert]) -> None:
         marks={n: m.symbol for n, m in marks.items()},
         columns=console.width,
     )
-    _wrapped(console, f"{scale.name} ({q.id}, {s.respondent}) by session")
+    wrapped(console, f"{scale.name} ({q.id}, {s.respondent}) by session")
     for line in lines:
         console.print(Text(line), soft_wrap=True)
     skip = chart.hidden(numbers, console.width)
     if skip:
-        _wrapped(
+        wrapped(
             console,
             f"(sessions {numbers[0]}–{numbers[skip - 1]} not charted: too many to fit; "
             "the table above has them all)",
         )
     shown = legend(marks[n] for n in numbers[skip:] if n in marks)
     if shown:
-        _wrapped(console, "marks: " + " · ".join(f"{m.symbol} {m.meaning}" for m in shown))
+        wrapped(console, "marks: " + " · ".join(f"{m.symbol} {m.meaning}" for m in shown))
 
 
 def gaps(found: Sequence[Gap]) -> None:
@@ -467,7 +467,7 @@ def gaps(found: Sequence[Gap]) -> None:
     console = out()
     for g in found:
         name = g.first.questionnaire.scales[g.scale].name
-        _wrapped(
+        wrapped(
             console,
             f"{name}: {g.first.questionnaire.id} ({g.first.respondent}) vs "
             f"{g.second.questionnaire.id} ({g.second.respondent}) — gap {g.trend}",
@@ -491,7 +491,7 @@ def means(s: Series, scale_id: str) -> None:
         if len(groups) < 2:
             continue
         parts = [f"{k} {num(m)} (n={n})" for k, (m, n) in groups.items()]
-        _wrapped(console, f"mean {name} by {key}: " + " · ".join(parts))
+        wrapped(console, f"mean {name} by {key}: " + " · ".join(parts))
 
 
 def sessions(
@@ -522,7 +522,7 @@ def sessions(
     changes = {sid: s.changes(sid) for sid in watched}
     first = len(s.sessions) - last if last is not None and last < len(s.sessions) else 0
     if first:
-        _wrapped(out(), f"the latest {last} of {len(s.sessions)} sessions (history shows all)")
+        wrapped(out(), f"the latest {last} of {len(s.sessions)} sessions (history shows all)")
     for i, sess in enumerate(s.sessions[first:], start=first):
         a = sess.administration
         cells = [
@@ -539,7 +539,7 @@ def sessions(
     console = out()
     console.print(table)
     if any(sess.definition_changed for sess in s.sessions[first:]):
-        _wrapped(
+        wrapped(
             console,
             f"* recorded under another version of the {q.id} definition; rescored with the "
             "current one",
@@ -553,15 +553,15 @@ def notes(s: Series, show: bool) -> None:
     if not noted:
         return
     if not show:
-        _wrapped(
+        wrapped(
             console,
             f"{len(noted)} session{'s' * (len(noted) != 1)} with a note (--notes shows them)",
         )
         return
-    _wrapped(console, "notes:")
+    wrapped(console, "notes:")
     for a in noted:
         who = ", ".join(x for x in (a.clinician, a.modality) if x)
-        _wrapped(
+        wrapped(
             console,
             f"  session {a.session} (#{a.id}{', ' + who if who else ''}): {a.note}",
             "    ",
@@ -581,7 +581,7 @@ def overview(
     console = out()
     for w in o.watched:
         q = w.series.questionnaire
-        _wrapped(console, f"{q.id} · {w.series.respondent} · {q.title}", style="bold")
+        wrapped(console, f"{q.id} · {w.series.respondent} · {q.title}", style="bold")
         sessions(w.series, w.alerts, all_scales=all_scales)
         notes(w.series, show_notes)
         chosen = [scale] if scale else q.watched_scales()
@@ -590,7 +590,7 @@ def overview(
                 trajectory(w.series, scale_id, w.alerts)
                 means(w.series, scale_id)
             else:
-                _wrapped(console, f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
+                wrapped(console, f"{q.id} has no scale {scale_id} (scales: {', '.join(q.scales)})")
         alert_groups(group_alerts(q, w.alerts))
         clinical_change(w.clinical_change)
         console.print()
