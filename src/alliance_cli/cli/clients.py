@@ -102,9 +102,9 @@ def history(
         if as_json:
             print_json(overview.to_dict())
             return
-        from ..ui import render
+        from ..ui import history as shown
 
-        render.overview(overview, scale, all_scales=scales, show_notes=show_notes)
+        shown.overview(overview, scale, all_scales=scales, show_notes=show_notes)
 
 
 @app.command()

@@ -178,6 +178,8 @@ def score(
         else:
             render.score(report)
             if recorded is not None:
-                render.recent(view.series, view.alerts)
+                from ..ui.history import recent
+
+                recent(view.series, view.alerts)
         for warning in warnings:
             render.warning(warning)

@@ -28,7 +28,7 @@ from ..administer import (
     ReviewScreen,
     ThankYouScreen,
 )
-from . import render
+from . import history, render
 
 ITEM_PROMPT = "Answer: "
 REVIEW_PROMPT = "Submit? "
@@ -61,7 +61,7 @@ class TerminalPrompter:
             render.recorded(screen.administration)
             render.score(screen.report)
             self.console.print()
-            render.recent(screen.series, screen.alerts)
+            history.recent(screen.series, screen.alerts)
             for warning in screen.report.warnings:
                 render.warning(warning)
         elif isinstance(screen, ThankYouScreen):
