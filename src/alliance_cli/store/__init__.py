@@ -18,12 +18,10 @@ inside ``with Store(...)``. Backups, checks and restores: ``store/maintenance.py
 from __future__ import annotations
 
 import getpass
-import math
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,8 +30,18 @@ from . import files
 from .codes import CLASH_HINT, CODE_PATTERN, ClientCodes, case_clashes, check_code, mint_code
 from .files import BUSY_TIMEOUT_MS
 from .migrations import LATEST, MIGRATIONS
+from .records import Administration, Answer, ClientSummary, NewAdministration
 
-__all__ = ["BUSY_TIMEOUT_MS", "CODE_PATTERN", "check_code", "mint_code"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "CODE_PATTERN",
+    "Administration",
+    "Answer",
+    "ClientSummary",
+    "NewAdministration",
+    "check_code",
+    "mint_code",
+]
 
 MODALITIES = ("in-person", "video", "phone", "other")
 
@@ -57,64 +65,6 @@ def check_modality(modality: str | None) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class Answer:
-    item: str
-    value: float | None
-    state: str  # answered | missing | not_applicable
-
-
-@dataclass(frozen=True)
-class NewAdministration:
-    client: str
-    questionnaire_id: str
-    questionnaire_version: str
-    content_hash: str
-    answers: Sequence[Answer]
-    respondent: str
-    administered_at: str
-    session: int | None = None  # None: the client's next session for this questionnaire
-    clinician: str | None = None
-    modality: str | None = None
-    note: str | None = None
-    replaces: int | None = None  # an administration this one corrects (it is voided)
-    actor: str | None = None  # who enters it, for the audit trail (default: the OS user)
-    new_client: bool = False  # register ``client`` with this record (it must not exist yet)
-
-
-@dataclass(frozen=True)
-class Administration:
-    id: int
-    client: str
-    questionnaire_id: str
-    questionnaire_version: str
-    content_hash: str
-    session: int
-    administered_at: str
-    respondent: str
-    clinician: str | None
-    modality: str | None
-    note: str | None
-    status: str
-    replaces: int | None
-    created_at: str
-    answers: list[Answer] = field(default_factory=list)
-
-    def values(self, item_ids: Sequence[str]) -> list[float]:
-        """Values in the given item order: NaN for blank or unknown items."""
-        by_item = {a.item: a.value for a in self.answers if a.value is not None}
-        return [by_item.get(i, math.nan) for i in item_ids]
-
-
-@dataclass(frozen=True)
-class ClientSummary:
-    code: str
-    administrations: int
-    questionnaires: list[str]
-    first: str | None
-    last: str | None
 
 
 class Store(ClientCodes):
