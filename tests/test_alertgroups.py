@@ -104,3 +104,17 @@ def test_json_keeps_every_alert_and_adds_the_groups(
     assert [(g["rule"], g["sessions"]) for g in ors["alert_groups"]] == [
         ("cutoff", list(range(1, 8)))
     ]
+
+
+def test_a_long_source_is_told_once_per_list() -> None:
+    # Two ruptures of one series are two groups (each tells its own story) with one long
+    # source: shown in full under the first, "as above" under the second; JSON keeps both.
+    first, second = alert("rupture", "concern", 3), alert("rupture", "concern", 7)
+    other = Alert("cutoff", "concern", "ors", "client", "total", 5, "x", "elsewhere", {})
+    groups = group_alerts(Catalog().get("ors"), [second, other, first])
+    assert [(g.sessions, g.shown_source) for g in groups] == [
+        ([3], "src"),
+        ([5], "elsewhere"),
+        ([7], "as above"),
+    ]
+    assert [g.to_dict()["source"] for g in groups] == ["src", "elsewhere", "src"]

@@ -15,7 +15,7 @@ the alert listed under it, in either place.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .alerts import Alert
@@ -105,10 +105,18 @@ class AlertGroup:
     message: str
     source: str
     alerts: list[Alert] = field(repr=False)
+    source_told: bool = False
+    """An earlier group of the same list has this source: renderers say "as above" rather
+    than repeat a long source (a rupture rule's) under every alert."""
 
     @property
     def mark(self) -> Mark | None:
         return mark_for(self.alerts[0])
+
+    @property
+    def shown_source(self) -> str:
+        """The source as a renderer shows it: in full the first time, then "as above"."""
+        return "as above" if self.source_told else self.source
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,4 +183,9 @@ def group_alerts(q: Questionnaire, alerts: Sequence[Alert]) -> list[AlertGroup]:
                     part,
                 )
             )
-    return sorted(out, key=lambda g: g.sessions[0])
+    told: set[str] = set()
+    ordered = []
+    for g in sorted(out, key=lambda g: g.sessions[0]):
+        ordered.append(replace(g, source_told=g.source in told))
+        told.add(g.source)
+    return ordered

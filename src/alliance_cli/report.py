@@ -229,7 +229,7 @@ def _alerts(groups: list[AlertGroup]) -> str:
     return "".join(
         f'<div class="alert {escape(g.kind)}" data-rule="{escape(g.rule)}">'
         f"<b>{escape(g.mark.symbol if g.mark else '·')}</b> {escape(g.message)}"
-        f'<div class="src">rule {escape(g.rule)} · source: {escape(g.source)}</div></div>'
+        f'<div class="src">rule {escape(g.rule)} · source: {escape(g.shown_source)}</div></div>'
         for g in groups
     )
 

@@ -41,7 +41,7 @@ def alert_groups(groups: Sequence[AlertGroup]) -> None:
     for g in groups:
         # Led by the mark the chart shows for it, so the two are read together.
         wrapped(console, f"{g.mark.symbol if g.mark else '·'} {g.message}")
-        wrapped(console, f"  rule {g.rule} · source: {g.source}", "    ", "dim")
+        wrapped(console, f"  rule {g.rule} · source: {g.shown_source}", "    ", "dim")
 
 
 def clinical_change(found: Sequence[ClinicalChange]) -> None:
