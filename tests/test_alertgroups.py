@@ -118,3 +118,27 @@ def test_a_long_source_is_told_once_per_list() -> None:
         ([7], "as above"),
     ]
     assert [g.to_dict()["source"] for g in groups] == ["src", "elsewhere", "src"]
+
+
+def test_repeated_reliable_falls_are_one_group(tmp_path: Path) -> None:
+    # ORS totals 30, 24, 24, 24: each later session is 6 points below the baseline 30, at
+    # least the published 5 (Miller et al. 2003); the cutoff (below 25) fires at 2–4 too.
+    from alliance_cli.overview import client_overview
+    from alliance_cli.result import score
+    from alliance_cli.store import Store
+
+    from .conftest import record
+
+    ors = Catalog().get("ors")
+    with Store(tmp_path / "h.sqlite3") as store:
+        for answers in ("8,8,7,7", "6,6,6,6", "6,6,6,6", "6,6,6,6"):
+            record(store, ors, score(ors, answers), client="C-1")
+        [w] = client_overview(store, "C-1", Catalog().get).watched
+    groups = group_alerts(ors, w.alerts)
+    [fall] = [g for g in groups if g.rule == "reliable_change"]
+    assert fall.sessions == [2, 3, 4] and fall.mark is FALL
+    assert fall.message == (
+        "Total fell reliably from the baseline 30 in sessions 2–4 (24, 24, 24): each fall at "
+        "least the published 5 points."
+    )
+    assert len([a for a in w.alerts if a.rule == "reliable_change"]) == 3  # JSON keeps all

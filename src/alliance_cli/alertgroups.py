@@ -8,7 +8,7 @@ the alert listed under it, in either place.
   ``info`` note (a repaired rupture, "reliable change not computed") gets no mark.
 * Repeated alerts of one rule on one scale ("Total below 25" in sessions 1 to 7) become one
   group: one sentence with the sessions as ranges ("sessions 1–7") and the source once.
-  Rules whose alerts tell a different story each time (ruptures, reliable change) stay one
+  Rules whose alerts tell a different story each time (ruptures, gaps) stay one
   alert per group. ``--json`` keeps every alert; the groups are a view over them.
 """
 
@@ -150,6 +150,17 @@ def _summary(q: Questionnaire, alerts: list[Alert]) -> str | None:
             f"{scale.name} fell {_n(first.numbers['threshold'])} or more from the session "
             f"before in {where} ({steps}); a fall that size is worth raising."
         )
+    if first.rule == "reliable_change" and first.kind == "concern" and scale is not None:
+        scores = ", ".join(_n(a.numbers["score"]) for a in alerts)
+        if first.numbers.get("rci") is None:
+            how = f"each fall at least the published {_n(first.numbers['points'])} points"
+        else:
+            rcis = ", ".join(_n(a.numbers["rci"]) for a in alerts)
+            how = f"RCI {rcis}, beyond ±{_n(first.numbers['z'])}; {first.numbers['reference']}"
+        return (
+            f"{scale.name} fell reliably from the baseline {_n(first.numbers['baseline'])} "
+            f"in {where} ({scores}): {how}."
+        )
     if first.rule == "missing" and first.scale is None:
         return f"No {q.id} recorded in {where}; a session without it cannot show a drop."
     return None
@@ -158,11 +169,13 @@ def _summary(q: Questionnaire, alerts: list[Alert]) -> str | None:
 def group_alerts(q: Questionnaire, alerts: Sequence[Alert]) -> list[AlertGroup]:
     """Group one series' alerts (of questionnaire ``q``) by rule, kind, scale and source, in
     the order of each group's first session. Only rules with a sentence for several sessions
-    (cutoff, drop, a missing questionnaire) are grouped; each other alert is its own group."""
+    (cutoff, drop, reliable fall, a missing questionnaire) are grouped; each other alert is
+    its own group."""
     buckets: dict[tuple[Any, ...], list[Alert]] = {}
     for a in alerts:
         band = a.numbers.get("band") if a.rule == "cutoff" else None
-        key = (a.questionnaire, a.respondent, a.scale, a.rule, a.kind, a.source, band)
+        reference = a.numbers.get("reference") if a.rule == "reliable_change" else None
+        key = (a.questionnaire, a.respondent, a.scale, a.rule, a.kind, a.source, band, reference)
         buckets.setdefault(key, []).append(a)
     out: list[AlertGroup] = []
     for members in buckets.values():
