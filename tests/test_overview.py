@@ -33,6 +33,19 @@ def test_chart_reads_without_colour() -> None:
     assert all("\x1b" not in line for line in lines)
 
 
+def test_a_score_below_the_cutoff_is_drawn_below_its_line() -> None:
+    # ORS 18 … 33 with the cutoff 25: rows of 2.34 points, so 24 and 24.5 round onto the
+    # cutoff's row; they are drawn on the row under it (below 25 is the clinical range).
+    scores = [18.0, 20.0, 21.0, 23.0, 23.0, 24.5, 24.0, 32.3, 33.0]
+    lines = chart(list(range(1, 10)), scores, lo=0, hi=40, cutoff=25)
+    [cut] = [i for i, line in enumerate(lines) if line.endswith("cutoff")]
+    assert "●" not in lines[cut]
+    columns = {n: 7 + 4 * (n - 1) for n in range(1, 10)}  # the ● of session n
+    for n, value in enumerate(scores, start=1):
+        [row] = [i for i, line in enumerate(lines[:-2]) if line[columns[n] : columns[n] + 1] == "●"]
+        assert (row > cut) == (value < 25), (n, value, row, cut)
+
+
 def test_chart_of_nothing_is_empty() -> None:
     assert chart([1], [None], lo=0, hi=40) == []
 

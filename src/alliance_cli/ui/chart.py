@@ -55,6 +55,18 @@ def chart(
         len(fmt_num(round(v, 1))) for v in (top, bottom, *([cutoff] if cutoff is not None else []))
     )
     cutoff_row = row_of(cutoff) if cutoff is not None else None
+
+    def point_row(value: float) -> int:
+        """A score's row; never on the cutoff line (or across it) unless it is the cutoff:
+        a score below it must read as below it, however coarse the rows."""
+        r = row_of(value)
+        if cutoff is not None and cutoff_row is not None:
+            if value < cutoff - 1e-9:
+                r = max(r, cutoff_row + 1)
+            elif value > cutoff + 1e-9:
+                r = min(r, cutoff_row - 1)
+        return min(max(r, 0), height - 1)
+
     lines = []
     for r in range(height):
         value = top - r * step
@@ -65,7 +77,7 @@ def chart(
             label = fmt_num(cutoff)
         cells = []
         for s in scores:
-            if s is not None and row_of(s) == r:
+            if s is not None and point_row(s) == r:
                 cells.append("●".center(width))
             elif r == cutoff_row:
                 cells.append("┄" * width)
