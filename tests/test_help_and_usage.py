@@ -190,6 +190,32 @@ def test_option_values_are_case_insensitive(tmp_path: object) -> None:
                                     "(therapist)")  # fmt: skip
 
 
+def test_every_choice_of_every_command_is_case_insensitive(tmp_path: object) -> None:
+    # Generic, so that an option added later is covered too; then one of them for real.
+    def choices(group: Any) -> list[tuple[str, Any]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, typer.core.TyperGroup):
+                found += choices(command)
+                continue
+            found += [
+                (f"{name} {param.opts[0]}", param)
+                for param in command.params
+                if getattr(param, "type_descriptor", None) is not None
+                and param.type_descriptor.is_choice
+            ]
+        return found
+
+    found = choices(typer.main.get_command(app))
+    assert {name for name, _ in found} >= {"batch --to", "export --shape", "score --format"}
+    assert [n for n, p in found if p.type_descriptor.parameter_info.case_sensitive] == []
+    env = {"ALLIANCE_DB": f"{tmp_path}/h.sqlite3", "NO_COLOR": "1"}
+    assert runner.invoke(app, [*SCORE, "--client", "C-1", "--new-client"], env=env).exit_code == 0
+    wide = runner.invoke(app, ["export", "--all", "--shape", "WIDE", "-o", "-"], env=env)
+    assert wide.exit_code == 0, wide.output
+    assert "srs.item.1" in wide.stdout.splitlines()[0]  # the wide shape
+
+
 def test_a_sub_app_built_with_plain_typer_is_plain_too() -> None:
     """A command group another module adds later (``alliance db …``) needs no special class."""
     from alliance_cli.cli._plain import PlainGroup

@@ -163,7 +163,9 @@ class PlainGroup(TyperGroup):
 
 
 def _make_plain(group: TyperGroup) -> None:
-    """Every command under ``group`` a :class:`PlainCommand` or :class:`PlainGroup`."""
+    """Every command under ``group`` a :class:`PlainCommand` or :class:`PlainGroup`, and
+    every choice of every command matched in any case (``--shape Wide``, ``--to CSV``), as
+    option values are everywhere in this tool."""
     for command in group.commands.values():
         if type(command) is TyperCommand:
             command.__class__ = PlainCommand
@@ -171,3 +173,7 @@ def _make_plain(group: TyperGroup) -> None:
             command.__class__ = PlainGroup
         if isinstance(command, TyperGroup):
             _make_plain(command)
+        for param in command.params:
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and descriptor.is_choice:
+                descriptor.parameter_info.case_sensitive = False
