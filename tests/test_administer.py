@@ -582,14 +582,22 @@ def test_terminal_prompter_visual_analogue_screen(catalog: Catalog) -> None:
     assert "s skip" not in text
 
 
-def test_command_refuses_without_a_terminal() -> None:
-    result = CliRunner().invoke(app, ["administer", "wai-sr", "--client", "C-1"])
+def test_command_refuses_without_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLIANCE_DB", str(tmp_path / "h.sqlite3"))
+    assert CliRunner().invoke(app, ["new-client", "C-ABCDEF"]).exit_code == 0
+    result = CliRunner().invoke(app, ["administer", "wai-sr", "--client", "c-abcdef"])
     assert result.exit_code == 2
     assert result.stderr == (
         "error: administer needs a terminal; standard input is not one\n"
         "To record answers from a file or a pipe: alliance score wai-sr --answers … "
-        "--client C-1\n"
+        "--client C-ABCDEF\n"
     )
+    # A mistyped code is named first, so the command suggested is one that would record.
+    typo = CliRunner().invoke(app, ["administer", "wai-sr", "--client", "C-ABCDE"])
+    assert typo.exit_code == 2
+    assert typo.stderr.startswith("error: C-ABCDE is not a client. Did you mean C-ABCDEF?\n")
 
 
 def test_command_help_has_an_example() -> None:

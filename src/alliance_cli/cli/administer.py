@@ -78,11 +78,15 @@ def administer(
     if not sys.stdin.isatty():
         from ..errors import Problem, UsageError
 
-        with reporting():
+        with reporting(), open_store(db) as store:
+            # A mistyped code is named first ("did you mean"), so that the command suggested
+            # below is one that would record.
+            code = store.resolve_client(client, new_client=new_client)
             raise UsageError(
                 Problem("no-terminal", "administer needs a terminal; standard input is not one"),
                 hint="To record answers from a file or a pipe: alliance score "
-                f"{questionnaire} --answers … --client {client}",
+                f"{questionnaire} --answers … --client {code}"
+                + (" --new-client" if new_client else ""),
             )
     from ..administer import Details, Mode
     from ..administer import administer as run_interview
