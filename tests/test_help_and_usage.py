@@ -172,6 +172,11 @@ SCORE = ["score", "srs", "-a", "9,9,9,9"]
             "--answers-file FILE",
         ),
         (["export", "-o", "x.csv"], "error: give either --client CODE or --all"),
+        (
+            # A correction without --client would be scored, shown, and silently not saved.
+            [*SCORE, "--replaces", "4", "--note", "typo"],
+            "error: --note, --replaces record a session: give --client CODE too (nothing recorded)",
+        ),
     ],
 )
 def test_usage_errors_are_one_plain_line(args: list[str], first: str) -> None:

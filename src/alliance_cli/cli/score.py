@@ -128,6 +128,19 @@ def score(
     from ..catalog import open_questionnaire
     from ..result import score as score_answers
 
+    recording = {
+        "--session": session,
+        "--date": when,
+        "--respondent": respondent,
+        "--clinician": clinician,
+        "--modality": modality,
+        "--note": note,
+        "--replaces": replaces,
+        "--new-client": new_client or None,
+    }
+    given = [name for name, value in recording.items() if value is not None]
+    if client is None and given:  # a correction or a session that would silently not be saved
+        usage(f"{', '.join(given)} record a session: give --client CODE too (nothing recorded)")
     catalog = catalog_for(definitions)
     with reporting(catalog):
         text = _read_answers(answers, answers_file)
