@@ -113,8 +113,18 @@ def test_report_opens_with_the_status_and_groups_repeated_alerts(realistic_repor
     assert html.index('<section id="status">') < html.index("<svg")
     status = text[text.index("Status") : text.index("Outcome Rating Scale")]
     assert "clinically significant change" in status
-    assert "ors (client) Total 9, 2026-09-27 33 +0.7 +15" in status
-    assert "srs (client) Total 9, 2026-09-27 withheld – ±0 ○ score missing or withheld" in status
+    # ORS: recovered (18 → 33, at least 5 points, crossing 25); SRS has a cutoff but no
+    # reference for reliable change yet; WAI-SR has no cutoff to judge it by.
+    assert (
+        "ors (client) Total 9, 2026-09-27 33 +0.7 +15 none now (1 earlier, below) recovered"
+        in status
+    )
+    assert (
+        "srs (client) Total 9, 2026-09-27 withheld – ±0 ○ score missing or withheld "
+        "not computed (see the alerts)" in status
+    )
+    assert "wai-sr (client) Total 4, 2026-09-12 4.92 +2 -0.08" in status
+    assert status.count("none: no cutoff") == 2  # wai-sr and wai-sr-t
     # Repeated alerts told once, with the source once; every session's note.
     assert "! Total below 25 in sessions 1–7 (18, 20, 21, 23, 23, 24.5, 24)" in text
     assert text.count("ORS adult clinical cutoff 25 (Miller et al. 2003)") == 1

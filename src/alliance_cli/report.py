@@ -16,6 +16,7 @@ from html import escape
 from . import __version__
 from .alertgroups import AlertGroup, Mark, group_alerts, legend, session_marks
 from .alerts import Alert
+from .change import flagged_band
 from .history import Gap, Series, means_by
 from .model import fmt_change, fmt_num
 from .overview import Overview, Watched
@@ -36,10 +37,10 @@ background:#f4f5f7}.src{color:#5b6170;font-size:.8rem}
 #status{background:#f7f8fa;border:1px solid #e3e5ea;padding:.2rem 1rem .6rem}
 #status h2{margin-top:.6rem;border:0}
 .legend{font-size:.85rem;color:#3b4150;margin:.1rem 0 1rem}.legend span{margin-right:1.2rem}
-.note{white-space:pre-wrap;min-width:12rem;max-width:22rem}.d{white-space:nowrap}
-.wide{overflow-x:auto}
+.note{white-space:pre-wrap;min-width:12rem;max-width:22rem;overflow-wrap:anywhere}
+.d{white-space:nowrap}.wide{overflow-x:auto}
 svg{max-width:100%;height:auto;display:block}
-@media print{body{margin:0}}
+@media print{body{margin:0;max-width:none}.wide{overflow:visible}table{font-size:.75rem}}
 """
 
 
@@ -63,15 +64,21 @@ class Status:
     """Latest score minus the first score."""
     alert_state: str
     concern: bool
-    clinical_change: str | None = None
+    clinical_change: str = ""
     """Clinically significant change (Jacobson & Truax: recovered, improved, unchanged,
-    deteriorated), filled by :func:`_clinical_change`; None when not computed."""
+    deteriorated), or why there is none (:func:`_clinical_change`)."""
 
 
-def _clinical_change(w: Watched, scale_id: str) -> str | None:
+def _clinical_change(w: Watched, scale_id: str) -> str:
     """The clinically significant change of a scale in a word (its numbers follow the
-    series' alerts); None when it is not computed (no cutoff or no reference)."""
-    return next((c.status for c in w.clinical_change if c.scale == scale_id), None)
+    series' alerts), or why there is none: no cutoff to judge it by, or not computed (one
+    session, or no reference for reliable change: the alerts say which)."""
+    found = next((c.status for c in w.clinical_change if c.scale == scale_id), None)
+    if found is not None:
+        return found
+    if flagged_band(w.series.questionnaire, scale_id) is None:
+        return "none: no cutoff"
+    return "not computed (see the alerts)"
 
 
 def _alert_state(groups: list[AlertGroup], latest: int) -> tuple[str, bool]:
@@ -132,7 +139,7 @@ def _status_html(rows: list[Status]) -> str:
         f'<td class="n">{escape(fmt_change(r.change)) or "–"}</td>'
         f'<td class="n">{escape(fmt_change(r.since_first)) or "–"}</td>'
         f'<td class="{"flag" if r.concern else ""}">{escape(r.alert_state)}</td>'
-        f"<td>{escape(r.clinical_change or 'not computed')}</td></tr>"
+        f"<td>{escape(r.clinical_change)}</td></tr>"
         for r in rows
     )
     return (
