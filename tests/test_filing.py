@@ -285,6 +285,16 @@ def test_a_session_dated_before_an_earlier_one_is_stored_with_a_warning(_env: Pa
             "session 1 of srs (client) is dated 2026-10-08, but session 2 is dated "
             "2026-10-01; check the date and the session number"
         ]
+    # However many sessions a date contradicts, one warning: a year typed wrong (1926)
+    # before three sessions gives one line, naming two of them and the count of the rest.
+    for when in ("2026-10-15", "2026-10-22"):
+        run("score", "srs", "-a", SRS, "--client", "C-W", "--date", when)
+    typo = run("score", "srs", "-a", SRS, "--client", "C-W", "--date", "1926-10-29")
+    assert [line for line in typo.stderr.splitlines() if line.startswith("WARNING")] == [
+        "WARNING: session 5 of srs (client) is dated 1926-10-29, but session 1 is dated "
+        "2026-10-08, session 2 is dated 2026-10-01, 2 more sessions too; check the date and "
+        "the session number"
+    ]
 
 
 def test_administer_warns_about_a_misordered_date_on_its_result_screen(_env: Path) -> None:

@@ -153,7 +153,7 @@ def date_warnings(store: Store, saved: Administration) -> list[str]:
     dated after it, or numbered after it but dated before it (same client, questionnaire
     and respondent) — a mistyped date or session number that would misorder the history."""
     day = saved.administered_at[:10]
-    out = []
+    clashes = []
     for other in store.history(saved.client, saved.questionnaire_id):
         if other.respondent != saved.respondent or other.id == saved.id:
             continue
@@ -161,12 +161,15 @@ def date_warnings(store: Store, saved: Administration) -> list[str]:
         if (other.session < saved.session and other_day > day) or (
             other.session > saved.session and other_day < day
         ):
-            out.append(
-                f"session {saved.session} of {saved.questionnaire_id} ({saved.respondent}) is "
-                f"dated {day}, but session {other.session} is dated {other_day}; check the "
-                "date and the session number"
-            )
-    return out
+            clashes.append(f"session {other.session} is dated {other_day}")
+    if not clashes:
+        return []
+    if len(clashes) > 3:  # one warning, however many sessions it contradicts
+        clashes = [*clashes[:2], f"{len(clashes) - 2} more sessions too"]
+    return [
+        f"session {saved.session} of {saved.questionnaire_id} ({saved.respondent}) is dated "
+        f"{day}, but {', '.join(clashes)}; check the date and the session number"
+    ]
 
 
 def record(
