@@ -16,7 +16,8 @@ from html import escape
 from . import __version__
 from .alertgroups import AlertGroup, Mark, group_alerts, legend, session_marks
 from .alerts import Alert
-from .history import Gap, Series, means_by
+from .divergence import Gap
+from .history import Series, means_by
 from .model import fmt_change, fmt_num
 from .overview import Overview, Watched
 from .svgchart import COLOURS, CUTOFF_COLOUR, Line, trajectory_svg
