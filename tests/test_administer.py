@@ -604,3 +604,21 @@ def test_command_help_has_an_example() -> None:
     result = CliRunner().invoke(app, ["administer", "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.stdout and "alliance administer wai-sr" in result.stdout
+
+
+def test_the_result_screen_shows_a_gap_the_therapist_form_completes(
+    store: Store, catalog: Catalog
+) -> None:
+    # The client's WAI-SR falls to 3 at session 2 while the therapist's WAI-SR-T rises: the
+    # gap (client − therapist) swings from +0.42 to −1.25, beyond 2 × 0.25 (the floor). The
+    # therapist form recorded last completes it; its result screen shows what history shows.
+    wai, wait = catalog.get("wai-sr"), catalog.get("wai-sr-t")
+    record(store, wai, score(wai, "5,5,5,5,5,5,4,4,4,4,4,4"), client="C-1", session=1)
+    record(store, wait, score(wait, "5,4,4,4,4,4,4,4,4,4,4,4"), client="C-1", session=1)
+    record(store, wai, score(wai, "3,3,3,3,3,3,3,3,3,3,3,3"), client="C-1", session=2)
+    script = Script("5", "5", "5", *["4"] * 9, "")
+    details = Details(client="C-1", session=2, when="2026-10-01")
+    assert administer(store, wait, details, script, find=catalog.get) is Mode.submitted
+    [result] = [s for s in script.shown if isinstance(s, ResultScreen)]
+    found = [(a.rule, a.session, a.kind) for a in result.alerts if a.rule == "divergence"]
+    assert found == [("divergence", 2, "concern")]

@@ -240,12 +240,12 @@ def test_ceiling_every_time_is_a_prompt(tmp_path: Path) -> None:
 
 def test_rupture_repaired(tmp_path: Path) -> None:
     found = alerts_for(tmp_path, load("srs"), [SRS[36], SRS[36.4], SRS[36.2], SRS[26], SRS[36.1]])
-    # Earlier SD of 36, 36.4, 36.2 is 0.2, below the SRS floor of 2.5% of 0–40 (1 point).
-    # 36.2 → 26 falls 10.2 > 2 × 1; repaired when ≥ 36.2 − 0.5 × 1 = 35.7: 36.1.
+    # Earlier SD of 36, 36.4, 36.2 is 0.2, below the SRS floor of 6.25% of 0–40 (2.5
+    # points). 36.2 → 26 falls 10.2 > 2 × 2.5; repaired when ≥ 36.2 − 0.5 × 2.5 = 34.95: 36.1.
     [rupture] = [a for a in found if a.rule == "rupture"]
     assert rupture.session == 4
-    assert rupture.numbers["sd"] == pytest.approx(1)
-    assert rupture.numbers["sd_source"] == "the floor of 2.5% of the 0–40 range"
+    assert rupture.numbers["sd"] == pytest.approx(2.5)
+    assert rupture.numbers["sd_source"] == "the floor of 6.25% of the 0–40 range"
     assert rupture.numbers["repaired"] is True and rupture.kind == "info"
     assert rupture.numbers["status"] == "repaired at session 5"
 
@@ -253,7 +253,7 @@ def test_rupture_repaired(tmp_path: Path) -> None:
 def test_srs_rupture_of_seven_points_is_found_and_repaired(tmp_path: Path) -> None:
     # The issue's case: 39, 39, 39, 39, 32, 38.8. The old fallback SD (10% of the range, 4)
     # needed a fall of more than 8 points. Now: the client's own SD (0) is below the floor
-    # (1 point), so 39 → 32 (7) > 2 × 1 is a rupture, repaired by 38.8 ≥ 39 − 0.5.
+    # (2.5 points), so 39 → 32 (7) > 2 × 2.5 is a rupture, repaired by 38.8 ≥ 39 − 1.25.
     t39, t32, t388 = "9.8,9.8,9.7,9.7", "8,8,8,8", "9.7,9.7,9.7,9.7"
     found = alerts_for(tmp_path, load("srs"), [t39, t39, t39, t39, t32, t388])
     [rupture] = [a for a in found if a.rule == "rupture"]
@@ -263,13 +263,16 @@ def test_srs_rupture_of_seven_points_is_found_and_repaired(tmp_path: Path) -> No
         "repaired at session 6",
     )
     assert rupture.message == (
-        "Session 5: possible rupture: Total fell 7 (39 → 32), more than 2 SD (SD 1 from the "
-        "floor of 2.5% of the 0–40 range); repaired means back to 38.5 within 2 sessions; "
+        "Session 5: possible rupture: Total fell 7 (39 → 32), more than 2 SD (SD 2.5 from "
+        "the floor of 6.25% of the 0–40 range); repaired means back to 37.75 within 2 "
+        "sessions; "
         "repaired at session 6."
     )
     # The definition states the rule, its parameters and that it is our adaptation.
     assert rupture.source.startswith("Adapted from Stiles et al. (2004)")
     assert "floor" in rupture.source and "this project's" in rupture.source
+    # The floor is justified by the ORS's published reliable change on the same format.
+    assert "Miller et al. (2003)" in rupture.source and "6.25%" in rupture.source
 
 
 def test_rupture_unrepaired_with_k_1_then_returned_late(tmp_path: Path) -> None:
@@ -278,7 +281,7 @@ def test_rupture_unrepaired_with_k_1_then_returned_late(tmp_path: Path) -> None:
     assert problems == [] and q is not None and q.alerts.rupture.k == 1
     series = [SRS[36], SRS[36.4], SRS[36.2], SRS[30], SRS[30.5], SRS[31]]
     found = alerts_for(tmp_path, q, series)
-    # SD 1 (the floor); 36.2 → 30 falls 6.2 > 1 × 1; 30.5 and 31 stay below 36.2 − 0.5.
+    # SD 2.5 (the floor); 36.2 → 30 falls 6.2 > 1 × 2.5; 30.5 and 31 stay below 34.95.
     [rupture] = [a for a in found if a.rule == "rupture"]
     assert rupture.numbers["status"] == "not repaired within 2 sessions"
     assert rupture.kind == "concern" and rupture.numbers["returned_at"] is None
@@ -422,9 +425,122 @@ def test_show_states_every_alert_rule_with_its_parameters(
     ]
     assert (
         "  rupture: a fall of more than 2 SD, SD the larger of the client's own (from 3 earlier "
-        "sessions) and 2.5% of the range; repaired within 2 sessions at the pre-drop score "
+        "sessions) and 6.25% of the range; repaired within 2 sessions at the pre-drop score "
         "less 0.5 SD. Source: Adapted from Stiles et al. (2004)" in shown.stdout
     )
     ors = CliRunner().invoke(app, ["show", "ors"]).stdout
     assert "  rupture: off" in ors
     assert "  reliable_change: a fall of at least 5 points from the baseline" in ors
+
+
+# -- a higher-is-worse scale: every rule reads the direction from `higher_is` ----------------
+
+
+def worse_srs() -> Questionnaire:
+    """The SRS with its total declared higher-is-worse (a test definition)."""
+    text = (
+        (bundled_dir() / "srs.yaml")
+        .read_text("utf-8")
+        .replace("higher_is: better", "higher_is: worse")
+    )
+    q, problems = validate_text(text, "srs-worse.yaml", Questionnaire)
+    assert problems == [] and q is not None
+    return q
+
+
+def flat(total: float) -> str:
+    """SRS answers with four equal items adding up to ``total``."""
+    return ",".join([f"{total / 4:g}"] * 4)
+
+
+def test_ceiling_on_a_higher_is_worse_scale_is_the_best_end(tmp_path: Path) -> None:
+    q = worse_srs()
+    # 0.8, 0.4, 0 on a 0–40 scale where lower is better: 98%, 99%, 100% of the best.
+    found = alerts_for(tmp_path, q, [flat(0.8), flat(0.4), flat(0)])
+    [ceiling] = [a for a in found if a.rule == "ceiling"]
+    assert ceiling.session == 3 and ceiling.kind == "prompt"
+    assert ceiling.message == (
+        "Session 3: Total has been at the best end of the scale in all 3 sessions (≥ 95% of "
+        "the best possible, 0). Scores this good every time can hide problems; invite "
+        "honest, even critical, feedback."
+    )
+    # The worst end (raw 39.2, 39.6, 40) is not a ceiling of a good alliance.
+    worst = alerts_for(tmp_path / "b", q, [flat(39.2), flat(39.6), flat(40)])
+    assert "ceiling" not in {a.rule for a in worst}
+
+
+def test_high_then_falling_on_a_higher_is_worse_scale(tmp_path: Path) -> None:
+    q = worse_srs()
+    # Started at 2 (95% of the best possible: (40 − 2) / 40), then worsened twice: 4, 6.
+    found = alerts_for(tmp_path, q, [flat(2), flat(4), flat(6)])
+    [pattern] = [a for a in found if a.rule == "high_then_falling"]
+    assert (pattern.session, pattern.numbers["first_pomp"]) == (3, 95)
+    assert "started at the best end (95% of the best possible)" in pattern.message
+    # Starting at the worst end and improving is no such pattern.
+    better = alerts_for(tmp_path / "b", q, [flat(38), flat(36), flat(34)])
+    assert "high_then_falling" not in {a.rule for a in better}
+
+
+def test_drop_and_rupture_on_a_higher_is_worse_scale(tmp_path: Path) -> None:
+    q = worse_srs()
+    # 2, 2, 2, then 8: a rise of 6 is a fall for the worse (≥ 1: a drop; > 2 × 2.5: a
+    # rupture), repaired at 3.2 ≤ 2 + 0.5 × 2.5 = 3.25. The improvement 8 → 3.2 is no drop.
+    found = alerts_for(tmp_path, q, [flat(2), flat(2), flat(2), flat(8), flat(3.2)])
+    assert [(a.session, a.numbers["fall"]) for a in found if a.rule == "drop"] == [(4, 6)]
+    [rupture] = [a for a in found if a.rule == "rupture"]
+    assert rupture.session == 4 and rupture.numbers["repair_target"] == pytest.approx(3.25)
+    assert rupture.numbers["status"] == "repaired at session 5"
+
+
+def test_a_two_point_wobble_on_the_srs_is_no_rupture(tmp_path: Path) -> None:
+    # 38, 38, 38, 35.9: a fall of 2.1, within 2 × 2.5 (the floor, 6.25% of 0–40).
+    found = alerts_for(tmp_path, load("srs"), [SRS[38], SRS[38], SRS[38], "9,9,9,8.9"])
+    assert "rupture" not in {a.rule for a in found}
+    assert "drop" in {a.rule for a in found}  # the OpenFIT 1-point drop still says it
+
+
+# -- the reference of reliable change is one sample ------------------------------------------
+
+
+def with_norms(extra: str) -> Questionnaire:
+    """WAI-SR whose total has, after its published reliability (.92), the norms in ``extra``."""
+    text = (
+        (bundled_dir() / "wai-sr.yaml")
+        .read_text("utf-8")
+        .replace("        reliability: 0.92\n", "        reliability: 0.92\n" + extra)
+    )
+    q, problems = validate_text(text, "wai-sr.yaml", Questionnaire)
+    assert problems == [] and q is not None
+    return q
+
+
+SD_ONLY = "      - {population: Sample A, source: Author A (2001), sd: 0.5}\n"
+BOTH = "      - {population: Sample B, source: Author B (2002), sd: 0.4, reliability: 0.84}\n"
+
+
+def test_reliable_change_prefers_a_norm_with_both_sd_and_reliability() -> None:
+    from alliance_cli.change import basis
+
+    ref = basis(with_norms(SD_ONLY + BOTH), "total", "client")
+    assert not isinstance(ref, str)
+    # Sample B gives both: its SD and its reliability, never A's SD with the .92 of another.
+    assert (ref.sd, ref.reliability) == (0.4, 0.84)
+    assert "different samples" not in ref.text and "Sample B" in ref.text
+
+
+def test_reliable_change_says_when_sd_and_reliability_come_from_different_samples(
+    tmp_path: Path,
+) -> None:
+    q = with_norms(SD_ONLY)
+    with Store(tmp_path / "h.sqlite3") as store:
+        for text in ("5,5,5,5,5,5,4,4,4,4,4,4", "3,3,3,3,3,3,3,3,3,4,4,4"):  # 4.5, 3.25
+            record(store, q, score(q, text), client="C-1")
+        [series] = client_series(store.history("C-1"), lambda qid: q)
+    [rc] = [a for a in series_alerts(series) if a.rule == "reliable_change"]
+    assert (rc.numbers["sd"], rc.numbers["reliability"]) == (0.5, 0.92)
+    assert (
+        "SD 0.5 from the published norm (Sample A; Author A (2001)), reliability .92 from "
+        "the published norm (WAI-family reliability generalization (modal alpha); Hanson, "
+        "Curry & Bandalos (2002), Educational and Psychological Measurement) (different "
+        "samples)" in rc.message
+    )

@@ -128,3 +128,31 @@ def test_validate_checks_overlay_items_against_the_questionnaire(tmp_path: Path)
         "ors, srs, wai, wai-s, wai-sr, wai-sr-t)",
         "2 problems in 2 of 3 files",
     ]
+
+
+OLD_RULES = (
+    "alerts:\n  reliable_change: {baseline_sessions: 1, own_sd_min: 3}\n"
+    "  rupture: {k: 2, own_sd_min: 3, fallback_sd_share: 0.1}\n"
+)
+
+
+def test_a_definition_for_the_previous_release_still_loads_with_a_notice(
+    tmp_path: Path,
+) -> None:
+    # `reliable_change.own_sd_min` and `rupture.fallback_sd_share` were removed; a user's
+    # definition that sets them must not lose its whole history: ignored, and said so.
+    (tmp_path / "tiny.yaml").write_text(TINY_YAML + OLD_RULES, "utf-8")
+    catalog = Catalog(user_dirs=[tmp_path], include_bundled=False)
+    q = catalog.get("tiny")
+    assert q.alerts.rupture.k == 2 and q.alerts.rupture.min_sd_share == 0.0625
+    notices = [n for n in catalog.notices if "no longer used" in n]
+    assert len(notices) == 2
+    assert "`alerts.reliable_change.own_sd_min` is no longer used" in notices[0]
+    assert "reference sample" in notices[0]
+    assert "`alerts.rupture.fallback_sd_share` is no longer used" in notices[1]
+    assert "`min_sd_share`" in notices[1]
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "tiny.yaml")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("no longer used") == 0
+    assert result.stderr.count(": note: `alerts.") == 2
+    assert "error" not in result.stderr

@@ -350,3 +350,22 @@ def test_note_given_with_score_is_shown_verbatim_by_history_notes() -> None:
     shown = run("history", "C-N", "--notes").stdout
     assert "\x1b" not in shown and "\x07" not in shown
     assert "  session 2 (#2): a\ufffd[31mred\ufffd\n" in shown
+
+
+@pytest.mark.parametrize("last", ["wai-sr-t", "wai-sr"])
+def test_recording_the_form_that_completes_a_swinging_gap_shows_it(last: str) -> None:
+    # The gap (client − therapist) goes from +0.42 to −1.25: beyond 2 × 0.25 (the floor).
+    client = {1: "5,5,5,5,5,5,4,4,4,4,4,4", 2: "3,3,3,3,3,3,3,3,3,3,3,3"}
+    therapist = {1: "5,4,4,4,4,4,4,4,4,4,4,4", 2: "5,5,5,4,4,4,4,4,4,4,4,4"}
+    first = last == "wai-sr"
+    for n in (1, 2):
+        forms = [("wai-sr", client[n]), ("wai-sr-t", therapist[n])]
+        if n == 2 and first:
+            forms.reverse()
+        for qid, answers in forms:
+            extra = ["--new-client"] if (n, qid) == (1, "wai-sr") else []
+            result = run(
+                "score", qid, "-a", answers, "--client", "C-9", "--session", str(n), *extra
+            )
+            assert result.exit_code == 0, result.output
+    assert "≠ Session 2: possible rupture the therapist did not see" in result.stdout

@@ -126,8 +126,33 @@ def test_a_published_reliability_is_paired_and_named(tmp_path: Path) -> None:
         [norm] = build(store, q, min_n=30)
     assert norm.reliability == 0.92
     assert norm.reliability_source == (
-        "Hanson, Curry & Bandalos (2002), Educational and Psychological Measurement"
+        "Hanson, Curry & Bandalos (2002), Educational and Psychological Measurement "
+        "(WAI-family reliability generalization (modal alpha))"
     )
+
+
+def test_a_published_reliability_is_not_lent_to_another_respondent(tmp_path: Path) -> None:
+    # A therapist rating the client form is another population than the definition's norm
+    # (clients): the norm pairs with alpha of the therapist's own ratings, said so.
+    q = Catalog().get("wai-sr")
+    rows = read("six_items")
+    with Store(tmp_path / "h.sqlite3") as store:
+        for n, row in enumerate(rows[:40]):
+            text = answers(list(row) + list(row))
+            record(store, q, score(q, text), client=f"C-{n:03d}", when="2026-03-02")
+            record(
+                store,
+                q,
+                score(q, text),
+                client=f"C-{n:03d}",
+                when="2026-03-02",
+                respondent="therapist",
+            )
+        norms = build(store, q, min_n=30)
+    by = {n.respondent: n for n in norms}
+    assert by["client"].reliability == 0.92
+    assert by["therapist"].reliability_source == ALPHA_SOURCE
+    assert by["therapist"].reliability != 0.92
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.catalog import Catalog
+from alliance_cli.catalog import Catalog, bundled_dir
 from alliance_cli.cli import app
 from alliance_cli.history import record
 from alliance_cli.overview import client_overview
@@ -112,7 +112,7 @@ def test_a_gap_that_swings_is_not_stable_and_raises_a_concern(store: Store) -> N
     assert alert.message == (
         "Session 2: possible rupture the therapist did not see: Total gap (client − therapist) "
         "-1.25 against +0.42 on average in 1 earlier session (the sign flipped), a shift of "
-        "-1.67, more than 2 SD (SD 0.25 from the floor of 6.25% of the range)."
+        "-1.67, more than 2 SD (SD 0.25 from the floor of 6.25% of the 1–5 range)."
     )
     assert alert.source.startswith("This project's convention")
     assert overview.to_dict()["comparisons"][-1]["trend"] == "reversed"
@@ -224,3 +224,58 @@ def test_a_vanished_definition_does_not_hide_the_rest(tmp_path: Path, store: Sto
         '"tiny" (known: care, haq-ii, ors, srs, wai, wai-s, wai-sr, '
         "wai-sr-t)"
     ]
+
+
+def judged(q: object, gaps_: list[float]) -> list[bool]:
+    from alliance_cli.divergence import judge_gap
+
+    _, found = judge_gap(q, "total", list(range(1, len(gaps_) + 1)), gaps_)  # type: ignore[arg-type]
+    return [j.beyond for j in found]
+
+
+def test_divergence_threshold_is_more_than_k_sd() -> None:
+    # WAI-SR: k = 2, floor 6.25% of the 1–5 range = 0.25; one earlier gap (no own SD):
+    # a shift of 0.49 is within 2 × 0.25, 0.51 beyond, either way.
+    q = Catalog().get("wai-sr")
+    assert judged(q, [0.0, 0.49]) == [False]
+    assert judged(q, [0.0, 0.51]) == [True]
+    assert judged(q, [0.0, -0.49]) == [False]
+    assert judged(q, [0.0, -0.51]) == [True]
+
+
+def test_divergence_direction_on_a_higher_is_worse_pair() -> None:
+    from alliance_cli.alerts import gap_alerts
+    from alliance_cli.definitions import validate_text
+    from alliance_cli.divergence import Gap, judge_gap
+    from alliance_cli.history import Series
+    from alliance_cli.model import Questionnaire
+
+    text = (
+        (bundled_dir() / "wai-sr.yaml")
+        .read_text("utf-8")
+        .replace("higher_is: better", "higher_is: worse")
+    )
+    worse, problems = validate_text(text, "wai-sr.yaml", Questionnaire)
+    assert problems == [] and worse is not None
+    kinds = {}
+    for q in (Catalog().get("wai-sr"), worse):
+        # The client now rates 0.51 higher than the therapist, relative to before.
+        trend, found = judge_gap(q, "total", [1, 2], [0.0, 0.51])
+        gap = Gap(
+            "total",
+            Series(q, "client", []),
+            Series(q, "therapist", []),
+            [1, 2],
+            [(4, 4, 0.0), (4.51, 4, 0.51)],
+            trend,
+            found,
+        )
+        [alert] = gap_alerts(gap)
+        kinds[q.scales["total"].higher_is.value] = (alert.kind, alert.message.split(":")[1])
+    # Higher is better: the client rates the alliance better than the therapist does.
+    assert kinds["better"] == (
+        "prompt",
+        " the therapist now rates Total worse than the client does, relative to before",
+    )
+    # Higher is worse: the client rates it worse — a rupture the therapist may not see.
+    assert kinds["worse"] == ("concern", " possible rupture the therapist did not see")

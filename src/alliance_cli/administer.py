@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -180,8 +180,10 @@ class Interview:
         draft: Administration | None = None,
         hide_results: bool = False,
         command_tail: Sequence[str] = (),
+        find: Callable[[str], Questionnaire] | None = None,
     ) -> None:
         self.store, self.q, self.details = store, q, details
+        self.find = find
         self.draft = draft
         self.hide_results = hide_results
         self.command_tail = tuple(command_tail)
@@ -277,7 +279,7 @@ class Interview:
     def result(self) -> ResultScreen:
         """This administration scored, against the respondent's earlier sessions."""
         assert self.administration is not None
-        view = session_view(self.store, self.q, self.administration)
+        view = session_view(self.store, self.q, self.administration, self.find)
         this = next(
             s for s in view.series.sessions if s.administration.id == self.administration.id
         )
@@ -463,10 +465,12 @@ def administer(
     resume: bool = False,
     hide_results: bool = False,
     command_tail: Sequence[str] = (),
+    find: Callable[[str], Questionnaire] | None = None,
 ) -> Mode:
     """Give ``q`` to the client: continue their draft when one exists (``resume``, or when
     they accept the offer), else start afresh; returns how the interview ended. The client
-    must be registered unless ``details.new_client`` (see :meth:`Store.resolve_client`)."""
+    must be registered unless ``details.new_client`` (see :meth:`Store.resolve_client`).
+    ``find`` gives the client's other definitions, for the result screen's alerts."""
     store.require_writable()
     check_modality(details.modality)
     details = replace(
@@ -509,7 +513,13 @@ def administer(
             note=details.note,
         )
     interview = Interview(
-        store, q, details, draft=draft, hide_results=hide_results, command_tail=command_tail
+        store,
+        q,
+        details,
+        draft=draft,
+        hide_results=hide_results,
+        command_tail=command_tail,
+        find=find,
     )
     return interview.run(prompter)
 

@@ -29,8 +29,9 @@ from itertools import pairwise
 from typing import Any
 
 from .change import JACOBSON_TRUAX, baseline_words, basis, n2
-from .history import Gap, GapJudgement, Series
-from .model import Direction, Questionnaire, fmt_change
+from .divergence import Gap, GapJudgement, floored_sd
+from .history import Series
+from .model import Questionnaire, fmt_change
 from .norms import LocalNorm
 
 RUPTURE_SOURCE = (
@@ -63,6 +64,11 @@ class Alert:
         return asdict(self)
 
 
+def alert_order(a: Alert) -> tuple[int, str, str]:
+    """The order alerts are listed in: by session, then scale, then rule."""
+    return a.session, a.scale or "", a.rule
+
+
 def series_alerts(
     series: Series, client_sessions: Collection[int] = (), local: Sequence[LocalNorm] = ()
 ) -> list[Alert]:
@@ -79,7 +85,7 @@ def series_alerts(
         if scale_id not in q.scales:
             continue
         out += _scale_alerts(series, scale_id, local)
-    return sorted(out, key=lambda a: (a.session, a.scale or "", a.rule))
+    return sorted(out, key=alert_order)
 
 
 def _scale_alerts(series: Series, scale_id: str, local: Sequence[LocalNorm]) -> list[Alert]:
@@ -88,7 +94,7 @@ def _scale_alerts(series: Series, scale_id: str, local: Sequence[LocalNorm]) -> 
     scale = q.scales[scale_id]
     sessions = [s.administration.session for s in series.sessions]
     scores = series.scores(scale_id)
-    sign = 1.0 if scale.higher_is is Direction.better else -1.0
+    sign = scale.sign
     lo, hi = q.scale_range(scale_id)
 
     def alert(
@@ -150,10 +156,18 @@ def _scale_alerts(series: Series, scale_id: str, local: Sequence[LocalNorm]) -> 
     if rules.rupture.enabled:
         out += _ruptures(series, scale_id, scored, sign, alert)
 
-    span = hi - lo
-    pomp = [(i, 100 * (x - lo) / span) for i, x in scored]
+    # Percent of the best possible score: POMP towards the better end, so on a
+    # higher-is-worse scale the best end (its minimum), not the worst, is "high".
+    best = [(i, 100 * (x - lo if sign > 0 else hi - x) / (hi - lo)) for i, x in scored]
+    if sign > 0:
+        high, of, top = "high", "the maximum", f"the ceiling in all {len(scored)} sessions"
+        fallen, very = "fallen", "Very high scores"
+    else:
+        high, of = "at the best end", "the best possible"
+        top = f"the best end of the scale in all {len(scored)} sessions"
+        fallen, very = "worsened", "Scores this good"
     h = rules.high_then_falling
-    if h.enabled and len(scored) > h.falls and pomp[0][1] >= h.high_pomp:
+    if h.enabled and len(scored) > h.falls and best[0][1] >= h.high_pomp:
         run = 0
         for (_, x0), (i1, x1) in pairwise(scored):
             run = run + 1 if sign * (x0 - x1) > 1e-9 else 0
@@ -162,27 +176,27 @@ def _scale_alerts(series: Series, scale_id: str, local: Sequence[LocalNorm]) -> 
                     alert(
                         "high_then_falling",
                         i1,
-                        f"{scale.name} started high ({n2(pomp[0][1])}% of "
-                        f"the maximum) and has fallen {h.falls} sessions in a row (now {n2(x1)}). "
-                        "Worth inviting honest feedback about what has changed.",
+                        f"{scale.name} started {high} ({n2(best[0][1])}% of {of}) and has "
+                        f"{fallen} {h.falls} sessions in a row (now {n2(x1)}). Worth inviting "
+                        "honest feedback about what has changed.",
                         PATTERN_SOURCE,
                         "prompt",
-                        first_pomp=pomp[0][1],
+                        first_pomp=best[0][1],
                         falls=h.falls,
                         score=x1,
                     )
                 )
                 break
     c = rules.ceiling
-    if c.enabled and len(scored) >= c.min_sessions and all(p >= c.pomp for _, p in pomp):
-        top = hi if sign > 0 else lo
+    if c.enabled and len(scored) >= c.min_sessions and all(p >= c.pomp for _, p in best):
+        end = hi if sign > 0 else lo
         out.append(
             alert(
                 "ceiling",
                 scored[-1][0],
-                f"{scale.name} has been at the ceiling in all "
-                f"{len(scored)} sessions (≥ {n2(c.pomp)}% of the maximum {n2(top)}). Very high "
-                "scores every time can hide problems; invite honest, even critical, feedback.",
+                f"{scale.name} has been at {top} (≥ {n2(c.pomp)}% of {of}"
+                f"{' ' if sign > 0 else ', '}{n2(end)}). {very} every time can hide problems; "
+                "invite honest, even critical, feedback.",
                 PATTERN_SOURCE,
                 "prompt",
                 sessions=len(scored),
@@ -258,25 +272,19 @@ def _ruptures(
     sign: float,
     alert: Any,
 ) -> list[Alert]:
-    """Rupture–repair episodes (see :class:`model.RuptureAlert`): ipsative, with a floor."""
+    """Rupture–repair episodes (see :class:`model.RuptureAlert`): ipsative, the SD from
+    :func:`divergence.floored_sd` of the sessions before the fall."""
     q = series.questionnaire
     scale = q.scales[scale_id]
     rule = q.alerts.rupture
     lo, hi = q.scale_range(scale_id)
-    floor = rule.min_sd_share * (hi - lo)
-    floor_from = f"the floor of {n2(rule.min_sd_share * 100)}% of the {n2(lo)}–{n2(hi)} range"
     session_of = [s.administration.session for s in series.sessions]
     out: list[Alert] = []
     for n in range(1, len(scored)):
         (_, before), (i, x) = scored[n - 1], scored[n]
         fall = sign * (before - x)
         # The SD of the sessions before the fall only, so a rupture once named stays named.
-        earlier = [v for _, v in scored[:n]]
-        own = statistics.stdev(earlier) if len(earlier) >= rule.own_sd_min else None
-        if own is not None and own > floor:
-            sd, sd_from = own, f"the client's own {len(earlier)} earlier sessions"
-        else:
-            sd, sd_from = floor, floor_from
+        sd, sd_from, own, floor = floored_sd([v for _, v in scored[:n]], rule, lo, hi)
         if fall <= rule.k * sd:
             continue
         target = before - sign * rule.tolerance_sd * sd
@@ -329,7 +337,7 @@ def _ruptures(
 
 def gap_alerts(gap: Gap) -> list[Alert]:
     """A client–therapist gap that shifted beyond the definition's ``divergence`` rule (see
-    :func:`history.gaps`): towards the client rating worse, a possible rupture the therapist
+    :func:`divergence.gaps`): towards the client rating worse, a possible rupture the therapist
     did not see (a concern); the other way, a prompt to ask what the therapist sees."""
     q = gap.first.questionnaire
     if gap.scale not in q.watched_scales():
@@ -340,7 +348,7 @@ def gap_alerts(gap: Gap) -> list[Alert]:
 def _gap_alert(gap: Gap, j: GapJudgement) -> Alert:
     q = gap.first.questionnaire
     scale = q.scales[gap.scale]
-    sign = 1.0 if scale.higher_is is Direction.better else -1.0
+    sign = scale.sign
     who_a, who_b = gap.first.respondent, gap.second.respondent
     worse = sign * j.shift < 0
     if worse:

@@ -150,6 +150,7 @@ class Catalog:
                         f"skipped {path} (invalid definition; run: alliance validate {path})"
                     )
                     continue
+                self.notices += [f"{path}: {note}" for note in q.removed_notes()]
                 key = normalize_id(q.id)
                 if key in found:
                     self.notices.append(f"{path} overrides {found[key].path} (id {q.id})")

@@ -9,8 +9,10 @@ SD and r belong to a reference sample (between persons), never to the client's o
 order of precedence:
 
 1. a published amount in points (``alerts.reliable_change.points``; ORS: 5);
-2. the definition's published norm (its first norm with an SD, with the first reliability
-   given) — a published reference stays fixed, so it takes precedence;
+2. the definition's published norm: one that gives both the SD and the reliability (Jacobson
+   & Truax intend one reference sample), else the first SD with the first reliability given,
+   said to come from different samples — a published reference stays fixed, so it takes
+   precedence;
 3. the practice's own norm, the newest built by ``alliance norms build`` under the current
    definition.
 
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .history import Series
-from .model import Band, Direction, Questionnaire, fmt_num
+from .model import Band, Norm, Questionnaire, fmt_num
 from .norms import LocalNorm, newest
 
 JACOBSON_TRUAX = "Jacobson & Truax (1991), J Consult Clin Psychol 59(1), 12–19"
@@ -112,15 +114,15 @@ def basis(
             rule.source or JACOBSON_TRUAX,
             points=rule.points,
         )
-    published = next((n for n in scale.norms if n.sd is not None), None)
-    r_norm = next((n for n in scale.norms if n.reliability is not None), None)
+    published, r_norm = scale.reference_norms()
     mine = newest(local, q.id, scale_id, respondent)
     if published is not None and published.sd is not None and r_norm is not None:
         assert r_norm.reliability is not None
-        text = (
-            f"SD {n2(published.sd)} from the published norm ({published.population}; "
-            f"{published.source.rstrip('. ')}), reliability {r2(r_norm.reliability)} from "
+        text = f"SD {n2(published.sd)} from {_cite(published)}, reliability "
+        text += f"{r2(r_norm.reliability)} from " + (
             f"{r_norm.source.rstrip('. ')}"
+            if r_norm is published
+            else f"{_cite(r_norm)} (different samples)"
         )
         if mine is not None:
             text += "; a published norm takes precedence over the practice's own"
@@ -162,6 +164,10 @@ def basis(
         "there is no reference SD: none is published for it, and the practice has no norm "
         f"of its own yet ({build}); a client's own session-to-session spread is not one"
     )
+
+
+def _cite(norm: Norm) -> str:
+    return f"the published norm ({norm.population}; {norm.source.rstrip('. ')})"
 
 
 def flagged_band(q: Questionnaire, scale_id: str) -> Band | None:
@@ -241,8 +247,7 @@ def clinical_change(
     latest_session, latest = scored[-1]
     change = latest - baseline
     reliable, rci = ref.reliable(change)
-    sign = 1.0 if q.scales[scale_id].higher_is is Direction.better else -1.0
-    better = sign * change > 0
+    better = q.scales[scale_id].sign * change > 0
     crossed = in_band(band, baseline) and not in_band(band, latest)
     if not reliable:
         status = "unchanged"
@@ -295,7 +300,8 @@ def definition_notes(q: Questionnaire) -> list[str]:
         if not isinstance(basis(q, scale_id, q.respondent.value), str):
             continue
         norms = q.scales[scale_id].norms
-        r = next((n.reliability for n in norms if n.reliability is not None), None)
+        r_norm = q.scales[scale_id].reliability_norm()
+        r = None if r_norm is None else r_norm.reliability
         where = f"scales.{scale_id}.norms"
         if r is not None:
             add = f"the `sd` of a reference sample to a norm under {where} (reliability {r2(r)} "
@@ -314,11 +320,13 @@ def definition_notes(q: Questionnaire) -> list[str]:
 
 
 def notes_for_files(found: dict[str, list[Any]]) -> dict[str, list[str]]:
-    """:func:`definition_notes` of every definition file that ``validate`` found valid."""
+    """Notes for every definition file that ``validate`` found valid: keys of the previous
+    release it still sets (ignored), then :func:`definition_notes`."""
     from .definitions import OVERLAY_SUFFIX, load_definition
 
-    return {
-        path: definition_notes(load_definition(Path(path)))
-        for path, problems in found.items()
-        if not problems and not path.endswith(OVERLAY_SUFFIX)
-    }
+    out = {}
+    for path, problems in found.items():
+        if not problems and not path.endswith(OVERLAY_SUFFIX):
+            q = load_definition(Path(path))
+            out[path] = q.removed_notes() + definition_notes(q)
+    return out

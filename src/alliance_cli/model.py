@@ -16,13 +16,15 @@ import json
 import math
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     ValidationInfo,
     field_serializer,
     model_validator,
@@ -383,9 +385,66 @@ class Scale(_Model):
         """The line drawn on charts: the upper bound of the first flagged band (SRS: 36)."""
         return next((up[0] for b in self.bands if b.flag and (up := b.upper()) is not None), None)
 
+    @property
+    def sign(self) -> float:
+        """+1 when higher is better, −1 when higher is worse: ``sign * (later − earlier)``
+        is positive for a change for the better."""
+        return 1.0 if self.higher_is is Direction.better else -1.0
+
+    def reliability_norm(self) -> Norm | None:
+        """The first norm that gives a reliability."""
+        return next((n for n in self.norms if n.reliability is not None), None)
+
+    def reference_norms(self) -> tuple[Norm | None, Norm | None]:
+        """The norms giving the SD and the reliability of reliable change (Jacobson & Truax
+        1991 intend one reference sample): the first norm with both, else the first with an
+        SD and the first with a reliability — two samples, which the caller must say."""
+        both = next((n for n in self.norms if n.sd is not None and n.reliability), None)
+        if both is not None:
+            return both, both
+        return next((n for n in self.norms if n.sd is not None), None), self.reliability_norm()
+
 
 class _Rule(_Model):
     enabled: bool = Field(True, description="Switch the rule off with false.")
+
+
+REMOVED_KEYS: dict[tuple[str, str], str] = {
+    ("reliable_change", "own_sd_min"): "reliable change is now measured against a reference "
+    "sample's SD and reliability (a published norm under `scales.<id>.norms`, a published "
+    "amount as `alerts.reliable_change.points`, or the practice's own norm from `alliance "
+    "norms build`), never the client's own SD",
+    ("rupture", "fallback_sd_share"): "replaced by `min_sd_share`, a floor under the SD as a "
+    "share of the scale's range (default 0.0625)",
+}
+"""Keys of the previous release's ``alerts`` rules that are accepted and ignored, with what
+replaced them, so a user's definition written for it still loads (and its history shows)."""
+
+
+class _Removed(_Rule):
+    """A rule that accepts, ignores and remembers the keys :data:`REMOVED_KEYS` names."""
+
+    _rule: ClassVar[str] = ""
+    _removed: tuple[str, ...] = PrivateAttr(())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _drop_removed(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        found: tuple[str, ...] = ()
+        if isinstance(data, dict):
+            found = tuple(k for k in data if (cls._rule, k) in REMOVED_KEYS)
+            data = {k: v for k, v in data.items() if k not in found}
+        model = handler(data)
+        model._removed = found
+        return model
+
+    def removed_notes(self) -> list[str]:
+        """What a removed key set in the file stood for, said for the definition's author."""
+        return [
+            f"`alerts.{self._rule}.{key}` is no longer used and its value is ignored: "
+            f"{REMOVED_KEYS[self._rule, key]}; remove it"
+            for key in self._removed
+        ]
 
 
 class CutoffAlert(_Rule):
@@ -403,13 +462,15 @@ class DropAlert(_Model):
         return _checked(self, info, check_drop)
 
 
-class ReliableChangeAlert(_Rule):
+class ReliableChangeAlert(_Removed):
     """Jacobson & Truax (1991) reliable change from the baseline (the mean of the first
     ``baseline_sessions``). The reference, in this order: a published amount in ``points``
-    (ORS: 5); else the scale's published norm (the first norm with an ``sd``, with the first
-    ``reliability`` given); else the practice's own norm (``alliance norms build``). Never
-    the client's own session-to-session spread, which measures fluctuation, not error."""
+    (ORS: 5); else the scale's published norm (one with both ``sd`` and ``reliability``, else
+    the first ``sd`` with the first ``reliability``, said to be two samples); else the
+    practice's own norm (``alliance norms build``). Never the client's own
+    session-to-session spread, which measures fluctuation, not error."""
 
+    _rule = "reliable_change"
     baseline_sessions: int = Field(1, ge=1, description="Sessions averaged as the baseline.")
     z: float = Field(1.96, gt=0, description="|RCI| above this is reliable (1.96: p < .05).")
     points: float | None = Field(
@@ -425,7 +486,7 @@ class ReliableChangeAlert(_Rule):
         return _checked(self, info, check_drop)
 
 
-class RuptureAlert(_Rule):
+class RuptureAlert(_Removed):
     """Rupture–repair episodes, adapted from Stiles et al. (2004), Strauss et al. (2006) and
     Gumz et al. (2012): a fall of more than ``k`` SD from the previous session, SD the larger
     of the client's own (over the sessions before the fall, once there are ``own_sd_min``)
@@ -435,6 +496,7 @@ class RuptureAlert(_Rule):
     less ``tolerance_sd`` SD. Only earlier sessions count, so a rupture once named stays
     named; a later return outside the window is reported as such."""
 
+    _rule = "rupture"
     k: float = Field(2, gt=0, description="Fall in SDs that marks a rupture (1 or 2).")
     repair_within: int = Field(2, ge=1, description="Sessions allowed for a repair.")
     tolerance_sd: float = Field(
@@ -448,7 +510,7 @@ class RuptureAlert(_Rule):
         gt=0,
         le=0.5,
         description="Floor of the SD as a share of the scale's range (0.0625 of a 1–5 mean = "
-        "0.25; 0.025 of SRS 0–40 = 1 point); the SD used is never smaller.",
+        "0.25; of SRS 0–40 = 2.5 points); the SD used is never smaller.",
     )
     source: Text | None = Field(
         None, description="Where the rule and its parameters come from (our adaptation)."
@@ -629,6 +691,11 @@ class Questionnaire(_Model):
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def removed_notes(self) -> list[str]:
+        """Keys of the previous release this file still sets (ignored), and what replaced
+        them: notes for its author (``validate``) and catalog notices."""
+        return self.alerts.reliable_change.removed_notes() + self.alerts.rupture.removed_notes()
 
     def watched_scales(self) -> list[str]:
         """The scales the alert rules watch."""

@@ -5,7 +5,8 @@ sample and that sample's reliability. Where a definition publishes no SD (WAI-SR
 practice's own intake scores can serve: :func:`build` takes each client's FIRST session of a
 questionnaire (per respondent), and per watched scale stores n, mean, between-client SD, the
 date range and the reliability it pairs with — the definition's published reliability when
-it gives one, else Cronbach's alpha of those same first-session answers (computed as
+it gives one (for the questionnaire's own respondent: the population it was published
+for), else Cronbach's alpha of those same first-session answers (computed as
 ``alliance reliability`` and R ``psych::alpha`` compute it). Norms hold aggregates only, never
 a client code; each keeps when it was built and the definition's content hash.
 """
@@ -14,53 +15,18 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import Problem, ResponseError, UsageError
 from .history import score_series
 from .model import Questionnaire
-from .store import Administration, Store, _os_user
+from .store import Administration, Store
+from .store.norms import DEFAULT_MIN_N, MIN_N_FLOOR, LocalNorm, save, stored
 
-DEFAULT_MIN_N = 30
-MIN_N_FLOOR = 10
-"""The smallest ``min_n`` accepted (this project's rule): fewer clients give an unstable SD,
-and a norm of very few clients all but records their scores."""
+__all__ = ["ALPHA_SOURCE", "DEFAULT_MIN_N", "MIN_N_FLOOR", "LocalNorm", "build", "newest", "stored"]
+
 ALPHA_SOURCE = "Cronbach's alpha of the same first sessions"
-
-
-@dataclass(frozen=True)
-class LocalNorm:
-    """One scale's reference values from the practice's clients' first sessions."""
-
-    questionnaire: str
-    version: str
-    content_hash: str
-    scale: str
-    respondent: str
-    n: int
-    mean: float
-    sd: float
-    first_date: str
-    last_date: str
-    reliability: float
-    reliability_source: str
-    """The definition's norm source, or :data:`ALPHA_SOURCE`."""
-    min_n: int
-    built_at: str
-    id: int | None = None
-
-    def describe(self) -> str:
-        """``the practice's norm of 2026-12-07, n = 48, clients' first sessions
-        2026-01-04…2026-11-30``."""
-        return (
-            f"the practice's norm of {self.built_at[:10]}, n = {self.n}, clients' first "
-            f"sessions {self.first_date}…{self.last_date}"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def first_sessions(store: Store, q: Questionnaire) -> dict[str, list[Administration]]:
@@ -130,7 +96,7 @@ def build(
                     )
                 )
                 continue
-            reliability, r_source = _reliability(q, scale_id, [s for s, _ in used])
+            reliability, r_source = _reliability(q, scale_id, respondent, [s for s, _ in used])
             if not 0 < reliability < 1:
                 why = (
                     f"is {reliability:.2f}" if reliability == reliability else f"failed: {r_source}"
@@ -165,7 +131,7 @@ def build(
             )
     if problems:
         raise UsageError(problems)
-    return _save(store, norms)
+    return save(store, norms)
 
 
 def _too_few(
@@ -181,12 +147,17 @@ def _too_few(
     return Problem("norm-too-few", f"{have}; a local norm needs at least {min_n}")
 
 
-def _reliability(q: Questionnaire, scale_id: str, used: Sequence[Any]) -> tuple[float, str]:
-    """The definition's published reliability, else alpha of the same answers (pairwise, as
-    ``psych::alpha`` and ``alliance reliability``)."""
-    published = next((n for n in q.scales[scale_id].norms if n.reliability is not None), None)
-    if published is not None and published.reliability is not None:
-        return published.reliability, published.source.rstrip(". ")
+def _reliability(
+    q: Questionnaire, scale_id: str, respondent: str, used: Sequence[Any]
+) -> tuple[float, str]:
+    """The definition's published reliability (its norms describe the questionnaire's own
+    respondent, so only for that respondent; the source names the population), else alpha
+    of the same answers (pairwise, as ``psych::alpha`` and ``alliance reliability``)."""
+    published = q.scales[scale_id].reliability_norm()
+    if published is not None and published.reliability and respondent == q.respondent.value:
+        return published.reliability, (
+            f"{published.source.rstrip('. ')} ({published.population.rstrip('. ')})"
+        )
     import numpy as np
 
     from . import psychometrics as pm
@@ -196,76 +167,6 @@ def _reliability(q: Questionnaire, scale_id: str, used: Sequence[Any]) -> tuple[
         return pm.alpha(pm.scale_items(q, scale_id, x).values).raw_alpha, ALPHA_SOURCE
     except ResponseError as exc:  # an item nobody varied on: no alpha
         return float("nan"), "; ".join(p.message for p in exc.problems)
-
-
-_COLUMNS = (
-    "questionnaire_id, questionnaire_version, content_hash, scale, respondent, n, mean, sd,"
-    " first_date, last_date, reliability, reliability_source, min_n, built_at"
-)
-
-
-def _save(store: Store, norms: list[LocalNorm]) -> list[LocalNorm]:
-    out = []
-    with store.transaction() as db:
-        for nm in norms:
-            cur = db.execute(
-                f"INSERT INTO norms ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    nm.questionnaire,
-                    nm.version,
-                    nm.content_hash,
-                    nm.scale,
-                    nm.respondent,
-                    nm.n,
-                    nm.mean,
-                    nm.sd,
-                    nm.first_date,
-                    nm.last_date,
-                    nm.reliability,
-                    nm.reliability_source,
-                    nm.min_n,
-                    nm.built_at,
-                ),
-            )
-            out.append(LocalNorm(**{**asdict(nm), "id": int(cur.lastrowid or 0)}))
-        if out:
-            store.audit_row(
-                _os_user(),
-                "build-norm",
-                None,
-                None,
-                "; ".join(f"{n.questionnaire} {n.scale} ({n.respondent}): n = {n.n}" for n in out),
-            )
-    return out
-
-
-def stored(store: Store, questionnaire: str | None = None) -> list[LocalNorm]:
-    """Every norm built, oldest first (the newest per questionnaire, scale and respondent is
-    the one alerts use)."""
-    where, args = ("WHERE questionnaire_id = ?", (questionnaire,)) if questionnaire else ("", ())
-    rows = store.db.execute(
-        f"SELECT id, {_COLUMNS} FROM norms {where} ORDER BY built_at, id", args
-    ).fetchall()
-    return [
-        LocalNorm(
-            r["questionnaire_id"],
-            r["questionnaire_version"],
-            r["content_hash"],
-            r["scale"],
-            r["respondent"],
-            int(r["n"]),
-            float(r["mean"]),
-            float(r["sd"]),
-            r["first_date"],
-            r["last_date"],
-            float(r["reliability"]),
-            r["reliability_source"],
-            int(r["min_n"]),
-            r["built_at"],
-            int(r["id"]),
-        )
-        for r in rows
-    ]
 
 
 def newest(

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .alertgroups import group_alerts
-from .alerts import Alert, gap_alerts, series_alerts
+from .alerts import Alert, alert_order, gap_alerts, series_alerts
 from .change import ClinicalChange, clinical_change
-from .history import Gap, Series, client_series, gaps, means_by, score_series
+from .divergence import Gap, gaps
+from .errors import NotFoundError, Problem
+from .history import Series, client_series, means_by
 from .model import Questionnaire
 from .norms import LocalNorm, stored
 from .store import Administration, Store
@@ -88,7 +90,7 @@ def client_overview(
             sorted(
                 series_alerts(s, sessions, local)
                 + [a for g in found if g.first is s for a in gap_alerts(g)],
-                key=lambda a: (a.session, a.scale or "", a.rule),
+                key=alert_order,
             ),
             changes(s, local),
         )
@@ -112,10 +114,36 @@ class SessionView:
     alerts: list[Alert]
 
 
-def session_view(store: Store, q: Questionnaire, saved: Administration) -> SessionView:
+def session_view(
+    store: Store,
+    q: Questionnaire,
+    saved: Administration,
+    find: Callable[[str], Questionnaire] | None = None,
+) -> SessionView:
     """What a clinician sees right after recording: the questionnaire's sessions for this
-    respondent (this one included) and the alerts that fire at this session."""
-    earlier = [a for a in store.history(saved.client, q.id) if a.respondent == saved.respondent]
-    series = Series(q, saved.respondent, score_series(q, earlier))
-    found = series_alerts(series, local=stored(store, q.id))
-    return SessionView(series, [a for a in found if a.session == saved.session])
+    respondent (this one included) and the alerts at this session — exactly those
+    :func:`client_overview` gives (the client's other records make a missing session, a
+    partner's form a client–therapist gap), the ones about this questionnaire and
+    respondent. ``find`` gives the client's other definitions (``Catalog.get``); without it
+    only ``q`` is known."""
+
+    def lookup(qid: str) -> Questionnaire:
+        if qid == q.id:
+            return q
+        if find is None:
+            raise NotFoundError(Problem("unknown-questionnaire", f"{qid} is not looked up"))
+        return find(qid)
+
+    overview = client_overview(store, saved.client, lookup)
+    [mine] = [
+        w
+        for w in overview.watched
+        if (w.series.questionnaire.id, w.series.respondent) == (q.id, saved.respondent)
+    ]
+    # A gap's alert sits with the client's series; it is about this form too when this
+    # series is the gap's other side.
+    partners = [g for g in overview.gaps if g.second is mine.series]
+    found = [a for a in mine.alerts if a.session == saved.session]
+    for g in partners:
+        found += [a for a in gap_alerts(g) if a.session == saved.session]
+    return SessionView(mine.series, sorted(found, key=alert_order))

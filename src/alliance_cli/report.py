@@ -17,7 +17,8 @@ from . import __version__
 from .alertgroups import AlertGroup, Mark, group_alerts, legend, session_marks
 from .alerts import Alert
 from .change import flagged_band
-from .history import Gap, Series, means_by
+from .divergence import Gap
+from .history import Series, means_by
 from .model import fmt_change, fmt_num
 from .overview import Overview, Watched
 from .svgchart import COLOURS, CUTOFF_COLOUR, Line, trajectory_svg

@@ -121,6 +121,7 @@ def administer(
                 resume=resume,
                 hide_results=hide_results,
                 command_tail=tail,
+                find=catalog.get,
             )
     if ended is Mode.interrupted:
         raise typer.Exit(130)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..store.norms import DEFAULT_MIN_N, MIN_N_FLOOR
 from ._common import (
     DbOpt,
     DefinitionsOpt,
@@ -50,9 +51,9 @@ def build(
         typer.Option(
             "--min-n",
             metavar="N",
-            help="Fewest clients a norm may come from (at least 10).",
+            help=f"Fewest clients a norm may come from (at least {MIN_N_FLOOR}).",
         ),
-    ] = 30,
+    ] = DEFAULT_MIN_N,
     db: DbOpt = None,
     definitions: DefinitionsOpt = None,
     as_json: JsonOpt = False,

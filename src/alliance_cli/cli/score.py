@@ -170,7 +170,7 @@ def score(
                     note=note,
                     replaces=replaces,
                 )
-                view = session_view(store, q, saved)
+                view = session_view(store, q, saved, catalog.get)
                 filing = date_warnings(store, saved)
             warnings += filing
             recorded = {

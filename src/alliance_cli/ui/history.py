@@ -19,7 +19,8 @@ from .render import change, notices, num, out, wrapped
 if TYPE_CHECKING:
     from ..alerts import Alert
     from ..change import ClinicalChange
-    from ..history import Gap, Series
+    from ..divergence import Gap
+    from ..history import Series
     from ..overview import Overview
 
 

@@ -265,7 +265,7 @@ def alert_rules(q: Questionnaire) -> None:
     """The definition's alert rules with their parameters and sources (``alliance show``)."""
     from ..alerts import PATTERN_SOURCE, RUPTURE_SOURCE
     from ..change import JACOBSON_TRUAX
-    from ..history import DIVERGENCE_SOURCE
+    from ..divergence import DIVERGENCE_SOURCE
 
     a = q.alerts
     rc, ru, dv, hf, ce = a.reliable_change, a.rupture, a.divergence, a.high_then_falling, a.ceiling
@@ -306,14 +306,15 @@ def alert_rules(q: Questionnaire) -> None:
         (
             "high_then_falling",
             hf.enabled,
-            f"a prompt: the first session at ≥ {num(hf.high_pomp)}% of the maximum, then "
-            f"{hf.falls} falls in a row",
+            f"a prompt: the first session at ≥ {num(hf.high_pomp)}% of the best possible score, "
+            f"then {hf.falls} falls (changes for the worse) in a row",
             PATTERN_SOURCE,
         ),
         (
             "ceiling",
             ce.enabled,
-            f"a prompt: ≥ {num(ce.pomp)}% of the maximum in every session (from {ce.min_sessions})",
+            f"a prompt: ≥ {num(ce.pomp)}% of the best possible score in every session (from "
+            f"{ce.min_sessions})",
             PATTERN_SOURCE,
         ),
         (
