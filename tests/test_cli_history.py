@@ -215,6 +215,16 @@ def test_recording_shows_this_sessions_alerts() -> None:
     assert "▼ Session 2: Total fell 2.5 from session 1 (38 → 35.5)" in result.stdout
     assert "! Session 2: Total 35.5 — Total below 36" in result.stdout
     assert "Session 1:" not in result.stdout
+    # The next recording lists session 2 with its mark, as `history` does, and tells only
+    # the new session's alerts.
+    third = run("score", "srs", "-a", "9.5,9.5,9.5,9.5", "--client", "C-4")
+    rows = {
+        line.split()[1]: line.split()[4:]
+        for line in third.stdout.splitlines()
+        if line[:4] == "2026"
+    }
+    assert rows["2"] == ["-2.5", "▼"] and rows["3"] == ["+2.5"]
+    assert "Session 2:" not in third.stdout
 
 
 # ---------------------------------------------------------------------------------------

@@ -287,7 +287,7 @@ class Interview:
             this.report,
             warnings=[*this.report.warnings, *date_warnings(self.store, self.administration)],
         )
-        return ResultScreen(self.administration, report, view.series, view.alerts)
+        return ResultScreen(self.administration, report, view.series, view.alerts, view.marked)
 
     def left_screen(self) -> LeftScreen:
         args = ["alliance", "administer", self.q.id, "--client", self.details.client]

@@ -112,6 +112,9 @@ class SessionView:
 
     series: Series
     alerts: list[Alert]
+    """The alerts at the session just recorded (told below the sessions)."""
+    marked: list[Alert] = field(default_factory=list)
+    """Every alert of the series (the earlier sessions' marks, as ``history`` shows them)."""
 
 
 def session_view(
@@ -143,7 +146,6 @@ def session_view(
     # A gap's alert sits with the client's series; it is about this form too when this
     # series is the gap's other side.
     partners = [g for g in overview.gaps if g.second is mine.series]
-    found = [a for a in mine.alerts if a.session == saved.session]
-    for g in partners:
-        found += [a for a in gap_alerts(g) if a.session == saved.session]
-    return SessionView(mine.series, sorted(found, key=alert_order))
+    every = [*mine.alerts, *(a for g in partners for a in gap_alerts(g))]
+    found = [a for a in every if a.session == saved.session]
+    return SessionView(mine.series, sorted(found, key=alert_order), every)

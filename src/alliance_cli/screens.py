@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .alerts import Alert
@@ -80,6 +80,8 @@ class ResultScreen:
     """This questionnaire's sessions for the respondent, this one included."""
     alerts: list[Alert]
     """The alerts that fire at this session."""
+    marked: list[Alert] = field(default_factory=list)
+    """Every alert of the series, for the earlier sessions' marks."""
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,6 @@ def score(
             if recorded is not None:
                 from ..ui.history import recent
 
-                recent(view.series, view.alerts)
+                recent(view.series, view.alerts, view.marked)
         for warning in warnings:
             render.warning(warning)

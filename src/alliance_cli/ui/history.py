@@ -24,14 +24,15 @@ if TYPE_CHECKING:
     from ..overview import Overview
 
 
-def recent(s: Series, found: Sequence[Alert], last: int = 6) -> None:
+def recent(s: Series, found: Sequence[Alert], marked: Sequence[Alert] = (), last: int = 6) -> None:
     """The recording view (``score --client``, ``administer``): the respondent's latest
-    sessions as ``history`` shows them, then the alerts of the session just recorded."""
+    sessions as ``history`` shows them (with the marks of ``marked``, every alert of the
+    series), then the alerts of the session just recorded (``found``)."""
     from ..alertgroups import group_alerts
 
     q = s.questionnaire
     wrapped(out(), f"{q.id} · {s.respondent} · {q.title}", style="bold")
-    sessions(s, found, last=last)
+    sessions(s, [*marked, *found], last=last)
     alert_groups(group_alerts(q, found))
 
 

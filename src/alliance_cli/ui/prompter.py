@@ -61,7 +61,7 @@ class TerminalPrompter:
             render.recorded(screen.administration)
             render.score(screen.report)
             self.console.print()
-            history.recent(screen.series, screen.alerts)
+            history.recent(screen.series, screen.alerts, screen.marked)
             for warning in screen.report.warnings:
                 render.warning(warning)
         elif isinstance(screen, ThankYouScreen):
