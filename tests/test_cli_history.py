@@ -125,10 +125,11 @@ def test_recording_prints_this_session_against_earlier_ones(
     )
     rows = [line.split() for line in result.stdout.splitlines() if line[:4] == "2026"]
     # Total (a mean of 12 items): 5, then 49/12 = 4.08 (−0.92), then 4 (−0.08): started at
-    # the maximum and fell twice, the high-then-falling prompt ("?") of this session.
+    # the maximum and fell twice, the high-then-falling prompt ("?") of this session; session
+    # 2 keeps its mark as in `history` (R: a fall of 0.92, more than 2 × the 0.25 floor).
     assert [row[1:] for row in rows] == [
         ["1", "#1", "5"],
-        ["2", "#2", "4.08", "-0.92"],
+        ["2", "#2", "4.08", "-0.92", "R"],
         ["3", "#3", "4", "-0.08", "?"],
     ]
     assert "? Session 3: Total started high" in result.stdout
