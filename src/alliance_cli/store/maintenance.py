@@ -60,7 +60,9 @@ def backup(path: Path, target: Path | IO[bytes] | None = None) -> Path | IO[byte
     try:
         with contextlib.closing(files.open_for_reading(path)) as db:
             files.check_intact(db, str(path))
-            return copy_database(db, target, spool=path.parent)
+            # A database this user may only read keeps its folder closed: then the temp folder.
+            spool = path.parent if files.writable(path) else None
+            return copy_database(db, target, spool=spool)
     except sqlite3.DatabaseError as exc:
         raise files.failure(str(path), exc) from exc
 
