@@ -177,6 +177,7 @@ def test_bad_client_code_date_and_modality_are_usage_errors() -> None:
 
 
 def test_unknown_client_history_exits_7() -> None:
+    assert run("new-client", "X-1").exit_code == 0
     result = run("history", "C-NONE")
     assert result.exit_code == 7
     assert result.stderr.splitlines()[1] == "`alliance clients` lists the codes"

@@ -119,7 +119,10 @@ def test_check_without_a_database(tmp_path: Path) -> None:
     missing = tmp_path / "none.sqlite3"
     result = run("db", "check", "--db", str(missing))
     assert result.exit_code == 7
-    assert result.stderr == f"error: {missing}: there is no history database here\n"
+    assert result.stderr == (
+        f"error: {missing}: there is no history database here\n"
+        "check --db or $ALLIANCE_DB; `alliance new-client` creates one\n"
+    )
     assert not missing.exists()
 
 
@@ -254,15 +257,24 @@ def test_restore_refuses_the_database_itself(db: Path) -> None:
 
 
 def test_restore_never_replays_a_stale_log(db: Path) -> None:
-    """The current database's -wal goes aside with it, not into the restored file."""
+    """The current database's -wal goes aside with it, not into the restored file. A log
+    that cannot be folded in is the one a crashed command leaves next to a database whose
+    first page is damaged: its records are then replayed into whatever file has the name."""
     backup = maintenance.backup(db)
-    holder = Store(db)  # keeps a -wal with a write in it
+    holder = Store(db)
     holder.db.execute("PRAGMA wal_autocheckpoint = 0")
     holder.save(new("C-IN-WAL"))
-    assert Path(f"{db}-wal").stat().st_size > 0
-    assert run("db", "restore", str(backup), "--yes").exit_code == 0
+    log = Path(f"{db}-wal").read_bytes()  # as a command killed now leaves it
     holder.db.close()
+    Path(f"{db}-wal").write_bytes(log)
+    assert len(log) > 4096
+    with open(db, "r+b") as f:
+        f.write(b"\xff" * 100)  # the header: nothing can lock or fold the log into it
+    result = run("db", "restore", str(backup), "--yes")
+    assert result.exit_code == 0, result.output
     assert codes(db) == ["C-GONE", "C-KEEP"]
+    (aside,) = db.parent.glob("history.sqlite3.before-restore-*.bak")
+    assert Path(f"{aside}-wal").read_bytes() == log
 
 
 def test_restore_asks_in_a_terminal(db: Path) -> None:
@@ -371,10 +383,10 @@ def test_delete_client_offers_to_purge_in_a_terminal(db: Path) -> None:
     )
     child.expect("Type the code to confirm: ")
     child.sendline("C-GONE")
-    child.expect("deleted client C-GONE and 1 administration")
-    child.expect(r"1 older backup\(s\) still hold C-GONE:")
+    child.expect(r"C-GONE is deleted from the database; 1 older backup\(s\) still hold C-GONE:")
     child.expect(r"Remove the client from them too\? \[y/N\]: ")
     child.sendline("y")
+    child.expect("deleted client C-GONE and 1 administration")
     child.expect(f"removed C-GONE from the backup {backup}")
     child.expect(pexpect.EOF)
     child.close()

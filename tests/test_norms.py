@@ -193,6 +193,7 @@ def test_norms_cli_build_list_and_json(tmp_path: Path, six: Questionnaire) -> No
 
 
 def test_norms_cli_refuses_an_unknown_questionnaire(tmp_path: Path) -> None:
+    Store(tmp_path / "h.sqlite3").close()
     code, out, err = run("norms", "build", "-q", "wai-rs", "--db", str(tmp_path / "h.sqlite3"))
     assert code == 3 and out == "" and 'no questionnaire "wai-rs"' in err
 

@@ -109,6 +109,7 @@ def commands(base: Path, db: Path, out: Path) -> dict[str, list[str]]:
         "void": ["void", "1", "--reason", "typo", *at],
         "delete-client": ["delete-client", "C-1", "--confirm", "C-1", *at],
         "db restore": ["db", "restore", str(base / "good.bak"), "--yes", *at],
+        "db backup -o -": ["db", "backup", "-o", "-", *at],
     }
 
 
@@ -197,6 +198,8 @@ def scenario(base: Path, *, folder_writable: bool) -> None:
         assert got["stdout"] == str(expected[name]["stdout"]).replace(str(expected_db), str(db)), (
             name
         )
+    backup = found["db backup -o -"]  # spooled in the temp folder: its own is closed
+    assert (backup["exit"], str(backup["stdout"])[:15]) == (0, "SQLite format 3"), backup
     csv = (base / "out" / "c1.csv").read_text(encoding="utf-8")
     assert csv == (base / "expected-out" / "c1.csv").read_text(encoding="utf-8")
     assert "C-1" in (base / "out" / "c1.html").read_text(encoding="utf-8")

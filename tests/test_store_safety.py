@@ -179,15 +179,14 @@ def test_library_raises_store_errors_not_sqlite_errors(db: Path) -> None:
     assert caught.value.exit_code == 7
 
 
-def test_quick_check_cost_is_small(db: Path) -> None:
-    """The check on open reads every page; on this 200-administration file it must stay
-    far below what a person notices."""
-    import time
-
-    started = time.perf_counter()
-    for _ in range(5):
-        Store(db).close()
-    assert (time.perf_counter() - started) / 5 < 0.1
+def test_quick_check_runs_on_open(db: Path) -> None:
+    """Opening the store alone (no table read) finds a damaged page: the check runs on
+    open. Its cost is measured by ``bench/quick_check.py``, not here (a wall-clock bound
+    fails on a loaded machine)."""
+    damage_middle_page(db)
+    with pytest.raises(StoreError) as caught:
+        Store(db)
+    assert caught.value.problems[0].code == "database-damaged"
 
 
 def test_migration_backups_never_overwrite_one_another(db: Path) -> None:

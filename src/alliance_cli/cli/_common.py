@@ -187,12 +187,13 @@ def db_file(db: Path | None) -> Path:
     return db or default_path()
 
 
-def open_store(db: Path | None) -> Any:
+def open_store(db: Path | None, *, create: bool = False) -> Any:
     """The history database (a ``Store``), at ``--db`` or the default place; what it had
-    to tell (a file made private) is shown on stderr."""
+    to tell (a file made private) is shown on stderr. Only commands that record give
+    ``create``: for the others a database that is not there is an error."""
     from ..store import Store
 
-    store = Store(db_file(db))
+    store = Store(db_file(db), create=create)
     if store.notices:
         from ..ui import render
 

@@ -101,7 +101,7 @@ def administer(
     catalog = catalog_for(definitions)
     with reporting(catalog):
         q = open_questionnaire(catalog, questionnaire, item_text)
-        with open_store(db) as store:
+        with open_store(db, create=True) as store:
             client, new_client = filing_client(store, client, new_client)
             details = Details(
                 client=client,

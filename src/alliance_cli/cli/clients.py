@@ -54,7 +54,7 @@ def new_client(
 
     Example:  alliance new-client
     """
-    with reporting(), open_store(db) as store:
+    with reporting(), open_store(db, create=True) as store:
         made = store.new_client(code)
         if as_json:
             print_json({"client": made})
@@ -163,7 +163,7 @@ def delete_client(
 
     Example:  alliance delete-client C-7KQ2MX --confirm C-7KQ2MX --purge-backups
     """
-    from ..store import check_code, maintenance
+    from ..store import check_code, erase
 
     with reporting():
         client = check_code(client)  # the stored form: codes are case-insensitive
@@ -173,35 +173,24 @@ def delete_client(
         confirm = typer.prompt(f"This deletes every record of {client}. Type the code to confirm")
     if confirm.upper() != client.upper():  # codes are case-insensitive
         usage(f"the code typed ({confirm}) is not {client}; nothing was deleted")
+
+    def offer(holding: list[Path]) -> bool:
+        listed = "\n".join(f"  {b}" for b in holding)
+        return typer.confirm(
+            f"{client} is deleted from the database; {len(holding)} older backup(s) still "
+            f"hold {client}:\n{listed}\nRemove the client from them too?",
+            err=True,
+        )
+
     with reporting(), open_store(db) as store:
-        done = maintenance.erase_client(store, client, purge_backups=purge_backups)
-        if done.administrations is not None:
-            n = done.administrations
-            typer.echo(f"deleted client {client} and {n} administration{'s' * (n != 1)}", err=True)
-        purged = done.purged
-        if done.holding and sys.stdin.isatty():
-            listed = "\n".join(f"  {b}" for b in done.holding)
-            if typer.confirm(
-                f"{len(done.holding)} older backup(s) still hold {client}:\n{listed}\n"
-                "Remove the client from them too?",
-                err=True,
-            ):
-                purged = maintenance.purge_client(Path(store.path), client)
-        for backup in purged:
-            typer.echo(f"removed {client} from the backup {backup}", err=True)
-        left = [b for b in done.holding if b not in purged]
-        for backup in left:
-            typer.echo(f"notice: the backup {backup} still holds {client}", err=True)
-        if left:
-            typer.echo(
-                f"remove them with: alliance delete-client {client} --confirm {client} "
-                "--purge-backups",
-                err=True,
-            )
-        for backup in done.unreadable:
-            typer.echo(
-                f"notice: the backup {backup} could not be read to look for {client}", err=True
-            )
+        done = erase.erase_client(
+            store,
+            client,
+            purge_backups=purge_backups,
+            offer=offer if sys.stdin.isatty() else None,
+        )
+        for line in done.messages():
+            typer.echo(line, err=True)
 
 
 @app.command()

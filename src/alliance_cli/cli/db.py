@@ -116,7 +116,11 @@ def restore(
         if not yes:
             if not sys.stdin.isatty():
                 usage("to restore without a terminal, add --yes")
-            current = maintenance.describe(path) if files.exists(path) else "no database yet"
+            current = (
+                maintenance.describe(path, current=True)
+                if files.exists(path)
+                else "no database yet"
+            )
             typer.echo(f"restore:  {file} ({maintenance.describe(file)})", err=True)
             typer.echo(f"replaces: {path} ({current})", err=True)
             if not typer.confirm("Restore it? The current database is kept as a backup", err=True):

@@ -154,7 +154,7 @@ def score(
             from ..history import date_warnings, record
             from ..overview import session_view
 
-            with open_store(db) as store:
+            with open_store(db, create=True) as store:
                 code, new = filing_client(store, client, new_client)
                 saved = record(
                     store,

@@ -271,12 +271,15 @@ def _private_temporary(folder: Path | None, name: str) -> tuple[int, str]:
 class PendingFile:
     """A file written in pieces that appears only when complete: the bytes go to a private
     temporary file (0600) next to ``path`` — or, for a stream such as stdout or a FIFO or
-    device (:func:`in_place`), in the temp folder — and :meth:`commit` moves it into place
+    device (:func:`in_place`), in ``spool`` or else the temp folder (a copy of private data
+    belongs in a private folder) — and :meth:`commit` moves it into place
     (or copies it to the stream, FIFO or device), while :meth:`discard` removes it and
     leaves the target as it was. So a run that stops half way, or finds bad cells after
     writing some rows, never leaves a partial output."""
 
-    def __init__(self, target: Path | IO[bytes], *, mode: int = PRIVATE) -> None:
+    def __init__(
+        self, target: Path | IO[bytes], *, mode: int = PRIVATE, spool: Path | None = None
+    ) -> None:
         self.target = target
         self.mode = mode
         self.replaces: Path | None = None
@@ -285,7 +288,7 @@ class PendingFile:
             if isinstance(target, Path):
                 refuse_database(target)
                 self.replaces = _replaced(target)
-            folder = self.replaces.parent if self.replaces is not None else None
+            folder = self.replaces.parent if self.replaces is not None else spool
             name = target.name if isinstance(target, Path) else "stdout"
             fd, self.tmp = _private_temporary(folder, name)
         except OSError as exc:

@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 MODALITIES = ("in-person", "video", "phone", "other")
+CHECKPOINT_WAIT_MS = 2_000
 
 
 def default_path(env: dict[str, str] | None = None) -> Path:
@@ -68,9 +69,11 @@ def _now() -> str:
 
 
 class Store(ClientCodes):
-    """A history database at ``path`` (``":memory:"`` for a throw-away one)."""
+    """A history database at ``path`` (``":memory:"`` for a throw-away one), created when
+    it does not exist, unless ``create`` is False (commands that only read: a mistyped path
+    is refused rather than shown as an empty history)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
         self.path = str(path)
         self.notices: list[str] = []
         """What the caller should tell the user (a file made private); the CLI prints them."""
@@ -82,7 +85,9 @@ class Store(ClientCodes):
             if memory:
                 self.db = sqlite3.connect(self.path, isolation_level=None)
             else:
-                self.db, self.read_only = files.connect(Path(self.path), self.notices)
+                self.db, self.read_only = files.connect(
+                    Path(self.path), self.notices, create=create
+                )
         except sqlite3.DatabaseError as exc:
             raise files.failure(self.path, exc) from exc
         try:
@@ -246,6 +251,8 @@ class Store(ClientCodes):
 
         ``secure_delete`` overwrites the freed pages and the WAL is checkpointed and
         truncated, so the data is gone from the file (backups made before are not touched).
+        While another connection reads, the log cannot be truncated: the old pages stay in
+        the -wal until it closes, which a notice says (:attr:`notices`).
         """
         with self.transaction():
             client_id = self.client_id(code, create=False)
@@ -257,7 +264,15 @@ class Store(ClientCodes):
             self.audit_row(
                 actor or _os_user(), "delete-client", None, None, f"{count} administrations removed"
             )
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # A reader makes TRUNCATE wait for it: a short wait, then say what remains.
+        self.db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if busy:
+            self.notices.append(
+                "another alliance command has the database open: the deleted data may "
+                f"linger in {self.path}-wal until other alliance commands close"
+            )
         return int(count)
 
     # -- reading --------------------------------------------------------------------------

@@ -7,7 +7,8 @@ damage, and every SQLite failure turned into one clear :class:`StoreError`.
   database otherwise needs to create): every command that only reads still works.
 * ``PRAGMA quick_check`` on open finds damage anywhere in the file (b-tree pages, records,
   free lists), not only in its header: about 40 ms on a 3.4 MB file of 5,000
-  administrations (median of 7 opens on a 2-core machine; a bare open takes 0.1 ms).
+  administrations (median of 7 opens on a 2-core machine; a bare open takes 0.1 ms;
+  `bench/quick_check.py` measures it).
 * Backups live next to the database as ``<name>.<label>.bak`` (:func:`backups`); a
   damaged database's message names the newest and the command that restores one.
 """
@@ -29,14 +30,18 @@ ALLIANCE_TABLES = frozenset({"clients", "administrations", "answers", "audit"})
 _DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
-def connect(path: Path, notices: list[str]) -> tuple[sqlite3.Connection, bool]:
-    """A connection to the database at ``path`` (created 0600 in a 0700 folder when it
-    does not exist) and whether it is read-only for this user."""
+def connect(
+    path: Path, notices: list[str], *, create: bool = True
+) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the database at ``path`` and whether it is read-only for this user.
+    A database that does not exist is created (0600 in a 0700 folder) with ``create``,
+    else refused: a mistyped ``--db`` must not look like an empty history."""
     if not exists(path):
+        if not create:
+            raise missing(path)
         prepare_file(path)
-    elif not path.is_file():  # a folder, a device: never touched (nor its mode changed)
-        raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
     else:
+        require_file(path)
         _make_private(path, notices)
     read_only = not writable(path)
     if read_only:
@@ -44,12 +49,28 @@ def connect(path: Path, notices: list[str]) -> tuple[sqlite3.Connection, bool]:
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None), False
 
 
+def require_file(path: Path) -> None:
+    """Refuse a folder or a device as the database: never touched (nor its mode changed)."""
+    if not path.is_file():
+        raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
+
+
+def missing(path: Path) -> StoreError:
+    return StoreError(
+        Problem("no-database", "there is no history database here", str(path)),
+        hint="check --db or $ALLIANCE_DB; `alliance new-client` creates one",
+    )
+
+
 def open_for_reading(path: Path) -> sqlite3.Connection:
     """The database read-only (``mode=ro``), whatever this user may write. When the folder
-    is not writable and holds no ``-shm`` file, which a WAL database would have to create,
-    it is read as it is (``immutable=1``): no one here can change it through that folder."""
+    is not writable and holds neither a ``-shm`` file, which a WAL database would have to
+    create, nor a ``-wal`` (whose records ``immutable`` would ignore), it is read as it is
+    (``immutable=1``): no one here can change it through that folder."""
     uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
-    if not _folder_writable(path) and not Path(f"{path}-shm").exists():
+    if not _folder_writable(path) and not any(
+        Path(f"{path}{suffix}").exists() for suffix in ("-shm", "-wal")
+    ):
         uri += "&immutable=1"
     return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
 
@@ -191,19 +212,42 @@ def damaged(path: str, what: str) -> StoreError:
 
 
 def restore_hint(path: str) -> str:
-    """Where the newest backups are and the command that restores one."""
-    found = backups(Path(path))[:3]
+    """Where the newest backups that pass a quick check are, and the command that restores
+    one. A half-made copy of a restore (``.restoring-``) is never named, and at most
+    :data:`_HINT_CHECKS` backups are opened, newest first, so the message stays quick."""
+    candidates = [b for b in backups(Path(path)) if ".restoring-" not in b.name]
+    found = [b for b in candidates[:_HINT_CHECKS] if sound(b)][:3]
     db = "" if Path(path) == _default() else f" --db {shlex.quote(path)}"
     if not found:
-        return (
-            f"no backup found next to it ({Path(path).name}.*.bak); restore a copy kept "
-            f"elsewhere with: alliance db restore FILE{db}"
+        none = (
+            f"no backup next to it passes a check ({Path(path).name}.*.bak)"
+            if candidates
+            else f"no backup found next to it ({Path(path).name}.*.bak)"
         )
+        return f"{none}; restore a copy kept elsewhere with: alliance db restore FILE{db}"
     listed = ", ".join(f"{b} ({made(b)})" for b in found)
     return (
         f"newest backups: {listed}\n"
         f"restore one with: alliance db restore {shlex.quote(str(found[0]))}{db}"
     )
+
+
+_HINT_CHECKS = 6
+
+
+def sound(file: Path) -> bool:
+    """Whether a backup is an SQLite file that passes ``PRAGMA quick_check``."""
+    try:
+        with open(file, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return False
+        db = open_read_only(file)
+        try:
+            return [r[0] for r in db.execute("PRAGMA quick_check(1)")] == ["ok"]
+        finally:
+            db.close()
+    except (OSError, sqlite3.DatabaseError):
+        return False
 
 
 def backups(path: Path) -> list[Path]:

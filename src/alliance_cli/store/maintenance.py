@@ -7,7 +7,7 @@ client, answer, note and audit row then present. Backups go next to the database
 migration, ``manual`` by ``alliance db backup``, ``before-restore`` for the database a
 restore replaced. No backup is made before ``delete-client``: it would keep exactly what
 the clinician asked to erase. Instead ``delete-client`` names the backups that still hold
-the client and purges them on request (:func:`purge_client`). A backup written elsewhere
+the client and purges them on request (``store/erase.py``). A backup written elsewhere
 with ``db backup -o`` is the user's to look after.
 """
 
@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from ..errors import InputFileError, Problem, StoreError, UsageError
 from ..io.atomic import PendingFile
@@ -26,16 +27,16 @@ from . import files
 from .codes import case_clashes
 from .migrations import CASE_INSENSITIVE_CODES, LATEST
 
-if TYPE_CHECKING:
-    from . import Store
 
-
-def copy_database(source: sqlite3.Connection, target: Path | IO[bytes]) -> Path | IO[bytes]:
+def copy_database(
+    source: sqlite3.Connection, target: Path | IO[bytes], spool: Path | None = None
+) -> Path | IO[bytes]:
     """A consistent copy of ``source`` at ``target`` (0600, atomic, one self-contained file
-    in rollback-journal mode; a stream such as stdout gets the finished file's bytes).
+    in rollback-journal mode; a stream such as stdout gets the finished file's bytes,
+    spooled in the folder ``spool``: the database's own, never the shared temp folder).
     SQLite's online backup in one step reads one snapshot, so a process writing meanwhile
     neither blocks it nor tears it."""
-    pending = PendingFile(target)
+    pending = PendingFile(target, spool=spool)
     try:
         with contextlib.closing(sqlite3.connect(pending.tmp, isolation_level=None)) as copy:
             source.backup(copy)
@@ -54,12 +55,23 @@ def copy_database(source: sqlite3.Connection, target: Path | IO[bytes]) -> Path 
 def backup(path: Path, target: Path | IO[bytes] | None = None) -> Path | IO[bytes]:
     """``alliance db backup``: copy the database at ``path`` to ``target``, a file or a
     stream (default: a new ``<name>.manual-<time>.bak`` next to it)."""
-    if not files.exists(path):
-        raise _missing(path)
+    _require_database(path)
     target = target or files.backup_name(path, "manual")
-    with contextlib.closing(files.open_for_reading(path)) as db:
-        files.check_intact(db, str(path))
-        return copy_database(db, target)
+    try:
+        with contextlib.closing(files.open_for_reading(path)) as db:
+            files.check_intact(db, str(path))
+            # A database this user may only read keeps its folder closed: then the temp folder.
+            spool = path.parent if files.writable(path) else None
+            return copy_database(db, target, spool=spool)
+    except sqlite3.DatabaseError as exc:
+        raise files.failure(str(path), exc) from exc
+
+
+def _require_database(path: Path) -> None:
+    """The database must be there, and be a file (a folder or device is never opened)."""
+    if not files.exists(path):
+        raise files.missing(path)
+    files.require_file(path)
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,7 @@ class CheckReport:
 def check(path: Path) -> CheckReport:
     """Integrity and foreign-key checks, schema version and the backups next to the file.
     A damaged file is reported, not raised: this is how one looks at it."""
-    if not files.exists(path):
-        raise _missing(path)
+    _require_database(path)
     report = CheckReport(
         path, backups=[Backup(b, files.made(b), b.stat().st_size) for b in files.backups(path)]
     )
@@ -146,12 +157,22 @@ class Restored:
     """The database the restore replaced, now a backup (None: there was none)."""
 
 
-def describe(path: Path) -> str:
-    """``3 clients, 41 administrations, made 2026-12-07 13:49`` for a verified file."""
-    with contextlib.closing(files.open_read_only(path)) as db:
-        clients = db.execute("SELECT COUNT(*) FROM clients").fetchone()[0]
-        admins = db.execute("SELECT COUNT(*) FROM administrations").fetchone()[0]
-    return f"{clients} clients, {admins} administrations, written {files.made(path)}"
+def describe(path: Path, *, current: bool = False) -> str:
+    """``3 clients, 41 administrations, written 2026-12-07 13:49``. A ``current`` database
+    may be in use (read with its -wal) or damaged: what cannot be read is said, not raised."""
+    try:
+        opened = files.open_for_reading(path) if current else files.open_read_only(path)
+        with contextlib.closing(opened) as db:
+            if current:
+                found = [r[0] for r in db.execute("PRAGMA quick_check(1)")]
+                if found != ["ok"]:
+                    raise sqlite3.DatabaseError(found[0].split("\n")[-1])
+            clients = db.execute("SELECT COUNT(*) FROM clients").fetchone()[0]
+            admins = db.execute("SELECT COUNT(*) FROM administrations").fetchone()[0]
+        written = files.made(path)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        return f"the current database cannot be read ({exc})"
+    return f"{clients} clients, {admins} administrations, written {written}"
 
 
 def verify(source: Path) -> None:
@@ -191,11 +212,17 @@ def verify(source: Path) -> None:
         ) from exc
 
 
+RESTORE_WAIT_S = 2.0
+"""How long a restore waits for other alliance commands to let the database go."""
+
+
 def restore(path: Path, source: Path) -> Restored:
     """Replace the database at ``path`` by the verified ``source``: the copy is made next
-    to the database first, the current database is kept aside as a ``before-restore``
-    backup (with its -wal), and the copy is renamed into place in one step. Other alliance
-    processes should be closed (one that keeps the old file open keeps writing to it)."""
+    to the database first; then, holding an exclusive lock on the current database (while
+    other alliance commands have it open, the restore is refused as busy: they would write
+    on into the replaced file) and with its log folded into it, it is kept aside as a
+    ``before-restore`` backup (with its -wal, when too damaged to fold in) and the copy is
+    renamed into place in one step."""
     verify(source)
     present = files.exists(path)
     if present and os.path.samefile(path, source):
@@ -204,124 +231,93 @@ def restore(path: Path, source: Path) -> Restored:
                 "restore", "is the history database itself; give a backup to restore", str(source)
             )
         )
-    if present and not path.is_file():
-        raise StoreError(Problem("database", "is not a file: give the database file", str(path)))
-    if present and not files.writable(path):
-        raise files.read_only(str(path))
-    if not present:
+    if present:
+        files.require_file(path)
+        if not files.writable(path):
+            raise files.read_only(str(path))
+    else:
         files.prepare_file(path)  # its folder, 0700
         path.unlink()
     staged = files.backup_name(path, "restoring")
     with contextlib.closing(files.open_read_only(source)) as db:
         copy_database(db, staged)
-    aside = None
     try:
-        if present:
-            _checkpoint(path)
-            aside = files.backup_name(path, "before-restore")
-            os.link(path, aside)
-            # A stale log must never be replayed into the restored file: it goes with the
-            # database it belongs to.
-            if Path(f"{path}-wal").exists():
-                os.replace(f"{path}-wal", f"{aside}-wal")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{path}-shm")
-        os.replace(staged, path)
-    except OSError as exc:
+        with _held(path) if present else contextlib.nullcontext():
+            aside = _swap(path, staged) if present else None
+            if not present:
+                os.replace(staged, path)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             staged.unlink()
-        raise StoreError(
-            Problem("restore", f"cannot replace the database: {exc}", str(path))
-        ) from exc
+        if isinstance(exc, OSError):
+            raise StoreError(
+                Problem("restore", f"cannot replace the database: {exc}", str(path))
+            ) from exc
+        raise
     return Restored(path, source, aside)
 
 
-def _checkpoint(path: Path) -> None:
-    """Fold the write-ahead log into the file so that the file alone is the database (a
-    damaged one may refuse: its -wal is then kept aside with it)."""
-    with (
-        contextlib.suppress(sqlite3.DatabaseError),
-        contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db,
-    ):
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-@dataclass(frozen=True)
-class InBackups:
-    holding: list[Path]
-    """Backups next to the database that still hold the client."""
-    unreadable: list[Path]
-    """Backups that could not be opened to look (damaged, or not SQLite)."""
-
-
-def backups_holding(path: Path, code: str) -> InBackups:
-    """Open every backup next to the database read-only and look for ``code`` (client codes
-    are case-insensitive)."""
-    holding, unreadable = [], []
-    for file in files.backups(path):
-        try:
-            with contextlib.closing(files.open_read_only(file)) as db:
-                row = db.execute(
-                    "SELECT 1 FROM clients WHERE code = ? COLLATE NOCASE", (code,)
-                ).fetchone()
-        except sqlite3.DatabaseError:
-            unreadable.append(file)
-            continue
-        if row is not None:
-            holding.append(file)
-    return InBackups(holding, unreadable)
-
-
-def purge_client(path: Path, code: str) -> list[Path]:
-    """Remove the client from every backup that holds them, for good: rows deleted with
-    ``secure_delete`` and the file rebuilt (``VACUUM``), so that neither the code nor an
-    answer or note remains in its bytes. Returns the backups changed."""
-    purged = []
-    for file in backups_holding(path, code).holding:
-        try:
-            with contextlib.closing(sqlite3.connect(file, isolation_level=None)) as db:
-                db.execute("PRAGMA journal_mode = DELETE")
-                db.execute("PRAGMA secure_delete = ON")
-                db.execute("PRAGMA foreign_keys = ON")
-                db.execute("DELETE FROM clients WHERE code = ? COLLATE NOCASE", (code,))
-                db.execute("VACUUM")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                Problem("purge", f"cannot remove the client from this backup: {exc}", str(file))
-            ) from exc
-        purged.append(file)
-    return purged
-
-
-def _missing(path: Path) -> StoreError:
-    return StoreError(Problem("no-database", "there is no history database here", str(path)))
-
-
-@dataclass(frozen=True)
-class Erased:
-    administrations: int | None
-    """How many administrations left the database (None: the client was not in it)."""
-    holding: list[Path]
-    """Backups that still hold the client."""
-    purged: list[Path]
-    """Backups the client was removed from."""
-    unreadable: list[Path]
-
-
-def erase_client(store: Store, code: str, *, purge_backups: bool = False) -> Erased:
-    """``delete-client``: remove the client from the database and say which backups next
-    to it still hold them; with ``purge_backups`` remove them from those too (also when the
-    database no longer holds the client: a second run that purges)."""
-    path = Path(store.path)
-    found = InBackups([], []) if store.path == ":memory:" else backups_holding(path, code)
+def _swap(path: Path, staged: Path) -> Path:
+    """Keep the database aside (a hard link) with its log, and rename ``staged`` into its
+    place; on failure the log goes back and the database stays as it was."""
+    aside = files.backup_name(path, "before-restore")
+    os.link(path, aside)
+    # A stale log must never be replayed into the restored file: it goes with the database
+    # it belongs to.
+    wal, aside_wal = Path(f"{path}-wal"), Path(f"{aside}-wal")
+    moved = wal.exists()
     try:
-        store.client_id(code, create=False)
-        in_database = True
-    except StoreError:
-        if not (purge_backups and found.holding):
-            raise
-        in_database = False
-    count = store.delete_client(code) if in_database else None
-    purged = purge_client(path, code) if purge_backups else []
-    holding = [b for b in found.holding if b not in purged]
-    return Erased(count, holding, purged, found.unreadable)
+        if moved:
+            os.replace(wal, aside_wal)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}-shm")
+        os.replace(staged, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            if moved:
+                os.replace(aside_wal, wal)
+            aside.unlink()
+        raise
+    return aside
+
+
+@contextlib.contextmanager
+def _held(path: Path) -> Iterator[None]:
+    """The current database locked for the swap, with no other connection open and its
+    log folded into the file. In WAL mode every open connection, even an idle one, holds a
+    shared lock: an exclusive lock (``locking_mode = EXCLUSIVE``) therefore also refuses a
+    command waiting at a prompt, which would otherwise write on into the replaced file, or
+    on closing delete the restored database's -wal by name. Switching the file to
+    rollback mode folds every frame in and removes its -wal. A database too damaged to
+    lock is replaced as it is (nothing can write to it); its -wal goes aside with it."""
+    db = sqlite3.connect(path, timeout=RESTORE_WAIT_S, isolation_level=None)
+    try:
+        try:
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            db.execute("BEGIN EXCLUSIVE")
+            db.execute("COMMIT")  # the lock stays: exclusive locking mode
+            mode = db.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+            db.execute("BEGIN EXCLUSIVE")
+        except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                raise _busy(path) from exc
+        else:
+            if mode != "delete":
+                raise _busy(path)
+        yield
+    finally:
+        db.close()
+
+
+def _is_busy(exc: sqlite3.DatabaseError) -> bool:
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def _busy(path: Path) -> StoreError:
+    return StoreError(
+        Problem(
+            "database-busy",
+            "the history database is busy: close other alliance commands first; nothing restored",
+            str(path),
+        )
+    )
