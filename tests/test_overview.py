@@ -136,7 +136,8 @@ def test_a_swing_stays_named_after_the_gap_returns(store: Store) -> None:
     total = next(g for g in overview.gaps if g.scale == "total")
     assert [round(g, 2) for _, _, g in total.values] == [0.42, 0.5, -1.25, 0.5]
     assert [(j.session, j.beyond) for j in total.judged] == [(2, False), (3, True), (4, False)]
-    assert total.trend == "stable"
+    # Within the rule again, yet never "stable" after a swing.
+    assert (total.trend, total.trend_text) == ("returned", "returned after a swing at session 3")
     client = next(w for w in overview.watched if w.series.questionnaire.id == "wai-sr")
     found = [(a.session, a.kind) for a in client.alerts if a.rule == "divergence"]
     assert found == [(3, "concern")]

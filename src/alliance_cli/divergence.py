@@ -84,7 +84,9 @@ class Gap:
     trend: str
     """``reversed`` (the sign flipped beyond the rule), ``widening`` or ``narrowing`` (beyond
     the rule, or the size rising or falling over the last three shared sessions),
-    ``stable`` (within the rule) or ``not judged`` (fewer than two gaps, or the rule off)."""
+    ``returned`` (within the rule now, after a swing beyond it: never called stable),
+    ``stable`` (within the rule, with no swing before) or ``not judged`` (fewer than two
+    gaps, or the rule off)."""
     judged: list[GapJudgement] = field(default_factory=list)
     """Each shared session's gap from the second on, against the ones before it."""
 
@@ -92,6 +94,14 @@ class Gap:
     def judgement(self) -> GapJudgement | None:
         """The latest gap's judgement (what ``trend`` speaks of)."""
         return self.judged[-1] if self.judged else None
+
+    @property
+    def trend_text(self) -> str:
+        """The trend in words: ``returned`` names the last swing."""
+        swings = [j.session for j in self.judged if j.beyond]
+        if self.trend == "returned" and swings:
+            return f"returned after a swing at session {swings[-1]}"
+        return self.trend
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,7 +143,8 @@ def judge_gap(
     judged = [_judge(q, scale_id, known[: i + 1]) for i in range(1, len(known))]
     j = judged[-1]
     if not j.beyond:
-        return pattern or "stable", judged
+        swung = any(earlier.beyond for earlier in judged[:-1])
+        return pattern or ("returned" if swung else "stable"), judged
     if j.latest * j.earlier_mean < 0:
         return "reversed", judged
     return ("widening" if abs(j.latest) > abs(j.earlier_mean) else "narrowing"), judged

@@ -307,7 +307,7 @@ def _gap(g: Gap) -> str:
     )
     return (
         f"<h3>{escape(name)}: {escape(g.first.respondent)} vs "
-        f"{escape(g.second.respondent)} — gap {escape(g.trend)}</h3><table><thead><tr>"
+        f"{escape(g.second.respondent)} — gap {escape(g.trend_text)}</h3><table><thead><tr>"
         f"<th>session</th><th>{escape(g.first.respondent)}</th>"
         f"<th>{escape(g.second.respondent)}</th><th>gap</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"

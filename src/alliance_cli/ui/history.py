@@ -101,7 +101,7 @@ def gaps(found: Sequence[Gap]) -> None:
         wrapped(
             console,
             f"{name}: {g.first.questionnaire.id} ({g.first.respondent}) vs "
-            f"{g.second.questionnaire.id} ({g.second.respondent}) — gap {g.trend}",
+            f"{g.second.questionnaire.id} ({g.second.respondent}) — gap {g.trend_text}",
         )
         table = Table(box=box.SIMPLE_HEAD, show_edge=False)
         for col in ("session", g.first.respondent, g.second.respondent, "gap"):
