@@ -171,3 +171,39 @@ def test_ordinary_files_and_new_paths_pass(db: Path, tmp_path: Path) -> None:
     refuse_database(text)
     refuse_database(tmp_path / "new.csv")
     refuse_database(tmp_path / "history.sqlite3-wal")  # no database beside it
+
+
+@pytest.mark.parametrize(
+    ("args", "mode", "where"),
+    [
+        (["export", "--client", "C-1", "-o", "-"], "ab", "stdout"),  # -o - >> "$ALLIANCE_DB"
+        (["db", "backup", "-o", "-"], "ab", "stdout"),
+        (["report", "C-1", "-o", "/dev/stdout"], "r+b", "/dev/stdout"),  # 1<>"$ALLIANCE_DB"
+        (["export", "--client", "C-1", "-o", "/dev/stdout"], "r+b", "/dev/stdout"),
+    ],
+)
+def test_standard_output_redirected_into_the_database(
+    db: Path, args: list[str], mode: str, where: str
+) -> None:
+    # The shell, not alliance, opens the database here; writing into it is refused all the
+    # same, and the file is not touched (the refusal comes before any byte is written).
+    import subprocess
+    import sys
+
+    before = db.read_bytes()
+    with open(db, mode) as shell_redirect:
+        done = subprocess.run(
+            [sys.executable, "-m", "alliance_cli", *args],
+            stdout=shell_redirect,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ | {"NO_COLOR": "1"},
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"error: {where}: is an SQLite database (the history database, its journal or a "
+        "backup); alliance never writes over one: choose another file\n"
+    )
+    assert db.read_bytes() == before
+    intact(db)

@@ -129,18 +129,45 @@ def refuse_database(path: Path) -> None:
     except OSError:
         return  # unwritable for another reason: writing it will say why
     if real is None:
-        return  # a FIFO or device: written into, never replaced
+        # Written into, never replaced: a FIFO or device — or a descriptor link such as
+        # /dev/stdout that the shell pointed at a file (`1<>history.sqlite3`).
+        if _regular(path) and _is_sqlite(path):  # never opened for reading otherwise: a
+            raise _database_target(str(path))  # FIFO's open would wait for a writer
+        return
     base = real.name
     beside = next((base[: -len(s)] for s in _JOURNAL_SUFFIXES if base.endswith(s)), None)
     if _is_sqlite(real) or (beside and _is_sqlite(real.with_name(beside))):
-        raise UsageError(
-            Problem(
-                "database-target",
-                "is an SQLite database (the history database, its journal or a backup); "
-                "alliance never writes over one: choose another file",
-                str(path),
-            )
+        raise _database_target(str(path))
+
+
+def refuse_database_stream(stream: IO[bytes] | IO[str]) -> None:
+    """:func:`refuse_database` for a stream (stdout) the shell redirected into a file:
+    ``-o - >> history.sqlite3`` must not append to the database either."""
+    try:
+        fd = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return  # not a descriptor (a test's buffer) or a closed one
+    if regular and _is_sqlite(Path(f"/dev/fd/{fd}")):  # re-opened for reading, where possible
+        raise _database_target("stdout")
+
+
+def _database_target(where: str) -> UsageError:
+    return UsageError(
+        Problem(
+            "database-target",
+            "is an SQLite database (the history database, its journal or a backup); "
+            "alliance never writes over one: choose another file",
+            where,
         )
+    )
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -288,6 +315,8 @@ class PendingFile:
             if isinstance(target, Path):
                 refuse_database(target)
                 self.replaces = _replaced(target)
+            else:
+                refuse_database_stream(target)
             folder = self.replaces.parent if self.replaces is not None else spool
             name = target.name if isinstance(target, Path) else "stdout"
             fd, self.tmp = _private_temporary(folder, name)

@@ -39,7 +39,7 @@ from ..history import Series, Session, client_series
 from ..model import Questionnaire
 from ..result import CSV_COLUMNS, key_warning
 from ..store import Administration, Store
-from .atomic import atomic_write, check_distinct, codebook_path
+from .atomic import atomic_write, check_distinct, codebook_path, refuse_database_stream
 from .codebook import build_codebook
 from .columns import Column, long_columns, meta_columns, wide_columns
 from .csvout import Cell, write_csv
@@ -222,6 +222,7 @@ def write_export(
         atomic_write(out_path, data)
     else:
         assert not isinstance(output, Path)
+        refuse_database_stream(output)
         data(output)
     if codebook is not None:
         doc = build_codebook(
