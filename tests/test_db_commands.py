@@ -216,7 +216,8 @@ def test_restore_without_a_terminal_needs_yes(db: Path) -> None:
         (
             None,
             "not an alliance database of a known version (schema version 0; this alliance "
-            f"knows 1 to {LATEST})",
+            f"knows 1 to {LATEST}): not an alliance backup this alliance can restore; nothing "
+            "restored, the history database is unchanged",
         ),
     ],
 )
@@ -233,7 +234,8 @@ def test_restore_verifies_the_file_first(
     before = codes(db)
     result = run("db", "restore", str(source), "--yes")
     assert result.exit_code == 7
-    assert result.stderr.splitlines()[0] == f"error: {source}: {message}"
+    # One line: no hint to restore into the file just refused.
+    assert result.stderr.splitlines() == [f"error: {source}: {message}"]
     assert codes(db) == before
     assert not list(db.parent.glob("*.bak"))
 

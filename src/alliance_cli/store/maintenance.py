@@ -200,7 +200,18 @@ def verify(source: Path) -> None:
                     )
                 )
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            files.check_schema(db, version, LATEST, where)
+            try:
+                files.check_schema(db, version, LATEST, where)
+            except StoreError as exc:  # its hint is for a database in use, not for a backup
+                raise StoreError(
+                    Problem(
+                        "restore",
+                        f"{exc.problems[0].message}: not an alliance backup this alliance can "
+                        "restore; nothing restored, the history database is unchanged",
+                        where,
+                    ),
+                    hint=exc.hint if "newer alliance" in exc.hint else "",
+                ) from None
             if version == 0:
                 raise StoreError(
                     Problem("restore", "is an empty database; nothing restored", where)
