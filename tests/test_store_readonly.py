@@ -277,3 +277,28 @@ def test_administer_refuses_a_read_only_database_before_the_first_item(base: Pat
 
     got = in_child_as_nobody(interview)
     assert got == {"error": f"{db}: {READ_ONLY}", "exit": 7, "screens": 0}
+
+
+def test_a_log_left_read_only_is_made_writable_with_the_database(base: Path) -> None:
+    # A session while the file was 0400 leaves a 0400 -shm (SQLite copies the database's
+    # mode); once the database is writable again, writes must work, not fail as read-only.
+    folder = base / "mine"
+    folder.mkdir(mode=0o700)
+    db = folder / "history.sqlite3"
+    make_db(db, base / "defs")
+    for path in (folder, *folder.iterdir()):
+        os.chown(path, NOBODY, NOBODY)
+    db.chmod(0o400)
+    d, at = str(base / "defs"), ["--db", str(db)]
+    first = as_nobody({"clients": ["clients", *at]})["clients"]
+    assert first["exit"] == 0, first
+    shm = Path(f"{db}-shm")
+    assert shm.exists() and stat.S_IMODE(shm.stat().st_mode) == 0o400
+    db.chmod(0o600)
+    found = as_nobody(
+        {"score": ["score", "tiny", "-d", d, "-a", "3,3,3,3", "--client", "C-1", *at]}
+    )
+    got = found["score"]
+    assert got["crash"] is None and got["exit"] == 0, got
+    assert f"notice: {shm} was left read-only (0400); set to 0600" in str(got["stderr"])
+    assert not shm.exists() or stat.S_IMODE(shm.stat().st_mode) == 0o600

@@ -114,21 +114,30 @@ def prepare_file(path: Path) -> None:
 
 
 def _make_private(path: Path, notices: list[str]) -> None:
+    """The database and its -wal/-shm private; and a -wal/-shm of ours that an earlier
+    read-only use left without write permission (SQLite gives them the database's mode, so
+    a session while the file was 0400 leaves a 0400 -shm) writable again once the database
+    is, or every later write would fail as "read-only"."""
+    db_writable = os.access(path, os.W_OK)
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            mode = stat.S_IMODE(file.stat().st_mode)
+            info = file.stat()
         except OSError:
             continue
-        if mode & 0o077:
-            try:
-                file.chmod(mode & 0o700)
-            except OSError as exc:
-                notices.append(
-                    f"{file} is readable by others ({mode:04o}) and could not be made "
-                    f"private: {exc.strerror}"
-                )
-                continue
-            notices.append(f"{file} was readable by others ({mode:04o}); set to {mode & 0o700:04o}")
+        mode = stat.S_IMODE(info.st_mode)
+        wanted = mode & 0o700
+        stale = file != path and db_writable and info.st_uid == os.geteuid() and not mode & 0o200
+        if stale:
+            wanted |= 0o600
+        if wanted == mode:
+            continue
+        why = "was left read-only" if stale and not mode & 0o077 else "was readable by others"
+        try:
+            file.chmod(wanted)
+        except OSError as exc:
+            notices.append(f"{file} {why} ({mode:04o}) and could not be set: {exc.strerror}")
+            continue
+        notices.append(f"{file} {why} ({mode:04o}); set to {wanted:04o}")
 
 
 def check_intact(db: sqlite3.Connection, path: str) -> None:
