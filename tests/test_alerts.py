@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -408,11 +409,13 @@ def test_show_states_every_alert_rule_with_its_parameters(
     from alliance_cli.cli import app
 
     monkeypatch.setenv("NO_COLOR", "1")
-    shown = CliRunner().invoke(app, ["show", "srs"])
+    shown = CliRunner().invoke(app, ["show", "srs"], env={"COLUMNS": "80"})
     assert shown.exit_code == 0
     lines = shown.stdout.splitlines()
     start = lines.index("alert rules (watched: total):")
-    rules = [line.split(":")[0].strip() for line in lines[start + 1 : start + 9]]
+    # One paragraph per rule ("  name: …"), wrapped to the width with deeper-indented
+    # continuation lines.
+    rules = [m[1] for line in lines[start + 1 :] if (m := re.match(r"^  (\w+): ", line))]
     assert rules == [
         "cutoff",
         "drop",
@@ -423,14 +426,18 @@ def test_show_states_every_alert_rule_with_its_parameters(
         "ceiling",
         "missing",
     ]
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
+    block = lines[start:end]
+    assert max(len(line) for line in block) <= 80, block  # wrapped, not one 800-wide line
+    text = " ".join(shown.stdout.split())
     assert (
-        "  rupture: a fall of more than 2 SD, SD the larger of the client's own (from 3 earlier "
+        "rupture: a fall of more than 2 SD, SD the larger of the client's own (from 3 earlier "
         "sessions) and 6.25% of the range; repaired within 2 sessions at the pre-drop score "
-        "less 0.5 SD. Source: Adapted from Stiles et al. (2004)" in shown.stdout
+        "less 0.5 SD. Source: Adapted from Stiles et al. (2004)" in text
     )
-    ors = CliRunner().invoke(app, ["show", "ors"]).stdout
-    assert "  rupture: off" in ors
-    assert "  reliable_change: a fall of at least 5 points from the baseline" in ors
+    ors = " ".join(CliRunner().invoke(app, ["show", "ors"]).stdout.split())
+    assert "rupture: off" in ors
+    assert "reliable_change: a fall of at least 5 points from the baseline" in ors
 
 
 # -- a higher-is-worse scale: every rule reads the direction from `higher_is` ----------------

@@ -299,7 +299,7 @@ def alert_rules(q: Questionnaire) -> None:
         (
             "divergence",
             dv.enabled,
-            f"the latest client–therapist gap more than {num(dv.k)} SD from the earlier gaps, "
+            f"a session's client–therapist gap more than {num(dv.k)} SD from the earlier gaps, "
             f"SD at least {num(dv.min_sd_share * 100)}% of the range",
             dv.source or DIVERGENCE_SOURCE,
         ),
@@ -332,7 +332,7 @@ def alert_rules(q: Questionnaire) -> None:
             if on
             else f"  {name}: off"
         )
-        console.print(Text(line), soft_wrap=True)
+        wrapped(console, line, "      ")
 
 
 def definition_notes(found: dict[str, list[str]]) -> None:
