@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 from alliance_cli.cli import app
 from alliance_cli.store import Answer, NewAdministration, Store, files, maintenance
 
+from .test_db_commands import codes, run
+
 runner = CliRunner()
 
 
@@ -48,21 +50,6 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         for n in range(30):  # some 10 pages, so that one in the middle can be damaged
             store.save(new(f"C-{n:03d}"))
     return path
-
-
-def run(*args: str):  # type: ignore[no-untyped-def]
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def codes(path: Path) -> list[str]:
-    raw = sqlite3.connect(path)
-    try:
-        return [r[0] for r in raw.execute("SELECT code FROM clients ORDER BY code")]
-    finally:
-        raw.close()
 
 
 def damage(path: Path) -> None:
