@@ -169,6 +169,13 @@ def test_loose_permissions_are_tightened_with_a_notice(db: Path) -> None:
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     again = run("clients", "--json")
     assert again.stderr == ""
+    # A backup beside it holds every record too (copied back from a USB stick, say).
+    backup = db.with_name(db.name + ".manual-20261201T100000Z.bak")
+    shutil.copy(db, backup)
+    backup.chmod(0o644)
+    third = run("clients", "--json")
+    assert third.stderr == f"notice: {backup} was readable by others (0644); set to 0600\n"
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
 
 def test_library_raises_store_errors_not_sqlite_errors(db: Path) -> None:

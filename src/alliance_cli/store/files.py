@@ -119,7 +119,8 @@ def _make_private(path: Path, notices: list[str]) -> None:
     a session while the file was 0400 leaves a 0400 -shm) writable again once the database
     is, or every later write would fail as "read-only"."""
     db_writable = os.access(path, os.W_OK)
-    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+    # Backups hold every record too: made private like the database itself.
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), *backups(path)):
         try:
             info = file.stat()
         except OSError:
