@@ -12,17 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openpyxl  # the [test] extra: missing fails, never skips
+import pandas as pd  # the [test] extra
+import pyarrow as pa  # the [test] extra
+import pyarrow.parquet as pq  # the [test] extra
+import pyreadstat  # the [test] extra: missing fails, never skips
 import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
 from alliance_cli.io.readers import open_input, read_input
-
-openpyxl = pytest.importorskip("openpyxl")
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pyreadstat = pytest.importorskip("pyreadstat")
-pd = pytest.importorskip("pandas")
 
 runner = CliRunner()
 HEADER = ["id", *(f"wai_sr_{i:02d}" for i in range(1, 13))]

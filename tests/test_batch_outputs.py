@@ -10,18 +10,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import openpyxl  # the [test] extra: missing fails, never skips
 import pandas as pd
+import pyarrow.parquet as pq  # the [test] extra
+import pyreadstat  # the [test] extra: missing fails, never skips
 import pytest
 
-openpyxl = pytest.importorskip("openpyxl")
-pyreadstat = pytest.importorskip("pyreadstat")
-pq = pytest.importorskip("pyarrow.parquet")
-pa = pytest.importorskip("pyarrow")
-
-from alliance_cli.errors import InputFileError, UsageError  # noqa: E402
-from alliance_cli.io import binsinks  # noqa: E402
-from alliance_cli.io.columns import Column  # noqa: E402
-from alliance_cli.io.sinks import open_sink  # noqa: E402
+from alliance_cli.errors import InputFileError, UsageError
+from alliance_cli.io import binsinks
+from alliance_cli.io.columns import Column
+from alliance_cli.io.sinks import open_sink
 
 BANDS = ["low", "high"]
 COLUMNS = [

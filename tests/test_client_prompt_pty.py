@@ -8,11 +8,10 @@ import re
 import sys
 from pathlib import Path
 
+import pexpect  # the [test] extra: missing fails, never skips
 import pytest
 
 from alliance_cli.store import Store
-
-pexpect = pytest.importorskip("pexpect")
 
 TIMEOUT = 8
 SRS = "9,9,9,9"
