@@ -90,3 +90,30 @@ def record(store: Any, q: Questionnaire, report: Any, *, client: str, **details:
     if store.find_client(client) is None:
         store.new_client(client)
     return file_record(store, q, report, client=client, **details)
+
+
+def definition_head(qid: str, title: str) -> str:
+    """The fields every test definition needs before its scale and items (YAML)."""
+    return (
+        f'id: {qid}\ntitle: {title}\nversion: "1"\nrespondent: client\nconstruct: testing\n'
+        "citations: [{text: Test fixture.}]\nlicence: Test fixture.\nkey_status: verified\n"
+        "key_sources: [Test fixture.]\n"
+    )
+
+
+def pty_env(tmp_path: Path, code: str, columns: int) -> dict[str, str]:
+    """Environment of a command run in a pseudo-terminal, with a database where ``code`` is
+    registered."""
+    import os
+
+    from alliance_cli.store import Store
+
+    with Store(tmp_path / "history.sqlite3") as store:
+        store.new_client(code)
+    return {
+        **os.environ,
+        "ALLIANCE_DB": str(tmp_path / "history.sqlite3"),
+        "NO_COLOR": "1",
+        "COLUMNS": str(columns),
+        "TERM": "xterm",
+    }

@@ -4,7 +4,6 @@ a terminal."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import pytest
 
 from alliance_cli.store import Store
 
+from .conftest import pty_env
+
 TIMEOUT = 8
 WAI = ["5", "4", "4", "5", "3", "4", "5", "4", "4", "5", "4", "4"]
 
@@ -22,15 +23,7 @@ WAI = ["5", "4", "4", "5", "3", "4", "5", "4", "4", "5", "4", "4"]
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A database where client C-1 is registered."""
-    with Store(tmp_path / "history.sqlite3") as store:
-        store.new_client("C-1")
-    return {
-        **os.environ,
-        "ALLIANCE_DB": str(tmp_path / "history.sqlite3"),
-        "NO_COLOR": "1",
-        "COLUMNS": "100",
-        "TERM": "xterm",
-    }
+    return pty_env(tmp_path, "C-1", 100)
 
 
 def spawn(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@ use the closest registered code, register a new client, or quit (nothing recorde
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -12,6 +11,8 @@ import pexpect  # the [test] extra: missing fails, never skips
 import pytest
 
 from alliance_cli.store import Store
+
+from .conftest import pty_env
 
 TIMEOUT = 8
 SRS = "9,9,9,9"
@@ -24,15 +25,7 @@ QUESTION = re.escape(
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A database where C-ABCDEF is registered."""
-    with Store(tmp_path / "history.sqlite3") as store:
-        store.new_client("C-ABCDEF")
-    return {
-        **os.environ,
-        "ALLIANCE_DB": str(tmp_path / "history.sqlite3"),
-        "NO_COLOR": "1",
-        "COLUMNS": "120",
-        "TERM": "xterm",
-    }
+    return pty_env(tmp_path, "C-ABCDEF", 120)
 
 
 def spawn(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from alliance_cli.overview import client_overview
 from alliance_cli.result import score
 from alliance_cli.store import Store
 
-from .conftest import record
+from .conftest import definition_head, record
 
 # ORS answers (four 0–10 items) by total.
 ORS = {
@@ -137,16 +137,9 @@ def test_srs_with_the_practices_norm(store: Store) -> None:
     assert c.basis.startswith(f"SD {round(norm.sd, 2):g} from the practice's norm of ")
 
 
-WORSE_YAML = """\
-id: distress
-title: Distress (test)
-version: "1"
-respondent: client
-construct: testing
-citations: [{text: Test fixture.}]
-licence: Test fixture.
-key_status: verified
-key_sources: [Test fixture.]
+WORSE_YAML = (
+    definition_head("distress", "Distress (test)")
+    + """\
 response_scale: {min: 1, max: 5, labels: {1: low, 5: high}}
 items: [{id: a, text: a}, {id: b, text: b}, {id: c, text: c}, {id: d, text: d}]
 scales:
@@ -159,6 +152,7 @@ scales:
 alerts:
   reliable_change: {points: 3, source: test amount}
 """
+)
 
 
 @pytest.mark.parametrize(

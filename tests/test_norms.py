@@ -22,21 +22,14 @@ from alliance_cli.norms import ALPHA_SOURCE, build, stored
 from alliance_cli.result import score
 from alliance_cli.store import Store
 
-from .conftest import record
+from .conftest import definition_head, record
 from .test_psychometrics import SIX_ITEMS, read
 
 # Six 1–5 items, every item required: the clients kept are exactly the complete rows of
 # tests/data/psych/six_items.csv, so the norm must equal what R psych computed on them.
-SIX_YAML = """\
-id: six
-title: Six items (test)
-version: "1"
-respondent: client
-construct: testing
-citations: [{text: Test fixture.}]
-licence: Test fixture.
-key_status: verified
-key_sources: [Test fixture.]
+SIX_YAML = (
+    definition_head("six", "Six items (test)")
+    + """\
 response_scale: {min: 1, max: 5, labels: {1: low, 5: high}}
 items: [{id: "1", text: a}, {id: "2", text: b}, {id: "3", text: c}, {id: "4", text: d},
         {id: "5", text: e}, {id: "6", text: f}]
@@ -44,6 +37,7 @@ scales:
   total: {name: Total, items: ["1", "2", "3", "4", "5", "6"], method: mean, higher_is: better,
           missing: {on_missing: withhold}}
 """
+)
 T0 = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 
 
