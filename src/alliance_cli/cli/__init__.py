@@ -9,6 +9,7 @@ documented exit code; anything else is a bug and keeps its traceback.
 from . import (  # noqa: F401  (registers the commands)
     administer,
     batch,
+    cite,
     clients,
     db,
     definitions,

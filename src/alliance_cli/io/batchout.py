@@ -144,6 +144,7 @@ def batch_codebook(
             else "none (any bad cell stops the run)",
         },
         "scores": "computed by the definitions below; a number is rounded to 10 decimals",
+        "methods": run_methods(batch),
         "csv": {
             "encoding": "UTF-8, no byte-order mark",
             "dialect": "RFC 4180: comma-separated (tab-separated for tsv), CRLF line ends, "
@@ -164,3 +165,23 @@ def batch_codebook(
         "columns": [c.to_dict() for c in batch.columns],
         "questionnaires": questionnaires,
     }
+
+
+def run_methods(batch: Batch) -> str:
+    """The methods paragraph of this run (as ``alliance cite`` gives it for the same
+    questionnaires and options): the missing codes are those its item columns used."""
+    from ..methods import RunOptions, methods_paragraph
+
+    missing: dict[str, list[str]] = {q.id: [] for q in batch.questionnaires}
+    for mapping in batch.mappings:
+        for qc in mapping.questionnaires:
+            for ic in qc.items:
+                rules = ic.rules.describe()  # a recode to null is a missing code too
+                missing[qc.questionnaire.id] += rules["missing"]
+                missing[qc.questionnaire.id] += [k for k, v in rules["recode"].items() if v is None]
+    options = RunOptions(
+        missing={qid: tuple(codes) for qid, codes in missing.items()},
+        invalid=batch.options.invalid.value,
+        center=batch.options.center is not None,
+    )
+    return methods_paragraph(batch.questionnaires, options)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..methods import RunOptions, methods_paragraph
 from ..model import Questionnaire
 from .columns import describe_answers
 from .csvout import FORMULA_STARTS
@@ -44,6 +45,7 @@ def build_codebook(
         "deidentified": export.deidentified,
         "scores": "recomputed from the stored answers by the current definition (see "
         "questionnaires); voided administrations are left out",
+        "methods": methods_paragraph(export.questionnaires, RunOptions()),
         "csv": {
             "encoding": "UTF-8, no byte-order mark",
             "dialect": "RFC 4180: comma-separated, CRLF line ends, double quotes around "
