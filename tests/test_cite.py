@@ -341,3 +341,62 @@ def test_qualtrics_minus_99_is_named_in_the_codebook_as_cite_names_it(tmp_path: 
         book["methods"]
         == json.loads(cite("wai-sr", "--missing", "-99", "--json").stdout)["methods"]
     )
+
+
+def test_batch_codebook_names_map_file_codes_and_recodes_to_null(tmp_path: Path) -> None:
+    src = _plain(tmp_path / "data.csv")
+    columns = ", ".join(f"wai{i}: {i}" for i in range(1, 13) if i != 2)
+    (tmp_path / "map.yaml").write_text(
+        "questionnaires:\n  wai-sr:\n    missing: [88]\n"
+        f'    columns: {{{columns}, wai2: {{item: 2, recode: {{"skip": null}}}}}}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "scores.csv"
+    args = ["batch", str(src), "-q", "wai-sr", "--map", str(tmp_path / "map.yaml")]
+    result = runner.invoke(
+        app, [*args, "--invalid", "missing", "--chunk-size", "10", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
+    cited = cite("wai-sr", "--missing", "88", "--missing", "skip", "--invalid", "missing", "--json")
+    assert book["methods"] == json.loads(cited.stdout)["methods"]
+    assert "Blank cells were missing, and so were the codes 88, skip." in book["methods"]
+
+
+def test_export_codebook_describes_its_questionnaires_without_a_run_policy(tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite3")
+    answers_ = "5,4,4,5,3,4,5,4,4,5,4,4"
+    score_args = ["score", "wai-s", "--answers", answers_, "--client", "C-1", "--new-client"]
+    assert runner.invoke(app, [*score_args, "--db", db]).exit_code == 0
+    out = tmp_path / "export.csv"
+    assert runner.invoke(app, ["export", "--all", "-o", str(out), "--db", db]).exit_code == 0
+    book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
+    cited = json.loads(cite("wai-s", "--json").stdout)["methods"]
+    key = cited.split("wai-s (", 1)[1].split(" A reversed item counted", 1)[0]
+    assert "wai-s (" + key in book["methods"]
+    assert "reversed 4, 10 as 8 − x" in key
+    assert "Blank cells" not in book["methods"] and "stopped the run" not in book["methods"]
+
+
+def test_key_status_of_every_bundled_questionnaire_is_the_scoring_facts_tag() -> None:
+    # By hand from the scoring-facts file's section tags: [V] verified, [P] partial,
+    # [U] unverified.
+    facts = {
+        "wai-sr": "verified",
+        "wai-sr-t": "partial",
+        "wai-s": "partial",
+        "wai": "unverified",
+        "srs": "verified",
+        "ors": "verified",
+        "care": "verified",
+        "haq-ii": "partial",
+    }
+    doc = json.loads(cite("--all", "--json").stdout)
+    assert {q["id"]: q["key_status"] for q in doc["questionnaires"]} == facts
+    for q in doc["questionnaires"]:
+        assert f"Its scoring key is {facts[q['id']]}: " in doc["methods"]
+
+
+def test_a_blank_missing_code_is_not_named() -> None:
+    methods = json.loads(cite("srs", "--missing", "", "--missing", " ", "--json").stdout)["methods"]
+    assert "Blank cells were missing; no other code was read as missing." in methods

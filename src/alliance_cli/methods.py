@@ -101,7 +101,7 @@ def missing_codes(codes: Iterable[str]) -> tuple[str, ...]:
     """Missing codes as the column rules read them (numbers as numbers, text in any case),
     each once, numbers first: ``("-99", "88", "refused")``."""
     described = CellRules.of(list(codes), {}).describe()["missing"]
-    unique = dict.fromkeys(described)
+    unique = dict.fromkeys(c for c in described if c)  # a blank cell is missing anyway
     numeric = sorted((c for c in unique if number(c) is not None), key=lambda c: number(c) or 0)
     return (*numeric, *sorted(c for c in unique if number(c) is None))
 
