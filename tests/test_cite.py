@@ -267,6 +267,8 @@ def test_bibtex_of_odd_user_citations_stays_valid(tmp_path: Path) -> None:
         "No year here {unbalanced } } & 50% #1 $x_y",
         "Smith, J. (2020). A title only, no journal & no volume",
         "Ng & Ito (2019). Journal of Things, 7(1), 1-9. {",
+        "et al. (2020). Nothing else.",
+        "李, 小. (2021). 标题. 期刊, 3(1), 1–2.",
     ]
     citations = "citations:\n" + "".join(
         f"  - text: {json.dumps(text)}\n    doi: 10.1000/x_{n}}}\n" for n, text in enumerate(odd)
@@ -278,9 +280,10 @@ def test_bibtex_of_odd_user_citations_stays_valid(tmp_path: Path) -> None:
     result = cite("tiny", "-d", str(tmp_path), "--format", "bibtex")
     assert result.exit_code == 0, result.output
     entries = parse_bibtex(result.stdout)
-    assert len(entries) == 4
+    assert len(entries) == 6
     kinds = sorted(kind for kind, _ in entries.values())
-    assert kinds == ["article", "misc", "misc", "misc"]
+    assert kinds == ["article", "article", "misc", "misc", "misc", "misc"]
+    assert all(re.fullmatch(r"[a-z][a-z0-9]*", key) for key in entries)
     notes = [f.get("note", "") for _, f in entries.values()]
     assert any("No year here" in n and r"\&" in n and r"\%" in n for n in notes)
     ng = next(f for _, f in entries.values() if f.get("journal") == "Journal of Things")

@@ -191,8 +191,9 @@ def _na_codes(q: Questionnaire) -> dict[str, str]:
 
 
 def _not_applicable(q: Questionnaire) -> str:
-    codes = ", ".join(f'{code} ("{label}")' for code, label in _na_codes(q).items())
-    return f"In {q.id}, the code {codes} counted as unanswered (does not apply)."
+    found = _na_codes(q)
+    codes = ", ".join(f'{code} ("{label}")' for code, label in found.items())
+    return f"In {q.id}, the code{'s' * (len(found) > 1)} {codes} counted as unanswered."
 
 
 def _missing(questionnaires: Sequence[Questionnaire], missing: Mapping[str, Sequence[str]]) -> str:

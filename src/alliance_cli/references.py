@@ -43,9 +43,9 @@ class Reference:
 
     def short(self) -> str:
         """``Hatcher & Gillaspy (2006)``, ``Li et al. (2023)``; the whole text if unread."""
-        if not self.authors or self.year is None:
-            return self.text
         names = [a.split(",")[0] for a in self.authors if a != "others"]
+        if not names or self.year is None:
+            return self.text
         if len(self.authors) > 2 or "others" in self.authors:
             who = f"{names[0]} et al."
         else:
@@ -54,14 +54,12 @@ class Reference:
 
     def key(self) -> str:
         """A stable BibTeX key (letters and digits only)."""
-        if not self.authors or self.year is None:
-            return "ref" + hashlib.sha1(self.text.encode()).hexdigest()[:8]
+        surname = _ascii(self.authors[0].split(",")[0]).replace(" ", "") if self.authors else ""
+        if not surname or self.year is None:
+            digest = hashlib.sha1(self.text.encode(), usedforsecurity=False).hexdigest()
+            return "ref" + digest[:8]
         words = [w for w in _ascii(self.title or "").split() if w not in _STOP]
-        return (
-            _ascii(self.authors[0].split(",")[0]).replace(" ", "")
-            + self.year
-            + (words[0] if words else "")
-        )
+        return surname + self.year + (words[0] if words else "")
 
 
 def parse_citation(citation: Citation) -> Reference:
