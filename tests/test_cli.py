@@ -55,6 +55,7 @@ def test_every_command_is_listed() -> None:
     expected = [
         "administer",
         "batch",
+        "cite",
         "clients",
         "delete-client",
         "export",
