@@ -224,6 +224,24 @@ def test_a_between_matrix_that_is_not_positive_definite_is_refused(name: str, re
     )
 
 
+def test_a_likelihood_rising_beyond_the_boundary_is_refused() -> None:
+    """Seven clients with 1 to 6 sessions and four items: the likelihood grows without bound
+    as Σ_B leaves the positive definite cone (lavaan 0.6.14 does not converge on it)."""
+    rows = (
+        "1,3,5,4,3 1,4,4,7,3 1,3,3,6,3 1,4,3,6,5 2,3,5,3,3 2,6,5,4,4 2,5,5,3,4 3,6,5,5,5 "
+        "3,4,3,3,4 4,2,4,5,4 5,6,4,5,5 5,3,3,4,2 5,2,3,5,3 6,4,4,5,6 6,4,3,5,5 6,3,3,2,5 "
+        "6,6,4,5,7 6,5,5,5,6 6,5,4,4,6 7,4,5,6,7 7,4,5,5,7 7,3,3,4,5 7,5,4,5,7"
+    )
+    data = np.array([row.split(",") for row in rows.split()], dtype=float)
+    with pytest.raises(ResponseError) as err:
+        pm.two_level_alpha(data[:, 1:], data[:, 0])
+    assert err.value.problems[0].message == (
+        "not computed, because the between-client covariance matrix is not positive definite "
+        "(no maximum inside it): for some item or combination of items the client means vary "
+        "no more than their sessions explain"
+    )
+
+
 def test_sufficient_statistics_give_what_the_rows_give() -> None:
     """``within_between(n, sums, sscp)`` from per-client sums taken with pandas (a client
     without complete rows among them) equals the convenience on the rows; client labels,
@@ -267,14 +285,13 @@ def test_edge_cases_are_refused_with_the_reason() -> None:
     x, codes = sample(30, 1)
     assert refusal(x, codes) == (
         "too-few-clients",
-        "the within/between alphas need at least two clients with two or more complete rows "
-        "(here 0)",
+        "not computed, because fewer than two clients have two or more complete rows (here 0)",
     )
     x, codes = sample(3, 6)
     assert refusal(x, codes) == (
         "too-few-clients",
-        "the within/between alphas need more clients than items (3 clients with a complete "
-        "row, 3 items)",
+        "not computed, because there are no more clients than items (3 clients with a "
+        "complete row, 3 items)",
     )
     x, codes = sample(30, 3)
     constant = x.copy()
