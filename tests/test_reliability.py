@@ -165,7 +165,8 @@ def test_unbalanced_sessions_give_icc_and_a_note(defs: Path, tmp_path: Path) -> 
     assert s.icc is not None and s.multilevel is None
     close(s.icc.icc1, UNBALANCED["ICC1"], 1e-9)
     close(s.icc.icc2, UNBALANCED["ICC2"], 1e-9)
-    assert len(s.notes) == 1 and s.notes[0].startswith("multilevel: multilevel reliability needs")
+    assert len(s.notes) == 2 and s.notes[0].startswith("multilevel: multilevel reliability needs")
+    assert s.notes[1].startswith("alpha within/between: not computed")  # see test_twolevel.py
     result = cli(defs, str(DATA / "sessions_unbalanced.csv"), "psess", "--by", "client")
     assert result.exit_code == 0
     assert "ICC(1) 0.414 · ICC(2) 0.781" in result.stdout

@@ -19,7 +19,10 @@ number comes from :mod:`alliance_cli.psychometrics` (``alpha_of``, ``omega_of``,
 * with a client column: ICC(1) of the scale score across clients, as ``psych::statsBy`` —
   :func:`~alliance_cli.psychometrics.icc1` (Shrout & Fleiss 1979; Bliese 2000); with a
   session column too, the ``psych::mlr`` variance components and reliabilities —
-  :func:`~alliance_cli.psychometrics.multilevel_reliability` (Shrout & Lane 2012).
+  :func:`~alliance_cli.psychometrics.multilevel_reliability` (Shrout & Lane 2012); and,
+  balanced or not, alpha within and between clients from the ML two-level covariance
+  matrices, as R lavaan — :func:`~alliance_cli.psychometrics.two_level_alpha` (Geldhof,
+  Preacher & Zyphur 2014).
 
 The scale score for the ICC is the score of the complete cases (every item answered), the
 sum or mean of the keyed items as the scale's method says; rows with a blank client (or
@@ -59,6 +62,7 @@ class ScaleReliability:
     omega: pm.Omega | None
     icc: pm.ICC | None
     multilevel: pm.Multilevel | None
+    two_level: pm.TwoLevelAlpha | None
     notes: tuple[str, ...]
     """Why a statistic is empty."""
 
@@ -95,6 +99,7 @@ class Reliability:
                         "omega": asdict(s.omega) if s.omega else None,
                         "icc": asdict(s.icc) if s.icc else None,
                         "multilevel": asdict(s.multilevel) if s.multilevel else None,
+                        "two_level": asdict(s.two_level) if s.two_level else None,
                         "warnings": list(s.warnings),
                         "notes": list(s.notes),
                     }
@@ -211,7 +216,7 @@ def _scale(
     scale = moments.keyed(items)
     a = attempt("alpha", lambda: pm.alpha_of(scale, labels=labels))
     om = attempt("omega", lambda: pm.omega_of(scale, labels=labels))
-    icc = ml = None
+    icc = ml = tl = None
     if groups is not None:
         g = groups
         icc = attempt("ICC(1)", lambda: pm.icc1(g.pick(items.score), g.clients))
@@ -220,6 +225,10 @@ def _scale(
                 "multilevel",
                 lambda: pm.multilevel_reliability(g.pick(items.values), g.clients, g.sessions),
             )
+        tl = attempt(
+            "alpha within/between",
+            lambda: pm.two_level_alpha(g.pick(items.values), g.clients, labels),
+        )
     sid = items.scale_id
     return ScaleReliability(
         questionnaire=q.id,
@@ -231,5 +240,6 @@ def _scale(
         omega=om,
         icc=icc,
         multilevel=ml,
+        two_level=tl,
         notes=tuple(notes),
     )

@@ -34,7 +34,8 @@ def reliability(
         typer.Option(
             "--by",
             metavar="CLIENT_COL",
-            help="Client column: ICC(1) of each scale score across clients.",
+            help="Client column: ICC(1) of each scale score across clients, and alpha "
+            "within and between clients (Geldhof et al. 2014; any number of sessions).",
             show_default=False,
         ),
     ] = None,
@@ -44,7 +45,8 @@ def reliability(
             "--session",
             metavar="SESSION_COL",
             help="Session column (with --by): psych::mlr variance components and "
-            "between/within-client reliability; needs every client at every session.",
+            "between/within-client reliability; needs every client at every session "
+            "(otherwise use the within/between alphas of --by).",
             show_default=False,
         ),
     ] = None,

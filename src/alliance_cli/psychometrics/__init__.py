@@ -16,6 +16,10 @@ Conventions taken from psych, so that results agree with it:
   ``use = "pairwise"``), as ``psych::alpha`` and ``psych::omega`` default to;
   ``use="complete"`` drops incomplete rows first (listwise deletion);
 * standard deviations divide by n − 1.
+
+Unbalanced repeated measures have their own module, :mod:`.twolevel`: the within- and
+between-client alphas of Geldhof et al. (2014), pinned against R lavaan in
+``tests/test_twolevel.py``.
 """
 
 from ._base import (
@@ -32,6 +36,13 @@ from ._base import (
 from .alpha import Alpha, ItemStats, _beta_inc, _f_quantile, alpha, alpha_of, feldt_ci
 from .multilevel import ICC, Multilevel, icc1, multilevel_reliability
 from .omega import Omega, OneFactor, _minres_fit, minres_one_factor, omega, omega_of
+from .twolevel import (
+    TwoLevelAlpha,
+    WithinBetween,
+    two_level_alpha,
+    within_between,
+    within_between_of,
+)
 
 __all__ = [
     "ICC",
@@ -43,6 +54,8 @@ __all__ = [
     "OneFactor",
     "Pairwise",
     "ScaleItems",
+    "TwoLevelAlpha",
+    "WithinBetween",
     "_beta_inc",
     "_f_quantile",
     "_minres_fit",
@@ -60,4 +73,7 @@ __all__ = [
     "omega_of",
     "pairwise",
     "scale_items",
+    "two_level_alpha",
+    "within_between",
+    "within_between_of",
 ]

@@ -155,7 +155,8 @@ def multilevel_reliability(
             f"with every item answered ({n} clients × {k} sessions); "
             f"{_count(int(np.sum(cells == 0)), 'client–session cell')} empty, "
             f"{_count(int(np.sum(cells > 1)), 'cell')} repeated, "
-            f"{_count(int(np.isnan(a).any(axis=1).sum()), 'row')} incomplete",
+            f"{_count(int(np.isnan(a).any(axis=1).sum()), 'row')} incomplete; for unbalanced "
+            "sessions, alpha within and between clients (Geldhof et al. 2014) is given instead",
         )
     if min(n, k, m) < 2:
         raise _problem("too-few-clients", "needs at least two clients, sessions and items")

@@ -75,6 +75,13 @@ def _lines(s: ScaleReliability) -> list[str]:
             f"ICC(1) {_n(i.icc1, 3)} · ICC(2) {_n(i.icc2, 3)} ({i.n_clients:,} clients, "
             f"{i.n_obs:,} rows with a client and every item answered)"
         )
+    if s.two_level is not None:
+        t = s.two_level
+        lines.append(
+            f"alpha within clients {_n(t.alpha_within, 3)} · between clients "
+            f"{_n(t.alpha_between, 3)} (Geldhof et al. 2014; {t.n_clients:,} clients, "
+            f"{t.n_rows:,} rows)"
+        )
     if s.multilevel is not None:
         m = s.multilevel
         lines.append(

@@ -91,6 +91,35 @@ def main() -> None:
     arr[:, 2:] = _blank(rng, arr[:, 2:], 0.02)
     _write("sessions_unbalanced.csv", ["client", "session", "i1", "i2", "i3", "i4"], arr)
 
+    # 6. Two-level data for the within/between alphas (twolevel.R, lavaan): 40 clients with
+    #    1..12 sessions, five 1..7 items; different loadings within and between clients, a
+    #    little item bias per client, ~2% blank cells. Its own seed: sets 1-5 stay as they are.
+    rng = np.random.default_rng(20261207)
+    within, between = np.array([0.8, 0.7, 0.6, 0.5, 0.4]), np.array([0.9, 0.8, 0.8, 0.7, 0.6])
+    rows = []
+    for c in range(40):
+        level = rng.standard_normal()
+        bias = rng.standard_normal(5) * 0.5
+        for s in range(int(rng.integers(1, 13))):
+            state = rng.standard_normal()
+            z = 4.2 + between * level + bias + within * state + rng.standard_normal(5) * 0.7
+            rows.append([c + 1, s + 1, *_likert(z, 1, 7)])
+    arr = np.array(rows, float)
+    arr[:, 2:] = _blank(rng, arr[:, 2:], 0.02)
+    _write("twolevel.csv", ["client", "session", *(f"i{j}" for j in range(1, 6))], arr)
+
+    # 7. The same model, balanced and complete: 40 clients x 4 sessions.
+    rows = []
+    for c in range(40):
+        level = rng.standard_normal()
+        bias = rng.standard_normal(5) * 0.5
+        for s in range(4):
+            state = rng.standard_normal()
+            z = 4.2 + between * level + bias + within * state + rng.standard_normal(5) * 0.7
+            rows.append([c + 1, s + 1, *_likert(z, 1, 7)])
+    header = ["client", "session", *(f"i{j}" for j in range(1, 6))]
+    _write("twolevel_balanced.csv", header, np.array(rows, float))
+
 
 if __name__ == "__main__":
     main()
