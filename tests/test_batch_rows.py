@@ -321,3 +321,79 @@ def test_an_r_write_csv_export_scores_without_flags() -> None:
         assert row["id"] == answers["id"] and row["age"] == answers["age"]
         assert row["wai-sr.total.answered"] == str(len(items))
         assert float(row["wai-sr.total"]) == pytest.approx(sum(map(float, items)) / len(items))
+
+
+def test_a_form_not_complete_on_a_kept_row_is_said_and_counted(tmp_path: Path) -> None:
+    """SRS and ORS on the same event row: with --complete-only a row whose SRS is complete
+    but whose ORS is not keeps its SRS score, and the ORS cells say why they are empty."""
+    ors = [f"ors_{i}" for i in range(1, 5)]
+    header = ["record_id", "redcap_event_name", *SRS, "srs_complete", *ors, "ors_complete"]
+    lines = [
+        header,
+        ["1", "s1_arm_1", *SRS_A, "2", "5", "6", "7", "8", "1"],
+        ["2", "s1_arm_1", *SRS_B, "0", "5", "6", "7", "8", "0"],
+        ["3", "s1_arm_1", *SRS_C, "2", "4", "4", "4", "4", "2"],
+    ]
+    src = write(tmp_path / "r.csv", lines)
+    result = run("batch", str(src), "-q", "srs", "-q", "ors", "--complete-only", "--errors",
+                 str(tmp_path / "bad.csv"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    got = rows_of(result.stdout)
+    assert [(r["row"], r["srs.total"], r["ors.total"]) for r in got] == [
+        ("2", total(SRS_A), ""),
+        ("4", total(SRS_C), "16"),
+    ]
+    assert got[0]["ors.total.withheld_reason"] == (
+        "its REDCap form is not complete on this row (--complete-only)"
+    )
+    lines_said = said(result)
+    assert f"read 3 rows from {src}: 1 not complete (--complete-only), 2 scored" in lines_said
+    assert "ors: 1 scored on every scale, 0 with a score withheld, 1 with its form not " \
+        "complete" in lines_said  # fmt: skip
+
+
+def test_rows_are_counted_the_same_in_chunks(tmp_path: Path) -> None:
+    src = redcap_export(tmp_path / "r.csv", False)
+    lines = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    body = [[str(int(r[0]) + 10 * k), *r[1:]] for k in range(4) for r in lines[1:]]
+    big = write(tmp_path / "big.csv", [lines[0], *body])
+    told = []
+    for chunk in ("10", "1000"):
+        result = run("batch", str(big), "-q", "srs", "-q", "care", "--complete-only",
+                     "--chunk-size", chunk)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        heads = ("read ", "srs: ", "care: ")
+        told.append([line for line in said(result) if line.startswith(heads)])
+    assert (
+        told[0]
+        == told[1]
+        == [
+            f"read 32 rows from {big}: 8 not complete (--complete-only), 4 not a row of the scored "
+            "forms, 20 scored",
+            "srs: 8 scored on every scale, 0 with a score withheld, 12 rows of another form",
+            "care: 12 scored on every scale, 0 with a score withheld, 8 rows of another form",
+        ]
+    )
+
+
+def test_keep_names_a_column_of_every_input(tmp_path: Path) -> None:
+    one = write(tmp_path / "one.csv", [["pid", "age", *WAI], ["P1", "30", *(["3"] * 12)]])
+    two = write(tmp_path / "two.csv", [["pid", "agee", *WAI], ["P2", "31", *(["3"] * 12)]])
+    result = run("batch", str(one), str(two), "-q", "wai-sr", "--id", "pid", "--keep", "age")
+    assert result.exit_code == 2
+    assert said(result) == [
+        f'error: {two} has no column "age"; did you mean "agee"?',
+        "--keep takes the name of a column of every input file",
+    ]
+
+
+def test_an_empty_run_writes_no_errors_file_either(tmp_path: Path) -> None:
+    src = write(tmp_path / "h.csv", [WAI])
+    errors, out = tmp_path / "bad.csv", tmp_path / "o.csv"
+    result = run("batch", str(src), "-q", "wai-sr", "--errors", str(errors), "-o", str(out))
+    assert result.exit_code == 1 and not errors.exists() and not out.exists()
+    allowed = run("batch", str(src), "-q", "wai-sr", "--errors", str(errors), "-o", str(out),
+                  "--allow-empty")  # fmt: skip
+    assert allowed.exit_code == 0 and errors.exists() and out.exists()
+    book = json.loads((tmp_path / "o.csv.codebook.json").read_text(encoding="utf-8"))
+    assert book["row_accounting"]["read"] == 0 and book["rows"] == 0

@@ -123,6 +123,7 @@ def run_batch(
                 sink = output(part.columns)
             sink.write(part.table)
         columns: tuple[Column, ...] = ()
+        empty = not (state.rows_done or allow_empty or state.refused)  # nothing is written
         if not state.refused and output is not None:
             if options.center:
                 table, columns = join_parts(held, qs, options, mappings)
@@ -131,14 +132,17 @@ def run_batch(
                 sink.write(table)
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
-            if state.rows_done or allow_empty:
-                sink.commit()
-            else:
+            if empty:
                 sink.discard()
+            else:
+                sink.commit()
         elif sink is not None:
             sink.discard()
         if error_sink is not None:
-            error_sink.commit()
+            if empty:
+                error_sink.discard()
+            else:
+                error_sink.commit()
     except BaseException:
         for s in (sink, error_sink):
             if s is not None:
