@@ -397,3 +397,25 @@ def test_an_empty_run_writes_no_errors_file_either(tmp_path: Path) -> None:
     assert allowed.exit_code == 0 and errors.exists() and out.exists()
     book = json.loads((tmp_path / "o.csv.codebook.json").read_text(encoding="utf-8"))
     assert book["row_accounting"]["read"] == 0 and book["rows"] == 0
+
+
+def test_an_answered_row_is_never_taken_for_another_forms_row(tmp_path: Path) -> None:
+    """An export of selected fields without srs_complete: the SRS items' next status column
+    is CARE's, blank on the SRS rows; their answers still make them SRS rows."""
+    head = ["record_id", "redcap_event_name", "redcap_repeat_instrument"]
+    header = [*head, "redcap_repeat_instance", *SRS, *CARE, "care_complete"]
+    lines = [
+        header,
+        ["1", "s1_arm_1", "", "", *SRS_A, *[""] * 10, ""],
+        ["1", "s1_arm_1", "care", "1", *[""] * 4, *CARE_A, "2"],
+        ["2", "s1_arm_1", "", "", *SRS_C, *[""] * 10, ""],
+    ]
+    src = write(tmp_path / "r.csv", lines)
+    result = run("batch", str(src), "-q", "srs")
+    assert result.exit_code == 0, result.output
+    got = [(r["row"], r["srs.total"]) for r in rows_of(result.stdout)]
+    assert got[0] == ("2", total(SRS_A)) and got[-1] == ("4", total(SRS_C))
+    # Answers without a complete status of their (assumed) form are not complete.
+    complete = run("batch", str(src), "-q", "srs", "--complete-only")
+    assert complete.exit_code == 0, complete.output
+    assert f"read 3 rows from {src}: 2 not complete (--complete-only), 1 scored" in said(complete)

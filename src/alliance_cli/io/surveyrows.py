@@ -19,8 +19,10 @@ belongs to a form when
 * it is an event row and the form's status cell is filled (REDCap leaves it blank for forms
   not on that event, and for repeating instruments).
 
-A questionnaire's rows are the rows of the forms holding its items (every row, when an item
-has no status column after it and ``--complete-only`` is not asked for). With
+A questionnaire's rows are the rows of the forms holding its items, and every row with an
+answer in its item columns (an answer is never taken for another form's blank; this also
+covers an export without a form's status column); every row, when an item has no status
+column after it and ``--complete-only`` is not asked for. With
 ``complete_only``, a row of the questionnaire counts only when each of its forms on that row
 has status 2 (``Complete``); a status that is none of REDCap's is a bad cell. A row is kept
 when it is a (complete) row of at least one scored questionnaire; on a kept row, another
@@ -172,7 +174,8 @@ def form_rows(
             complete[k] = status == 2
             bad[k] = status == NO_STATUS
     roles: dict[str, Any] = {}
-    for qid, ks in forms.items():
+    for qc in mapping.questionnaires:
+        qid, ks = qc.questionnaire.id, forms[qc.questionnaire.id]
         role = np.full(n, ITS_ROW, dtype=np.int8)
         if ks is not None:
             mine = np.zeros(n, dtype=np.bool_)
@@ -181,6 +184,11 @@ def form_rows(
                 mine |= belongs[k]
                 if complete_only:
                     done &= ~belongs[k] | complete[k]
+            for ic in qc.items:
+                answered = _filled(table, ic.position)
+                mine |= answered
+                if complete_only:  # answers without a complete status are not complete
+                    done &= ~answered | np.logical_or.reduce([complete[k] for k in ks])
             role[~done] = FORM_NOT_COMPLETE
             role[~mine] = ANOTHER_FORM
         roles[qid] = role
