@@ -605,7 +605,10 @@ def test_a_file_with_only_a_header_scores_nothing(tmp_path: Path) -> None:
     data = tmp_path / "h.csv"
     data.write_text(",".join(WAI_HEADER) + "\n")
     for shape in ("wide", "long"):
-        result = run(str(data), "-q", "wai-sr", "--shape", shape)
+        refused = run(str(data), "-q", "wai-sr", "--shape", shape)
+        assert refused.exit_code == 1 and refused.stdout == ""
+        assert "WARNING: no row was scored" in refused.stderr
+        result = run(str(data), "-q", "wai-sr", "--shape", shape, "--allow-empty")
         assert result.exit_code == 0 and len(read_csv(result.stdout)) == 0
         assert "read 0 rows from" in result.stderr
 

@@ -113,7 +113,7 @@ def test_qualtrics_scores_equal_plain_scores_and_minus_99_is_missing(
     assert "Q99" not in out[0] and "IPAddress" not in out[0]
     told = " ".join(got.stderr.split())
     assert "id columns: ResponseId" in told
-    assert "left out of the output (6; --id names the columns to keep): StartDate," in told
+    assert "left out of the output (6; --keep COL carries one): StartDate," in told
     coded = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
     book = json.loads((tmp_path / "o.csv.codebook.json").read_text(encoding="utf-8"))
     assert coded.exit_code == 0 and book["mapping"][0]["left_out"] == [
@@ -162,7 +162,13 @@ def test_finished_only_keeps_finished_rows(tmp_path: Path) -> None:
         f"R_{0:015d}",
         f"R_{2:015d}",
     ]
-    assert "read 2 rows" in result.stderr
+    assert f"read 5 rows from {src}: 3 not finished (--finished-only), 2 scored" in (
+        result.stderr.splitlines()
+    )
+    streamed = run("batch", str(src), "-q", "wai-sr", "--finished-only", "--chunk-size", "10")
+    assert f"read 5 rows from {src}: 3 not finished (--finished-only), 2 scored" in (
+        streamed.stderr.splitlines()
+    )
     rel = run("reliability", str(src), "-q", "wai-sr", "--finished-only", "--json")
     assert rel.exit_code == 0, rel.output
     assert json.loads(rel.stdout)["rows"] == 2
@@ -513,7 +519,9 @@ def test_complete_only_reads_status_labels(tmp_path: Path, labels: bool) -> None
         record, instance = "record_id", "redcap_repeat_instance"
     result = run("batch", str(src), "-q", "wai-sr", "--complete-only")
     assert result.exit_code == 0, result.output
-    assert "read 2 rows" in result.stderr
+    assert f"read 4 rows from {src}: 2 not complete (--complete-only), 2 scored" in (
+        result.stderr.splitlines()
+    )
     out = rows_of(result.stdout)
     assert [(r[record], r[instance]) for r in out] == [("1", ""), ("1", "1")]
 

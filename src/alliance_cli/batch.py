@@ -35,8 +35,9 @@ import pandas as pd  # type: ignore[import-untyped]
 from . import scoring
 from .batchcells import (
     failure_table,
-    keep_complete,
+    keep_rows,
     label_conflicts,
+    not_its_rows,
     read_questionnaire,
 )
 from .batchids import IdKeys, IdRegistry, check_ids
@@ -46,6 +47,7 @@ from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
 from .io.readers import DEFAULT_CHUNK_ROWS, TextTable
+from .io.surveyrows import ANOTHER_FORM, FORM_NOT_COMPLETE, ITS_ROW, RowCounts, total
 from .io.tables import slices
 from .mapfile import MapSource
 from .model import Questionnaire
@@ -76,15 +78,43 @@ class BatchOptions:
     center: str | None = None
     """A client column (``--center``): add each scale's person mean and within-client
     deviation."""
+    keep: tuple[str, ...] = ()
+    """Columns carried into the output unchecked (``--keep``)."""
+    keep_all: bool = False
+    """Carry every column that is not an item or id (``--keep-all``)."""
 
 
 @dataclass(frozen=True)
 class Counts:
-    """Per questionnaire: responses scored on every scale, and with some score withheld."""
+    """Per questionnaire: responses scored on every scale, with some score withheld, and
+    (REDCap) output rows that are another form's, or whose form is not complete."""
 
     questionnaire: str
     complete: int
     withheld: int
+    other_form: int = 0
+    not_complete: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.questionnaire,
+            self.complete + other.complete,
+            self.withheld + other.withheld,
+            self.other_form + other.other_form,
+            self.not_complete + other.not_complete,
+        )
+
+    def describe(self) -> str:
+        """``wai-sr: 4 scored on every scale, 0 with a score withheld``."""
+        text = (
+            f"{self.questionnaire}: {self.complete:,} scored on every scale, "
+            f"{self.withheld:,} with a score withheld"
+        )
+        if self.other_form:
+            text += f", {self.other_form:,} row{'s' * (self.other_form != 1)} of another form"
+        if self.not_complete:
+            text += f", {self.not_complete:,} with its form not complete"
+        return text
 
 
 @dataclass(frozen=True)
@@ -127,10 +157,19 @@ class Batch:
     """Bad cells per problem code when streamed (else counted from ``failures``)."""
     written: int = 0
     """Rows written to the sink (streamed runs)."""
+    row_counts: tuple[RowCounts, ...] = ()
+    """Per input: the rows read, and those left out by reason (the rest are scored)."""
+    na_columns: tuple[str, ...] = ()
+    """Item columns where ``NA`` was read as "does not apply" (their items offer it)."""
 
     @property
     def rows(self) -> int:
         return sum(len(t) for t in self.inputs)
+
+    @property
+    def empty(self) -> bool:
+        """No row was scored (a run refuses to write that unless allowed)."""
+        return self.rows == 0
 
     @property
     def output_rows(self) -> int:
@@ -149,13 +188,17 @@ class Batch:
         return dict(Counter(counted).most_common())
 
     def summary(self) -> list[str]:
-        """``read 120 rows from a.csv``, then per questionnaire how many were scored."""
+        """``read 120 rows from a.csv`` (and, when some were left out, why, and how many were
+        scored), then per questionnaire how many were scored."""
         files = ", ".join(t.name for t in self.inputs)
-        lines = [f"read {self.rows:,} row{'s' * (self.rows != 1)} from {files}"]
-        for c in self.counts:
+        counts = total(self.row_counts) if self.row_counts else RowCounts.of(self.rows)
+        read = f"read {counts.read:,} row{'s' * (counts.read != 1)} from {files}"
+        lines = [f"{read}: {counts.describe()}" if counts.reasons() else read]
+        lines += [c.describe() for c in self.counts]
+        if self.na_columns:
             lines.append(
-                f"{c.questionnaire}: {c.complete:,} scored on every scale, "
-                f"{c.withheld:,} with a score withheld"
+                f'NA read as "does not apply" in {", ".join(self.na_columns)} (its item offers '
+                "that answer; --missing NA reads it as a missing answer)"
             )
         if self.bad_cells:
             parts = ", ".join(f"{n:,} {code}" for code, n in self.failure_counts().items())
@@ -211,22 +254,29 @@ class Part:
     file: int = 0
     clients: Any = None
     """With ``--center``: the client of each row (None where blank)."""
+    row_counts: RowCounts = field(default_factory=RowCounts)
+    """The chunk's rows read, and those left out by reason."""
+    na_columns: tuple[str, ...] = ()
+    """Item columns where ``NA`` was read as "does not apply"."""
 
 
 def score_part(job: PartJob) -> Part:
     """Read, check and score one chunk: its bad cells (repeated ids within the chunk
     included), counts, and output rows. The same function serves every engine."""
     table, mapping, qs = job.table, job.mapping, job.questionnaires
-    table, status_pieces = keep_complete(table, job.file, mapping)
+    table, status_pieces, roles, row_counts = keep_rows(table, job.file, mapping)
     pieces: list[Any] = []
     matrices: dict[str, Any] = {}
     states: dict[str, Any] = {}
+    na_columns: list[str] = []
     for qc in mapping.questionnaires:
-        x, states[qc.questionnaire.id], bad = read_questionnaire(
-            table, job.file, qc.questionnaire, qc.items
-        )
+        qid = qc.questionnaire.id
+        x, states[qid], bad, na = read_questionnaire(table, job.file, qc.questionnaire, qc.items)
+        if qid in roles:
+            bad = not_its_rows(table, x, states[qid], bad, roles[qid] != ITS_ROW)
         pieces += bad
-        matrices[qc.questionnaire.id] = x
+        na_columns += na
+        matrices[qid] = x
     answer_bad = sum(len(p) for p in pieces)
     id_pieces, keys = check_ids(table, job.file, mapping)
     failures = failure_table(pieces + id_pieces + status_pieces, keep_place=True)
@@ -235,7 +285,8 @@ def score_part(job: PartJob) -> Part:
     )
     if job.score or job.build:
         scores = {q.id: scoring.score_matrix(q, matrices[q.id], states[q.id]) for q in qs}
-        counts = tuple(_counts(q, scores[q.id]) for q in qs)
+        scores = {q: _not_scored(s, roles.get(q)) for q, s in scores.items()}
+        counts = tuple(_counts(q, scores[q.id], roles.get(q.id)) for q in qs)
     else:
         scores, counts = {}, ()
     out: Any = None
@@ -249,6 +300,7 @@ def score_part(job: PartJob) -> Part:
             job.options.shape,
             base=job.base,
             several=job.several,
+            roles=roles,
         )
     clients = None
     if job.options.center and job.build:
@@ -266,6 +318,8 @@ def score_part(job: PartJob) -> Part:
         len(table),
         job.file,
         clients,
+        row_counts,
+        tuple(dict.fromkeys(na_columns)),
     )
 
 
@@ -296,7 +350,7 @@ def score_batch(
     parts: list[Part] = []
     kept: list[TextTable] = []
     for f, (table, mapping) in enumerate(zip(inputs, mappings, strict=True)):
-        kept.append(keep_complete(table, f, mapping)[0])
+        kept.append(keep_rows(table, f, mapping)[0])
         # In slices of rows, as a batch streams them: the temporaries of scoring stay small
         # (a few MB, not hundreds), which is several times faster on large tables.
         for _, piece in slices(table, SLICE_ROWS):
@@ -313,23 +367,24 @@ def score_batch(
     if refused and check:
         raise refusal(failures, options)
     counts = tuple(
-        Counts(
-            q.id,
-            sum(p.counts[i].complete for p in parts),
-            sum(p.counts[i].withheld for p in parts),
-        )
+        sum((p.counts[i] for p in parts), Counts(q.id, 0, 0))
         for i, q in enumerate(qs)
         if score or build
     )
     matrices = {q.id: _stacked([p.matrices[q.id] for p in parts], len(q.items)) for q in qs}
-    if refused or not build:
-        return Batch(
-            tuple(kept), qs, mappings, options, failures, refused, None, (), counts, matrices
-        )
-    table, columns = join_parts(parts, qs, options, mappings)
-    return Batch(
-        tuple(kept), qs, mappings, options, failures, False, table, columns, counts, matrices
+    rows = tuple(
+        sum((p.row_counts for p in parts if p.file == f), surveys.left_before(t))
+        for f, t in enumerate(inputs)
     )
+    na_columns = tuple(dict.fromkeys(c for p in parts for c in p.na_columns))
+    out: Any = None
+    columns: tuple[Column, ...] = ()
+    if build and not refused:
+        out, columns = join_parts(parts, qs, options, mappings)
+    return Batch(
+        tuple(kept), qs, mappings, options, failures, refused, out, columns, counts, matrices,
+        row_counts=rows, na_columns=na_columns,
+    )  # fmt: skip
 
 
 def _stacked(pieces: Sequence[Any], width: int) -> Any:
@@ -380,6 +435,9 @@ def map_all(
                 ids=surveys.id_columns(table, options.ids, options.spec),
                 missing=(*options.missing, *surveys.missing_codes(table)),
                 import_ids=surveys.import_ids(table),
+                keep=options.keep,
+                keep_all=options.keep_all,
+                keep_default=surveys.kept_columns(table),
             )
         except UsageError as exc:
             problems += [p for p in exc.problems if p not in problems]
@@ -427,8 +485,35 @@ def refusal(
     )
 
 
-def _counts(q: Questionnaire, scores: scoring.Scores) -> Counts:
+def _not_scored(scores: scoring.Scores, role: Any) -> scoring.Scores:
+    """The scores with the rows that are not the questionnaire's own (``role`` not
+    ``ITS_ROW``) neither withheld nor missing: their cells were not read (see
+    :func:`~alliance_cli.batchtable.build_table` for the reason shown)."""
+    if role is None or (role == ITS_ROW).all():
+        return scores
+    other = role != ITS_ROW
+    scales = {
+        sid: replace(
+            s,
+            withheld=np.where(other, scoring.WITHHELD_NONE, s.withheld).astype(np.int8),
+            missing=np.where(other, 0, s.missing),
+        )
+        for sid, s in scores.scales.items()
+    }
+    return replace(scores, scales=scales)
+
+
+def _counts(q: Questionnaire, scores: scoring.Scores, role: Any) -> Counts:
     withheld = np.zeros(len(scores.states), dtype=np.bool_)
     for s in scores.scales.values():
         withheld |= s.withheld != scoring.WITHHELD_NONE
-    return Counts(q.id, int((~withheld).sum()), int(withheld.sum()))
+    if role is None:
+        return Counts(q.id, int((~withheld).sum()), int(withheld.sum()))
+    mine = role == ITS_ROW
+    return Counts(
+        q.id,
+        int((mine & ~withheld).sum()),
+        int(withheld.sum()),
+        int((role == ANOTHER_FORM).sum()),
+        int((role == FORM_NOT_COMPLETE).sum()),
+    )

@@ -23,11 +23,16 @@ from .columnmap import FileMapping
 from .errors import Problem
 from .io import surveys
 from .io.readers import TextTable
+from .io.surveyrows import STATUS_ALLOWED, RowCounts
 from .mapfile import CellRules
 from .model import GRID_TOLERANCE, Questionnaire, fmt_num, normalize_label
 from .responses import read_value, why_unreadable
 
 FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
+# How R and pandas (NA) and SAS and Stata (.) write a missing value. "." is a missing answer;
+# so is NA where the item has no "does not apply" answer (where it has, NA means that, as a
+# typed answer does, and the run says in which columns).
+SAS_MISSING, R_MISSING = ".", "NA"
 
 # Why a text cell could not be read as an answer (per distinct value): not a number (and no
 # word either), a word that is no label of the scale, a "does not apply" word the item does
@@ -42,22 +47,27 @@ _READ_WHY = {  # by responses.why_unreadable
 
 def read_cells(
     q: Questionnaire, item_id: str, text: Any, rules: CellRules
-) -> tuple[Any, Any, Any, Any]:
+) -> tuple[Any, Any, Any, Any, bool]:
     """One column's text as answers, per distinct text: (codes, values, why unreadable,
-    recoded) — row ``i`` holds distinct text ``codes[i]``.
+    recoded, NA read as "does not apply") — row ``i`` holds distinct text ``codes[i]``.
 
-    Each distinct text is read once — missing code, recode, then
-    :func:`~alliance_cli.responses.read_value`. Unreadable texts are NaN in ``values`` and
-    non-zero in ``why``."""
+    Each distinct text is read once — missing code, recode, ``.`` (and ``NA`` where the item
+    offers no "does not apply") as missing, then :func:`~alliance_cli.responses.read_value`.
+    Unreadable texts are NaN in ``values`` and non-zero in ``why``."""
     codes, uniques = pd.factorize(text, sort=False)
     n = len(uniques)
     values = np.full(n, np.nan)
     why = np.zeros(n, dtype=np.int8)
     recoded = np.zeros(n, dtype=np.bool_)
+    offers_na = q.scale_of(item_id).not_applicable is not None
+    na_read = False
     for k, raw in enumerate(uniques.tolist()):
         token = str(raw).strip()
         if not token or (not rules.empty and rules.is_missing(token)):
             continue
+        if token == SAS_MISSING or (token == R_MISSING and not offers_na):
+            continue
+        na_read |= token == R_MISSING
         hit, value = rules.recoded(token) if not rules.empty else (False, None)
         if hit:
             recoded[k] = True
@@ -68,17 +78,21 @@ def read_cells(
             why[k] = _READ_WHY[why_unreadable(token)]
         else:
             values[k] = got
-    return codes, values, why, recoded
+    return codes, values, why, recoded, na_read
 
 
-def keep_complete(table: TextTable, f: int, mapping: FileMapping) -> tuple[TextTable, list[Any]]:
-    """With REDCap's ``--complete-only`` (:func:`~alliance_cli.io.surveys.complete_rows`):
-    the rows whose forms are complete, and the failure pieces of the status cells that are
-    no REDCap form status (code ``bad-form-status``; their rows are not kept)."""
-    found = surveys.complete_rows(table, mapping)
+def keep_rows(
+    table: TextTable, f: int, mapping: FileMapping
+) -> tuple[TextTable, list[Any], dict[str, Any], RowCounts]:
+    """The rows of ``table`` to score (:func:`~alliance_cli.io.surveys.form_rows`: in a
+    REDCap export, the rows of the scored questionnaires' forms, complete with
+    ``--complete-only``); the failure pieces of the status cells that are no REDCap form
+    status (code ``bad-form-status``; their rows are not kept); per questionnaire, its part
+    in each kept row (:data:`~alliance_cli.io.surveyrows.ITS_ROW` …; no entry: every row is
+    its row); and the rows read and left out."""
+    found = surveys.form_rows(table, mapping)
     if found is None:
-        return table, []
-    keep, bad = found
+        return table, [], {}, RowCounts.of(len(table))
     values = np.zeros(len(table))
     pieces = [
         _piece(
@@ -88,15 +102,29 @@ def keep_complete(table: TextTable, f: int, mapping: FileMapping) -> tuple[TextT
             mask,
             "bad-form-status",
             "not a REDCap form status",
-            surveys.STATUS_ALLOWED,
+            STATUS_ALLOWED,
             values,
             np.zeros(len(table), dtype=np.bool_),
         )
-        for k, mask in bad.items()
+        for k, mask in found.bad.items()
         if mask.any()
     ]
+    keep = found.keep
     frame = table.frame.loc[keep].reset_index(drop=True)
-    return replace(table, frame=frame, rows=table.rows[keep]), pieces
+    roles = {qid: role[keep] for qid, role in found.roles.items()}
+    counts = RowCounts(len(table), found.counts.left_out)
+    return replace(table, frame=frame, rows=table.rows[keep]), pieces, roles, counts
+
+
+def not_its_rows(table: TextTable, x: Any, states: Any, pieces: list[Any], other: Any) -> list[Any]:
+    """Blank a questionnaire's answers on the rows that are not its own (``other``), in
+    place, and drop its bad cells there: those cells are not read."""
+    if not other.any():
+        return pieces
+    x[other] = np.nan
+    states[other] = scoring.MISSING
+    rows = table.rows[other]
+    return [p.loc[~np.isin(p["row"].to_numpy(), rows)] for p in pieces]
 
 
 def label_conflicts(table: TextTable, q: Questionnaire, items: Sequence[Any]) -> list[Problem]:
@@ -143,10 +171,13 @@ def _is_number(text: str) -> bool:
 
 def read_questionnaire(
     table: TextTable, f: int, q: Questionnaire, items: Sequence[Any]
-) -> tuple[Any, Any, list[Any]]:
-    """The rows × items matrix of one file, its cell states, and the failure pieces of its
-    bad cells (which are left NaN and missing, so that the matrix scores them as missing)."""
-    columns = [read_cells(q, ic.item, table.frame[ic.position], ic.rules) for ic in items]
+) -> tuple[Any, Any, list[Any], list[str]]:
+    """The rows × items matrix of one file, its cell states, the failure pieces of its
+    bad cells (which are left NaN and missing, so that the matrix scores them as missing),
+    and the columns where ``NA`` was read as "does not apply"."""
+    read = [read_cells(q, ic.item, table.frame[ic.position], ic.rules) for ic in items]
+    na_columns = [ic.column for ic, r in zip(items, read, strict=True) if r[4]]
+    columns = [r[:4] for r in read]
     # The states of the distinct values, by the engine's own cell_states on a small matrix
     # (a row per distinct value, padded with blanks), then spread over the rows.
     distinct = np.full((max((len(c[1]) for c in columns), default=0), len(items)), np.nan)
@@ -205,7 +236,7 @@ def read_questionnaire(
         x[:, j] = np.where(invalid, np.nan, xj)
     # Bad cells are now blank: the states say so too (what scoring them as missing means).
     states[states == scoring.INVALID] = scoring.MISSING
-    return x, states, pieces
+    return x, states, pieces, na_columns
 
 
 def _piece(

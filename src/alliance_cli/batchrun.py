@@ -44,6 +44,7 @@ from .io import surveys
 from .io.columns import Column
 from .io.readers import Opened, TextTable
 from .io.sinks import Sink
+from .io.surveyrows import RowCounts
 from .model import Questionnaire
 
 KEPT_FAILURES = 1_000
@@ -84,10 +85,12 @@ def run_batch(
     engine: Engine | None = None,
     progress: Progress | None = None,
     check: bool = True,
+    allow_empty: bool = False,
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
-    bad cell through the sink ``errors`` makes.
+    bad cell through the sink ``errors`` makes. An output of no row is discarded (the
+    result says :attr:`~alliance_cli.batch.Batch.empty`) unless ``allow_empty``.
 
     Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
     :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
@@ -120,6 +123,7 @@ def run_batch(
                 sink = output(part.columns)
             sink.write(part.table)
         columns: tuple[Column, ...] = ()
+        empty = not (state.rows_done or allow_empty or state.refused)  # nothing is written
         if not state.refused and output is not None:
             if options.center:
                 table, columns = join_parts(held, qs, options, mappings)
@@ -128,11 +132,17 @@ def run_batch(
                 sink.write(table)
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
-            sink.commit()
+            if empty:
+                sink.discard()
+            else:
+                sink.commit()
         elif sink is not None:
             sink.discard()
         if error_sink is not None:
-            error_sink.commit()
+            if empty:
+                error_sink.discard()
+            else:
+                error_sink.commit()
     except BaseException:
         for s in (sink, error_sink):
             if s is not None:
@@ -157,6 +167,8 @@ def run_batch(
         counts=state.counts(),
         codes=dict(state.codes),
         written=sink.rows if sink is not None and not state.refused else 0,
+        row_counts=tuple(state.row_counts),
+        na_columns=tuple(state.na_columns),
     )
 
 
@@ -180,8 +192,9 @@ class _State:
         self.options = options
         self.registry = IdRegistry([o.name for o in inputs])
         self.rows = [0] * len(inputs)
-        self.complete = [0] * len(qs)
-        self.withheld = [0] * len(qs)
+        self.row_counts = [RowCounts()] * len(inputs)
+        self.na_columns: dict[str, None] = {}
+        self.per_questionnaire = [Counts(q.id, 0, 0) for q in qs]
         self.codes: Counter[str] = Counter()
         self.bad = 0
         self.bad_rows = 0
@@ -199,9 +212,10 @@ class _State:
         failures = self.registry.check(part.keys, part.failures)
         self.rows_done += part.rows
         self.rows[part.file] += part.rows
+        self.row_counts[part.file] += part.row_counts
+        self.na_columns.update(dict.fromkeys(part.na_columns))
         for i, c in enumerate(part.counts):
-            self.complete[i] += c.complete
-            self.withheld[i] += c.withheld
+            self.per_questionnaire[i] += c
         if len(failures):
             self.bad += len(failures)
             self.bad_rows += failures[["_file", "row"]].drop_duplicates().shape[0]
@@ -218,9 +232,7 @@ class _State:
         return failure_table(self.kept)
 
     def counts(self) -> tuple[Counts, ...]:
-        return tuple(
-            Counts(q.id, self.complete[i], self.withheld[i]) for i, q in enumerate(self.qs)
-        )
+        return tuple(self.per_questionnaire)
 
 
 def _jobs(
@@ -240,6 +252,7 @@ def _jobs(
         chunk: TextTable | None = first
         while chunk is not None:
             state.positions.append(sum(o.position() for o in inputs[:f]) + opened.position())
+            state.row_counts[f] += surveys.left_before(chunk)
             yield PartJob(
                 qs, options, mapping, f, chunk, base, several, build and not state.refused
             )

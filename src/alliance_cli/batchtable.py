@@ -30,6 +30,7 @@ from .columnmap import FileMapping
 from .errors import Problem, UsageError
 from .io.columns import Column, long_columns
 from .io.readers import TextTable, blank_cells
+from .io.surveyrows import ITS_ROW, ROLE_TEXT
 from .model import Method, Questionnaire, fmt_num
 from .result import withheld_reason_text
 
@@ -43,16 +44,20 @@ def build_table(
     *,
     base: Sequence[str] | None = None,
     several: bool = False,
+    roles: dict[str, Any] | None = None,
 ) -> tuple[Any, tuple[Column, ...]]:
     """The output rows of one table (a whole input or a chunk of it) and the column
     descriptions. ``base`` names the kept columns of the whole run (the union over its
-    inputs; a column this input lacks is empty); ``several`` adds the ``file`` column."""
+    inputs; a column this input lacks is empty); ``several`` adds the ``file`` column;
+    ``roles`` gives per questionnaire the rows that are not its own (REDCap forms,
+    :mod:`alliance_cli.io.surveyrows`): their scores are empty, with the reason."""
     names = tuple(base) if base is not None else base_names([mapping])
     frame, base_columns = _base(table, mapping, names, several, mapping.ids_declared)
+    roles = roles or {}
     if shape == "long":
-        out, columns = _long(frame, questionnaires, scores)
+        out, columns = _long(frame, questionnaires, scores, roles)
     else:
-        out, columns = _wide(frame, questionnaires, scores)
+        out, columns = _wide(frame, questionnaires, scores, roles)
     _check_unique([c.name for c in base_columns + columns])
     return out, tuple(base_columns + columns)
 
@@ -62,8 +67,14 @@ def base_names(mappings: Sequence[FileMapping]) -> tuple[str, ...]:
     repeated within one input gets `` (2)``, `` (3)`` …"""
     names: dict[str, None] = {}
     for mapping in mappings:
-        names.update(dict.fromkeys(_unique([name for name, _ in mapping.ids])))
+        names.update(dict.fromkeys(_unique([name for name, _ in _carried(mapping)])))
     return tuple(names)
+
+
+def _carried(mapping: FileMapping) -> tuple[tuple[str, int], ...]:
+    """The input columns carried into the output: the ids (or every non-item column), then
+    the columns kept unchecked."""
+    return (*mapping.ids, *mapping.kept)
 
 
 def _check_unique(names: Sequence[str]) -> None:
@@ -87,9 +98,9 @@ def _base(
 ) -> tuple[Any, list[Column]]:
     added = ["row", "file"] if several else ["row"]
     _check_unique([*added, *names])
-    own = dict(
-        zip(_unique([name for name, _ in mapping.ids]), [p for _, p in mapping.ids], strict=True)
-    )
+    carried = _carried(mapping)
+    own = dict(zip(_unique([name for name, _ in carried]), [p for _, p in carried], strict=True))
+    kept = {name for name, _ in mapping.kept}
     data: dict[str, Any] = {"row": table.rows}
     if several:
         data["file"] = pd.Series(table.name, index=range(len(table)), dtype=object)
@@ -114,8 +125,9 @@ def _base(
         if declared
         else "kept from the input file as it is (not an item column)"
     )
+    unchecked = "kept from the input file as it is, unchecked (blanks and repeats allowed)"
     for name in names:
-        columns.append(Column(str(name), "text", meaning))
+        columns.append(Column(str(name), "text", unchecked if name in kept else meaning))
     return frame, columns
 
 
@@ -208,7 +220,13 @@ def texts(codes: Any, labels: Sequence[str | None]) -> Any:
 
 
 def _scale_cells(
-    q: Questionnaire, scale_id: str, s: scoring.ScaleScores, scores: scoring.Scores, *, mean: bool
+    q: Questionnaire,
+    scale_id: str,
+    s: scoring.ScaleScores,
+    scores: scoring.Scores,
+    *,
+    mean: bool,
+    role: Any = None,
 ) -> dict[str, Any]:
     """The per-row cells of one scale: rounded numbers, and texts built once per distinct
     case (as Categoricals: a code per row, the texts once)."""
@@ -225,6 +243,12 @@ def _scale_cells(
             back,
             [withheld_reason_text(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
         )
+    if role is not None and (role != ITS_ROW).any():
+        # Not the questionnaire's row: the reason instead (its cells were not read).
+        text = np.asarray(reason, dtype=object)
+        for code, why in ROLE_TEXT.items():
+            text[role == code] = why
+        reason = pd.Categorical(text)
     band = texts(s.band, [b.label for b in scale.bands])
     # Flags as `alliance score --format csv` writes them: flagged bands, then item rules on
     # the scale's items as rule:item; a bit per mark, a text per distinct set of bits.
@@ -262,6 +286,7 @@ def _wide(
     base: Any,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
+    roles: dict[str, Any],
 ) -> tuple[Any, list[Column]]:
     data: dict[str, Any] = {}
     columns: list[Column] = []
@@ -269,7 +294,7 @@ def _wide(
         result = scores[q.id][1]
         for sid, scale in q.scales.items():
             s = result.scales[sid]
-            cells = _scale_cells(q, sid, s, result, mean=False)
+            cells = _scale_cells(q, sid, s, result, mean=False, role=roles.get(q.id))
             lo, hi = q.scale_range(sid)
             stem = f"{q.id}.{sid}"
             n_items = len(scale.items)
@@ -309,7 +334,8 @@ def _wide(
                 Column(
                     f"{stem}.withheld_reason",
                     "text",
-                    "why the score was withheld; empty when it was not",
+                    "why the score was withheld, or that the row is not this questionnaire's "
+                    "(REDCap: another form's row); empty when scored",
                 ),
                 Column(
                     f"{stem}.band",
@@ -332,6 +358,7 @@ def _long(
     base: Any,
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
+    roles: dict[str, Any],
 ) -> tuple[Any, list[Column]]:
     n = len(base)
     blocks: list[dict[str, Any]] = []
@@ -339,7 +366,7 @@ def _long(
         result = scores[q.id][1]
         for si, (sid, scale) in enumerate(q.scales.items()):
             s = result.scales[sid]
-            cells = _scale_cells(q, sid, s, result, mean=True)
+            cells = _scale_cells(q, sid, s, result, mean=True, role=roles.get(q.id))
             blocks.append(
                 {
                     "_row": np.arange(n),

@@ -8,7 +8,7 @@ Exit codes (documented in the README):
 
 ====  =================================================================
 0     success
-1     ``alliance validate`` found problems in a definition
+1     ``alliance validate`` found problems in a definition; ``alliance batch`` scored no row
 2     command-line usage error (unknown option, missing argument, a value not allowed
       such as a client code with spaces)
 3     questionnaire not found

@@ -130,6 +130,23 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            metavar="COL",
+            help="Column carried into the output as it is, unchecked (blanks and repeats "
+            "allowed): a covariate (repeat for several).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_all: Annotated[
+        bool,
+        typer.Option(
+            "--keep-all",
+            help="Carry every column that is not an item or id into the output, unchecked.",
+        ),
+    ] = False,
     missing: Annotated[
         list[str] | None,
         typer.Option(
@@ -196,6 +213,14 @@ def batch(
         typer.Option(
             "--no-escape-formulas",
             help="Do not prefix ' to text cells starting with = + - @ (formula injection).",
+        ),
+    ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="A run that scores no row writes the empty output (with its header) and "
+            "exits 0; without it, it writes nothing and exits 1.",
         ),
     ] = False,
     dry_run: Annotated[
@@ -307,6 +332,8 @@ def batch(
             invalid=InvalidPolicy(invalid.value),
             shape=BatchShape(shape.value),
             center=center,
+            keep=tuple(keep or ()),
+            keep_all=keep_all,
         )
         for q in qs:
             if warning := key_warning(q):
@@ -329,6 +356,7 @@ def batch(
                     engine=runner,
                     progress=progress,
                     check=not dry_run,
+                    allow_empty=allow_empty,
                 )
         except BatchDataError as exc:
             flush_notices(catalog)
@@ -339,13 +367,27 @@ def batch(
             view.dry_run(result, SHOWN_FAILURES)
             if result.refused:
                 raise typer.Exit(BatchDataError.exit_code)
+            _refuse_empty(result, allow_empty, "a run would write nothing")
             return
+        if result.empty and not allow_empty:
+            for line in result.summary():
+                typer.echo(line, err=True)
+            _refuse_empty(result, allow_empty, "nothing was written")
         written = write_codebook(
             result, out_path, fmt=fmt, codebook=codebook, errors=errors, escape_formulas=escape
         )
         for line in result.summary():
             typer.echo(line, err=True)
         typer.echo(f"{written.summary()} in {time.perf_counter() - started:.2f} s", err=True)
+
+
+def _refuse_empty(result: Any, allow_empty: bool, what: str) -> None:
+    """Exit 1 with a warning when no row was scored (unless ``--allow-empty``)."""
+    from ..ui import render
+
+    if result.empty and not allow_empty:
+        render.warning(f"no row was scored, so {what}; --allow-empty writes the empty output")
+        raise typer.Exit(1)
 
 
 def _engine(engine: Engine, scheduler: str | None) -> Any:

@@ -40,6 +40,9 @@ MAP_HINT = (
 )
 
 
+KEEP_HINT = "--keep takes the name of a column of every input file"
+
+
 def map_columns(
     columns: Sequence[str],
     questionnaires: Sequence[Questionnaire],
@@ -49,12 +52,18 @@ def map_columns(
     ids: Sequence[str] = (),
     missing: Sequence[str] = (),
     import_ids: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    keep_all: bool = False,
+    keep_default: Sequence[str] = (),
 ) -> FileMapping:
     """Resolve which column holds each item of each questionnaire in one file.
 
     ``ids`` (``--id``) win over the map's ``ids``; ``missing`` (``--missing``) adds to the
     map's codes. ``import_ids`` are the columns' ImportIds in a Qualtrics export (""
-    where none), which the map and ``ids`` may use instead of the names. Raises
+    where none), which the map and ``ids`` may use instead of the names. ``keep``
+    (``--keep``) names columns carried into the output unchecked, ``keep_all`` every column
+    that is neither an item nor an id, ``keep_default`` those the export keeps by default
+    (present columns: Qualtrics ExternalReference). Raises
     :class:`UsageError` listing every problem (unknown or repeated columns, ambiguous or
     missing items)."""
     columns = Columns(columns, import_ids)
@@ -74,10 +83,18 @@ def map_columns(
     if auto:
         found = automatic(columns, auto, global_missing, taken, file, problems, notices)
         mapped |= found
-    if problems:
-        raise UsageError(problems, hint=MAP_FIX_HINT if spec is not None else MAP_HINT)
+    unkept: list[Problem] = []
+    kept = resolve_ids(columns, [*keep, *keep_default], None, file, unkept)
+    if problems or unkept:
+        hint = MAP_FIX_HINT if spec is not None else MAP_HINT
+        raise UsageError(problems + unkept, hint=hint if problems else KEEP_HINT)
     used = set(taken)
     rest = [(name, pos) for pos, name in enumerate(columns) if pos not in used]
+    if keep_all:
+        kept = rest
+    # Kept columns are neither ids nor (when no ids are declared) already kept.
+    held = {pos for _, pos in (id_cols if declared else rest)}
+    kept = [(name, pos) for name, pos in kept if pos not in held]
     if not declared:
         id_cols = rest
     return FileMapping(
@@ -86,5 +103,8 @@ def map_columns(
         ids=tuple(id_cols),
         ids_declared=bool(declared),
         notices=tuple(dict.fromkeys(notices)),
-        left_out=tuple(name for name, _ in rest) if declared else (),
+        left_out=tuple(name for name, pos in rest if all(pos != k for _, k in kept))
+        if declared
+        else (),
+        kept=tuple(kept),
     )

@@ -53,7 +53,11 @@ class FileMapping:
     """True when the ids were given (--id, map ``ids``) and are checked (missing, repeated)."""
     notices: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
-    """Columns that are neither items nor declared ids: not copied into the output."""
+    """Columns that are neither items nor declared ids nor kept: not copied into the
+    output."""
+    kept: tuple[tuple[str, int], ...] = ()
+    """(name, position) of the columns carried into the output unchecked (``--keep``,
+    ``--keep-all``, Qualtrics ExternalReference), besides the ids."""
 
 
 def one_per_item(

@@ -87,6 +87,16 @@ def write_codebook(
     return Written(batch.written, output, codebook, errors)
 
 
+def row_accounting(batch: Batch) -> dict[str, Any]:
+    """Every row read: how many were scored, and how many left out for each reason, in
+    all and per input file."""
+    from .surveyrows import RowCounts, total
+
+    counts = batch.row_counts or tuple(RowCounts.of(len(t)) for t in batch.inputs)
+    files = [{"file": t.name, **c.to_dict()} for t, c in zip(batch.inputs, counts, strict=True)]
+    return {**total(counts).to_dict(), "files": files}
+
+
 def batch_codebook(
     batch: Batch, *, data_file: str | None, escape_formulas: bool, fmt: str = "csv"
 ) -> dict[str, Any]:
@@ -106,6 +116,7 @@ def batch_codebook(
         "format": fmt,
         "rows": len(batch.table) if batch.table is not None else batch.written,
         "row": "one response × scale" if long else "one response (one input row)",
+        "row_accounting": row_accounting(batch),
         "inputs": [
             {
                 "file": t.name,
@@ -120,6 +131,7 @@ def batch_codebook(
             {
                 "file": mapping.file,
                 "ids": [name for name, _ in mapping.ids] if mapping.ids_declared else None,
+                "kept": [name for name, _ in mapping.kept],
                 "left_out": list(mapping.left_out),
                 "questionnaires": [
                     {

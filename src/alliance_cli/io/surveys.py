@@ -9,7 +9,8 @@ Question text is never used to map columns. ``-99`` (Qualtrics' "seen but unansw
 missing answer, and ``finished_only`` keeps the rows whose ``Finished`` column is
 ``1``/``True``. ``ResponseId`` (in old ``V1``…``V10`` exports, the column whose question
 text is ``ResponseID``) is the id column unless ``--id`` or the map names others, so the
-metadata columns (IP address, location, names) are not copied into the output.
+metadata columns (IP address, location, names) are not copied into the output;
+``ExternalReference`` (the participant id researchers link on) is kept, unchecked.
 
 **REDCap** raw exports identify a response by the record id (``record_id``, else the first
 column) with ``redcap_event_name``, ``redcap_repeat_instrument`` and
@@ -17,10 +18,9 @@ column) with ``redcap_event_name``, ``redcap_repeat_instrument`` and
 map's ``ids`` say otherwise (the repeat columns may be blank: rows of non-repeating forms).
 Label exports (REDCap's "labels" option) head the same columns ``Record ID``, ``Event Name``,
 ``Repeat Instrument``, ``Repeat Instance`` and each form's status ``Complete?`` (any case).
-``complete_only`` keeps the rows whose form status is ``2`` (``Complete``) for every form
-holding a mapped item; ``0``/``Incomplete``, ``1``/``Unverified`` and blank are dropped, and
-any other status is refused. A field's form is the one whose status column is the next at or
-after it (REDCap writes each form's fields, then its ``_complete`` column).
+Each row is judged by the forms it belongs to (events, repeating instruments), with or
+without ``complete_only`` (which keeps a form's rows whose status is ``2``/``Complete``): see
+:mod:`alliance_cli.io.surveyrows`, which also counts every row left out and why.
 
 Recognition: a REDCap ``redcap_*`` column, or ``record_id`` first with a ``*_complete``
 column; in a label export, a ``Complete?`` column with ``Record ID`` first or ``Event Name``
@@ -39,7 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, UsageError
 from ..invariants import normalize_label
+from . import surveyrows
 from .readers import TextTable
+from .surveyrows import LABEL_COMPLETE, FormRows, RowCounts, is_status_column
 
 if TYPE_CHECKING:
     from ..columnmap import FileMapping
@@ -71,12 +73,9 @@ _REDCAP_LABELS = {
     "repeat instrument": "redcap_repeat_instrument",
     "repeat instance": "redcap_repeat_instance",
 }
-_LABEL_COMPLETE = "complete?"
-# A form's status, raw or as a label export writes it: only 2 (Complete) is complete.
-_NO_STATUS = -2  # a form status cell that is none of REDCap's
-_STATUS = {"0": 0, "1": 1, "2": 2, "incomplete": 0, "unverified": 1, "complete": 2, "": -1}
-STATUS_ALLOWED = "0, 1, 2, Incomplete, Unverified, Complete or blank"
 _TRUE = {"1", "true"}
+# The participant id a Qualtrics panel or link passes in (legacy: "ExternalDataReference").
+_EXTERNAL = {"externalreference", "externaldatareference"}
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,12 @@ class SurveyTable(TextTable):
     complete_only: bool = False
     import_ids: tuple[str, ...] = ()
     """Each column's ImportId in a Qualtrics export ("" where none; empty if legacy)."""
+    keep: tuple[str, ...] = ()
+    """Columns carried into the output unchecked by default (Qualtrics ExternalReference)."""
+    instrument: str = ""
+    """The repeat-instrument column of a REDCap export ("" if none)."""
+    unfinished: int = 0
+    """Rows of this table left out by ``finished_only``."""
 
 
 def _norm(text: str) -> str:
@@ -128,20 +133,13 @@ def _redcap_name(name: str) -> str:
 def _is_redcap(columns: Sequence[str]) -> bool:
     if any(c.startswith("redcap_") for c in columns):
         return True
-    if bool(columns) and columns[0] == "record_id" and any(_complete_col(c) for c in columns):
+    if bool(columns) and columns[0] == "record_id" and any(is_status_column(c) for c in columns):
         return True
     # A label export: its headers are field labels, so ask for two of REDCap's own.
     raw = [_redcap_name(c) for c in columns[:2]]
-    return any(normalize_label(c) == _LABEL_COMPLETE for c in columns) and (
+    return any(normalize_label(c) == LABEL_COMPLETE for c in columns) and (
         raw[0] == "record_id" or raw[1:] in (["redcap_event_name"], ["redcap_repeat_instrument"])
     )
-
-
-def _complete_col(name: str) -> bool:
-    """A form's status column: ``<form>_complete``, or ``Complete?`` in a label export."""
-    if normalize_label(name) == _LABEL_COMPLETE:
-        return True
-    return name.endswith("_complete") and len(name) > len("_complete")
 
 
 def detect(table: TextTable) -> str:
@@ -202,12 +200,17 @@ def _continued(table: TextTable, first: TextTable, finished_only: bool) -> TextT
             "complete_only",
             "header_rows",
             "import_ids",
+            "keep",
+            "instrument",
         )
     }
     frame, rows = table.frame, table.rows
     if first.source == "qualtrics" and finished_only:
         frame, rows = _finished(table.name, table.columns, frame, rows)
-    return SurveyTable(**(_base(table) | {"frame": frame, "rows": rows} | fields))
+    unfinished = len(table.frame) - len(frame)
+    return SurveyTable(
+        **(_base(table) | {"frame": frame, "rows": rows, "unfinished": unfinished} | fields)
+    )
 
 
 def _finished(name: str, columns: Sequence[str], frame: Any, rows: Any) -> tuple[Any, Any]:
@@ -233,6 +236,7 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
     question = _first_cells(table, 0)
     frame = table.frame.iloc[extra:].reset_index(drop=True)
     rows = table.rows[extra:]
+    read = len(frame)
     if finished_only:
         frame, rows = _finished(table.name, table.columns, frame, rows)
     fields = _base(table) | {"frame": frame, "rows": rows, "header_rows": 1 + extra}
@@ -244,12 +248,18 @@ def _qualtrics(table: TextTable, finished_only: bool) -> SurveyTable:
             c for c, text in zip(table.columns, question, strict=False)
             if _norm(text) == "responseid"
         ]  # fmt: skip
+    external = [
+        c for c, text in zip(table.columns, [*question, *[""] * len(table.columns)], strict=False)
+        if _norm(c) in _EXTERNAL or _norm(text) in _EXTERNAL
+    ]  # fmt: skip
     return SurveyTable(
         **fields,
         source="qualtrics",
         missing=QUALTRICS_MISSING,
         ids=tuple(response[:1]) if len(response) == 1 else (),
         import_ids=import_ids,
+        keep=tuple(external[:1]) if len(external) == 1 else (),
+        unfinished=read - len(frame),
     )
 
 
@@ -280,6 +290,7 @@ def _redcap(table: TextTable, complete_only: bool) -> SurveyTable:
         ids=ids,
         optional_ids=optional,
         complete_only=complete_only,
+        instrument=find("redcap_repeat_instrument") or "",
     )
 
 
@@ -306,62 +317,23 @@ def optional_ids(table: TextTable) -> tuple[str, ...]:
     return table.optional_ids if isinstance(table, SurveyTable) else ()
 
 
-def complete_rows(table: TextTable, mapping: FileMapping) -> tuple[Any, dict[int, Any]] | None:
-    """With ``complete_only``: the rows whose form status is 2 (``Complete``) for every form
-    that holds a mapped item, and per status column (position) the rows whose status is
-    neither a code nor a label REDCap writes (those rows are not kept either). None without
-    ``complete_only``."""
-    if not (isinstance(table, SurveyTable) and table.complete_only):
+def kept_columns(table: TextTable) -> tuple[str, ...]:
+    """Columns the export carries into the output unchecked unless told otherwise."""
+    return table.keep if isinstance(table, SurveyTable) else ()
+
+
+def left_before(table: TextTable) -> RowCounts:
+    """The rows read but left out of a prepared table (``finished_only``), counted once
+    for the table (not for each slice of it)."""
+    unfinished = table.unfinished if isinstance(table, SurveyTable) else 0
+    return RowCounts.of(unfinished, not_finished=unfinished)
+
+
+def form_rows(table: TextTable, mapping: FileMapping) -> FormRows | None:
+    """A REDCap export's rows per questionnaire form
+    (:func:`~alliance_cli.io.surveyrows.form_rows`); None for other tables."""
+    if not (isinstance(table, SurveyTable) and table.source == "redcap"):
         return None
-    import numpy as np
-
-    completes = [k for k, c in enumerate(table.columns) if _complete_col(c)]
-    forms: set[int] = set()
-    problems: list[Problem] = []
-    for qc in mapping.questionnaires:
-        for ic in qc.items:
-            after = [k for k in completes if k >= ic.position]
-            if not after:
-                problems.append(
-                    Problem(
-                        "no-complete-column",
-                        f"no form status column (<form>_complete, or Complete? in a label export) "
-                        f'at or after "{ic.column}"',
-                        table.name,
-                    )
-                )
-            else:
-                forms.add(after[0])
-    if problems:
-        raise UsageError(problems, hint="--complete-only needs REDCap's form status columns")
-    keep = np.ones(len(table.frame), dtype=np.bool_)
-    bad: dict[int, Any] = {}
-    for k in sorted(forms):
-        status = _statuses(table, k)
-        keep &= status == 2
-        bad[k] = status == _NO_STATUS
-    return keep, bad
-
-
-def _status(cell: str) -> int | None:
-    """0, 1 or 2 (``2.0`` too, as a spreadsheet may write it), -1 for blank, else None."""
-    key = normalize_label(cell)
-    if key in _STATUS:
-        return _STATUS[key]
-    try:
-        x = float(key)
-    except ValueError:
-        return None
-    return int(x) if x in (0.0, 1.0, 2.0) else None
-
-
-def _statuses(table: TextTable, k: int) -> Any:
-    """Column ``k`` as form statuses 0, 1, 2 (-1 blank, :data:`_NO_STATUS` for a cell that
-    is none of them), read once per distinct cell."""
-    import numpy as np
-    import pandas as pd  # type: ignore[import-untyped]
-
-    codes, distinct = pd.factorize(table.frame[k])
-    read = [_status(str(v)) for v in distinct.tolist()]
-    status = np.array([_NO_STATUS if x is None else x for x in read], dtype=np.int8)
-    return status[codes] if len(codes) else np.zeros(0, dtype=np.int8)
+    return surveyrows.form_rows(
+        table, mapping, complete_only=table.complete_only, instrument=table.instrument or None
+    )

@@ -38,12 +38,13 @@ def mapping(mappings: Sequence[FileMapping]) -> None:
         names = ", ".join(name for name, _ in fm.ids) or "none"
         what = "id columns" if fm.ids_declared else "other columns, kept as they are"
         console.print(Text(f"{what}: ") + Text(names))
+        if fm.kept:
+            kept = ", ".join(name for name, _ in fm.kept)
+            console.print(Text("kept as they are, unchecked: ") + Text(kept))
         if fm.left_out:
             shown = ", ".join(fm.left_out)
             console.print(
-                Text(
-                    f"left out of the output ({len(fm.left_out)}; --id names the columns to keep): "
-                )
+                Text(f"left out of the output ({len(fm.left_out)}; --keep COL carries one): ")
                 + Text(shown)
             )
         for notice in fm.notices:
