@@ -158,7 +158,8 @@ def test_methods_name_keys_reverse_items_rules_codes_and_policy() -> None:
         "are answered); no item was reversed. Its scoring key is verified:",
         'In care, the code 6 ("Does not apply") counted as unanswered',
         "A prorated score is the mean of the answered items",
-        "Blank cells were missing, and so were the codes -99, refused.",
+        'Blank cells, "NA" and "." were missing ("NA" meant "does not apply" on items that '
+        'offer that answer), and so were the codes -99, refused.',
         "were scored as missing (--invalid missing).",
     ]:
         assert fragment in methods, fragment
@@ -363,7 +364,7 @@ def test_batch_codebook_names_map_file_codes_and_recodes_to_null(tmp_path: Path)
     book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
     cited = cite("wai-sr", "--missing", "88", "--missing", "skip", "--invalid", "missing", "--json")
     assert book["methods"] == json.loads(cited.stdout)["methods"]
-    assert "Blank cells were missing, and so were the codes 88, skip." in book["methods"]
+    assert 'Blank cells, "NA" and "." were missing, and so were the codes 88, skip.' in book["methods"]
 
 
 def test_export_codebook_describes_its_questionnaires_without_a_run_policy(tmp_path: Path) -> None:
@@ -402,4 +403,4 @@ def test_key_status_of_every_bundled_questionnaire_is_the_scoring_facts_tag() ->
 
 def test_a_blank_missing_code_is_not_named() -> None:
     methods = json.loads(cite("srs", "--missing", "", "--missing", " ", "--json").stdout)["methods"]
-    assert "Blank cells were missing; no other code was read as missing." in methods
+    assert 'Blank cells, "NA" and "." were missing; no other code was read as missing.' in methods

@@ -198,13 +198,16 @@ def _not_applicable(q: Questionnaire) -> str:
 
 def _missing(questionnaires: Sequence[Questionnaire], missing: Mapping[str, Sequence[str]]) -> str:
     codes = {q.id: missing_codes(missing.get(q.id, ())) for q in questionnaires}
+    blank = 'Blank cells, "NA" and "." were missing'
+    if any(_na_codes(q) for q in questionnaires):
+        blank += ' ("NA" meant "does not apply" on items that offer that answer)'
     if len(set(codes.values())) <= 1:
         used = next(iter(codes.values()), ())
         if not used:
-            return "Blank cells were missing; no other code was read as missing."
-        return f"Blank cells were missing, and so {_codes(used)}."
+            return f"{blank}; no other code was read as missing."
+        return f"{blank}, and so {_codes(used)}."
     return (
-        "Blank cells were missing, and so were these codes: "
+        f"{blank}, and so were these codes: "
         + "; ".join(f"{qid}: {', '.join(c) or 'none'}" for qid, c in codes.items())
         + "."
     )
