@@ -14,8 +14,8 @@ libraries are imported when such a file is written; openpyxl and pyreadstat are 
   openpyxl's, 0600, until the workbook is saved at ``commit``). Sheet ``scores``: a bold,
   frozen header row, numbers as numbers, booleans as TRUE/FALSE, an empty cell (NaN, None,
   infinity) as an empty cell, text always as text — never a formula or an error value, even
-  ``=1+2`` or ``#N/A``. Text starting with ``=`` ``+`` ``-`` ``@`` (or a tab, CR, LF, NUL)
-  gets a leading ``'`` as in CSV, unless formula escaping is off. Control characters that
+  ``=1+2`` or ``#N/A``. Text is formula-escaped by the rule of CSV (:mod:`.csvout`: a
+  leading ``'`` unless the text is a number), unless switched off. Control characters that
   XML cannot hold (all below U+0020 but tab, LF, CR) become U+FFFD. Sheet ``columns``: the
   codebook's column list (name, type, meaning, allowed). Limits: 1,048,575 data rows and
   32,767 characters a cell; a larger output is refused (``too-many-rows``,
@@ -42,9 +42,9 @@ from typing import IO, Any
 
 from ..errors import InputFileError, Problem, UsageError
 from .columns import Column
-from .csvout import FORMULA_STARTS
+from .csvout import arrow_column, escape_formulas_in
 from .fileformats import INSTALL_HINT
-from .sinks import Sink, arrow_column
+from .sinks import Sink
 
 EXCEL_ROWS = 1_048_576
 """Rows of an Excel sheet, the header row included."""
@@ -245,11 +245,7 @@ class ExcelSink(Sink):
 
         text = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
         if self.escape_formulas:
-            formula = pc.starts_with(text, FORMULA_STARTS[0])
-            for start in FORMULA_STARTS[1:]:
-                formula = pc.or_(formula, pc.starts_with(text, start))
-            if pc.any(formula).as_py():
-                text = pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
+            text = escape_formulas_in(text)
         if pc.any(pc.match_substring_regex(text, _XML_ILLEGAL)).as_py():
             text = pc.replace_substring_regex(text, _XML_ILLEGAL, "\ufffd")
         longest = pc.max(pc.utf8_length(text)).as_py()
