@@ -63,6 +63,13 @@ class Shape(StrEnum):
     long = "long"
 
 
+class ColumnSet(StrEnum):
+    """Which score columns the output has (:mod:`alliance_cli.batchtable`)."""
+
+    compact = "compact"
+    all = "all"
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     spec: MapSource | None = None
@@ -76,6 +83,8 @@ class BatchOptions:
     center: str | None = None
     """A client column (``--center``): add each scale's person mean and within-client
     deviation."""
+    columns: ColumnSet = ColumnSet.compact
+    """``--columns``: the compact score columns, or all of them."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +258,7 @@ def score_part(job: PartJob) -> Part:
             job.options.shape,
             base=job.base,
             several=job.several,
+            columns=job.options.columns,
         )
     clients = None
     if job.options.center and job.build:

@@ -20,6 +20,11 @@ class Shape(StrEnum):
     long = "long"
 
 
+class Columns(StrEnum):
+    compact = "compact"
+    all = "all"
+
+
 class Invalid(StrEnum):
     error = "error"
     missing = "missing"
@@ -172,6 +177,17 @@ def batch(
         Shape,
         typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
     ] = Shape.wide,
+    columns: Annotated[
+        Columns,
+        typer.Option(
+            "--columns",
+            help="compact: per scale the score (<q>.<scale>) and items answered (.answered), "
+            ".band/.flags where the definition has bands/flags, and per questionnaire "
+            "<q>.withheld (the withheld scales and why; empty when none); all: also .sum, "
+            ".prorated and a reason, band and flags column per scale (long: method, sum, mean, "
+            "items, missing, not_applicable, prorated, withheld).",
+        ),
+    ] = Columns.compact,
     center: Annotated[
         str | None,
         typer.Option(
@@ -263,7 +279,7 @@ def batch(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from ..batch import SHOWN_FAILURES, BatchOptions, InvalidPolicy
+    from ..batch import SHOWN_FAILURES, BatchOptions, ColumnSet, InvalidPolicy
     from ..batch import Shape as BatchShape
     from ..batchrun import Survey, run_batch
     from ..errors import BatchDataError
@@ -307,6 +323,7 @@ def batch(
             invalid=InvalidPolicy(invalid.value),
             shape=BatchShape(shape.value),
             center=center,
+            columns=ColumnSet(columns.value),
         )
         for q in qs:
             if warning := key_warning(q):

@@ -100,6 +100,7 @@ def batch_codebook(
         "generator": f"alliance {__version__}",
         "data_file": data_file,
         "shape": batch.options.shape.value,
+        "column_set": batch.options.columns.value,
         "format": fmt,
         "rows": len(batch.table) if batch.table is not None else batch.written,
         "row": "one response × scale" if long else "one response (one input row)",
