@@ -37,7 +37,7 @@ WIDE = [
         f"wai-sr.{s}{tail}"
         for s in ("goal", "task", "bond", "goal_task", "total")
         for tail in ("", ".answered")
-    ),  # fmt: skip
+    ),
     "wai-sr.withheld",
     "srs.total",
     "srs.total.answered",
@@ -184,8 +184,8 @@ def test_center_goes_with_the_compact_columns(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert header(result.stdout) == [
         "row", "id", "tiny.warmth", "tiny.warmth.person_mean", "tiny.warmth.within",
-        "tiny.warmth.answered", "tiny.warmth.band", "tiny.warmth.flags", "tiny.work", "tiny.work.person_mean",
-        "tiny.work.within", "tiny.work.answered", "tiny.withheld",
+        "tiny.warmth.answered", "tiny.warmth.band", "tiny.warmth.flags", "tiny.work",
+        "tiny.work.person_mean", "tiny.work.within", "tiny.work.answered", "tiny.withheld",
     ]  # fmt: skip
 
 
