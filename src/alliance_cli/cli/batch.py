@@ -286,7 +286,7 @@ def batch(
     from ..io.atomic import fifos_closed
     from ..io.batchout import check_output, write_codebook
     from ..io.readers import open_input, parse_sep
-    from ..io.sinks import DelimitedSink, open_sink, output_format
+    from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
     from ..mapfile import load_map
     from ..result import key_warning
     from ..ui import batch as view
@@ -346,6 +346,7 @@ def batch(
                     engine=runner,
                     progress=progress,
                     check=not dry_run,
+                    limit=row_limit(fmt, target),
                 )
         except BatchDataError as exc:
             flush_notices(catalog)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,6 +69,42 @@ def output_format(path: Path | None, to: str | None = None) -> str:
             Problem("output-format", f"a {fmt} file cannot go to stdout; give -o FILE"),
         )
     return fmt
+
+
+@dataclass(frozen=True)
+class RowLimit:
+    """The most data rows a format holds (Excel: 1,048,575), checked before the work: by
+    the run against the rows it reads (:func:`~alliance_cli.batchrun.run_batch`) and by the
+    sink against the rows it is given."""
+
+    rows: int
+    place: str
+    """The output, as an error names it."""
+
+    def check(self, reached: int, at: str = "") -> None:
+        """Raise ``too-many-rows`` when the output reaches ``reached`` rows (``at``: the
+        input row that takes it there, as ``row 1,048,577 of big.csv``)."""
+        if reached > self.rows:
+            where = f" at {at}" if at else ""
+            raise UsageError(
+                Problem(
+                    "too-many-rows",
+                    f"too many rows for an Excel file: the output reaches {reached:,} rows"
+                    f"{where}; an Excel sheet holds at most {self.rows:,} data rows; write "
+                    ".csv or .parquet",
+                    self.place,
+                ),
+                hint="nothing was written",
+            )
+
+
+def row_limit(fmt: str, target: Path | IO[bytes]) -> RowLimit | None:
+    """The row limit of ``fmt`` written to ``target``, if it has one."""
+    if fmt != "xlsx":
+        return None
+    from . import binsinks
+
+    return RowLimit(binsinks.EXCEL_ROWS - 1, str(target) if isinstance(target, Path) else "stdout")
 
 
 class Sink:
