@@ -212,3 +212,18 @@ def test_every_format_and_the_codebook_get_the_compact_columns(tmp_path: Path, f
 def test_help_documents_the_column_sets() -> None:
     text = " ".join(runner.invoke(app, ["batch", "--help"], env={"COLUMNS": "200"}).stdout.split())
     assert "--columns" in text and "compact" in text and "all" in text
+
+
+def test_a_scale_named_withheld_is_told_to_use_columns_all(tmp_path: Path) -> None:
+    odd = TINY_YAML.replace("id: tiny", "id: odd").replace("  work:\n", "  withheld:\n")
+    (tmp_path / "defs" / "odd.yaml").write_text(odd, encoding="utf-8")
+    data = write(tmp_path / "in.csv", [["p1", "4", "2", "4", "4"]], ["id", "odd_a", "odd_b",
+                 "odd_c", "odd_d"])  # fmt: skip
+    result = run(str(data), "-q", "odd")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        'error: the output would have two columns named "odd.withheld" (a scale id is also the '
+        "name of a questionnaire's column)\ngive --columns all (it has no <questionnaire>.withheld "
+        "column)\n"
+    )
+    assert run(str(data), "-q", "odd", "--columns", "all").exit_code == 0

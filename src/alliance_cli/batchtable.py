@@ -64,6 +64,17 @@ def build_table(
         out, described = _long(frame, questionnaires, scores, full)
     else:
         out, described = _wide(frame, questionnaires, scores, full)
+    own = [c.name for c in described]
+    if clash := sorted({n for n in own if own.count(n) > 1}):
+        raise UsageError(
+            Problem(
+                "output-column",
+                "the output would have two columns named "
+                + ", ".join(f'"{n}"' for n in clash)
+                + " (a scale id is also the name of a questionnaire's column)",
+            ),
+            hint="give --columns all (it has no <questionnaire>.withheld column)",
+        )
     _check_unique([c.name for c in base_columns + described])
     return out, tuple(base_columns + described)
 

@@ -95,7 +95,7 @@ def _python_column(values: list[Cell]) -> Any:
 
     try:
         return pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([_text(v) for v in values], type=pa.string())
 
 
@@ -106,6 +106,8 @@ def _text(value: Cell) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)  # as Arrow writes an integer, and past 64 bits too
     text: str | None = pa.array([value], from_pandas=True).cast(pa.string())[0].as_py()
     return text
 
