@@ -116,3 +116,26 @@ def test_exactly_the_limit_is_written(tmp_path: Path, monkeypatch: pytest.Monkey
     data.write_text(data.read_text() + "p10," + ",".join(["4"] * 12) + "\n")
     result = run(str(data), "-q", "wai-sr", "-o", str(out), "--chunk-size", "10")
     assert result.exit_code == 2 and "at row 12 of" in result.stderr
+
+
+def test_redcap_rows_dropped_while_scored_are_not_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--complete-only keeps 2 of 4 rows: they fit a sheet of 2 data rows, not one of 1."""
+    header = "record_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,"
+    lines = [header + WAI + ",wai_complete\n"]
+    for record, complete in (("1", "2"), ("2", "0"), ("3", "2"), ("4", "1")):
+        lines.append(f"{record},baseline_arm_1,,," + ",".join(["3"] * 12) + f",{complete}\n")
+    data = tmp_path / "r.csv"
+    data.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out.xlsx"
+    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 3)
+    args = [str(data), "-q", "wai-sr", "--complete-only", "-o", str(out)]
+    assert run(*args).exit_code == 0
+    rows = list(openpyxl.load_workbook(out)["scores"].iter_rows(values_only=True))
+    assert [r[1] for r in rows[1:]] == ["1", "3"]
+    out.unlink()
+    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 2)
+    result = run(*args)
+    assert result.exit_code == 2 and "the output reaches 2 rows;" in result.stderr
+    assert not out.exists()

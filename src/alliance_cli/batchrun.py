@@ -95,8 +95,9 @@ def run_batch(
     bad cells and the total. Without ``check`` the result says ``refused``. ``limit``: the
     output format's row limit (:func:`~alliance_cli.io.sinks.row_limit`), checked before
     any row is scored when every input's row count is known up front (Excel, SPSS, Stata
-    inputs, without row filters), else at the first chunk read that crosses it — before
-    scoring it; either way nothing is written."""
+    inputs, without ``--finished-only``), else at the first chunk read that crosses it —
+    before scoring it; REDCap exports, whose rows are kept or dropped while scored, are left
+    to the sink's own check. Either way nothing is written."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
@@ -105,7 +106,10 @@ def run_batch(
     firsts = [_prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
     per = 1 if options.shape.value == "wide" else sum(len(q.scales) for q in qs)
-    if limit is not None and output is not None:
+    if output is None or survey.complete_only or any(_redcap(t) for t in firsts):
+        # REDCap rows are kept or dropped while scored: the sink's own check counts them.
+        limit = None
+    if limit is not None:
         _check_known(limit, inputs, raws, firsts, survey, per)
     state = _State(inputs, qs, options)
     error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
@@ -283,8 +287,8 @@ def _check_known(
 ) -> None:
     """The row limit against the rows of inputs read whole (their count known before
     scoring): less the rows the survey format dropped from the first chunk (extra header
-    rows); not when a row filter is on, which leaves an unknown number."""
-    if survey.finished_only or survey.complete_only or any(o.rows is None for o in inputs):
+    rows); not with ``--finished-only``, which leaves an unknown number."""
+    if survey.finished_only or any(o.rows is None for o in inputs):
         return
     rows = sum(
         (o.rows or 0) - (len(raw) - len(first))
@@ -300,3 +304,7 @@ def _check_chunk(limit: RowLimit, before: int, chunk: TextTable, per: int) -> No
         return
     index = (limit.rows - before) // per
     limit.check(before + (index + 1) * per, f"row {int(chunk.rows[index]):,} of {chunk.name}")
+
+
+def _redcap(table: TextTable) -> bool:
+    return getattr(table, "source", "") == "redcap"
