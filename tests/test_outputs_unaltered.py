@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import openpyxl  # the [test] extra: missing fails, never skips
@@ -124,6 +125,8 @@ def test_batch_carries_numbers_unchanged_and_neutralises_formulas(tmp_path: Path
     written = bad["value"].tolist()
     assert written == [expected(source[int(r) - 2]) for r in bad["row"]]
     assert {"-1.5", "-7", "-0.25", "'@SUM(A1)", "'-2+3"} <= set(written)
+    book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
+    assert "unless the text is a number" in book["csv"]["formula_escape"]
 
 
 def test_batch_without_escaping_writes_every_cell_as_read(tmp_path: Path) -> None:

@@ -211,7 +211,8 @@ def batch(
         bool,
         typer.Option(
             "--no-escape-formulas",
-            help="Do not prefix ' to text cells starting with = + - @ (formula injection).",
+            help="Do not prefix ' to text cells starting with = + - @ tab CR (formula injection; "
+            "a number such as -1.5 never gets it).",
         ),
     ] = False,
     dry_run: Annotated[
