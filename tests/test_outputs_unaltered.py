@@ -183,3 +183,12 @@ def test_export_and_batch_write_a_number_alike(
     sink.write(pd.DataFrame({"x": pd.Series(values, dtype="float64" if floats else "Int64")}))
     sink.commit()
     assert streamed.getvalue().decode("utf-8") == exported.getvalue()
+
+
+def test_the_python_row_writer_takes_mixed_and_huge_cells() -> None:
+    out = io.StringIO(newline="")
+    rows = [[2**70, True, "x", -1.5], [1, 1, None, float("nan")], [None, "=1", 3.5, "-1.5"]]
+    write_csv(out, ["a", "b", "c", "=d"], rows)
+    assert out.getvalue() == (
+        "a,b,c,'=d\r\n1180591620717411303424,true,x,-1.5\r\n1,1,,\r\n,'=1,3.5,-1.5\r\n"
+    )
