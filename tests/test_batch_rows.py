@@ -121,8 +121,9 @@ def test_complete_only_judges_each_row_by_its_own_form(tmp_path: Path, labels: b
         "9": total(CARE_D),
     }
     other = "not a row of this questionnaire's form (another REDCap form's row)"
-    assert [r["srs.total.withheld_reason"] for r in got] == [other, "", other, "", other]
-    assert [r["care.total.withheld_reason"] for r in got] == ["", other, "", other, ""]
+    # Once per questionnaire in the compact output, never as a withheld score.
+    assert [r["srs.withheld"] for r in got] == [other, "", other, "", other]
+    assert [r["care.withheld"] for r in got] == ["", other, "", other, ""]
     lines = said(result)
     assert f"read 8 rows from {src}: 2 not complete (--complete-only), 1 not a row of the " \
         "scored forms, 5 scored" in lines  # fmt: skip
@@ -158,7 +159,7 @@ def test_rows_of_another_form_are_never_withheld_scores(tmp_path: Path, labels: 
     lines = said(result)
     assert f"read 8 rows from {src}: 5 not a row of the scored forms, 3 scored" in lines
     assert "srs: 3 scored on every scale, 0 with a score withheld" in lines
-    care = run("batch", str(src), "-q", "care", "--shape", "long")
+    care = run("batch", str(src), "-q", "care", "--shape", "long", "--columns", "all")
     assert care.exit_code == 0, care.output
     long = rows_of(care.stdout)
     assert [(r["row"], r["score"], r["prorated"]) for r in long] == [
@@ -290,7 +291,7 @@ def test_na_on_an_item_that_offers_does_not_apply_is_said(tmp_path: Path) -> Non
     care[0][2] = "NA"
     care[1][6] = "."
     src = write(tmp_path / "d.csv", [["id", *CARE], *([f"P{r}", *a] for r, a in enumerate(care))])
-    result = run("batch", str(src), "-q", "care", "--shape", "long")
+    result = run("batch", str(src), "-q", "care", "--shape", "long", "--columns", "all")
     assert result.exit_code == 0, result.output
     got = rows_of(result.stdout)
     assert [(r["answered"], r["not_applicable"], r["missing"]) for r in got] == [
@@ -301,7 +302,9 @@ def test_na_on_an_item_that_offers_does_not_apply_is_said(tmp_path: Path) -> Non
         'NA read as "does not apply" in care_3 (its item offers that answer; --missing NA '
         "reads it as a missing answer)"
     ) in said(result)
-    missing = run("batch", str(src), "-q", "care", "--shape", "long", "--missing", "NA")
+    missing = run(
+        "batch", str(src), "-q", "care", "--shape", "long", "--columns", "all", "--missing", "NA"
+    )
     assert [r["missing"] for r in rows_of(missing.stdout)] == ["1", "1"]
     assert "NA read as" not in missing.stderr
 
@@ -343,7 +346,7 @@ def test_a_form_not_complete_on_a_kept_row_is_said_and_counted(tmp_path: Path) -
         ("2", total(SRS_A), ""),
         ("4", total(SRS_C), "16"),
     ]
-    assert got[0]["ors.total.withheld_reason"] == (
+    assert got[0]["ors.withheld"] == (
         "its REDCap form is not complete on this row (--complete-only)"
     )
     lines_said = said(result)

@@ -222,9 +222,10 @@ def test_every_output_format_holds_the_csv_values(tmp_path: Path, fmt: str) -> N
 
     data = tmp_path / "in.csv"
     data.write_bytes("".join(messy_lines(40, 5, bad=False)).encode())
-    run(str(data), "-q", "wai-sr", "-o", str(tmp_path / "s.csv"))
+    full = ("--columns", "all")  # a column of each type: text, number, integer, boolean
+    run(str(data), "-q", "wai-sr", "-o", str(tmp_path / "s.csv"), *full)
     out = tmp_path / f"s.{fmt}"
-    result = run(str(data), "-q", "wai-sr", "-o", str(out), "--chunk-size", "10")
+    result = run(str(data), "-q", "wai-sr", "-o", str(out), "--chunk-size", "10", *full)
     assert result.exit_code == 0 and out.stat().st_mode & 0o777 == 0o600
     book = json.loads((tmp_path / f"s.{fmt}.codebook.json").read_text())
     assert book["format"] == fmt

@@ -159,7 +159,7 @@ def test_methods_name_keys_reverse_items_rules_codes_and_policy() -> None:
         'In care, the code 6 ("Does not apply") counted as unanswered',
         "A prorated score is the mean of the answered items",
         'Blank cells, "NA" and "." were missing ("NA" meant "does not apply" on items that '
-        'offer that answer), and so were the codes -99, refused.',
+        "offer that answer), and so were the codes -99, refused.",
         "were scored as missing (--invalid missing).",
     ]:
         assert fragment in methods, fragment
@@ -364,7 +364,8 @@ def test_batch_codebook_names_map_file_codes_and_recodes_to_null(tmp_path: Path)
     book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
     cited = cite("wai-sr", "--missing", "88", "--missing", "skip", "--invalid", "missing", "--json")
     assert book["methods"] == json.loads(cited.stdout)["methods"]
-    assert 'Blank cells, "NA" and "." were missing, and so were the codes 88, skip.' in book["methods"]
+    expected = 'Blank cells, "NA" and "." were missing, and so were the codes 88, skip.'
+    assert expected in book["methods"]
 
 
 def test_export_codebook_describes_its_questionnaires_without_a_run_policy(tmp_path: Path) -> None:

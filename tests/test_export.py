@@ -239,7 +239,7 @@ def test_formula_injection_is_escaped_but_numbers_stay(
     rows = read_rows(out)
     assert [(r["client"], r["clinician"], r["note"]) for r in rows] == [
         ("'-X1", "'=1+2", "'@SUM(A1)"),
-        ("'-X1", "'+44", "'-rm"),
+        ("'-X1", "+44", "'-rm"),  # +44 is a number: never escaped
     ]
     assert [(r["neg.item.x"], r["neg.item.y"], r["neg.net"]) for r in rows] == [
         ("-3", "-2", "-5"),

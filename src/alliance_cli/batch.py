@@ -65,6 +65,13 @@ class Shape(StrEnum):
     long = "long"
 
 
+class ColumnSet(StrEnum):
+    """Which score columns the output has (:mod:`alliance_cli.batchtable`)."""
+
+    compact = "compact"
+    all = "all"
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     spec: MapSource | None = None
@@ -82,6 +89,8 @@ class BatchOptions:
     """Columns carried into the output unchecked (``--keep``)."""
     keep_all: bool = False
     """Carry every column that is not an item or id (``--keep-all``)."""
+    columns: ColumnSet = ColumnSet.compact
+    """``--columns``: the compact score columns, or all of them."""
 
 
 @dataclass(frozen=True)
@@ -301,6 +310,7 @@ def score_part(job: PartJob) -> Part:
             base=job.base,
             several=job.several,
             roles=roles,
+            columns=job.options.columns,
         )
     clients = None
     if job.options.center and job.build:

@@ -43,7 +43,7 @@ from .engines import Engine, LocalEngine
 from .io import surveys
 from .io.columns import Column
 from .io.readers import Opened, TextTable
-from .io.sinks import Sink
+from .io.sinks import RowLimit, Sink
 from .io.surveyrows import RowCounts
 from .model import Questionnaire
 
@@ -86,6 +86,7 @@ def run_batch(
     progress: Progress | None = None,
     check: bool = True,
     allow_empty: bool = False,
+    limit: RowLimit | None = None,
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
@@ -94,19 +95,42 @@ def run_batch(
 
     Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
     :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
-    bad cells and the total. Without ``check`` the result says ``refused``."""
+    bad cells and the total. Without ``check`` the result says ``refused``. ``limit``: the
+    output format's row limit (:func:`~alliance_cli.io.sinks.row_limit`), checked before
+    any row is scored when every input's row count is known up front (Excel, SPSS, Stata
+    inputs, without ``--finished-only``), else at the first chunk read that crosses it —
+    before scoring it; REDCap exports, whose rows are kept or dropped while scored, are left
+    to the sink's own check. Either way nothing is written."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
     engine = engine or LocalEngine()
-    firsts = [_prepare(next(opened.chunks), survey, None) for opened in inputs]
+    raws = [next(opened.chunks) for opened in inputs]
+    firsts = [_prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
+    per = 1 if options.shape.value == "wide" else sum(len(q.scales) for q in qs)
+    if output is None or survey.complete_only or any(_redcap(t) for t in firsts):
+        # REDCap rows are kept or dropped while scored: the sink's own check counts them.
+        limit = None
+    if limit is not None:
+        _check_known(limit, inputs, raws, firsts, survey, per)
     state = _State(inputs, qs, options)
     error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
     sink: Sink | None = None
     held: list[Part] = []
     try:
-        jobs = _jobs(inputs, firsts, mappings, qs, options, survey, state, build=output is not None)
+        jobs = _jobs(
+            inputs,
+            firsts,
+            mappings,
+            qs,
+            options,
+            survey,
+            state,
+            build=output is not None,
+            limit=limit,
+            per=per,
+        )
         for part in engine.map(jobs):
             failures = state.add(part)
             if error_sink is not None and len(failures):
@@ -245,12 +269,18 @@ def _jobs(
     state: _State,
     *,
     build: bool,
+    limit: RowLimit | None = None,
+    per: int = 1,
 ) -> Iterator[PartJob]:
     base = base_names(mappings)
     several = len(inputs) > 1
+    before = 0  # output rows of the chunks handed out
     for f, (opened, first, mapping) in enumerate(zip(inputs, firsts, mappings, strict=True)):
         chunk: TextTable | None = first
         while chunk is not None:
+            if limit is not None and build and not state.refused:
+                _check_chunk(limit, before, chunk, per)
+                before += len(chunk) * per
             state.positions.append(sum(o.position() for o in inputs[:f]) + opened.position())
             state.row_counts[f] += surveys.left_before(chunk)
             yield PartJob(
@@ -258,3 +288,36 @@ def _jobs(
             )
             raw = next(opened.chunks, None)
             chunk = _prepare(raw, survey, first) if raw is not None else None
+
+
+def _check_known(
+    limit: RowLimit,
+    inputs: Sequence[Opened],
+    raws: Sequence[TextTable],
+    firsts: Sequence[TextTable],
+    survey: Survey,
+    per: int,
+) -> None:
+    """The row limit against the rows of inputs read whole (their count known before
+    scoring): less the rows the survey format dropped from the first chunk (extra header
+    rows); not with ``--finished-only``, which leaves an unknown number."""
+    if survey.finished_only or any(o.rows is None for o in inputs):
+        return
+    rows = sum(
+        (o.rows or 0) - (len(raw) - len(first))
+        for o, raw, first in zip(inputs, raws, firsts, strict=True)
+    )
+    limit.check(rows * per)
+
+
+def _check_chunk(limit: RowLimit, before: int, chunk: TextTable, per: int) -> None:
+    """The row limit against the output rows so far (``before``) and ``chunk``'s; the
+    error names the input row that crosses it."""
+    if before + len(chunk) * per <= limit.rows:
+        return
+    index = (limit.rows - before) // per
+    limit.check(before + (index + 1) * per, f"row {int(chunk.rows[index]):,} of {chunk.name}")
+
+
+def _redcap(table: TextTable) -> bool:
+    return getattr(table, "source", "") == "redcap"

@@ -4,13 +4,21 @@ columns means (for the codebook).
 Every row starts with ``row`` (the response's row number in its file, header counted), then
 ``file`` when there are several inputs, then the id columns as text, exactly as read.
 
-* **wide** — one row per response; per questionnaire and scale: ``<q>.<scale>`` (the score),
-  ``<q>.<scale>.sum`` (where the score is a mean), ``.answered``, ``.prorated``,
-  ``.withheld_reason``, ``.band`` and ``.flags``; with ``--center CLIENT``,
-  ``.person_mean`` and ``.within`` after the score.
-* **long** — one row per response × scale, the columns of ``alliance export --shape long``
-  (:func:`alliance_cli.io.columns.long_columns`) after ``questionnaire``; with ``--center``,
-  ``person_mean`` and ``within`` at the end.
+* **wide** — one row per response; per questionnaire and scale: ``<q>.<scale>`` (the
+  score) and ``<q>.<scale>.answered``; ``.band`` when the scale has bands and ``.flags``
+  when it can raise a flag (a flagged band, or the questionnaire's item rules); then one
+  ``<q>.withheld`` per questionnaire: the scales whose score was withheld in that row, each
+  with its reason (``goal (0 of 4 items answered; at least 3 needed); total (…)``), empty
+  when none was. With ``--center CLIENT``, ``.person_mean`` and ``.within`` after the score.
+* **long** — one row per response × scale: ``questionnaire``, ``scale``, ``score``,
+  ``answered``, ``withheld_reason`` (and ``band`` / ``flags`` when some scale of the run has
+  bands / can flag); with ``--center``, ``person_mean`` and ``within`` at the end.
+
+``--columns all`` gives the full set instead: wide, per scale the score, ``.sum`` (where the
+score is a mean), ``.answered``, ``.prorated``, ``.withheld_reason``, ``.band`` and
+``.flags``; long, the columns of ``alliance export --shape long``
+(:func:`alliance_cli.io.columns.long_columns`) after ``questionnaire``. Either way the
+columns depend on the definitions and options, never on the data.
 
 Texts that vary by row (withheld reasons, flags, band labels) are computed once per distinct
 case and spread with ``take``, from the same functions as a single score
@@ -45,21 +53,35 @@ def build_table(
     base: Sequence[str] | None = None,
     several: bool = False,
     roles: dict[str, Any] | None = None,
+    columns: str = "compact",
 ) -> tuple[Any, tuple[Column, ...]]:
     """The output rows of one table (a whole input or a chunk of it) and the column
     descriptions. ``base`` names the kept columns of the whole run (the union over its
     inputs; a column this input lacks is empty); ``several`` adds the ``file`` column;
     ``roles`` gives per questionnaire the rows that are not its own (REDCap forms,
-    :mod:`alliance_cli.io.surveyrows`): their scores are empty, with the reason."""
+    :mod:`alliance_cli.io.surveyrows`): their scores are empty, with the reason;
+    ``columns`` is ``compact`` or ``all`` (see the module docstring)."""
     names = tuple(base) if base is not None else base_names([mapping])
     frame, base_columns = _base(table, mapping, names, several, mapping.ids_declared)
+    full = columns == "all"
     roles = roles or {}
     if shape == "long":
-        out, columns = _long(frame, questionnaires, scores, roles)
+        out, described = _long(frame, questionnaires, scores, roles, full)
     else:
-        out, columns = _wide(frame, questionnaires, scores, roles)
-    _check_unique([c.name for c in base_columns + columns])
-    return out, tuple(base_columns + columns)
+        out, described = _wide(frame, questionnaires, scores, roles, full)
+    own = [c.name for c in described]
+    if clash := sorted({n for n in own if own.count(n) > 1}):
+        raise UsageError(
+            Problem(
+                "output-column",
+                "the output would have two columns named "
+                + ", ".join(f'"{n}"' for n in clash)
+                + " (a scale id is also the name of a questionnaire's column)",
+            ),
+            hint="give --columns all (it has no <questionnaire>.withheld column)",
+        )
+    _check_unique([c.name for c in base_columns + described])
+    return out, tuple(base_columns + described)
 
 
 def base_names(mappings: Sequence[FileMapping]) -> tuple[str, ...]:
@@ -243,12 +265,7 @@ def _scale_cells(
             back,
             [withheld_reason_text(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
         )
-    if role is not None and (role != ITS_ROW).any():
-        # Not the questionnaire's row: the reason instead (its cells were not read).
-        text = np.asarray(reason, dtype=object)
-        for code, why in ROLE_TEXT.items():
-            text[role == code] = why
-        reason = pd.Categorical(text)
+    reason = _with_role(reason, role)
     band = texts(s.band, [b.label for b in scale.bands])
     # Flags as `alliance score --format csv` writes them: flagged bands, then item rules on
     # the scale's items as rule:item; a bit per mark, a text per distinct set of bits.
@@ -287,11 +304,13 @@ def _wide(
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
     roles: dict[str, Any],
+    full: bool,
 ) -> tuple[Any, list[Column]]:
     data: dict[str, Any] = {}
     columns: list[Column] = []
     for q in questionnaires:
         result = scores[q.id][1]
+        reasons: list[tuple[str, Any]] = []
         for sid, scale in q.scales.items():
             s = result.scales[sid]
             cells = _scale_cells(q, sid, s, result, mean=False, role=roles.get(q.id))
@@ -308,7 +327,7 @@ def _wide(
                     f"{fmt_num(lo)}–{fmt_num(hi)}",
                 )
             )
-            if scale.method is Method.mean:
+            if full and scale.method is Method.mean:
                 data[f"{stem}.sum"] = cells["sum"]
                 columns.append(
                     Column(
@@ -319,39 +338,99 @@ def _wide(
                     )
                 )
             data[f"{stem}.answered"] = s.answered
-            data[f"{stem}.prorated"] = s.prorated
-            data[f"{stem}.withheld_reason"] = cells["reason"]
-            data[f"{stem}.band"] = cells["band"]
-            data[f"{stem}.flags"] = cells["flags"]
-            columns += [
-                Column(f"{stem}.answered", "integer", "items answered", f"0 to {n_items}"),
+            columns.append(
+                Column(f"{stem}.answered", "integer", "items answered", f"0 to {n_items}")
+            )
+            if full:
+                data[f"{stem}.prorated"] = s.prorated
+                data[f"{stem}.withheld_reason"] = cells["reason"]
+                columns += [
+                    Column(
+                        f"{stem}.prorated",
+                        "boolean",
+                        "true when scored from fewer items than the scale has",
+                        ["true", "false"],
+                    ),
+                    Column(
+                        f"{stem}.withheld_reason",
+                        "text",
+                        "why the score was withheld, or that the row is not this "
+                        "questionnaire's (REDCap: another form's row); empty when scored",
+                    ),
+                ]
+            reasons.append((sid, cells["reason"]))
+            if full or scale.bands:
+                data[f"{stem}.band"] = cells["band"]
+                columns.append(
+                    Column(
+                        f"{stem}.band",
+                        "text",
+                        "label of the band the score lies in; empty when none",
+                        [b.label for b in scale.bands] or None,
+                    )
+                )
+            if full or can_flag(q, sid):
+                data[f"{stem}.flags"] = cells["flags"]
+                columns.append(
+                    Column(
+                        f"{stem}.flags",
+                        "text",
+                        "flags raised, separated by ';': flagged band ids, and item-rule ids on "
+                        "the scale's items as rule:item; empty when none",
+                    )
+                )
+        if not full:
+            data[f"{q.id}.withheld"] = _with_role(_withheld(reasons, len(base)), roles.get(q.id))
+            columns.append(
                 Column(
-                    f"{stem}.prorated",
-                    "boolean",
-                    "true when scored from fewer items than the scale has",
-                    ["true", "false"],
-                ),
-                Column(
-                    f"{stem}.withheld_reason",
+                    f"{q.id}.withheld",
                     "text",
-                    "why the score was withheld, or that the row is not this questionnaire's "
-                    "(REDCap: another form's row); empty when scored",
-                ),
-                Column(
-                    f"{stem}.band",
-                    "text",
-                    "label of the band the score lies in; empty when none",
-                    [b.label for b in scale.bands] or None,
-                ),
-                Column(
-                    f"{stem}.flags",
-                    "text",
-                    "flags raised, separated by ';': flagged band ids, and item-rule ids on "
-                    "the scale's items as rule:item; empty when none",
-                ),
-            ]
+                    f"{q.id}: the scales whose score was withheld in this row, each with the "
+                    "reason, as scale (reason), separated by '; ', or that the row is not "
+                    "this questionnaire's (REDCap: another form's row); empty when every score "
+                    "was given",
+                )
+            )
     table = pd.concat([base, pd.DataFrame(data, index=base.index)], axis=1)
     return table, columns
+
+
+def _with_role(reason: Any, role: Any) -> Any:
+    """``reason`` (a Categorical of texts per row) with the rows that are not the
+    questionnaire's own (REDCap: another form's row) saying so instead: their cells were
+    not read."""
+    if role is None or not (role != ITS_ROW).any():
+        return reason
+    text = np.asarray(reason, dtype=object)
+    for code, why in ROLE_TEXT.items():
+        text[role == code] = why
+    return pd.Categorical(text)
+
+
+def can_flag(q: Questionnaire, scale_id: str) -> bool:
+    """Whether a score of the scale can raise a flag: a flagged band, or an item rule (item
+    rules look at every item; a scale is marked for those among its items)."""
+    scale = q.scales[scale_id]
+    return any(b.flag for b in scale.bands) or bool(q.item_rules and scale.items)
+
+
+def _withheld(reasons: Sequence[tuple[str, Any]], n: int) -> Any:
+    """Per row, the withheld scales with their reasons (``goal (…); bond (…)``), from each
+    scale's reason Categorical: one text per distinct combination of reasons."""
+    if not any((cat.codes >= 0).any() for _, cat in reasons):
+        return texts(np.full(n, -1), [])
+    key = np.zeros(n, dtype=np.int64)
+    for _, cat in reasons:
+        key, _ = pd.factorize(key * (len(cat.categories) + 1) + cat.codes.astype(np.int64) + 1)
+    first = first_at_of(key)
+    labels = [
+        "; ".join(
+            f"{sid} ({cat.categories[cat.codes[r]]})" for sid, cat in reasons if cat.codes[r] >= 0
+        )
+        or None
+        for r in first
+    ]
+    return texts(key, labels)
 
 
 def _long(
@@ -359,8 +438,17 @@ def _long(
     questionnaires: Sequence[Questionnaire],
     scores: dict[str, tuple[Any, scoring.Scores]],
     roles: dict[str, Any],
+    full: bool,
 ) -> tuple[Any, list[Column]]:
     n = len(base)
+    described = long_columns(questionnaires)
+    if not full:
+        scales = [(q, sid) for q in questionnaires for sid in q.scales]
+        wanted = {"scale", "score", "answered", "withheld_reason"}
+        wanted |= {"band"} if any(q.scales[sid].bands for q, sid in scales) else set()
+        wanted |= {"flags"} if any(can_flag(q, sid) for q, sid in scales) else set()
+        described = [c for c in described if c.name in wanted]
+    keep = {"_row", "_order", "questionnaire", *(c.name for c in described)}
     blocks: list[dict[str, Any]] = []
     for qi, q in enumerate(questionnaires):
         result = scores[q.id][1]
@@ -388,7 +476,7 @@ def _long(
                     "flags": cells["flags"],
                 }
             )
-    stacked = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
+    stacked = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0] if key in keep}
     order = np.lexsort((stacked.pop("_order"), stacked["_row"]))
     rows = stacked.pop("_row")[order]
     scores_part = pd.DataFrame({k: v[order] for k, v in stacked.items()})
@@ -400,7 +488,7 @@ def _long(
             "questionnaire id (see questionnaires below)",
             [q.id for q in questionnaires],
         ),
-        *long_columns(questionnaires),
+        *described,
     ]
     return table, columns
 

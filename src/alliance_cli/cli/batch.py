@@ -20,6 +20,11 @@ class Shape(StrEnum):
     long = "long"
 
 
+class Columns(StrEnum):
+    compact = "compact"
+    all = "all"
+
+
 class Invalid(StrEnum):
     error = "error"
     missing = "missing"
@@ -189,6 +194,17 @@ def batch(
         Shape,
         typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
     ] = Shape.wide,
+    columns: Annotated[
+        Columns,
+        typer.Option(
+            "--columns",
+            help="compact: per scale the score (<q>.<scale>) and items answered (.answered), "
+            ".band/.flags where the definition has bands/flags, and per questionnaire "
+            "<q>.withheld (the withheld scales and why; empty when none); all: also .sum, "
+            ".prorated and a reason, band and flags column per scale (long: method, sum, mean, "
+            "items, missing, not_applicable, prorated, withheld).",
+        ),
+    ] = Columns.compact,
     center: Annotated[
         str | None,
         typer.Option(
@@ -212,7 +228,8 @@ def batch(
         bool,
         typer.Option(
             "--no-escape-formulas",
-            help="Do not prefix ' to text cells starting with = + - @ (formula injection).",
+            help="Do not prefix ' to text cells starting with = + - @ tab CR (formula injection; "
+            "a number such as -1.5 never gets it).",
         ),
     ] = False,
     allow_empty: Annotated[
@@ -288,14 +305,14 @@ def batch(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from ..batch import SHOWN_FAILURES, BatchOptions, InvalidPolicy
+    from ..batch import SHOWN_FAILURES, BatchOptions, ColumnSet, InvalidPolicy
     from ..batch import Shape as BatchShape
     from ..batchrun import Survey, run_batch
     from ..errors import BatchDataError
     from ..io.atomic import fifos_closed
     from ..io.batchout import check_output, write_codebook
     from ..io.readers import open_input, parse_sep
-    from ..io.sinks import DelimitedSink, open_sink, output_format
+    from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
     from ..mapfile import load_map
     from ..result import key_warning
     from ..ui import batch as view
@@ -334,6 +351,7 @@ def batch(
             center=center,
             keep=tuple(keep or ()),
             keep_all=keep_all,
+            columns=ColumnSet(columns.value),
         )
         for q in qs:
             if warning := key_warning(q):
@@ -357,6 +375,7 @@ def batch(
                     progress=progress,
                     check=not dry_run,
                     allow_empty=allow_empty,
+                    limit=row_limit(fmt, target),
                 )
         except BatchDataError as exc:
             flush_notices(catalog)

@@ -51,7 +51,8 @@ def export(
         bool,
         typer.Option(
             "--no-escape-formulas",
-            help="Do not prefix ' to text cells starting with = + - @ (formula injection).",
+            help="Do not prefix ' to text cells starting with = + - @ tab CR (formula injection; "
+            "a number such as -1.5 never gets it).",
         ),
     ] = False,
     deidentify: Annotated[

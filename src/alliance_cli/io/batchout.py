@@ -20,12 +20,10 @@ from .. import __version__
 from ..errors import Problem, UsageError
 from .atomic import atomic_write, check_distinct, codebook_path
 from .codebook import CODEBOOK_VERSION, questionnaire_entry
-from .csvout import FORMULA_STARTS
+from .csvout import escape_description
 
 if TYPE_CHECKING:
     from ..batch import Batch
-
-_NAMES = {"\t": "tab", "\r": "CR", "\n": "LF", "\0": "NUL"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,6 @@ def batch_codebook(
     batch: Batch, *, data_file: str | None, escape_formulas: bool, fmt: str = "csv"
 ) -> dict[str, Any]:
     """The codebook document of a batch run."""
-    starts = " ".join(_NAMES.get(s, s) for s in FORMULA_STARTS)
     long = batch.options.shape.value == "long"
     questionnaires = []
     for q in batch.questionnaires:
@@ -113,6 +110,7 @@ def batch_codebook(
         "generator": f"alliance {__version__}",
         "data_file": data_file,
         "shape": batch.options.shape.value,
+        "column_set": batch.options.columns.value,
         "format": fmt,
         "rows": len(batch.table) if batch.table is not None else batch.written,
         "row": "one response × scale" if long else "one response (one input row)",
@@ -165,12 +163,7 @@ def batch_codebook(
             "numbers": "shortest form that reads back exactly (4, 3.25, 1e-7)",
             "boolean": "true or false",
             "formulas_escaped": escape_formulas,
-            "formula_escape": (
-                f"text cells starting with one of {starts} begin with an added ' (against "
-                "formula injection in spreadsheets); numbers are never changed"
-                if escape_formulas
-                else "off: text cells are written as they are"
-            ),
+            "formula_escape": escape_description(escape_formulas),
         },
         "reverse_items": "a reverse item counts as min + max − x on its own response scale, "
         "for the scale that lists it only",

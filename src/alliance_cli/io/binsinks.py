@@ -10,16 +10,19 @@ libraries are imported when such a file is written; openpyxl and pyreadstat are 
   null. Each field carries its column's meaning as field metadata ``description``, and the
   file the metadata ``generator: alliance``. Formula escaping does not apply: Parquet is data
   for programs, never opened by a spreadsheet as formulas, so text is stored exactly.
-* Excel ``.xlsx`` (openpyxl, write-only workbook: rows stream to a temporary file of
-  openpyxl's, 0600, until the workbook is saved at ``commit``). Sheet ``scores``: a bold,
-  frozen header row, numbers as numbers, booleans as TRUE/FALSE, an empty cell (NaN, None,
-  infinity) as an empty cell, text always as text — never a formula or an error value, even
-  ``=1+2`` or ``#N/A``. Text starting with ``=`` ``+`` ``-`` ``@`` (or a tab, CR, LF, NUL)
-  gets a leading ``'`` as in CSV, unless formula escaping is off. Control characters that
-  XML cannot hold (all below U+0020 but tab, LF, CR) become U+FFFD. Sheet ``columns``: the
-  codebook's column list (name, type, meaning, allowed). Limits: 1,048,575 data rows and
-  32,767 characters a cell; a larger output is refused (``too-many-rows``,
-  ``cell-too-long``) rather than written as a file Excel would cut or repair.
+* Excel ``.xlsx`` (openpyxl, write-only workbook). Each chunk is checked when written (row
+  limit, cell length) and held — at most a sheet's rows, with their texts finished — so that
+  a too large output is refused at the chunk that crosses the limit, before any cell is
+  built; at ``commit`` the rows go through a temporary file of openpyxl's (0600) into the
+  saved workbook. Sheet ``scores``: a bold, frozen header row, numbers as numbers, booleans
+  as TRUE/FALSE, an empty cell (NaN, None, infinity) as an empty cell, text always as text
+  — never a formula or an error value, even ``=1+2`` or ``#N/A``. Text is formula-escaped
+  by the rule of CSV (:mod:`.csvout`: a leading ``'`` unless the text is a number), unless
+  switched off. Control characters that XML cannot hold (all below U+0020 but tab, LF, CR)
+  become U+FFFD. Sheet ``columns``: the codebook's column list (name, type, meaning,
+  allowed). Limits: 1,048,575 data rows and 32,767 characters a cell; a larger output is
+  refused (``too-many-rows``, ``cell-too-long``) rather than written as a file Excel would
+  cut or repair.
 * SPSS ``.sav`` (pyreadstat): written whole at ``commit``, so the scores are held in memory
   until then (columnar, roughly the size of the table). Variable names are derived from the
   column names by :func:`spss_names` (``wai-sr.goal`` → ``wai_sr.goal``); each variable's
@@ -42,9 +45,9 @@ from typing import IO, Any
 
 from ..errors import InputFileError, Problem, UsageError
 from .columns import Column
-from .csvout import FORMULA_STARTS
+from .csvout import arrow_column, escape_formulas_in
 from .fileformats import INSTALL_HINT
-from .sinks import Sink, arrow_column
+from .sinks import RowLimit, Sink
 
 EXCEL_ROWS = 1_048_576
 """Rows of an Excel sheet, the header row included."""
@@ -195,6 +198,7 @@ class ExcelSink(Sink):
         from openpyxl.styles import Font  # type: ignore[import-untyped]
 
         super().__init__(target, columns, escape_formulas=escape_formulas)
+        self.held: list[list[Any]] = []
         self.book = openpyxl.Workbook(write_only=True)
         self.book.properties.creator = "alliance"
         self.sheet = self.book.create_sheet("scores")
@@ -212,44 +216,33 @@ class ExcelSink(Sink):
             raise
 
     def write(self, frame: Any) -> None:
-        limit = EXCEL_ROWS - 1
-        if self.rows + len(frame) > limit:
-            raise UsageError(
-                Problem(
-                    "too-many-rows",
-                    f"too many rows for an Excel file ({self.rows + len(frame):,} or more): an "
-                    f"Excel sheet holds at most {limit:,} data rows; write .csv or .parquet",
-                    _place(self.pending.target),
-                )
-            )
+        """Check the chunk (the row limit, each text's length) and hold it, its text
+        columns finished as Arrow arrays: the rows go into the workbook at :meth:`commit`,
+        so that an output too large for a sheet is refused at the chunk that crosses the
+        limit, before the slow work of building a million rows of cells."""
+        RowLimit(EXCEL_ROWS - 1, _place(self.pending.target)).check(self.rows + len(frame))
         super().write(frame)
         if not len(frame):
             return
-        cells = [
-            self._text_cells(_strings(frame.iloc[:, k]))
-            if column.type == "text"
-            else _plain_cells(frame.iloc[:, k])
-            for k, column in enumerate(self.columns)
-        ]
-        append = self.sheet.append
-        for row in zip(*cells, strict=True):
-            append(row)
+        self.held.append(
+            [
+                self._text(_strings(frame.iloc[:, k]))
+                if column.type == "text"
+                else frame.iloc[:, k]
+                for k, column in enumerate(self.columns)
+            ]
+        )
 
-    def _text_cells(self, values: Any, font: Any = None) -> list[Any]:
-        """Text values (an Arrow string array or a list) as cells: formula-escaped when asked,
-        XML-illegal characters replaced, and a value openpyxl would take for a formula or an
-        error value wrapped in a cell typed as a string."""
+    def _text(self, values: Any) -> Any:
+        """Text values (an Arrow string array or a list) as finished Arrow text:
+        formula-escaped when asked, XML-illegal characters replaced; a text longer than a
+        cell holds is refused."""
         import pyarrow as pa
         import pyarrow.compute as pc
-        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
         text = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
         if self.escape_formulas:
-            formula = pc.starts_with(text, FORMULA_STARTS[0])
-            for start in FORMULA_STARTS[1:]:
-                formula = pc.or_(formula, pc.starts_with(text, start))
-            if pc.any(formula).as_py():
-                text = pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
+            text = escape_formulas_in(text)
         if pc.any(pc.match_substring_regex(text, _XML_ILLEGAL)).as_py():
             text = pc.replace_substring_regex(text, _XML_ILLEGAL, "\ufffd")
         longest = pc.max(pc.utf8_length(text)).as_py()
@@ -262,6 +255,18 @@ class ExcelSink(Sink):
                     _place(self.pending.target),
                 )
             )
+        return text
+
+    def _text_cells(self, values: Any, font: Any = None) -> list[Any]:
+        """Text values as cells (:meth:`_text`), a value openpyxl would take for a formula
+        or an error value wrapped in a cell typed as a string."""
+        return self._cells(self._text(values), font)
+
+    def _cells(self, text: Any, font: Any = None) -> list[Any]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
         cells: list[Any] = text.to_pylist()
         special = pc.or_(
             pc.starts_with(text, "="), pc.is_in(text, value_set=pa.array(_EXCEL_ERRORS))
@@ -279,7 +284,16 @@ class ExcelSink(Sink):
         return cells
 
     def commit(self) -> None:
+        append = self.sheet.append
         try:
+            while self.held:
+                chunk = self.held.pop(0)
+                cells = [
+                    self._cells(values) if column.type == "text" else _plain_cells(values)
+                    for values, column in zip(chunk, self.columns, strict=True)
+                ]
+                for row in zip(*cells, strict=True):
+                    append(row)
             self.book.save(self.pending.stream)
         except OSError as exc:
             self.discard()
@@ -287,6 +301,7 @@ class ExcelSink(Sink):
         super().commit()
 
     def discard(self) -> None:
+        self.held = []
         # openpyxl keeps each sheet's rows in a temporary file until the workbook is saved
         for sheet in self.book.worksheets:
             writer = getattr(sheet, "_writer", None)

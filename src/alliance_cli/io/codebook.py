@@ -15,13 +15,12 @@ from .. import __version__
 from ..methods import RunOptions, methods_paragraph
 from ..model import Questionnaire
 from .columns import describe_answers
-from .csvout import FORMULA_STARTS
+from .csvout import escape_description
 
 if TYPE_CHECKING:
     from .export import Export
 
 CODEBOOK_VERSION = 1
-_NAMES = {"\t": "tab", "\r": "CR", "\n": "LF", "\0": "NUL"}
 
 
 def build_codebook(
@@ -29,7 +28,6 @@ def build_codebook(
 ) -> dict[str, Any]:
     """The codebook document for ``export`` (``data_file``: the CSV's file name, None for
     stdout)."""
-    starts = " ".join(_NAMES.get(s, s) for s in FORMULA_STARTS)
     return {
         "codebook_version": CODEBOOK_VERSION,
         "generator": f"alliance {__version__}",
@@ -53,12 +51,7 @@ def build_codebook(
             "empty_cell": "no value (left blank, withheld, or not given)",
             "boolean": "true or false",
             "formulas_escaped": escape_formulas,
-            "formula_escape": (
-                f"text cells starting with one of {starts} begin with an added ' (against "
-                "formula injection in spreadsheets); numbers are never changed"
-                if escape_formulas
-                else "off: text cells are written as they are"
-            ),
+            "formula_escape": escape_description(escape_formulas),
         },
         "reverse_items": "a reverse item counts as min + max − x on its own response scale, "
         "for the scale that lists it only",

@@ -107,7 +107,7 @@ def open_input(
         table = read_stat(source, name=label, encoding=encoding)
     size = source.stat().st_size
     chunks, position = _sliced(table, chunk_rows, size)
-    return Opened(label, table.columns, size, chunks, position)
+    return Opened(label, table.columns, size, chunks, position, len(table))
 
 
 def _text_chunks(

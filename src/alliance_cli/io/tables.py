@@ -50,6 +50,8 @@ class Opened:
     position: Callable[[], int]
     """Input bytes up to the end of the rows given in :attr:`chunks` so far (for progress:
     read-ahead not counted)."""
+    rows: int | None = None
+    """Its data rows, when known before reading them (a file read whole)."""
 
 
 def whole(opened: Opened) -> TextTable:
