@@ -188,6 +188,9 @@ class PartJob:
     score: bool = True
     """Score the scales (for the output and the counts); reliability needs only the
     checked answers."""
+    groups: tuple[tuple[str, str], ...] = ()
+    """Columns whose text each row carries out (:attr:`Part.groups`), each with the option
+    that names it (reliability's ``--by`` and ``--session``)."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ class Part:
     file: int = 0
     clients: Any = None
     """With ``--center``: the client of each row (None where blank)."""
+    groups: tuple[Any, ...] = ()
+    """The text of each of :attr:`PartJob.groups`' columns (None where blank)."""
 
 
 def score_part(job: PartJob) -> Part:
@@ -266,6 +271,7 @@ def score_part(job: PartJob) -> Part:
         len(table),
         job.file,
         clients,
+        tuple(client_column([table], name, option) for name, option in job.groups),
     )
 
 

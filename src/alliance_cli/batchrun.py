@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .batch import (
@@ -84,6 +84,8 @@ def run_batch(
     engine: Engine | None = None,
     progress: Progress | None = None,
     check: bool = True,
+    collect: Callable[[Part], None] | None = None,
+    groups: tuple[tuple[str, str], ...] = (),
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
@@ -91,7 +93,11 @@ def run_batch(
 
     Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
     :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
-    bad cells and the total. Without ``check`` the result says ``refused``."""
+    bad cells and the total. Without ``check`` the result says ``refused``.
+
+    ``collect`` is given every part, in order, with each questionnaire's checked answers
+    (:attr:`Part.matrices`) and the text of the ``groups`` columns, until the run is
+    refused; the scales are then not scored (what reliability needs)."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
@@ -104,8 +110,12 @@ def run_batch(
     held: list[Part] = []
     try:
         jobs = _jobs(inputs, firsts, mappings, qs, options, survey, state, build=output is not None)
+        if collect is not None:
+            jobs = (replace(j, keep_matrices=True, score=False, groups=groups) for j in jobs)
         for part in engine.map(jobs):
             failures = state.add(part)
+            if collect is not None and not state.refused:
+                collect(part)
             if error_sink is not None and len(failures):
                 error_sink.write(failures[list(FAILURE_COLUMNS)])
             done = state.positions.popleft()

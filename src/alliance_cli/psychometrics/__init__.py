@@ -21,7 +21,9 @@ Conventions taken from psych, so that results agree with it:
 from ._base import (
     Descriptives,
     Pairwise,
+    PairwiseSums,
     ScaleItems,
+    ScoreSums,
     _pairwise,
     answered,
     describe,
@@ -30,7 +32,7 @@ from ._base import (
     scale_items,
 )
 from .alpha import Alpha, ItemStats, _beta_inc, _f_quantile, alpha, alpha_of, feldt_ci
-from .multilevel import ICC, Multilevel, icc1, multilevel_reliability
+from .multilevel import ICC, Multilevel, icc1, icc_of, multilevel_reliability
 from .omega import Omega, OneFactor, _minres_fit, minres_one_factor, omega, omega_of
 
 __all__ = [
@@ -42,7 +44,9 @@ __all__ = [
     "Omega",
     "OneFactor",
     "Pairwise",
+    "PairwiseSums",
     "ScaleItems",
+    "ScoreSums",
     "_beta_inc",
     "_f_quantile",
     "_minres_fit",
@@ -53,6 +57,7 @@ __all__ = [
     "describe",
     "feldt_ci",
     "icc1",
+    "icc_of",
     "keyed_items",
     "minres_one_factor",
     "multilevel_reliability",
