@@ -46,7 +46,7 @@ from .errors import Problem, ResponseError, UsageError
 from .io.tables import Opened, TextTable
 from .model import Questionnaire
 from .psychometrics import _base
-from .psychometrics.groups import CellSums, ClientSums
+from .psychometrics.groups import Cells, CellSums, ClientSums
 
 if TYPE_CHECKING:
     from .batch import BatchOptions, Part
@@ -214,7 +214,9 @@ class _Sums:
         self.groups: dict[tuple[str, str], ClientSums] = {}
         """Per (questionnaire, scale) with clients: ``n``, ``sums`` and ``sscp`` are the
         inputs of within/between-client reliability (Geldhof et al. 2014)."""
-        self.cells: dict[tuple[str, str], CellSums] = {}
+        self.cell_index = Cells()
+        self.cells = {q.id: CellSums(len(q.items), self.cell_index) for q in qs}
+        self.incomplete: dict[tuple[str, str], int] = {}
         self.qs = {q.id: q for q in qs}
 
     def add(self, part: Part) -> None:
@@ -234,6 +236,7 @@ class _Sums:
         if not held:
             return
         x, c, s = (np.concatenate([h[i] for h in held]) for i in range(3))
+        x = np.asfortranarray(x)  # column-major, as the items of a scale are taken
         size = _base._BLOCK_ROWS
         end = x.shape[0] if final else x.shape[0] - x.shape[0] % size
         for start in range(0, end, size):
@@ -243,11 +246,13 @@ class _Sums:
 
     def _block(self, q: Questionnaire, x: Any, clients: Any, sessions: Any) -> None:
         self.pairwise[q.id].add(x)
-        keep = None
+        keep = cell = None
         if self.by:
             keep = clients >= 0
             if self.session:
                 keep &= sessions >= 0
+                cell = self.cell_index(clients[keep], sessions[keep])
+                self.cells[q.id].add(x[keep], cell)
         for sid in q.scales:
             items = pm.keyed_items(q, sid, x)
             key = (q.id, sid)
@@ -259,8 +264,9 @@ class _Sums:
             values, score = items.values[keep], items.score[keep]
             k = len(items.item_ids)
             self.groups.setdefault(key, ClientSums(k)).add(values, score, clients[keep])
-            if self.session:
-                self.cells.setdefault(key, CellSums(k)).add(values, clients[keep], sessions[keep])
+            if cell is not None:
+                missed = int(np.isnan(values).any(axis=1).sum())
+                self.incomplete[key] = self.incomplete.get(key, 0) + missed
 
     def scales(self, q: Questionnaire) -> tuple[ScaleReliability, ...]:
         """Every scale of ``q`` from the sums of every row."""
@@ -289,8 +295,11 @@ class _Sums:
             groups = self.groups.get(key) or ClientSums(len(labels))
             icc = attempt("ICC1", groups.icc)
         if self.session:
-            cells = self.cells.get(key) or CellSums(len(labels))
-            ml = attempt("multilevel", cells.multilevel)
+            cells, missed = self.cells[q.id], self.incomplete.get(key, 0)
+            ml = attempt(
+                "multilevel",
+                lambda: cells.multilevel(lambda v: pm.keyed_items(q, sid, v).values, missed),
+            )
         scores = self.scores.get(key) or pm.ScoreSums.of(items)
         return ScaleReliability(
             questionnaire=q.id,
