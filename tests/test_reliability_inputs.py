@@ -382,3 +382,27 @@ def test_chunk_sizes_give_identical_results(
             (ml.rkf, ml.r1r, ml.rkr, ml.rc, ml.rkrn, ml.rcn),
             1e-12,
         )
+
+
+def test_client_sums_hold_what_within_between_reliability_takes() -> None:
+    """Per client the complete rows, their item sums, and the total cross-products of the
+    complete rows (Geldhof et al. 2014's inputs), summed block by block, equal pandas'
+    sums over the whole table; the ICC from them equals the whole-column ICC."""
+    import pandas as pd
+
+    from alliance_cli.psychometrics.groups import ClientSums
+
+    s = np.genfromtxt(DATA / "sessions_unbalanced.csv", delimiter=",", skip_header=1)
+    clients, x = s[:, 0].astype(np.int64) - 1, s[:, 2:]
+    score = x.sum(axis=1)
+    sums = ClientSums(x.shape[1])
+    for start in range(0, len(x), 37):
+        sums.add(x[start : start + 37], score[start : start + 37], clients[start : start + 37])
+    complete = pd.DataFrame(x).assign(client=clients).dropna()
+    by = complete.groupby("client")
+    np.testing.assert_array_equal(sums.n, by.size().to_numpy())
+    np.testing.assert_allclose(sums.sums, by.sum().to_numpy(), rtol=1e-14)
+    items = complete.drop(columns="client").to_numpy()
+    np.testing.assert_allclose(sums.sscp, items.T @ items, rtol=1e-14)
+    close(sums.icc().icc1, UNBALANCED["ICC1"], 1e-9)
+    close(sums.icc().icc1k, UNBALANCED["ICC2"], 1e-9)
