@@ -406,3 +406,21 @@ def test_client_sums_hold_what_within_between_reliability_takes() -> None:
     np.testing.assert_allclose(sums.sscp, items.T @ items, rtol=1e-14)
     close(sums.icc().icc1, UNBALANCED["ICC1"], 1e-9)
     close(sums.icc().icc1k, UNBALANCED["ICC2"], 1e-9)
+
+
+def test_a_missing_client_column_is_named_in_every_file_before_reading(
+    defs: Path, tmp_path: Path
+) -> None:
+    rows = rows_of("sessions")
+    no_client = write(tmp_path / "a.csv", [row[1:] for row in rows])
+    twice = write(tmp_path / "b.csv", [[row[0], *row] for row in rows])
+    result = run(
+        "reliability", str(DATA / "sessions.csv"), str(no_client), str(twice), "-q", "psess",
+        "-d", str(defs), "--map", str(mapfile(defs, "psess")), "--by", "client",
+    )  # fmt: skip
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        f'error: {no_client}: has no column named "client"',
+        f'error: {twice}: has more than one column named "client"',
+        "--by takes the name of the client column",
+    ]

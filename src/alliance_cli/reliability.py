@@ -154,6 +154,7 @@ def reliability(
     ``run_batch`` raises (unmappable columns, :class:`~alliance_cli.errors.BatchDataError`
     for bad cells)."""
     from .batchrun import run_batch
+    from .batchtable import check_column
     from .io.readers import chunked
 
     if session and not by:
@@ -162,6 +163,9 @@ def reliability(
             hint="add --by CLIENT_COL",
         )
     opened = [i if isinstance(i, Opened) else chunked(i) for i in inputs]
+    for name, option in ((by, "--by"), (session, "--session")):
+        if name:
+            check_column(opened, name, option)  # every file named, before any is read
     sums = _Sums(questionnaires, by is not None, session is not None)
     groups: tuple[tuple[str, str], ...] = ((by, "--by"),) if by else ()
     if by and session:
