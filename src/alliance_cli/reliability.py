@@ -163,13 +163,12 @@ def reliability(
             hint="add --by CLIENT_COL",
         )
     opened = [i if isinstance(i, Opened) else chunked(i) for i in inputs]
-    for name, option in ((by, "--by"), (session, "--session")):
-        if name:
-            check_column(opened, name, option)  # every file named, before any is read
-    sums = _Sums(questionnaires, by is not None, session is not None)
-    groups: tuple[tuple[str, str], ...] = ((by, "--by"),) if by else ()
-    if by and session:
-        groups += ((session, "--session"),)
+    groups = tuple(
+        (name, option) for name, option in ((by, "--by"), (session, "--session")) if name
+    )
+    for name, option in groups:
+        check_column(opened, name, option)  # every file named, before any is read
+    sums = _Sums(questionnaires, len(groups))
     batch = run_batch(
         opened,
         questionnaires,
@@ -209,8 +208,9 @@ class _Sums:
     complete-case score sums, with clients the per-client sums, with sessions the client ×
     session cells."""
 
-    def __init__(self, qs: Sequence[Questionnaire], by: bool, session: bool) -> None:
-        self.by, self.session = by, session
+    def __init__(self, qs: Sequence[Questionnaire], groups: int) -> None:
+        """``groups``: 0, or 1 (clients), or 2 (clients and sessions)."""
+        self.by, self.session = groups > 0, groups > 1
         self.clients, self.sessions = _Codes(), _Codes()
         self.held: dict[str, list[tuple[Any, Any, Any]]] = {q.id: [] for q in qs}
         self.pairwise = {q.id: pm.PairwiseSums(len(q.items)) for q in qs}
