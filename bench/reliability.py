@@ -8,8 +8,9 @@ fresh processes, alternating, in the same run:
              scale, keyed) → psychometrics.alpha + psychometrics.omega
   R          read.csv → psych::alpha on the 12 items
 
-Prints the median wall times and the ratio R / alliance (issue target: alliance about 2 s on
-1,000,000 rows, R ~20 s). Usage:
+Prints the median wall times, each command's peak memory (the child's ru_maxrss) and the ratio
+R / alliance (issue target: alliance about 2 s on 1,000,000 rows, R ~20 s; memory flat as rows
+grow, as for `alliance batch`: compare --rows 1000000 with --rows 10000000). Usage:
 
     python bench/reliability.py [--rows 1000000] [--runs 3]
 """
@@ -17,10 +18,12 @@ Prints the median wall times and the ratio R / alliance (issue target: alliance 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,13 +64,19 @@ cat(sprintf("read.csv %.2f s, alpha %.2f s; raw_alpha %.4f\\n", t1 - t0, t2 - t1
 """
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr}")
-    return elapsed, done.stdout.strip()
+def timed(cmd: list[str]) -> tuple[float, str, int]:
+    """Wall time, stdout and peak resident memory (bytes: the child's ru_maxrss) of one run."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            sys.exit(f"failed ({child.returncode}): {' '.join(cmd)}\n{err.read().decode()}")
+        return elapsed, out.read().decode().strip(), usage.ru_maxrss * 1024
 
 
 def main() -> None:
@@ -104,17 +113,20 @@ def main() -> None:
         print("note: Rscript or the R package psych is missing; R is skipped")
 
     times: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, list[int]] = {name: [] for name in commands}
     last: dict[str, str] = {}
     for _ in range(args.runs):
         for name, cmd in commands.items():
-            elapsed, out = timed(cmd)
+            elapsed, out, peak = timed(cmd)
             times[name].append(elapsed)
+            peaks[name].append(peak)
             last[name] = out
     med = {name: statistics.median(values) for name, values in times.items()}
-    print(f"runs: {args.runs} each, alternating, median wall time")
+    print(f"runs: {args.runs} each, alternating, median wall time, largest peak memory")
     for name, value in med.items():
         runs = ", ".join(f"{t:.2f}" for t in times[name])
-        print(f"  {name:<42} {value:7.2f} s   ({runs})")
+        peak = max(peaks[name]) / 1e6
+        print(f"  {name:<42} {value:7.2f} s  peak {peak:7.0f} MB   ({runs})")
         if last[name] and "\n" not in last[name] and len(last[name]) < 200:
             print(f"    last run: {last[name]}")
     names = list(med)

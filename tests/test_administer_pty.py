@@ -183,3 +183,31 @@ def test_refuses_without_a_terminal(env: dict[str, str]) -> None:
     assert "alliance score wai-sr --answers … --client C-1" in proc.stderr
     with Store(env["ALLIANCE_DB"]) as store:
         assert store.count("draft") == store.count("final") == 0
+
+
+def test_a_taken_session_hint_names_only_administers_options(env: dict[str, str]) -> None:
+    """The hint for a session already recorded names options `administer` has (it has no
+    --replaces: a re-entry is `alliance score … --replaces`)."""
+    import re
+
+    for _ in range(2):
+        child = spawn(env, "--session", "1")
+        for item, text in enumerate(WAI, start=1):
+            answer(child, item, text)
+        child.expect(r"Submit\? ")
+        child.sendline("")
+        child.expect(pexpect.EOF)
+        child.close()
+    out = " ".join(str(child.before).split())
+    assert child.exitstatus != 0 and "already recorded as administration #1" in out, out
+    helped = subprocess.run(
+        [sys.executable, "-m", "alliance_cli", "administer", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    own = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", helped))
+    hint = out[out.index("already recorded") :]
+    # Options in a command line the hint spells out (`alliance score …`) are that command's.
+    rest = re.sub(r"alliance score[^;]*", "", hint)
+    assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest)) <= own, hint

@@ -140,7 +140,7 @@ def test_repeated_measures_match_psych(defs: Path) -> None:
     (s,) = library(defs, "sessions", "psess", by="client", session="session").scales
     assert s.icc is not None and s.multilevel is not None
     close(s.icc.icc1, SESSIONS["ICC1"], 1e-9)
-    close(s.icc.icc2, SESSIONS["ICC2"], 1e-9)
+    close(s.icc.icc1k, SESSIONS["ICC2"], 1e-9)
     m = s.multilevel
     components = (
         m.var_id,
@@ -164,12 +164,12 @@ def test_unbalanced_sessions_give_icc_and_a_note(defs: Path, tmp_path: Path) -> 
     (s,) = library(defs, "sessions_unbalanced", "psess", by="client", session="session").scales
     assert s.icc is not None and s.multilevel is None
     close(s.icc.icc1, UNBALANCED["ICC1"], 1e-9)
-    close(s.icc.icc2, UNBALANCED["ICC2"], 1e-9)
+    close(s.icc.icc1k, UNBALANCED["ICC2"], 1e-9)
     assert len(s.notes) == 2 and s.notes[0].startswith("multilevel: multilevel reliability needs")
     assert s.notes[1].startswith("alpha within/between: not computed")  # see test_twolevel.py
     result = cli(defs, str(DATA / "sessions_unbalanced.csv"), "psess", "--by", "client")
     assert result.exit_code == 0
-    assert "ICC(1) 0.414 · ICC(2) 0.781" in result.stdout
+    assert "ICC1 0.414 · ICC1k 0.781" in result.stdout
 
 
 def test_negative_item_warning_text(defs: Path) -> None:

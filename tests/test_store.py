@@ -198,7 +198,8 @@ def test_one_final_record_per_session(db_path: Path) -> None:
             store.save(new(session=2))
         assert info.value.render() == (
             f"session 2 of tiny (client) is already recorded as administration #{first.id}\n"
-            f"to correct it, re-enter with --replaces {first.id}; or give another --session"
+            f"to correct it, re-enter with alliance score … --replaces {first.id}; "
+            "or give another --session"
         )
         assert store.save(new(session=2, respondent="therapist")).session == 2
         # The database itself refuses a duplicate too.

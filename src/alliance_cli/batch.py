@@ -240,6 +240,9 @@ class PartJob:
     score: bool = True
     """Score the scales (for the output and the counts); reliability needs only the
     checked answers."""
+    groups: tuple[tuple[str, str], ...] = ()
+    """Columns whose text each row carries out (:attr:`Part.groups`), each with the option
+    that names it (reliability's ``--by`` and ``--session``)."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,8 @@ class Part:
     """The chunk's rows read, and those left out by reason."""
     na_columns: tuple[str, ...] = ()
     """Item columns where ``NA`` was read as "does not apply"."""
+    groups: tuple[Any, ...] = ()
+    """The text of each of :attr:`PartJob.groups`' columns (None where blank)."""
 
 
 def score_part(job: PartJob) -> Part:
@@ -330,6 +335,7 @@ def score_part(job: PartJob) -> Part:
         clients,
         row_counts,
         tuple(dict.fromkeys(na_columns)),
+        tuple(client_column([table], name, option) for name, option in job.groups),
     )
 
 

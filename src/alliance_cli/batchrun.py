@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .batch import (
@@ -87,6 +87,8 @@ def run_batch(
     check: bool = True,
     allow_empty: bool = False,
     limit: RowLimit | None = None,
+    collect: Callable[[Part], None] | None = None,
+    groups: tuple[tuple[str, str], ...] = (),
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
@@ -100,7 +102,11 @@ def run_batch(
     any row is scored when every input's row count is known up front (Excel, SPSS, Stata
     inputs, without ``--finished-only``), else at the first chunk read that crosses it —
     before scoring it; REDCap exports, whose rows are kept or dropped while scored, are left
-    to the sink's own check. Either way nothing is written."""
+    to the sink's own check. Either way nothing is written.
+
+    ``collect`` is given every part, in order, with each questionnaire's checked answers
+    (:attr:`Part.matrices`) and the text of the ``groups`` columns, until the run is
+    refused; the scales are then not scored (what reliability needs)."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
@@ -131,8 +137,12 @@ def run_batch(
             limit=limit,
             per=per,
         )
+        if collect is not None:
+            jobs = (replace(j, keep_matrices=True, score=False, groups=groups) for j in jobs)
         for part in engine.map(jobs):
             failures = state.add(part)
+            if collect is not None and not state.refused:
+                collect(part)
             if error_sink is not None and len(failures):
                 error_sink.write(failures[list(FAILURE_COLUMNS)])
             done = state.positions.popleft()

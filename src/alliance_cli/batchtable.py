@@ -153,20 +153,28 @@ def _base(
     return frame, columns
 
 
-def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
-    """The text of column ``name`` over every input's rows (None where blank); a
-    :class:`UsageError` names each file without that column, or with it twice."""
-    problems, parts = [], []
+def check_column(inputs: Sequence[Any], name: str, option: str) -> None:
+    """Raise a :class:`UsageError` naming each input (a table, or an opened input: anything
+    with a name and columns) without column ``name``, or with it twice."""
+    problems = []
     for table in inputs:
         where = [k for k, c in enumerate(table.columns) if c == name]
         if len(where) != 1:
             how = "has no column" if not where else "has more than one column"
             problems.append(Problem("no-client-column", f'{how} named "{name}"', table.name))
-            continue
-        text = table.frame[where[0]].to_numpy(dtype=object)
-        parts.append(np.where(blank_cells(table.frame[where[0]]), None, text))
     if problems:
         raise UsageError(problems, hint=f"{option} takes the name of the client column")
+
+
+def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
+    """The text of column ``name`` over every input's rows (None where blank); a
+    :class:`UsageError` names each file without that column, or with it twice."""
+    check_column(inputs, name, option)
+    parts = []
+    for table in inputs:
+        k = table.columns.index(name)
+        text = table.frame[k].to_numpy(dtype=object)
+        parts.append(np.where(blank_cells(table.frame[k]), None, text))
     return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 

@@ -1,31 +1,36 @@
 """The reliability table of every scale in data files (``alliance reliability``).
 
-The files are read, mapped and checked exactly as ``alliance batch`` does
-(:func:`alliance_cli.batch.score_batch`: a bad cell stops the run with the table of every
-bad cell), a slice of rows at a time. Each questionnaire's checked answers
-(:attr:`~alliance_cli.batch.Batch.matrices`) give every pairwise moment in one pass
-(:func:`~alliance_cli.psychometrics.pairwise`); each scale takes its keyed rows and columns
-of those (:func:`~alliance_cli.psychometrics.keyed_items`, ``Pairwise.keyed``), and every
-number comes from :mod:`alliance_cli.psychometrics` (``alpha_of``, ``omega_of``,
-``describe``, ``icc1``, ``multilevel_reliability``), which is pinned against R ``psych``:
+The files are read, mapped and checked exactly as ``alliance batch`` does, chunk by chunk
+(:func:`alliance_cli.batchrun.run_batch`: the same input options; a bad cell stops the run
+with the table of every bad cell). Of each chunk only sums are kept (:class:`_Sums`), so
+memory does not grow with the rows: per questionnaire the pairwise sums of its checked answers
+(:class:`~alliance_cli.psychometrics.PairwiseSums`), per scale the complete-case score sums
+(:class:`~alliance_cli.psychometrics.ScoreSums`); with a client column the per-client sums
+(:class:`~alliance_cli.psychometrics.groups.ClientSums`: memory grows with the clients),
+with a session column too the client × session cells
+(:class:`~alliance_cli.psychometrics.groups.CellSums`: memory grows with the cells). Each
+scale takes its keyed rows and columns of the pairwise moments (``Pairwise.keyed``), and every
+number comes from :mod:`alliance_cli.psychometrics`, which is pinned against R ``psych``:
 
-* N complete, mean, SD, floor and ceiling % — :func:`~alliance_cli.psychometrics.describe`
-  (complete cases; Terwee et al. 2007);
+* N complete, mean, SD, floor and ceiling % of the complete cases (every item answered; never
+  prorated) — :func:`~alliance_cli.psychometrics.describe` (Terwee et al. 2007);
 * Cronbach's alpha with Feldt's 95% CI, standardized alpha, corrected item–total r and
   alpha if item deleted, pairwise as ``psych::alpha`` —
   :func:`~alliance_cli.psychometrics.alpha` (Cronbach 1951; Feldt 1965);
 * McDonald's omega total from a one-factor minres model, as ``psych::omega`` —
   :func:`~alliance_cli.psychometrics.omega` (McDonald 1999);
-* with a client column: ICC(1) of the scale score across clients, as ``psych::statsBy`` —
-  :func:`~alliance_cli.psychometrics.icc1` (Shrout & Fleiss 1979; Bliese 2000); with a
-  session column too, the ``psych::mlr`` variance components and reliabilities —
+* with a client column: ICC1 and ICC1k (psych::ICC's names; Shrout & Fleiss ICC(1,1) and
+  ICC(1,k)) of the scale score across clients, the values of ``psych::statsBy``'s ICC1 and
+  ICC2 — :func:`~alliance_cli.psychometrics.icc1` (Shrout & Fleiss 1979; Bliese 2000); with
+  a session column too, the ``psych::mlr`` variance components and reliabilities —
   :func:`~alliance_cli.psychometrics.multilevel_reliability` (Shrout & Lane 2012); and,
   balanced or not, alpha within and between clients from the ML two-level covariance
-  matrices, as R lavaan — :func:`~alliance_cli.psychometrics.two_level_alpha` (Geldhof,
+  matrices, as R lavaan — :func:`~alliance_cli.psychometrics.alpha_within_between` (Geldhof,
   Preacher & Zyphur 2014).
 
-The scale score for the ICC is the score of the complete cases (every item answered), the
-sum or mean of the keyed items as the scale's method says; rows with a blank client (or
+The sums are taken over blocks of a fixed number of rows whatever the chunk size, so that the
+results do not depend on it. The scale score for the ICC is the score of the complete cases,
+the sum or mean of the keyed items as the scale's method says; rows with a blank client (or
 session) cell are left out. A statistic that cannot be computed for a scale (a constant item,
 an unbalanced design) is left empty with the reason in ``notes``; nothing is printed here.
 """
@@ -33,20 +38,35 @@ an unbalanced design) is left empty with the reason in ``notes``; nothing is pri
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
+from .io.tables import Opened, TextTable
 from .model import Questionnaire
+from .psychometrics import _base
+from .psychometrics.groups import Cells, CellSums, ClientSums
 
 if TYPE_CHECKING:
-    from .batch import BatchOptions
-    from .io.readers import TextTable
+    from .batch import BatchOptions, Part
+    from .batchrun import Survey
+    from .io.columns import Column
+    from .io.sinks import Sink
+
+PSYCH = {
+    "descriptives": "mean, SD (n − 1), floor and ceiling % of the complete-case scale scores "
+    "(rowSums or rowMeans of complete rows; not prorated)",
+    "alpha": "psych::alpha (raw_alpha, std.alpha, r.drop, alpha.drop; Feldt CI as psych::alpha.ci)",
+    "omega": "psych::omega omega.tot (nfactors = 1, fm = minres)",
+    "icc": "icc1, icc1k: psych::ICC's ICC1 and ICC1k (Shrout & Fleiss ICC(1,1), ICC(1,k)) "
+    "of the complete-case score; the values of psych::statsBy's ICC1 and ICC2",
+    "multilevel": "psych::mlr (aov = TRUE)",
+}
+"""Which psych function each number of the result matches (``--json``: ``psych``)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,7 @@ class Reliability:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: what ``--json`` prints (NaN becomes null)."""
         return {
+            "psych": PSYCH,
             "inputs": list(self.inputs),
             "rows": self.rows,
             "by": self.by,
@@ -120,126 +141,190 @@ def _clean(value: Any) -> Any:
 
 
 def reliability(
-    inputs: Sequence[TextTable],
+    inputs: Sequence[Opened | TextTable],
     questionnaires: Sequence[Questionnaire],
     options: BatchOptions | None = None,
     *,
+    survey: Survey | None = None,
     by: str | None = None,
     session: str | None = None,
+    errors: Callable[[tuple[Column, ...]], Sink] | None = None,
 ) -> Reliability:
-    """The reliability table of every scale of ``questionnaires`` in ``inputs``.
+    """The reliability table of every scale of ``questionnaires`` in ``inputs`` (opened
+    inputs, read in their chunks; or whole tables).
 
-    Raises :class:`UsageError` for ``session`` without ``by`` or a client/session column
-    that is not in every file, and what :func:`~alliance_cli.batch.score_batch` raises
-    (unmappable columns, :class:`~alliance_cli.errors.BatchDataError` for bad cells)."""
-    from .batch import BatchOptions, score_batch
-    from .batchtable import client_column
+    The inputs are read and checked by :func:`~alliance_cli.batchrun.run_batch`, which
+    writes every bad cell through the sink ``errors`` makes. Raises :class:`UsageError` for
+    ``session`` without ``by`` or a client/session column that is not in a file, and what
+    ``run_batch`` raises (unmappable columns, :class:`~alliance_cli.errors.BatchDataError`
+    for bad cells)."""
+    from .batchrun import run_batch
+    from .batchtable import check_column
+    from .io.readers import chunked
 
     if session and not by:
         raise UsageError(
             Problem("session-without-by", "--session needs the client column too"),
             hint="add --by CLIENT_COL",
         )
-    batch = score_batch(inputs, questionnaires, options or BatchOptions(), build=False, score=False)
-    clients = _codes(client_column(batch.inputs, by, "--by")) if by else None
-    sessions = _codes(client_column(batch.inputs, session, "--session")) if session else None
-    scales = tuple(
-        s
-        for q in batch.questionnaires
-        for s in _questionnaire(q, batch.matrices[q.id], clients, sessions)
+    opened = [i if isinstance(i, Opened) else chunked(i) for i in inputs]
+    groups = tuple(
+        (name, option) for name, option in ((by, "--by"), (session, "--session")) if name
     )
-    return Reliability(tuple(t.name for t in inputs), batch.rows, by, session, scales)
+    for name, option in groups:
+        check_column(opened, name, option)  # every file named, before any is read
+    sums = _Sums(questionnaires, len(groups))
+    batch = run_batch(
+        opened,
+        questionnaires,
+        options,
+        survey=survey,
+        errors=errors,
+        collect=sums.add,
+        groups=groups,
+    )
+    scales = tuple(s for q in batch.questionnaires for s in sums.scales(q))
+    return Reliability(tuple(o.name for o in opened), batch.rows, by, session, scales)
 
 
-def _codes(column: Any) -> Any:
-    """Integer codes of a client or session column, −1 where blank (None):
-    grouping by hashing once, instead of sorting the text for every scale."""
-    import pandas as pd  # type: ignore[import-untyped]  # lazily: importing stays cheap
+class _Codes:
+    """Client (or session) codes 0, 1, … in order of first appearance over every chunk;
+    −1 where blank (None)."""
 
-    codes, _ = pd.factorize(np.asarray(column, dtype=object))
-    return codes
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
 
+    def __call__(self, labels: Any) -> Any:
+        import pandas as pd  # type: ignore[import-untyped]  # lazily: importing stays cheap
 
-def _questionnaire(
-    q: Questionnaire, x: Any, clients: Any, sessions: Any
-) -> tuple[ScaleReliability, ...]:
-    """Every scale of one questionnaire from its answers ``x`` (:attr:`Batch.matrices
-    <alliance_cli.batch.Batch.matrices>`: NaN wherever not an answer, as
-    :func:`~alliance_cli.psychometrics.answered` gives): every pairwise moment is taken in
-    one pass (:func:`~alliance_cli.psychometrics.pairwise`); each scale's statistics come
-    from its rows and columns of those (keyed)."""
-    answers = x
-    moments = pm.pairwise(answers)
-    groups = None
-    if clients is not None:
-        keep = clients >= 0  # rows with a client (and a session)
-        if sessions is not None:
-            keep &= sessions >= 0
-        groups = _Groups(None if keep.all() else np.flatnonzero(keep), clients, sessions)
-    return tuple(_scale(q, pm.keyed_items(q, sid, answers), moments, groups) for sid in q.scales)
+        codes, uniques = pd.factorize(np.asarray(labels, dtype=object))
+        index = self.index
+        lookup = np.array([index.setdefault(u, len(index)) for u in uniques], dtype=np.int64)
+        out = np.full(codes.size, -1, dtype=np.int64)
+        known = codes >= 0
+        out[known] = lookup[codes[known]]
+        return out
 
 
-@dataclass(frozen=True, eq=False)
-class _Groups:
-    """The rows with a client (and a session): their indices (None: every row) and codes."""
+class _Sums:
+    """What a run keeps of its rows. Each questionnaire's rows are re-cut into blocks of a
+    fixed number of rows whatever the chunks are, so that any chunk size gives the same sums
+    to the bit; of each block: the pairwise sums of the answers, and per scale the
+    complete-case score sums, with clients the per-client sums, with sessions the client ×
+    session cells."""
 
-    rows: Any
-    all_clients: Any
-    all_sessions: Any
+    def __init__(self, qs: Sequence[Questionnaire], groups: int) -> None:
+        """``groups``: 0, or 1 (clients), or 2 (clients and sessions)."""
+        self.by, self.session = groups > 0, groups > 1
+        self.clients, self.sessions = _Codes(), _Codes()
+        self.held: dict[str, list[tuple[Any, Any, Any]]] = {q.id: [] for q in qs}
+        self.pairwise = {q.id: pm.PairwiseSums(len(q.items)) for q in qs}
+        self.scores: dict[tuple[str, str], pm.ScoreSums] = {}
+        self.groups: dict[tuple[str, str], ClientSums] = {}
+        """Per (questionnaire, scale) with clients: ``n``, ``sums`` and ``sscp`` are the
+        inputs of within/between-client reliability (Geldhof et al. 2014)."""
+        self.cell_index = Cells()
+        self.cells = {q.id: CellSums(len(q.items), self.cell_index) for q in qs}
+        self.incomplete: dict[tuple[str, str], int] = {}
+        self.qs = {q.id: q for q in qs}
 
-    def pick(self, a: Any) -> Any:
-        return a if self.rows is None else a[self.rows]
+    def add(self, part: Part) -> None:
+        """Take a chunk's answers (and clients and sessions)."""
+        none = np.zeros(part.rows, dtype=np.int64)
+        clients = self.clients(part.groups[0]) if self.by else none
+        sessions = self.sessions(part.groups[1]) if self.session else none
+        for qid, x in part.matrices.items():
+            held = self.held[qid]
+            held.append((x, clients, sessions))
+            if sum(len(h[0]) for h in held) >= _base._BLOCK_ROWS:
+                self._blocks(self.qs[qid], final=False)
 
-    @cached_property
-    def clients(self) -> Any:
-        return self.pick(self.all_clients)
+    def _blocks(self, q: Questionnaire, *, final: bool) -> None:
+        """Sum every whole block of the rows held (with ``final``, the rest too)."""
+        held = self.held[q.id]
+        if not held:
+            return
+        x, c, s = (np.concatenate([h[i] for h in held]) for i in range(3))
+        x = np.asfortranarray(x)  # column-major, as the items of a scale are taken
+        size = _base._BLOCK_ROWS
+        end = x.shape[0] if final else x.shape[0] - x.shape[0] % size
+        for start in range(0, end, size):
+            stop = min(start + size, end)
+            self._block(q, x[start:stop], c[start:stop], s[start:stop])
+        held[:] = [(x[end:], c[end:], s[end:])] if end < x.shape[0] else []
 
-    @cached_property
-    def sessions(self) -> Any:
-        return None if self.all_sessions is None else self.pick(self.all_sessions)
+    def _block(self, q: Questionnaire, x: Any, clients: Any, sessions: Any) -> None:
+        self.pairwise[q.id].add(x)
+        keep = cell = None
+        if self.by:
+            keep = clients >= 0
+            if self.session:
+                keep &= sessions >= 0
+                cell = self.cell_index(clients[keep], sessions[keep])
+                self.cells[q.id].add(x[keep], cell)
+        for sid in q.scales:
+            items = pm.keyed_items(q, sid, x)
+            key = (q.id, sid)
+            if key not in self.scores:
+                self.scores[key] = pm.ScoreSums.of(items)
+            self.scores[key].add(items.score)
+            if keep is None:
+                continue
+            values, score = items.values[keep], items.score[keep]
+            k = len(items.item_ids)
+            self.groups.setdefault(key, ClientSums(k)).add(values, score, clients[keep])
+            if cell is not None:
+                missed = int(np.isnan(values).any(axis=1).sum())
+                self.incomplete[key] = self.incomplete.get(key, 0) + missed
 
+    def scales(self, q: Questionnaire) -> tuple[ScaleReliability, ...]:
+        """Every scale of ``q`` from the sums of every row."""
+        self._blocks(q, final=True)
+        moments = self.pairwise[q.id].result()
+        return tuple(self._scale(q, sid, moments) for sid in q.scales)
 
-def _scale(
-    q: Questionnaire, items: pm.ScaleItems, moments: pm.Pairwise, groups: _Groups | None
-) -> ScaleReliability:
-    notes: list[str] = []
+    def _scale(self, q: Questionnaire, sid: str, moments: pm.Pairwise) -> ScaleReliability:
+        notes: list[str] = []
 
-    def attempt(what: str, compute: Any) -> Any:
-        try:
-            return compute()
-        except ResponseError as exc:
-            note = f"{what}: " + "; ".join(p.message for p in exc.problems)
-            notes.append(note)
-            return None
+        def attempt(what: str, compute: Any) -> Any:
+            try:
+                return compute()
+            except ResponseError as exc:
+                notes.append(f"{what}: " + "; ".join(p.message for p in exc.problems))
+                return None
 
-    labels = items.item_ids
-    scale = moments.keyed(items)
-    a = attempt("alpha", lambda: pm.alpha_of(scale, labels=labels))
-    om = attempt("omega", lambda: pm.omega_of(scale, labels=labels))
-    icc = ml = tl = None
-    if groups is not None:
-        g = groups
-        icc = attempt("ICC(1)", lambda: pm.icc1(g.pick(items.score), g.clients))
-        if g.sessions is not None:
+        items = pm.keyed_items(q, sid, np.empty((0, len(q.items))))
+        key = (q.id, sid)
+        labels = items.item_ids
+        scale = moments.keyed(items)
+        a = attempt("alpha", lambda: pm.alpha_of(scale, labels=labels))
+        om = attempt("omega", lambda: pm.omega_of(scale, labels=labels))
+        icc = ml = tl = None
+        if self.by:
+            groups = self.groups.get(key) or ClientSums(len(labels))
+            icc = attempt("ICC1", groups.icc)
+        if self.session:
+            cells, missed = self.cells[q.id], self.incomplete.get(key, 0)
             ml = attempt(
                 "multilevel",
-                lambda: pm.multilevel_reliability(g.pick(items.values), g.clients, g.sessions),
+                lambda: cells.multilevel(lambda v: pm.keyed_items(q, sid, v).values, missed),
             )
-        tl = attempt(
-            "alpha within/between",
-            lambda: pm.two_level_alpha(g.pick(items.values), g.clients, labels),
+        if self.by:
+            tl = attempt(
+                "alpha within/between",
+                lambda: pm.alpha_within_between(groups.n, groups.sums, groups.sscp, labels),
+            )
+        scores = self.scores.get(key) or pm.ScoreSums.of(items)
+        return ScaleReliability(
+            questionnaire=q.id,
+            scale=sid,
+            name=q.scales[sid].name,
+            items=labels,
+            descriptives=scores.descriptives(),
+            alpha=a,
+            omega=om,
+            icc=icc,
+            multilevel=ml,
+            two_level=tl,
+            notes=tuple(notes),
         )
-    sid = items.scale_id
-    return ScaleReliability(
-        questionnaire=q.id,
-        scale=sid,
-        name=q.scales[sid].name,
-        items=labels,
-        descriptives=pm.describe(items),
-        alpha=a,
-        omega=om,
-        icc=icc,
-        multilevel=ml,
-        two_level=tl,
-        notes=tuple(notes),
-    )

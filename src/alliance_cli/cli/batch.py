@@ -11,6 +11,23 @@ from typing import Annotated, Any
 import typer
 
 from ._common import DefinitionsOpt, app, catalog_for, flush_notices, reporting, usage
+from ._inputs import (
+    ChunkSizeOpt,
+    CompleteOpt,
+    EncodingOpt,
+    ErrorsOpt,
+    FinishedOpt,
+    IdsOpt,
+    InputsArg,
+    Invalid,
+    InvalidOpt,
+    MapOpt,
+    MissingOpt,
+    SepOpt,
+    SheetOpt,
+    Source,
+    SourceOpt,
+)
 
 
 class Shape(StrEnum):
@@ -23,11 +40,6 @@ class Shape(StrEnum):
 class Columns(StrEnum):
     compact = "compact"
     all = "all"
-
-
-class Invalid(StrEnum):
-    error = "error"
-    missing = "missing"
 
 
 class Engine(StrEnum):
@@ -43,62 +55,9 @@ class To(StrEnum):
     sav = "sav"
 
 
-class Source(StrEnum):
-    auto = "auto"
-    qualtrics = "qualtrics"
-    redcap = "redcap"
-    plain = "plain"
-
-
-MapOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--map",
-        help="YAML map: column → item, recodes, missing codes, id columns.",
-        show_default=False,
-    ),
-]
-SheetOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--sheet",
-        metavar="NAME|INDEX",
-        help="Excel sheet to read: its name or position (1 is the first); default the first.",
-        show_default=False,
-    ),
-]
-SourceOpt = Annotated[
-    Source,
-    typer.Option(
-        "--source",
-        help="Survey export: auto recognises Qualtrics (extra header rows dropped, -99 "
-        "missing) and REDCap (record/event/repeat columns as ids); plain reads as it is.",
-    ),
-]
-FinishedOpt = Annotated[
-    bool,
-    typer.Option("--finished-only", help="Qualtrics: keep rows whose Finished is 1/True."),
-]
-CompleteOpt = Annotated[
-    bool,
-    typer.Option(
-        "--complete-only",
-        help="REDCap: keep rows whose <form>_complete is 2 for the forms of mapped items.",
-    ),
-]
-
-
 @app.command()
 def batch(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="INPUT",
-            help="CSV, TSV or other delimited text files with a header row, Excel .xlsx, SPSS "
-            ".sav, Stata .dta or Parquet files (by extension); - reads stdin.",
-            show_default=False,
-        ),
-    ],
+    inputs: InputsArg,
     questionnaires: Annotated[
         list[str],
         typer.Option(
@@ -126,15 +85,7 @@ def batch(
         ),
     ] = None,
     map_file: MapOpt = None,
-    ids: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--id",
-            help="Column identifying a response (repeat: together they do); a blank or "
-            "repeated id is an error. Default: keep every non-item column, unchecked.",
-            show_default=False,
-        ),
-    ] = None,
+    ids: IdsOpt = None,
     keep: Annotated[
         list[str] | None,
         typer.Option(
@@ -152,44 +103,15 @@ def batch(
             help="Carry every column that is not an item or id into the output, unchecked.",
         ),
     ] = False,
-    missing: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--missing",
-            help="Code meaning a missing answer in item columns (repeat): -99, NA, refused.",
-            show_default=False,
-        ),
-    ] = None,
-    sep: Annotated[
-        str | None,
-        typer.Option(
-            "--sep", help="Delimiter (one character, or tab); default: sniffed.", show_default=False
-        ),
-    ] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option(
-            "--encoding",
-            help="Input encoding; default UTF-8 with or without BOM.",
-            show_default=False,
-        ),
-    ] = None,
+    missing: MissingOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
-    invalid: Annotated[
-        Invalid,
-        typer.Option(
-            "--invalid",
-            help="error: any bad cell stops the run (exit 65, nothing written); missing: "
-            "score bad answer cells as missing.",
-        ),
-    ] = Invalid.error,
-    errors: Annotated[
-        Path | None,
-        typer.Option("--errors", help="Write every bad cell to this CSV file.", show_default=False),
-    ] = None,
+    invalid: InvalidOpt = Invalid.error,
+    errors: ErrorsOpt = None,
     shape: Annotated[
         Shape,
         typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
@@ -248,15 +170,7 @@ def batch(
             "the run would be refused).",
         ),
     ] = False,
-    chunk_size: Annotated[
-        int,
-        typer.Option(
-            "--chunk-size",
-            min=10,
-            metavar="ROWS",
-            help="Rows read and scored at a time; memory grows with it, not with the file.",
-        ),
-    ] = 100_000,
+    chunk_size: ChunkSizeOpt = 100_000,
     engine: Annotated[
         Engine,
         typer.Option(
@@ -305,22 +219,19 @@ def batch(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from ..batch import SHOWN_FAILURES, BatchOptions, ColumnSet, InvalidPolicy
+    from ..batch import SHOWN_FAILURES, ColumnSet
     from ..batch import Shape as BatchShape
-    from ..batchrun import Survey, run_batch
+    from ..batchinputs import InputOptions
+    from ..batchrun import run_batch
     from ..errors import BatchDataError
     from ..io.atomic import fifos_closed
     from ..io.batchout import check_output, write_codebook
-    from ..io.readers import open_input, parse_sep
     from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
-    from ..mapfile import load_map
     from ..result import key_warning
     from ..ui import batch as view
     from ..ui import render
 
     started = time.perf_counter()
-    if inputs.count("-") > 1:
-        usage("stdin (-) can be read only once")
     if scheduler and engine is not Engine.dask:
         usage("--scheduler needs --engine dask")
     out_path = None if output is None or str(output) == "-" else output
@@ -329,30 +240,28 @@ def batch(
         check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
         fmt = output_format(out_path, to.value if to else None)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
-        spec = load_map(map_file) if map_file is not None else None
-        separator = parse_sep(sep) if sep is not None else None
-        runner = _engine(engine, scheduler)
-        opened = [
-            open_input(
-                getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
-                sep=separator,
-                encoding=encoding,
-                sheet=sheet,
-                chunk_rows=chunk_size,
-            )
-            for name in inputs
-        ]
-        options = BatchOptions(
-            spec=spec,
+        read = InputOptions(
+            sep=sep,
+            encoding=encoding,
+            sheet=sheet,
+            chunk_rows=chunk_size,
+            source=source.value,
+            finished_only=finished_only,
+            complete_only=complete_only,
+            map_file=map_file,
             ids=tuple(ids or ()),
             missing=tuple(missing or ()),
-            invalid=InvalidPolicy(invalid.value),
+            invalid=invalid.value,
+        )
+        options = read.batch_options(
             shape=BatchShape(shape.value),
             center=center,
             keep=tuple(keep or ()),
             keep_all=keep_all,
             columns=ColumnSet(columns.value),
         )
+        runner = _engine(engine, scheduler)
+        opened = read.open(inputs, sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin)
         for q in qs:
             if warning := key_warning(q):
                 render.warning(warning)
@@ -364,7 +273,7 @@ def batch(
                     opened,
                     qs,
                     options,
-                    survey=Survey(source.value, finished_only, complete_only),
+                    survey=read.survey,
                     output=None
                     if dry_run
                     else lambda columns: open_sink(fmt, target, columns, escape_formulas=escape),

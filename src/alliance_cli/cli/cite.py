@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ._common import DefinitionsOpt, JsonOpt, app, catalog_for, print_json, reporting, usage
-from .batch import Invalid
+from ._inputs import Invalid
 
 
 class CiteFormat(StrEnum):

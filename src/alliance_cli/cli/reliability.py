@@ -8,21 +8,37 @@ from typing import Annotated
 
 import typer
 
-from ._common import DefinitionsOpt, JsonOpt, app, catalog_for, print_json, reporting, usage
-from .batch import CompleteOpt, FinishedOpt, MapOpt, SheetOpt, Source, SourceOpt
+from ._common import (
+    DefinitionsOpt,
+    JsonOpt,
+    app,
+    catalog_for,
+    flush_notices,
+    print_json,
+    reporting,
+)
+from ._inputs import (
+    ChunkSizeOpt,
+    CompleteOpt,
+    EncodingOpt,
+    ErrorsOpt,
+    FinishedOpt,
+    IdsOpt,
+    InputsArg,
+    Invalid,
+    InvalidOpt,
+    MapOpt,
+    MissingOpt,
+    SepOpt,
+    SheetOpt,
+    Source,
+    SourceOpt,
+)
 
 
 @app.command()
 def reliability(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="INPUT",
-            help="CSV, TSV or other delimited text files with a header row, Excel .xlsx, SPSS "
-            ".sav, Stata .dta or Parquet files (by extension); - reads stdin.",
-            show_default=False,
-        ),
-    ],
+    inputs: InputsArg,
     questionnaires: Annotated[
         list[str],
         typer.Option(
@@ -34,8 +50,9 @@ def reliability(
         typer.Option(
             "--by",
             metavar="CLIENT_COL",
-            help="Client column: ICC(1) of each scale score across clients, and alpha "
-            "within and between clients (Geldhof et al. 2014; any number of sessions).",
+            help="Client column: ICC1 and ICC1k of each scale score across clients, and alpha "
+            "within and between clients (Geldhof et al. 2014; any number of sessions); memory "
+            "grows with the number of clients.",
             show_default=False,
         ),
     ] = None,
@@ -46,21 +63,32 @@ def reliability(
             metavar="SESSION_COL",
             help="Session column (with --by): psych::mlr variance components and "
             "between/within-client reliability; needs every client at every session "
-            "(otherwise use the within/between alphas of --by).",
+            "(otherwise use the within/between alphas of --by); memory grows with clients × "
+            "sessions.",
             show_default=False,
         ),
     ] = None,
     map_file: MapOpt = None,
+    ids: IdsOpt = None,
+    missing: MissingOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
+    invalid: InvalidOpt = Invalid.error,
+    errors: ErrorsOpt = None,
+    chunk_size: ChunkSizeOpt = 100_000,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
-    """Reliability of every scale: N, mean, SD, floor/ceiling, Cronbach's alpha (Feldt 95%
-    CI), standardized alpha, omega total, item–total r and alpha if deleted — as R psych
-    computes them. Data are read and checked as `alliance batch` does (a bad cell: exit 65).
+    """Reliability of every scale: N, complete-case mean, SD, floor/ceiling, Cronbach's
+    alpha (Feldt 95% CI), standardized alpha, omega total, item–total r and alpha if deleted
+    — as R psych computes them; with --by, ICC1 and ICC1k (psych::ICC's names, Shrout &
+    Fleiss ICC(1,1) and ICC(1,k); the values of psych::statsBy's ICC1 and ICC2). Data are
+    read and checked as `alliance batch` does, with its input options (a bad cell: exit 65),
+    in chunks: memory stays flat as rows grow.
 
     Example:  alliance reliability study.csv -q wai-sr
 
@@ -68,35 +96,50 @@ def reliability(
       alliance reliability sessions.csv -q wai-sr --by client --session session \\
         --json
     """
-    from ..batch import SHOWN_FAILURES, BatchOptions
+    from ..batch import SHOWN_FAILURES
+    from ..batchinputs import InputOptions
     from ..errors import BatchDataError
-    from ..io.readers import read_input
-    from ..io.surveys import prepare
-    from ..mapfile import load_map
+    from ..io.atomic import fifos_closed
+    from ..io.batchout import check_output
+    from ..io.sinks import DelimitedSink
     from ..reliability import reliability as compute
     from ..ui import batch as batch_view
     from ..ui import reliability as view
 
-    if inputs.count("-") > 1:
-        usage("stdin (-) can be read only once")
     catalog = catalog_for(definitions)
-    with reporting(catalog):
+    with reporting(catalog), fifos_closed(errors):
+        check_output(None, [Path(i) for i in inputs if i != "-"], None, errors)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
-        spec = load_map(map_file) if map_file is not None else None
-        stdin = getattr(sys.stdin, "buffer", sys.stdin)
-        tables = [
-            prepare(
-                read_input(stdin if n == "-" else Path(n), sheet=sheet),
-                source.value,
-                finished_only=finished_only,
-                complete_only=complete_only,
-            )
-            for n in inputs
-        ]
+        read = InputOptions(
+            sep=sep,
+            encoding=encoding,
+            sheet=sheet,
+            chunk_rows=chunk_size,
+            source=source.value,
+            finished_only=finished_only,
+            complete_only=complete_only,
+            map_file=map_file,
+            ids=tuple(ids or ()),
+            missing=tuple(missing or ()),
+            invalid=invalid.value,
+        )
+        options = read.batch_options()
+        opened = read.open(inputs, sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin)
         try:
-            result = compute(tables, qs, BatchOptions(spec=spec), by=by, session=session)
+            result = compute(
+                opened,
+                qs,
+                options,
+                survey=read.survey,
+                by=by,
+                session=session,
+                errors=None
+                if errors is None
+                else lambda columns: DelimitedSink(errors, columns, escape_formulas=True),
+            )
         except BatchDataError as exc:
-            batch_view.refused(exc, SHOWN_FAILURES, with_file=len(tables) > 1, errors=None)
+            flush_notices(catalog)
+            batch_view.refused(exc, SHOWN_FAILURES, with_file=len(opened) > 1, errors=errors)
             raise typer.Exit(exc.exit_code) from None
         if as_json:
             print_json(result.to_dict())

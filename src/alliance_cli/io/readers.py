@@ -49,6 +49,7 @@ __all__ = [
     "Opened",
     "TextTable",
     "blank_cells",
+    "chunked",
     "open_input",
     "parse_sep",
     "read_input",
@@ -159,6 +160,12 @@ def _text_chunks_of(opened: TextFile, chunk_rows: int, position: list[int]) -> I
             numbers.append(np.empty(0, dtype=np.int64))
         position[0] = opened.consumed
         yield chunk()
+
+
+def chunked(table: TextTable, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Opened:
+    """A table read whole, opened to be handed out in chunks like any input."""
+    chunks, position = _sliced(table, chunk_rows, 0)
+    return Opened(table.name, table.columns, None, chunks, position)
 
 
 def _sliced(

@@ -25,7 +25,9 @@ between-client alphas of Geldhof et al. (2014), pinned against R lavaan in
 from ._base import (
     Descriptives,
     Pairwise,
+    PairwiseSums,
     ScaleItems,
+    ScoreSums,
     _pairwise,
     answered,
     describe,
@@ -34,11 +36,12 @@ from ._base import (
     scale_items,
 )
 from .alpha import Alpha, ItemStats, _beta_inc, _f_quantile, alpha, alpha_of, feldt_ci
-from .multilevel import ICC, Multilevel, icc1, multilevel_reliability
+from .multilevel import ICC, Multilevel, icc1, icc_of, multilevel_reliability
 from .omega import Omega, OneFactor, _minres_fit, minres_one_factor, omega, omega_of
 from .twolevel import (
     TwoLevelAlpha,
     WithinBetween,
+    alpha_within_between,
     two_level_alpha,
     within_between,
     within_between_of,
@@ -53,7 +56,9 @@ __all__ = [
     "Omega",
     "OneFactor",
     "Pairwise",
+    "PairwiseSums",
     "ScaleItems",
+    "ScoreSums",
     "TwoLevelAlpha",
     "WithinBetween",
     "_beta_inc",
@@ -62,10 +67,12 @@ __all__ = [
     "_pairwise",
     "alpha",
     "alpha_of",
+    "alpha_within_between",
     "answered",
     "describe",
     "feldt_ci",
     "icc1",
+    "icc_of",
     "keyed_items",
     "minres_one_factor",
     "multilevel_reliability",

@@ -126,6 +126,9 @@ class Descriptives:
     maximum: float
     floor_pct: float  # % of complete cases at the lowest possible score
     ceiling_pct: float
+    score_basis: str = "complete cases"
+    """Which scores mean, SD, floor and ceiling describe: the complete cases, never
+    prorated scores."""
 
 
 def describe(items: ScaleItems) -> Descriptives:
@@ -133,26 +136,60 @@ def describe(items: ScaleItems) -> Descriptives:
     items, as the scale's ``method`` says — and the floor and ceiling effects: the percentage
     of complete cases at the lowest / highest possible score (Terwee et al. 2007 flag > 15%).
     """
-    x = items.values
-    score = items.score[~np.isnan(items.score)]  # the complete cases
-    if items.method is Method.sum:
-        lo, hi = items.lo.sum(), items.hi.sum()
-    else:
-        lo, hi = items.lo.mean(), items.hi.mean()
-    n = score.size
-    mean = float(score.mean()) if n else math.nan
-    sd = float(score.std(ddof=1)) if n > 1 else math.nan
-    pct = 100.0 / n if n else math.nan
-    return Descriptives(
-        n_rows=x.shape[0],
-        n_complete=n,
-        mean=mean,
-        sd=sd,
-        minimum=float(lo),
-        maximum=float(hi),
-        floor_pct=float(np.sum(np.abs(score - lo) < GRID_TOLERANCE) * pct),
-        ceiling_pct=float(np.sum(np.abs(score - hi) < GRID_TOLERANCE) * pct),
-    )
+    sums = ScoreSums.of(items)
+    sums.add(items.score)
+    return sums.descriptives()
+
+
+class ScoreSums:
+    """What :func:`describe` needs, added a block of rows at a time: rows, and over the
+    complete cases (a score that is not NaN) their number, mean and sum of squared
+    deviations — each block's merged into the running ones (Chan, Golub & LeVeque 1983) —
+    and the counts at the lowest and highest possible score."""
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+        self.rows = self.n = self.floor = self.ceiling = 0
+        self.mean = self.m2 = 0.0
+
+    @classmethod
+    def of(cls, items: ScaleItems) -> ScoreSums:
+        """Sums for ``items``' scale score (its range from the items' and the method)."""
+        if items.method is Method.sum:
+            return cls(float(items.lo.sum()), float(items.hi.sum()))
+        return cls(float(items.lo.mean()), float(items.hi.mean()))
+
+    def add(self, score: FloatArray) -> None:
+        self.rows += score.size
+        y = score[~np.isnan(score)]
+        if not y.size:
+            return
+        mean = float(y.mean())
+        m2 = float(np.sum((y - mean) ** 2))
+        n = self.n + y.size
+        if self.n:
+            delta = mean - self.mean
+            self.m2 += m2 + delta * delta * self.n * y.size / n
+            self.mean += delta * y.size / n
+        else:
+            self.mean, self.m2 = mean, m2
+        self.n = n
+        self.floor += int(np.sum(np.abs(y - self.lo) < GRID_TOLERANCE))
+        self.ceiling += int(np.sum(np.abs(y - self.hi) < GRID_TOLERANCE))
+
+    def descriptives(self) -> Descriptives:
+        n = self.n
+        pct = 100.0 / n if n else math.nan
+        return Descriptives(
+            n_rows=self.rows,
+            n_complete=n,
+            mean=self.mean if n else math.nan,
+            sd=math.sqrt(self.m2 / (n - 1)) if n > 1 else math.nan,
+            minimum=self.lo,
+            maximum=self.hi,
+            floor_pct=self.floor * pct,
+            ceiling_pct=self.ceiling * pct,
+        )
 
 
 # -- covariances with missing data ------------------------------------------------------
@@ -193,8 +230,18 @@ class Pairwise:
 
 def pairwise(x: FloatArray) -> Pairwise:
     """Pairwise-complete counts, means, covariances and correlations in one pass of matrix
-    products over the rows. With M the answered mask (1/0) and X0 the answers minus a shift
-    c (each item's mean over the first rows), 0 where blank (Bessel-corrected, as R)::
+    products over the rows (:class:`PairwiseSums`, in blocks of rows)."""
+    sums = PairwiseSums(x.shape[1])
+    for start in range(0, x.shape[0], _BLOCK_ROWS):
+        sums.add(x[start : start + _BLOCK_ROWS])
+    return sums.result()
+
+
+class PairwiseSums:
+    """The sums behind :func:`pairwise`, added a block of rows at a time, so that the
+    moments of any number of rows take memory for one block. With M the answered mask
+    (1/0) and X0 the answers minus a shift c (each item's mean over the first rows of the
+    first block), 0 where blank (Bessel-corrected, as R)::
 
         n = M'M,   S = X0'M   (S_ij: sum of item i over the rows where i and j are answered)
         mean_i = c_i + S_ii / n_ii
@@ -203,33 +250,42 @@ def pairwise(x: FloatArray) -> Pairwise:
         cor_ij = cov_ij / sqrt(var_ij var_ji)
 
     The sums are shift-invariant, so c changes no covariance; a shift near the mean keeps the
-    one-pass sums accurate (the shifted-data algorithm; Chan, Golub & LeVeque 1983).
+    one-pass sums accurate (the shifted-data algorithm; Chan, Golub & LeVeque 1983). Sums of
+    blocks add up, so they merge in any grouping; the same blocks give the same bits.
     """
-    k = x.shape[1]
-    head = x[:_SHIFT_ROWS]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shift = np.nansum(head, axis=0) / np.sum(~np.isnan(head), axis=0)
-    shift = np.where(np.isnan(shift), 0.0, shift)
-    n, s, xx, sq = (np.zeros((k, k)) for _ in range(4))
-    # In blocks of rows, so that the temporaries stay in the CPU cache.
-    for start in range(0, x.shape[0], _BLOCK_ROWS):
-        block = x[start : start + _BLOCK_ROWS]
+
+    def __init__(self, k: int) -> None:
+        self.rows = 0
+        self.shift: FloatArray | None = None
+        self.n, self.s, self.xx, self.sq = (np.zeros((k, k)) for _ in range(4))
+
+    def add(self, block: FloatArray) -> None:
+        if self.shift is None:
+            head = block[:_SHIFT_ROWS]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shift = np.nansum(head, axis=0) / np.sum(~np.isnan(head), axis=0)
+            self.shift = np.where(np.isnan(shift), 0.0, shift)
+        self.rows += block.shape[0]
         seen = ~np.isnan(block)
         m = seen.astype(np.float64)
-        x0 = block - shift
+        x0 = block - self.shift
         np.copyto(x0, 0.0, where=~seen)
-        n += m.T @ m
-        s += x0.T @ m
-        xx += x0.T @ x0
+        self.n += m.T @ m
+        self.s += x0.T @ m
+        self.xx += x0.T @ x0
         x0 *= x0
-        sq += x0.T @ m
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = shift + np.diag(s) / np.diag(n)
-        cov = (xx - s * s.T / n) / (n - 1)
-        var = (sq - s * s / n) / (n - 1)
-        cor = cov / np.sqrt(var * var.T)
-    np.fill_diagonal(cor, 1.0)
-    return Pairwise(x.shape[0], n, mean, cov, cor)
+        self.sq += x0.T @ m
+
+    def result(self) -> Pairwise:
+        n, s, xx, sq = self.n, self.s, self.xx, self.sq
+        shift = self.shift if self.shift is not None else np.zeros(n.shape[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = shift + np.diag(s) / np.diag(n)
+            cov = (xx - s * s.T / n) / (n - 1)
+            var = (sq - s * s / n) / (n - 1)
+            cor = cov / np.sqrt(var * var.T)
+        np.fill_diagonal(cor, 1.0)
+        return Pairwise(self.rows, n, mean, cov, cor)
 
 
 def _pairwise(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:

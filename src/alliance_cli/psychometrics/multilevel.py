@@ -1,4 +1,4 @@
-"""Repeated measures: ICC(1) and multilevel reliability as ``psych::statsBy``/``mlr``."""
+"""Repeated measures: ICC1, ICC1k and multilevel reliability as ``psych::statsBy``/``mlr``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ResponseError
 from ._base import (
     _matrix,
     _problem,
 )
 
-# -- repeated measures: ICC(1) and multilevel reliability -------------------------------
+# -- repeated measures: ICC1, ICC1k and multilevel reliability -------------------------------
 
 
 def _codes(labels: npt.ArrayLike) -> npt.NDArray[np.intp]:
@@ -33,10 +34,12 @@ def _count(n: int, noun: str) -> str:
 
 @dataclass(frozen=True)
 class ICC:
-    """One-way random-effects ICCs of a score across clients (psych ``statsBy``)."""
+    """One-way random-effects ICCs of a score across clients, named as ``psych::ICC``
+    names them; the values are ``psych::statsBy``'s ICC1 and ICC2."""
 
-    icc1: float  # ICC(1): share of variance between clients, one session
-    icc2: float  # ICC(2) of statsBy = ICC(1,k): reliability of a client's mean
+    icc1: float  # ICC1 = Shrout & Fleiss ICC(1,1): share of variance between clients
+    icc1k: float  # ICC1k = Shrout & Fleiss ICC(1,k): reliability of a client's mean
+    # (psych::statsBy calls it ICC2)
     ms_between: float
     ms_within: float
     n_clients: int
@@ -45,16 +48,17 @@ class ICC:
 
 
 def icc1(scores: npt.ArrayLike, clients: npt.ArrayLike) -> ICC:
-    """ICC(1) of a scale score across clients, one-way random effects (Shrout & Fleiss 1979
-    ICC(1,1); Bliese 2000), computed as ``psych::statsBy(data, group)$ICC1``::
+    """ICC1 and ICC1k of a scale score across clients, one-way random effects (Shrout &
+    Fleiss 1979 ICC(1,1) and ICC(1,k); Bliese 2000), computed as ``psych::statsBy(data,
+    group)``'s ``ICC1`` and ``ICC2``::
 
         MSb = Σ_j n_j (m_j − m)² / (G − 1)
         MSw = Σ_j (n_j − 1) s_j² / Σ_j (n_j − 1)
-        ICC1 = (MSb − MSw) / (MSb + (k − 1) MSw),   ICC2 = (MSb − MSw) / MSb
+        ICC1 = (MSb − MSw) / (MSb + (k − 1) MSw),   ICC1k = (MSb − MSw) / MSb
 
     with k = N / G, the mean number of scored sessions per client (psych's choice; for
-    balanced data this is exactly Shrout & Fleiss ICC(1,1), ``psych::ICC``'s ICC1). Rows
-    with a missing score are left out. ``clients`` may be labels or integer codes.
+    balanced data these are exactly ``psych::ICC``'s ICC1 and ICC1k). Rows with a missing
+    score are left out. ``clients`` may be labels or integer codes.
     """
     y = np.asarray(scores, dtype=np.float64).ravel()
     g = np.asarray(clients).ravel()
@@ -64,19 +68,28 @@ def icc1(scores: npt.ArrayLike, clients: npt.ArrayLike) -> ICC:
     y, g = y[keep], g[keep]
     grp = _codes(g)
     n = np.bincount(grp).astype(np.float64)
-    n_groups, n_obs = n.size, y.size
-    if n_groups < 2 or n_obs <= n_groups:
-        raise _problem(
-            "too-few-clients", "ICC(1) needs at least two clients and a repeated session"
-        )
     means = np.bincount(grp, weights=y) / n
-    grand = y.mean()
-    ms_b = float(np.sum(n * (means - grand) ** 2) / (n_groups - 1))
-    ms_w = float(np.sum((y - means[grp]) ** 2) / (n_obs - n_groups))
+    return icc_of(n, means, np.bincount(grp, weights=(y - means[grp]) ** 2))
+
+
+def icc_of(n: npt.ArrayLike, means: npt.ArrayLike, m2: npt.ArrayLike) -> ICC:
+    """:func:`icc1` from each client's number of scores, their mean and their sum of squared
+    deviations from it (clients without a score are left out), so that the rows can be
+    summed a block at a time; m is the mean of every score and MSw = Σ_j m2_j / (N − G)."""
+    counts = np.asarray(n, dtype=np.float64)
+    scored = counts > 0
+    counts = counts[scored]
+    m = np.asarray(means, dtype=np.float64)[scored]
+    n_groups, n_obs = counts.size, int(counts.sum())
+    if n_groups < 2 or n_obs <= n_groups:
+        raise _problem("too-few-clients", "ICC1 needs at least two clients and a repeated session")
+    grand = float(counts @ m) / n_obs
+    ms_b = float(np.sum(counts * (m - grand) ** 2) / (n_groups - 1))
+    ms_w = float(np.sum(np.asarray(m2, dtype=np.float64)[scored]) / (n_obs - n_groups))
     k = n_obs / n_groups
     return ICC(
         icc1=(ms_b - ms_w) / (ms_b + (k - 1) * ms_w),
-        icc2=(ms_b - ms_w) / ms_b,
+        icc1k=(ms_b - ms_w) / ms_b,
         ms_between=ms_b,
         ms_within=ms_w,
         n_clients=n_groups,
@@ -108,6 +121,19 @@ class Multilevel:
     rc: float  # Rc: within clients, reliability of change across sessions
     rkrn: float  # RkRn: as RkR from the nested model id / session-within-id
     rcn: float  # Rcn: as Rc from the nested model
+
+
+def unbalanced(n: int, k: int, empty: int, repeated: int, incomplete: int) -> ResponseError:
+    """Why :func:`multilevel_reliability` refuses n clients × k sessions."""
+    return _problem(
+        "unbalanced-design",
+        "multilevel reliability needs every client rated once at every session value "
+        f"with every item answered ({n} clients × {k} sessions); "
+        f"{_count(empty, 'client–session cell')} empty, "
+        f"{_count(repeated, 'cell')} repeated, "
+        f"{_count(incomplete, 'row')} incomplete; for unbalanced sessions, alpha within and "
+        "between clients (Geldhof et al. 2014) is given instead",
+    )
 
 
 def multilevel_reliability(
@@ -149,14 +175,12 @@ def multilevel_reliability(
     n, k, m = int(ci.max()) + 1, int(si.max()) + 1, a.shape[1]
     cells = np.bincount(ci * k + si, minlength=n * k)
     if np.isnan(a).any() or np.any(cells != 1):
-        raise _problem(
-            "unbalanced-design",
-            "multilevel reliability needs every client rated once at every session value "
-            f"with every item answered ({n} clients × {k} sessions); "
-            f"{_count(int(np.sum(cells == 0)), 'client–session cell')} empty, "
-            f"{_count(int(np.sum(cells > 1)), 'cell')} repeated, "
-            f"{_count(int(np.isnan(a).any(axis=1).sum()), 'row')} incomplete; for unbalanced "
-            "sessions, alpha within and between clients (Geldhof et al. 2014) is given instead",
+        raise unbalanced(
+            n,
+            k,
+            int(np.sum(cells == 0)),
+            int(np.sum(cells > 1)),
+            int(np.isnan(a).any(axis=1).sum()),
         )
     if min(n, k, m) < 2:
         raise _problem("too-few-clients", "needs at least two clients, sessions and items")

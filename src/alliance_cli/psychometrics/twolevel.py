@@ -60,7 +60,21 @@ def two_level_alpha(
 ) -> TwoLevelAlpha:
     """α within and α between clients of a rows × items matrix of keyed items; rows with a
     blank item are left out. Refusals as :func:`within_between`."""
-    fit = within_between_of(x, clients, labels)
+    return _alpha(within_between_of(x, clients, labels))
+
+
+def alpha_within_between(
+    n: npt.ArrayLike,
+    sums: npt.ArrayLike,
+    sscp: npt.ArrayLike,
+    labels: tuple[str, ...] | None = None,
+) -> TwoLevelAlpha:
+    """α within and α between clients from the per-client sufficient statistics of
+    :func:`within_between` (what ``alliance reliability`` streams). Refusals as there."""
+    return _alpha(within_between(n, sums, sscp, labels))
+
+
+def _alpha(fit: WithinBetween) -> TwoLevelAlpha:
     return TwoLevelAlpha(_alphas(fit.within)[0], _alphas(fit.between)[0], fit.n_clients, fit.n_rows)
 
 

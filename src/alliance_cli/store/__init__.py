@@ -452,8 +452,9 @@ class Store(ClientCodes):
                     f"session {session} of {questionnaire_id} ({respondent}) is "
                     f"already recorded as administration #{row['id']}",
                 ),
-                hint=f"to correct it, re-enter with --replaces {row['id']}; or give another "
-                "--session",
+                # Named with its command: `administer` records too, and has no --replaces.
+                hint=f"to correct it, re-enter with alliance score … --replaces {row['id']}; "
+                "or give another --session",
             )
 
     def next_session(self, client_id: int, questionnaire_id: str, respondent: str) -> int:

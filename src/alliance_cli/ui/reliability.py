@@ -59,21 +59,27 @@ def messages(result: Reliability) -> None:
 def _lines(s: ScaleReliability) -> list[str]:
     d = s.descriptives
     lines = [
-        f"N complete {d.n_complete:,} of {d.n_rows:,} · mean {_n(d.mean)} · SD {_n(d.sd)} · "
-        f"floor {_n(d.floor_pct, 1)}% · ceiling {_n(d.ceiling_pct, 1)}%"
+        f"N complete {d.n_complete:,} of {d.n_rows:,} · complete-case mean {_n(d.mean)} · "
+        f"SD {_n(d.sd)} · floor {_n(d.floor_pct, 1)}% · ceiling {_n(d.ceiling_pct, 1)}% "
+        "(not prorated)"
     ]
     if s.alpha is not None:
         a = s.alpha
         lines.append(
             f"alpha {_n(a.raw_alpha, 3)} (95% CI {_n(a.ci_lower, 3)} to {_n(a.ci_upper, 3)}, "
-            f"Feldt) · standardized {_n(a.std_alpha, 3)}"
-            + (f" · omega total {_n(s.omega.omega_total, 3)}" if s.omega is not None else "")
+            f"Feldt) · standardized {_n(a.std_alpha, 3)} (psych::alpha)"
+            + (
+                f" · omega total {_n(s.omega.omega_total, 3)} (psych::omega)"
+                if s.omega is not None
+                else ""
+            )
         )
     if s.icc is not None:
         i = s.icc
         lines.append(
-            f"ICC(1) {_n(i.icc1, 3)} · ICC(2) {_n(i.icc2, 3)} ({i.n_clients:,} clients, "
-            f"{i.n_obs:,} rows with a client and every item answered)"
+            f"ICC1 {_n(i.icc1, 3)} · ICC1k {_n(i.icc1k, 3)} (Shrout–Fleiss ICC(1,1) and "
+            f"ICC(1,k); psych::statsBy ICC1 and ICC2) · {i.n_clients:,} clients, "
+            f"{i.n_obs:,} rows with a client and every item answered"
         )
     if s.two_level is not None:
         t = s.two_level
@@ -85,7 +91,7 @@ def _lines(s: ScaleReliability) -> list[str]:
     if s.multilevel is not None:
         m = s.multilevel
         lines.append(
-            f"mlr: RkF {_n(m.rkf, 3)} · R1R {_n(m.r1r, 3)} · RkR {_n(m.rkr, 3)} · "
+            f"psych::mlr: RkF {_n(m.rkf, 3)} · R1R {_n(m.r1r, 3)} · RkR {_n(m.rkr, 3)} · "
             f"Rc {_n(m.rc, 3)} · RkRn {_n(m.rkrn, 3)} · Rcn {_n(m.rcn, 3)}"
         )
         lines.append(

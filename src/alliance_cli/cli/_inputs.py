@@ -1,0 +1,124 @@
+"""The input options of the commands that read data files (`batch`, `reliability`): one
+definition of each, so that they mean the same everywhere; the library turns them into
+opened inputs and checking options (:class:`alliance_cli.batchinputs.InputOptions`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Invalid(StrEnum):
+    # Copies of the enums in alliance_cli.batch: importing that here would load pandas for
+    # every `alliance --help`.
+    error = "error"
+    missing = "missing"
+
+
+class Source(StrEnum):
+    auto = "auto"
+    qualtrics = "qualtrics"
+    redcap = "redcap"
+    plain = "plain"
+
+
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="INPUT",
+        help="CSV, TSV or other delimited text files with a header row, Excel .xlsx, SPSS "
+        ".sav, Stata .dta or Parquet files (by extension); - reads stdin.",
+        show_default=False,
+    ),
+]
+MapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--map",
+        help="YAML map: column → item, recodes, missing codes, id columns.",
+        show_default=False,
+    ),
+]
+IdsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--id",
+        help="Column identifying a response (repeat: together they do); a blank or "
+        "repeated id is an error. Default: keep every non-item column, unchecked.",
+        show_default=False,
+    ),
+]
+MissingOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--missing",
+        help="Code meaning a missing answer in item columns (repeat): -99, NA, refused.",
+        show_default=False,
+    ),
+]
+SepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sep", help="Delimiter (one character, or tab); default: sniffed.", show_default=False
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Input encoding; default UTF-8 with or without BOM.",
+        show_default=False,
+    ),
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        metavar="NAME|INDEX",
+        help="Excel sheet to read: its name or position (1 is the first); default the first.",
+        show_default=False,
+    ),
+]
+SourceOpt = Annotated[
+    Source,
+    typer.Option(
+        "--source",
+        help="Survey export: auto recognises Qualtrics (extra header rows dropped, -99 "
+        "missing) and REDCap (record/event/repeat columns as ids); plain reads as it is.",
+    ),
+]
+FinishedOpt = Annotated[
+    bool,
+    typer.Option("--finished-only", help="Qualtrics: keep rows whose Finished is 1/True."),
+]
+CompleteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--complete-only",
+        help="REDCap: keep rows whose <form>_complete is 2 for the forms of mapped items.",
+    ),
+]
+InvalidOpt = Annotated[
+    Invalid,
+    typer.Option(
+        "--invalid",
+        help="error: any bad cell stops the run (exit 65, nothing written); missing: "
+        "score bad answer cells as missing.",
+    ),
+]
+ErrorsOpt = Annotated[
+    Path | None,
+    typer.Option("--errors", help="Write every bad cell to this CSV file.", show_default=False),
+]
+ChunkSizeOpt = Annotated[
+    int,
+    typer.Option(
+        "--chunk-size",
+        min=10,
+        metavar="ROWS",
+        help="Rows read and scored at a time; memory grows with it, not with the file.",
+    ),
+]

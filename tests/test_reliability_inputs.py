@@ -1,0 +1,426 @@
+"""`alliance reliability` takes batch's input options with batch's meaning, names only its own
+options in its hints, labels the ICCs as psych does, and reads its input in chunks: the
+results do not depend on the chunk size and equal the whole-matrix psychometrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from alliance_cli import psychometrics as pm
+from alliance_cli.batch import BatchOptions
+from alliance_cli.catalog import Catalog
+from alliance_cli.cli import app
+from alliance_cli.io.readers import open_input
+from alliance_cli.mapfile import load_map
+from alliance_cli.psychometrics import _base
+from alliance_cli.reliability import reliability
+
+from . import test_reliability
+from .test_psychometrics import DATA, SESSIONS, UNBALANCED, close
+from .test_reliability import DEFS
+
+runner = CliRunner()
+defs = test_reliability.defs  # the fixture: a folder of definitions and their maps
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
+
+
+def rows_of(name: str) -> list[list[str]]:
+    with (DATA / f"{name}.csv").open(newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def write(
+    path: Path, rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8"
+) -> Path:
+    with path.open("w", newline="", encoding=encoding) as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def run(cmd: str, *args: str) -> object:
+    result = runner.invoke(app, [cmd, *args])
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def as_json(defs: Path, data: Path, qid: str, *args: str) -> dict:  # type: ignore[type-arg]
+    result = run(
+        "reliability",
+        str(data),
+        "-q",
+        qid,
+        "-d",
+        str(defs),
+        "--map",
+        str(mapfile(defs, qid)),
+        "--json",
+        *args,
+    )
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    return json.loads(result.stdout)  # type: ignore[attr-defined,no-any-return]
+
+
+def mapfile(defs: Path, qid: str) -> Path:
+    return defs.parent / f"map-{qid}.yaml"
+
+
+# -- 1. batch's input options, with batch's meaning ---------------------------------------
+
+
+def test_encoding_sep_missing_and_id_as_batch(defs: Path, tmp_path: Path) -> None:
+    """A Latin-1, semicolon-separated export with -99 for a missing answer and a participant
+    column (with an accented id) gives exactly what the clean UTF-8 CSV with blanks gives."""
+    rows = rows_of("six_items")
+    coded = [["pid", *rows[0]]] + [
+        [f"Zoë{r}", *(c if c.strip() else "-99" for c in row)] for r, row in enumerate(rows[1:])
+    ]
+    latin = write(tmp_path / "latin.csv", coded, delimiter=";", encoding="latin-1")
+    expected = as_json(defs, DATA / "six_items.csv", "psix")
+    got = as_json(
+        defs,
+        latin,
+        "psix",
+        "--encoding",
+        "latin-1",
+        "--sep",
+        ";",
+        "--missing",
+        "-99",
+        "--id",
+        "pid",
+    )
+    assert got["scales"] == expected["scales"]
+    assert got["rows"] == len(rows) - 1
+    # Without --missing the -99 are bad cells, as in batch.
+    refused = run(
+        "reliability",
+        str(latin),
+        "-q",
+        "psix",
+        "-d",
+        str(defs),
+        "--map",
+        str(mapfile(defs, "psix")),
+        "--encoding",
+        "latin-1",
+        "--sep",
+        ";",
+    )
+    assert refused.exit_code == 65  # type: ignore[attr-defined]
+
+
+def test_invalid_missing_and_errors_file(defs: Path, tmp_path: Path) -> None:
+    rows = rows_of("six_items")
+    bad = [row[:] for row in rows]
+    bad[3][5] = "9"  # i6 of the third response: out of 1–5; the file's row 4
+    data = write(tmp_path / "bad.csv", bad)
+    blanked = [row[:] for row in rows]
+    blanked[3][5] = ""
+    expected = as_json(defs, write(tmp_path / "blank.csv", blanked), "psix")
+    errors = tmp_path / "bad-cells.csv"
+    got = as_json(defs, data, "psix", "--invalid", "missing", "--errors", str(errors))
+    assert got["scales"] == expected["scales"]
+    with errors.open(newline="", encoding="utf-8") as f:
+        cells = list(csv.DictReader(f))
+    assert [(c["row"], c["column"], c["value"], c["code"]) for c in cells] == [
+        ("4", "i6", "9", "out-of-range")
+    ]
+    refused = run(
+        "reliability",
+        str(data),
+        "-q",
+        "psix",
+        "-d",
+        str(defs),
+        "--map",
+        str(mapfile(defs, "psix")),
+        "--errors",
+        str(tmp_path / "again.csv"),
+    )
+    assert refused.exit_code == 65  # type: ignore[attr-defined]
+    assert f"every bad cell was written to {tmp_path / 'again.csv'}" in " ".join(
+        refused.stderr.split()  # type: ignore[attr-defined]
+    )
+    assert (tmp_path / "again.csv").exists()
+
+
+def test_id_is_checked(defs: Path, tmp_path: Path) -> None:
+    rows = rows_of("six_items")
+    coded = [["pid", *rows[0]]] + [[f"P{min(r, 5)}", *row] for r, row in enumerate(rows[1:])]
+    result = run(
+        "reliability",
+        str(write(tmp_path / "ids.csv", coded)),
+        "-q",
+        "psix",
+        "-d",
+        str(defs),
+        "--map",
+        str(mapfile(defs, "psix")),
+        "--id",
+        "pid",
+    )
+    assert result.exit_code == 65  # type: ignore[attr-defined]
+    assert "duplicate response id; first at row 7" in result.stderr  # type: ignore[attr-defined]
+
+
+def test_chunk_size_option_gives_the_same_json(defs: Path) -> None:
+    data = DATA / "sessions_unbalanced.csv"
+    whole = as_json(defs, data, "psess", "--by", "client")
+    assert as_json(defs, data, "psess", "--by", "client", "--chunk-size", "10") == whole
+
+
+# -- 2. hints name only the command's own options -----------------------------------------
+
+
+def options_in(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+
+
+def help_options(cmd: str) -> set[str]:
+    result = run(cmd, "--help")
+    return options_in(result.stdout)  # type: ignore[attr-defined]
+
+
+def hint_scenarios(tmp_path: Path) -> list[tuple[str, list[str]]]:
+    """Inputs that make batch and reliability print each of the hints on their input path."""
+    wai = [f"wai_sr_{i}" for i in range(1, 13)]
+    good = ["3"] * 12
+    files = {
+        "bad-cells": [wai, ["9", *good[1:]]],
+        "unmapped": [["x1", "x2"], ["1", "2"]],
+        "ambiguous": [[*wai, "wai1"], [*good, "3"]],
+        "duplicate": [["pid", *wai], ["a", *good], ["a", *good]],
+        "ragged": [[*wai], [*good, "3", "3"]],
+        "output-column": [["row", *wai], ["1", *good]],
+    }
+    paths = {k: write(tmp_path / f"{k}.csv", v) for k, v in files.items()}
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(",".join(wai).encode() + b"\n" + ",".join(good[1:]).encode() + b",\xe9\n")
+    redcap = write(tmp_path / "redcap.csv", [["record_id", *wai], ["1", *good]])
+    qualtrics = write(
+        tmp_path / "qualtrics.csv",
+        [["ResponseId", "IPAddress", *wai], ["Response ID", "IP", *wai], ["R1", "1.2.3.4", *good]],
+    )
+    bad_map = tmp_path / "bad-map.yaml"
+    bad_map.write_text("questionnaires: {wai-sr: {columns: {x: 99}}}\n", encoding="utf-8")
+    q = ["-q", "wai-sr"]
+    return [
+        ("bad cells", [str(paths["bad-cells"]), *q]),
+        (
+            "bad cells, --invalid missing, ids",
+            [str(paths["duplicate"]), *q, "--id", "pid", "--invalid", "missing"],
+        ),
+        ("unmapped", [str(paths["unmapped"]), *q]),
+        ("ambiguous", [str(paths["ambiguous"]), *q]),
+        ("encoding", [str(latin), *q]),
+        ("ragged", [str(paths["ragged"]), *q]),
+        ("sep", [str(paths["bad-cells"]), *q, "--sep", "ab"]),
+        ("finished-only", [str(paths["bad-cells"]), *q, "--finished-only"]),
+        ("complete-only", [str(paths["bad-cells"]), *q, "--complete-only"]),
+        ("complete-only, redcap", [str(redcap), *q, "--complete-only"]),
+        ("qualtrics", [str(qualtrics), *q]),
+        ("map", [str(paths["bad-cells"]), *q, "--map", str(bad_map)]),
+        ("output column", [str(paths["output-column"]), *q]),
+        ("sheet", [str(paths["bad-cells"]), *q, "--sheet", "x"]),
+    ]
+
+
+@pytest.mark.parametrize("cmd", ["batch", "reliability"])
+def test_every_hint_names_an_option_of_its_command(cmd: str, tmp_path: Path) -> None:
+    own = help_options(cmd)
+    named: dict[str, set[str]] = {}
+    for what, args in hint_scenarios(tmp_path):
+        out = tmp_path / "out.csv"
+        extra = ["-o", str(out)] if cmd == "batch" else []
+        result = run(cmd, *args, *extra)
+        text = result.stderr + result.stdout  # type: ignore[attr-defined]
+        if result.exit_code != 0:  # type: ignore[attr-defined]
+            assert "error:" in text, (what, text)
+        named[what] = options_in(text)
+    foreign = {what: sorted(opts - own) for what, opts in named.items() if opts - own}
+    assert foreign == {}
+    # The scenarios do reach the hints that name options.
+    assert {"--errors", "--missing", "--invalid"} <= named["bad cells"]
+    assert "--encoding" in named["encoding"] and "--sep" in named["ragged"]
+    assert "--map" in named["unmapped"] and "--source" in named["finished-only"]
+
+
+def test_session_without_by_hint(defs: Path) -> None:
+    result = run(
+        "reliability",
+        str(DATA / "sessions.csv"),
+        "-q",
+        "psess",
+        "-d",
+        str(defs),
+        "--session",
+        "session",
+    )
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert options_in(result.stderr) <= help_options("reliability")  # type: ignore[attr-defined]
+
+
+# -- 3. labels as psych names them -----------------------------------------------------------
+
+
+def test_icc_labels_and_json_keys(defs: Path) -> None:
+    data = DATA / "sessions_unbalanced.csv"
+    (scale,) = as_json(defs, data, "psess", "--by", "client")["scales"]
+    close(scale["icc"]["icc1"], UNBALANCED["ICC1"], 1e-9)
+    close(scale["icc"]["icc1k"], UNBALANCED["ICC2"], 1e-9)
+    assert "icc2" not in scale["icc"]
+    assert scale["score_basis"] == "complete cases"
+    table = run(
+        "reliability",
+        str(data),
+        "-q",
+        "psess",
+        "-d",
+        str(defs),
+        "--map",
+        str(mapfile(defs, "psess")),
+        "--by",
+        "client",
+    )
+    out = " ".join(table.stdout.split())  # type: ignore[attr-defined]
+    assert "ICC(2)" not in out
+    assert (
+        "ICC1 0.414 · ICC1k 0.781 (Shrout–Fleiss ICC(1,1) and ICC(1,k); psych::statsBy "
+        "ICC1 and ICC2)"
+    ) in out
+    assert "mean 3.41 · SD" not in out  # the basis is said next to mean and SD
+    assert re.search(r"complete-case mean \d+\.\d\d · SD \d+\.\d\d", out), out
+
+
+# -- 4. chunks: the same results whatever the chunk size, equal to the whole matrix -----------
+
+
+def streamed(defs: Path, name: str, qid: str, chunk: int, **kw: str) -> dict:  # type: ignore[type-arg]
+    q = Catalog(user_dirs=[defs]).get(qid)
+    spec = load_map(mapfile(defs, qid))
+    opened = open_input(DATA / f"{name}.csv", chunk_rows=chunk)
+    return reliability([opened], [q], BatchOptions(spec=spec), **kw).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        ("six_items", {}),
+        ("ceiling", {}),
+        ("sessions", {"by": "client", "session": "session"}),
+        ("sessions_unbalanced", {"by": "client"}),
+    ],
+)
+def test_chunk_sizes_give_identical_results(
+    defs: Path, name: str, kw: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 1, 7 and 10,000 rows give the same numbers to the last bit — also across
+    the fixed blocks the moments are summed in (made small here, so that the 200–332 rows
+    span several) — and those equal the psychometrics of the whole matrix to 1e-12."""
+    monkeypatch.setattr(_base, "_BLOCK_ROWS", 50)
+    qid = DEFS[name.removesuffix("_unbalanced")][0]
+    results = [streamed(defs, name, qid, chunk, **kw) for chunk in (1, 7, 10_000)]
+    assert results[0] == results[1] == results[2]
+    (scale,) = results[0]["scales"]
+    q = Catalog(user_dirs=[defs]).get(qid)
+    raw = np.genfromtxt(DATA / f"{name}.csv", delimiter=",", skip_header=1)
+    x = raw[:, -len(q.items) :]
+    items = pm.scale_items(q, "all", x)
+    d = pm.describe(items)
+    a = pm.alpha(items.values)
+    om = pm.omega(items.values)
+    got = [
+        scale["n_complete"],
+        scale["mean"],
+        scale["sd"],
+        scale["floor_pct"],
+        scale["ceiling_pct"],
+        scale["alpha"]["raw_alpha"],
+        scale["alpha"]["std_alpha"],
+        scale["alpha"]["ci_lower"],
+        scale["omega"]["omega_total"],
+        *(i["r_drop"] for i in scale["alpha"]["items"]),
+        *(i["alpha_if_deleted"] for i in scale["alpha"]["items"]),
+    ]
+    want = [
+        d.n_complete,
+        d.mean,
+        d.sd,
+        d.floor_pct,
+        d.ceiling_pct,
+        a.raw_alpha,
+        a.std_alpha,
+        a.ci_lower,
+        om.omega_total,
+        *(i.r_drop for i in a.items),
+        *(i.alpha_if_deleted for i in a.items),
+    ]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    if "by" in kw:
+        icc = pm.icc1(items.score, raw[:, 0])
+        close((scale["icc"]["icc1"], scale["icc"]["icc1k"]), (icc.icc1, icc.icc1k), 1e-12)
+        ref = SESSIONS if name == "sessions" else UNBALANCED
+        close(scale["icc"]["icc1"], ref["ICC1"], 1e-9)
+    if "session" in kw:
+        ml = pm.multilevel_reliability(items.values, raw[:, 0], raw[:, 1])
+        m = scale["multilevel"]
+        close(
+            (m["rkf"], m["r1r"], m["rkr"], m["rc"], m["rkrn"], m["rcn"]),
+            (ml.rkf, ml.r1r, ml.rkr, ml.rc, ml.rkrn, ml.rcn),
+            1e-12,
+        )
+
+
+def test_client_sums_hold_what_within_between_reliability_takes() -> None:
+    """Per client the complete rows, their item sums, and the total cross-products of the
+    complete rows (Geldhof et al. 2014's inputs), summed block by block, equal pandas'
+    sums over the whole table; the ICC from them equals the whole-column ICC."""
+    import pandas as pd
+
+    from alliance_cli.psychometrics.groups import ClientSums
+
+    s = np.genfromtxt(DATA / "sessions_unbalanced.csv", delimiter=",", skip_header=1)
+    clients, x = s[:, 0].astype(np.int64) - 1, s[:, 2:]
+    score = x.sum(axis=1)
+    sums = ClientSums(x.shape[1])
+    for start in range(0, len(x), 37):
+        sums.add(x[start : start + 37], score[start : start + 37], clients[start : start + 37])
+    complete = pd.DataFrame(x).assign(client=clients).dropna()
+    by = complete.groupby("client")
+    np.testing.assert_array_equal(sums.n, by.size().to_numpy())
+    np.testing.assert_allclose(sums.sums, by.sum().to_numpy(), rtol=1e-14)
+    items = complete.drop(columns="client").to_numpy()
+    np.testing.assert_allclose(sums.sscp, items.T @ items, rtol=1e-14)
+    close(sums.icc().icc1, UNBALANCED["ICC1"], 1e-9)
+    close(sums.icc().icc1k, UNBALANCED["ICC2"], 1e-9)
+
+
+def test_a_missing_client_column_is_named_in_every_file_before_reading(
+    defs: Path, tmp_path: Path
+) -> None:
+    rows = rows_of("sessions")
+    no_client = write(tmp_path / "a.csv", [row[1:] for row in rows])
+    twice = write(tmp_path / "b.csv", [[row[0], *row] for row in rows])
+    result = run(
+        "reliability", str(DATA / "sessions.csv"), str(no_client), str(twice), "-q", "psess",
+        "-d", str(defs), "--map", str(mapfile(defs, "psess")), "--by", "client",
+    )  # fmt: skip
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        f'error: {no_client}: has no column named "client"',
+        f'error: {twice}: has more than one column named "client"',
+        "--by takes the name of the client column",
+    ]
