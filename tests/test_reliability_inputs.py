@@ -424,3 +424,38 @@ def test_a_missing_client_column_is_named_in_every_file_before_reading(
         f'error: {twice}: has more than one column named "client"',
         "--by takes the name of the client column",
     ]
+
+
+def test_rows_left_out_are_accounted_for_and_an_empty_run_exits_1(tmp_path: Path) -> None:
+    """Section 1 for `reliability`: the rows that --finished-only leaves out are counted on
+    stderr and in the JSON; a run that keeps no row warns and exits 1 unless --allow-empty."""
+    from .test_batch_surveys import answers, qualtrics
+
+    src = qualtrics(tmp_path / "q.csv", answers(6), ["1", "0", "1", "True", "0", "1"])
+    done = run("reliability", str(src), "-q", "wai-sr", "--finished-only", "--json")
+    assert done.exit_code == 0, done.output
+    doc = json.loads(done.stdout)
+    assert doc["row_accounting"] == {
+        "read": 6,
+        "left_out": {"not finished (--finished-only)": 2},
+        "scored": 4,
+    }
+    assert f"read 6 rows from {src}: 2 not finished (--finished-only), 4 scored" in " ".join(
+        done.stderr.split()
+    )
+    assert {s["n_complete"] for s in doc["scales"]} == {4}
+    everyone = run("reliability", str(src), "-q", "wai-sr", "--json")
+    assert json.loads(everyone.stdout)["row_accounting"] == {"read": 6, "left_out": {}, "scored": 6}
+    assert "read 6 rows" not in everyone.stderr  # nothing left out: nothing to account for
+
+    unfinished = qualtrics(tmp_path / "u.csv", answers(2), ["0", "False"])
+    empty = run("reliability", str(unfinished), "-q", "wai-sr", "--finished-only")
+    assert empty.exit_code == 1 and empty.stdout == ""
+    told = " ".join(empty.stderr.split())
+    assert f"read 2 rows from {unfinished}: 2 not finished (--finished-only), 0 scored" in told
+    assert "WARNING: no row was kept, so there is nothing to compute reliability on" in told
+    allowed = run(
+        "reliability", str(unfinished), "-q", "wai-sr", "--finished-only", "--allow-empty", "--json"
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["row_accounting"]["scored"] == 0

@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
+from .io.surveyrows import RowCounts, total
 from .io.tables import Opened, TextTable
 from .model import Questionnaire
 from .psychometrics import _base
@@ -99,6 +100,17 @@ class Reliability:
     by: str | None
     session: str | None
     scales: tuple[ScaleReliability, ...]
+    accounting: RowCounts = field(default_factory=RowCounts)
+    """The rows read, and those left out by reason (survey options, other forms' rows)."""
+
+    def accounting_line(self) -> str | None:
+        """``read 400 rows from a.csv: 31 not finished (--finished-only), 369 scored`` when
+        a row was left out; None otherwise."""
+        c = self.accounting
+        if not c.reasons():
+            return None
+        files = ", ".join(self.inputs)
+        return f"read {c.read:,} row{'s' * (c.read != 1)} from {files}: {c.describe()}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: what ``--json`` prints (NaN becomes null)."""
@@ -106,6 +118,7 @@ class Reliability:
             "psych": PSYCH,
             "inputs": list(self.inputs),
             "rows": self.rows,
+            "row_accounting": self.accounting.to_dict(),
             "by": self.by,
             "session": self.session,
             "scales": [
@@ -184,7 +197,9 @@ def reliability(
         groups=groups,
     )
     scales = tuple(s for q in batch.questionnaires for s in sums.scales(q))
-    return Reliability(tuple(o.name for o in opened), batch.rows, by, session, scales)
+    accounting = total(batch.row_counts) if batch.row_counts else RowCounts.of(batch.rows)
+    names = tuple(o.name for o in opened)
+    return Reliability(names, batch.rows, by, session, scales, accounting)
 
 
 class _Codes:

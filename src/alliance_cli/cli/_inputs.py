@@ -98,7 +98,8 @@ CompleteOpt = Annotated[
     bool,
     typer.Option(
         "--complete-only",
-        help="REDCap: keep rows whose <form>_complete is 2 for the forms of mapped items.",
+        help="REDCap: keep the rows whose own form (the event's forms, or the repeating "
+        "instrument) has status 2 (<form>_complete); each row is judged by its own form.",
     ),
 ]
 InvalidOpt = Annotated[
@@ -120,5 +121,13 @@ ChunkSizeOpt = Annotated[
         min=10,
         metavar="ROWS",
         help="Rows read and scored at a time; memory grows with it, not with the file.",
+    ),
+]
+AllowEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="A run that keeps no row succeeds (exit 0; batch writes the empty output with "
+        "its header); without it, it warns, writes nothing and exits 1.",
     ),
 ]

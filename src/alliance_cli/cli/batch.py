@@ -12,6 +12,7 @@ import typer
 
 from ._common import DefinitionsOpt, app, catalog_for, flush_notices, reporting, usage
 from ._inputs import (
+    AllowEmptyOpt,
     ChunkSizeOpt,
     CompleteOpt,
     EncodingOpt,
@@ -154,14 +155,7 @@ def batch(
             "a number such as -1.5 never gets it).",
         ),
     ] = False,
-    allow_empty: Annotated[
-        bool,
-        typer.Option(
-            "--allow-empty",
-            help="A run that scores no row writes the empty output (with its header) and "
-            "exits 0; without it, it writes nothing and exits 1.",
-        ),
-    ] = False,
+    allow_empty: AllowEmptyOpt = False,
     dry_run: Annotated[
         bool,
         typer.Option(

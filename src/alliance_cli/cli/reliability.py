@@ -18,6 +18,7 @@ from ._common import (
     reporting,
 )
 from ._inputs import (
+    AllowEmptyOpt,
     ChunkSizeOpt,
     CompleteOpt,
     EncodingOpt,
@@ -80,6 +81,7 @@ def reliability(
     invalid: InvalidOpt = Invalid.error,
     errors: ErrorsOpt = None,
     chunk_size: ChunkSizeOpt = 100_000,
+    allow_empty: AllowEmptyOpt = False,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -105,6 +107,7 @@ def reliability(
     from ..reliability import reliability as compute
     from ..ui import batch as batch_view
     from ..ui import reliability as view
+    from ..ui import render
 
     catalog = catalog_for(definitions)
     with reporting(catalog), fifos_closed(errors):
@@ -141,6 +144,14 @@ def reliability(
             flush_notices(catalog)
             batch_view.refused(exc, SHOWN_FAILURES, with_file=len(opened) > 1, errors=errors)
             raise typer.Exit(exc.exit_code) from None
+        if not result.accounting.scored and not allow_empty:
+            if line := result.accounting_line():
+                render.notices([line])
+            render.warning(
+                "no row was kept, so there is nothing to compute reliability on; "
+                "--allow-empty prints the empty result and exits 0"
+            )
+            raise typer.Exit(1)
         if as_json:
             print_json(result.to_dict())
         else:

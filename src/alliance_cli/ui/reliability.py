@@ -49,7 +49,9 @@ def show(result: Reliability) -> None:
 
 def messages(result: Reliability) -> None:
     """On stderr: a warning for every item correlating negatively with the rest of its
-    scale, and a notice for every statistic left empty."""
+    scale, and a notice for every statistic left empty; first, the rows left out (and why)."""
+    if line := result.accounting_line():
+        render.notices([line])
     for s in result.scales:
         for warning in s.warnings:
             render.warning(f"{s.questionnaire} {s.scale}: {warning}")
