@@ -41,6 +41,7 @@ from .batchcells import (
 )
 from .batchids import IdKeys, IdRegistry, check_ids
 from .batchtable import add_centre, base_names, build_table, client_column
+from .centring import PersonMeans, centre_scores
 from .columnmap import FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
@@ -211,6 +212,9 @@ class Part:
     file: int = 0
     clients: Any = None
     """With ``--center``: the client of each row (None where blank)."""
+    centre: Any = None
+    """With ``--center``: the scores centring takes, rows × scales
+    (:func:`~alliance_cli.centring.centre_scores`)."""
 
 
 def score_part(job: PartJob) -> Part:
@@ -250,9 +254,10 @@ def score_part(job: PartJob) -> Part:
             base=job.base,
             several=job.several,
         )
-    clients = None
-    if job.options.center and job.build:
+    clients = centre = None
+    if job.options.center and (job.score or job.build):
         clients = client_column([table], job.options.center, "--center")
+        centre = centre_scores(qs, scores)
     return Part(
         out,
         columns,
@@ -266,6 +271,7 @@ def score_part(job: PartJob) -> Part:
         len(table),
         job.file,
         clients,
+        centre,
     )
 
 
@@ -357,9 +363,12 @@ def join_parts(
     )
     columns = parts[0].columns
     if options.center:
+        means = PersonMeans(sum(len(q.scales) for q in qs))
+        for p in parts:
+            means.add(p.clients, p.centre)
         clients = np.concatenate([p.clients for p in parts])
         table, columns = add_centre(
-            table, columns, clients, qs, options.shape.value, options.center
+            table, columns, means.means(clients), qs, options.shape.value, options.center
         )
     return table, columns
 

@@ -32,14 +32,15 @@ from .batch import (
     InvalidPolicy,
     Part,
     PartJob,
-    join_parts,
     map_all,
     refusal,
 )
 from .batchcells import FAILURE_COLUMNS, failure_table
 from .batchids import IdRegistry
-from .batchtable import base_names
+from .batchtable import add_centre, base_names
+from .centring import PersonMeans
 from .engines import Engine, LocalEngine
+from .errors import InputFileError, Problem
 from .io import surveys
 from .io.columns import Column
 from .io.readers import Opened, TextTable
@@ -84,10 +85,15 @@ def run_batch(
     engine: Engine | None = None,
     progress: Progress | None = None,
     check: bool = True,
+    reopen: Callable[[], Sequence[Opened]] | None = None,
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
     bad cell through the sink ``errors`` makes.
+
+    With ``--center`` (``options.center``) and an output, the inputs are read twice: the
+    first pass checks, counts and sums each client's scores; the second (``reopen`` opens
+    the inputs again) scores again and writes each chunk with the person means.
 
     Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
     :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
@@ -96,36 +102,42 @@ def run_batch(
     options = options or BatchOptions()
     survey = survey or Survey()
     engine = engine or LocalEngine()
+    means = None
+    if options.center and output is not None:
+        if reopen is None:
+            raise ValueError("--center reads the inputs twice: run_batch needs reopen")
+        means = PersonMeans(sum(len(q.scales) for q in qs))
     firsts = [_prepare(next(opened.chunks), survey, None) for opened in inputs]
     mappings = map_all(firsts, qs, options)
-    state = _State(inputs, qs, options)
+    state = _State(inputs, qs, options, passes=1 if means is None else 2)
     error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
     sink: Sink | None = None
-    held: list[Part] = []
     try:
-        jobs = _jobs(inputs, firsts, mappings, qs, options, survey, state, build=output is not None)
+        build = output is not None and means is None
+        jobs = _jobs(inputs, firsts, mappings, qs, options, survey, state, build=build)
         for part in engine.map(jobs):
             failures = state.add(part)
             if error_sink is not None and len(failures):
                 error_sink.write(failures[list(FAILURE_COLUMNS)])
-            done = state.positions.popleft()
-            if progress is not None:
-                progress(state.rows_done, done, state.total_bytes)
-            if state.refused or part.table is None or output is None:
+            state.report(progress)
+            if state.refused or output is None:
                 continue
-            if options.center:
-                held.append(part)
+            if means is not None:
+                means.add(part.clients, part.centre)
+                continue
+            if part.table is None:
                 continue
             if sink is None:
                 sink = output(part.columns)
             sink.write(part.table)
         columns: tuple[Column, ...] = ()
         if not state.refused and output is not None:
-            if options.center:
-                table, columns = join_parts(held, qs, options, mappings)
-                held.clear()
-                sink = output(columns)
-                sink.write(table)
+            if means is not None:
+                assert reopen is not None
+                again = reopen()
+                sink = _Centred(again, mappings, qs, options, survey, state, means).write(
+                    engine, output, progress
+                )
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
             sink.commit()
@@ -174,7 +186,12 @@ class _State:
     """What a run keeps across chunks."""
 
     def __init__(
-        self, inputs: Sequence[Opened], qs: tuple[Questionnaire, ...], options: BatchOptions
+        self,
+        inputs: Sequence[Opened],
+        qs: tuple[Questionnaire, ...],
+        options: BatchOptions,
+        *,
+        passes: int = 1,
     ) -> None:
         self.qs = qs
         self.options = options
@@ -193,7 +210,16 @@ class _State:
         # (parts come back in order): the progress of the rows done, not of the read-ahead.
         self.positions: deque[int] = deque()
         sizes = [o.size for o in inputs]
-        self.total_bytes = None if None in sizes else sum(s or 0 for s in sizes)
+        self.size = None if None in sizes else sum(s or 0 for s in sizes)
+        # With --center the inputs are read twice: progress runs over both passes.
+        self.total_bytes = None if self.size is None else self.size * passes
+        self.bytes_before = 0
+
+    def report(self, progress: Progress | None) -> None:
+        """Tell ``progress`` of the chunk just done."""
+        done = self.positions.popleft()
+        if progress is not None:
+            progress(self.rows_done, self.bytes_before + done, self.total_bytes)
 
     def add(self, part: Part) -> Any:
         failures = self.registry.check(part.keys, part.failures)
@@ -220,6 +246,80 @@ class _State:
     def counts(self) -> tuple[Counts, ...]:
         return tuple(
             Counts(q.id, self.complete[i], self.withheld[i]) for i, q in enumerate(self.qs)
+        )
+
+
+class _Centred:
+    """The second pass of ``--center``: the inputs, opened again, scored again and written
+    chunk by chunk with each row's person means (summed by the first pass)."""
+
+    def __init__(
+        self,
+        inputs: Sequence[Opened],
+        mappings: Sequence[Any],
+        qs: tuple[Questionnaire, ...],
+        options: BatchOptions,
+        survey: Survey,
+        first: _State,
+        means: PersonMeans,
+    ) -> None:
+        self.inputs, self.mappings, self.qs = inputs, mappings, qs
+        self.options, self.survey, self.first, self.means = options, survey, first, means
+        self.state = _State(inputs, qs, options, passes=2)
+        self.state.rows_done = first.rows_done
+        self.state.bytes_before = first.size or 0
+
+    def write(
+        self,
+        engine: Engine,
+        output: Callable[[tuple[Column, ...]], Sink],
+        progress: Progress | None,
+    ) -> Sink | None:
+        state, center = self.state, self.options.center
+        assert center is not None
+        firsts = [_prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
+        jobs = _jobs(
+            self.inputs,
+            firsts,
+            self.mappings,
+            self.qs,
+            self.options,
+            self.survey,
+            state,
+            build=True,
+        )
+        sink: Sink | None = None
+        try:
+            for part in engine.map(jobs):
+                state.rows_done += part.rows
+                state.rows[part.file] += part.rows
+                state.report(progress)
+                if part.table is None:  # refused now, not in the first pass
+                    raise self._changed(part.file)
+                person = self.means.means(part.clients)
+                table, columns = add_centre(
+                    part.table, part.columns, person, self.qs, self.options.shape.value, center
+                )
+                if sink is None:
+                    sink = output(columns)
+                sink.write(table)
+            for f, (before, now) in enumerate(zip(self.first.rows, state.rows, strict=True)):
+                if before != now:
+                    raise self._changed(f)
+        except BaseException:
+            if sink is not None:
+                sink.discard()
+            raise
+        return sink
+
+    def _changed(self, f: int) -> InputFileError:
+        return InputFileError(
+            Problem(
+                "file-changed",
+                "changed while it was read (--center reads the input twice: once for the "
+                "person means, once to write); nothing was written",
+                self.inputs[f].name,
+            )
         )
 
 

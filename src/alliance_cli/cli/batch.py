@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -178,7 +179,9 @@ def batch(
             "--center",
             metavar="CLIENT_COL",
             help="Client column: add each scale's person mean (<q>.<scale>.person_mean) and "
-            "within-client deviation (<q>.<scale>.within).",
+            "within-client deviation (<q>.<scale>.within). Memory stays flat: --center reads "
+            "the input twice (stdin through a private temporary copy), but SPSS (.sav) output "
+            "holds every score in memory.",
             show_default=False,
         ),
     ] = None,
@@ -247,7 +250,7 @@ def batch(
       alliance batch study.xlsx --sheet Week1 -q wai-sr -o scores.sav
 
     Large files are read and scored in chunks (--chunk-size); --engine dask spreads the
-    chunks over Dask workers.
+    chunks over Dask workers. SPSS (.sav) output holds every score in memory.
 
     Centred for multilevel models:
       alliance batch sessions.csv -q wai-sr --center client
@@ -267,9 +270,9 @@ def batch(
     from ..batch import Shape as BatchShape
     from ..batchrun import Survey, run_batch
     from ..errors import BatchDataError
-    from ..io.atomic import fifos_closed
+    from ..io.atomic import fifos_closed, spooled
     from ..io.batchout import check_output, write_codebook
-    from ..io.readers import open_input, parse_sep
+    from ..io.readers import STDIN_NAME, Opened, open_input, parse_sep
     from ..io.sinks import DelimitedSink, open_sink, output_format
     from ..mapfile import load_map
     from ..result import key_warning
@@ -283,23 +286,33 @@ def batch(
         usage("--scheduler needs --engine dask")
     out_path = None if output is None or str(output) == "-" else output
     catalog = catalog_for(definitions)
-    with reporting(catalog), fifos_closed(out_path, errors, codebook):
+    with reporting(catalog), fifos_closed(out_path, errors, codebook), ExitStack() as stack:
         check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
         fmt = output_format(out_path, to.value if to else None)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
         spec = load_map(map_file) if map_file is not None else None
         separator = parse_sep(sep) if sep is not None else None
         runner = _engine(engine, scheduler)
-        opened = [
-            open_input(
-                getattr(sys.stdin, "buffer", sys.stdin) if name == "-" else Path(name),
-                sep=separator,
-                encoding=encoding,
-                sheet=sheet,
-                chunk_rows=chunk_size,
-            )
-            for name in inputs
-        ]
+        stdin: Any = getattr(sys.stdin, "buffer", sys.stdin)
+        if center is not None and not dry_run and "-" in inputs:
+            # --center reads its inputs twice; stdin only once: read a private copy.
+            stdin = stack.enter_context(spooled(stdin))
+
+        def open_all() -> list[Opened]:
+            return [
+                open_input(
+                    stdin if name == "-" else Path(name),
+                    name=STDIN_NAME if name == "-" else None,
+                    sep=separator,
+                    encoding=encoding,
+                    sheet=sheet,
+                    chunk_rows=chunk_size,
+                    text=name == "-",
+                )
+                for name in inputs
+            ]
+
+        opened = open_all()
         options = BatchOptions(
             spec=spec,
             ids=tuple(ids or ()),
@@ -329,6 +342,7 @@ def batch(
                     engine=runner,
                     progress=progress,
                     check=not dry_run,
+                    reopen=open_all,
                 )
         except BatchDataError as exc:
             flush_notices(catalog)
