@@ -138,45 +138,77 @@ def test_streamed_centring_in_other_formats(tmp_path: Path, fmt: str) -> None:
     assert not same_content(fmt, tmp_path / f"whole.{fmt}", plain / f"whole.{fmt}")
 
 
-def test_person_means_are_pandas_grouped_means_bit_for_bit_whatever_the_chunks() -> None:
-    """Many rows per client and thirds, sevenths, elevenths: where plain (uncompensated)
-    sums of chunk sums differ from pandas' grouped mean in the last bit, the carried
-    compensated sums do not."""
-    rng = np.random.default_rng(7)
-    n = 20_000
-    clients = np.array([f"k{c}" for c in rng.integers(0, 6, n)], dtype=object)
-    clients[rng.random(n) < 0.02] = None
-    values = np.round(rng.integers(1, 60, (n, 2)) / rng.choice([3, 7, 11, 12], (n, 2)), 10)
-    values[rng.random((n, 2)) < 0.1] = np.nan
-    expected = np.column_stack(
+def pandas_means(clients: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """What the whole-table run computed before streaming: pandas' grouped mean of each
+    column."""
+    return np.column_stack(
         [
             pd.Series(values[:, j])
             .groupby(pd.Series(clients, dtype=object), dropna=True)
             .transform("mean")
             .to_numpy(dtype=np.float64, na_value=np.nan)
-            for j in range(2)
+            for j in range(values.shape[1])
         ]
     )
-    naive = np.zeros((n, 2))
+
+
+@pytest.mark.parametrize("order", ["shuffled", "sorted", "sorted-blank-first", "blank-late"])
+def test_person_means_are_pandas_grouped_means_bit_for_bit_whatever_the_chunks(
+    order: str,
+) -> None:
+    """Many rows per client (one client with hundreds), scores in thirds, sevenths and
+    elevenths rounded to 10 decimals; one column with withheld scores, one without. pandas
+    sums a column sorted by client without withheld scores pairwise (numpy.add.reduceat),
+    any other with Kahan compensation: either way the means carried over chunks are the
+    same bits; plain sums of chunk sums are not."""
+    rng = np.random.default_rng(7)
+    n = 6_000
+    clients = np.array([f"k{c:02d}" for c in rng.integers(0, 40, n)], dtype=object)
+    clients[rng.random(n) < 0.3] = "k99"
+    blank = rng.random(n) < 0.02
+    if order != "shuffled":
+        clients = np.sort(clients)
+    if order == "sorted-blank-first":
+        blank = np.arange(n) < 25
+    if order != "sorted":
+        clients[blank] = None
+    values = np.round(rng.integers(1, 60, (n, 2)) / rng.choice([3, 7, 11, 12], (n, 2)), 10)
+    values[rng.random(n) < 0.1, 1] = np.nan
+    expected = pandas_means(clients, values)
     for chunk in (1, 3, 977, n):
         means = PersonMeans(2)
-        sums: dict[str, np.ndarray] = {}
         for at in range(0, n, chunk):
             means.add(clients[at : at + chunk], values[at : at + chunk])
-        got = means.means(clients)
-        assert np.array_equal(got, expected, equal_nan=True), chunk
-        if chunk == 977:  # what summing the chunks' sums would give
-            for at in range(0, n, chunk):
-                frame = pd.DataFrame(values[at : at + chunk]).groupby(
-                    pd.Series(clients[at : at + chunk], dtype=object)
-                )
-                for key, total in frame.sum().iterrows():
-                    sums[key] = sums.get(key, 0) + total.to_numpy()
-            counts = pd.DataFrame(~np.isnan(values)).groupby(pd.Series(clients)).sum()
-            for i, c in enumerate(clients):
-                naive[i] = sums[c] / counts.loc[c].to_numpy() if c is not None else np.nan
-    assert not np.array_equal(naive, expected, equal_nan=True)  # the test can tell
-    assert len(PersonMeans(1)) == 0
+        assert np.array_equal(means.means(clients), expected, equal_nan=True), chunk
+    named = clients != None  # noqa: E711
+    sums: dict[str, np.ndarray] = {}
+    for at in range(0, n, 977):  # what summing the chunks' sums would give
+        piece = pd.DataFrame(values[at : at + 977]).groupby(
+            pd.Series(clients[at : at + 977], dtype=object)
+        )
+        for key, total in piece.sum().iterrows():
+            sums[key] = sums.get(key, 0) + total.to_numpy()
+    counts = pd.DataFrame(~np.isnan(values)).groupby(pd.Series(clients, dtype=object)).sum()
+    naive = np.array([sums[c] / counts.loc[c].to_numpy() for c in clients[named]])
+    assert not np.array_equal(naive, expected[named], equal_nan=True)  # the test can tell
+
+
+def test_long_person_means_with_several_scales_are_pandas_means_of_the_long_column() -> None:
+    """The long shape groups one column by client, questionnaire and scale: with several
+    scales it is never sorted that way, so pandas compensates even for sorted clients."""
+    rng = np.random.default_rng(8)
+    n = 3_000
+    clients = np.sort(np.array([f"k{c}" for c in rng.integers(0, 5, n)], dtype=object))
+    values = np.round(rng.integers(1, 60, (n, 3)) / rng.choice([3, 7, 12], (n, 3)), 10)
+    scales = np.tile(np.array(["goal", "task", "bond"], dtype=object), n)
+    long = pd.Series(values.reshape(-1))
+    keys = [pd.Series(np.repeat(clients, 3), dtype=object), pd.Series(scales)]
+    expected = long.groupby(keys).transform("mean").to_numpy().reshape(n, 3)
+    means = PersonMeans(3, by_scale=False)
+    for at in range(0, n, 100):
+        means.add(clients[at : at + 100], values[at : at + 100])
+    assert np.array_equal(means.means(clients), expected)
+    assert not np.array_equal(pandas_means(clients, values), expected)
 
 
 def test_centring_does_not_hold_every_row(tmp_path: Path) -> None:
@@ -334,3 +366,52 @@ def test_help_and_readme_say_centring_reads_twice_and_sav_holds_scores() -> None
     assert "reads the input twice" in text and "SPSS (.sav) output holds" in text
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "`--center` reads its inputs twice" in " ".join(readme.split())
+
+
+def test_dask_centres_as_the_local_engine_and_bad_cells_are_written_once(tmp_path: Path) -> None:
+    """Both passes run on Dask workers (a local cluster for each); the person means are
+    summed here, in row order. The bad cells (found by the first pass only) are written
+    once, as by a plain run."""
+    data = sessions_csv(tmp_path / "a.csv", 60, 5, 10, bad=True)
+    common = ["batch", str(data), "-q", "wai-sr", "--invalid", "missing", "--chunk-size", "10"]
+    written: dict[str, tuple[str, bytes]] = {}
+    for name, extra in {
+        "local": ["--center", "client"],
+        "dask": ["--center", "client", "--engine", "dask"],
+        "plain": [],
+    }.items():
+        errors = tmp_path / f"{name}.errors.csv"
+        result = runner.invoke(app, [*common, *extra, "--errors", str(errors)])
+        assert result.exit_code == 0, result.output
+        written[name] = (result.stdout, errors.read_bytes())
+    assert written["dask"] == written["local"] and "person_mean" in written["local"][0]
+    assert written["local"][1] == written["plain"][1] and written["plain"][1].count(b"\n") > 2
+
+
+def test_a_file_sorted_by_client_gets_pandas_means_to_the_last_decimal(tmp_path: Path) -> None:
+    """Sorted by client, nothing withheld: means whose exact value ends in 5 at the 11th
+    decimal (a client with an even number of sessions) are printed as pandas' mean of the
+    written scores rounds them, through every chunk size."""
+    rng = np.random.default_rng(12)
+    lines = [",".join(HEADER[:14])]
+    for c in range(300):
+        for s in range(int(rng.integers(1, 30))):
+            answers = [str(a) for a in rng.integers(1, 6, 12)]
+            answers[int(rng.integers(0, 12))] = "" if rng.random() < 0.5 else answers[0]
+            lines.append(",".join([f"c{c:03d}", str(s), *answers]))
+    data = tmp_path / "sorted.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for chunk in ("10", "100000"):
+        result = runner.invoke(
+            app, ["batch", str(data), "-q", "wai-sr", "--center", "client", "--chunk-size", chunk]
+        )
+        assert result.exit_code == 0, result.output
+        out = pd.read_csv(io.StringIO(result.stdout), dtype=str)
+        for scale in ("goal", "task", "bond", "goal_task", "total"):
+            stem = f"wai-sr.{scale}"
+            score = out[stem].astype(float)
+            mean = score.groupby(out["client"]).transform("mean")
+            rounded = [round(x, 10) for x in mean.tolist()]  # as a score is rounded
+            assert out[f"{stem}.person_mean"].astype(float).tolist() == rounded
+            within = [round(x, 10) for x in (score - mean).tolist()]
+            assert out[f"{stem}.within"].astype(float).tolist() == within

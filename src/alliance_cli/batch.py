@@ -363,7 +363,7 @@ def join_parts(
     )
     columns = parts[0].columns
     if options.center:
-        means = PersonMeans(sum(len(q.scales) for q in qs))
+        means = PersonMeans(sum(len(q.scales) for q in qs), by_scale=options.shape is Shape.wide)
         for p in parts:
             means.add(p.clients, p.centre)
         clients = np.concatenate([p.clients for p in parts])

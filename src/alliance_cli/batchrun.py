@@ -9,8 +9,10 @@ file's problems reported together), response ids across chunks and inputs
 (:class:`~alliance_cli.batchids.IdRegistry`), the count of bad cells per problem, and the sinks.
 
 Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
-file. Two things need more: ``--center`` (person means need every row of a client: the
-output is held until the end) and SPSS output (written whole).
+file. ``--center`` reads the inputs twice: the first pass checks and counts everything and
+sums each client's scores (:class:`~alliance_cli.centring.PersonMeans`: memory grows with
+the clients), the second scores again and writes each chunk with its person means. SPSS
+output needs more: it is written whole.
 
 A run is refused as soon as a bad cell makes it so; reading and checking go on to the end
 (every bad cell is reported), but no more output rows are built, and the half-written output
@@ -32,6 +34,7 @@ from .batch import (
     InvalidPolicy,
     Part,
     PartJob,
+    Shape,
     map_all,
     refusal,
 )
@@ -106,7 +109,8 @@ def run_batch(
     if options.center and output is not None:
         if reopen is None:
             raise ValueError("--center reads the inputs twice: run_batch needs reopen")
-        means = PersonMeans(sum(len(q.scales) for q in qs))
+        width = sum(len(q.scales) for q in qs)
+        means = PersonMeans(width, by_scale=options.shape is Shape.wide)
     firsts = [_prepare(next(opened.chunks), survey, None) for opened in inputs]
     mappings = map_all(firsts, qs, options)
     state = _State(inputs, qs, options, passes=1 if means is None else 2)
