@@ -75,6 +75,9 @@ class PersonMeans:
         codes = self._lookup(clients, grow=True)
         scores = np.asarray(scores, dtype=np.float64)
         self._withheld |= np.isnan(scores).any(axis=0)
+        if self._withheld.all():  # pandas' sorted way is out for every column
+            self._sorted = False
+            self._open.clear()
         rows = np.flatnonzero(codes >= 0)
         if self._sorted:
             self._add_sorted(np.asarray(clients, dtype=object), codes, rows, scores)
