@@ -47,9 +47,11 @@ def run(*args: str):  # type: ignore[no-untyped-def]
     return result
 
 
+@pytest.mark.parametrize("extra", [[], ["--center", "id"]], ids=["plain", "center"])
 def test_a_million_rows_to_excel_are_refused_at_the_crossing_chunk(
-    tmp_path: Path, scored: list[int]
+    tmp_path: Path, scored: list[int], extra: list[str]
 ) -> None:
+    """--center reads twice: its first pass (which builds no output) checks the limit too."""
     data = tmp_path / "big.csv"
     line = ",".join(["3"] * 12) + "\n"
     with data.open("w", encoding="utf-8") as f:
@@ -59,7 +61,7 @@ def test_a_million_rows_to_excel_are_refused_at_the_crossing_chunk(
     out = tmp_path / "out" / "scores.xlsx"
     out.parent.mkdir()
     args = [str(data), "-q", "wai-sr", "-o", str(out), "--errors", str(out.parent / "bad.csv")]
-    result = run(*args, "--chunk-size", "100000")
+    result = run(*args, "--chunk-size", "100000", *extra)
     assert result.exit_code == 2
     assert result.stderr == (
         f"error: {out}: too many rows for an Excel file: the output reaches 1,048,576 rows at "

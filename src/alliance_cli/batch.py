@@ -42,6 +42,7 @@ from .batchcells import (
 )
 from .batchids import IdKeys, IdRegistry, check_ids
 from .batchtable import add_centre, base_names, build_table, client_column
+from .centring import PersonMeans, centre_scores
 from .columnmap import FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
@@ -272,6 +273,9 @@ class Part:
     """Item columns where ``NA`` was read as "does not apply"."""
     groups: tuple[Any, ...] = ()
     """The text of each of :attr:`PartJob.groups`' columns (None where blank)."""
+    centre: Any = None
+    """With ``--center``: the scores centring takes, rows × scales
+    (:func:`~alliance_cli.centring.centre_scores`)."""
 
 
 def score_part(job: PartJob) -> Part:
@@ -317,9 +321,10 @@ def score_part(job: PartJob) -> Part:
             roles=roles,
             columns=job.options.columns,
         )
-    clients = None
-    if job.options.center and job.build:
+    clients = centre = None
+    if job.options.center and (job.score or job.build):
         clients = client_column([table], job.options.center, "--center")
+        centre = centre_scores(qs, scores)
     return Part(
         out,
         columns,
@@ -336,6 +341,7 @@ def score_part(job: PartJob) -> Part:
         row_counts,
         tuple(dict.fromkeys(na_columns)),
         tuple(client_column([table], name, option) for name, option in job.groups),
+        centre,
     )
 
 
@@ -428,9 +434,12 @@ def join_parts(
     )
     columns = parts[0].columns
     if options.center:
+        means = PersonMeans(sum(len(q.scales) for q in qs), by_scale=options.shape is Shape.wide)
+        for p in parts:
+            means.add(p.clients, p.centre)
         clients = np.concatenate([p.clients for p in parts])
         table, columns = add_centre(
-            table, columns, clients, qs, options.shape.value, options.center
+            table, columns, means.means(clients), qs, options.shape.value, options.center
         )
     return table, columns
 

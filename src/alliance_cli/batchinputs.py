@@ -13,7 +13,7 @@ from typing import IO, Any
 from .batch import BatchOptions, InvalidPolicy
 from .batchrun import Survey
 from .errors import Problem, UsageError
-from .io.readers import DEFAULT_CHUNK_ROWS, Opened, open_input, parse_sep
+from .io.readers import DEFAULT_CHUNK_ROWS, STDIN_NAME, Opened, open_input, parse_sep
 from .mapfile import load_map
 
 
@@ -57,10 +57,12 @@ class InputOptions:
         return [
             open_input(
                 stdin if name == "-" else Path(name),
+                name=STDIN_NAME if name == "-" else None,
                 sep=separator,
                 encoding=self.encoding,
                 sheet=self.sheet,
                 chunk_rows=self.chunk_rows,
+                text=name == "-",
             )
             for name in names
         ]

@@ -9,8 +9,10 @@ file's problems reported together), response ids across chunks and inputs
 (:class:`~alliance_cli.batchids.IdRegistry`), the count of bad cells per problem, and the sinks.
 
 Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
-file. Two things need more: ``--center`` (person means need every row of a client: the
-output is held until the end) and SPSS output (written whole).
+file. ``--center`` reads the inputs twice: the first pass checks and counts everything and
+sums each client's scores (:class:`~alliance_cli.centring.PersonMeans`: memory grows with
+the clients), the second scores again and writes each chunk with its person means. SPSS
+output needs more: it is written whole.
 
 A run is refused as soon as a bad cell makes it so; reading and checking go on to the end
 (every bad cell is reported), but no more output rows are built, and the half-written output
@@ -32,14 +34,16 @@ from .batch import (
     InvalidPolicy,
     Part,
     PartJob,
-    join_parts,
+    Shape,
     map_all,
     refusal,
 )
 from .batchcells import FAILURE_COLUMNS, failure_table
 from .batchids import IdRegistry
-from .batchtable import base_names
+from .batchtable import add_centre, base_names
+from .centring import PersonMeans
 from .engines import Engine, LocalEngine
+from .errors import InputFileError, Problem
 from .io import surveys
 from .io.columns import Column
 from .io.readers import Opened, TextTable
@@ -89,11 +93,16 @@ def run_batch(
     limit: RowLimit | None = None,
     collect: Callable[[Part], None] | None = None,
     groups: tuple[tuple[str, str], ...] = (),
+    reopen: Callable[[], Sequence[Opened]] | None = None,
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
     bad cell through the sink ``errors`` makes. An output of no row is discarded (the
     result says :attr:`~alliance_cli.batch.Batch.empty`) unless ``allow_empty``.
+
+    With ``--center`` (``options.center``) and an output, the inputs are read twice: the
+    first pass checks, counts and sums each client's scores; the second (``reopen`` opens
+    the inputs again) scores again and writes each chunk with the person means.
 
     Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
     :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
@@ -111,6 +120,12 @@ def run_batch(
     options = options or BatchOptions()
     survey = survey or Survey()
     engine = engine or LocalEngine()
+    means = None
+    if options.center and output is not None:
+        if reopen is None:
+            raise ValueError("--center reads the inputs twice: run_batch needs reopen")
+        width = sum(len(q.scales) for q in qs)
+        means = PersonMeans(width, by_scale=options.shape is Shape.wide)
     raws = [next(opened.chunks) for opened in inputs]
     firsts = [_prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
@@ -120,11 +135,11 @@ def run_batch(
         limit = None
     if limit is not None:
         _check_known(limit, inputs, raws, firsts, survey, per)
-    state = _State(inputs, qs, options)
+    state = _State(inputs, qs, options, passes=1 if means is None else 2)
     error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
     sink: Sink | None = None
-    held: list[Part] = []
     try:
+        build = output is not None and means is None
         jobs = _jobs(
             inputs,
             firsts,
@@ -133,7 +148,7 @@ def run_batch(
             options,
             survey,
             state,
-            build=output is not None,
+            build=build,
             limit=limit,
             per=per,
         )
@@ -145,13 +160,13 @@ def run_batch(
                 collect(part)
             if error_sink is not None and len(failures):
                 error_sink.write(failures[list(FAILURE_COLUMNS)])
-            done = state.positions.popleft()
-            if progress is not None:
-                progress(state.rows_done, done, state.total_bytes)
-            if state.refused or part.table is None or output is None:
+            state.report(progress)
+            if state.refused or output is None:
                 continue
-            if options.center:
-                held.append(part)
+            if means is not None:
+                means.add(part.clients, part.centre)
+                continue
+            if part.table is None:
                 continue
             if sink is None:
                 sink = output(part.columns)
@@ -159,11 +174,12 @@ def run_batch(
         columns: tuple[Column, ...] = ()
         empty = not (state.rows_done or allow_empty or state.refused)  # nothing is written
         if not state.refused and output is not None:
-            if options.center:
-                table, columns = join_parts(held, qs, options, mappings)
-                held.clear()
-                sink = output(columns)
-                sink.write(table)
+            if means is not None:
+                assert reopen is not None
+                again = reopen()
+                sink = _Centred(again, mappings, qs, options, survey, state, means).write(
+                    engine, output, progress
+                )
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
             if empty:
@@ -220,7 +236,12 @@ class _State:
     """What a run keeps across chunks."""
 
     def __init__(
-        self, inputs: Sequence[Opened], qs: tuple[Questionnaire, ...], options: BatchOptions
+        self,
+        inputs: Sequence[Opened],
+        qs: tuple[Questionnaire, ...],
+        options: BatchOptions,
+        *,
+        passes: int = 1,
     ) -> None:
         self.qs = qs
         self.options = options
@@ -240,7 +261,16 @@ class _State:
         # (parts come back in order): the progress of the rows done, not of the read-ahead.
         self.positions: deque[int] = deque()
         sizes = [o.size for o in inputs]
-        self.total_bytes = None if None in sizes else sum(s or 0 for s in sizes)
+        self.size = None if None in sizes else sum(s or 0 for s in sizes)
+        # With --center the inputs are read twice: progress runs over both passes.
+        self.total_bytes = None if self.size is None else self.size * passes
+        self.bytes_before = 0
+
+    def report(self, progress: Progress | None) -> None:
+        """Tell ``progress`` of the chunk just done."""
+        done = self.positions.popleft()
+        if progress is not None:
+            progress(self.rows_done, self.bytes_before + done, self.total_bytes)
 
     def add(self, part: Part) -> Any:
         failures = self.registry.check(part.keys, part.failures)
@@ -269,6 +299,80 @@ class _State:
         return tuple(self.per_questionnaire)
 
 
+class _Centred:
+    """The second pass of ``--center``: the inputs, opened again, scored again and written
+    chunk by chunk with each row's person means (summed by the first pass)."""
+
+    def __init__(
+        self,
+        inputs: Sequence[Opened],
+        mappings: Sequence[Any],
+        qs: tuple[Questionnaire, ...],
+        options: BatchOptions,
+        survey: Survey,
+        first: _State,
+        means: PersonMeans,
+    ) -> None:
+        self.inputs, self.mappings, self.qs = inputs, mappings, qs
+        self.options, self.survey, self.first, self.means = options, survey, first, means
+        self.state = _State(inputs, qs, options, passes=2)
+        self.state.rows_done = first.rows_done
+        self.state.bytes_before = first.size or 0
+
+    def write(
+        self,
+        engine: Engine,
+        output: Callable[[tuple[Column, ...]], Sink],
+        progress: Progress | None,
+    ) -> Sink | None:
+        state, center = self.state, self.options.center
+        assert center is not None
+        firsts = [_prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
+        jobs = _jobs(
+            self.inputs,
+            firsts,
+            self.mappings,
+            self.qs,
+            self.options,
+            self.survey,
+            state,
+            build=True,
+        )
+        sink: Sink | None = None
+        try:
+            for part in engine.map(jobs):
+                state.rows_done += part.rows
+                state.rows[part.file] += part.rows
+                state.report(progress)
+                if part.table is None:  # refused now, not in the first pass
+                    raise self._changed(part.file)
+                person = self.means.means(part.clients)
+                table, columns = add_centre(
+                    part.table, part.columns, person, self.qs, self.options.shape.value, center
+                )
+                if sink is None:
+                    sink = output(columns)
+                sink.write(table)
+            for f, (before, now) in enumerate(zip(self.first.rows, state.rows, strict=True)):
+                if before != now:
+                    raise self._changed(f)
+        except BaseException:
+            if sink is not None:
+                sink.discard()
+            raise
+        return sink
+
+    def _changed(self, f: int) -> InputFileError:
+        return InputFileError(
+            Problem(
+                "file-changed",
+                "changed while it was read (--center reads the input twice: once for the "
+                "person means, once to write); nothing was written",
+                self.inputs[f].name,
+            )
+        )
+
+
 def _jobs(
     inputs: Sequence[Opened],
     firsts: Sequence[TextTable],
@@ -288,7 +392,7 @@ def _jobs(
     for f, (opened, first, mapping) in enumerate(zip(inputs, firsts, mappings, strict=True)):
         chunk: TextTable | None = first
         while chunk is not None:
-            if limit is not None and build and not state.refused:
+            if limit is not None and not state.refused:
                 _check_chunk(limit, before, chunk, per)
                 before += len(chunk) * per
             state.positions.append(sum(o.position() for o in inputs[:f]) + opened.position())

@@ -178,21 +178,6 @@ def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
     return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
-def centered(score: Any, clients: Any, *within: Any) -> tuple[Any, Any]:
-    """Person means and within-person deviations of a score (group-mean centring, as
-    multilevel models take them; Enders & Tofighi 2007): the client's mean over that client's
-    scored rows, and score − that mean. Empty where the score or the client is. ``within``
-    adds grouping columns (questionnaire and scale, in the long shape)."""
-    s = pd.Series(np.asarray(score, dtype=np.float64))
-    keys = [
-        pd.Series(clients, dtype=object),
-        *(pd.Series(np.asarray(w, dtype=object)) for w in within),
-    ]
-    mean = s.groupby(keys, dropna=True).transform("mean")
-    person = mean.to_numpy(dtype=np.float64, na_value=np.nan)
-    return round10(person), round10(s.to_numpy() - person)
-
-
 def _center_columns(stem: str, name: str, center: str) -> list[Column]:
     return [
         Column(
@@ -504,31 +489,36 @@ def _long(
 def add_centre(
     table: Any,
     columns: Sequence[Column],
-    clients: Any,
+    person: Any,
     questionnaires: Sequence[Questionnaire],
     shape: str,
     center: str,
 ) -> tuple[Any, tuple[Column, ...]]:
-    """``--center``: each scale's person mean and within-client deviation, after the
-    scale's score (wide) or at the end (long, per questionnaire and scale)."""
+    """``--center``: each scale's person mean and within-client deviation (group-mean
+    centring, as multilevel models take them; Enders & Tofighi 2007), after the scale's
+    score (wide) or at the end (long, per questionnaire and scale). ``person`` holds the
+    person means of the table's responses, a column per scale
+    (:meth:`alliance_cli.centring.PersonMeans.means`); the deviation is score − person
+    mean, both rounded as a score is."""
     out = table.copy()
     described = list(columns)
     if shape == "long":
         # The long table holds each response's scales one after another.
-        per_response = sum(len(q.scales) for q in questionnaires)
-        group = np.repeat(np.asarray(clients, dtype=object), per_response)
+        mean = np.asarray(person, dtype=np.float64).reshape(-1)
         score = out["score"].to_numpy(dtype=np.float64)
-        person, within = centered(score, group, out["questionnaire"], out["scale"])
-        out["person_mean"], out["within"] = person, within
+        out["person_mean"], out["within"] = round10(mean), round10(score - mean)
         described += _center_columns("", "the scale", center)
         return out, tuple(described)
+    k = 0
     for q in questionnaires:
         for sid, scale in q.scales.items():
             stem = f"{q.id}.{sid}"
-            person, within = centered(out[stem].to_numpy(dtype=np.float64), clients)
+            mean = np.asarray(person[:, k], dtype=np.float64)
+            k += 1
+            within = round10(out[stem].to_numpy(dtype=np.float64) - mean)
             at = out.columns.get_loc(stem) + 1
-            out.insert(at, f"{stem}.person_mean", person)
+            out.insert(at, f"{stem}.person_mean", round10(mean))
             out.insert(at + 1, f"{stem}.within", within)
-            k = next(i for i, c in enumerate(described) if c.name == stem) + 1
-            described[k:k] = _center_columns(stem, f"{q.id} {scale.name}", center)
+            i = next(i for i, c in enumerate(described) if c.name == stem) + 1
+            described[i:i] = _center_columns(stem, f"{q.id} {scale.name}", center)
     return out, tuple(described)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -134,7 +135,9 @@ def batch(
             "--center",
             metavar="CLIENT_COL",
             help="Client column: add each scale's person mean (<q>.<scale>.person_mean) and "
-            "within-client deviation (<q>.<scale>.within).",
+            "within-client deviation (<q>.<scale>.within). Memory stays flat: --center reads "
+            "the input twice (stdin through a private temporary copy), but SPSS (.sav) output "
+            "holds every score in memory.",
             show_default=False,
         ),
     ] = None,
@@ -197,7 +200,7 @@ def batch(
       alliance batch study.xlsx --sheet Week1 -q wai-sr -o scores.sav
 
     Large files are read and scored in chunks (--chunk-size); --engine dask spreads the
-    chunks over Dask workers.
+    chunks over Dask workers. SPSS (.sav) output holds every score in memory.
 
     Centred for multilevel models:
       alliance batch sessions.csv -q wai-sr --center client
@@ -218,7 +221,7 @@ def batch(
     from ..batchinputs import InputOptions
     from ..batchrun import run_batch
     from ..errors import BatchDataError
-    from ..io.atomic import fifos_closed
+    from ..io.atomic import fifos_closed, spooled
     from ..io.batchout import check_output, write_codebook
     from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
     from ..result import key_warning
@@ -230,7 +233,7 @@ def batch(
         usage("--scheduler needs --engine dask")
     out_path = None if output is None or str(output) == "-" else output
     catalog = catalog_for(definitions)
-    with reporting(catalog), fifos_closed(out_path, errors, codebook):
+    with reporting(catalog), fifos_closed(out_path, errors, codebook), ExitStack() as stack:
         check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
         fmt = output_format(out_path, to.value if to else None)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
@@ -255,7 +258,11 @@ def batch(
             columns=ColumnSet(columns.value),
         )
         runner = _engine(engine, scheduler)
-        opened = read.open(inputs, sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin)
+        stdin: Any = getattr(sys.stdin, "buffer", sys.stdin)
+        if center is not None and not dry_run and "-" in inputs:
+            # --center reads its inputs twice; stdin only once: read a private copy.
+            stdin = stack.enter_context(spooled(stdin))
+        opened = read.open(inputs, stdin)
         for q in qs:
             if warning := key_warning(q):
                 render.warning(warning)
@@ -279,6 +286,7 @@ def batch(
                     check=not dry_run,
                     allow_empty=allow_empty,
                     limit=row_limit(fmt, target),
+                    reopen=lambda: read.open(inputs, stdin),
                 )
         except BatchDataError as exc:
             flush_notices(catalog)

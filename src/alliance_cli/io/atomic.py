@@ -295,6 +295,22 @@ def _private_temporary(folder: Path | None, name: str) -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, "no unused temporary name", where)
 
 
+@contextlib.contextmanager
+def spooled(stream: IO[bytes], name: str = "stdin") -> Iterator[Path]:
+    """A private (0600) copy of ``stream`` (stdin, which can be read only once) in the temp
+    folder, for reading more than once; removed afterwards, however the block ends (an
+    error, or a signal: it is pending until then, see :func:`discard_pending`)."""
+    fd, tmp = _private_temporary(None, name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        yield Path(tmp)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _PENDING.discard(tmp)
+
+
 class PendingFile:
     """A file written in pieces that appears only when complete: the bytes go to a private
     temporary file (0600) next to ``path`` — or, for a stream such as stdout or a FIFO or
