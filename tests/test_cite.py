@@ -405,3 +405,19 @@ def test_key_status_of_every_bundled_questionnaire_is_the_scoring_facts_tag() ->
 def test_a_blank_missing_code_is_not_named() -> None:
     methods = json.loads(cite("srs", "--missing", "", "--missing", " ", "--json").stdout)["methods"]
     assert 'Blank cells, "NA" and "." were missing; no other code was read as missing.' in methods
+
+
+def test_methods_carry_a_verified_keys_primary_source_and_every_note_of_another() -> None:
+    """A methods paragraph is for a journal: a verified key is cited by its primary source,
+    not by the notes meant for whoever edits the definition; a partial key keeps every note
+    (they say what is not verified)."""
+    srs = json.loads(cite("srs", "--json").stdout)["methods"]
+    assert "Its scoring key is verified: Duncan et al. (2003), primary source:" in srs
+    assert "your own copy" not in srs and "any item below 9" not in srs
+    wais = json.loads(cite("wai-s", "--json").stdout)["methods"]
+    notes = yaml.safe_load(
+        (Path(__file__).parent.parent / "questionnaires" / "wai-s.yaml").read_text("utf-8")
+    )["key_sources"]
+    assert len(notes) > 1
+    for note in notes:
+        assert " ".join(note.split())[:60] in wais

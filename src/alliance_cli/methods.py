@@ -160,7 +160,11 @@ def _questionnaire(q: Questionnaire) -> str:
         for s in q.scales.values()
     )
     reverse = "" if any(s.reverse for s in q.scales.values()) else "; no item was reversed"
-    sources = " ".join(_sentence(s) for s in q.key_sources)
+    # A verified key needs only its primary source (the first); the notes after it are for
+    # whoever edits the definition (cutoff variants, vendor heuristics). A partial or
+    # unverified key needs every note: they say what is not verified.
+    notes = q.key_sources[:1] if q.key_status.value == "verified" else q.key_sources
+    sources = " ".join(_sentence(s) for s in notes)
     return (
         f"{q.id} ({q.title}; {refs}; alliance definition version {q.version}) was scored as "
         f"{scales}{reverse}. Its scoring key is {q.key_status.value}: {sources}"
