@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -154,9 +154,6 @@ class Batch:
     columns: tuple[Column, ...]
     """What each output column means (for the codebook)."""
     counts: tuple[Counts, ...]
-    matrices: dict[str, Any] = field(default_factory=dict)
-    """Per questionnaire id: the rows × items answers of every input, column-major, NaN in
-    every cell that is not an answer (blank, "does not apply", bad)."""
     codes: dict[str, int] | None = None
     """Bad cells per problem code when streamed (else counted from ``failures``)."""
     written: int = 0

@@ -40,8 +40,7 @@ class PartJob:
     build: bool = True
     """Build the output table (not for a dry run or reliability)."""
     keep_matrices: bool = False
-    """Keep each questionnaire's answers (:attr:`~alliance_cli.batch.Batch.matrices`), for
-    reliability."""
+    """Keep each questionnaire's answers (:attr:`Part.matrices`), for reliability."""
     score: bool = True
     """Score the scales (for the output and the counts); reliability needs only the
     checked answers."""

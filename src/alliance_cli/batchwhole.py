@@ -1,6 +1,6 @@
 """Whole tables in memory (:func:`score_batch`): every input scored a slice of rows at a
 time by :func:`~alliance_cli.batchpart.score_part`, the parts joined into one
-:class:`~alliance_cli.batch.Batch` (output table, ``--center`` columns, answer matrices).
+:class:`~alliance_cli.batch.Batch` (output table, ``--center`` columns).
 Inputs of any size are read in chunks by :func:`~alliance_cli.batchrun.run_batch` instead."""
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def score_batch(
     Raises :class:`UsageError` when the columns cannot be mapped (every problem of every
     file at once) and, with ``check``, :class:`BatchDataError` carrying the table of every bad
     cell when the data cannot be scored as asked. Without ``check`` (a dry run) the result
-    says ``refused`` instead and has no table. Without ``build`` only the answer matrices
-    and counts are made; without ``score`` too, no counts (what reliability needs)."""
+    says ``refused`` instead and has no table. Without ``build`` only the counts are made;
+    without ``score`` too, no counts (the cells are only read and checked)."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     mappings = map_all(inputs, qs, options)
@@ -57,9 +57,7 @@ def score_batch(
         # In slices of rows, as a batch streams them: the temporaries of scoring stay small
         # (a few MB, not hundreds), which is several times faster on large tables.
         for _, piece in slices(table, SLICE_ROWS):
-            job = PartJob(
-                qs, options, mapping, f, piece, base, len(inputs) > 1, build, True, score=score
-            )
+            job = PartJob(qs, options, mapping, f, piece, base, len(inputs) > 1, build, score=score)
             part = score_part(job)
             parts.append(replace(part, failures=registry.check(part.keys, part.failures)))
     failures = failure_table([p.failures for p in parts])
@@ -74,7 +72,6 @@ def score_batch(
         for i, q in enumerate(qs)
         if score or build
     )
-    matrices = {q.id: _stacked([p.matrices[q.id] for p in parts], len(q.items)) for q in qs}
     rows = tuple(
         sum((p.row_counts for p in parts if p.file == f), surveys.left_before(t))
         for f, t in enumerate(inputs)
@@ -85,20 +82,9 @@ def score_batch(
     if build and not refused:
         out, columns = join_parts(parts, qs, options, mappings)
     return Batch(
-        tuple(kept), qs, mappings, options, failures, refused, out, columns, counts, matrices,
+        tuple(kept), qs, mappings, options, failures, refused, out, columns, counts,
         row_counts=rows, na_columns=na_columns,
     )  # fmt: skip
-
-
-def _stacked(pieces: Sequence[Any], width: int) -> Any:
-    """The parts' matrices one below the other, column-major (each item's answers
-    contiguous, as the psychometrics take them)."""
-    out = np.empty((sum(len(p) for p in pieces), width), order="F")
-    at = 0
-    for p in pieces:
-        out[at : at + len(p)] = p
-        at += len(p)
-    return out
 
 
 def join_parts(
