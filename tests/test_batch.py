@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.batch import BatchOptions, score_batch
+from alliance_cli.batch import BatchOptions
+from alliance_cli.batchwhole import score_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.columnmap import map_columns

@@ -21,8 +21,9 @@ import pyreadstat
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.batch import BatchOptions, InvalidPolicy, Shape, score_batch
+from alliance_cli.batch import BatchOptions, InvalidPolicy, Shape
 from alliance_cli.batchrun import run_batch
+from alliance_cli.batchwhole import score_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.centring import PersonMeans
 from alliance_cli.cli import app

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli import batch as batch_module
-from alliance_cli.batch import BatchOptions, score_batch
+from alliance_cli import batchwhole
+from alliance_cli.batch import BatchOptions
+from alliance_cli.batchwhole import score_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.errors import BatchDataError
@@ -231,7 +232,7 @@ def test_scoring_in_slices_gives_what_one_slice_gives(
         name: library(defs, name, DEFS[name][0]).to_dict() for name in ("six_items", "ceiling")
     }
     by = library(defs, "sessions", "psess", by="client", session="session").to_dict()
-    monkeypatch.setattr(batch_module, "SLICE_ROWS", 7)
+    monkeypatch.setattr(batchwhole, "SLICE_ROWS", 7)
     for name, expected in whole.items():
         assert library(defs, name, DEFS[name][0]).to_dict() == expected
     assert library(defs, "sessions", "psess", by="client", session="session").to_dict() == by
@@ -240,7 +241,7 @@ def test_scoring_in_slices_gives_what_one_slice_gives(
 def test_a_repeated_id_in_a_later_slice_names_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batch_module, "SLICE_ROWS", 4)
+    monkeypatch.setattr(batchwhole, "SLICE_ROWS", 4)
     header = "id," + ",".join(f"wai_sr_{i}" for i in range(1, 13))
     rows = [f"P{r}," + ",".join(["3"] * 12) for r in range(10)] + ["P2," + ",".join(["4"] * 12)]
     data = tmp_path / "in.csv"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from .batchcells import failure_table
-from .batchtable import first_at_of
+from .batchvalues import first_at_of
 from .columnmap import FileMapping
 from .io import surveys
 from .io.readers import TextTable

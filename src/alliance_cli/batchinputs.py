@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .batch import BatchOptions, InvalidPolicy
-from .batchrun import Survey
+from .batchpass import Survey
 from .errors import Problem, UsageError
 from .io.readers import DEFAULT_CHUNK_ROWS, STDIN_NAME, Opened, open_input, parse_sep
 from .mapfile import load_map

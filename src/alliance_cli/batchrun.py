@@ -1,17 +1,20 @@
 """``alliance batch`` over inputs of any size: read, check, score and write chunk by chunk.
 
 Each input is opened (:func:`alliance_cli.io.readers.open_input`) and handed out in chunks of
-rows; every chunk becomes a :class:`~alliance_cli.batch.PartJob` scored by
-:func:`~alliance_cli.batch.score_part` — the same function whatever runs it (this process, or
+rows (:mod:`alliance_cli.batchpass`: one pass over the inputs); every chunk becomes a
+:class:`~alliance_cli.batchpart.PartJob` scored by
+:func:`~alliance_cli.batchpart.score_part` — the same function whatever runs it (this process, or
 Dask workers: :mod:`alliance_cli.engines`) — and the parts come back in input order. What
 spans chunks stays here: the column mapping (made from each input's first chunk, every
 file's problems reported together), response ids across chunks and inputs
-(:class:`~alliance_cli.batchids.IdRegistry`), the count of bad cells per problem, and the sinks.
+(:class:`~alliance_cli.batchids.IdRegistry`), the count of bad cells per problem
+(:class:`~alliance_cli.batchpass.PassState`), and the sinks.
 
 Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
 file. ``--center`` reads the inputs twice: the first pass checks and counts everything and
 sums each client's scores (:class:`~alliance_cli.centring.PersonMeans`: memory grows with
-the clients), the second scores again and writes each chunk with its person means. SPSS
+the clients), the second (:class:`_Centred`) scores again and writes each chunk with its
+person means. SPSS
 output needs more: it is written whole.
 
 A run is refused as soon as a bad cell makes it so; reading and checking go on to the end
@@ -21,39 +24,21 @@ is discarded: nothing is written, as with a whole-file run.
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from .batch import (
-    Batch,
-    BatchOptions,
-    Counts,
-    InputInfo,
-    InvalidPolicy,
-    Part,
-    PartJob,
-    Shape,
-    map_all,
-    refusal,
-)
-from .batchcells import FAILURE_COLUMNS, failure_table
-from .batchids import IdRegistry
-from .batchtable import add_centre, base_names
-from .centring import PersonMeans
+from .batch import Batch, BatchOptions, InputInfo, Shape, map_all, refusal
+from .batchcells import FAILURE_COLUMNS
+from .batchpart import Part
+from .batchpass import PassState, Progress, Survey, check_known, chunk_jobs, prepare
+from .centring import PersonMeans, add_centre
 from .engines import Engine, LocalEngine
 from .errors import InputFileError, Problem
-from .io import surveys
 from .io.columns import Column
 from .io.readers import Opened, TextTable
 from .io.sinks import RowLimit, Sink
-from .io.surveyrows import RowCounts
 from .model import Questionnaire
-
-KEPT_FAILURES = 1_000
-"""Bad cells a streamed run keeps in memory to show (all are counted, and written with
-``--errors``)."""
 
 FAILURE_DESCRIPTIONS = (
     Column("file", "text", "the input file"),
@@ -63,19 +48,6 @@ FAILURE_DESCRIPTIONS = (
     Column("code", "text", "problem code"),
     Column("problem", "text", "what is wrong, and the allowed answers"),
 )
-
-Progress = Callable[[int, int, int | None], None]
-"""Told after each chunk is scored: rows done, input bytes of the rows done, total input
-bytes (None if unknown)."""
-
-
-@dataclass(frozen=True)
-class Survey:
-    """How survey exports are taken (``--source``, ``--finished-only``, ``--complete-only``)."""
-
-    source: str = "auto"
-    finished_only: bool = False
-    complete_only: bool = False
 
 
 def run_batch(
@@ -104,18 +76,19 @@ def run_batch(
     first pass checks, counts and sums each client's scores; the second (``reopen`` opens
     the inputs again) scores again and writes each chunk with the person means.
 
-    Raises what :func:`~alliance_cli.batch.score_batch` raises — with ``check``, the
-    :class:`~alliance_cli.errors.BatchDataError` carries the first :data:`KEPT_FAILURES`
-    bad cells and the total. Without ``check`` the result says ``refused``. ``limit``: the
-    output format's row limit (:func:`~alliance_cli.io.sinks.row_limit`), checked before
-    any row is scored when every input's row count is known up front (Excel, SPSS, Stata
-    inputs, without ``--finished-only``), else at the first chunk read that crosses it —
-    before scoring it; REDCap exports, whose rows are kept or dropped while scored, are left
-    to the sink's own check. Either way nothing is written.
+    Raises what :func:`~alliance_cli.batchwhole.score_batch` raises — with ``check``, the
+    :class:`~alliance_cli.errors.BatchDataError` carries the first
+    :data:`~alliance_cli.batchpass.KEPT_FAILURES` bad cells and the total. Without ``check``
+    the result says ``refused``. ``limit``: the output format's row limit
+    (:func:`~alliance_cli.io.sinks.row_limit`), checked before any row is scored when every
+    input's row count is known up front (Excel, SPSS, Stata inputs, without
+    ``--finished-only``), else at the first chunk read that crosses it — before scoring it;
+    REDCap exports, whose rows are kept or dropped while scored, are left to the sink's own
+    check. Either way nothing is written.
 
     ``collect`` is given every part, in order, with each questionnaire's checked answers
-    (:attr:`Part.matrices`) and the text of the ``groups`` columns, until the run is
-    refused; the scales are then not scored (what reliability needs)."""
+    (:attr:`~alliance_cli.batchpart.Part.matrices`) and the text of the ``groups`` columns,
+    until the run is refused; the scales are then not scored (what reliability needs)."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
@@ -127,20 +100,20 @@ def run_batch(
         width = sum(len(q.scales) for q in qs)
         means = PersonMeans(width, by_scale=options.shape is Shape.wide)
     raws = [next(opened.chunks) for opened in inputs]
-    firsts = [_prepare(raw, survey, None) for raw in raws]
+    firsts = [prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
     per = 1 if options.shape.value == "wide" else sum(len(q.scales) for q in qs)
     if output is None or survey.complete_only or any(_redcap(t) for t in firsts):
         # REDCap rows are kept or dropped while scored: the sink's own check counts them.
         limit = None
     if limit is not None:
-        _check_known(limit, inputs, raws, firsts, survey, per)
-    state = _State(inputs, qs, options, passes=1 if means is None else 2)
+        check_known(limit, inputs, raws, firsts, survey, per)
+    state = PassState(inputs, qs, options, passes=1 if means is None else 2)
     error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
     sink: Sink | None = None
     try:
         build = output is not None and means is None
-        jobs = _jobs(
+        jobs = chunk_jobs(
             inputs,
             firsts,
             mappings,
@@ -222,83 +195,6 @@ def run_batch(
     )
 
 
-def _prepare(table: TextTable, survey: Survey, first: TextTable | None) -> TextTable:
-    return surveys.prepare(
-        table,
-        survey.source,
-        finished_only=survey.finished_only,
-        complete_only=survey.complete_only,
-        first=first,
-    )
-
-
-class _State:
-    """What a run keeps across chunks."""
-
-    def __init__(
-        self,
-        inputs: Sequence[Opened],
-        qs: tuple[Questionnaire, ...],
-        options: BatchOptions,
-        *,
-        passes: int = 1,
-    ) -> None:
-        self.qs = qs
-        self.options = options
-        self.registry = IdRegistry([o.name for o in inputs])
-        self.rows = [0] * len(inputs)
-        self.row_counts = [RowCounts()] * len(inputs)
-        self.na_columns: dict[str, None] = {}
-        self.per_questionnaire = [Counts(q.id, 0, 0) for q in qs]
-        self.codes: Counter[str] = Counter()
-        self.bad = 0
-        self.bad_rows = 0
-        self.answer_bad = 0
-        self.kept: list[Any] = []
-        self.refused = False
-        self.rows_done = 0
-        # Input position at the end of each chunk handed to the engine and not yet back
-        # (parts come back in order): the progress of the rows done, not of the read-ahead.
-        self.positions: deque[int] = deque()
-        sizes = [o.size for o in inputs]
-        self.size = None if None in sizes else sum(s or 0 for s in sizes)
-        # With --center the inputs are read twice: progress runs over both passes.
-        self.total_bytes = None if self.size is None else self.size * passes
-        self.bytes_before = 0
-
-    def report(self, progress: Progress | None) -> None:
-        """Tell ``progress`` of the chunk just done."""
-        done = self.positions.popleft()
-        if progress is not None:
-            progress(self.rows_done, self.bytes_before + done, self.total_bytes)
-
-    def add(self, part: Part) -> Any:
-        failures = self.registry.check(part.keys, part.failures)
-        self.rows_done += part.rows
-        self.rows[part.file] += part.rows
-        self.row_counts[part.file] += part.row_counts
-        self.na_columns.update(dict.fromkeys(part.na_columns))
-        for i, c in enumerate(part.counts):
-            self.per_questionnaire[i] += c
-        if len(failures):
-            self.bad += len(failures)
-            self.bad_rows += failures[["_file", "row"]].drop_duplicates().shape[0]
-            self.answer_bad += part.answer_bad
-            self.codes.update(failures["code"].tolist())
-            room = KEPT_FAILURES - sum(len(k) for k in self.kept)
-            if room > 0:
-                self.kept.append(failures.head(room))
-            if self.options.invalid is InvalidPolicy.error or self.bad > self.answer_bad:
-                self.refused = True
-        return failures
-
-    def kept_failures(self) -> Any:
-        return failure_table(self.kept)
-
-    def counts(self) -> tuple[Counts, ...]:
-        return tuple(self.per_questionnaire)
-
-
 class _Centred:
     """The second pass of ``--center``: the inputs, opened again, scored again and written
     chunk by chunk with each row's person means (summed by the first pass)."""
@@ -310,12 +206,12 @@ class _Centred:
         qs: tuple[Questionnaire, ...],
         options: BatchOptions,
         survey: Survey,
-        first: _State,
+        first: PassState,
         means: PersonMeans,
     ) -> None:
         self.inputs, self.mappings, self.qs = inputs, mappings, qs
         self.options, self.survey, self.first, self.means = options, survey, first, means
-        self.state = _State(inputs, qs, options, passes=2)
+        self.state = PassState(inputs, qs, options, passes=2)
         self.state.rows_done = first.rows_done
         self.state.bytes_before = first.size or 0
 
@@ -327,8 +223,8 @@ class _Centred:
     ) -> Sink | None:
         state, center = self.state, self.options.center
         assert center is not None
-        firsts = [_prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
-        jobs = _jobs(
+        firsts = [prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
+        jobs = chunk_jobs(
             self.inputs,
             firsts,
             self.mappings,
@@ -371,66 +267,6 @@ class _Centred:
                 self.inputs[f].name,
             )
         )
-
-
-def _jobs(
-    inputs: Sequence[Opened],
-    firsts: Sequence[TextTable],
-    mappings: Sequence[Any],
-    qs: tuple[Questionnaire, ...],
-    options: BatchOptions,
-    survey: Survey,
-    state: _State,
-    *,
-    build: bool,
-    limit: RowLimit | None = None,
-    per: int = 1,
-) -> Iterator[PartJob]:
-    base = base_names(mappings)
-    several = len(inputs) > 1
-    before = 0  # output rows of the chunks handed out
-    for f, (opened, first, mapping) in enumerate(zip(inputs, firsts, mappings, strict=True)):
-        chunk: TextTable | None = first
-        while chunk is not None:
-            if limit is not None and not state.refused:
-                _check_chunk(limit, before, chunk, per)
-                before += len(chunk) * per
-            state.positions.append(sum(o.position() for o in inputs[:f]) + opened.position())
-            state.row_counts[f] += surveys.left_before(chunk)
-            yield PartJob(
-                qs, options, mapping, f, chunk, base, several, build and not state.refused
-            )
-            raw = next(opened.chunks, None)
-            chunk = _prepare(raw, survey, first) if raw is not None else None
-
-
-def _check_known(
-    limit: RowLimit,
-    inputs: Sequence[Opened],
-    raws: Sequence[TextTable],
-    firsts: Sequence[TextTable],
-    survey: Survey,
-    per: int,
-) -> None:
-    """The row limit against the rows of inputs read whole (their count known before
-    scoring): less the rows the survey format dropped from the first chunk (extra header
-    rows); not with ``--finished-only``, which leaves an unknown number."""
-    if survey.finished_only or any(o.rows is None for o in inputs):
-        return
-    rows = sum(
-        (o.rows or 0) - (len(raw) - len(first))
-        for o, raw, first in zip(inputs, raws, firsts, strict=True)
-    )
-    limit.check(rows * per)
-
-
-def _check_chunk(limit: RowLimit, before: int, chunk: TextTable, per: int) -> None:
-    """The row limit against the output rows so far (``before``) and ``chunk``'s; the
-    error names the input row that crosses it."""
-    if before + len(chunk) * per <= limit.rows:
-        return
-    index = (limit.rows - before) // per
-    limit.check(before + (index + 1) * per, f"row {int(chunk.rows[index]):,} of {chunk.name}")
 
 
 def _redcap(table: TextTable) -> bool:

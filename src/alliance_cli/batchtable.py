@@ -9,7 +9,8 @@ Every row starts with ``row`` (the response's row number in its file, header cou
   when it can raise a flag (a flagged band, or the questionnaire's item rules); then one
   ``<q>.withheld`` per questionnaire: the scales whose score was withheld in that row, each
   with its reason (``goal (0 of 4 items answered; at least 3 needed); total (…)``), empty
-  when none was. With ``--center CLIENT``, ``.person_mean`` and ``.within`` after the score.
+  when none was. With ``--center CLIENT``, ``.person_mean`` and ``.within`` after the score
+  (added by :func:`alliance_cli.centring.add_centre`).
 * **long** — one row per response × scale: ``questionnaire``, ``scale``, ``score``,
   ``answered``, ``withheld_reason`` (and ``band`` / ``flags`` when some scale of the run has
   bands / can flag); with ``--center``, ``person_mean`` and ``within`` at the end.
@@ -20,9 +21,10 @@ score is a mean), ``.answered``, ``.prorated``, ``.withheld_reason``, ``.band`` 
 (:func:`alliance_cli.io.columns.long_columns`) after ``questionnaire``. Either way the
 columns depend on the definitions and options, never on the data.
 
-Texts that vary by row (withheld reasons, flags, band labels) are computed once per distinct
-case and spread with ``take``, from the same functions as a single score
-(:mod:`alliance_cli.result`), so that batch and single scoring agree exactly.
+The cells of each scale (rounded numbers; withheld reasons, flags and band labels, each text
+built once per distinct case) come from :func:`alliance_cli.batchvalues.scale_cells`. Also
+here: a named column of the inputs as text (:func:`client_column`, for ``--center``, ``--by``
+and ``--session``).
 """
 
 from __future__ import annotations
@@ -34,13 +36,12 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
+from .batchvalues import can_flag, scale_cells, with_role, withheld_scales
 from .columnmap import FileMapping
 from .errors import Problem, UsageError
 from .io.columns import Column, long_columns
 from .io.readers import TextTable, blank_cells
-from .io.surveyrows import ITS_ROW, ROLE_TEXT
 from .model import Method, Questionnaire, fmt_num
-from .result import withheld_reason_text
 
 
 def build_table(
@@ -178,24 +179,6 @@ def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:
     return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
-def _center_columns(stem: str, name: str, center: str) -> list[Column]:
-    return [
-        Column(
-            f"{stem}.person_mean" if stem else "person_mean",
-            "number",
-            f"{name}: mean score of the response's client (column {center}) over that "
-            "client's scored rows (also on a row whose own score is withheld); empty when the "
-            "client cell is blank",
-        ),
-        Column(
-            f"{stem}.within" if stem else "within",
-            "number",
-            f"{name}: the score minus the client's person mean (within-client deviation); "
-            "empty when the score is withheld or the client blank",
-        ),
-    ]
-
-
 def _unique(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -203,93 +186,6 @@ def _unique(names: list[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
     return out
-
-
-def round10(x: Any) -> Any:
-    """``round(v, 10)`` of every value, as a single score is rounded; exact (Python's
-    correctly rounded ``round``) yet vectorized: computed per distinct value."""
-    values = np.asarray(x, dtype=np.float64)
-    codes, distinct = pd.factorize(values)  # NaN → -1, which takes the appended NaN
-    rounded = [round(float(v), 10) for v in distinct.tolist()]
-    return np.array([*rounded, np.nan], dtype=np.float64)[codes]
-
-
-def first_at_of(codes: Any) -> Any:
-    """For the codes of ``pandas.factorize`` (numbered in order of first appearance), the
-    row where each first appears: where the running maximum of the codes goes up."""
-    if not len(codes):
-        return np.empty(0, dtype=np.int64)
-    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
-
-
-def texts(codes: Any, labels: Sequence[str | None]) -> Any:
-    """A text column as a pandas Categorical: row ``i`` is ``labels[codes[i]]``; a code of
-    -1, or a None label, is empty. Equal labels share one category."""
-    categories: dict[str, int] = {}
-    remap = np.array(
-        [-1 if t is None else categories.setdefault(t, len(categories)) for t in labels] + [-1],
-        dtype=np.int64,
-    )
-    at = np.where(np.asarray(codes) < 0, len(labels), codes)
-    return pd.Categorical.from_codes(remap[at], categories=list(categories))
-
-
-def _scale_cells(
-    q: Questionnaire,
-    scale_id: str,
-    s: scoring.ScaleScores,
-    scores: scoring.Scores,
-    *,
-    mean: bool,
-    role: Any = None,
-) -> dict[str, Any]:
-    """The per-row cells of one scale: rounded numbers, and texts built once per distinct
-    case (as Categoricals: a code per row, the texts once)."""
-    scale = q.scales[scale_id]
-    n = len(s.score)
-    # Withheld reasons: one text per distinct (reason code, answered) pair.
-    withheld = s.withheld != scoring.WITHHELD_NONE
-    reason = texts(np.full(n, -1), [])
-    if withheld.any():
-        combo = s.withheld.astype(np.int64) * 10_000 + s.answered
-        back, _ = pd.factorize(combo)  # hashing, not sorting: linear in the rows
-        first = first_at_of(back)
-        reason = texts(
-            back,
-            [withheld_reason_text(q, scale_id, s, int(r)) if withheld[r] else None for r in first],
-        )
-    reason = _with_role(reason, role)
-    band = texts(s.band, [b.label for b in scale.bands])
-    # Flags as `alliance score --format csv` writes them: flagged bands, then item rules on
-    # the scale's items as rule:item; a bit per mark, a text per distinct set of bits.
-    marks: list[tuple[Any, str]] = [
-        (s.band_hits[:, b], spec.id) for b, spec in enumerate(scale.bands) if spec.flag
-    ]
-    ids = q.item_ids()
-    for rule in q.item_rules:
-        for j, item_id in enumerate(ids):
-            if item_id in scale.items:
-                marks.append((scores.item_rule_hits[rule.id][:, j], f"{rule.id}:{item_id}"))
-    marks = [(mask, label) for mask, label in marks if mask.any()]
-    bits = np.zeros(n, dtype=object if len(marks) > 62 else np.int64)
-    for k, (mask, _) in enumerate(marks):
-        bits = bits + mask.astype(np.int64) * (1 << k)
-    back, sets = pd.factorize(bits)
-    flags = texts(
-        back.reshape(-1),
-        [
-            ";".join(label for k, (_, label) in enumerate(marks) if int(v) >> k & 1) or None
-            for v in sets
-        ],
-    )
-    return {
-        "score": round10(s.score),
-        "sum": round10(s.sum),
-        "mean": round10(s.mean) if mean else None,
-        "reason": reason,
-        "band": band,
-        "flags": flags,
-    }
 
 
 def _wide(
@@ -306,7 +202,7 @@ def _wide(
         reasons: list[tuple[str, Any]] = []
         for sid, scale in q.scales.items():
             s = result.scales[sid]
-            cells = _scale_cells(q, sid, s, result, mean=False, role=roles.get(q.id))
+            cells = scale_cells(q, sid, s, result, mean=False, role=roles.get(q.id))
             lo, hi = q.scale_range(sid)
             stem = f"{q.id}.{sid}"
             n_items = len(scale.items)
@@ -373,7 +269,9 @@ def _wide(
                     )
                 )
         if not full:
-            data[f"{q.id}.withheld"] = _with_role(_withheld(reasons, len(base)), roles.get(q.id))
+            data[f"{q.id}.withheld"] = with_role(
+                withheld_scales(reasons, len(base)), roles.get(q.id)
+            )
             columns.append(
                 Column(
                     f"{q.id}.withheld",
@@ -386,44 +284,6 @@ def _wide(
             )
     table = pd.concat([base, pd.DataFrame(data, index=base.index)], axis=1)
     return table, columns
-
-
-def _with_role(reason: Any, role: Any) -> Any:
-    """``reason`` (a Categorical of texts per row) with the rows that are not the
-    questionnaire's own (REDCap: another form's row) saying so instead: their cells were
-    not read."""
-    if role is None or not (role != ITS_ROW).any():
-        return reason
-    text = np.asarray(reason, dtype=object)
-    for code, why in ROLE_TEXT.items():
-        text[role == code] = why
-    return pd.Categorical(text)
-
-
-def can_flag(q: Questionnaire, scale_id: str) -> bool:
-    """Whether a score of the scale can raise a flag: a flagged band, or an item rule (item
-    rules look at every item; a scale is marked for those among its items)."""
-    scale = q.scales[scale_id]
-    return any(b.flag for b in scale.bands) or bool(q.item_rules and scale.items)
-
-
-def _withheld(reasons: Sequence[tuple[str, Any]], n: int) -> Any:
-    """Per row, the withheld scales with their reasons (``goal (…); bond (…)``), from each
-    scale's reason Categorical: one text per distinct combination of reasons."""
-    if not any((cat.codes >= 0).any() for _, cat in reasons):
-        return texts(np.full(n, -1), [])
-    key = np.zeros(n, dtype=np.int64)
-    for _, cat in reasons:
-        key, _ = pd.factorize(key * (len(cat.categories) + 1) + cat.codes.astype(np.int64) + 1)
-    first = first_at_of(key)
-    labels = [
-        "; ".join(
-            f"{sid} ({cat.categories[cat.codes[r]]})" for sid, cat in reasons if cat.codes[r] >= 0
-        )
-        or None
-        for r in first
-    ]
-    return texts(key, labels)
 
 
 def _long(
@@ -447,7 +307,7 @@ def _long(
         result = scores[q.id][1]
         for si, (sid, scale) in enumerate(q.scales.items()):
             s = result.scales[sid]
-            cells = _scale_cells(q, sid, s, result, mean=True, role=roles.get(q.id))
+            cells = scale_cells(q, sid, s, result, mean=True, role=roles.get(q.id))
             blocks.append(
                 {
                     "_row": np.arange(n),
@@ -484,41 +344,3 @@ def _long(
         *described,
     ]
     return table, columns
-
-
-def add_centre(
-    table: Any,
-    columns: Sequence[Column],
-    person: Any,
-    questionnaires: Sequence[Questionnaire],
-    shape: str,
-    center: str,
-) -> tuple[Any, tuple[Column, ...]]:
-    """``--center``: each scale's person mean and within-client deviation (group-mean
-    centring, as multilevel models take them; Enders & Tofighi 2007), after the scale's
-    score (wide) or at the end (long, per questionnaire and scale). ``person`` holds the
-    person means of the table's responses, a column per scale
-    (:meth:`alliance_cli.centring.PersonMeans.means`); the deviation is score − person
-    mean, both rounded as a score is."""
-    out = table.copy()
-    described = list(columns)
-    if shape == "long":
-        # The long table holds each response's scales one after another.
-        mean = np.asarray(person, dtype=np.float64).reshape(-1)
-        score = out["score"].to_numpy(dtype=np.float64)
-        out["person_mean"], out["within"] = round10(mean), round10(score - mean)
-        described += _center_columns("", "the scale", center)
-        return out, tuple(described)
-    k = 0
-    for q in questionnaires:
-        for sid, scale in q.scales.items():
-            stem = f"{q.id}.{sid}"
-            mean = np.asarray(person[:, k], dtype=np.float64)
-            k += 1
-            within = round10(out[stem].to_numpy(dtype=np.float64) - mean)
-            at = out.columns.get_loc(stem) + 1
-            out.insert(at, f"{stem}.person_mean", round10(mean))
-            out.insert(at + 1, f"{stem}.within", within)
-            i = next(i for i, c in enumerate(described) if c.name == stem) + 1
-            described[i:i] = _center_columns(stem, f"{q.id} {scale.name}", center)
-    return out, tuple(described)

@@ -1,10 +1,10 @@
-"""``--center``: each client's mean score per scale, accumulated chunk by chunk.
+"""``--center``: each client's mean score per scale, accumulated chunk by chunk, and the
+columns it adds to the output.
 
 A batch with ``--center CLIENT`` reads its inputs twice (:mod:`alliance_cli.batchrun`): the
 first pass adds every chunk's scores to a :class:`PersonMeans`, the second writes each chunk
-with the person means and within-client deviations
-(:func:`alliance_cli.batchtable.add_centre`). What is held grows with the clients, not the
-rows.
+with the person means and within-client deviations (:func:`add_centre`). What is held grows
+with the clients, not the rows.
 
 The means are computed as pandas computes a grouped mean of the whole column
 (``groupby(client).transform("mean")``), operation for operation, so that a streamed run
@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
-from .batchtable import round10
+from .batchvalues import round10
+from .io.columns import Column
 from .model import Questionnaire
 
 
@@ -212,3 +213,59 @@ class PersonMeans:
             new = np.zeros((room, self.width), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
+
+
+def add_centre(
+    table: Any,
+    columns: Sequence[Column],
+    person: Any,
+    questionnaires: Sequence[Questionnaire],
+    shape: str,
+    center: str,
+) -> tuple[Any, tuple[Column, ...]]:
+    """``--center``: each scale's person mean and within-client deviation (group-mean
+    centring, as multilevel models take them; Enders & Tofighi 2007), after the scale's
+    score (wide) or at the end (long, per questionnaire and scale). ``person`` holds the
+    person means of the table's responses, a column per scale
+    (:meth:`alliance_cli.centring.PersonMeans.means`); the deviation is score − person
+    mean, both rounded as a score is."""
+    out = table.copy()
+    described = list(columns)
+    if shape == "long":
+        # The long table holds each response's scales one after another.
+        mean = np.asarray(person, dtype=np.float64).reshape(-1)
+        score = out["score"].to_numpy(dtype=np.float64)
+        out["person_mean"], out["within"] = round10(mean), round10(score - mean)
+        described += _center_columns("", "the scale", center)
+        return out, tuple(described)
+    k = 0
+    for q in questionnaires:
+        for sid, scale in q.scales.items():
+            stem = f"{q.id}.{sid}"
+            mean = np.asarray(person[:, k], dtype=np.float64)
+            k += 1
+            within = round10(out[stem].to_numpy(dtype=np.float64) - mean)
+            at = out.columns.get_loc(stem) + 1
+            out.insert(at, f"{stem}.person_mean", round10(mean))
+            out.insert(at + 1, f"{stem}.within", within)
+            i = next(i for i, c in enumerate(described) if c.name == stem) + 1
+            described[i:i] = _center_columns(stem, f"{q.id} {scale.name}", center)
+    return out, tuple(described)
+
+
+def _center_columns(stem: str, name: str, center: str) -> list[Column]:
+    return [
+        Column(
+            f"{stem}.person_mean" if stem else "person_mean",
+            "number",
+            f"{name}: mean score of the response's client (column {center}) over that "
+            "client's scored rows (also on a row whose own score is withheld); empty when the "
+            "client cell is blank",
+        ),
+        Column(
+            f"{stem}.within" if stem else "within",
+            "number",
+            f"{name}: the score minus the client's person mean (within-client deviation); "
+            "empty when the score is withheld or the client blank",
+        ),
+    ]

@@ -1,4 +1,4 @@
-"""Who runs :func:`~alliance_cli.batch.score_part` on each chunk of a batch.
+"""Who runs :func:`~alliance_cli.batchpart.score_part` on each chunk of a batch.
 
 * :class:`LocalEngine` (``--engine local``, the default): this process, one chunk after
   another — numpy already works column-wise inside each chunk.
@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from .batch import Part, PartJob, score_part
+from .batchpart import Part, PartJob, score_part
 from .errors import Problem, UsageError
 
 ENGINES = ("local", "dask")

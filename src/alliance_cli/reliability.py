@@ -53,8 +53,9 @@ from .psychometrics import _base
 from .psychometrics.groups import Cells, CellSums, ClientSums
 
 if TYPE_CHECKING:
-    from .batch import BatchOptions, Part
-    from .batchrun import Survey
+    from .batch import BatchOptions
+    from .batchpart import Part
+    from .batchpass import Survey
     from .io.columns import Column
     from .io.sinks import Sink
 
