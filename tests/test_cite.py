@@ -327,7 +327,8 @@ def test_batch_codebook_methods_equal_cite_methods(
     assert result.exit_code == 0, result.output
     book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
     cited = json.loads(cite("wai-sr", *cite_args, "--json").stdout)["methods"]
-    assert book["methods"] == cited
+    # The run's methods are cite's, then what the run did with the rows it read.
+    assert book["methods"] == cited + " All 6 rows read were scored."
     assert "the code -99" in cited
 
 
@@ -341,10 +342,8 @@ def test_qualtrics_minus_99_is_named_in_the_codebook_as_cite_names_it(tmp_path: 
     book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
     plain = json.loads(cite("wai-sr", "--json").stdout)["methods"]
     assert book["methods"] != plain  # the survey's own code is part of the run
-    assert (
-        book["methods"]
-        == json.loads(cite("wai-sr", "--missing", "-99", "--json").stdout)["methods"]
-    )
+    cited = json.loads(cite("wai-sr", "--missing", "-99", "--json").stdout)["methods"]
+    assert book["methods"] == cited + " All 3 rows read were scored."
 
 
 def test_batch_codebook_names_map_file_codes_and_recodes_to_null(tmp_path: Path) -> None:
@@ -363,7 +362,7 @@ def test_batch_codebook_names_map_file_codes_and_recodes_to_null(tmp_path: Path)
     assert result.exit_code == 0, result.output
     book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
     cited = cite("wai-sr", "--missing", "88", "--missing", "skip", "--invalid", "missing", "--json")
-    assert book["methods"] == json.loads(cited.stdout)["methods"]
+    assert book["methods"] == json.loads(cited.stdout)["methods"] + " All 6 rows read were scored."
     expected = 'Blank cells, "NA" and "." were missing, and so were the codes 88, skip.'
     assert expected in book["methods"]
 
@@ -421,3 +420,18 @@ def test_methods_carry_a_verified_keys_primary_source_and_every_note_of_another(
     assert len(notes) > 1
     for note in notes:
         assert " ".join(note.split())[:60] in wais
+
+
+def test_the_codebook_methods_say_which_rows_were_left_out(tmp_path: Path) -> None:
+    """A methods paragraph pasted into a paper must carry the exclusions (issue 10 §1, §5)."""
+    src = qualtrics(tmp_path / "q.csv", answers(5), ["1", "0", "1", "False", "1"])
+    out = tmp_path / "scores.csv"
+    args = ["batch", str(src), "-q", "wai-sr", "--finished-only", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    book = json.loads(Path(f"{out}.codebook.json").read_text(encoding="utf-8"))
+    cited = json.loads(cite("wai-sr", "--missing", "-99", "--json").stdout)["methods"]
+    assert book["methods"] == (
+        f"{cited} Of the 5 rows read, 2 were left out as not finished (--finished-only); 3 were "
+        "scored."
+    )

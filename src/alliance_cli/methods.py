@@ -97,6 +97,25 @@ class RunOptions:
     """Scale scores were split into person means and within-client deviations."""
 
 
+def rows_sentence(read: int, left_out: Mapping[str, int]) -> str:
+    """What a run did with the rows it read, for the methods paragraph of its codebook:
+    ``Of the 400 rows read, 31 were left out as not finished (--finished-only); 369 were
+    scored.``"""
+    kept = read - sum(left_out.values())
+    if not left_out:
+        return (
+            "The one row read was scored." if read == 1 else f"All {read:,} rows read were scored."
+        )
+    (first, n), *rest = left_out.items()
+    parts = [f"{n:,} {'was' if n == 1 else 'were'} left out as {first}"]
+    parts += [f"{m:,} as {reason}" for reason, m in rest]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return (
+        f"Of the {read:,} row{'s' * (read != 1)} read, {listed}; {kept:,} "
+        f"{'was' if kept == 1 else 'were'} scored."
+    )
+
+
 def missing_codes(codes: Iterable[str]) -> tuple[str, ...]:
     """Missing codes as the column rules read them (numbers as numbers, text in any case),
     each once, numbers first: ``("-99", "88", "refused")``."""

@@ -175,7 +175,7 @@ def batch_codebook(
 def run_methods(batch: Batch) -> str:
     """The methods paragraph of this run (as ``alliance cite`` gives it for the same
     questionnaires and options): the missing codes are those its item columns used."""
-    from ..methods import RunOptions, methods_paragraph
+    from ..methods import RunOptions, methods_paragraph, rows_sentence
 
     missing: dict[str, list[str]] = {q.id: [] for q in batch.questionnaires}
     for mapping in batch.mappings:
@@ -189,4 +189,7 @@ def run_methods(batch: Batch) -> str:
         invalid=batch.options.invalid.value,
         center=batch.options.center is not None,
     )
-    return methods_paragraph(batch.questionnaires, options)
+    rows = row_accounting(batch)
+    return f"{methods_paragraph(batch.questionnaires, options)} " + rows_sentence(
+        rows["read"], rows["left_out"]
+    )
