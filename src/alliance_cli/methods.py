@@ -102,6 +102,8 @@ def rows_sentence(read: int, left_out: Mapping[str, int]) -> str:
     ``Of the 400 rows read, 31 were left out as not finished (--finished-only); 369 were
     scored.``"""
     kept = read - sum(left_out.values())
+    if not read:
+        return "The input held no row."
     if not left_out:
         return (
             "The one row read was scored." if read == 1 else f"All {read:,} rows read were scored."
