@@ -108,6 +108,13 @@ def _reference_entry(ref: Reference, key: str) -> str:
         note = ref.note if ref.authors else ref.text
         fields = [("author", authors), ("year", ref.year or ""), ("note", note or "")]
         return _entry("misc", key, [*fields, ("doi", ref.doi or "")])
+    if not ref.title:
+        # BibTeX's @article needs a title; the definition's citation has none: the journal
+        # goes in howpublished, and nothing is invented.
+        where = ref.journal + (f", {ref.volume}" if ref.volume else "")
+        where += (f"({ref.number})" if ref.number else "") + (f", {ref.pages}" if ref.pages else "")
+        fields = [("author", authors), ("year", ref.year or ""), ("howpublished", where)]
+        return _entry("misc", key, [*fields, ("note", ref.note or ""), ("doi", ref.doi or "")])
     return _entry(
         "article",
         key,
