@@ -3,7 +3,9 @@
 The files are read, mapped and checked exactly as ``alliance batch`` does, chunk by chunk
 (:func:`alliance_cli.batchrun.run_batch`: the same input options; a bad cell stops the run
 with the table of every bad cell). Of each chunk only sums are kept (:class:`_Sums`), so
-memory does not grow with the rows: per questionnaire the pairwise sums of its checked answers
+memory does not grow with the rows: per questionnaire, of its own rows only (in a REDCap
+export, the rows of its form: another form's rows are in none of its sums, its N or its row
+count, whatever else is named), the pairwise sums of its checked answers
 (:class:`~alliance_cli.psychometrics.PairwiseSums`), per scale the complete-case score sums
 (:class:`~alliance_cli.psychometrics.ScoreSums`); with a client column the per-client sums
 (:class:`~alliance_cli.psychometrics.groups.ClientSums`: memory grows with the clients),
@@ -46,7 +48,7 @@ import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
-from .io.surveyrows import RowCounts, total
+from .io.surveyrows import ITS_ROW, RowCounts, total
 from .io.tables import Opened, TextTable
 from .model import Questionnaire
 from .psychometrics import _base
@@ -251,7 +253,11 @@ class _Sums:
         sessions = self.sessions(part.groups[1]) if self.session else none
         for qid, x in part.matrices.items():
             held = self.held[qid]
-            held.append((x, clients, sessions))
+            if qid in part.roles:  # another form's rows are in none of its sums
+                mine = part.roles[qid] == ITS_ROW
+                held.append((x[mine], clients[mine], sessions[mine]))
+            else:
+                held.append((x, clients, sessions))
             if sum(len(h[0]) for h in held) >= _base._BLOCK_ROWS:
                 self._blocks(self.qs[qid], final=False)
 
