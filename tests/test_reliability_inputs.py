@@ -157,6 +157,31 @@ def test_invalid_missing_and_errors_file(defs: Path, tmp_path: Path) -> None:
     assert (tmp_path / "again.csv").exists()
 
 
+def test_invalid_missing_says_how_many_cells_it_blanked(tmp_path: Path) -> None:
+    """As batch does: the bad cells scored as missing are counted by problem on stderr (the
+    same line batch prints) and in the JSON; none is no line."""
+    wai = [f"wai_sr_{i}" for i in range(1, 13)]
+    rows = [["id", *wai]] + [
+        [f"P{r}", *(str(1 + (r * i + r) % 5) for i in range(12))] for r in range(8)
+    ]
+    rows[2][3], rows[4][5] = "9", "often"  # out of 1–7; a text that is no label
+    data = write(tmp_path / "bad.csv", rows)
+    line = "2 bad cells (scored as missing): 1 out-of-range, 1 unknown-label"
+    batch = run("batch", str(data), "-q", "wai-sr", "--invalid", "missing", "-o", "-")
+    assert line in batch.stderr.splitlines()  # type: ignore[attr-defined]
+    result = run("reliability", str(data), "-q", "wai-sr", "--invalid", "missing", "--json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert f"notice: {line}" in result.stderr.splitlines()  # type: ignore[attr-defined]
+    doc = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert doc["bad_cells"] == {"count": 2, "by_problem": {"out-of-range": 1, "unknown-label": 1}}
+    table = run("reliability", str(data), "-q", "wai-sr", "--invalid", "missing")
+    assert f"notice: {line}" in table.stderr.splitlines()  # type: ignore[attr-defined]
+    clean = write(tmp_path / "clean.csv", [rows[0], rows[1], rows[3], rows[5], rows[6]])
+    none = run("reliability", str(clean), "-q", "wai-sr", "--invalid", "missing", "--json")
+    assert "bad cell" not in none.stderr  # type: ignore[attr-defined]
+    assert json.loads(none.stdout)["bad_cells"] == {"count": 0, "by_problem": {}}  # type: ignore[attr-defined]
+
+
 def test_id_is_checked(defs: Path, tmp_path: Path) -> None:
     rows = rows_of("six_items")
     coded = [["pid", *rows[0]]] + [[f"P{min(r, 5)}", *row] for r, row in enumerate(rows[1:])]

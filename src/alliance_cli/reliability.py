@@ -105,6 +105,15 @@ class Reliability:
     scales: tuple[ScaleReliability, ...]
     accounting: RowCounts = field(default_factory=RowCounts)
     """The rows read, and those left out by reason (survey options, other forms' rows)."""
+    bad_cells: dict[str, int] = field(default_factory=dict)
+    """Bad cells scored as missing (``--invalid missing``) per problem, most frequent first."""
+
+    def bad_cells_line(self) -> str | None:
+        """Batch's line, ``2 bad cells (scored as missing): 1 out-of-range, …``; None
+        without bad cells."""
+        from .batch import bad_cells_line
+
+        return bad_cells_line(self.bad_cells) if self.bad_cells else None
 
     def accounting_line(self) -> str | None:
         """``read 400 rows from a.csv: 31 not finished (--finished-only), 369 scored`` when
@@ -122,6 +131,7 @@ class Reliability:
             "inputs": list(self.inputs),
             "rows": self.rows,
             "row_accounting": self.accounting.to_dict(),
+            "bad_cells": {"count": sum(self.bad_cells.values()), "by_problem": self.bad_cells},
             "by": self.by,
             "session": self.session,
             "scales": [
@@ -202,7 +212,7 @@ def reliability(
     scales = tuple(s for q in batch.questionnaires for s in sums.scales(q))
     accounting = total(batch.row_counts) if batch.row_counts else RowCounts.of(batch.rows)
     names = tuple(o.name for o in opened)
-    return Reliability(names, batch.rows, by, session, scales, accounting)
+    return Reliability(names, batch.rows, by, session, scales, accounting, batch.failure_counts())
 
 
 class _Codes:
