@@ -260,7 +260,24 @@ def hint_scenarios(tmp_path: Path) -> list[tuple[str, list[str]]]:
         ("map", [str(paths["bad-cells"]), *q, "--map", str(bad_map)]),
         ("output column", [str(paths["output-column"]), *q]),
         ("sheet", [str(paths["bad-cells"]), *q, "--sheet", "x"]),
+        ("workbook, items on another sheet", [str(workbook(tmp_path / "two.xlsx")), *q]),
     ]
+
+
+def workbook(path: Path) -> Path:
+    """A workbook whose first sheet holds a note and whose second holds the answers."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    note = book.active
+    note.title = "about"
+    note.append(["note"])
+    note.append(["collected in 2026"])
+    data = book.create_sheet("answers")
+    data.append([f"wai_sr_{i}" for i in range(1, 13)])
+    data.append([3] * 12)
+    book.save(path)
+    return path
 
 
 @pytest.mark.parametrize("cmd", ["batch", "reliability"])
@@ -275,12 +292,36 @@ def test_every_hint_names_an_option_of_its_command(cmd: str, tmp_path: Path) -> 
         if result.exit_code != 0:  # type: ignore[attr-defined]
             assert "error:" in text, (what, text)
         named[what] = options_in(text)
+        # A hint that sends to a command's help sends to this one's.
+        assert set(re.findall(r"alliance ([a-z]+) --help", text)) <= {cmd}, (what, text)
     foreign = {what: sorted(opts - own) for what, opts in named.items() if opts - own}
     assert foreign == {}
     # The scenarios do reach the hints that name options.
     assert {"--errors", "--missing", "--invalid"} <= named["bad cells"]
     assert "--encoding" in named["encoding"] and "--sep" in named["ragged"]
     assert "--map" in named["unmapped"] and "--source" in named["finished-only"]
+    assert {"--sheet", "--map"} <= named["workbook, items on another sheet"]
+    # The map format the hints point to is in this command's help.
+    assert "questionnaires:" in run(cmd, "--help").stdout  # type: ignore[attr-defined]
+
+
+def test_a_mistyped_session_column_is_named_with_the_close_names(defs: Path) -> None:
+    data = DATA / "sessions.csv"
+    base = ["reliability", str(data), "-q", "psess", "-d", str(defs)]
+    result = run(
+        *base, "--map", str(mapfile(defs, "psess")), "--by", "client", "--session", "sesion"
+    )
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        f'error: {data}: has no column named "sesion"; did you mean "session"?',
+        "--session takes the name of the session column",
+    ]
+    result = run(*base, "--by", "Client")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        f'error: {data}: has no column named "Client"; did you mean "client"?',
+        "--by takes the name of the client column",
+    ]
 
 
 def test_session_without_by_hint(defs: Path) -> None:

@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from .batchcells import label_conflicts
-from .columnmap import FileMapping, map_columns
+from .columnmap import SHEET_HINT, FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
@@ -237,7 +237,7 @@ def map_all(
             )
         except UsageError as exc:
             problems += [p for p in exc.problems if p not in problems]
-            hint = exc.hint
+            hint = f"{SHEET_HINT}; {exc.hint}" if table.format == "xlsx" else exc.hint
             continue
         out.append(mapping)
         for qc in mapping.questionnaires:
