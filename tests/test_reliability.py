@@ -223,21 +223,6 @@ def test_no_pandas_at_module_top_level() -> None:
     assert not any(name.split(".")[0] == "pandas" or name == "batch" for name in names)
 
 
-def test_scoring_in_slices_gives_what_one_slice_gives(
-    defs: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """score_batch scores large tables a slice of rows at a time; the statistics do not
-    depend on where the slices end."""
-    whole = {
-        name: library(defs, name, DEFS[name][0]).to_dict() for name in ("six_items", "ceiling")
-    }
-    by = library(defs, "sessions", "psess", by="client", session="session").to_dict()
-    monkeypatch.setattr(batchwhole, "SLICE_ROWS", 7)
-    for name, expected in whole.items():
-        assert library(defs, name, DEFS[name][0]).to_dict() == expected
-    assert library(defs, "sessions", "psess", by="client", session="session").to_dict() == by
-
-
 def test_a_repeated_id_in_a_later_slice_names_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

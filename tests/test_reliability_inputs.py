@@ -157,6 +157,31 @@ def test_invalid_missing_and_errors_file(defs: Path, tmp_path: Path) -> None:
     assert (tmp_path / "again.csv").exists()
 
 
+def test_invalid_missing_says_how_many_cells_it_blanked(tmp_path: Path) -> None:
+    """As batch does: the bad cells scored as missing are counted by problem on stderr (the
+    same line batch prints) and in the JSON; none is no line."""
+    wai = [f"wai_sr_{i}" for i in range(1, 13)]
+    rows = [["id", *wai]] + [
+        [f"P{r}", *(str(1 + (r * i + r) % 5) for i in range(12))] for r in range(8)
+    ]
+    rows[2][3], rows[4][5] = "9", "often"  # out of 1–7; a text that is no label
+    data = write(tmp_path / "bad.csv", rows)
+    line = "2 bad cells (scored as missing): 1 out-of-range, 1 unknown-label"
+    batch = run("batch", str(data), "-q", "wai-sr", "--invalid", "missing", "-o", "-")
+    assert line in batch.stderr.splitlines()  # type: ignore[attr-defined]
+    result = run("reliability", str(data), "-q", "wai-sr", "--invalid", "missing", "--json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert f"notice: {line}" in result.stderr.splitlines()  # type: ignore[attr-defined]
+    doc = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert doc["bad_cells"] == {"count": 2, "by_problem": {"out-of-range": 1, "unknown-label": 1}}
+    table = run("reliability", str(data), "-q", "wai-sr", "--invalid", "missing")
+    assert f"notice: {line}" in table.stderr.splitlines()  # type: ignore[attr-defined]
+    clean = write(tmp_path / "clean.csv", [rows[0], rows[1], rows[3], rows[5], rows[6]])
+    none = run("reliability", str(clean), "-q", "wai-sr", "--invalid", "missing", "--json")
+    assert "bad cell" not in none.stderr  # type: ignore[attr-defined]
+    assert json.loads(none.stdout)["bad_cells"] == {"count": 0, "by_problem": {}}  # type: ignore[attr-defined]
+
+
 def test_id_is_checked(defs: Path, tmp_path: Path) -> None:
     rows = rows_of("six_items")
     coded = [["pid", *rows[0]]] + [[f"P{min(r, 5)}", *row] for r, row in enumerate(rows[1:])]
@@ -235,7 +260,24 @@ def hint_scenarios(tmp_path: Path) -> list[tuple[str, list[str]]]:
         ("map", [str(paths["bad-cells"]), *q, "--map", str(bad_map)]),
         ("output column", [str(paths["output-column"]), *q]),
         ("sheet", [str(paths["bad-cells"]), *q, "--sheet", "x"]),
+        ("workbook, items on another sheet", [str(workbook(tmp_path / "two.xlsx")), *q]),
     ]
+
+
+def workbook(path: Path) -> Path:
+    """A workbook whose first sheet holds a note and whose second holds the answers."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    note = book.active
+    note.title = "about"
+    note.append(["note"])
+    note.append(["collected in 2026"])
+    data = book.create_sheet("answers")
+    data.append([f"wai_sr_{i}" for i in range(1, 13)])
+    data.append([3] * 12)
+    book.save(path)
+    return path
 
 
 @pytest.mark.parametrize("cmd", ["batch", "reliability"])
@@ -250,12 +292,36 @@ def test_every_hint_names_an_option_of_its_command(cmd: str, tmp_path: Path) -> 
         if result.exit_code != 0:  # type: ignore[attr-defined]
             assert "error:" in text, (what, text)
         named[what] = options_in(text)
+        # A hint that sends to a command's help sends to this one's.
+        assert set(re.findall(r"alliance ([a-z]+) --help", text)) <= {cmd}, (what, text)
     foreign = {what: sorted(opts - own) for what, opts in named.items() if opts - own}
     assert foreign == {}
     # The scenarios do reach the hints that name options.
     assert {"--errors", "--missing", "--invalid"} <= named["bad cells"]
     assert "--encoding" in named["encoding"] and "--sep" in named["ragged"]
     assert "--map" in named["unmapped"] and "--source" in named["finished-only"]
+    assert {"--sheet", "--map"} <= named["workbook, items on another sheet"]
+    # The map format the hints point to is in this command's help.
+    assert "questionnaires:" in run(cmd, "--help").stdout  # type: ignore[attr-defined]
+
+
+def test_a_mistyped_session_column_is_named_with_the_close_names(defs: Path) -> None:
+    data = DATA / "sessions.csv"
+    base = ["reliability", str(data), "-q", "psess", "-d", str(defs)]
+    result = run(
+        *base, "--map", str(mapfile(defs, "psess")), "--by", "client", "--session", "sesion"
+    )
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        f'error: {data}: has no column named "sesion"; did you mean "session"?',
+        "--session takes the name of the session column",
+    ]
+    result = run(*base, "--by", "Client")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        f'error: {data}: has no column named "Client"; did you mean "client"?',
+        "--by takes the name of the client column",
+    ]
 
 
 def test_session_without_by_hint(defs: Path) -> None:

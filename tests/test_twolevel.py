@@ -416,3 +416,22 @@ def test_a_refused_two_level_alpha_is_a_note(defs: Path) -> None:
         "is not positive definite (smallest eigenvalue -0.0362): for some item or "
         "combination of items the client means vary no more than their sessions explain"
     ]
+
+
+def test_a_numerically_singular_matrix_is_refused_not_a_traceback() -> None:
+    """500 random answers (1–5, ~10% blank, 2% out of range, read as missing) of 40 clients:
+    the fit meets a matrix that passes the eigenvalue test but cannot be inverted. Each
+    scale either has its two alphas or the reason they are not computed — never a
+    traceback."""
+    data = DATA.parent / "reliability-singular.csv"
+    args = ["reliability", str(data), "-q", "wai-sr", "--id", "id", "--invalid", "missing"]
+    result = runner.invoke(app, [*args, "--by", "client", "--json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.output
+    scales = json.loads(result.stdout)["scales"]
+    assert [s["scale"] for s in scales] == ["goal", "task", "bond", "goal_task", "total"]
+    for s in scales:
+        notes = [n for n in s["notes"] if n.startswith("alpha within/between: ")]
+        assert (s["two_level"] is None) == bool(notes), s
+        assert all("not computed, because " in n for n in notes)
+    assert any(s["two_level"] is None for s in scales)

@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from .batchcells import label_conflicts
-from .columnmap import FileMapping, map_columns
+from .columnmap import SHEET_HINT, FileMapping, map_columns
 from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
@@ -201,13 +201,18 @@ class Batch:
                 f'NA read as "does not apply" in {", ".join(self.na_columns)} (its item offers '
                 "that answer; --missing NA reads it as a missing answer)"
             )
-        if self.bad_cells:
-            parts = ", ".join(f"{n:,} {code}" for code, n in self.failure_counts().items())
-            tail = " (scored as missing)" if not self.refused else ""
-            lines.append(f"{self.bad_cells:,} bad cell{'s' * (self.bad_cells != 1)}{tail}: {parts}")
-        else:
-            lines.append("no bad cells")
+        lines.append(bad_cells_line(self.failure_counts(), refused=self.refused))
         return lines
+
+
+def bad_cells_line(by_problem: dict[str, int], *, refused: bool = False) -> str:
+    """``2 bad cells (scored as missing): 1 out-of-range, 1 unknown-label``, or ``no bad
+    cells`` (batch's summary; reliability's notice)."""
+    n = sum(by_problem.values())
+    if not n:
+        return "no bad cells"
+    parts = ", ".join(f"{k:,} {code}" for code, k in by_problem.items())
+    return f"{n:,} bad cell{'s' * (n != 1)}{' (scored as missing)' * (not refused)}: {parts}"
 
 
 def map_all(
@@ -232,7 +237,7 @@ def map_all(
             )
         except UsageError as exc:
             problems += [p for p in exc.problems if p not in problems]
-            hint = exc.hint
+            hint = f"{SHEET_HINT}; {exc.hint}" if table.format == "xlsx" else exc.hint
             continue
         out.append(mapping)
         for qc in mapping.questionnaires:

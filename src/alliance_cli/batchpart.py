@@ -80,6 +80,9 @@ class Part:
     centre: Any = None
     """With ``--center``: the scores centring takes, rows × scales
     (:func:`~alliance_cli.centring.centre_scores`)."""
+    roles: dict[str, Any] = field(default_factory=dict)
+    """Per questionnaire, each row's part (:data:`~alliance_cli.io.surveyrows.ITS_ROW` …; no
+    entry: every row is its row), as :func:`~alliance_cli.batchcells.keep_rows` gives it."""
 
 
 def score_part(job: PartJob) -> Part:
@@ -146,6 +149,7 @@ def score_part(job: PartJob) -> Part:
         tuple(dict.fromkeys(na_columns)),
         tuple(client_column([table], name, option) for name, option in job.groups),
         centre,
+        roles,
     )
 
 

@@ -37,7 +37,7 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
 from .batchvalues import can_flag, scale_cells, with_role, withheld_scales
-from .columnmap import FileMapping
+from .columnmap import FileMapping, did_you_mean
 from .errors import Problem, UsageError
 from .io.columns import Column, long_columns
 from .io.readers import TextTable, blank_cells
@@ -161,10 +161,12 @@ def check_column(inputs: Sequence[Any], name: str, option: str) -> None:
     for table in inputs:
         where = [k for k, c in enumerate(table.columns) if c == name]
         if len(where) != 1:
-            how = "has no column" if not where else "has more than one column"
-            problems.append(Problem("no-client-column", f'{how} named "{name}"', table.name))
+            how = "has more than one column" if where else "has no column"
+            close = "" if where else did_you_mean(name, table.columns)
+            problems.append(Problem("no-client-column", f'{how} named "{name}"{close}', table.name))
     if problems:
-        raise UsageError(problems, hint=f"{option} takes the name of the client column")
+        what = "session" if option == "--session" else "client"
+        raise UsageError(problems, hint=f"{option} takes the name of the {what} column")
 
 
 def client_column(inputs: Sequence[TextTable], name: str, option: str) -> Any:

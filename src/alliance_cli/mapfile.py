@@ -34,7 +34,7 @@ from .definitions import validate_text as _validate_text
 from .errors import Problem, UsageError
 from .model import GRID_TOLERANCE, fmt_num, normalize_label
 
-MAP_FIX_HINT = "the map format is shown by `alliance batch --help`"
+MAP_FIX_HINT = "--help shows the map format"
 
 # -- the map file ------------------------------------------------------------------------------
 

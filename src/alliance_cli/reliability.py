@@ -3,7 +3,9 @@
 The files are read, mapped and checked exactly as ``alliance batch`` does, chunk by chunk
 (:func:`alliance_cli.batchrun.run_batch`: the same input options; a bad cell stops the run
 with the table of every bad cell). Of each chunk only sums are kept (:class:`_Sums`), so
-memory does not grow with the rows: per questionnaire the pairwise sums of its checked answers
+memory does not grow with the rows: per questionnaire, of its own rows only (in a REDCap
+export, the rows of its form: another form's rows are in none of its sums, its N or its row
+count, whatever else is named), the pairwise sums of its checked answers
 (:class:`~alliance_cli.psychometrics.PairwiseSums`), per scale the complete-case score sums
 (:class:`~alliance_cli.psychometrics.ScoreSums`); with a client column the per-client sums
 (:class:`~alliance_cli.psychometrics.groups.ClientSums`: memory grows with the clients),
@@ -46,7 +48,7 @@ import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
-from .io.surveyrows import RowCounts, total
+from .io.surveyrows import ITS_ROW, RowCounts, total
 from .io.tables import Opened, TextTable
 from .model import Questionnaire
 from .psychometrics import _base
@@ -103,6 +105,15 @@ class Reliability:
     scales: tuple[ScaleReliability, ...]
     accounting: RowCounts = field(default_factory=RowCounts)
     """The rows read, and those left out by reason (survey options, other forms' rows)."""
+    bad_cells: dict[str, int] = field(default_factory=dict)
+    """Bad cells scored as missing (``--invalid missing``) per problem, most frequent first."""
+
+    def bad_cells_line(self) -> str | None:
+        """Batch's line, ``2 bad cells (scored as missing): 1 out-of-range, …``; None
+        without bad cells."""
+        from .batch import bad_cells_line
+
+        return bad_cells_line(self.bad_cells) if self.bad_cells else None
 
     def accounting_line(self) -> str | None:
         """``read 400 rows from a.csv: 31 not finished (--finished-only), 369 scored`` when
@@ -120,6 +131,7 @@ class Reliability:
             "inputs": list(self.inputs),
             "rows": self.rows,
             "row_accounting": self.accounting.to_dict(),
+            "bad_cells": {"count": sum(self.bad_cells.values()), "by_problem": self.bad_cells},
             "by": self.by,
             "session": self.session,
             "scales": [
@@ -200,7 +212,7 @@ def reliability(
     scales = tuple(s for q in batch.questionnaires for s in sums.scales(q))
     accounting = total(batch.row_counts) if batch.row_counts else RowCounts.of(batch.rows)
     names = tuple(o.name for o in opened)
-    return Reliability(names, batch.rows, by, session, scales, accounting)
+    return Reliability(names, batch.rows, by, session, scales, accounting, batch.failure_counts())
 
 
 class _Codes:
@@ -251,7 +263,11 @@ class _Sums:
         sessions = self.sessions(part.groups[1]) if self.session else none
         for qid, x in part.matrices.items():
             held = self.held[qid]
-            held.append((x, clients, sessions))
+            if qid in part.roles:  # another form's rows are in none of its sums
+                mine = part.roles[qid] == ITS_ROW
+                held.append((x[mine], clients[mine], sessions[mine]))
+            else:
+                held.append((x, clients, sessions))
             if sum(len(h[0]) for h in held) >= _base._BLOCK_ROWS:
                 self._blocks(self.qs[qid], final=False)
 

@@ -97,6 +97,18 @@ def reliability(
     Also:
       alliance reliability sessions.csv -q wai-sr --by client --session session \\
         --json
+
+    Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
+    given in a map file (--map), as in batch; a workbook is read from its first sheet
+    unless --sheet names another:
+
+      ids: \\[participant, session]
+      missing: \\[-99, 999, "N/A", refused]
+      questionnaires:
+        wai-sr:
+          columns: {Q1: 1, Q2: 2, Q3: {item: 3, recode: {"0": 1}}}
+          recode: {"Strongly agree": 5}
+          missing: \\[88]
     """
     from ..batch import SHOWN_FAILURES
     from ..batchinputs import InputOptions

@@ -30,14 +30,23 @@ from ..mapfile import MAP_FIX_HINT, MapSource
 from ..model import Questionnaire
 from ._auto import automatic
 from ._base import Columns, FileMapping, ItemColumn, QuestionnaireColumns
-from ._named import from_map, resolve_ids
+from ._named import did_you_mean, from_map, resolve_ids
 
-__all__ = ["MAP_HINT", "FileMapping", "ItemColumn", "QuestionnaireColumns", "map_columns"]
+__all__ = [
+    "MAP_HINT",
+    "SHEET_HINT",
+    "FileMapping",
+    "ItemColumn",
+    "QuestionnaireColumns",
+    "did_you_mean",
+    "map_columns",
+]
 
 MAP_HINT = (
-    "name the columns in a map file (--map MAP.yaml; see `alliance batch --help`), or rename "
+    "name the columns in a map file (--map MAP.yaml; --help shows its format), or rename "
     "them <questionnaire>_<item> (wai_sr_1, srs_1, …)"
 )
+SHEET_HINT = "a workbook is read from its first sheet unless --sheet NAME|INDEX names another"
 
 
 KEEP_HINT = "--keep takes the name of a column of every input file"

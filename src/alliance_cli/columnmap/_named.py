@@ -19,11 +19,16 @@ def _positions(columns: Columns, name: str) -> list[int]:
 
 
 def _unknown_column(columns: Columns, name: str, file: str) -> str:
-    known = list(dict.fromkeys([*columns, *filter(None, columns.import_ids)]))
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    known = [*columns, *filter(None, columns.import_ids)]
+    return f'{file} has no column "{name}"{did_you_mean(name, known)}'
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """``; did you mean "session"?`` naming up to three close names in ``known``; "" when
+    none is close."""
+    close = difflib.get_close_matches(name, list(dict.fromkeys(known)), n=3, cutoff=0.6)
     quoted = " or ".join(f'"{c}"' for c in close)
-    hint = f"; did you mean {quoted}?" if close else ""
-    return f'{file} has no column "{name}"{hint}'
+    return f"; did you mean {quoted}?" if close else ""
 
 
 def _one_position(

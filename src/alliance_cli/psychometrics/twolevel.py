@@ -125,7 +125,9 @@ def within_between(
     fewer than two clients with two rows, no more clients than items, a singular Σ_W (an
     item that never varies within a client, items that are linearly dependent) and a Σ_B
     at the boundary (not positive definite: some combination of items does not vary between
-    clients beyond what the within-client variance explains).
+    clients beyond what the within-client variance explains), and a fit that meets only
+    numerically singular matrices (taken as outside the parameter space; never a
+    ``LinAlgError``).
     """
     nn = np.asarray(n, dtype=np.float64).ravel()
     s = np.asarray(sums, dtype=np.float64)
@@ -267,11 +269,14 @@ class _Likelihood:
         v = b + w / self.u
         if not (_pd(w) and _pd(v)):
             return None
-        self.w_inv: FloatArray = np.linalg.inv(w).astype(np.float64, copy=False)
-        self.v_inv: FloatArray = np.linalg.inv(v).astype(np.float64, copy=False)
-        mu = np.linalg.solve(
-            np.sum(self.g * self.v_inv, axis=0), np.einsum("kij,kj->i", self.v_inv, self.t)
-        )
+        try:  # positive definite, yet numerically singular: outside as well
+            self.w_inv: FloatArray = np.linalg.inv(w).astype(np.float64, copy=False)
+            self.v_inv: FloatArray = np.linalg.inv(v).astype(np.float64, copy=False)
+            mu = np.linalg.solve(
+                np.sum(self.g * self.v_inv, axis=0), np.einsum("kij,kj->i", self.v_inv, self.t)
+            )
+        except np.linalg.LinAlgError:
+            return None
         tm = self.t[:, :, None] * mu
         self.m = self.q - tm - tm.transpose(0, 2, 1) + self.g * np.outer(mu, mu)
         ll = -0.5 * (
@@ -305,7 +310,15 @@ class _Likelihood:
                 [wb, _vech_information(vi, g)],
             ]
         )
-        step: FloatArray = np.linalg.solve(info, score)
+        try:
+            step: FloatArray = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            raise _problem(
+                "singular-information",
+                "not computed, because the information matrix of the estimates is singular "
+                "(the data cannot tell some of the within- and between-client covariances "
+                "apart)",
+            ) from None
         return step
 
 
@@ -320,7 +333,10 @@ def _fit(
     rows, cols = np.triu_indices(p)
     here = lik.at(w, b)
     if here is None:
-        raise ValueError("start outside the parameter space")
+        raise _problem(
+            "within-singular",
+            "not computed, because the starting covariance matrices are numerically singular",
+        )
     for it in range(1, _MAX_ITER + 1):
         step = lik.scoring()
         scale = max(float(np.abs(w).max()), float(np.abs(b).max()))

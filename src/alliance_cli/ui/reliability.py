@@ -49,9 +49,9 @@ def show(result: Reliability) -> None:
 
 def messages(result: Reliability) -> None:
     """On stderr: a warning for every item correlating negatively with the rest of its
-    scale, and a notice for every statistic left empty; first, the rows left out (and why)."""
-    if line := result.accounting_line():
-        render.notices([line])
+    scale, and a notice for every statistic left empty; first, the rows left out (and why) and
+    the bad cells scored as missing."""
+    render.notices(line for line in (result.accounting_line(), result.bad_cells_line()) if line)
     for s in result.scales:
         for warning in s.warnings:
             render.warning(f"{s.questionnaire} {s.scale}: {warning}")
