@@ -435,3 +435,26 @@ def test_a_numerically_singular_matrix_is_refused_not_a_traceback() -> None:
         assert (s["two_level"] is None) == bool(notes), s
         assert all("not computed, because " in n for n in notes)
     assert any(s["two_level"] is None for s in scales)
+
+
+def test_a_blank_session_does_not_change_the_icc_or_the_alphas(defs: Path, tmp_path: Path) -> None:
+    """--session adds psych::mlr; the ICC and the within/between alphas take every row with a
+    client, so a row whose session is blank stays in them (it leaves only the mlr cells)."""
+    import csv
+
+    with (DATA / "twolevel.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    for r, row in enumerate(rows[1:]):
+        if r % 5 == 0:
+            row[1] = ""  # the session column
+    (tmp_path / "blank.csv").write_text(
+        "\n".join(",".join(row) for row in rows) + "\n", encoding="utf-8"
+    )
+    q = Catalog(user_dirs=[defs]).get("ptwo")
+    spec = BatchOptions(spec=load_map(defs.parent / "map-ptwo.yaml"))
+    table = read_table(tmp_path / "blank.csv")
+    (alone,) = reliability([table], [q], spec, by="client").scales
+    (both,) = reliability([table], [q], spec, by="client", session="session").scales
+    assert alone.icc is not None and alone.two_level is not None
+    assert both.icc == alone.icc and both.two_level == alone.two_level
+    assert alone.two_level.n_rows == 225  # every complete row with a client

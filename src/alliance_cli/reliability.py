@@ -287,13 +287,14 @@ class _Sums:
 
     def _block(self, q: Questionnaire, x: Any, clients: Any, sessions: Any) -> None:
         self.pairwise[q.id].add(x)
-        keep = cell = None
-        if self.by:
-            keep = clients >= 0
-            if self.session:
-                keep &= sessions >= 0
-                cell = self.cell_index(clients[keep], sessions[keep])
-                self.cells[q.id].add(x[keep], cell)
+        # The ICC and the within/between alphas take the rows with a client; psych::mlr
+        # the rows with a client and a session (a blank session must not change the ICC).
+        keep = clients >= 0 if self.by else None
+        in_cell = cell = None
+        if keep is not None and self.session:
+            in_cell = keep & (sessions >= 0)
+            cell = self.cell_index(clients[in_cell], sessions[in_cell])
+            self.cells[q.id].add(x[in_cell], cell)
         for sid in q.scales:
             items = pm.keyed_items(q, sid, x)
             key = (q.id, sid)
@@ -302,11 +303,11 @@ class _Sums:
             self.scores[key].add(items.score)
             if keep is None:
                 continue
-            values, score = items.values[keep], items.score[keep]
             k = len(items.item_ids)
-            self.groups.setdefault(key, ClientSums(k)).add(values, score, clients[keep])
-            if cell is not None:
-                missed = int(np.isnan(values).any(axis=1).sum())
+            group = self.groups.setdefault(key, ClientSums(k))
+            group.add(items.values[keep], items.score[keep], clients[keep])
+            if in_cell is not None:
+                missed = int(np.isnan(items.values[in_cell]).any(axis=1).sum())
                 self.incomplete[key] = self.incomplete.get(key, 0) + missed
 
     def scales(self, q: Questionnaire) -> tuple[ScaleReliability, ...]:
