@@ -525,3 +525,20 @@ def test_rows_left_out_are_accounted_for_and_an_empty_run_exits_1(tmp_path: Path
     )
     assert allowed.exit_code == 0, allowed.output
     assert json.loads(allowed.stdout)["row_accounting"]["scored"] == 0
+
+
+def test_every_statistic_in_the_json_names_its_r_function(defs: Path) -> None:
+    """The `psych` object is built from the one table cite uses (methods.RELIABILITY_METHODS):
+    every statistic key a scale carries names its R function, lavaan's two-level model
+    included, and says the same as cite's methods text."""
+    from alliance_cli.methods import RELIABILITY_METHODS
+
+    doc = as_json(defs, DATA / "sessions.csv", "psess", "--by", "client")
+    scale = doc["scales"][0]
+    for key in ("descriptives", "alpha", "omega", "icc", "multilevel", "two_level"):
+        assert key in doc["psych"], key
+    for key in ("alpha", "omega", "icc", "multilevel", "two_level"):
+        assert key in scale, key
+    assert "lavaan" in doc["psych"]["two_level"]
+    for m in RELIABILITY_METHODS:
+        assert f"{m.statistic}: {m.r}" in doc["psych"][m.result]

@@ -31,54 +31,65 @@ class ReliabilityMethod:
     """Data and options: what the number is computed from."""
     source: str
     """Where the statistic comes from (short reference)."""
+    result: str = ""
+    """The key of ``alliance reliability --json`` that holds it (its ``psych`` object names
+    the R function per key from this table)."""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
-# Data, not prose: the integrator (and the `relopts` work) adjusts names here only.
+# One table: cite's methods text and the `psych` object of `alliance reliability --json`
+# are both built from it.
 RELIABILITY_METHODS: tuple[ReliabilityMethod, ...] = (
     ReliabilityMethod(
         "Cronbach's alpha with a Feldt 95% CI",
         "psych::alpha",
         "item covariances from pairwise-complete rows",
         "Cronbach (1951); Feldt, Woodruff & Salih (1987)",
+        "alpha",
     ),
     ReliabilityMethod(
         "standardized alpha",
         "psych::alpha (std.alpha)",
         "item correlations",
         "Cronbach (1951)",
+        "alpha",
     ),
     ReliabilityMethod(
         "omega total",
         "psych::omega (one factor, minres)",
         "one-factor minimum-residual solution",
         "McDonald (1999)",
+        "omega",
     ),
     ReliabilityMethod(
         "corrected item–total r and alpha if deleted",
         "psych::alpha (r.drop, alpha.drop)",
         "each item against the sum of the other items",
         "Cronbach (1951)",
+        "alpha",
     ),
     ReliabilityMethod(
         "ICC1 and ICC1k (Shrout–Fleiss ICC(1,1) and ICC(1,k))",
         "psych::statsBy / psych::ICC",
         "scale scores of complete rows, clients as groups (--by)",
         "Shrout & Fleiss (1979)",
+        "icc",
     ),
     ReliabilityMethod(
         "variance components and RkF, R1R, RkR, Rc",
         "psych::mlr",
         "clients × sessions, balanced designs (--by with --session)",
         "Shrout & Lane (2012)",
+        "multilevel",
     ),
     ReliabilityMethod(
         "within- and between-client alpha",
         "lavaan two-level model",
         "ML two-level saturated covariance matrices (--by)",
         "Geldhof, Preacher & Zyphur (2014)",
+        "two_level",
     ),
 )
 

@@ -50,6 +50,7 @@ from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
 from .io.surveyrows import ITS_ROW, RowCounts, total
 from .io.tables import Opened, TextTable
+from .methods import RELIABILITY_METHODS
 from .model import Questionnaire
 from .psychometrics import _base
 from .psychometrics.groups import Cells, CellSums, ClientSums
@@ -64,11 +65,10 @@ if TYPE_CHECKING:
 PSYCH = {
     "descriptives": "mean, SD (n − 1), floor and ceiling % of the complete-case scale scores "
     "(rowSums or rowMeans of complete rows; not prorated)",
-    "alpha": "psych::alpha (raw_alpha, std.alpha, r.drop, alpha.drop; Feldt CI as psych::alpha.ci)",
-    "omega": "psych::omega omega.tot (nfactors = 1, fm = minres)",
-    "icc": "icc1, icc1k: psych::ICC's ICC1 and ICC1k (Shrout & Fleiss ICC(1,1), ICC(1,k)) "
-    "of the complete-case score; the values of psych::statsBy's ICC1 and ICC2",
-    "multilevel": "psych::mlr (aov = TRUE)",
+    **{
+        key: "; ".join(f"{m.statistic}: {m.r}" for m in RELIABILITY_METHODS if m.result == key)
+        for key in dict.fromkeys(m.result for m in RELIABILITY_METHODS)
+    },
 }
 """Which psych function each number of the result matches (``--json``: ``psych``)."""
 
