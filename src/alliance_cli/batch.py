@@ -168,6 +168,12 @@ class Batch:
         return sum(len(t) for t in self.inputs)
 
     @property
+    def accounting(self) -> RowCounts:
+        """Every row read, and those left out by reason (the rest were scored), over the
+        inputs (both runners count them per input: :attr:`row_counts`)."""
+        return total(self.row_counts)
+
+    @property
     def empty(self) -> bool:
         """No row was scored (a run refuses to write that unless allowed)."""
         return self.rows == 0
@@ -192,7 +198,7 @@ class Batch:
         """``read 120 rows from a.csv`` (and, when some were left out, why, and how many were
         scored), then per questionnaire how many were scored."""
         files = ", ".join(t.name for t in self.inputs)
-        counts = total(self.row_counts) if self.row_counts else RowCounts.of(self.rows)
+        counts = self.accounting
         read = f"read {counts.read:,} row{'s' * (counts.read != 1)} from {files}"
         lines = [f"{read}: {counts.describe()}" if counts.reasons() else read]
         lines += [c.describe() for c in self.counts]

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
-from .io.surveyrows import RowCounts, total
+from .io.surveyrows import RowCounts
 from .io.tables import Opened, TextTable
 from .model import Questionnaire
 from .psychometrics import _base
@@ -198,7 +198,7 @@ def reliability(
         groups=groups,
     )
     scales = tuple(s for q in batch.questionnaires for s in sums.scales(q))
-    accounting = total(batch.row_counts) if batch.row_counts else RowCounts.of(batch.rows)
+    accounting = batch.accounting
     names = tuple(o.name for o in opened)
     return Reliability(names, batch.rows, by, session, scales, accounting)
 

@@ -88,11 +88,11 @@ def write_codebook(
 def row_accounting(batch: Batch) -> dict[str, Any]:
     """Every row read: how many were scored, and how many left out for each reason, in
     all and per input file."""
-    from .surveyrows import RowCounts, total
-
-    counts = batch.row_counts or tuple(RowCounts.of(len(t)) for t in batch.inputs)
-    files = [{"file": t.name, **c.to_dict()} for t, c in zip(batch.inputs, counts, strict=True)]
-    return {**total(counts).to_dict(), "files": files}
+    files = [
+        {"file": t.name, **c.to_dict()}
+        for t, c in zip(batch.inputs, batch.row_counts, strict=True)
+    ]
+    return {**batch.accounting.to_dict(), "files": files}
 
 
 def batch_codebook(
