@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -90,14 +90,16 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class Counts:
-    """Per questionnaire: responses scored on every scale, with some score withheld, and
-    (REDCap) output rows that are another form's, or whose form is not complete."""
+    """Per questionnaire: responses scored on every scale, with some score withheld,
+    (REDCap) output rows that are another form's, or whose form is not complete, and
+    responses with at least one scale scored."""
 
     questionnaire: str
     complete: int
     withheld: int
     other_form: int = 0
     not_complete: int = 0
+    some_score: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -106,6 +108,7 @@ class Counts:
             self.withheld + other.withheld,
             self.other_form + other.other_form,
             self.not_complete + other.not_complete,
+            self.some_score + other.some_score,
         )
 
     def describe(self) -> str:
@@ -174,9 +177,9 @@ class Batch:
         return total(self.row_counts)
 
     @property
-    def empty(self) -> bool:
-        """No row was scored (a run refuses to write that unless allowed)."""
-        return self.rows == 0
+    def empty(self) -> str | None:
+        """Why the run has nothing to show (:func:`nothing_scored`), or None."""
+        return nothing_scored(self.rows, self.counts)
 
     @property
     def output_rows(self) -> int:
@@ -216,6 +219,20 @@ class Batch:
         return lines
 
 
+def nothing_scored(rows: int, counts: Sequence[Counts]) -> str | None:
+    """Why a run has nothing to show — no row kept, or no score in any row kept (``counts``
+    per questionnaire; none when the scales were not scored) — or None. A run refuses to
+    write that unless allowed (``--allow-empty``)."""
+    if rows == 0:
+        return "no row was scored"
+    if counts and not any(c.some_score for c in counts):
+        return (
+            "no row has a score (every score was withheld: check the column mapping and the "
+            "--missing codes)"
+        )
+    return None
+
+
 def map_all(
     inputs: Sequence[TextTable], qs: Sequence[Questionnaire], options: BatchOptions
 ) -> tuple[FileMapping, ...]:
@@ -240,6 +257,8 @@ def map_all(
             problems += [p for p in exc.problems if p not in problems]
             hint = exc.hint
             continue
+        if notices := surveys.form_notices(table, mapping):
+            mapping = replace(mapping, notices=(*mapping.notices, *notices))
         out.append(mapping)
         for qc in mapping.questionnaires:
             if conflicts := label_conflicts(table, qc.questionnaire, qc.items):

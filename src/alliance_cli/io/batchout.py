@@ -89,8 +89,7 @@ def row_accounting(batch: Batch) -> dict[str, Any]:
     """Every row read: how many were scored, and how many left out for each reason, in
     all and per input file."""
     files = [
-        {"file": t.name, **c.to_dict()}
-        for t, c in zip(batch.inputs, batch.row_counts, strict=True)
+        {"file": t.name, **c.to_dict()} for t, c in zip(batch.inputs, batch.row_counts, strict=True)
     ]
     return {**batch.accounting.to_dict(), "files": files}
 
