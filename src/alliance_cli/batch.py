@@ -43,7 +43,7 @@ from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
 from .io.readers import TextTable
-from .io.surveyrows import RowCounts, total
+from .io.surveyrows import STATUS_ALLOWED, RowCounts, total
 from .mapfile import MapSource
 from .model import Questionnaire
 
@@ -282,14 +282,21 @@ def refusal(
     if rows is None:
         rows = failures[["file", "row"]].drop_duplicates().shape[0]
     shown = f"; the first {SHOWN_FAILURES} follow" if n > SHOWN_FAILURES else ""
-    ids = failures["code"].isin(["missing-id", "duplicate-id"]).any()
-    hint = (
-        "nothing was written. --errors FILE writes every bad cell; codes that mark a missing "
-        "answer (-99, NA) go in --missing CODE or the map; --invalid missing scores bad answers "
-        "as missing"
-    )
-    if ids and options.invalid is InvalidPolicy.missing:
+    codes = set(failures["code"].tolist())
+    hint = "nothing was written. --errors FILE writes every bad cell"
+    if codes - {"missing-id", "duplicate-id", "bad-form-status"}:  # answer cells
+        # NA and . are missing already: the examples are codes that are not.
+        hint += (
+            "; codes that mark a missing answer (-99, 999) go in --missing CODE or the map; "
+            "--invalid missing scores bad answers as missing"
+        )
+    if codes & {"missing-id", "duplicate-id"} and options.invalid is InvalidPolicy.missing:
         hint += " (a missing or repeated id is always an error)"
+    if "bad-form-status" in codes:  # read with --complete-only only
+        hint += (
+            f"; a REDCap form status is {STATUS_ALLOWED}: correct those cells, or leave out "
+            "--complete-only to score every row"
+        )
     return BatchDataError(
         Problem(
             "bad-cells",
