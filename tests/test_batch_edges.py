@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,47 @@ def test_a_bad_form_status_gets_a_hint_that_fixes_it(tmp_path: Path) -> None:
         "1, 2, Incomplete, Unverified, Complete or blank: correct those cells, or leave out "
         "--complete-only to score every row"
     )
+
+
+# -- --center: an input rewritten between the two passes -------------------------------------------
+
+
+def test_center_notices_an_input_rewritten_with_the_same_rows(tmp_path: Path) -> None:
+    from alliance_cli.batch import BatchOptions
+    from alliance_cli.batchrun import run_batch
+    from alliance_cli.catalog import Catalog
+    from alliance_cli.errors import InputFileError
+    from alliance_cli.io.readers import Opened, open_input
+    from alliance_cli.io.sinks import open_sink
+
+    lines = [["client", *WAI], *([f"C{r % 2}", *(["3"] * 12)] for r in range(6))]
+    data = write(tmp_path / "a.csv", lines)
+    before = os.stat(data)
+    opens: list[int] = []
+
+    def open_all() -> list[Opened]:
+        if opens:  # between the passes: one answer changed, the same size and rows
+            lines[1][1] = "4"
+            write(data, lines)
+            os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+            assert os.stat(data).st_size == before.st_size
+        opens.append(1)
+        return [open_input(data, chunk_rows=2)]
+
+    out = tmp_path / "out.csv"
+    with pytest.raises(InputFileError) as caught:
+        run_batch(
+            open_all(),
+            [Catalog(user_dirs=[]).get("wai-sr")],
+            BatchOptions(center="client"),
+            output=lambda columns: open_sink("csv", out, columns),
+            reopen=open_all,
+        )
+    problem = caught.value.problems[0]
+    assert (problem.location, problem.message) == (
+        str(data),
+        "changed while it was read (--center reads the input twice: once for the "
+        "person means, once to write); nothing was written",
+    )
+    assert caught.value.exit_code == 6
+    assert not out.exists() and len(opens) == 2

@@ -154,10 +154,9 @@ def run_batch(
         if not state.refused and output is not None:
             if means is not None:
                 assert reopen is not None
-                again = reopen()
-                sink = _Centred(again, mappings, qs, options, survey, state, means).write(
-                    engine, output, progress
-                )
+                centred = _Centred(reopen(), mappings, qs, options, survey, state, means)
+                centred.check_unchanged(inputs)
+                sink = centred.write(engine, output, progress)
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
             if empty:
@@ -262,6 +261,13 @@ class _Centred:
                 sink.discard()
             raise
         return sink
+
+    def check_unchanged(self, first: Sequence[Opened]) -> None:
+        """Refuse an input rewritten since the first pass opened it (its size or time of
+        change differ), even with the same number of rows."""
+        for f, (before, now) in enumerate(zip(first, self.inputs, strict=True)):
+            if before.stamp != now.stamp:
+                raise self._changed(f)
 
     def _changed(self, f: int) -> InputFileError:
         return InputFileError(
