@@ -220,6 +220,34 @@ def test_a_run_that_scores_nothing_warns_and_exits_1(tmp_path: Path) -> None:
     )
 
 
+def test_a_run_where_every_score_is_withheld_warns_and_exits_1(tmp_path: Path) -> None:
+    """Rows read but no score in any of them (a wrong mapping, missing codes not given):
+    as a run that keeps no row, a warning naming why, nothing written, exit 1."""
+    lines = [["id", *SRS], ["a", "", "", "", ""], ["b", "NA", "NA", ".", ""]]
+    src = write(tmp_path / "d.csv", lines)
+    out = tmp_path / "o.csv"
+    result = run("batch", str(src), "-q", "srs", "-o", str(out))
+    assert result.exit_code == 1, result.output
+    assert "srs: 0 scored on every scale, 2 with a score withheld" in said(result)
+    assert (
+        "WARNING: no row has a score (every score was withheld: check the column mapping and "
+        "the --missing codes), so nothing was written; --allow-empty writes it anyway"
+    ) in said(result)
+    assert not out.exists() and not (tmp_path / "o.csv.codebook.json").exists()
+    dry = run("batch", str(src), "-q", "srs", "--dry-run")
+    assert dry.exit_code == 1
+    assert "WARNING: no row has a score (every score was withheld" in " ".join(said(dry))
+    allowed = run("batch", str(src), "-q", "srs", "--allow-empty", "-o", str(out))
+    assert allowed.exit_code == 0, allowed.output
+    assert [(r["row"], r["srs.total"]) for r in rows_of(out.read_text(encoding="utf-8"))] == [
+        ("2", ""),
+        ("3", ""),
+    ]
+    # One scale scored in one row is a result: written, exit 0.
+    some = write(tmp_path / "s.csv", [["id", *SRS], ["a", "", "", "", ""], ["b", *SRS_A]])
+    assert run("batch", str(some), "-q", "srs", "-o", str(out)).exit_code == 0
+
+
 # -- covariates ---------------------------------------------------------------------------------
 
 
@@ -418,7 +446,63 @@ def test_an_answered_row_is_never_taken_for_another_forms_row(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     got = [(r["row"], r["srs.total"]) for r in rows_of(result.stdout)]
     assert got[0] == ("2", total(SRS_A)) and got[-1] == ("4", total(SRS_C))
-    # Answers without a complete status of their (assumed) form are not complete.
+    # Answers without a complete status of their (assumed) form are not complete; the CARE
+    # repeat row, without an SRS answer, is another instrument's row.
     complete = run("batch", str(src), "-q", "srs", "--complete-only")
-    assert complete.exit_code == 0, complete.output
-    assert f"read 3 rows from {src}: 2 not complete (--complete-only), 1 scored" in said(complete)
+    assert complete.exit_code == 1, complete.output
+    assert (
+        f"read 3 rows from {src}: 2 not complete (--complete-only), 1 not a row of the scored "
+        "forms, 0 scored"
+    ) in said(complete)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_an_export_without_form_status_columns_never_withholds_other_forms_rows(
+    tmp_path: Path, labels: bool
+) -> None:
+    """The export of the first tests without the SRS and CARE status columns (REDCap's
+    field selection leaves them out): a row with no answer of a questionnaire is another
+    form's row (the CARE repeat rows for SRS, the SRS event rows for CARE), said once."""
+    full = redcap_export(tmp_path / "full.csv", labels)
+    with full.open(newline="", encoding="utf-8") as f:
+        lines = [[c for k, c in enumerate(r) if k not in (10, 21)] for r in csv.reader(f)]
+    assert lines[0][6:10] == SRS and lines[0][10:20] == CARE
+    src = write(tmp_path / "r.csv", lines)
+    out = tmp_path / "o.csv"
+    result = run("batch", str(src), "-q", "srs", "-q", "care", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    got = rows_of(out.read_text(encoding="utf-8"))
+    other = "not a row of this questionnaire's form (another REDCap form's row)"
+    srs_rows, care_rows = ["4", "5", "7"], ["3", "6", "8", "9"]
+    assert [r["row"] for r in got] == ["3", "4", "5", "6", "7", "8", "9"]
+    assert {r["row"]: r["srs.withheld"] for r in got if r["row"] in care_rows} == dict.fromkeys(
+        care_rows, other
+    )
+    assert [r["srs.total"] for r in got if r["row"] in srs_rows] == [
+        total(SRS_A),
+        total(SRS_B),
+        total(SRS_C),
+    ]
+    assert {r["row"]: r["care.withheld"] for r in got if r["row"] in srs_rows} == dict.fromkeys(
+        srs_rows, other
+    )
+    lines_said = said(result)
+    assert f"read 8 rows from {src}: 1 not a row of the scored forms, 7 scored" in lines_said
+    assert "srs: 3 scored on every scale, 0 with a score withheld, 4 rows of another form" in (
+        lines_said
+    )
+    assert "care: 4 scored on every scale, 0 with a score withheld, 3 rows of another form" in (
+        lines_said
+    )
+    for qid in ("srs", "care"):
+        notice = (
+            f"notice: no <form>_complete column for {qid}: rows with no {qid} answer are taken "
+            "as other forms' rows"
+        )
+        assert lines_said.count(notice) == 1
+    complete = run("batch", str(src), "-q", "srs", "-q", "care", "--complete-only")
+    assert complete.exit_code == 2
+    assert [line for line in said(complete) if line.startswith("error:")] == [
+        f"error: {src}: no form status column (<form>_complete, or Complete? in a label export) "
+        "after the item columns of srs, care"
+    ]

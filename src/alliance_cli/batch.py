@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -43,7 +43,7 @@ from .errors import BatchDataError, Problem, UsageError
 from .io import surveys
 from .io.columns import Column
 from .io.readers import TextTable
-from .io.surveyrows import RowCounts, total
+from .io.surveyrows import STATUS_ALLOWED, RowCounts, total
 from .mapfile import MapSource
 from .model import Questionnaire
 
@@ -90,14 +90,16 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class Counts:
-    """Per questionnaire: responses scored on every scale, with some score withheld, and
-    (REDCap) output rows that are another form's, or whose form is not complete."""
+    """Per questionnaire: responses scored on every scale, with some score withheld,
+    (REDCap) output rows that are another form's, or whose form is not complete, and
+    responses with at least one scale scored."""
 
     questionnaire: str
     complete: int
     withheld: int
     other_form: int = 0
     not_complete: int = 0
+    some_score: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -106,6 +108,7 @@ class Counts:
             self.withheld + other.withheld,
             self.other_form + other.other_form,
             self.not_complete + other.not_complete,
+            self.some_score + other.some_score,
         )
 
     def describe(self) -> str:
@@ -168,9 +171,15 @@ class Batch:
         return sum(len(t) for t in self.inputs)
 
     @property
-    def empty(self) -> bool:
-        """No row was scored (a run refuses to write that unless allowed)."""
-        return self.rows == 0
+    def accounting(self) -> RowCounts:
+        """Every row read, and those left out by reason (the rest were scored), over the
+        inputs (both runners count them per input: :attr:`row_counts`)."""
+        return total(self.row_counts)
+
+    @property
+    def empty(self) -> str | None:
+        """Why the run has nothing to show (:func:`nothing_scored`), or None."""
+        return nothing_scored(self.rows, self.counts)
 
     @property
     def output_rows(self) -> int:
@@ -192,7 +201,7 @@ class Batch:
         """``read 120 rows from a.csv`` (and, when some were left out, why, and how many were
         scored), then per questionnaire how many were scored."""
         files = ", ".join(t.name for t in self.inputs)
-        counts = total(self.row_counts) if self.row_counts else RowCounts.of(self.rows)
+        counts = self.accounting
         read = f"read {counts.read:,} row{'s' * (counts.read != 1)} from {files}"
         lines = [f"{read}: {counts.describe()}" if counts.reasons() else read]
         lines += [c.describe() for c in self.counts]
@@ -213,6 +222,20 @@ def bad_cells_line(by_problem: dict[str, int], *, refused: bool = False) -> str:
         return "no bad cells"
     parts = ", ".join(f"{k:,} {code}" for code, k in by_problem.items())
     return f"{n:,} bad cell{'s' * (n != 1)}{' (scored as missing)' * (not refused)}: {parts}"
+
+
+def nothing_scored(rows: int, counts: Sequence[Counts]) -> str | None:
+    """Why a run has nothing to show — no row kept, or no score in any row kept (``counts``
+    per questionnaire; none when the scales were not scored) — or None. A run refuses to
+    write that unless allowed (``--allow-empty``)."""
+    if rows == 0:
+        return "no row was scored"
+    if counts and not any(c.some_score for c in counts):
+        return (
+            "no row has a score (every score was withheld: check the column mapping and the "
+            "--missing codes)"
+        )
+    return None
 
 
 def map_all(
@@ -239,6 +262,8 @@ def map_all(
             problems += [p for p in exc.problems if p not in problems]
             hint = f"{SHEET_HINT}; {exc.hint}" if table.format == "xlsx" else exc.hint
             continue
+        if notices := surveys.form_notices(table, mapping):
+            mapping = replace(mapping, notices=(*mapping.notices, *notices))
         out.append(mapping)
         for qc in mapping.questionnaires:
             if conflicts := label_conflicts(table, qc.questionnaire, qc.items):
@@ -262,14 +287,21 @@ def refusal(
     if rows is None:
         rows = failures[["file", "row"]].drop_duplicates().shape[0]
     shown = f"; the first {SHOWN_FAILURES} follow" if n > SHOWN_FAILURES else ""
-    ids = failures["code"].isin(["missing-id", "duplicate-id"]).any()
-    hint = (
-        "nothing was written. --errors FILE writes every bad cell; codes that mark a missing "
-        "answer (-99, NA) go in --missing CODE or the map; --invalid missing scores bad answers "
-        "as missing"
-    )
-    if ids and options.invalid is InvalidPolicy.missing:
+    codes = set(failures["code"].tolist())
+    hint = "nothing was written. --errors FILE writes every bad cell"
+    if codes - {"missing-id", "duplicate-id", "bad-form-status"}:  # answer cells
+        # NA and . are missing already: the examples are codes that are not.
+        hint += (
+            "; codes that mark a missing answer (-99, 999) go in --missing CODE or the map; "
+            "--invalid missing scores bad answers as missing"
+        )
+    if codes & {"missing-id", "duplicate-id"} and options.invalid is InvalidPolicy.missing:
         hint += " (a missing or repeated id is always an error)"
+    if "bad-form-status" in codes:  # read with --complete-only only
+        hint += (
+            f"; a REDCap form status is {STATUS_ALLOWED}: correct those cells, or leave out "
+            "--complete-only to score every row"
+        )
     return BatchDataError(
         Problem(
             "bad-cells",

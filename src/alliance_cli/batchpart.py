@@ -173,10 +173,12 @@ def _not_scored(scores: scoring.Scores, role: Any) -> scoring.Scores:
 
 def _counts(q: Questionnaire, scores: scoring.Scores, role: Any) -> Counts:
     withheld = np.zeros(len(scores.states), dtype=np.bool_)
+    some = np.zeros(len(scores.states), dtype=np.bool_)
     for s in scores.scales.values():
         withheld |= s.withheld != scoring.WITHHELD_NONE
+        some |= s.withheld == scoring.WITHHELD_NONE
     if role is None:
-        return Counts(q.id, int((~withheld).sum()), int(withheld.sum()))
+        return Counts(q.id, int((~withheld).sum()), int(withheld.sum()), some_score=int(some.sum()))
     mine = role == ITS_ROW
     return Counts(
         q.id,
@@ -184,4 +186,5 @@ def _counts(q: Questionnaire, scores: scoring.Scores, role: Any) -> Counts:
         int(withheld.sum()),
         int((role == ANOTHER_FORM).sum()),
         int((role == FORM_NOT_COMPLETE).sum()),
+        int((mine & some).sum()),
     )

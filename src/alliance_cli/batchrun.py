@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .batch import Batch, BatchOptions, InputInfo, Shape, map_all, refusal
+from .batch import Batch, BatchOptions, InputInfo, Shape, map_all, nothing_scored, refusal
 from .batchcells import FAILURE_COLUMNS
 from .batchpart import Part
 from .batchpass import PassState, Progress, Survey, check_known, chunk_jobs, prepare
@@ -69,8 +69,9 @@ def run_batch(
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
-    bad cell through the sink ``errors`` makes. An output of no row is discarded (the
-    result says :attr:`~alliance_cli.batch.Batch.empty`) unless ``allow_empty``.
+    bad cell through the sink ``errors`` makes. An output of no row, or of no score, is
+    discarded (the result says why: :attr:`~alliance_cli.batch.Batch.empty`) unless
+    ``allow_empty``.
 
     With ``--center`` (``options.center``) and an output, the inputs are read twice: the
     first pass checks, counts and sums each client's scores; the second (``reopen`` opens
@@ -145,14 +146,17 @@ def run_batch(
                 sink = output(part.columns)
             sink.write(part.table)
         columns: tuple[Column, ...] = ()
-        empty = not (state.rows_done or allow_empty or state.refused)  # nothing is written
+        # Reliability (collect) does not score the scales: it counts rows only.
+        counts = state.counts() if collect is None else ()
+        empty = not (allow_empty or state.refused) and bool(
+            nothing_scored(state.rows_done, counts)
+        )  # nothing is written
         if not state.refused and output is not None:
             if means is not None:
                 assert reopen is not None
-                again = reopen()
-                sink = _Centred(again, mappings, qs, options, survey, state, means).write(
-                    engine, output, progress
-                )
+                centred = _Centred(reopen(), mappings, qs, options, survey, state, means)
+                centred.check_unchanged(inputs)
+                sink = centred.write(engine, output, progress)
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
             if empty:
@@ -187,7 +191,7 @@ def run_batch(
         refused=state.refused,
         table=None,
         columns=columns,
-        counts=state.counts(),
+        counts=counts,
         codes=dict(state.codes),
         written=sink.rows if sink is not None and not state.refused else 0,
         row_counts=tuple(state.row_counts),
@@ -257,6 +261,13 @@ class _Centred:
                 sink.discard()
             raise
         return sink
+
+    def check_unchanged(self, first: Sequence[Opened]) -> None:
+        """Refuse an input rewritten since the first pass opened it (its size or time of
+        change differ), even with the same number of rows."""
+        for f, (before, now) in enumerate(zip(first, self.inputs, strict=True)):
+            if before.stamp != now.stamp:
+                raise self._changed(f)
 
     def _changed(self, f: int) -> InputFileError:
         return InputFileError(

@@ -48,7 +48,7 @@ import numpy as np
 
 from . import psychometrics as pm
 from .errors import Problem, ResponseError, UsageError
-from .io.surveyrows import ITS_ROW, RowCounts, total
+from .io.surveyrows import ITS_ROW, RowCounts
 from .io.tables import Opened, TextTable
 from .methods import RELIABILITY_METHODS
 from .model import Questionnaire
@@ -210,7 +210,7 @@ def reliability(
         groups=groups,
     )
     scales = tuple(s for q in batch.questionnaires for s in sums.scales(q))
-    accounting = total(batch.row_counts) if batch.row_counts else RowCounts.of(batch.rows)
+    accounting = batch.accounting
     names = tuple(o.name for o in opened)
     return Reliability(names, batch.rows, by, session, scales, accounting, batch.failure_counts())
 

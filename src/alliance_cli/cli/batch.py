@@ -299,24 +299,23 @@ def batch(
                 raise typer.Exit(BatchDataError.exit_code)
             _refuse_empty(result, allow_empty, "a run would write nothing")
             return
-        if result.empty and not allow_empty:
-            for line in result.summary():
-                typer.echo(line, err=True)
-            _refuse_empty(result, allow_empty, "nothing was written")
+        for line in result.summary():
+            typer.echo(line, err=True)
+        _refuse_empty(result, allow_empty, "nothing was written")
         written = write_codebook(
             result, out_path, fmt=fmt, codebook=codebook, errors=errors, escape_formulas=escape
         )
-        for line in result.summary():
-            typer.echo(line, err=True)
         typer.echo(f"{written.summary()} in {time.perf_counter() - started:.2f} s", err=True)
 
 
 def _refuse_empty(result: Any, allow_empty: bool, what: str) -> None:
-    """Exit 1 with a warning when no row was scored (unless ``--allow-empty``)."""
+    """Exit 1 with a warning when no row was scored, or no row has a score (unless
+    ``--allow-empty``)."""
     from ..ui import render
 
     if result.empty and not allow_empty:
-        render.warning(f"no row was scored, so {what}; --allow-empty writes the empty output")
+        anyway = "the empty output" if result.rows == 0 else "it anyway"
+        render.warning(f"{result.empty}, so {what}; --allow-empty writes {anyway}")
         raise typer.Exit(1)
 
 

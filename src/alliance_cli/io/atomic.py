@@ -191,6 +191,29 @@ def check_distinct(paths: list[Path], message: str) -> None:
         raise UsageError(Problem("same-file", message))
 
 
+def check_writable(path: Path) -> None:
+    """Raise what writing ``path`` would raise, before anything is written: a private
+    temporary file is made and removed where :class:`PendingFile` would make it (next to
+    the file it replaces). A FIFO or device is written into at the end: nothing to try."""
+    try:
+        real = _replaced(path)
+        if real is None:
+            return
+        fd, tmp = _private_temporary(real.parent, real.name)
+    except OSError as exc:
+        raise _unwritable(str(path), exc) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    _PENDING.discard(tmp)
+
+
+def _unwritable(where: str, exc: OSError) -> InputFileError:
+    return InputFileError(
+        Problem("file-unwritable", f"cannot write the file: {exc.strerror or exc}", where)
+    )
+
+
 def _is_device(path: Path) -> bool:
     try:
         mode = os.stat(path).st_mode
@@ -343,10 +366,7 @@ class PendingFile:
 
     def error(self, exc: OSError) -> InputFileError:
         """``exc`` as the user error naming the target."""
-        where = str(self.target) if isinstance(self.target, Path) else "stdout"
-        return InputFileError(
-            Problem("file-unwritable", f"cannot write the file: {exc.strerror or exc}", where)
-        )
+        return _unwritable(str(self.target) if isinstance(self.target, Path) else "stdout", exc)
 
     def write(self, data: bytes) -> None:
         try:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import Problem, UsageError
-from .atomic import atomic_write, check_distinct, codebook_path
+from .atomic import atomic_write, check_distinct, check_writable, codebook_path
 from .codebook import CODEBOOK_VERSION, questionnaire_entry
 from .csvout import escape_description
 
@@ -49,8 +49,10 @@ def check_output(
     codebook: Path | None = None,
     errors: Path | None = None,
 ) -> None:
-    """Refuse an output that would replace an input, and one path for two outputs (a FIFO
-    or device may take several: each is copied into it in turn)."""
+    """Refuse, before anything is read or written: an output that would replace an input,
+    one path for two outputs (a FIFO or device may take several: each is copied into it in
+    turn), and an output that cannot be written (a missing or read-only folder: the scores
+    are written before the codebook, and to stdout they could not be taken back)."""
     outputs = [p for p in (output, codebook_path(output, codebook), errors) if p is not None]
     for path in outputs:
         if any(path.resolve() == p.resolve() for p in inputs):
@@ -58,6 +60,8 @@ def check_output(
                 Problem("same-file", "the output would replace an input file", str(path))
             )
     check_distinct(outputs, "the scores, the codebook and the bad cells need three paths")
+    for path in outputs:
+        check_writable(path)
 
 
 def write_codebook(
@@ -88,11 +92,10 @@ def write_codebook(
 def row_accounting(batch: Batch) -> dict[str, Any]:
     """Every row read: how many were scored, and how many left out for each reason, in
     all and per input file."""
-    from .surveyrows import RowCounts, total
-
-    counts = batch.row_counts or tuple(RowCounts.of(len(t)) for t in batch.inputs)
-    files = [{"file": t.name, **c.to_dict()} for t, c in zip(batch.inputs, counts, strict=True)]
-    return {**total(counts).to_dict(), "files": files}
+    files = [
+        {"file": t.name, **c.to_dict()} for t, c in zip(batch.inputs, batch.row_counts, strict=True)
+    ]
+    return {**batch.accounting.to_dict(), "files": files}
 
 
 def batch_codebook(

@@ -89,6 +89,29 @@ def open_input(
     ``text``, is delimited text) and read its header; its rows come in :attr:`Opened.chunks`
     of at most ``chunk_rows`` rows, each a :class:`TextTable` numbered as in the file.
     Delimited text and Parquet are read chunk by chunk; Excel, SPSS and Stata files whole."""
+    stamp = _stamp(source) if isinstance(source, Path) else None
+    opened = _open(source, name, sep, encoding, sheet, chunk_rows, text)
+    opened.stamp = stamp
+    return opened
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # opening it will say why
+    return info.st_size, info.st_mtime_ns
+
+
+def _open(
+    source: Path | IO[bytes] | IO[str],
+    name: str | None,
+    sep: str | None,
+    encoding: str | None,
+    sheet: str | None,
+    chunk_rows: int,
+    text: bool,
+) -> Opened:
     fmt = "text" if text or not isinstance(source, Path) else file_format(source.name)
     if fmt == "text":
         opened = TextFile(source, name=name, sep=sep, encoding=encoding)

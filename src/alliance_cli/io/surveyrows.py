@@ -19,14 +19,17 @@ belongs to a form when
 * it is an event row and the form's status cell is filled (REDCap leaves it blank for forms
   not on that event, and for repeating instruments).
 
-A questionnaire's rows are the rows of the forms holding its items, and every row with an
-answer in its item columns (an answer is never taken for another form's blank; this also
-covers an export without a form's status column); every row, when an item has no status
-column after it and ``--complete-only`` is not asked for. With
-``complete_only``, a row of the questionnaire counts only when each of its forms on that row
-has status 2 (``Complete``); a status that is none of REDCap's is a bad cell. A row is kept
-when it is a (complete) row of at least one scored questionnaire; on a kept row, another
-questionnaire's cells are blank with the reason (:data:`ROLE_TEXT`).
+A questionnaire's rows are the event rows of the forms holding its items, and every row
+with an answer in its item columns (an answer is never taken for another form's blank; this
+also covers an export without a form's status column). A repeat row without an answer of
+the questionnaire is another instrument's row, whatever status column follows its items;
+so is any row without an answer when no status column follows an item (an export without
+``<form>_complete`` columns: the run says so once, :func:`unknown_forms`), and
+``--complete-only`` then refuses. With ``complete_only``, a row of the questionnaire counts
+only when each of its forms on that row has status 2 (``Complete``); a status that is none
+of REDCap's is a bad cell. A row is kept when it is a (complete) row of at least one scored
+questionnaire; on a kept row, another questionnaire's cells are blank with the reason
+(:data:`ROLE_TEXT`).
 """
 
 from __future__ import annotations
@@ -126,46 +129,59 @@ class FormRows:
     """The rows left out (``read`` is 0: the table's reader counts those)."""
 
 
+def unknown_forms(columns: Sequence[str], mapping: FileMapping) -> list[str]:
+    """The questionnaires with an item column that no form status column follows: their
+    form cannot be told (an export without ``<form>_complete`` columns)."""
+    return [qid for qid, found in _forms(columns, mapping).items() if found is None]
+
+
+def _forms(columns: Sequence[str], mapping: FileMapping) -> dict[str, list[int] | None]:
+    """Per questionnaire, the status columns of its items' forms (None: some item has none
+    after it)."""
+    statuses = [k for k, c in enumerate(columns) if is_status_column(c)]
+    forms: dict[str, list[int] | None] = {}
+    for qc in mapping.questionnaires:
+        found: set[int] = set()
+        for ic in qc.items:
+            after = [k for k in statuses if k >= ic.position]
+            if not after:
+                break
+            found.add(after[0])
+        else:
+            forms[qc.questionnaire.id] = sorted(found)
+            continue
+        forms[qc.questionnaire.id] = None
+    return forms
+
+
 def form_rows(
     table: TextTable,
     mapping: FileMapping,
     *,
     complete_only: bool,
     instrument: str | None,
-) -> FormRows | None:
+) -> FormRows:
     """The rows of a REDCap export that are rows of each questionnaire's form (see the module
-    text); None when no row can be told apart (no status column after the items, and no
-    ``complete_only``). ``instrument`` names the repeat-instrument column, if any."""
+    text). ``instrument`` names the repeat-instrument column, if any."""
     import numpy as np
 
-    statuses = [k for k, c in enumerate(table.columns) if is_status_column(c)]
-    forms: dict[str, list[int] | None] = {}
-    problems: list[Problem] = []
-    for qc in mapping.questionnaires:
-        found: set[int] = set()
-        unknown = False
-        for ic in qc.items:
-            after = [k for k in statuses if k >= ic.position]
-            if after:
-                found.add(after[0])
-                continue
-            unknown = True
-            if complete_only:
-                problems.append(
-                    Problem(
-                        "no-complete-column",
-                        "no form status column (<form>_complete, or Complete? in a label "
-                        f'export) at or after "{ic.column}"',
-                        table.name,
-                    )
-                )
-        forms[qc.questionnaire.id] = None if unknown else sorted(found)
-    if problems:
-        raise UsageError(problems, hint="--complete-only needs REDCap's form status columns")
-    if all(f is None for f in forms.values()):
-        return None
+    forms = _forms(table.columns, mapping)
+    if complete_only and (unknown := [qid for qid, f in forms.items() if f is None]):
+        raise UsageError(
+            Problem(
+                "no-complete-column",
+                "no form status column (<form>_complete, or Complete? in a label export) after "
+                f"the item columns of {', '.join(unknown)}",
+                table.name,
+            ),
+            hint="--complete-only needs REDCap's form status columns",
+        )
     n = len(table.frame)
     belongs = _belongs(table, sorted({k for f in forms.values() for k in f or ()}), instrument)
+    at = [k for k, c in enumerate(table.columns) if c == instrument]
+    # A repeat row holds one instrument's fields: without an answer of a questionnaire, it is
+    # another instrument's row, whatever status column follows the items.
+    repeat = _filled(table, at[0]) if at else np.zeros(n, dtype=np.bool_)
     bad: dict[int, Any] = {}
     complete: dict[int, Any] = {}
     if complete_only:
@@ -175,23 +191,22 @@ def form_rows(
             bad[k] = status == NO_STATUS
     roles: dict[str, Any] = {}
     for qc in mapping.questionnaires:
-        qid, ks = qc.questionnaire.id, forms[qc.questionnaire.id]
+        ks = forms[qc.questionnaire.id]
         role = np.full(n, ITS_ROW, dtype=np.int8)
-        if ks is not None:
-            mine = np.zeros(n, dtype=np.bool_)
+        answered = np.logical_or.reduce([_filled(table, ic.position) for ic in qc.items])
+        mine = answered.copy()
+        for k in ks or ():  # no status column tells: the rows with an answer
+            mine |= belongs[k] & ~repeat
+        if complete_only:
+            assert ks is not None
             done = np.ones(n, dtype=np.bool_)
             for k in ks:
-                mine |= belongs[k]
-                if complete_only:
-                    done &= ~belongs[k] | complete[k]
-            for ic in qc.items:
-                answered = _filled(table, ic.position)
-                mine |= answered
-                if complete_only:  # answers without a complete status are not complete
-                    done &= ~answered | np.logical_or.reduce([complete[k] for k in ks])
+                done &= ~belongs[k] | complete[k]
+            # answers without a complete status are not complete
+            done &= ~answered | np.logical_or.reduce([complete[k] for k in ks])
             role[~done] = FORM_NOT_COMPLETE
-            role[~mine] = ANOTHER_FORM
-        roles[qid] = role
+        role[~mine] = ANOTHER_FORM
+        roles[qc.questionnaire.id] = role
     stacked = np.stack(list(roles.values())) if roles else np.zeros((0, n), dtype=np.int8)
     keep = (stacked == ITS_ROW).any(axis=0)
     not_complete = ~keep & (stacked == FORM_NOT_COMPLETE).any(axis=0)

@@ -329,6 +329,18 @@ def left_before(table: TextTable) -> RowCounts:
     return RowCounts.of(unfinished, not_finished=unfinished)
 
 
+def form_notices(table: TextTable, mapping: FileMapping) -> tuple[str, ...]:
+    """What a REDCap export without a questionnaire's form status column means for its rows
+    (:func:`~alliance_cli.io.surveyrows.form_rows`), once per questionnaire."""
+    if not (isinstance(table, SurveyTable) and table.source == "redcap") or table.complete_only:
+        return ()
+    return tuple(
+        f"no <form>_complete column for {qid}: rows with no {qid} answer are taken as other "
+        "forms' rows"
+        for qid in surveyrows.unknown_forms(table.columns, mapping)
+    )
+
+
 def form_rows(table: TextTable, mapping: FileMapping) -> FormRows | None:
     """A REDCap export's rows per questionnaire form
     (:func:`~alliance_cli.io.surveyrows.form_rows`); None for other tables."""

@@ -52,6 +52,9 @@ class Opened:
     read-ahead not counted)."""
     rows: int | None = None
     """Its data rows, when known before reading them (a file read whole)."""
+    stamp: tuple[int, int] | None = None
+    """A path's (size, mtime_ns) when it was opened: reopened, a different stamp means the
+    file was rewritten meanwhile."""
 
 
 def whole(opened: Opened) -> TextTable:

@@ -51,6 +51,17 @@ def mapping(mappings: Sequence[FileMapping]) -> None:
             console.print(Text("notice: ", style="cyan") + Text(notice))
 
 
+SHOWN_CHARS = 40
+"""A longer cell value is shortened in the table (the --errors file keeps it whole)."""
+
+
+def shown_value(value: str) -> str:
+    """``value``, or its first :data:`SHOWN_CHARS` characters and its length."""
+    if len(value) <= SHOWN_CHARS:
+        return value
+    return f"{value[:SHOWN_CHARS]}… ({len(value):,} characters)"
+
+
 def failures(table: Any, limit: int, *, with_file: bool, total: int | None = None) -> None:
     """The first ``limit`` rows of the bad-cell table; each column's allowed answers are
     listed once below it instead of on every row."""
@@ -70,7 +81,7 @@ def failures(table: Any, limit: int, *, with_file: bool, total: int | None = Non
         cells += [
             Text(str(record["row"])),
             Text(column),
-            Text(value) if value.strip() else Text("(blank)", style="dim"),
+            Text(shown_value(value)) if value.strip() else Text("(blank)", style="dim"),
             Text(problem),
         ]
         shown.add_row(*cells)
