@@ -134,8 +134,8 @@ AllowEmptyOpt = Annotated[
     typer.Option(
         "--allow-empty",
         help="A run that keeps no row (batch: or gives no score) succeeds, exit 0: batch "
-        "writes its output (with no row, just the header), reliability prints its empty "
-        "result; without it, such a run warns and exits 1, writing nothing.",
+        "writes its output anyway (no row kept: just the header), reliability prints its "
+        "empty result; without it, such a run warns and exits 1, writing nothing.",
     ),
 ]
 
