@@ -279,16 +279,22 @@ def map_all(
 
 
 def refusal(
-    failures: Any, options: BatchOptions, total: int | None = None, rows: int | None = None
+    failures: Any,
+    options: BatchOptions,
+    total: int | None = None,
+    rows: int | None = None,
+    *,
+    outcome: str = "nothing was written",
 ) -> BatchDataError:
     """The error a run stops with: ``failures`` are the bad cells kept (all of them, or the
-    first ones of a streamed run, which gives the ``total`` and the number of bad ``rows``)."""
+    first ones of a streamed run, which gives the ``total`` and the number of bad ``rows``);
+    ``outcome`` says what the refusal left undone."""
     n = len(failures) if total is None else total
     if rows is None:
         rows = failures[["file", "row"]].drop_duplicates().shape[0]
     shown = f"; the first {SHOWN_FAILURES} follow" if n > SHOWN_FAILURES else ""
     codes = set(failures["code"].tolist())
-    hint = "nothing was written. --errors FILE writes every bad cell"
+    hint = f"{outcome}. --errors FILE writes every bad cell"
     if codes - {"missing-id", "duplicate-id", "bad-form-status"}:  # answer cells
         # NA and . are missing already: the examples are codes that are not.
         hint += (

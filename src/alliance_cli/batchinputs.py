@@ -5,14 +5,18 @@ their data files, take survey exports and check cells (``--sep``, ``--encoding``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from .batch import BatchOptions, InvalidPolicy
 from .batchpass import Survey
-from .errors import Problem, UsageError
+from .errors import InputFileError, Problem, UsageError
+from .io.atomic import spooled
 from .io.readers import DEFAULT_CHUNK_ROWS, STDIN_NAME, Opened, open_input, parse_sep
 from .mapfile import load_map
 
@@ -49,15 +53,23 @@ class InputOptions:
             **more,
         )
 
-    def open(self, names: Sequence[str], stdin: IO[bytes] | IO[str]) -> list[Opened]:
-        """Open every input (``-``: ``stdin``, which can be read once) to be read in chunks."""
+    def open(
+        self,
+        names: Sequence[str],
+        stdin: IO[bytes] | IO[str],
+        copies: Mapping[str, Path] | None = None,
+    ) -> list[Opened]:
+        """Open every input (``-``: ``stdin``, which can be read once) to be read in chunks;
+        an input in ``copies`` (:func:`spool_once_readable`) is read from its copy, under
+        its own name."""
         if list(names).count("-") > 1:
             raise UsageError(Problem("stdin-twice", "stdin (-) can be read only once"))
         separator = parse_sep(self.sep) if self.sep is not None else None
+        copies = copies or {}
         return [
             open_input(
-                stdin if name == "-" else Path(name),
-                name=STDIN_NAME if name == "-" else None,
+                copies.get(name) or (stdin if name == "-" else Path(name)),
+                name=STDIN_NAME if name == "-" else name if name in copies else None,
                 sep=separator,
                 encoding=self.encoding,
                 sheet=self.sheet,
@@ -66,3 +78,38 @@ class InputOptions:
             )
             for name in names
         ]
+
+
+def read_once(name: str) -> bool:
+    """Whether input ``name`` can be read only once: stdin (``-``), or anything that is not
+    a regular file (a FIFO, ``<(…)``'s /dev/fd/N, a character device)."""
+    if name == "-":
+        return True
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:  # left to open_input, which names the file and the reason
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def spool_once_readable(
+    names: Sequence[str], stdin: IO[bytes], stack: ExitStack
+) -> dict[str, Path]:
+    """For a command that reads its inputs twice (``--center``): a private copy
+    (:func:`~alliance_cli.io.atomic.spooled`, removed when ``stack`` closes) of each input
+    that can be read only once (:func:`read_once`), by name."""
+    copies: dict[str, Path] = {}
+    for name in dict.fromkeys(names):
+        if not read_once(name):
+            continue
+        if name == "-":
+            copies[name] = stack.enter_context(spooled(stdin, STDIN_NAME))
+            continue
+        try:
+            stream = stack.enter_context(open(name, "rb"))  # noqa: SIM115
+        except OSError as exc:
+            raise InputFileError(
+                Problem("file-unreadable", f"cannot read: {exc.strerror or exc}", name)
+            ) from None
+        copies[name] = stack.enter_context(spooled(stream, Path(name).name or "input"))
+    return copies

@@ -32,7 +32,7 @@ from .batch import Batch, BatchOptions, InputInfo, Shape, map_all, nothing_score
 from .batchcells import FAILURE_COLUMNS
 from .batchpart import Part
 from .batchpass import PassState, Progress, Survey, check_known, chunk_jobs, prepare
-from .centring import PersonMeans, add_centre
+from .centring import PersonMeans, add_centre, check_centre_names
 from .engines import Engine, LocalEngine
 from .errors import InputFileError, Problem
 from .io.columns import Column
@@ -103,6 +103,8 @@ def run_batch(
     raws = [next(opened.chunks) for opened in inputs]
     firsts = [prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
+    if options.center:
+        check_centre_names(mappings, qs, options.shape.value)
     per = 1 if options.shape.value == "wide" else sum(len(q.scales) for q in qs)
     if output is None or survey.complete_only or any(_redcap(t) for t in firsts):
         # REDCap rows are kept or dropped while scored: the sink's own check counts them.
@@ -177,7 +179,9 @@ def run_batch(
         raise
     failures = state.kept_failures()
     if state.refused and check:
-        raise refusal(failures, options, state.bad, state.bad_rows)
+        # Reliability (collect) writes no output: it computes nothing.
+        outcome = "nothing was written" if collect is None else "no statistic was computed"
+        raise refusal(failures, options, state.bad, state.bad_rows, outcome=outcome)
     infos = tuple(
         InputInfo(t.name, rows, t.header_rows, t.delimiter_name, t.encoding, t.format)
         for t, rows in zip(firsts, state.rows, strict=True)

@@ -81,7 +81,7 @@ def build_table(
             ),
             hint="give --columns all (it has no <questionnaire>.withheld column)",
         )
-    _check_unique([c.name for c in base_columns + described])
+    check_unique([c.name for c in base_columns + described])
     return out, tuple(base_columns + described)
 
 
@@ -100,7 +100,9 @@ def _carried(mapping: FileMapping) -> tuple[tuple[str, int], ...]:
     return (*mapping.ids, *mapping.kept)
 
 
-def _check_unique(names: Sequence[str]) -> None:
+def check_unique(names: Sequence[str]) -> None:
+    """Refuse an output with two columns of one name (an input column carried under the
+    name of a column the output makes)."""
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise UsageError(
@@ -120,7 +122,7 @@ def _base(
     table: TextTable, mapping: FileMapping, names: Sequence[str], several: bool, declared: bool
 ) -> tuple[Any, list[Column]]:
     added = ["row", "file"] if several else ["row"]
-    _check_unique([*added, *names])
+    check_unique([*added, *names])
     carried = _carried(mapping)
     own = dict(zip(_unique([name for name, _ in carried]), [p for _, p in carried], strict=True))
     kept = {name for name, _ in mapping.kept}

@@ -17,7 +17,7 @@ from .batchcells import failure_table, keep_rows
 from .batchids import IdRegistry
 from .batchpart import Part, PartJob, score_part
 from .batchtable import base_names
-from .centring import PersonMeans, add_centre
+from .centring import PersonMeans, add_centre, check_centre_names
 from .columnmap import FileMapping
 from .io import surveys
 from .io.columns import Column
@@ -48,6 +48,8 @@ def score_batch(
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     mappings = map_all(inputs, qs, options)
+    if options.center:
+        check_centre_names(mappings, qs, options.shape.value)
     base = base_names(mappings)
     registry = IdRegistry([t.name for t in inputs])
     parts: list[Part] = []

@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from . import scoring
+from .batchtable import base_names, check_unique
 from .batchvalues import round10
+from .columnmap import FileMapping
 from .io.columns import Column
 from .model import Questionnaire
 
@@ -215,6 +217,23 @@ class PersonMeans:
             setattr(self, name, new)
 
 
+def check_centre_names(
+    mappings: Sequence[FileMapping], questionnaires: Sequence[Questionnaire], shape: str
+) -> None:
+    """Refuse, before any row is read, an input column carried into the output under the
+    name of a column :func:`add_centre` adds (``wai-sr.goal.person_mean``; long: ``within``):
+    the output's one rule for repeated names (:func:`~alliance_cli.batchtable.check_unique`)."""
+    stems = (
+        [""] if shape == "long" else [f"{q.id}.{sid}" for q in questionnaires for sid in q.scales]
+    )
+    check_unique([*base_names(mappings), *(name for stem in stems for name in _added(stem))])
+
+
+def _added(stem: str) -> tuple[str, str]:
+    """The names of the person-mean and within columns of a scale (``stem``; "": long)."""
+    return (f"{stem}.person_mean", f"{stem}.within") if stem else ("person_mean", "within")
+
+
 def add_centre(
     table: Any,
     columns: Sequence[Column],
@@ -235,7 +254,8 @@ def add_centre(
         # The long table holds each response's scales one after another.
         mean = np.asarray(person, dtype=np.float64).reshape(-1)
         score = out["score"].to_numpy(dtype=np.float64)
-        out["person_mean"], out["within"] = round10(mean), round10(score - mean)
+        mean_name, within_name = _added("")
+        out[mean_name], out[within_name] = round10(mean), round10(score - mean)
         described += _center_columns("", "the scale", center)
         return out, tuple(described)
     k = 0
@@ -246,8 +266,9 @@ def add_centre(
             k += 1
             within = round10(out[stem].to_numpy(dtype=np.float64) - mean)
             at = out.columns.get_loc(stem) + 1
-            out.insert(at, f"{stem}.person_mean", round10(mean))
-            out.insert(at + 1, f"{stem}.within", within)
+            mean_name, within_name = _added(stem)
+            out.insert(at, mean_name, round10(mean))
+            out.insert(at + 1, within_name, within)
             i = next(i for i, c in enumerate(described) if c.name == stem) + 1
             described[i:i] = _center_columns(stem, f"{q.id} {scale.name}", center)
     return out, tuple(described)
@@ -256,14 +277,14 @@ def add_centre(
 def _center_columns(stem: str, name: str, center: str) -> list[Column]:
     return [
         Column(
-            f"{stem}.person_mean" if stem else "person_mean",
+            _added(stem)[0],
             "number",
             f"{name}: mean score of the response's client (column {center}) over that "
             "client's scored rows (also on a row whose own score is withheld); empty when the "
             "client cell is blank",
         ),
         Column(
-            f"{stem}.within" if stem else "within",
+            _added(stem)[1],
             "number",
             f"{name}: the score minus the client's person mean (within-client deviation); "
             "empty when the score is withheld or the client blank",

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ._common import usage
+
+if TYPE_CHECKING:
+    from ..batchinputs import InputOptions
 
 
 class Invalid(StrEnum):
@@ -47,7 +52,8 @@ IdsOpt = Annotated[
     typer.Option(
         "--id",
         help="Column identifying a response (repeat: together they do); a blank or "
-        "repeated id is an error. Default: keep every non-item column, unchecked.",
+        "repeated id is an error. Default: no id is checked (batch carries every non-item "
+        "column into its output, unchecked).",
         show_default=False,
     ),
 ]
@@ -127,7 +133,51 @@ AllowEmptyOpt = Annotated[
     bool,
     typer.Option(
         "--allow-empty",
-        help="A run that keeps no row succeeds (exit 0; batch writes the empty output with "
-        "its header); without it, it warns, writes nothing and exits 1.",
+        help="A run that keeps no row (batch: or gives no score) succeeds, exit 0: batch "
+        "writes its output anyway (no row kept: just the header), reliability prints its "
+        "empty result; without it, such a run warns and exits 1, writing nothing.",
     ),
 ]
+
+
+def input_options(
+    *,
+    sep: str | None,
+    encoding: str | None,
+    sheet: str | None,
+    chunk_size: int,
+    source: Source,
+    finished_only: bool,
+    complete_only: bool,
+    map_file: Path | None,
+    ids: list[str] | None,
+    missing: list[str] | None,
+    invalid: Invalid,
+) -> InputOptions:
+    """The library's :class:`~alliance_cli.batchinputs.InputOptions` from the parsed values of
+    the options above (imported here, not at the top: it loads pandas)."""
+    from ..batchinputs import InputOptions
+
+    return InputOptions(
+        sep=sep,
+        encoding=encoding,
+        sheet=sheet,
+        chunk_rows=chunk_size,
+        source=source.value,
+        finished_only=finished_only,
+        complete_only=complete_only,
+        map_file=map_file,
+        ids=tuple(ids or ()),
+        missing=tuple(missing or ()),
+        invalid=invalid.value,
+    )
+
+
+def check_column_names(**options: str | list[str] | None) -> None:
+    """Refuse (exit 2) a blank column name given to a column-naming option: keyword
+    ``keep=…`` stands for ``--keep``."""
+    for key, value in options.items():
+        names = [value] if isinstance(value, str) else value or []
+        if any(not name.strip() for name in names):
+            option = "--" + key.replace("_", "-")
+            usage(f"{option} takes a column name, not a blank")

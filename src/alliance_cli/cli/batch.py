@@ -29,6 +29,8 @@ from ._inputs import (
     SheetOpt,
     Source,
     SourceOpt,
+    check_column_names,
+    input_options,
 )
 
 
@@ -136,8 +138,9 @@ def batch(
             metavar="CLIENT_COL",
             help="Client column: add each scale's person mean (<q>.<scale>.person_mean) and "
             "within-client deviation (<q>.<scale>.within). Memory stays flat: --center reads "
-            "the input twice (stdin through a private temporary copy), but SPSS (.sav) output "
-            "holds every score in memory.",
+            "the input twice (stdin or any input that is not a regular file, a FIFO or <(…), "
+            "through a private temporary copy), but SPSS (.sav) output holds every score in "
+            "memory.",
             show_default=False,
         ),
     ] = None,
@@ -218,10 +221,10 @@ def batch(
     """
     from ..batch import SHOWN_FAILURES, ColumnSet
     from ..batch import Shape as BatchShape
-    from ..batchinputs import InputOptions
+    from ..batchinputs import spool_once_readable
     from ..batchrun import run_batch
     from ..errors import BatchDataError
-    from ..io.atomic import fifos_closed, spooled
+    from ..io.atomic import fifos_closed
     from ..io.batchout import check_output, write_codebook
     from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
     from ..result import key_warning
@@ -229,6 +232,7 @@ def batch(
     from ..ui import render
 
     started = time.perf_counter()
+    check_column_names(id=ids, keep=keep, center=center)
     if scheduler and engine is not Engine.dask:
         usage("--scheduler needs --engine dask")
     out_path = None if output is None or str(output) == "-" else output
@@ -237,18 +241,18 @@ def batch(
         check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
         fmt = output_format(out_path, to.value if to else None)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
-        read = InputOptions(
+        read = input_options(
             sep=sep,
             encoding=encoding,
             sheet=sheet,
-            chunk_rows=chunk_size,
-            source=source.value,
+            chunk_size=chunk_size,
+            source=source,
             finished_only=finished_only,
             complete_only=complete_only,
             map_file=map_file,
-            ids=tuple(ids or ()),
-            missing=tuple(missing or ()),
-            invalid=invalid.value,
+            ids=ids,
+            missing=missing,
+            invalid=invalid,
         )
         options = read.batch_options(
             shape=BatchShape(shape.value),
@@ -259,10 +263,9 @@ def batch(
         )
         runner = _engine(engine, scheduler)
         stdin: Any = getattr(sys.stdin, "buffer", sys.stdin)
-        if center is not None and not dry_run and "-" in inputs:
-            # --center reads its inputs twice; stdin only once: read a private copy.
-            stdin = stack.enter_context(spooled(stdin))
-        opened = read.open(inputs, stdin)
+        # --center reads its inputs twice; stdin, a FIFO or <(…) only once: private copies.
+        copies = {} if center is None or dry_run else spool_once_readable(inputs, stdin, stack)
+        opened = read.open(inputs, stdin, copies)
         for q in qs:
             if warning := key_warning(q):
                 render.warning(warning)
@@ -286,7 +289,7 @@ def batch(
                     check=not dry_run,
                     allow_empty=allow_empty,
                     limit=row_limit(fmt, target),
-                    reopen=lambda: read.open(inputs, stdin),
+                    reopen=lambda: read.open(inputs, stdin, copies),
                 )
         except BatchDataError as exc:
             flush_notices(catalog)

@@ -34,6 +34,8 @@ from ._inputs import (
     SheetOpt,
     Source,
     SourceOpt,
+    check_column_names,
+    input_options,
 )
 
 
@@ -111,7 +113,6 @@ def reliability(
           missing: \\[88]
     """
     from ..batch import SHOWN_FAILURES
-    from ..batchinputs import InputOptions
     from ..errors import BatchDataError
     from ..io.atomic import fifos_closed
     from ..io.batchout import check_output
@@ -121,22 +122,23 @@ def reliability(
     from ..ui import reliability as view
     from ..ui import render
 
+    check_column_names(id=ids, by=by, session=session)
     catalog = catalog_for(definitions)
     with reporting(catalog), fifos_closed(errors):
         check_output(None, [Path(i) for i in inputs if i != "-"], None, errors)
         qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
-        read = InputOptions(
+        read = input_options(
             sep=sep,
             encoding=encoding,
             sheet=sheet,
-            chunk_rows=chunk_size,
-            source=source.value,
+            chunk_size=chunk_size,
+            source=source,
             finished_only=finished_only,
             complete_only=complete_only,
             map_file=map_file,
-            ids=tuple(ids or ()),
-            missing=tuple(missing or ()),
-            invalid=invalid.value,
+            ids=ids,
+            missing=missing,
+            invalid=invalid,
         )
         options = read.batch_options()
         opened = read.open(inputs, sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin)
