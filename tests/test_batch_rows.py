@@ -12,38 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from alliance_cli.cli import app
+# The CLI helpers and the environment fixture of the survey tests.
+from .test_batch_surveys import _env, rows_of, run, write  # noqa: F401
 
-runner = CliRunner()
 WAI = [f"wai_sr_{i:02d}" for i in range(1, 13)]
 SRS = [f"srs_{i}" for i in range(1, 5)]
 CARE = [f"care_{i}" for i in range(1, 11)]
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
-
-
-def run(*args: str) -> Any:
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def write(path: Path, lines: list[list[str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f, lineterminator="\r\n").writerows(lines)
-    return path
-
-
-def rows_of(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 def said(result: Any) -> list[str]:
