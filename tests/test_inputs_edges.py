@@ -171,3 +171,27 @@ def test_reliability_texts_say_what_reliability_does(tmp_path: Path) -> None:
     batch = runner.invoke(app, ["batch", str(data), "-q", "wai-sr"])
     assert batch.exit_code == 65
     assert "nothing was written. --errors FILE writes every bad cell" in batch.stderr
+
+
+def test_center_reads_a_fifo_in_the_format_its_name_says(tmp_path: Path) -> None:
+    """The private copy of a FIFO keeps the format of the FIFO's name (an .xlsx read as a
+    workbook, not as text), as a regular file of that name would be read."""
+    import openpyxl  # the [test] extra
+
+    book = openpyxl.Workbook()
+    for line in TEXT.splitlines():
+        book.active.append(line.split(","))
+    workbook = tmp_path / "book.xlsx"
+    book.save(workbook)
+    fifo = str(tmp_path / "sessions.xlsx")
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(workbook.read_bytes())
+
+    threading.Thread(target=write, daemon=True).start()
+    result = _alliance("batch", fifo, "-q", "wai-sr", "--center", "client")
+    assert result.returncode == 0, result.stderr
+    assert f"read 3 rows from {fifo}\n" in result.stderr
+    assert result.stdout == _expected(tmp_path)

@@ -298,15 +298,15 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _private_temporary(folder: Path | None, name: str) -> tuple[int, str]:
-    """A new private (0600) temporary file ``.<name>.<random>.tmp`` in ``folder`` (None: the
+def _private_temporary(folder: Path | None, name: str, suffix: str = "") -> tuple[int, str]:
+    """A new private (0600) temporary file ``.<name>.<random>.tmp<suffix>`` in ``folder`` (None: the
     temp folder), opened for writing. Its name is registered as pending *before* it is
     created, so that a signal arriving at any moment leaves nothing behind
     (:func:`discard_pending`); ``tempfile.mkstemp`` would leave a gap between the two."""
     where = str(folder) if folder is not None else tempfile.gettempdir()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        path = os.path.join(where, f".{name}.{secrets.token_hex(6)}.tmp")
+        path = os.path.join(where, f".{name}.{secrets.token_hex(6)}.tmp{suffix}")
         _PENDING.add(path)
         try:
             return os.open(path, flags, PRIVATE), path
@@ -322,8 +322,9 @@ def _private_temporary(folder: Path | None, name: str) -> tuple[int, str]:
 def spooled(stream: IO[bytes], name: str = "stdin") -> Iterator[Path]:
     """A private (0600) copy of ``stream`` (stdin, which can be read only once) in the temp
     folder, for reading more than once; removed afterwards, however the block ends (an
-    error, or a signal: it is pending until then, see :func:`discard_pending`)."""
-    fd, tmp = _private_temporary(None, name)
+    error, or a signal: it is pending until then, see :func:`discard_pending`). The copy's
+    name ends in ``name``'s extension, so that it is read in the format ``name`` says."""
+    fd, tmp = _private_temporary(None, name, Path(name).suffix)
     try:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(stream, out, 1 << 20)
