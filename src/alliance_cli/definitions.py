@@ -34,6 +34,8 @@ _PLAIN_FLOAT = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?
 OVERLAY_SUFFIX = ".item-text.yaml"
 # Values a definition may expand to (the 36-item WAI has about 600).
 MAX_NODES = 20_000
+# Levels of lists and mappings (a definition needs 5: scales.warmth.bands[0].below).
+MAX_DEPTH = 20
 Marks = dict[tuple[str | int, ...], tuple[int, int]]
 T = TypeVar("T", bound=BaseModel)
 
@@ -75,6 +77,8 @@ def parse_yaml(text: str, source: str) -> Parsed:
         budget[0] -= 1
         if budget[0] < 0:
             raise _TooLarge
+        if len(path) > MAX_DEPTH:
+            raise _TooDeep(loc(n), m.render_path(path[:1]))
         marks[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -170,11 +174,19 @@ def parse_yaml(text: str, source: str) -> Parsed:
             source,
         )
         return Parsed(None, {}, {}, [problem])
+    except _TooDeep as exc:
+        where, under = exc.args
+        message = f"lists or mappings are nested more than {MAX_DEPTH} levels deep here"
+        return Parsed(None, {}, {}, [Problem("too-deep", message, where, under)])
     return Parsed(data, marks, key_marks, problems)
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _TooDeep(Exception):
+    """Raised with the location and top-level key of the first value nested too deep."""
 
 
 _FIELD_NAMES: set[str] = set()

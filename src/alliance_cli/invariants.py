@@ -112,6 +112,12 @@ def as_id(value: Any) -> str | None:
     return None
 
 
+def seq(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A list as written, or nothing when the document has something else there (``items: 5``
+    is a field error the model reports; the cross-field checks just have no entries)."""
+    return value if isinstance(value, list | tuple) else ()
+
+
 def ids(value: Any) -> list[str]:
     """The ids of a list, skipping entries that are not ids (field errors report those)."""
     if not isinstance(value, list | tuple):
@@ -146,7 +152,7 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
         steps = (value - lo) / step
         return abs(steps - round(steps)) < GRID_TOLERANCE
 
-    excluded = [x for x in map(number, get(rs, "exclude") or ()) if x is not None]
+    excluded = [x for x in map(number, seq(get(rs, "exclude"))) if x is not None]
     text = f"{fmt_num(lo)}–{fmt_num(hi)}" + (f" in steps of {fmt_num(step)}" if step != 1 else "")
 
     def is_answer(value: float) -> bool:
@@ -159,7 +165,7 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
             "step",
             f"step {fmt_num(step)} does not lead from {fmt_num(lo)} to {fmt_num(hi)}",
         )
-    for i, value in enumerate(get(rs, "exclude") or ()):
+    for i, value in enumerate(seq(get(rs, "exclude"))):
         x = number(value)
         if x is not None and not (lo <= x <= hi and on_grid(x)):
             found.add(
@@ -190,7 +196,7 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
                 seen[norm] = value
     na = get(rs, "not_applicable")
     if is_obj(na):
-        for i, code in enumerate(get(na, "values") or ()):
+        for i, code in enumerate(seq(get(na, "values"))):
             x = number(code)
             if x is not None and is_answer(x):
                 found.add(
@@ -271,8 +277,8 @@ def check_scale(scale: Any, found: Found, path: Path = ()) -> None:
     members = ids(get(scale, "items"))
     for i, item in duplicates(members):
         found.add((*path, "items", i), "duplicate-id", f'item "{item}" is listed twice')
-    reverse = get(scale, "reverse") or ()
-    for i, raw in enumerate(reverse if isinstance(reverse, list | tuple) else ()):
+    reverse = seq(get(scale, "reverse"))
+    for i, raw in enumerate(reverse):
         rev = as_id(raw)
         if rev is not None and members and rev not in members:
             found.add(
@@ -285,17 +291,13 @@ def check_scale(scale: Any, found: Found, path: Path = ()) -> None:
     rule = get(scale, "missing")
     if is_obj(rule):
         check_missing(rule, found, (*path, "missing"), len(members))
-    bands = get(scale, "bands") or ()
-    if isinstance(bands, list | tuple):
-        for b, band in enumerate(bands):
-            if is_obj(band):
-                check_threshold(band, found, (*path, "bands", b))
-        for i, band_id in duplicates(ids([get(b, "id") for b in bands if is_obj(b)])):
-            found.add(
-                (*path, "bands", i, "id"), "duplicate-id", f'band id "{band_id}" is used twice'
-            )
-    norms = get(scale, "norms") or ()
-    for n, norm in enumerate(norms if isinstance(norms, list | tuple) else ()):
+    bands = seq(get(scale, "bands"))
+    for b, band in enumerate(bands):
+        if is_obj(band):
+            check_threshold(band, found, (*path, "bands", b))
+    for i, band_id in duplicates(ids([get(b, "id") for b in bands if is_obj(b)])):
+        found.add((*path, "bands", i, "id"), "duplicate-id", f'band id "{band_id}" is used twice')
+    for n, norm in enumerate(seq(get(scale, "norms"))):
         if is_obj(norm):
             check_norm(norm, found, (*path, "norms", n))
 
@@ -305,7 +307,7 @@ def check_references(data: Any, found: Found) -> None:
     items = get(data, "items")
     entries = [
         (i, item_id)
-        for i, item in enumerate(items or ())
+        for i, item in enumerate(seq(items))
         if is_obj(item) and (item_id := as_id(get(item, "id"))) is not None
     ]
     all_ids = [item_id for _, item_id in entries]
@@ -333,8 +335,8 @@ def check_references(data: Any, found: Found) -> None:
             if is_obj(scale):
                 refs(("scales", str(scale_id), "items"), get(scale, "items"))
                 refs(("scales", str(scale_id), "reverse"), get(scale, "reverse"))
-    rules = get(data, "item_rules") or ()
-    for r, rule in enumerate(rules if isinstance(rules, list | tuple) else ()):
+    rules = seq(get(data, "item_rules"))
+    for r, rule in enumerate(rules):
         if is_obj(rule):
             refs(("item_rules", r, "items"), get(rule, "items"))
     alerts = get(data, "alerts")
@@ -366,16 +368,14 @@ def check_document(data: Any, found: Found) -> None:
         return
     if is_obj(data.get("response_scale")):
         check_response_scale(data["response_scale"], found, ("response_scale",))
-    items = data.get("items")
-    for i, item in enumerate(items if isinstance(items, list) else ()):
+    for i, item in enumerate(seq(data.get("items"))):
         if is_obj(item) and is_obj(get(item, "response_scale")):
             check_response_scale(item["response_scale"], found, ("items", i, "response_scale"))
     scales = data.get("scales")
     for scale_id, scale in scales.items() if isinstance(scales, dict) else ():
         if is_obj(scale):
             check_scale(scale, found, ("scales", str(scale_id)))
-    rules = data.get("item_rules")
-    for r, rule in enumerate(rules if isinstance(rules, list) else ()):
+    for r, rule in enumerate(seq(data.get("item_rules"))):
         if is_obj(rule):
             check_threshold(rule, found, ("item_rules", r))
     for name in ("drop", "reliable_change"):

@@ -1,0 +1,146 @@
+"""Hostile definitions (issue 11): wrong types, deep nesting, booleans for numbers, unreadable
+files and folders, files that never end. Each is a problem with its place, never a traceback,
+and never breaks another questionnaire in the same folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from alliance_cli.cli import app
+from alliance_cli.definitions import validate_text
+from alliance_cli.model import Questionnaire
+
+from .conftest import TINY_YAML
+
+runner = CliRunner()
+
+
+def pos(text: str, needle: str) -> str:
+    """``line:col`` (1-based) of the first occurrence of ``needle``."""
+    before = text[: text.index(needle)]
+    return f"{before.count(chr(10)) + 1}:{len(before) - before.rfind(chr(10))}"
+
+
+def invoke(*args: str, stdin: str | bytes | None = None) -> Any:
+    result = runner.invoke(app, list(args), input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+NA = "not_applicable: {values: [9], label: Does not apply}"
+ITEMS = "items:\n  - {id: a"
+# Each broken text, where its problem is (the text before that column on its line) and the
+# problem after "file:line:col ".
+DEEP_LIST = "[" * 600 + "]" * 600
+DEEP_MAP = "{a: " * 900 + "1" + "}" * 900
+WRONG_SHAPES = {
+    "items-number": (
+        TINY_YAML[: TINY_YAML.index(ITEMS)]
+        + "items: 5\n"
+        + TINY_YAML[TINY_YAML.index("scales:") :],
+        "items: ",
+        "items: Input should be a valid tuple (got 5)",
+    ),
+    "item-rules-number": (
+        TINY_YAML + "item_rules: 5\n",
+        "item_rules: ",
+        "item_rules: Input should be a valid tuple (got 5)",
+    ),
+    "na-values-number": (
+        TINY_YAML.replace(NA, "not_applicable: {values: 6}"),
+        "  not_applicable: {values: ",
+        "response_scale.not_applicable.values: Input should be a valid tuple (got 6)",
+    ),
+    "exclude-number": (
+        TINY_YAML.replace("  max: 5\n", "  max: 5\n  exclude: 3\n"),
+        "  exclude: ",
+        "response_scale.exclude: Input should be a valid tuple (got 3)",
+    ),
+    # The value at the 21st level: the 21st bracket, the 21st "{a: ".
+    "deep-list": (
+        TINY_YAML.replace(ITEMS, f"extra: {DEEP_LIST}\n{ITEMS}"),
+        "extra: " + "[" * 20,
+        "extra: lists or mappings are nested more than 20 levels deep here",
+    ),
+    "deep-mapping": (
+        TINY_YAML.replace(ITEMS, f"extra: {DEEP_MAP}\n{ITEMS}"),
+        "extra: " + "{a: " * 20,
+        "extra: lists or mappings are nested more than 20 levels deep here",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SHAPES))
+def test_wrong_shapes_and_deep_nesting_are_located_problems(tmp_path: Path, name: str) -> None:
+    text, before, problem = WRONG_SHAPES[name]
+    line = text[: text.index("\n" + before)].count("\n") + 2
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == f"{path}:{line}:{len(before) + 1} {problem}"
+    assert result.stdout.endswith("1 problem in 1 of 1 file\n")
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SHAPES))
+def test_a_broken_definition_in_a_folder_never_breaks_another_questionnaire(
+    tmp_path: Path, name: str
+) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    bad = folder / "broken.yaml"
+    bad.write_text(WRONG_SHAPES[name][0].replace("id: tiny", "id: broken"), encoding="utf-8")
+    listed = invoke("list", "-d", str(folder), "--json")
+    assert listed.exit_code == 0
+    assert "broken" not in listed.stdout
+    notice = f"skipped {bad} (invalid definition; run: alliance validate {bad})"
+    assert notice in listed.stderr
+    scored = invoke("score", "srs", "-d", str(folder), "--answers", "9,8.5,7,8", "--json")
+    assert scored.exit_code == 0
+    assert '"total"' in scored.stdout
+    asked = invoke("score", "broken", "-d", str(folder), "--answers", "1,1,1,1")
+    assert asked.exit_code == 5
+    assert f"{bad}:" in asked.stderr
+    assert WRONG_SHAPES[name][2] in asked.stderr
+
+
+def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += _paths(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += _paths(value, (*path, i))
+    return out
+
+
+def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in data.items()}
+    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(data)]
+
+
+def test_every_value_replaced_by_every_kind_of_value_is_reported_not_raised() -> None:
+    # The path x type mutations of the fuzzing pass, over the tiny definition: a number, a
+    # boolean, text, an empty and a non-empty list and mapping, nothing, in every place.
+    data = yaml.safe_load(TINY_YAML)
+    kinds: list[Any] = [5, True, "x", [], [5], {}, {"a": 5}, None]
+    count = 0
+    for path in _paths(data)[1:]:
+        for kind in kinds:
+            text = yaml.safe_dump(_replaced(data, path, kind), sort_keys=False)
+            model, problems = validate_text(text, "f.yaml", Questionnaire)
+            assert (model is None) == bool(problems), (path, kind)
+            assert all(p.location.startswith("f.yaml") for p in problems), (path, kind)
+            count += 1
+    assert count > 500
