@@ -144,3 +144,64 @@ def test_every_value_replaced_by_every_kind_of_value_is_reported_not_raised() ->
             assert all(p.location.startswith("f.yaml") for p in problems), (path, kind)
             count += 1
     assert count > 500
+
+
+# -- a boolean is not a number -----------------------------------------------------------------
+
+BOOLEANS = [
+    ("  max: 5\n", "  max: true\n", "  max: ", "response_scale.max", "True"),
+    ("  min: 1\n", "  min: false\n", "  min: ", "response_scale.min", "False"),
+    ("below: 4,", "below: true,", "below: ", "scales.warmth.bands[0].below", "True"),
+    ("min_answered: 2,", "min_answered: true,", "min_answered: ", None, "True"),
+    ("sd: 0.5}", "sd: true}", "sd: ", "scales.work.norms[0].sd", "True"),
+    ("values: [9]", "values: [false, 8]", "values: [", None, "False"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "before", "path", "got"), BOOLEANS)
+def test_a_boolean_is_refused_where_a_number_is_read(
+    old: str, new: str, before: str, path: str | None, got: str
+) -> None:
+    text = TINY_YAML.replace(old, new)
+    start = text.index(new) + new.index(before) + len(before)
+    line = text[:start].count("\n") + 1
+    col = start - text[:start].rfind("\n")
+    path = (
+        path
+        or {
+            "min_answered: ": "scales.work.missing.min_answered",
+            "values: [": "response_scale.not_applicable.values[0]",
+        }[before]
+    )
+    kind = "integer" if "min_answered" in path else "number"
+    _, problems = validate_text(text, "f.yaml", Questionnaire)
+    rendered = [p.render() for p in problems]
+    assert rendered[0] == f"f.yaml:{line}:{col} {path}: Input should be a valid {kind} (got {got})"
+    # Without its count, the prorating rule also lacks its minimum; nothing else is reported.
+    extra = "on_missing: prorate needs min_answered or min_proportion"
+    assert [r.split(": ", 1)[1] for r in rendered[1:]] == ([extra] if kind == "integer" else [])
+
+
+def test_a_boolean_label_key_is_refused_and_numbers_of_both_kinds_still_load() -> None:
+    text = TINY_YAML.replace("{1: Never,", "{true: Never,")
+    _, problems = validate_text(text, "f.yaml", Questionnaire)
+    assert [p.render() for p in problems] == [
+        # pydantic names the key by its value as a number (1); the place is the mapping's.
+        f"f.yaml:{pos(text, '{true: Never')} response_scale.labels.1: "
+        "Value error, a boolean is not a number (got True)"
+    ]
+    text = TINY_YAML.replace("  max: 5\n", "  max: 5.0\n  step: 0.5\n")
+    model, problems = validate_text(text, "f.yaml", Questionnaire)
+    assert problems == []
+    assert model is not None
+    rs = model.response_scale
+    assert (rs.min, rs.max, rs.step, rs.n_points) == (1.0, 5.0, 0.5, 9)
+    assert rs.labels[1] == "Never"
+
+
+def test_a_boolean_maximum_cannot_be_scored(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(TINY_YAML.replace("  max: 5\n", "  max: true\n"), "utf-8")
+    result = invoke("score", "tiny", "-d", str(tmp_path), "--answers", "1,1,1,1")
+    assert result.exit_code == 5
+    assert "response_scale.max: Input should be a valid number (got True)" in result.stderr
+    assert result.stdout == ""

@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    Strict,
     ValidationInfo,
     field_serializer,
     model_validator,
@@ -79,6 +80,20 @@ Id = Annotated[
     Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64),
 ]
 Text = Annotated[str, Field(min_length=1)]
+# A boolean is not a number: lax pydantic reads YAML `true` as 1 (`max: true` made a 1–1
+# scale, `min: false` a 0). Strict numbers refuse it and quoted text; an int is still a float.
+Number = Annotated[float, Strict()]
+Count = Annotated[int, Strict()]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+# Label keys are text in JSON (`show --json` reads back into the model), so "1" must pass.
+LabelKey = Annotated[float, BeforeValidator(_not_a_boolean)]
 
 
 class Respondent(StrEnum):
@@ -138,7 +153,7 @@ def _checked(model: _M, info: ValidationInfo, check: Callable[[Any, Found], None
 class NotApplicable(_Model):
     """Codes meaning "does not apply": counted as unanswered, but recorded as such."""
 
-    values: tuple[float, ...] = Field(
+    values: tuple[Number, ...] = Field(
         min_length=1,
         description='Codes that mean "does not apply"; they must lie outside the allowed answers.',
     )
@@ -150,18 +165,18 @@ class NotApplicable(_Model):
 class ResponseScale(_Model):
     """The answers an item accepts: ``min``..``max`` in ``step``s, minus ``exclude``."""
 
-    min: float = Field(description="Lowest answer.")
-    max: float = Field(description="Highest answer.")
-    step: float = Field(
+    min: Number = Field(description="Lowest answer.")
+    max: Number = Field(description="Highest answer.")
+    step: Number = Field(
         1,
         gt=0,
         description="1 for a Likert scale, 0.1 for a 10 cm visual-analogue line measured in mm.",
     )
-    exclude: tuple[float, ...] = Field(
+    exclude: tuple[Number, ...] = Field(
         (),
         description="Values inside the range that are not answers (0 on -3..+3 without zero).",
     )
-    labels: dict[float, Text] = Field(
+    labels: dict[LabelKey, Text] = Field(
         default_factory=dict,
         description='A label per point, or only for the ends (`{0: "poorly", 10: "well"}`).',
     )
@@ -233,8 +248,8 @@ class MissingRule(_Model):
     any missing item withholds the score. "Does not apply" answers count as missing.
     """
 
-    min_answered: int | None = Field(None, ge=1, description="Least items answered to score.")
-    min_proportion: float | None = Field(
+    min_answered: Count | None = Field(None, ge=1, description="Least items answered to score.")
+    min_proportion: Number | None = Field(
         None, gt=0, le=1, description="Least share of items answered to score (0.75)."
     )
     on_missing: OnMissing = Field(
@@ -272,10 +287,10 @@ class MissingRule(_Model):
 class Threshold(_Model):
     """An inequality spelled out: ``below: 36`` means score < 36, ``at_most: 36`` ≤ 36."""
 
-    below: float | None = Field(None, description="Score < this.")
-    at_most: float | None = Field(None, description="Score <= this.")
-    above: float | None = Field(None, description="Score > this.")
-    at_least: float | None = Field(None, description="Score >= this.")
+    below: Number | None = Field(None, description="Score < this.")
+    at_most: Number | None = Field(None, description="Score <= this.")
+    above: Number | None = Field(None, description="Score > this.")
+    at_least: Number | None = Field(None, description="Score >= this.")
 
     @model_validator(mode="after")
     def _check_bounds(self, info: ValidationInfo) -> Self:
@@ -340,10 +355,10 @@ class Norm(_Model):
 
     population: Text
     source: Text
-    n: int | None = Field(None, ge=1)
-    mean: float | None = None
-    sd: float | None = Field(None, gt=0)
-    reliability: float | None = Field(
+    n: Count | None = Field(None, ge=1)
+    mean: Number | None = None
+    sd: Number | None = Field(None, gt=0)
+    reliability: Number | None = Field(
         None,
         gt=0,
         lt=1,
@@ -454,7 +469,7 @@ class CutoffAlert(_Rule):
 class DropAlert(_Model):
     """A fall from the previous session by at least ``at_least`` points (off unless set)."""
 
-    at_least: float | None = Field(None, gt=0, description="Smallest fall that alerts.")
+    at_least: Number | None = Field(None, gt=0, description="Smallest fall that alerts.")
     source: Text | None = Field(None, description="Where the threshold comes from.")
 
     @model_validator(mode="after")
@@ -471,9 +486,9 @@ class ReliableChangeAlert(_Removed):
     session-to-session spread, which measures fluctuation, not error."""
 
     _rule = "reliable_change"
-    baseline_sessions: int = Field(1, ge=1, description="Sessions averaged as the baseline.")
-    z: float = Field(1.96, gt=0, description="|RCI| above this is reliable (1.96: p < .05).")
-    points: float | None = Field(
+    baseline_sessions: Count = Field(1, ge=1, description="Sessions averaged as the baseline.")
+    z: Number = Field(1.96, gt=0, description="|RCI| above this is reliable (1.96: p < .05).")
+    points: Number | None = Field(
         None,
         gt=0,
         description="A published reliable-change amount in points (ORS: 5); used "
@@ -497,15 +512,15 @@ class RuptureAlert(_Removed):
     named; a later return outside the window is reported as such."""
 
     _rule = "rupture"
-    k: float = Field(2, gt=0, description="Fall in SDs that marks a rupture (1 or 2).")
-    repair_within: int = Field(2, ge=1, description="Sessions allowed for a repair.")
-    tolerance_sd: float = Field(
+    k: Number = Field(2, gt=0, description="Fall in SDs that marks a rupture (1 or 2).")
+    repair_within: Count = Field(2, ge=1, description="Sessions allowed for a repair.")
+    tolerance_sd: Number = Field(
         0.5, ge=0, description="How near the pre-drop score counts as repaired, in SDs."
     )
-    own_sd_min: int = Field(
+    own_sd_min: Count = Field(
         3, ge=2, description="Earlier sessions needed before the client's own SD is used."
     )
-    min_sd_share: float = Field(
+    min_sd_share: Number = Field(
         0.0625,
         gt=0,
         le=0.5,
@@ -524,9 +539,11 @@ class DivergenceAlert(_Rule):
     of ``min_sd_share`` of the scale's range. A shift towards the client rating worse is a
     possible rupture the therapist did not see."""
 
-    k: float = Field(2, gt=0, description="Change of the gap, in SDs, that is worth raising.")
-    own_sd_min: int = Field(3, ge=2, description="Earlier gaps needed before their own SD is used.")
-    min_sd_share: float = Field(
+    k: Number = Field(2, gt=0, description="Change of the gap, in SDs, that is worth raising.")
+    own_sd_min: Count = Field(
+        3, ge=2, description="Earlier gaps needed before their own SD is used."
+    )
+    min_sd_share: Number = Field(
         0.0625, gt=0, le=0.5, description="Floor of the SD as a share of the scale's range."
     )
     source: Text | None = Field(None, description="Where the rule and its parameters come from.")
@@ -535,15 +552,15 @@ class DivergenceAlert(_Rule):
 class HighThenFallingAlert(_Rule):
     """A prompt: the first session was high and the score then fell session after session."""
 
-    high_pomp: float = Field(80, gt=0, le=100, description="'High' as % of maximum possible.")
-    falls: int = Field(2, ge=1, description="Consecutive falls that make the pattern.")
+    high_pomp: Number = Field(80, gt=0, le=100, description="'High' as % of maximum possible.")
+    falls: Count = Field(2, ge=1, description="Consecutive falls that make the pattern.")
 
 
 class CeilingAlert(_Rule):
     """A prompt: every session at the ceiling — invite honest feedback."""
 
-    pomp: float = Field(95, gt=0, le=100, description="'At the ceiling' as % of maximum.")
-    min_sessions: int = Field(3, ge=2, description="Sessions before the pattern is named.")
+    pomp: Number = Field(95, gt=0, le=100, description="'At the ceiling' as % of maximum.")
+    min_sessions: Count = Field(3, ge=2, description="Sessions before the pattern is named.")
 
 
 class MissingAlert(_Rule):
