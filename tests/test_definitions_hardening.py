@@ -205,3 +205,105 @@ def test_a_boolean_maximum_cannot_be_scored(tmp_path: Path) -> None:
     assert result.exit_code == 5
     assert "response_scale.max: Input should be a valid number (got True)" in result.stderr
     assert result.stdout == ""
+
+
+# -- unreadable files and folders, inputs that never end ---------------------------------------
+
+SRS_ANSWERS = ["--answers", "9,8.5,7,8"]
+
+
+def test_a_file_that_is_not_utf8_is_skipped_until_its_questionnaire_is_asked(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    latin = folder / "latin.yaml"
+    latin.write_bytes(TINY_YAML.replace("id: tiny", "id: latin").encode("latin-1") + b"# caf\xe9\n")
+    offset = len(TINY_YAML.replace("id: tiny", "id: latin")) + len("# caf")
+    reason = f"not UTF-8 text (byte 0xe9 at offset {offset}); save the file as UTF-8"
+    listed = invoke("list", "-d", str(folder), "--json")
+    assert listed.exit_code == 0
+    assert listed.stderr == f"notice: skipped {latin} ({reason})\n"
+    scored = invoke("score", "srs", "-d", str(folder), *SRS_ANSWERS)
+    assert scored.exit_code == 0
+    asked = invoke("score", "latin", "-d", str(folder), "--answers", "1,1,1,1")
+    assert asked.exit_code == 6
+    assert asked.stderr == f"error: {latin}: {reason}\n"
+    checked = invoke("validate", str(folder))
+    assert checked.exit_code == 1
+    assert checked.stdout == f"{latin}: {reason}\n1 problem in 1 of 1 file\n"
+
+
+def test_a_definitions_folder_that_cannot_be_read_is_a_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user's own folder cannot be searched (as under `sudo -u` without -H, where it lies in
+    # /root; root itself is refused nothing, so a name too long for the system stands in).
+    config = tmp_path / ("x" * 300)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    notice = (
+        f"notice: skipped definitions folder {config}/alliance/definitions: "
+        "cannot read the folder: File name too long\n"
+    )
+    scored = invoke("score", "srs", *SRS_ANSWERS, "--json")
+    assert scored.exit_code == 0
+    assert scored.stderr == notice
+    data = tmp_path / "s.csv"
+    data.write_text("id,srs1,srs2,srs3,srs4\nA,9,8.5,7,8\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    batch = invoke("batch", str(data), "-q", "srs", "-o", str(out))
+    assert batch.exit_code == 0
+    assert batch.stderr.endswith(notice)
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2,A,32.5,4,")
+
+
+def alliance(*args: str, stdin: Any = None, shell_stdin: str | None = None) -> Any:
+    """The real command in its own process, so that a hang fails (by the timeout)."""
+    import shlex
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "alliance_cli", *args]
+    if shell_stdin is not None:
+        line = f"{shell_stdin} | {' '.join(map(shlex.quote, command))}"
+        return subprocess.run(line, shell=True, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, stdin=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_fifos_devices_and_huge_files_in_a_definitions_folder_are_not_read(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    os.mkfifo(folder / "fifo.yaml")  # no writer: opening it to read would wait forever
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    big = folder / "big.yaml"
+    big.write_text("title: " + "a" * 5_500_000 + "\n", encoding="utf-8")
+    special = "not a regular file (a FIFO, device or socket); a definition is read only from "
+    reasons = {
+        "big": "larger than the limit of 1,000,000 bytes for a definition; not read",
+        "fifo": special + "regular files",
+        "zero": special + "regular files",
+    }
+    listed = alliance("list", "-d", str(folder), "--json")
+    assert listed.returncode == 0
+    assert listed.stderr == "".join(
+        f"notice: skipped {folder / name}.yaml ({reason})\n" for name, reason in reasons.items()
+    )
+    scored = alliance("score", "srs", "-d", str(folder), *SRS_ANSWERS)
+    assert scored.returncode == 0
+    for name, reason in reasons.items():
+        asked = alliance("score", name, "-d", str(folder), "--answers", "1")
+        assert asked.returncode == 6
+        # the other two files are still skipped with their notices
+        assert asked.stderr.splitlines()[-1] == f"error: {folder / name}.yaml: {reason}"
+        assert len(asked.stderr.splitlines()) == 3
+    checked = alliance("validate", str(folder))
+    assert checked.returncode == 1
+    assert (
+        checked.stdout
+        == "".join(f"{folder / name}.yaml: {reason}\n" for name, reason in reasons.items())
+        + "3 problems in 3 of 3 files\n"
+    )

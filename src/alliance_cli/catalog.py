@@ -6,6 +6,7 @@ questionnaire the catalog finds for it).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from .definitions import (
     questionnaire_keys,
     validate_text,
 )
-from .errors import DefinitionError, InputFileError, NotFoundError, Problem
+from .errors import DefinitionError, InputFileError, NotFoundError, Problem, UserError
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -116,7 +117,7 @@ class Catalog:
     notices: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _entries: dict[str, Entry] | None = None
-    _invalid: dict[str, tuple[Path, DefinitionError]] = field(default_factory=dict)
+    _invalid: dict[str, tuple[Path, UserError]] = field(default_factory=dict)
 
     @classmethod
     def from_environment(
@@ -129,26 +130,39 @@ class Catalog:
         named += list(extra_dirs)
         catalog = cls(user_dirs=[user_config_dir(), *named])
         for directory in named:
-            if not directory.is_dir():
+            try:
+                if directory.is_dir():
+                    continue
                 what = "is not a folder" if directory.exists() else "does not exist"
-                catalog.notices.append(f"definitions folder {directory} {what}")
+            except OSError:
+                continue  # noticed when it is searched
+            catalog.notices.append(f"definitions folder {directory} {what}")
         return catalog
 
     def _user_entries(self) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
         for directory in self.user_dirs:
-            for path in definition_files(directory):
+            try:
+                paths = definition_files(directory)
+            except InputFileError as exc:
+                self.notices.append(f"skipped definitions folder {exc.problems[0].render()}")
+                continue
+            for path in paths:
                 entry = Entry(path, "user")
                 try:
                     q = entry.load()
-                except DefinitionError as exc:
+                except (DefinitionError, InputFileError) as exc:
+                    # Unreadable is like invalid: an error only when this questionnaire is asked.
                     self.problems.extend(exc.problems)
                     for name in (path.stem, _declared_id(path)):
                         if name:
                             self._invalid[normalize_id(name)] = (path, exc)
-                    self.notices.append(
-                        f"skipped {path} (invalid definition; run: alliance validate {path})"
+                    why = (
+                        f"invalid definition; run: alliance validate {path}"
+                        if isinstance(exc, DefinitionError)
+                        else exc.problems[0].message
                     )
+                    self.notices.append(f"skipped {path} ({why})")
                     continue
                 self.notices += [f"{path}: {note}" for note in q.removed_notes()]
                 key = normalize_id(q.id)
@@ -236,16 +250,17 @@ class Catalog:
         """An item-text overlay next to the user's definitions (``<id>.item-text.yaml``)."""
         for directory in reversed(self.user_dirs):
             candidate = directory / f"{q.id}{OVERLAY_SUFFIX}"
-            if candidate.is_file():
-                return candidate
+            with contextlib.suppress(OSError):  # an unreadable folder was noticed when listed
+                if candidate.is_file():
+                    return candidate
         return None
 
 
 def _declared_id(path: Path) -> str | None:
     """The ``id:`` an invalid definition file declares, if it can be read at all."""
     try:
-        data = parse_yaml(path.read_text(encoding="utf-8-sig"), str(path)).data
-    except (OSError, UnicodeDecodeError):
+        data = parse_yaml(_read(path), str(path)).data
+    except InputFileError:
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return str(value) if isinstance(value, str | int) else None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import model as m
 from .errors import DefinitionError, InputFileError, Problem
+from .io.limited import read_limited
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
@@ -34,6 +35,8 @@ _PLAIN_FLOAT = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?
 OVERLAY_SUFFIX = ".item-text.yaml"
 # Values a definition may expand to (the 36-item WAI has about 600).
 MAX_NODES = 20_000
+# Bytes of a definition file (the bundled ones are under 7 kB); larger ones are not read.
+MAX_BYTES = 1_000_000
 # Levels of lists and mappings (a definition needs 5: scales.warmth.bands[0].below).
 MAX_DEPTH = 20
 Marks = dict[tuple[str | int, ...], tuple[int, int]]
@@ -287,12 +290,21 @@ def _invariant_problem(
 
 
 def _read(path: Path) -> str:
+    """The text of a definition or overlay: a regular file of at most ``MAX_BYTES``, UTF-8."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        data = read_limited(path, MAX_BYTES, "a definition", str(path), regular_only=True)
+        return data.decode("utf-8-sig")
     except FileNotFoundError as exc:
         raise InputFileError(Problem("file-missing", "no such file", str(path))) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", str(path))) from exc
+    except UnicodeDecodeError as exc:
+        message = (
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        )
+        raise InputFileError(Problem("not-utf8", message, str(path))) from exc
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        raise InputFileError(Problem("file-unreadable", f"cannot read: {what}", str(path))) from exc
 
 
 def validate_text(text: str, source: str, cls: type[T]) -> tuple[T | None, list[Problem]]:
@@ -402,10 +414,17 @@ def questionnaire_keys(q: m.Questionnaire) -> set[str]:
 
 
 def definition_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return sorted(
-        p
-        for p in directory.iterdir()
-        if p.suffix in (".yaml", ".yml") and not p.name.endswith(OVERLAY_SUFFIX)
-    )
+    """A folder's definition files (not overlays), sorted; none when there is no such folder.
+    A folder that cannot be searched or listed raises :class:`InputFileError`."""
+    try:
+        if not directory.is_dir():
+            return []
+        names = sorted(directory.iterdir())
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        raise InputFileError(
+            Problem("folder-unreadable", f"cannot read the folder: {what}", str(directory))
+        ) from exc
+    return [
+        p for p in names if p.suffix in (".yaml", ".yml") and not p.name.endswith(OVERLAY_SUFFIX)
+    ]
