@@ -307,3 +307,23 @@ def test_fifos_devices_and_huge_files_in_a_definitions_folder_are_not_read(
         == "".join(f"{folder / name}.yaml: {reason}\n" for name, reason in reasons.items())
         + "3 problems in 3 of 3 files\n"
     )
+
+
+def test_answers_that_never_end_are_refused_by_their_size(tmp_path: Path) -> None:
+    too_large = "larger than the limit of 1,000,000 bytes for answers; not read"
+    from_file = alliance("score", "srs", "--answers-file", "/dev/zero")
+    assert from_file.returncode == 6
+    assert from_file.stderr == f"error: /dev/zero: {too_large}\n"
+    assert from_file.stdout == ""
+    from_stdin = alliance("score", "srs", "--answers", "-", shell_stdin="yes 9,")
+    assert from_stdin.returncode == 6
+    assert from_stdin.stderr == f"error: stdin: {too_large}\n"
+    # Up to the limit, answers still come from a file or stdin, a byte-order mark dropped.
+    answers = tmp_path / "answers.txt"
+    answers.write_bytes(b"\xef\xbb\xbf9,8.5,7,8" + b" " * 999_988)
+    assert answers.stat().st_size == 1_000_000
+    expected = invoke("score", "srs", *SRS_ANSWERS, "--json").stdout
+    assert invoke("score", "srs", "--answers-file", str(answers), "--json").stdout == expected
+    with answers.open("rb") as stdin:
+        piped = alliance("score", "srs", "--answers", "-", "--json", stdin=stdin)
+    assert (piped.returncode, piped.stdout) == (0, expected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,22 +30,26 @@ from ._common import (
     usage,
 )
 
+# Bytes of answers read from a file or stdin (36 answers take about 200); more is refused.
+MAX_ANSWERS_BYTES = 1_000_000
+
 
 def _read_answers(answers: str | None, answers_file: Path | None) -> str:
     from ..errors import InputFileError, Problem
+    from ..io.limited import read_limited
 
     if (answers is None) == (answers_file is None):
         usage("give the answers with either --answers TEXT (or - for stdin) or --answers-file FILE")
-    if answers == "-":
-        return sys.stdin.read().removeprefix("\ufeff")
-    if answers is not None:
+    if answers is not None and answers != "-":
         return answers
-    assert answers_file is not None
+    source: Any = answers_file or getattr(sys.stdin, "buffer", None) or sys.stdin
+    name = str(answers_file or "stdin")
     try:
-        return answers_file.read_text(encoding="utf-8-sig")  # -sig: Notepad's byte-order mark
+        data = read_limited(source, MAX_ANSWERS_BYTES, "answers", name)
+        return data.decode("utf-8-sig")  # -sig: Notepad's byte-order mark
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(
-            Problem("file-unreadable", f"cannot read answers: {exc}", str(answers_file))
+            Problem("file-unreadable", f"cannot read answers: {exc}", name)
         ) from exc
 
 
