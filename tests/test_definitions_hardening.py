@@ -265,7 +265,8 @@ def alliance(*args: str, stdin: Any = None, shell_stdin: str | None = None) -> A
 
     command = [sys.executable, "-m", "alliance_cli", *args]
     if shell_stdin is not None:
-        line = f"{shell_stdin} | {' '.join(map(shlex.quote, command))}"
+        quoted = " ".join(map(shlex.quote, command))
+        line = f"{quoted} {shell_stdin}" if shell_stdin == "<&-" else f"{shell_stdin} | {quoted}"
         return subprocess.run(line, shell=True, capture_output=True, text=True, timeout=60)
     return subprocess.run(command, stdin=stdin, capture_output=True, text=True, timeout=60)
 
@@ -318,6 +319,11 @@ def test_answers_that_never_end_are_refused_by_their_size(tmp_path: Path) -> Non
     from_stdin = alliance("score", "srs", "--answers", "-", shell_stdin="yes 9,")
     assert from_stdin.returncode == 6
     assert from_stdin.stderr == f"error: stdin: {too_large}\n"
+    closed = alliance("score", "srs", "--answers", "-", shell_stdin="<&-")
+    assert (closed.returncode, closed.stderr) == (
+        6,
+        "error: stdin: closed; pipe the answers in or use --answers-file\n",
+    )
     # Up to the limit, answers still come from a file or stdin, a byte-order mark dropped.
     answers = tmp_path / "answers.txt"
     answers.write_bytes(b"\xef\xbb\xbf9,8.5,7,8" + b" " * 999_988)

@@ -44,6 +44,10 @@ def _read_answers(answers: str | None, answers_file: Path | None) -> str:
         return answers
     source: Any = answers_file or getattr(sys.stdin, "buffer", None) or sys.stdin
     name = str(answers_file or "stdin")
+    if source is None:  # started with stdin closed (`<&-`)
+        raise InputFileError(
+            Problem("no-stdin", "closed; pipe the answers in or use --answers-file", name)
+        )
     try:
         data = read_limited(source, MAX_ANSWERS_BYTES, "answers", name)
         return data.decode("utf-8-sig")  # -sig: Notepad's byte-order mark
