@@ -333,3 +333,14 @@ def test_answers_that_never_end_are_refused_by_their_size(tmp_path: Path) -> Non
     with answers.open("rb") as stdin:
         piped = alliance("score", "srs", "--answers", "-", "--json", stdin=stdin)
     assert (piped.returncode, piped.stdout) == (0, expected)
+
+
+@pytest.mark.parametrize(("written", "got"), [(".inf", "inf"), ("-.inf", "-inf"), (".nan", "nan")])
+def test_an_endless_or_undefined_number_is_refused(written: str, got: str) -> None:
+    # `max: .inf` validated and scored Warmth as inf on a 2–inf range.
+    text = TINY_YAML.replace("  max: 5\n", f"  max: {written}\n")
+    _, problems = validate_text(text, "f.yaml", Questionnaire)
+    assert [p.render() for p in problems] == [
+        f"f.yaml:{pos(text, written)} response_scale.max: Input should be a finite number "
+        f"(got {got})"
+    ]

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
+    AllowInfNan,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -82,7 +83,8 @@ Id = Annotated[
 Text = Annotated[str, Field(min_length=1)]
 # A boolean is not a number: lax pydantic reads YAML `true` as 1 (`max: true` made a 1–1
 # scale, `min: false` a 0). Strict numbers refuse it and quoted text; an int is still a float.
-Number = Annotated[float, Strict()]
+# `.inf` and `.nan` are YAML numbers too, but no score can be computed on them.
+Number = Annotated[float, Strict(), AllowInfNan(False)]
 Count = Annotated[int, Strict()]
 
 
@@ -93,7 +95,7 @@ def _not_a_boolean(value: Any) -> Any:
 
 
 # Label keys are text in JSON (`show --json` reads back into the model), so "1" must pass.
-LabelKey = Annotated[float, BeforeValidator(_not_a_boolean)]
+LabelKey = Annotated[float, BeforeValidator(_not_a_boolean), AllowInfNan(False)]
 
 
 class Respondent(StrEnum):
