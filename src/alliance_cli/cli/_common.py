@@ -301,6 +301,9 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, _terminate)
+    from ..ui.terminal import degrade_streams
+
+    degrade_streams()
     try:
         app()
     except KeyboardInterrupt:
