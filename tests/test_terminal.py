@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from alliance_cli.store import Store
+
 WAI_SR = "5,4,4,5,3,4,5,4,4,5,4,4"
 HEADER = ["id", *(f"wai{i}" for i in range(1, 13))]
 
@@ -76,3 +78,37 @@ def test_ascii_terminal_gets_ascii_never_a_traceback(tmp_path: Path, terminal: s
         assert proc.returncode == code, (args, proc.stderr)
         assert both.isascii(), (args, [c for c in both.decode("utf-8", "replace") if ord(c) > 127])
         assert piece in both.decode("ascii"), (args, both.decode("ascii")[:2000])
+
+
+def test_arguments_that_are_not_utf8_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    env = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8"}
+    db = Path(env["ALLIANCE_DB"])
+    good = write_csv(tmp_path / "in.csv", [["r1", *[3] * 12]])
+    out = tmp_path / "out"
+    out.mkdir()
+    record = ["score", "wai-sr", "-a", WAI_SR, "--client", "C-1", "--new-client"]
+    cases: list[tuple[list[str | bytes], str]] = [
+        ([*record, "--clinician", b"\xff"], '--clinician "\\xff"'),
+        ([*record, b"--note=caf\xe9"], '--note "caf\\xe9"'),
+        ([*record, "--note", b"caf\xe9 ok"], '--note "caf\\xe9 ok"'),
+        (["batch", str(good), "-q", "wai-sr", "-o", os.fsencode(out) + b"/\xff.csv"],
+         f'-o "{out}/\\xff.csv"'),
+        (["show", b"wai\xff"], 'argument "wai\\xff"'),
+    ]  # fmt: skip
+    for args, named in cases:
+        proc = alliance(*args, env=env)
+        assert (proc.returncode, proc.stdout) == (2, b""), (args, proc.stderr)
+        assert proc.stderr.decode() == f"error: {named} is not UTF-8 text (convert it to UTF-8)\n"
+        assert not db.exists() and not any(out.iterdir()), args
+    # A recorded administration cannot be voided with such a reason either: it stays valid.
+    assert alliance(*record, env=env).returncode == 0
+    proc = alliance("void", "1", "--reason", b"typo \xe9", env=env)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        b'error: --reason "typo \\xe9" is not UTF-8 text (convert it to UTF-8)\n',
+    )
+    with Store(db) as store:
+        assert store.administration(1).status != "void"
+        assert [a["action"] for a in store.audit()] == ["record"]
