@@ -5,9 +5,12 @@ subprocess, since each is a property of the process (its streams, argv, signal h
 from __future__ import annotations
 
 import csv
+import io
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +115,66 @@ def test_arguments_that_are_not_utf8_are_refused_before_anything_is_written(
     with Store(db) as store:
         assert store.administration(1).status != "void"
         assert [a["action"] for a in store.audit()] == ["record"]
+
+
+def _cpu_ticks(pid: int) -> dict[int, int]:
+    """CPU time (clock ticks) of each thread of ``pid``, by thread id."""
+    ticks = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks[int(task)] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_is_honoured_while_worker_threads_compute(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    # 3,000,000 rows read as one chunk: seconds of scoring in a worker thread.
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [f"r{n}", *((n * 7 + i * 3) % 5 + 1 for i in range(12))] for n in range(10_000)
+    )
+    block = buffer.getvalue()
+    data = tmp_path / "big.csv"
+    with data.open("w", newline="") as f:
+        csv.writer(f).writerow(HEADER)
+        for _ in range(300):
+            f.write(block)
+    env = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8"}
+    args = ["batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "out.csv")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alliance_cli", *args, "--chunk-size", "3000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    # Wait until the main thread only waits (its CPU time stands still for half a second)
+    # while another thread computes: the chunk is being scored.
+    history: list[dict[int, int]] = []
+    while proc.poll() is None:
+        history = [*history[-5:], _cpu_ticks(proc.pid)]
+        main = [h.get(proc.pid, -1) for h in history]
+        others = [sum(h.values()) - h.get(proc.pid, 0) for h in history]
+        if len(history) == 6 and len(set(main)) == 1 and others[-1] > others[0]:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before its worker threads were seen computing"
+    before = sum(history[-1].values()) / os.sysconf("SC_CLK_TCK")
+    started = time.monotonic()
+    proc.send_signal(signum)
+    _, status, usage = os.wait4(proc.pid, 0)
+    took = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    # The work done after the signal: CPU time, which a busy machine does not inflate (the
+    # old code finished scoring the chunk first: seconds of it).
+    after = usage.ru_utime + usage.ru_stime - before
+    assert proc.stderr is not None and proc.stdout is not None
+    message = b"" if signum == signal.SIGINT else b"stopped by SIGTERM\n"  # ^C is shown
+    assert (proc.returncode, proc.stderr.read(), proc.stdout.read()) == (code, message, b"")
+    assert after < 1.0, f"{after:.2f} s of CPU after the signal"
+    assert took < 10, f"ended {took:.1f} s after the signal"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]  # nothing half-written
