@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import subprocess
@@ -178,3 +179,32 @@ def test_a_signal_is_honoured_while_worker_threads_compute(
     assert after < 1.0, f"{after:.2f} s of CPU after the signal"
     assert took < 10, f"ended {took:.1f} s after the signal"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]  # nothing half-written
+
+
+@pytest.mark.parametrize("terminal", sorted(ASCII_TERMINALS))
+def test_ascii_terminal_keeps_data_whole(tmp_path: Path, terminal: str) -> None:
+    """Data is not degraded: JSON escapes what the terminal cannot show, a CSV or a backup
+    on stdout stays bytes (UTF-8), equal to what a UTF-8 terminal gets."""
+    utf8 = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8"}
+    ascii_env = _base_env(tmp_path) | ASCII_TERMINALS[terminal]
+    made = alliance(
+        "score", "wai-sr", "-a", WAI_SR, "--client", "C-1", "--new-client",
+        "--clinician", "Zoë", "--note", "café – ok", "--date", "2026-01-05", env=utf8,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    data = write_csv(tmp_path / "in.csv", [["r1", *[3] * 12]])
+    for args in (
+        ["history", "C-1", "--json"],
+        ["show", "wai-sr", "--json"],
+        ["batch", str(data), "-q", "wai-sr", "-o", "-", "--codebook", str(tmp_path / "cb")],
+        ["export", "--all", "-o", "-"],
+        ["score", "wai-s", "-a", WAI_SR, "-f", "csv"],
+    ):
+        want, got = alliance(*args, env=utf8), alliance(*args, env=ascii_env)
+        assert (want.returncode, got.returncode) == (0, 0), (args, got.stderr)
+        if "--json" in args or "json" in args:
+            assert got.stdout.isascii() and json.loads(got.stdout) == json.loads(want.stdout)
+        else:
+            assert got.stdout == want.stdout, args
+    backup = alliance("db", "backup", "-o", "-", env=ascii_env)
+    assert backup.returncode == 0 and backup.stdout.startswith(b"SQLite format 3\x00")

@@ -261,7 +261,9 @@ def flush_notices(catalog: Catalog | None) -> None:
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    from ..ui.terminal import ascii_only
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=ascii_only()))
 
 
 def usage(message: str) -> NoReturn:

@@ -14,7 +14,7 @@ import codecs
 import io
 import sys
 import unicodedata
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 # Characters this tool prints (dashes, ellipsis, arrows, comparisons, Greek letters of the
 # psychometrics) and their plain stand-ins; accented letters lose their accents (NFKD).
@@ -83,6 +83,35 @@ class _AsciiStream(io.TextIOBase):
 
     def writable(self) -> bool:
         return True
+
+
+def stdout_bytes() -> BinaryIO:
+    """The byte stream beneath ``sys.stdout``, for data that is bytes (a UTF-8 CSV, a
+    database backup) whatever the terminal's encoding."""
+    stream = sys.stdout
+    target = stream._target if isinstance(stream, _AsciiStream) else stream
+    return target.buffer
+
+
+class _Utf8Out(io.TextIOWrapper):
+    def close(self) -> None:  # stdout itself stays open
+        self.flush()
+
+
+def stdout_text() -> TextIO:
+    """``sys.stdout`` for a data file written as text (a CSV, which is UTF-8): the stream
+    itself, or, when it degrades to ASCII, a UTF-8 stream over its bytes (data is never
+    degraded)."""
+    if not isinstance(sys.stdout, _AsciiStream):
+        return sys.stdout
+    sys.stdout.flush()
+    return _Utf8Out(stdout_bytes(), encoding="utf-8", newline="", write_through=True)
+
+
+def ascii_only() -> bool:
+    """Whether stdout degrades to ASCII: JSON is then written with ``\\u`` escapes, which
+    lose nothing."""
+    return isinstance(sys.stdout, _AsciiStream)
 
 
 def _cannot_encode(stream: TextIO | None) -> bool:
