@@ -114,7 +114,7 @@ def ascii_only() -> bool:
     return isinstance(sys.stdout, _AsciiStream)
 
 
-def _cannot_encode(stream: TextIO | None) -> bool:
+def _cannot_encode(stream: TextIO) -> bool:
     encoding = getattr(stream, "encoding", None)
     try:
         "–…≥é".encode(encoding or "ascii")
@@ -126,7 +126,7 @@ def _cannot_encode(stream: TextIO | None) -> bool:
 def degrade_streams() -> None:
     """Wrap ``sys.stdout`` and ``sys.stderr`` in :class:`_AsciiStream` where they cannot
     encode our symbols; a UTF-8 (or Latin-9, …) stream is left as it is."""
-    if _cannot_encode(sys.stdout):
+    if sys.stdout is not None and _cannot_encode(sys.stdout):  # None: fd 1 was closed
         sys.stdout = _AsciiStream(sys.stdout)
-    if _cannot_encode(sys.stderr):
+    if sys.stderr is not None and _cannot_encode(sys.stderr):
         sys.stderr = _AsciiStream(sys.stderr)
