@@ -45,8 +45,16 @@ class LocalEngine:
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="alliance-score") as pool:
+        pool = ThreadPoolExecutor(self.threads, thread_name_prefix="alliance-score")
+        try:
             yield from ordered(lambda job: pool.submit(score_part, job), jobs, self.threads + 1)
+        except BaseException:
+            # An error, a signal or a consumer that stopped: the chunks still running are
+            # not waited for (a signal is honoured at once; ``cli.main`` ends the process
+            # without joining them) and those not started never start.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
 
 def ordered(submit: Any, jobs: Iterable[PartJob], window: int) -> Iterator[Part]:

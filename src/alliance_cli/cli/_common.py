@@ -8,6 +8,7 @@ documented exit code; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -260,7 +261,9 @@ def flush_notices(catalog: Catalog | None) -> None:
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    from ..ui.terminal import ascii_only
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=ascii_only()))
 
 
 def usage(message: str) -> NoReturn:
@@ -273,10 +276,6 @@ class Terminated(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated(signum)
 
 
 def _discard_pending() -> None:
@@ -296,22 +295,50 @@ def main() -> None:
         os.environ.setdefault(var, "1")
     # SIGTERM (timeout, job schedulers) and SIGHUP (a closed terminal) unwind like Ctrl-C,
     # so that a half-written output is discarded rather than left behind; a signal the
-    # caller ignores (nohup) stays ignored.
-    for name in ("SIGTERM", "SIGHUP"):
+    # caller ignores (nohup) stays ignored. Each is remembered: Typer turns Ctrl-C into a
+    # plain exit 130.
+    signalled: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        signalled.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
-            signal.signal(number, _terminate)
+            signal.signal(number, on_signal)
+    from ..ui.terminal import degrade_streams
+
+    degrade_streams()
     try:
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
+        _stop(130, "interrupted")
     except Terminated as exc:
-        sys.stderr.write(f"stopped by {signal.Signals(exc.signum).name}\n")
-        raise SystemExit(128 + exc.signum) from None
+        _stop(128 + exc.signum, f"stopped by {signal.Signals(exc.signum).name}")
+    except SystemExit as exc:
+        if signalled:  # Typer's exit 130 for Ctrl-C, or a command's own (``administer``)
+            _stop(exc.code if isinstance(exc.code, int) else 1 if exc.code else 0, None)
+        raise
     except BrokenPipeError:
         raise SystemExit(0) from None
     finally:
         # Whatever a command left pending (an interrupt between creating an output's
         # temporary file and handing it on): removed. Nothing is pending after a success.
         _discard_pending()
+
+
+def _stop(code: int, message: str | None) -> NoReturn:
+    """End the process after a signal: outputs discarded, the message shown, and then at
+    once — ``SystemExit`` would join the worker threads still computing a chunk nobody
+    needs (seconds for a large one). What held a resource was closed as the signal's
+    exception unwound the command."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second one: same end
+        signal.signal(number, signal.SIG_IGN)
+    _discard_pending()
+    with contextlib.suppress(OSError, ValueError):
+        if message:
+            sys.stderr.write(message + "\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)

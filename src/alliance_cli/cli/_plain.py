@@ -11,6 +11,7 @@ help, and exit 2 — rendered like any other error by ``ui.render.error``.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from typing import Any, NoReturn
 
@@ -110,6 +111,31 @@ def _choices(param: Any) -> str:
     return ", ".join(str(getattr(c, "value", c)) for c in param.type_descriptor.choices)
 
 
+def _check_utf8(args: list[str]) -> None:
+    """Refuse an argument that is not UTF-8 text (Python keeps its bytes as lone surrogates,
+    which no file, database or JSON can hold), before any command writes anything."""
+    for i, arg in enumerate(args):
+        raw = os.fsencode(arg)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            shown = raw.decode("utf-8", "backslashreplace")
+            name, _, value = arg.partition("=") if arg.startswith("--") else ("", "", "")
+            if not value:
+                before = args[i - 1] if i else ""
+                name = (
+                    before
+                    if before[:1] == "-" and before != "--" and "=" not in before
+                    else "argument"
+                )
+                value = shown
+            else:
+                value = shown.partition("=")[2]
+            raise typer.BadParameter(
+                f'{name} "{value}" is not UTF-8 text (convert it to UTF-8)'
+            ) from None
+
+
 def _report_usage(exc: typer.TyperException) -> NoReturn:
     from ..errors import Problem, UsageError
     from ..ui import render
@@ -149,6 +175,7 @@ class PlainGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
+            _check_utf8(args)
             return super().parse_args(ctx, args)
         except typer.TyperException as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # the help is shown already

@@ -230,6 +230,7 @@ def batch(
     from ..result import key_warning
     from ..ui import batch as view
     from ..ui import render
+    from ..ui.terminal import stdout_bytes
 
     started = time.perf_counter()
     check_column_names(id=ids, keep=keep, center=center)
@@ -270,7 +271,7 @@ def batch(
             if warning := key_warning(q):
                 render.warning(warning)
         escape = not no_escape
-        target = out_path if out_path is not None else sys.stdout.buffer
+        target = out_path if out_path is not None else stdout_bytes()
         try:
             with view.ProgressBar() as progress:
                 result = run_batch(

@@ -90,8 +90,10 @@ def backup(
     to_stdout = output is not None and str(output) == "-"
     if to_stdout and sys.stdout.isatty():
         usage("a backup is binary: redirect stdout to a file, or give -o FILE")
+    from ..ui.terminal import stdout_bytes
+
     with reporting():
-        made = maintenance.backup(db_file(db), sys.stdout.buffer if to_stdout else output)
+        made = maintenance.backup(db_file(db), stdout_bytes() if to_stdout else output)
         typer.echo(f"backed up {db_file(db)} to {made if not to_stdout else 'stdout'}", err=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -102,6 +101,8 @@ def export(
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
+    from ..ui.terminal import stdout_text
+
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
         found = build_export(
             store,
@@ -113,7 +114,7 @@ def export(
         )
         written = write_export(
             found,
-            sys.stdout if str(output) == "-" else output,
+            stdout_text() if str(output) == "-" else output,
             codebook=codebook,
             key_file=key_file,
             escape_formulas=not no_escape,

@@ -194,8 +194,9 @@ def score(
         elif output is OutputFormat.csv:
             from ..io.csvout import write_csv
             from ..result import CSV_COLUMNS
+            from ..ui.terminal import stdout_text
 
-            write_csv(sys.stdout, CSV_COLUMNS, report.csv_rows())
+            write_csv(stdout_text(), CSV_COLUMNS, report.csv_rows())
         else:
             render.score(report)
             if recorded is not None:

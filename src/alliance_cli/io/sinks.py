@@ -14,7 +14,6 @@ The format comes from ``--to`` or else the output's extension (:func:`output_for
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,12 +181,13 @@ class DelimitedSink(Sink):
         super().commit()
 
     def discard(self) -> None:
-        try:
-            with contextlib.suppress(Exception):  # discarding anyway; it was raised already
-                self._wait()
-        finally:
-            self._close()
-            super().discard()
+        # The chunk being formatted is not waited for (a signal is honoured at once): its
+        # bytes go to the temporary file, which is removed, or fail on its closed stream.
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._future = None
+        super().discard()
 
 
 def open_sink(
