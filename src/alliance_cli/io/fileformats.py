@@ -45,10 +45,18 @@ def _unreadable(fmt: str, exc: BaseException, label: str) -> InputFileError:
     return InputFileError(Problem("file-parse", f"cannot read as .{fmt}: {message}", label))
 
 
+EXCEL_INPUT_CELLS = 20_000_000
+"""Cells read from an input sheet, counted twice: the cells the sheet stores, and the grid
+they span (rows × columns, up to the last non-blank cell). A sheet over either is refused
+(exit 6) before its cells are laid out, so that a small file cannot declare a grid of
+17 billion cells (A1 and XFD1048576)."""
+
+
 def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None) -> TextTable:
     """One sheet of an ``.xlsx`` workbook: the first row is the header; a row's number is
     its sheet row (the first data row is row 2). ``sheet`` is a sheet name or, when no
-    sheet has that name, a 1-based position; default the first sheet."""
+    sheet has that name, a 1-based position; default the first sheet. Only the cells the
+    sheet stores are read (at most :data:`EXCEL_INPUT_CELLS`, spanning at most as many)."""
     label = name or str(path)
     try:
         import openpyxl  # type: ignore[import-untyped]
@@ -63,27 +71,87 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
         raise _unreadable("xlsx", exc, label) from None
     try:
         ws = _sheet(book, sheet, label)
-        lines = [[_cell(v) for v in values] for values in ws.iter_rows(values_only=True)]
+        lines = _stored_lines(ws, label)
     finally:
         book.close()
-    while lines and not any(c.strip() for c in lines[-1]):
-        lines.pop()
     if not lines:
         raise InputFileError(Problem("file-empty", "the sheet is empty", label))
-    width = max(len(line) for line in lines)
-    while width > 0 and not any(len(line) >= width and line[width - 1].strip() for line in lines):
-        width -= 1  # trailing columns with neither a name nor a value
-    grid = [(line + [""] * width)[:width] for line in lines]
-    columns = tuple(grid[0])
-    body = pd.DataFrame(grid[1:], columns=range(width), dtype=object)
+    width = len(lines[0])
+    columns = tuple(lines[0])
+    body = pd.DataFrame(lines[1:], columns=range(width), dtype=object)
     if not len(body):
         body = pd.DataFrame({k: pd.Series([], dtype=object) for k in range(width)})
-    rows = np.arange(2, len(grid) + 1, dtype=np.int64)
+    rows = np.arange(2, len(lines) + 1, dtype=np.int64)
     return finish(body, columns, rows, label, "", "", "xlsx")
+
+
+def _stored_lines(ws: Any, label: str) -> list[list[str]]:
+    """The sheet's rows as texts, from its declared top-left cell (as openpyxl reads it) to
+    its last non-blank row and column; only stored cells are visited, so blank rows and
+    columns cost nothing until the grid is laid out — and that grid is refused when it
+    exceeds :data:`EXCEL_INPUT_CELLS`, as is a sheet storing more cells."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
+
+    top, left = ws.min_row or 1, ws.min_column or 1
+    book = ws.parent
+    stored: list[tuple[int, list[tuple[int, str]]]] = []
+    count = last_row = last_column = 0
+    with ws._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            ws._shared_strings,
+            data_only=book.data_only,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for r, cells in parser.parse():
+            texts = [
+                (c["column"] - left, _cell(c["value"]))
+                for c in cells
+                if c["value"] is not None and c["column"] >= left
+            ]
+            if r < top or not texts:
+                continue
+            count += len(texts)
+            if count > EXCEL_INPUT_CELLS:
+                raise _too_large(ws.title, f"stores more than {EXCEL_INPUT_CELLS:,} cells", label)
+            stored.append((r - top, texts))
+            filled = [k for k, text in texts if text.strip()]
+            if filled:
+                last_row, last_column = (
+                    max(last_row, r - top + 1),
+                    max(last_column, max(filled) + 1),
+                )
+    if last_row * last_column > EXCEL_INPUT_CELLS:
+        raise _too_large(
+            ws.title,
+            f"spans {last_row:,} rows × {last_column:,} columns ({last_row * last_column:,} cells)",
+            label,
+        )
+    lines = [[""] * last_column for _ in range(last_row)]
+    for r, texts in stored:
+        for k, text in texts:
+            if r < last_row and k < last_column:
+                lines[r][k] = text
+    return lines
+
+
+def _too_large(title: str, what: str, label: str) -> InputFileError:
+    return InputFileError(
+        Problem(
+            "sheet-too-large",
+            f'sheet "{title}" {what}; at most {EXCEL_INPUT_CELLS:,} cells are read from a sheet',
+            label,
+        ),
+        hint="delete the cells far outside the table (Ctrl+End in Excel goes to the last one)",
+    )
 
 
 def _sheet(book: Any, sheet: str | None, label: str) -> Any:
     names = list(book.sheetnames)
+    if not names:
+        raise InputFileError(Problem("file-empty", "the workbook has no sheet", label))
     if sheet is None:
         return book[names[0]]
     if sheet in names:

@@ -1,0 +1,231 @@
+"""Excel inputs and outputs under hostile files and a full disk (issue 11): a sheet is read
+from the cells it stores, within a documented limit; a broken workbook is one exit 6 that
+names the file and the part; an Excel output that cannot be written leaves its target as it
+was and prints no "Exception ignored".
+
+The workbooks are written as XML by hand (zipfile), so that each holds exactly the flaw under
+test; the runs that could grow without bound run in a subprocess under a memory limit, so a
+regression fails (MemoryError, a traceback) instead of taking the machine."""
+
+from __future__ import annotations
+
+import csv
+import os
+import resource
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alliance_cli.cli import app
+from alliance_cli.io import fileformats
+
+runner = CliRunner()
+ITEMS = [f"wai{i}" for i in range(1, 13)]
+ANSWERS = [[5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4], [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2]]
+TIMEOUT = 300  # a run that grows without bound fails here instead of hanging the suite
+MEMORY = 3 << 30  # address space of a subprocess: ample for a small sheet, not for 10 GB
+MAIN = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
+
+
+def write_parts(path: Path, sheet: str, strings: list[str] | None = None) -> Path:
+    """A minimal workbook: one sheet named "data" whose XML is ``sheet``, and shared strings
+    when given."""
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    has_strings = strings is not None
+    types = (
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+        'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
+        f'<Override PartName="/{SHEET}" ContentType="{ct}.worksheet+xml"/>'
+        + (
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings+xml"/>'
+            if has_strings
+            else ""
+        )
+        + "</Types>"
+    )
+    parts = {
+        "[Content_Types].xml": types,
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{pkg}"><Relationship '
+        f'Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook {MAIN} xmlns:r="{rel}"><sheets>'
+        '<sheet name="data" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{pkg}">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        + (
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+            if has_strings
+            else ""
+        )
+        + "</Relationships>",
+        SHEET: sheet,
+    }
+    if strings is not None:
+        parts["xl/sharedStrings.xml"] = (
+            f'<?xml version="1.0"?><sst {MAIN}>'
+            + "".join(f"<si><t>{s}</t></si>" for s in strings)
+            + "</sst>"
+        )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return path
+
+
+def column_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def cell(ref: str, value: str | int) -> str:
+    if isinstance(value, int):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+
+
+def table_rows() -> list[list[str | int]]:
+    return [["id", *ITEMS], *([f"p{k}", *row] for k, row in enumerate(ANSWERS))]
+
+
+def sheet_xml(rows: list[list[str | int]], *, dimension: str | None = None, extra: str = "") -> str:
+    body = "".join(
+        f'<row r="{r}">'
+        + "".join(cell(f"{column_letters(k)}{r}", v) for k, v in enumerate(row, 1))
+        + "</row>"
+        for r, row in enumerate(rows, 1)
+    )
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (
+        f'<?xml version="1.0"?><worksheet {MAIN}>{dim}<sheetData>{body}{extra}</sheetData>'
+        "</worksheet>"
+    )
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def alliance(
+    *args: str, limit: int | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m alliance_cli ARGS`` under a memory limit, or with ``ulimit -f LIMIT``
+    (bytes) and SIGXFSZ ignored, as a shell's ``ulimit -f`` leaves Python."""
+
+    def file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "alliance_cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            cwd=cwd,
+            preexec_fn=_limit_memory if limit is None else file_size,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"alliance {' '.join(args)} still running after {TIMEOUT} s")
+
+
+# -- only stored cells are read, within a limit ---------------------------------------------------
+
+
+def test_a_cell_at_the_far_corner_is_refused_by_the_grid_it_spans(tmp_path: Path) -> None:
+    """The 4.6 KB file of the issue: A1 and XFD1048576. Today the reader lays out the whole
+    grid (17 billion cells) and dies of memory; now it is refused by the limit, by name."""
+    data = write_parts(
+        tmp_path / "corner.xlsx",
+        sheet_xml(
+            [["id"]],
+            dimension="A1:XFD1048576",
+            extra=f'<row r="1048576">{cell("XFD1048576", 7)}</row>',
+        ),
+    )
+    assert data.stat().st_size < 5_000
+    result = alliance("batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "out.csv"))
+    assert result.stderr == (
+        f'error: {data}: sheet "data" spans 1,048,576 rows × 16,384 columns '
+        "(17,179,869,184 cells); at most 20,000,000 cells are read from a sheet\n"
+        "delete the cells far outside the table (Ctrl+End in Excel goes to the last one)\n"
+    )
+    assert result.returncode == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corner.xlsx"]
+
+
+def test_a_sheet_declaring_the_whole_grid_is_read_from_its_stored_cells(tmp_path: Path) -> None:
+    """A dimension tag claiming A1:XFD1048576 over a table of 40,000 rows: today openpyxl's
+    reader widens every row to the declared 16,384 columns (655 million cells, beyond the
+    memory limit); the stored cells give the same scores as the same table as CSV."""
+    rows: list[list[str | int]] = [
+        ["id", *ITEMS],
+        *([f"p{k}", *ANSWERS[k % 2]] for k in range(40_000)),
+    ]
+    data = write_parts(tmp_path / "big.xlsx", sheet_xml(rows, dimension="A1:XFD1048576"))
+    same = tmp_path / "same.csv"
+    with same.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    result = alliance("batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "x.csv"))
+    assert result.returncode == 0, result.stderr
+    reference = alliance("batch", str(same), "-q", "wai-sr", "-o", str(tmp_path / "c.csv"))
+    assert reference.returncode == 0, reference.stderr
+    scores = (tmp_path / "x.csv").read_text(encoding="utf-8")
+    assert scores == (tmp_path / "c.csv").read_text(encoding="utf-8")
+    assert len(scores.splitlines()) == 40_001  # the header and every row, no blank rows
+
+
+def test_a_sheet_storing_more_cells_than_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fileformats, "EXCEL_INPUT_CELLS", 30)
+    data = write_parts(tmp_path / "in.xlsx", sheet_xml(table_rows()))  # 39 stored cells
+    result = runner.invoke(app, ["batch", str(data), "-q", "wai-sr"])
+    assert result.exit_code == 6
+    assert result.stderr == (
+        f'error: {data}: sheet "data" stores more than 30 cells; at most 30 cells are read '
+        "from a sheet\n"
+        "delete the cells far outside the table (Ctrl+End in Excel goes to the last one)\n"
+    )
+
+
+def test_the_limit_itself_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fileformats, "EXCEL_INPUT_CELLS", 39)  # 3 rows × 13 columns, all stored
+    data = write_parts(tmp_path / "in.xlsx", sheet_xml(table_rows()))
+    result = runner.invoke(app, ["batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "o.csv").open(encoding="utf-8")))
+    # WAI-SR total: the mean of the 12 answers (INSTRUMENTS.md), by hand from ANSWERS.
+    assert [r["wai-sr.total"] for r in rows] == ["4.3333333333", "2.75"]  # 52/12, 33/12
+
+
+def test_blank_cells_beyond_the_table_do_not_count_for_the_grid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored but empty cells (a formatted or cleared cell far away) are no part of the table
+    and do not make it refused."""
+    monkeypatch.setattr(fileformats, "EXCEL_INPUT_CELLS", 40)
+    far = '<row r="5000"><c r="ZZ5000" t="inlineStr"><is><t> </t></is></c></row>'
+    data = write_parts(tmp_path / "in.xlsx", sheet_xml(table_rows(), extra=far))
+    result = runner.invoke(app, ["batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.stderr
+    assert len((tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()) == 3
