@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -229,3 +230,61 @@ def test_blank_cells_beyond_the_table_do_not_count_for_the_grid(
     result = runner.invoke(app, ["batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 0, result.stderr
     assert len((tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()) == 3
+
+
+# -- a broken workbook is one exit 6 naming the part ----------------------------------------------
+
+
+def _lol(dimension: bool) -> str:
+    """The "billion laughs": ten entities of ten of the one before, nine deep."""
+    entities = '<!ENTITY lol0 "lol">' + "".join(
+        f'<!ENTITY lol{i} "' + f"&lol{i - 1};" * 10 + '">' for i in range(1, 10)
+    )
+    dim = '<dimension ref="A1"/>' if dimension else ""
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><worksheet {MAIN}>{dim}<sheetData>'
+        f'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData>'
+        "</worksheet>"
+    )
+
+
+def _truncated(dimension: bool) -> str:
+    rows = [["id", *ITEMS], *([f"p{k}", *ANSWERS[0]] for k in range(50))]
+    text = sheet_xml(rows, dimension="A1:M51" if dimension else None)
+    return text[: text.index('<row r="30">')]  # a file cut off in the middle of the rows
+
+
+BROKEN = {
+    # (sheet XML, shared strings, the reason that follows the part)
+    "truncated": (_truncated(False), None, r"no element found: line 1, column \d+"),
+    "truncated-after-dimension": (_truncated(True), None, r"no element found: line 1, column \d+"),
+    "shared-string-index": (
+        f'<?xml version="1.0"?><worksheet {MAIN}><sheetData><row r="1"><c r="A1" t="s"><v>0</v>'
+        '</c><c r="B1" t="s"><v>7</v></c></row></sheetData></worksheet>',
+        ["id"],
+        "a cell refers to a shared string the workbook does not have",
+    ),
+    "entity-expansion": (
+        _lol(False),
+        None,
+        r"limit on input amplification factor \(from DTD and entities\) breached: "
+        r"line 1, column \d+",
+    ),
+    "entity-expansion-after-dimension": (
+        _lol(True),
+        None,
+        r"limit on input amplification factor \(from DTD and entities\) breached: "
+        r"line 1, column \d+",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_sheet_is_exit_6_naming_the_file_and_the_part(case: str, tmp_path: Path) -> None:
+    sheet, strings, reason = BROKEN[case]
+    data = write_parts(tmp_path / "in.xlsx", sheet, strings)
+    result = alliance("batch", str(data), "-q", "wai-sr", "-o", str(tmp_path / "out.csv"))
+    prefix = re.escape(f"error: {data}: cannot read as .xlsx: part {SHEET}: ")
+    assert re.fullmatch(prefix + reason + "\n", result.stderr), result.stderr
+    assert result.returncode == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]

@@ -40,9 +40,12 @@ def _missing_library(fmt: str, label: str) -> InputFileError:
     )
 
 
-def _unreadable(fmt: str, exc: BaseException, label: str) -> InputFileError:
+def _unreadable(
+    fmt: str, exc: BaseException, label: str, part: str | None = None
+) -> InputFileError:
     message = str(exc).strip() or type(exc).__name__
-    return InputFileError(Problem("file-parse", f"cannot read as .{fmt}: {message}", label))
+    where = f"part {part}: " if part else ""
+    return InputFileError(Problem("file-parse", f"cannot read as .{fmt}: {where}{message}", label))
 
 
 EXCEL_INPUT_CELLS = 20_000_000
@@ -56,7 +59,10 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
     """One sheet of an ``.xlsx`` workbook: the first row is the header; a row's number is
     its sheet row (the first data row is row 2). ``sheet`` is a sheet name or, when no
     sheet has that name, a 1-based position; default the first sheet. Only the cells the
-    sheet stores are read (at most :data:`EXCEL_INPUT_CELLS`, spanning at most as many)."""
+    sheet stores are read (at most :data:`EXCEL_INPUT_CELLS`, spanning at most as many);
+    a workbook that cannot be read — not a zip, broken XML, a cell naming a shared string
+    the workbook lacks, entities expanding beyond expat's limit — is one ``file-parse``
+    error naming the part."""
     label = name or str(path)
     try:
         import openpyxl  # type: ignore[import-untyped]
@@ -65,15 +71,21 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
-    try:
+    part: str | None = None
+    try:  # the one guard where an Excel input enters: zip, XML and openpyxl errors alike
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip, XML and openpyxl errors alike
-        raise _unreadable("xlsx", exc, label) from None
-    try:
-        ws = _sheet(book, sheet, label)
-        lines = _stored_lines(ws, label)
-    finally:
-        book.close()
+        try:
+            ws = _sheet(book, sheet, label)
+            part = str(ws._worksheet_path)
+            lines = _stored_lines(ws, label)
+        finally:
+            book.close()
+    except InputFileError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, IndexError) and part is not None:
+            exc = ValueError("a cell refers to a shared string the workbook does not have")
+        raise _unreadable("xlsx", exc, label, part or _broken_part(path)) from None
     if not lines:
         raise InputFileError(Problem("file-empty", "the sheet is empty", label))
     width = len(lines[0])
@@ -146,6 +158,30 @@ def _too_large(title: str, what: str, label: str) -> InputFileError:
         ),
         hint="delete the cells far outside the table (Ctrl+End in Excel goes to the last one)",
     )
+
+
+def _broken_part(path: Path) -> str | None:
+    """The first XML part of the workbook that does not parse, to name it in the error
+    (openpyxl's errors do not); each part is only checked, never built, by expat."""
+    import zipfile
+    from xml.parsers import expat
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith((".xml", ".rels")):
+                    continue
+                parser = expat.ParserCreate()
+                try:
+                    with archive.open(info) as stream:
+                        while chunk := stream.read(1 << 16):
+                            parser.Parse(chunk, False)
+                    parser.Parse(b"", True)
+                except expat.ExpatError:
+                    return info.filename
+    except Exception:  # not a zip, a bad member: the error itself says enough
+        return None
+    return None
 
 
 def _sheet(book: Any, sheet: str | None, label: str) -> Any:
