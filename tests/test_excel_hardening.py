@@ -288,3 +288,31 @@ def test_a_broken_sheet_is_exit_6_naming_the_file_and_the_part(case: str, tmp_pa
     assert re.fullmatch(prefix + reason + "\n", result.stderr), result.stderr
     assert result.returncode == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]
+
+
+# -- an Excel output that cannot be written ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rows", "limit"), [(2, 5_000), (2, 1_000), (3_000, 100_000)])
+def test_an_excel_output_over_the_file_size_limit_leaves_the_target_intact(
+    tmp_path: Path, rows: int, limit: int
+) -> None:
+    """``ulimit -f``: the file being written stops growing (EFBIG). Two rows fail in the
+    zip archive being saved (today: "Exception ignored in ZipFile.__del__" after the
+    error), two rows under 1,000 bytes and 3,000 rows in openpyxl's temporary sheet files."""
+    data = tmp_path / "in.csv"
+    with data.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["id", *ITEMS])
+        out.writerows([f"p{k}", *ANSWERS[k % 2]] for k in range(rows))
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"the old file")
+    result = alliance(
+        "batch", "in.csv", "-q", "wai-sr", "-o", "out.xlsx", limit=limit, cwd=tmp_path
+    )
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.endswith("error: out.xlsx: cannot write the file: File too large\n")
+    assert "Exception ignored" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert target.read_bytes() == b"the old file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.xlsx"]
