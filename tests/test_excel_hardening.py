@@ -290,6 +290,21 @@ def test_a_broken_sheet_is_exit_6_naming_the_file_and_the_part(case: str, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]
 
 
+def test_a_workbook_without_a_sheet_is_exit_6(tmp_path: Path) -> None:
+    """A workbook whose sheet list is empty: today an IndexError traceback."""
+    data = write_parts(tmp_path / "in.xlsx", sheet_xml(table_rows()))
+    with zipfile.ZipFile(data) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    book = parts["xl/workbook.xml"].decode()
+    parts["xl/workbook.xml"] = re.sub("<sheet [^>]*/>", "", book).encode()
+    with zipfile.ZipFile(data, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    result = runner.invoke(app, ["batch", str(data), "-q", "wai-sr"])
+    assert result.exit_code == 6
+    assert result.stderr == f"error: {data}: the workbook has no sheet\n"
+
+
 # -- an Excel output that cannot be written ------------------------------------------------------
 
 
