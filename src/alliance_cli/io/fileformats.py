@@ -98,13 +98,12 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
 
 
 def _stored_lines(ws: Any, label: str) -> list[list[str]]:
-    """The sheet's rows as texts, from its declared top-left cell (as openpyxl reads it) to
-    its last non-blank row and column; only stored cells are visited, so blank rows and
+    """The sheet's rows as texts, from A1 (so row numbers are the sheet's) to its last
+    non-blank row and column; only stored cells are visited, so blank rows and
     columns cost nothing until the grid is laid out — and that grid is refused when it
     exceeds :data:`EXCEL_INPUT_CELLS`, as is a sheet storing more cells."""
     from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
 
-    top, left = ws.min_row or 1, ws.min_column or 1
     book = ws.parent
     stored: list[tuple[int, list[tuple[int, str]]]] = []
     count = last_row = last_column = 0
@@ -119,20 +118,20 @@ def _stored_lines(ws: Any, label: str) -> list[list[str]]:
         )
         for r, cells in parser.parse():
             texts = [
-                (c["column"] - left, _cell(c["value"]))
+                (c["column"] - 1, _cell(c["value"]))
                 for c in cells
-                if c["value"] is not None and c["column"] >= left
+                if c["value"] is not None and c["column"] >= 1
             ]
-            if r < top or not texts:
+            if r < 1 or not texts:
                 continue
             count += len(texts)
             if count > EXCEL_INPUT_CELLS:
                 raise _too_large(ws.title, f"stores more than {EXCEL_INPUT_CELLS:,} cells", label)
-            stored.append((r - top, texts))
+            stored.append((r - 1, texts))
             filled = [k for k, text in texts if text.strip()]
             if filled:
                 last_row, last_column = (
-                    max(last_row, r - top + 1),
+                    max(last_row, r),
                     max(last_column, max(filled) + 1),
                 )
     if last_row * last_column > EXCEL_INPUT_CELLS:
