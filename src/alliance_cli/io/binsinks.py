@@ -294,11 +294,29 @@ class ExcelSink(Sink):
                 ]
                 for row in zip(*cells, strict=True):
                     append(row)
-            self.book.save(self.pending.stream)
+            self._save()
         except OSError as exc:
             self.discard()
             raise _unwritable(self.pending.target, exc) from exc
         super().commit()
+
+    def _save(self) -> None:
+        """``Workbook.save`` into the pending file, but a zip archive that fails half way
+        (the disk full, ``ulimit -f``) is closed here and now: left open, the garbage
+        collector would close it after the file is gone and print "Exception ignored"."""
+        import datetime as dt
+        import zipfile
+
+        from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+
+        archive = zipfile.ZipFile(self.pending.stream, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.book.properties.modified = dt.datetime.now(tz=dt.UTC).replace(tzinfo=None)
+        try:
+            ExcelWriter(self.book, archive).save()
+        except BaseException:
+            with contextlib.suppress(Exception):  # its own write fails too; the file is dropped
+                archive.close()
+            raise
 
     def discard(self) -> None:
         self.held = []

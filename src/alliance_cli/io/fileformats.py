@@ -40,15 +40,29 @@ def _missing_library(fmt: str, label: str) -> InputFileError:
     )
 
 
-def _unreadable(fmt: str, exc: BaseException, label: str) -> InputFileError:
+def _unreadable(
+    fmt: str, exc: BaseException, label: str, part: str | None = None
+) -> InputFileError:
     message = str(exc).strip() or type(exc).__name__
-    return InputFileError(Problem("file-parse", f"cannot read as .{fmt}: {message}", label))
+    where = f"part {part}: " if part else ""
+    return InputFileError(Problem("file-parse", f"cannot read as .{fmt}: {where}{message}", label))
+
+
+EXCEL_INPUT_CELLS = 20_000_000
+"""Cells read from an input sheet, counted twice: the cells the sheet stores, and the grid
+they span (rows × columns, up to the last non-blank cell). A sheet over either is refused
+(exit 6) before its cells are laid out, so that a small file cannot declare a grid of
+17 billion cells (A1 and XFD1048576)."""
 
 
 def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None) -> TextTable:
     """One sheet of an ``.xlsx`` workbook: the first row is the header; a row's number is
     its sheet row (the first data row is row 2). ``sheet`` is a sheet name or, when no
-    sheet has that name, a 1-based position; default the first sheet."""
+    sheet has that name, a 1-based position; default the first sheet. Only the cells the
+    sheet stores are read (at most :data:`EXCEL_INPUT_CELLS`, spanning at most as many);
+    a workbook that cannot be read — not a zip, broken XML, a cell naming a shared string
+    the workbook lacks, entities expanding beyond expat's limit — is one ``file-parse``
+    error naming the part."""
     label = name or str(path)
     try:
         import openpyxl  # type: ignore[import-untyped]
@@ -57,33 +71,122 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
-    try:
+    part: str | None = None
+    try:  # the one guard where an Excel input enters: zip, XML and openpyxl errors alike
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip, XML and openpyxl errors alike
-        raise _unreadable("xlsx", exc, label) from None
-    try:
-        ws = _sheet(book, sheet, label)
-        lines = [[_cell(v) for v in values] for values in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
-    while lines and not any(c.strip() for c in lines[-1]):
-        lines.pop()
+        try:
+            ws = _sheet(book, sheet, label)
+            part = str(ws._worksheet_path)
+            lines = _stored_lines(ws, label)
+        finally:
+            book.close()
+    except InputFileError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, IndexError) and part is not None:
+            exc = ValueError("a cell refers to a shared string the workbook does not have")
+        raise _unreadable("xlsx", exc, label, part or _broken_part(path)) from None
     if not lines:
         raise InputFileError(Problem("file-empty", "the sheet is empty", label))
-    width = max(len(line) for line in lines)
-    while width > 0 and not any(len(line) >= width and line[width - 1].strip() for line in lines):
-        width -= 1  # trailing columns with neither a name nor a value
-    grid = [(line + [""] * width)[:width] for line in lines]
-    columns = tuple(grid[0])
-    body = pd.DataFrame(grid[1:], columns=range(width), dtype=object)
+    width = len(lines[0])
+    columns = tuple(lines[0])
+    body = pd.DataFrame(lines[1:], columns=range(width), dtype=object)
     if not len(body):
         body = pd.DataFrame({k: pd.Series([], dtype=object) for k in range(width)})
-    rows = np.arange(2, len(grid) + 1, dtype=np.int64)
+    rows = np.arange(2, len(lines) + 1, dtype=np.int64)
     return finish(body, columns, rows, label, "", "", "xlsx")
+
+
+def _stored_lines(ws: Any, label: str) -> list[list[str]]:
+    """The sheet's rows as texts, from A1 (so row numbers are the sheet's) to its last
+    non-blank row and column; only stored cells are visited, so blank rows and
+    columns cost nothing until the grid is laid out — and that grid is refused when it
+    exceeds :data:`EXCEL_INPUT_CELLS`, as is a sheet storing more cells."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
+
+    book = ws.parent
+    stored: list[tuple[int, list[tuple[int, str]]]] = []
+    count = last_row = last_column = 0
+    with ws._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            ws._shared_strings,
+            data_only=book.data_only,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for r, cells in parser.parse():
+            texts = [
+                (c["column"] - 1, _cell(c["value"]))
+                for c in cells
+                if c["value"] is not None and c["column"] >= 1
+            ]
+            if r < 1 or not texts:
+                continue
+            count += len(texts)
+            if count > EXCEL_INPUT_CELLS:
+                raise _too_large(ws.title, f"stores more than {EXCEL_INPUT_CELLS:,} cells", label)
+            stored.append((r - 1, texts))
+            filled = [k for k, text in texts if text.strip()]
+            if filled:
+                last_row, last_column = (
+                    max(last_row, r),
+                    max(last_column, max(filled) + 1),
+                )
+    if last_row * last_column > EXCEL_INPUT_CELLS:
+        raise _too_large(
+            ws.title,
+            f"spans {last_row:,} rows × {last_column:,} columns ({last_row * last_column:,} cells)",
+            label,
+        )
+    lines = [[""] * last_column for _ in range(last_row)]
+    for r, texts in stored:
+        for k, text in texts:
+            if r < last_row and k < last_column:
+                lines[r][k] = text
+    return lines
+
+
+def _too_large(title: str, what: str, label: str) -> InputFileError:
+    return InputFileError(
+        Problem(
+            "sheet-too-large",
+            f'sheet "{title}" {what}; at most {EXCEL_INPUT_CELLS:,} cells are read from a sheet',
+            label,
+        ),
+        hint="delete the cells far outside the table (Ctrl+End in Excel goes to the last one)",
+    )
+
+
+def _broken_part(path: Path) -> str | None:
+    """The first XML part of the workbook that does not parse, to name it in the error
+    (openpyxl's errors do not); each part is only checked, never built, by expat."""
+    import zipfile
+    from xml.parsers import expat
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith((".xml", ".rels")):
+                    continue
+                parser = expat.ParserCreate()
+                try:
+                    with archive.open(info) as stream:
+                        while chunk := stream.read(1 << 16):
+                            parser.Parse(chunk, False)
+                    parser.Parse(b"", True)
+                except expat.ExpatError:
+                    return info.filename
+    except Exception:  # not a zip, a bad member: the error itself says enough
+        return None
+    return None
 
 
 def _sheet(book: Any, sheet: str | None, label: str) -> Any:
     names = list(book.sheetnames)
+    if not names:
+        raise InputFileError(Problem("file-empty", "the workbook has no sheet", label))
     if sheet is None:
         return book[names[0]]
     if sheet in names:

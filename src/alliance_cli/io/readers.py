@@ -13,7 +13,8 @@ is read:
 
 * Excel ``.xlsx`` (openpyxl): one sheet (``sheet``: a name, else a 1-based position; default
   the first); the first sheet row is the header and row numbers are the sheet's rows, so
-  the first data row is row 2. Formulas give their cached values.
+  the first data row is row 2. Formulas give their cached values. Only the stored cells are
+  read, within :data:`~.fileformats.EXCEL_INPUT_CELLS`.
 * SPSS ``.sav``/``.zsav`` and Stata ``.dta`` (pyreadstat): numeric codes are kept as the
   answers (the file's value labels are not applied, so "3" is read rather than "Fairly
   often"; the labels are kept in ``TextTable.value_labels`` and checked against the scale,
