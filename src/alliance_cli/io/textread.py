@@ -39,6 +39,8 @@ from ..errors import InputFileError, Problem, UsageError
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 BLOCK_BYTES = 8 << 20
+NAME_LIMIT = 131_072
+"""Characters in a column name (the ``csv`` module's default field limit)."""
 """Bytes read from the file at a time."""
 STDIN_NAME = "stdin"
 
@@ -183,22 +185,42 @@ class TextFile:
         return newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
 
     def _header(self) -> tuple[str, ...]:
-        while True:
-            ends = self._ends(self._buffer)
-            if len(ends) or not self._fill(len(self._buffer) + BLOCK_BYTES):
-                break
-        end = int(ends[0]) + 1 if len(ends) else len(self._buffer)
-        text = self._text(self._buffer[:end], 1)
-        self._line += self._buffer[:end].count(b"\n")
-        self._buffer = self._buffer[end:]
-        self._record = 1
-        row = next(csv.reader(io.StringIO(text), delimiter=self.delimiter), [])
+        """The first record as Python's ``csv`` reads it (a stray quote inside a name is a
+        character, as there), taken line by line so the body starts right after it."""
+        reader = csv.reader(self._header_lines(), delimiter=self.delimiter)
+        try:
+            row = next(reader, [])
+        except csv.Error as exc:
+            raise self._header_error(reader.line_num, _reason(str(exc))) from None
+        if reader.line_num > 1 and self._eof and not self._buffer:
+            raise self._header_error(1, "a quote opened in the header row is never closed")
+        if any(len(cell) > NAME_LIMIT for cell in row):
+            raise self._header_error(1, _reason("field larger than field limit"))
         if not any(cell.strip() for cell in row):
             raise InputFileError(
                 Problem("file-parse", "the first line (the header row) is empty", self.name),
                 hint="the first line of the file must name the columns",
             )
+        self._record = 1
         return tuple(row)
+
+    def _header_lines(self) -> Iterator[str]:
+        while True:
+            cut = self._buffer.find(b"\n")
+            while cut < 0 and self._fill(len(self._buffer) + BLOCK_BYTES):
+                cut = self._buffer.find(b"\n")
+            end = cut + 1 if cut >= 0 else len(self._buffer)
+            if not end:
+                return
+            data, self._buffer = self._buffer[:end], self._buffer[end:]
+            yield self._text(data, self._line)
+            self._line += data.count(b"\n")
+
+    def _header_error(self, line: int, reason: str) -> InputFileError:
+        return InputFileError(
+            Problem("file-parse", f"line {line}: cannot read the header row: {reason}", self.name),
+            hint="check the quoting of the header row, and the delimiter (--sep)",
+        )
 
     def _text(self, data: bytes, line: int) -> str:
         try:
@@ -306,6 +328,9 @@ class TextFile:
         import pandas as pd  # type: ignore[import-untyped]
 
         text = self._text(run.data, run.first_line)
+        # No cell is longer than the run: a long cell is the batch checks' bad cell (row and
+        # column named), never a failure of the whole file. (Raised only, never lowered.)
+        csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
         width = len(self.columns)
         cells: list[list[str]] = []
         numbers: list[int] = []
@@ -338,6 +363,15 @@ class TextFile:
         if not cells:
             frame = pd.DataFrame({j: pd.Series([], dtype=object) for j in range(width)})
         return frame, np.array(numbers, dtype=np.int64)
+
+
+def _reason(error: str) -> str:
+    """A ``csv.Error`` of the header row in the user's terms."""
+    if error.startswith("field larger"):
+        return f"a column name is longer than {NAME_LIMIT:,} characters"
+    if error.startswith("new-line character"):
+        return "a line break (a carriage return) inside an unquoted column name"
+    return error
 
 
 def _has_empty_line(buffer: bytes) -> bool:

@@ -1,0 +1,115 @@
+"""Delimited text input that used to be lost or end in a traceback (issue 11): a stray quote
+in the header, ``csv.Error`` in the header, a huge data cell, UTF-16, a million columns and
+aborts of the native reader at exit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+# The CLI helpers and the environment fixture of the survey tests.
+from .test_batch_surveys import _env, run  # noqa: F401
+
+WAI = [f"wai{i}" for i in range(1, 13)]
+
+
+def said(result: Any) -> list[str]:
+    return [" ".join(line.split()) for line in result.stderr.splitlines()]
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def lines(path: Path, *rows: str) -> Path:
+    """``rows`` written as they are (the csv module would quote what these tests break)."""
+    path.write_bytes("".join(f"{row}\n" for row in rows).encode("utf-8"))
+    return path
+
+
+def answers(value: int, n: int = 12) -> str:
+    return ",".join([str(value)] * n)
+
+
+# -- the header row, read as Python's csv reads it -------------------------------------------------
+
+
+def test_a_stray_quote_in_the_header_keeps_every_data_row(tmp_path: Path) -> None:
+    """``id"`` is a name with a quote in it (as csv.reader has it), not the start of a quoted
+    cell that swallows the file: both rows are read and scored, one with a stray quote too."""
+    src = lines(
+        tmp_path / "in.csv", f'id",{",".join(WAI)}', f"p1,{answers(3)}", f'p2",{answers(4)}'
+    )
+    with src.open(newline="", encoding="utf-8") as f:
+        assert len(list(csv.reader(f))) == 3  # the reference: a header and two rows
+    result = run("batch", str(src), "-q", "wai-sr", "-o", "-")
+    assert result.exit_code == 0, result.output
+    out = rows_of(result.stdout)
+    # All twelve answers equal, so every WAI-SR scale mean is that answer.
+    assert [(r["row"], r['id"'], r["wai-sr.total"], r["wai-sr.goal"]) for r in out] == [
+        ("2", "p1", "3", "3"),
+        ("3", 'p2"', "4", "4"),
+    ]
+    assert "read 2 rows" in result.stderr
+
+
+def test_an_unclosed_quote_in_the_header_is_refused_with_its_line(tmp_path: Path) -> None:
+    src = lines(tmp_path / "in.csv", f'id,"wai1,{",".join(WAI[1:])}', f"p1,{answers(3)}")
+    result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 6, result.output
+    assert said(result) == [
+        f"error: {src}: line 1: cannot read the header row: a quote opened in the header row "
+        "is never closed",
+        "check the quoting of the header row, and the delimiter (--sep)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_a_bare_cr_in_the_header_is_a_clear_error(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(f"id,wa\ri1,{','.join(WAI[1:])}\np1,{answers(3)}\n".encode())
+    result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 6, result.output
+    assert said(result) == [
+        f"error: {src}: line 1: cannot read the header row: a line break (a carriage return) "
+        "inside an unquoted column name",
+        "check the quoting of the header row, and the delimiter (--sep)",
+    ]
+
+
+def test_a_header_name_over_the_limit_is_a_clear_error(tmp_path: Path) -> None:
+    """131,072 characters is csv's field limit; a longer name is refused on line 1 (exit 6)."""
+    src = lines(tmp_path / "in.csv", f"id,{','.join(WAI)},{'x' * 131_073}", f"p1,{answers(3)},a")
+    result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 6, result.output
+    assert said(result) == [
+        f"error: {src}: line 1: cannot read the header row: a column name is longer than "
+        "131,072 characters",
+        "check the quoting of the header row, and the delimiter (--sep)",
+    ]
+    ok = lines(tmp_path / "ok.csv", f"id,{','.join(WAI)},{'x' * 131_072}", f"p1,{answers(3)},a")
+    assert run("batch", str(ok), "-q", "wai-sr", "-o", "-").exit_code == 0
+
+
+def test_a_data_cell_over_the_csv_field_limit_is_a_bad_cell(tmp_path: Path) -> None:
+    """A short row sends the run to the csv module (which pads it); the 140,000-character cell
+    in it is a bad cell with its row and column (exit 65), not a failure of the file."""
+    src = lines(
+        tmp_path / "in.csv",
+        f"id,{','.join(WAI)}",
+        f'p1,{answers(3, 11)},"{"4" * 140_000}"',
+        f"p2,{answers(3, 11)}",
+    )
+    bad = tmp_path / "bad.csv"
+    result = run(
+        "batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"), "--errors", str(bad)
+    )
+    assert result.exit_code == 65, result.output
+    limit = csv.field_size_limit(1 << 20)
+    try:
+        cells = rows_of(bad.read_text(encoding="utf-8"))
+    finally:
+        csv.field_size_limit(limit)
+    assert [(c["row"], c["column"], len(c["value"])) for c in cells] == [("2", "wai12", 140_000)]
