@@ -113,3 +113,51 @@ def test_a_data_cell_over_the_csv_field_limit_is_a_bad_cell(tmp_path: Path) -> N
     finally:
         csv.field_size_limit(limit)
     assert [(c["row"], c["column"], len(c["value"])) for c in cells] == [("2", "wai12", 140_000)]
+
+
+# -- UTF-16 ---------------------------------------------------------------------------------------
+
+
+def utf16(path: Path, codec: str) -> Path:
+    """What Excel's "Unicode text" and many Windows tools write (``utf-16`` adds the BOM)."""
+    path.write_bytes(f"id,{','.join(WAI)}\np1,{answers(3)}\n".encode(codec))
+    return path
+
+
+def test_utf16_with_a_bom_is_named(tmp_path: Path) -> None:
+    src = utf16(tmp_path / "in.csv", "utf-16")
+    result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 6, result.output
+    assert said(result) == [
+        f"error: {src}: the file starts with a UTF-16 byte-order mark: it is not utf-8-sig text",
+        "give its encoding with --encoding utf-16 (or save it as UTF-8)",
+    ]
+    again = run("batch", str(src), "-q", "wai-sr", "-o", "-", "--encoding", "utf-16")
+    assert again.exit_code == 0, again.output
+    assert [(r["id"], r["wai-sr.total"]) for r in rows_of(again.stdout)] == [("p1", "3")]
+
+
+def test_utf16_without_a_bom_is_named_by_the_nul_in_its_header(tmp_path: Path) -> None:
+    for codec in ("utf-16-le", "utf-16-be"):
+        src = utf16(tmp_path / f"{codec}.csv", codec)
+        result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+        assert result.exit_code == 6, result.output
+        assert said(result) == [
+            f"error: {src}: the header row holds NUL characters: it is not utf-8-sig text",
+            f"give its encoding with --encoding {codec} (or save it as UTF-8)",
+        ]
+        again = run("batch", str(src), "-q", "wai-sr", "-o", "-", "--encoding", codec)
+        assert [(r["id"], r["wai-sr.total"]) for r in rows_of(again.stdout)] == [("p1", "3")]
+
+
+def test_encoding_utf16_on_a_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
+    src = lines(tmp_path / "in.csv", f"id,{','.join(WAI)}", f"p1,{answers(3)}")
+    result = run(
+        "batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"), "--encoding", "utf-16"
+    )
+    assert result.exit_code == 6, result.output
+    assert said(result) == [
+        f"error: {src}: byte 1 is not valid utf-16",
+        "give the file's encoding with --encoding (for example cp1252 or latin-1)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

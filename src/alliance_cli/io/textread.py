@@ -111,6 +111,8 @@ class TextFile:
         self._end = 0  # input bytes up to the end of the last run
         self._cr_only = False
         self._fill(SNIFF_BYTES)
+        if self._utf8 and self._buffer.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise self._utf16_error("the file starts with a UTF-16 byte-order mark", "utf-16")
         self._buffer = self._buffer.removeprefix(codecs.BOM_UTF8)
         if b"\n" not in self._buffer and b"\r" in self._buffer:
             # Old Mac line ends (CR alone): read as LF.
@@ -138,14 +140,14 @@ class TextFile:
                 continue
             try:
                 text = decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                raise self._decode_error(offset + exc.start, None) from None
+            except UnicodeError as exc:  # utf-16 without a BOM raises a bare UnicodeError
+                raise self._decode_error(offset + getattr(exc, "start", 0), None) from None
             offset += len(block)
             yield text.encode("utf-8")
         try:
             tail = decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            raise self._decode_error(offset + exc.start, None) from None
+        except UnicodeError as exc:
+            raise self._decode_error(offset + getattr(exc, "start", 0), None) from None
         if tail:
             yield tail.encode("utf-8")
 
@@ -154,6 +156,12 @@ class TextFile:
         return InputFileError(
             Problem("file-encoding", f"{where} is not valid {self.encoding}", self.name),
             hint="give the file's encoding with --encoding (for example cp1252 or latin-1)",
+        )
+
+    def _utf16_error(self, what: str, codec: str) -> InputFileError:
+        return InputFileError(
+            Problem("file-encoding", f"{what}: it is not {self.encoding} text", self.name),
+            hint=f"give its encoding with --encoding {codec} (or save it as UTF-8)",
         )
 
     def _fill(self, want: int) -> bool:
@@ -194,6 +202,10 @@ class TextFile:
             raise self._header_error(reader.line_num, _reason(str(exc))) from None
         if reader.line_num > 1 and self._eof and not self._buffer:
             raise self._header_error(1, "a quote opened in the header row is never closed")
+        if any("\0" in cell for cell in row):
+            # UTF-16 without a byte-order mark: the NUL is the high byte of each character.
+            codec = "utf-16-be" if row[0].startswith("\0") else "utf-16-le"
+            raise self._utf16_error("the header row holds NUL characters", codec)
         if any(len(cell) > NAME_LIMIT for cell in row):
             raise self._header_error(1, _reason("field larger than field limit"))
         if not any(cell.strip() for cell in row):
