@@ -9,6 +9,12 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from alliance_cli.batchtable import check_unique
+from alliance_cli.errors import UsageError
+from alliance_cli.io.textread import MAX_COLUMNS, TextFile
+
 # The CLI helpers and the environment fixture of the survey tests.
 from .test_batch_surveys import _env, run  # noqa: F401
 
@@ -161,3 +167,38 @@ def test_encoding_utf16_on_a_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
         "give the file's encoding with --encoding (for example cp1252 or latin-1)",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+# -- many columns ---------------------------------------------------------------------------------
+
+
+def wide(path: Path, width: int) -> Path:
+    names = ["id", *WAI, *(f"x{k}" for k in range(width - 13))]
+    return lines(path, ",".join(names), ",".join(["p1", *["3"] * 12, *["a"] * (width - 13)]))
+
+
+def test_more_columns_than_the_limit_are_refused_at_the_header(tmp_path: Path) -> None:
+    src = wide(tmp_path / "in.csv", 50_000)
+    result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 6, result.output
+    assert said(result) == [
+        f"error: {src}: the header row has 50,000 columns; at most 16,384 are read",
+        "keep only the columns the batch needs (the ids and the items)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_a_file_at_the_column_limit_is_read_whole(tmp_path: Path) -> None:
+    opened = TextFile(wide(tmp_path / "in.csv", MAX_COLUMNS))
+    assert len(opened.columns) == MAX_COLUMNS == 16_384
+    frame, rows = opened.parse(next(opened.runs()))
+    assert frame.shape == (1, MAX_COLUMNS) and list(rows) == [2]
+
+
+def test_repeated_output_names_are_found_among_a_million() -> None:
+    """The output-name check counts once (it counted every name against every other)."""
+    names = [f"x{k}" for k in range(1_000_000)]
+    check_unique(names)
+    with pytest.raises(UsageError) as caught:
+        check_unique([*names, "x7", "row", "row"])
+    assert '"row", "x7"' in str(caught.value.problems[0].message)

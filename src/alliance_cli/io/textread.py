@@ -41,6 +41,9 @@ SNIFF_BYTES = 64 * 1024
 BLOCK_BYTES = 8 << 20
 NAME_LIMIT = 131_072
 """Characters in a column name (the ``csv`` module's default field limit)."""
+MAX_COLUMNS = 16_384
+"""Columns in a file (as many as an Excel sheet holds): the batch works column by column."""
+"""Characters in a column name (the ``csv`` module's default field limit)."""
 """Bytes read from the file at a time."""
 STDIN_NAME = "stdin"
 
@@ -206,6 +209,15 @@ class TextFile:
             # UTF-16 without a byte-order mark: the NUL is the high byte of each character.
             codec = "utf-16-be" if row[0].startswith("\0") else "utf-16-le"
             raise self._utf16_error("the header row holds NUL characters", codec)
+        if len(row) > MAX_COLUMNS:
+            raise InputFileError(
+                Problem(
+                    "file-columns",
+                    f"the header row has {len(row):,} columns; at most {MAX_COLUMNS:,} are read",
+                    self.name,
+                ),
+                hint="keep only the columns the batch needs (the ids and the items)",
+            )
         if any(len(cell) > NAME_LIMIT for cell in row):
             raise self._header_error(1, _reason("field larger than field limit"))
         if not any(cell.strip() for cell in row):
