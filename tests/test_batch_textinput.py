@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +204,59 @@ def test_repeated_output_names_are_found_among_a_million() -> None:
     with pytest.raises(UsageError) as caught:
         check_unique([*names, "x7", "row", "row"])
     assert '"row", "x7"' in str(caught.value.problems[0].message)
+
+
+# -- error exits never abort ----------------------------------------------------------------------
+
+FORKED_READS = """
+import os, sys
+from pathlib import Path
+import pandas  # the children only read: everything is imported once, here
+from alliance_cli.errors import UserError
+from alliance_cli.io.textread import TextFile
+
+def read(path):
+    try:
+        opened = TextFile(Path(path))
+        for run in opened.runs():
+            opened.parse(run)
+    except UserError as exc:
+        return exc.exit_code
+    return 0
+
+n, path = int(sys.argv[1]), sys.argv[2]
+read(path)
+codes = {}
+for _ in range(n):
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(read(path))  # the interpreter's normal exit, where the abort happened
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    codes[code] = codes.get(code, 0) + 1
+print(codes)
+"""
+
+
+def test_error_exits_never_abort(tmp_path: Path) -> None:
+    """A Latin-1 file and a ragged row, each read 200 times by a process of its own that then
+    exits with the error's code: Arrow's reader threads aborted about 2% of those exits
+    (SIGABRT, "terminate called without an active exception")."""
+    latin = tmp_path / "latin.csv"
+    with latin.open("w", encoding="latin-1", newline="") as f:
+        csv.writer(f).writerows([["id", *WAI], ["pé", *["3"] * 12]])
+    ragged = tmp_path / "ragged.csv"
+    with ragged.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["id", *WAI], ["p1", *["3"] * 14]])
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, "-c", FORKED_READS, "200", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in (latin, ragged)
+    ]
+    for job in jobs:
+        out, err = job.communicate(timeout=300)
+        assert job.returncode == 0, err
+        assert (out.strip(), err) == ("{6: 200}", "")
