@@ -73,6 +73,11 @@ def test_an_unclosed_quote_in_the_header_is_refused_with_its_line(tmp_path: Path
         "check the quoting of the header row, and the delimiter (--sep)",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    # A closed quote that holds a line break is a name: a header-only file has no rows.
+    alone = lines(tmp_path / "alone.csv", f'id,"wai\n1",{",".join(WAI[1:])}')
+    result = run("batch", str(alone), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))
+    assert result.exit_code == 1, result.output
+    assert "read 0 rows" in result.stderr
 
 
 def test_a_bare_cr_in_the_header_is_a_clear_error(tmp_path: Path) -> None:

@@ -203,7 +203,8 @@ class TextFile:
             row = next(reader, [])
         except csv.Error as exc:
             raise self._header_error(reader.line_num, _reason(str(exc))) from None
-        if reader.line_num > 1 and self._eof and not self._buffer:
+        if reader.line_num > 1 and self._eof and not self._buffer and row[-1].endswith("\n"):
+            # csv keeps the line end of a quoted cell that the file's end cut off.
             raise self._header_error(1, "a quote opened in the header row is never closed")
         if any("\0" in cell for cell in row):
             # UTF-16 without a byte-order mark: the NUL is the high byte of each character.
