@@ -29,6 +29,7 @@ and ``--session``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,7 +72,7 @@ def build_table(
     else:
         out, described = _wide(frame, questionnaires, scores, roles, full)
     own = [c.name for c in described]
-    if clash := sorted({n for n in own if own.count(n) > 1}):
+    if clash := repeated(own):
         raise UsageError(
             Problem(
                 "output-column",
@@ -100,16 +101,20 @@ def _carried(mapping: FileMapping) -> tuple[tuple[str, int], ...]:
     return (*mapping.ids, *mapping.kept)
 
 
+def repeated(names: Sequence[str]) -> list[str]:
+    """The names that occur more than once, sorted (counted once: linear in the columns)."""
+    return sorted(name for name, n in Counter(names).items() if n > 1)
+
+
 def check_unique(names: Sequence[str]) -> None:
     """Refuse an output with two columns of one name (an input column carried under the
     name of a column the output makes)."""
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
+    if twice := repeated(names):
         raise UsageError(
             Problem(
                 "output-column",
                 "the output would have two columns named "
-                + ", ".join(f'"{n}"' for n in repeated)
+                + ", ".join(f'"{n}"' for n in twice)
                 + " (an input column has the name of an output column)",
             ),
             hint="the output makes its own row (and, with several inputs, file) and "

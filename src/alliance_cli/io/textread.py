@@ -39,6 +39,11 @@ from ..errors import InputFileError, Problem, UsageError
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 BLOCK_BYTES = 8 << 20
+NAME_LIMIT = 131_072
+"""Characters in a column name (the ``csv`` module's default field limit)."""
+MAX_COLUMNS = 16_384
+"""Columns in a file (as many as an Excel sheet holds): the batch works column by column."""
+"""Characters in a column name (the ``csv`` module's default field limit)."""
 """Bytes read from the file at a time."""
 STDIN_NAME = "stdin"
 
@@ -109,6 +114,8 @@ class TextFile:
         self._end = 0  # input bytes up to the end of the last run
         self._cr_only = False
         self._fill(SNIFF_BYTES)
+        if self._utf8 and self._buffer.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise self._utf16_error("the file starts with a UTF-16 byte-order mark", "utf-16")
         self._buffer = self._buffer.removeprefix(codecs.BOM_UTF8)
         if b"\n" not in self._buffer and b"\r" in self._buffer:
             # Old Mac line ends (CR alone): read as LF.
@@ -136,14 +143,14 @@ class TextFile:
                 continue
             try:
                 text = decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                raise self._decode_error(offset + exc.start, None) from None
+            except UnicodeError as exc:  # utf-16 without a BOM raises a bare UnicodeError
+                raise self._decode_error(offset + getattr(exc, "start", 0), None) from None
             offset += len(block)
             yield text.encode("utf-8")
         try:
             tail = decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            raise self._decode_error(offset + exc.start, None) from None
+        except UnicodeError as exc:
+            raise self._decode_error(offset + getattr(exc, "start", 0), None) from None
         if tail:
             yield tail.encode("utf-8")
 
@@ -152,6 +159,12 @@ class TextFile:
         return InputFileError(
             Problem("file-encoding", f"{where} is not valid {self.encoding}", self.name),
             hint="give the file's encoding with --encoding (for example cp1252 or latin-1)",
+        )
+
+    def _utf16_error(self, what: str, codec: str) -> InputFileError:
+        return InputFileError(
+            Problem("file-encoding", f"{what}: it is not {self.encoding} text", self.name),
+            hint=f"give its encoding with --encoding {codec} (or save it as UTF-8)",
         )
 
     def _fill(self, want: int) -> bool:
@@ -183,22 +196,56 @@ class TextFile:
         return newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
 
     def _header(self) -> tuple[str, ...]:
-        while True:
-            ends = self._ends(self._buffer)
-            if len(ends) or not self._fill(len(self._buffer) + BLOCK_BYTES):
-                break
-        end = int(ends[0]) + 1 if len(ends) else len(self._buffer)
-        text = self._text(self._buffer[:end], 1)
-        self._line += self._buffer[:end].count(b"\n")
-        self._buffer = self._buffer[end:]
-        self._record = 1
-        row = next(csv.reader(io.StringIO(text), delimiter=self.delimiter), [])
+        """The first record as Python's ``csv`` reads it (a stray quote inside a name is a
+        character, as there), taken line by line so the body starts right after it."""
+        reader = csv.reader(self._header_lines(), delimiter=self.delimiter)
+        try:
+            row = next(reader, [])
+        except csv.Error as exc:
+            raise self._header_error(reader.line_num, _reason(str(exc))) from None
+        if reader.line_num > 1 and self._eof and not self._buffer and row[-1].endswith("\n"):
+            # csv keeps the line end of a quoted cell that the file's end cut off.
+            raise self._header_error(1, "a quote opened in the header row is never closed")
+        if any("\0" in cell for cell in row):
+            # UTF-16 without a byte-order mark: the NUL is the high byte of each character.
+            codec = "utf-16-be" if row[0].startswith("\0") else "utf-16-le"
+            raise self._utf16_error("the header row holds NUL characters", codec)
+        if len(row) > MAX_COLUMNS:
+            raise InputFileError(
+                Problem(
+                    "file-columns",
+                    f"the header row has {len(row):,} columns; at most {MAX_COLUMNS:,} are read",
+                    self.name,
+                ),
+                hint="keep only the columns the batch needs (the ids and the items)",
+            )
+        if any(len(cell) > NAME_LIMIT for cell in row):
+            raise self._header_error(1, _reason("field larger than field limit"))
         if not any(cell.strip() for cell in row):
             raise InputFileError(
                 Problem("file-parse", "the first line (the header row) is empty", self.name),
                 hint="the first line of the file must name the columns",
             )
+        self._record = 1
         return tuple(row)
+
+    def _header_lines(self) -> Iterator[str]:
+        while True:
+            cut = self._buffer.find(b"\n")
+            while cut < 0 and self._fill(len(self._buffer) + BLOCK_BYTES):
+                cut = self._buffer.find(b"\n")
+            end = cut + 1 if cut >= 0 else len(self._buffer)
+            if not end:
+                return
+            data, self._buffer = self._buffer[:end], self._buffer[end:]
+            yield self._text(data, self._line)
+            self._line += data.count(b"\n")
+
+    def _header_error(self, line: int, reason: str) -> InputFileError:
+        return InputFileError(
+            Problem("file-parse", f"line {line}: cannot read the header row: {reason}", self.name),
+            hint="check the quoting of the header row, and the delimiter (--sep)",
+        )
 
     def _text(self, data: bytes, line: int) -> str:
         try:
@@ -281,7 +328,12 @@ class TextFile:
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(run.data),
-                read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+                # Arrow's reader threads outlived a failed read and aborted the interpreter's
+                # exit ("terminate called without an active exception", about 2% of error
+                # exits); a run is a few MiB, so one thread per read costs little.
+                read_options=pacsv.ReadOptions(
+                    column_names=names, block_size=4 << 20, use_threads=False
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.delimiter,
                     newlines_in_values=run.quoted_newline,
@@ -306,6 +358,9 @@ class TextFile:
         import pandas as pd  # type: ignore[import-untyped]
 
         text = self._text(run.data, run.first_line)
+        # No cell is longer than the run: a long cell is the batch checks' bad cell (row and
+        # column named), never a failure of the whole file. (Raised only, never lowered.)
+        csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
         width = len(self.columns)
         cells: list[list[str]] = []
         numbers: list[int] = []
@@ -338,6 +393,15 @@ class TextFile:
         if not cells:
             frame = pd.DataFrame({j: pd.Series([], dtype=object) for j in range(width)})
         return frame, np.array(numbers, dtype=np.int64)
+
+
+def _reason(error: str) -> str:
+    """A ``csv.Error`` of the header row in the user's terms."""
+    if error.startswith("field larger"):
+        return f"a column name is longer than {NAME_LIMIT:,} characters"
+    if error.startswith("new-line character"):
+        return "a line break (a carriage return) inside an unquoted column name"
+    return error
 
 
 def _has_empty_line(buffer: bytes) -> bool:
