@@ -208,3 +208,33 @@ def test_ascii_terminal_keeps_data_whole(tmp_path: Path, terminal: str) -> None:
             assert got.stdout == want.stdout, args
     backup = alliance("db", "backup", "-o", "-", env=ascii_env)
     assert backup.returncode == 0 and backup.stdout.startswith(b"SQLite format 3\x00")
+
+
+def _closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run alliance with file descriptor 1 closed (``>&-``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
+    return subprocess.run(
+        [sys.executable, "-m", "alliance_cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env=env,
+        preexec_fn=lambda: os.close(1),  # the child only
+    )
+
+
+def test_a_closed_stdout_is_a_clear_error_and_no_hindrance_to_files(tmp_path: Path) -> None:
+    """`alliance list >&-` fails as GNU tools do on a write error (one line, exit 6), never an
+    AttributeError; a run that writes only files (-o) does not need stdout."""
+    for args in (["list"], ["score", "wai-sr", "--answers", "5,4,4,5,3,4,5,4,4,5,4,4", "--json"]):
+        result = _closed_stdout(*args)
+        assert result.returncode == 6, result.stderr
+        assert result.stderr == "error: standard output is closed, so nothing can be printed\n"
+    data = tmp_path / "in.csv"
+    items = ",".join(f"wai{i}" for i in range(1, 13))
+    data.write_text(f"id,{items}\na,1,2,3,4,5,1,2,3,4,5,1,2\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = _closed_stdout("batch", str(data), "-q", "wai-sr", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2,a,")

@@ -307,11 +307,16 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, on_signal)
-    from ..ui.terminal import degrade_streams
+    from ..ui.terminal import ClosedOutput, degrade_streams
 
     degrade_streams()
     try:
         app()
+    except ClosedOutput as exc:
+        _discard_pending()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(6) from None
     except KeyboardInterrupt:
         _stop(130, "interrupted")
     except Terminated as exc:

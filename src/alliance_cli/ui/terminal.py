@@ -123,10 +123,38 @@ def _cannot_encode(stream: TextIO) -> bool:
     return False
 
 
+class ClosedOutput(OSError):
+    """Standard output was closed (``>&-``) and a command had something to print there."""
+
+
+class _Closed(io.TextIOBase):
+    """Standard output when fd 1 was closed: a command that writes nothing there (``-o
+    FILE``) runs as usual; one that prints fails with :class:`ClosedOutput` (exit 6, one
+    line), as GNU tools fail with a write error — never an AttributeError on ``None``."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        raise ClosedOutput("standard output is closed, so nothing can be printed")
+
+    @property
+    def buffer(self) -> BinaryIO:
+        return self  # type: ignore[return-value]  # write(bytes) fails the same way
+
+
 def degrade_streams() -> None:
     """Wrap ``sys.stdout`` and ``sys.stderr`` in :class:`_AsciiStream` where they cannot
-    encode our symbols; a UTF-8 (or Latin-9, …) stream is left as it is."""
-    if sys.stdout is not None and _cannot_encode(sys.stdout):  # None: fd 1 was closed
+    encode our symbols; a UTF-8 (or Latin-9, …) stream is left as it is. A closed standard
+    output (None) becomes :class:`_Closed`."""
+    if sys.stdout is None:  # fd 1 was closed
+        sys.stdout = _Closed()
+    elif _cannot_encode(sys.stdout):
         sys.stdout = _AsciiStream(sys.stdout)
     if sys.stderr is not None and _cannot_encode(sys.stderr):
         sys.stderr = _AsciiStream(sys.stderr)
