@@ -207,3 +207,32 @@ def test_standard_output_redirected_into_the_database(
     )
     assert db.read_bytes() == before
     intact(db)
+
+
+def test_a_link_another_user_planted_in_a_sticky_folder_is_not_followed(tmp_path: Path) -> None:
+    """Linux's protected_symlinks rule, which a rename over the link's target would bypass:
+    in a world-writable sticky folder (like /tmp) a link owned by another user is refused
+    (exit 6, the reason named) and the file it points to is left as it was; a link of our
+    own there is followed as before."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "mine.txt"
+    victim.write_text("keep\n", encoding="utf-8")
+    planted = shared / "scores.csv"
+    planted.symlink_to(victim)
+    other = 65534 if os.geteuid() != 65534 else 65533
+    assert os.geteuid() == 0, "the test plants another user's link: it runs as root (CI does)"
+    os.lchown(planted, other, other)
+    data = tmp_path / "in.csv"
+    items = ",".join(f"wai{i}" for i in range(1, 13))
+    data.write_text(f"id,{items}\na,1,2,3,4,5,1,2,3,4,5,1,2\n", encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(data), "-q", "wai-sr", "-o", str(planted)])
+    assert result.exit_code == 6, result.output
+    assert "is a link another user put in a shared folder" in result.stderr
+    assert victim.read_text(encoding="utf-8") == "keep\n"
+    own = shared / "own.csv"
+    own.symlink_to(tmp_path / "own-target.csv")
+    ok = runner.invoke(app, ["batch", str(data), "-q", "wai-sr", "-o", str(own)])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "own-target.csv").read_text(encoding="utf-8").startswith("row,id,")

@@ -247,11 +247,28 @@ def _replaced(path: Path) -> Path | None:
         return None
     if not path.is_symlink():
         return path
+    _refuse_planted_link(path)
     # Replace the file the link points to (also when dangling: it is created), not the link.
     real = Path(os.path.realpath(path))
     if real.is_symlink():  # realpath stops at a loop of links
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
     return real
+
+
+def _refuse_planted_link(link: Path) -> None:
+    """Linux's ``protected_symlinks`` rule, which our rename over the link's target would
+    bypass: a link in a world-writable sticky folder (such as /tmp) is followed only when it
+    belongs to us or to the folder's owner — else another user could plant it there to make
+    us replace a file of ours."""
+    folder, own = os.stat(link.parent), os.lstat(link)
+    shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+    if shared and own.st_uid not in (os.geteuid(), folder.st_uid):
+        raise PermissionError(
+            errno.EACCES,
+            "it is a link another user put in a shared folder (like /tmp), and such a link "
+            "is not followed",
+            str(link),
+        )
 
 
 def close_unwritten(target: Path) -> None:
