@@ -226,3 +226,37 @@ def test_a_bug_in_our_own_sql_keeps_its_traceback(db: Path) -> None:
     a bug in alliance and must stay visible as one."""
     with pytest.raises(sqlite3.IntegrityError), Store(db) as store:
         store.db.execute("INSERT INTO clients (code, created_at) VALUES ('C-000', 'x')")
+
+
+def test_a_full_disk_at_commit_is_exit_7_and_stores_nothing(db: Path) -> None:
+    """The disk filling as a record is committed (here: a file size limit, which fails the
+    write as a full disk does): exit 7 with one message, nothing stored, integrity intact."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    with sqlite3.connect(db) as con:
+        before = con.execute("SELECT count(*) FROM administrations").fetchone()[0]
+
+    def limit() -> None:  # in the child: writes past 4 KB fail with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    answers = ["--answers", "5,4,4,5,3,4,5,4,4,5,4,4", "--client", "C-001", "--session", "9"]
+    result = subprocess.run(
+        [sys.executable, "-m", "alliance_cli", "score", "wai-sr", *answers],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ALLIANCE_DB": str(db)},
+    )
+    assert result.returncode == 7, result.stderr
+    assert result.stderr.startswith(
+        f"error: {db}: cannot write to the history database: the disk is full (or a file "
+        "size limit was reached); nothing was stored, the database is as it was"
+    ), result.stderr
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT count(*) FROM administrations").fetchone()[0] == before

@@ -187,6 +187,17 @@ def failure(path: str, exc: sqlite3.DatabaseError) -> StoreError:
         return damaged(path, str(exc))
     if name.startswith("SQLITE_READONLY"):
         return read_only(path)
+    if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR_WRITE"):
+        # The transaction was rolled back: SQLite keeps the file as it was.
+        return StoreError(
+            Problem(
+                "disk-full",
+                "cannot write to the history database: the disk is full (or a file size "
+                "limit was reached); nothing was stored, the database is as it was",
+                path,
+            ),
+            hint="free some space and run the command again",
+        )
     if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
         return StoreError(
             Problem(
