@@ -146,3 +146,37 @@ def test_center_notices_an_input_rewritten_with_the_same_rows(tmp_path: Path) ->
     )
     assert caught.value.exit_code == 6
     assert not out.exists() and len(opens) == 2
+
+
+def test_a_codebook_that_cannot_be_written_leaves_the_old_output(tmp_path: Path) -> None:
+    """The codebook is written before the scores land: when it fails (a full disk; here a
+    file size limit that the small scores file fits and the codebook does not), the run
+    exits 6 and the output file keeps its old content — never new scores without their
+    codebook."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    src = write(tmp_path / "in.csv", [["id", *WAI], ["a", *"123451234512"], ["b", *"5" * 12]])
+    out = tmp_path / "scores.csv"
+    out.write_text("old\n", encoding="utf-8")
+
+    def limit() -> None:  # in the child: files past 4 KB cannot be written
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
+    result = subprocess.run(
+        [sys.executable, "-m", "alliance_cli", "batch", str(src), "-q", "wai-sr", "-o", str(out)],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 6, result.stderr
+    assert f"error: {out}.codebook.json: cannot write the file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "scores.csv"]

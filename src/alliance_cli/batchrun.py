@@ -28,7 +28,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .batch import Batch, BatchOptions, InputInfo, Shape, map_all, nothing_scored, refusal
+from .batch import (
+    Batch,
+    BatchOptions,
+    Counts,
+    InputInfo,
+    Shape,
+    map_all,
+    nothing_scored,
+    refusal,
+)
 from .batchcells import FAILURE_COLUMNS
 from .batchpart import Part
 from .batchpass import PassState, Progress, Survey, check_known, chunk_jobs, prepare
@@ -66,6 +75,7 @@ def run_batch(
     collect: Callable[[Part], None] | None = None,
     groups: tuple[tuple[str, str], ...] = (),
     reopen: Callable[[], Sequence[Opened]] | None = None,
+    before_commit: Callable[[Batch], Callable[[], None]] | None = None,
 ) -> Batch:
     """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
     makes (given the output's columns; None: a dry run, nothing built or written), and every
@@ -89,7 +99,11 @@ def run_batch(
 
     ``collect`` is given every part, in order, with each questionnaire's checked answers
     (:attr:`~alliance_cli.batchpart.Part.matrices`) and the text of the ``groups`` columns,
-    until the run is refused; the scales are then not scored (what reliability needs)."""
+    until the run is refused; the scales are then not scored (what reliability needs).
+
+    ``before_commit`` is given the run's result before its output is moved into place and
+    returns what moves its own file (the codebook) into place after it: a codebook that
+    cannot be written (a full disk) leaves the old output as it was."""
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
@@ -114,6 +128,34 @@ def run_batch(
     state = PassState(inputs, qs, options, passes=1 if means is None else 2)
     error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
     sink: Sink | None = None
+
+    def result(columns: tuple[Column, ...], written: int) -> Batch:
+        infos = tuple(
+            InputInfo(t.name, rows, t.header_rows, t.delimiter_name, t.encoding, t.format)
+            for t, rows in zip(firsts, state.rows, strict=True)
+        )
+        return Batch(
+            inputs=infos,
+            questionnaires=qs,
+            mappings=mappings,
+            options=options,
+            failures=state.kept_failures(),
+            refused=state.refused,
+            table=None,
+            columns=columns,
+            counts=counts,
+            codes=dict(state.codes),
+            written=written,
+            row_counts=tuple(state.row_counts),
+            na_columns=tuple(state.na_columns),
+        )
+
+    def finish() -> None:  # what ``before_commit`` left to move into place
+        if commit_codebook is not None:
+            commit_codebook()
+
+    commit_codebook: Callable[[], None] | None = None
+    counts: tuple[Counts, ...] = ()
     try:
         build = output is not None and means is None
         jobs = chunk_jobs(
@@ -164,6 +206,8 @@ def run_batch(
             if empty:
                 sink.discard()
             else:
+                if before_commit is not None:  # the codebook, written before the scores land
+                    commit_codebook = before_commit(result(columns, sink.rows))
                 sink.commit()
         elif sink is not None:
             sink.discard()
@@ -172,35 +216,17 @@ def run_batch(
                 error_sink.discard()
             else:
                 error_sink.commit()
+        finish()
     except BaseException:
         for s in (sink, error_sink):
             if s is not None:
                 s.discard()
         raise
-    failures = state.kept_failures()
     if state.refused and check:
         # Reliability (collect) writes no output: it computes nothing.
         outcome = "nothing was written" if collect is None else "no statistic was computed"
-        raise refusal(failures, options, state.bad, state.bad_rows, outcome=outcome)
-    infos = tuple(
-        InputInfo(t.name, rows, t.header_rows, t.delimiter_name, t.encoding, t.format)
-        for t, rows in zip(firsts, state.rows, strict=True)
-    )
-    return Batch(
-        inputs=infos,
-        questionnaires=qs,
-        mappings=mappings,
-        options=options,
-        failures=failures,
-        refused=state.refused,
-        table=None,
-        columns=columns,
-        counts=counts,
-        codes=dict(state.codes),
-        written=sink.rows if sink is not None and not state.refused else 0,
-        row_counts=tuple(state.row_counts),
-        na_columns=tuple(state.na_columns),
-    )
+        raise refusal(state.kept_failures(), options, state.bad, state.bad_rows, outcome=outcome)
+    return result(columns, sink.rows if sink is not None and not state.refused else 0)
 
 
 class _Centred:

@@ -224,8 +224,8 @@ def batch(
     from ..batchinputs import spool_once_readable
     from ..batchrun import run_batch
     from ..errors import BatchDataError
-    from ..io.atomic import fifos_closed
-    from ..io.batchout import check_output, write_codebook
+    from ..io.atomic import codebook_path, fifos_closed
+    from ..io.batchout import Written, check_output, pending_codebook
     from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
     from ..result import key_warning
     from ..ui import batch as view
@@ -291,6 +291,9 @@ def batch(
                     allow_empty=allow_empty,
                     limit=row_limit(fmt, target),
                     reopen=lambda: read.open(inputs, stdin, copies),
+                    before_commit=lambda batch: pending_codebook(
+                        batch, out_path, fmt=fmt, codebook=codebook, escape_formulas=escape
+                    ),
                 )
         except BatchDataError as exc:
             flush_notices(catalog)
@@ -306,9 +309,7 @@ def batch(
         for line in result.summary():
             typer.echo(line, err=True)
         _refuse_empty(result, allow_empty, "nothing was written")
-        written = write_codebook(
-            result, out_path, fmt=fmt, codebook=codebook, errors=errors, escape_formulas=escape
-        )
+        written = Written(result.written, out_path, codebook_path(out_path, codebook), errors)
         typer.echo(f"{written.summary()} in {time.perf_counter() - started:.2f} s", err=True)
 
 

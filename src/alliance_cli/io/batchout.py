@@ -11,14 +11,14 @@ there is no folder of theirs to put it in.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import Problem, UsageError
-from .atomic import atomic_write, check_distinct, check_writable, codebook_path
+from .atomic import PendingFile, check_distinct, check_writable, codebook_path
 from .codebook import CODEBOOK_VERSION, questionnaire_entry
 from .csvout import escape_description
 
@@ -64,29 +64,29 @@ def check_output(
         check_writable(path)
 
 
-def write_codebook(
+def pending_codebook(
     batch: Batch,
     output: Path | None,
     *,
     fmt: str = "csv",
     codebook: Path | None = None,
-    errors: Path | None = None,
     escape_formulas: bool = True,
-) -> Written:
-    """Write the codebook of a finished run (:func:`~.atomic.codebook_path`: default for a file
-    output ``<output>.codebook.json``; none for stdout or a FIFO or device unless given)."""
-    codebook = codebook_path(output, codebook)
-    if codebook is not None:
-        doc = batch_codebook(
-            batch,
-            data_file=output.name if output is not None else None,
-            escape_formulas=escape_formulas,
-            fmt=fmt,
-        )
-        atomic_write(
-            codebook, lambda s: s.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-        )
-    return Written(batch.written, output, codebook, errors)
+) -> Callable[[], None]:
+    """Write the codebook of a run whose output is about to be moved into place, to its
+    private temporary file (:class:`~.atomic.PendingFile`), and return what moves it into
+    place: a codebook that cannot be written fails the run before its output lands."""
+    path = codebook_path(output, codebook)
+    if path is None:
+        return lambda: None
+    doc = batch_codebook(
+        batch,
+        data_file=output.name if output is not None else None,
+        escape_formulas=escape_formulas,
+        fmt=fmt,
+    )
+    pending = PendingFile(path)
+    pending.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return pending.commit
 
 
 def row_accounting(batch: Batch) -> dict[str, Any]:
