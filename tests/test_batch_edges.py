@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from .subprocs import alliance_process, file_size_limit
+
 # The CLI helpers and the environment fixture of the survey tests.
 from .test_batch_surveys import _env, run, write  # noqa: F401
 
@@ -153,28 +155,13 @@ def test_a_codebook_that_cannot_be_written_leaves_the_old_output(tmp_path: Path)
     file size limit that the small scores file fits and the codebook does not), the run
     exits 6 and the output file keeps its old content — never new scores without their
     codebook."""
-    import resource
-    import signal
-    import subprocess
-    import sys
-
     src = write(tmp_path / "in.csv", [["id", *WAI], ["a", *"123451234512"], ["b", *"5" * 12]])
     out = tmp_path / "scores.csv"
     out.write_text("old\n", encoding="utf-8")
 
-    def limit() -> None:  # in the child: files past 4 KB cannot be written
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-
-    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
-    result = subprocess.run(
-        [sys.executable, "-m", "alliance_cli", "batch", str(src), "-q", "wai-sr", "-o", str(out)],
-        preexec_fn=limit,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    # In the child, files past 4 KB cannot be written.
+    args = ("batch", str(src), "-q", "wai-sr", "-o", str(out))
+    result = alliance_process(*args, preexec_fn=file_size_limit(4096))
     assert result.returncode == 6, result.stderr
     assert f"error: {out}.codebook.json: cannot write the file" in result.stderr
     assert "Traceback" not in result.stderr

@@ -10,10 +10,8 @@ regression fails (MemoryError, a traceback) instead of taking the machine."""
 from __future__ import annotations
 
 import csv
-import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 import zipfile
@@ -24,6 +22,8 @@ from typer.testing import CliRunner
 
 from alliance_cli.cli import app
 from alliance_cli.io import fileformats
+
+from .subprocs import alliance_process, file_size_limit
 
 runner = CliRunner()
 ITEMS = [f"wai{i}" for i in range(1, 13)]
@@ -128,25 +128,9 @@ def alliance(
     *args: str, limit: int | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m alliance_cli ARGS`` under a memory limit, or with ``ulimit -f LIMIT``
-    (bytes) and SIGXFSZ ignored, as a shell's ``ulimit -f`` leaves Python."""
-
-    def file_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "alliance_cli", *args],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            env=env,
-            cwd=cwd,
-            preexec_fn=_limit_memory if limit is None else file_size,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"alliance {' '.join(args)} still running after {TIMEOUT} s")
+    (bytes)."""
+    preexec = _limit_memory if limit is None else file_size_limit(limit)
+    return alliance_process(*args, cwd=cwd, timeout=TIMEOUT, preexec_fn=preexec)
 
 
 # -- only stored cells are read, within a limit ---------------------------------------------------
@@ -360,17 +344,13 @@ def test_an_excel_save_that_fails_closes_its_archive(tmp_path: Path, limit: int)
     target = tmp_path / "out.xlsx"
     target.write_bytes(b"the old file")
 
-    def file_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
         cwd=tmp_path,
-        preexec_fn=file_size,
+        preexec_fn=file_size_limit(limit),
     )
     assert result.stdout == "out.xlsx: cannot write the file: File too large\n", result.stderr
     assert result.stderr == ""  # no "Exception ignored"

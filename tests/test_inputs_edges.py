@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
+
+from .subprocs import alliance_process
 
 runner = CliRunner()
 ITEMS = [f"wai{j}" for j in range(1, 13)]
@@ -47,18 +48,7 @@ def _feed(path: str) -> threading.Thread:
 
 
 def _alliance(*args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "alliance_cli", *args],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            env=env,
-            pass_fds=pass_fds,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"alliance {' '.join(args)} still running after {TIMEOUT} s (blocked)")
+    return alliance_process(*args, timeout=TIMEOUT, pass_fds=pass_fds)
 
 
 def _expected(tmp_path: Path) -> str:

@@ -19,6 +19,8 @@ from alliance_cli.errors import StoreError
 from alliance_cli.store import Answer, NewAdministration, Store
 from alliance_cli.store.migrations import LATEST
 
+from .subprocs import alliance_process, file_size_limit
+
 runner = CliRunner()
 PAGE = 4096
 
@@ -231,26 +233,17 @@ def test_a_bug_in_our_own_sql_keeps_its_traceback(db: Path) -> None:
 def test_a_full_disk_at_commit_is_exit_7_and_stores_nothing(db: Path) -> None:
     """The disk filling as a record is committed (here: a file size limit, which fails the
     write as a full disk does): exit 7 with one message, nothing stored, integrity intact."""
-    import resource
-    import signal
-    import subprocess
-    import sys
-
     with sqlite3.connect(db) as con:
         before = con.execute("SELECT count(*) FROM administrations").fetchone()[0]
 
-    def limit() -> None:  # in the child: writes past 4 KB fail with EFBIG
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-
+    # In the child, writes past 4 KB fail with EFBIG.
     answers = ["--answers", "5,4,4,5,3,4,5,4,4,5,4,4", "--client", "C-001", "--session", "9"]
-    result = subprocess.run(
-        [sys.executable, "-m", "alliance_cli", "score", "wai-sr", *answers],
-        preexec_fn=limit,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "ALLIANCE_DB": str(db)},
+    result = alliance_process(
+        "score",
+        "wai-sr",
+        *answers,
+        env={"ALLIANCE_DB": str(db)},
+        preexec_fn=file_size_limit(4096),
     )
     assert result.returncode == 7, result.stderr
     assert result.stderr.startswith(

@@ -18,6 +18,8 @@ import pytest
 
 from alliance_cli.store import Store
 
+from .subprocs import alliance_process
+
 WAI_SR = "5,4,4,5,3,4,5,4,4,5,4,4"
 HEADER = ["id", *(f"wai{i}" for i in range(1, 13))]
 
@@ -212,15 +214,7 @@ def test_ascii_terminal_keeps_data_whole(tmp_path: Path, terminal: str) -> None:
 
 def _closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
     """Run alliance with file descriptor 1 closed (``>&-``)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ALLIANCE_DEFINITIONS", "COLUMNS")}
-    return subprocess.run(
-        [sys.executable, "-m", "alliance_cli", *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=60,
-        env=env,
-        preexec_fn=lambda: os.close(1),  # the child only
-    )
+    return alliance_process(*args, stdout=None, preexec_fn=lambda: os.close(1))
 
 
 def test_a_closed_stdout_is_a_clear_error_and_no_hindrance_to_files(tmp_path: Path) -> None:
