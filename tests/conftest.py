@@ -117,3 +117,11 @@ def pty_env(tmp_path: Path, code: str, columns: int) -> dict[str, str]:
         "COLUMNS": str(columns),
         "TERM": "xterm",
     }
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzz suites' case counts (bounded in the default run, long under ``-m fuzz``)."""
+    from .fuzzkit import summary
+
+    for line in summary():
+        terminalreporter.write_line(line)
