@@ -120,6 +120,33 @@ def test_arguments_that_are_not_utf8_are_refused_before_anything_is_written(
         assert [a["action"] for a in store.audit()] == ["record"]
 
 
+def test_utf8_arguments_in_an_ascii_locale_are_refused_naming_the_fix(tmp_path: Path) -> None:
+    # The bytes are UTF-8, but with coercion and UTF-8 mode off Python decodes them with the
+    # locale's ASCII into lone surrogates, which SQLite cannot store (a traceback before).
+    env = _base_env(tmp_path) | ASCII_TERMINALS["posix"]
+    db = Path(env["ALLIANCE_DB"])
+    record = ["score", "srs", "-a", "5 5 5 5", "--client", "A1", "--new-client"]
+    for extra, named in [
+        (["--note", "café"], '--note "cafe"'),
+        (["--clinician=Zoë"], '--clinician "Zoe"'),
+    ]:
+        proc = alliance(*record, *extra, env=env)
+        assert (proc.returncode, proc.stdout) == (2, b""), proc.stderr
+        assert proc.stderr.decode("ascii") == (  # the terminal's ASCII: e for é
+            f"error: {named} cannot be read in this locale (its encoding is ascii); "
+            "run alliance with LC_ALL=C.UTF-8 or PYTHONUTF8=1\n"
+        )
+        assert not db.exists()
+    # The same argument is stored as typed with either fix.
+    for code, fix in [("A1", {"LC_ALL": "C.UTF-8"}), ("A2", {"PYTHONUTF8": "1"})]:
+        proc = alliance(
+            *record[:4], "--client", code, "--new-client", "--note", "café", env=env | fix
+        )
+        assert proc.returncode == 0, proc.stderr
+    with Store(db) as store:
+        assert [a.note for code in ("A1", "A2") for a in store.history(code)] == ["café", "café"]
+
+
 def _cpu_ticks(pid: int) -> dict[int, int]:
     """CPU time (clock ticks) of each thread of ``pid``, by thread id."""
     ticks = {}
