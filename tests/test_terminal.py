@@ -147,6 +147,24 @@ def test_utf8_arguments_in_an_ascii_locale_are_refused_naming_the_fix(tmp_path: 
         assert [a.note for code in ("A1", "A2") for a in store.history(code)] == ["café", "café"]
 
 
+@pytest.mark.parametrize("columns", ["0", "1", "5"])
+def test_a_narrow_or_zero_columns_still_shows_every_message_and_table(
+    tmp_path: Path, columns: str
+) -> None:
+    # COLUMNS=0 made rich print nothing at all (an error with exit 4 and no message, a score
+    # with exit 0 and no table); COLUMNS=1 stacked the letters one per line.
+    env = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8", "COLUMNS": columns}
+    bad = alliance("score", "wai-sr", "-a", "1,2,3", env=env)
+    assert (bad.returncode, bad.stdout) == (4, b"")
+    assert bad.stderr.decode().startswith('error: wai-sr has 12 items ("1"…"12") but 3 answers')
+    good = alliance("score", "srs", "-a", "9,9,9,9", env=env)
+    assert good.returncode == 0
+    assert "Session Rating Scale" in good.stdout.decode(), good.stdout
+    assert "36" in good.stdout.decode()  # the total, in one piece
+    shown = alliance("--help", env=env)
+    assert shown.returncode == 0 and b"Usage:" in shown.stdout and b"score" in shown.stdout
+
+
 def _cpu_ticks(pid: int) -> dict[int, int]:
     """CPU time (clock ticks) of each thread of ``pid``, by thread id."""
     ticks = {}

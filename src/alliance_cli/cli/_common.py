@@ -307,9 +307,10 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, on_signal)
-    from ..ui.terminal import ClosedOutput, degrade_streams
+    from ..ui.terminal import ClosedOutput, degrade_streams, usable_columns
 
     degrade_streams()
+    usable_columns()
     try:
         app()
     except ClosedOutput as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import sys
 import unicodedata
 from typing import BinaryIO, TextIO
@@ -158,3 +159,15 @@ def degrade_streams() -> None:
         sys.stdout = _AsciiStream(sys.stdout)
     if sys.stderr is not None and _cannot_encode(sys.stderr):
         sys.stderr = _AsciiStream(sys.stderr)
+
+
+MIN_COLUMNS = 40  # the narrowest width anything is laid out for
+
+
+def usable_columns() -> None:
+    """A ``COLUMNS`` under :data:`MIN_COLUMNS` counts as that: rich (and Typer's help) would
+    print nothing at all at 0 (not even an error) and one letter a line at 1. A value that is
+    no number is ignored by rich already (the terminal's own width is used)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) < MIN_COLUMNS:
+        os.environ["COLUMNS"] = str(MIN_COLUMNS)
