@@ -15,6 +15,7 @@ damage, and every SQLite failure turned into one clear :class:`StoreError`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sqlite3
@@ -111,6 +112,13 @@ def prepare_file(path: Path) -> None:
         raise StoreError(
             Problem("database", f"cannot create the history database: {exc}", str(path))
         ) from exc
+
+
+def remove(path: Path) -> None:
+    """Remove a database this process created and its -wal/-shm/-journal files."""
+    for file in (path, *(Path(f"{path}{end}") for end in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            file.unlink()
 
 
 def _make_private(path: Path, notices: list[str]) -> None:
