@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 
 from alliance_cli.catalog import bundled_dir
@@ -215,6 +216,10 @@ def _defs(qid: str) -> list[str]:
     return ["-d", str(TINY_DIR)] if qid == "tiny" else []
 
 
+NO_WARNING = pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's: noise on stderr
+
+
+@NO_WARNING
 @budgets(bounded=60, long=2200)
 def test_fuzz_answers_text(budget: Budget, tmp_path: Path) -> None:
     @budget.given(answers(), st.integers(0, 7))
@@ -275,6 +280,7 @@ def answer_bytes(draw: Any) -> tuple[str, bytes, str | None]:
         return qid, data, None
 
 
+@NO_WARNING
 @budgets(bounded=25, long=800)
 def test_fuzz_answers_file_and_stdin(budget: Budget, tmp_path: Path) -> None:
     """A file or stdin reads as the same text would as --answers (a UTF-8 byte-order mark
