@@ -276,3 +276,23 @@ def test_a_recording_command_that_fails_leaves_no_new_database(tmp_path: Path) -
     assert runner.invoke(app, [*srs, "-c", "bad code!", "--db", str(db)]).exit_code == 2
     with Store(db) as store:
         assert [c.code for c in store.clients()] == ["C1"]
+
+
+def test_an_empty_file_is_no_database_for_a_command_that_only_reads(tmp_path: Path) -> None:
+    # `history` on an empty ALLIANCE_DB turned it into a database (schema written, mode
+    # changed), then said "no client A1".
+    db = tmp_path / "h.db"
+    db.write_bytes(b"")
+    db.chmod(0o644)
+    for args in (["history", "A1"], ["clients"], ["norms", "list"]):
+        result = runner.invoke(app, [*args, "--db", str(db)])
+        assert (result.exit_code, result.stdout) == (7, ""), (args, result.stdout)
+        assert result.stderr == (
+            f"error: {db}: there is no history database here\n"
+            "check --db or $ALLIANCE_DB; `alliance new-client` creates one\n"
+        ), args
+        assert (db.read_bytes(), stat.S_IMODE(db.stat().st_mode)) == (b"", 0o644), args
+    # A command that records makes it the database.
+    assert runner.invoke(app, ["new-client", "C1", "--db", str(db)]).exit_code == 0
+    with Store(db) as store:
+        assert [c.code for c in store.clients()] == ["C1"]

@@ -35,14 +35,16 @@ def connect(
     path: Path, notices: list[str], *, create: bool = True
 ) -> tuple[sqlite3.Connection, bool]:
     """A connection to the database at ``path`` and whether it is read-only for this user.
-    A database that does not exist is created (0600 in a 0700 folder) with ``create``,
-    else refused: a mistyped ``--db`` must not look like an empty history."""
+    A database that does not exist (or an empty file) is created (0600 in a 0700 folder)
+    with ``create``, else refused: a mistyped ``--db`` must not look like an empty history."""
     if not exists(path):
         if not create:
             raise missing(path)
         prepare_file(path)
     else:
         require_file(path)
+        if not create and path.stat().st_size == 0:  # no database yet: left as it is
+            raise missing(path)
         _make_private(path, notices)
     read_only = not writable(path)
     if read_only:
