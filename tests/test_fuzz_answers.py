@@ -137,14 +137,12 @@ def answers(draw: Any) -> tuple[str, str, list[str] | None, dict[str, Decoded] |
     items = reference.item_ids(defn)
     form = draw(st.sampled_from(["comma", "comma", "space", "lines", "pairs"]))
     if form == "pairs":
-        chosen = draw(
-            st.lists(st.sampled_from([*items, "0", "x", "99"]), min_size=1, max_size=len(items) + 2)
-        )
+        ids = st.sampled_from([*items, "0", "x", "99"])  # with unknown items
+        chosen = draw(st.lists(ids, min_size=1, max_size=len(items) + 2))
         pairs = [(item, draw(token(defn, item))) for item in chosen]
         sep = draw(st.sampled_from([" ", "  ", ", ", "; ", "\t", "\n"]))
         text = sep.join(f"{item}{draw(st.sampled_from(['=', ' = ']))}{t}" for item, t in pairs)
-        decoded: dict[str, Decoded] | None = {}
-        assert decoded is not None
+        decoded: dict[str, Decoded] = {}
         for item, t in pairs:
             if item not in items or item in decoded:
                 decoded[item] = BAD  # an unknown item, an item answered twice
