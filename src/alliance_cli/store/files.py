@@ -66,10 +66,16 @@ def missing(path: Path) -> StoreError:
 
 
 def open_for_reading(path: Path) -> sqlite3.Connection:
-    """The database read-only (``mode=ro``), whatever this user may write. When the folder
+    """The database read-only (``mode=ro``) for a user who may not write it. When the folder
     is not writable and holds neither a ``-shm`` file, which a WAL database would have to
     create, nor a ``-wal`` (whose records ``immutable`` would ignore), it is read as it is
-    (``immutable=1``): no one here can change it through that folder."""
+    (``immutable=1``): no one here can change it through that folder. A database this user
+    may write is opened as usual but ``query_only``: then closing it removes the ``-wal`` and
+    ``-shm`` files a read-only reader would leave behind."""
+    if writable(path):
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.execute("PRAGMA query_only = ON")
+        return db
     uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
     if not _folder_writable(path) and not any(
         Path(f"{path}{suffix}").exists() for suffix in ("-shm", "-wal")
