@@ -165,6 +165,45 @@ def test_a_narrow_or_zero_columns_still_shows_every_message_and_table(
     assert shown.returncode == 0 and b"Usage:" in shown.stdout and b"score" in shown.stdout
 
 
+def test_started_with_stdin_closed_every_command_says_so(tmp_path: Path) -> None:
+    # `<&-` leaves Python without sys.stdin: six commands ended in an AttributeError
+    # ('NoneType' object has no attribute 'isatty' / 'read'), found by the arguments fuzz.
+    env = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8"}
+    db = env["ALLIANCE_DB"]
+    assert (
+        alliance("score", "srs", "-a", "9,9,9,9", "-c", "C1", "--new-client", env=env).returncode
+        == 0
+    )
+    backup = tmp_path / "b.bak"
+    assert alliance("db", "backup", "-o", str(backup), env=env).returncode == 0
+    cases = [
+        (["score", "srs", "-a", "9,9,9,9", "-c", "C2"], 2, "error: C2 is not a client."),
+        (["administer", "srs", "-c", "C1"], 2, "error: administer needs a terminal"),
+        (["delete-client", "C1"], 2, "error: to delete without a terminal, repeat the code"),
+        (["db", "restore", str(backup), "--db", db], 2, "error: to restore without a terminal"),
+        (
+            ["batch", "-", "-q", "wai-sr"],
+            6,
+            "error: stdin: closed; pipe the data in or give a file",
+        ),
+        (["reliability", "-", "-q", "wai-sr"], 6, "error: stdin: closed; pipe the data in"),
+        (["score", "srs", "--answers", "-"], 6, "error: stdin: closed; pipe the answers in"),
+    ]
+    for args, code, start in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "alliance_cli", *args],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            stdin=None,
+            preexec_fn=lambda: os.close(0),
+        )
+        assert (proc.returncode, proc.stdout) == (code, b""), (args, proc.stderr)
+        assert proc.stderr.decode().startswith(start), (args, proc.stderr)
+    with Store(Path(db)) as store:
+        assert [c.code for c in store.clients()] == ["C1"]
+
+
 def _cpu_ticks(pid: int) -> dict[int, int]:
     """CPU time (clock ticks) of each thread of ``pid``, by thread id."""
     ticks = {}
