@@ -3,6 +3,7 @@ SQLite files (a concurrent writer process, a real terminal for the confirmation)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -17,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.store import Answer, NewAdministration, Store, maintenance
+from alliance_cli.store import Answer, NewAdministration, Store, files, maintenance
 from alliance_cli.store.migrations import LATEST
 
 runner = CliRunner()
@@ -138,6 +139,24 @@ def test_backup_is_a_private_verified_copy(db: Path, tmp_path: Path) -> None:
     assert codes(target) == ["C-GONE", "C-KEEP"]
     assert not Path(f"{target}-wal").exists()  # one self-contained file
     maintenance.verify(target)
+
+
+def test_backup_and_check_leave_no_log_files_behind(db: Path, tmp_path: Path) -> None:
+    # Read with mode=ro, the WAL database kept the -wal and -shm files SQLite made for the
+    # reader, also after a backup that failed (found by the arguments fuzz).
+    folder = tmp_path / "data"
+    (folder / "a-folder").mkdir()
+    before = sorted(p.name for p in folder.iterdir())
+    failed = run("db", "backup", "-o", str(folder / "a-folder"))
+    assert failed.exit_code == 6, failed.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert run("db", "check").exit_code == 0
+    assert run("db", "backup", "-o", str(tmp_path / "b.bak")).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == before
+    # Nothing can be written through the reading connection.
+    with contextlib.closing(files.open_for_reading(db)) as raw, pytest.raises(sqlite3.Error):
+        raw.execute("DELETE FROM clients")
+    assert codes(db) == ["C-GONE", "C-KEEP"]
 
 
 def test_backup_never_overwrites_an_earlier_backup(db: Path, tmp_path: Path) -> None:

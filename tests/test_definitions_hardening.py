@@ -344,3 +344,12 @@ def test_an_endless_or_undefined_number_is_refused(written: str, got: str) -> No
         f"f.yaml:{pos(text, written)} response_scale.max: Input should be a finite number "
         f"(got {got})"
     ]
+
+
+def test_validate_a_file_name_too_long_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    # OSError: [Errno 36] File name too long, from Path.is_dir (found by the arguments fuzz).
+    name = str(tmp_path / ("x" * 300))
+    result = CliRunner().invoke(app, ["validate", name])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    assert result.stdout == f"{name}: cannot read: File name too long\n1 problem in 1 of 1 file\n"

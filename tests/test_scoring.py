@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,15 @@ def test_cell_states_srs_off_grid(srs: Questionnaire) -> None:
     )
     s = score_matrix(srs, x).scales["total"]
     np.testing.assert_array_equal(s.withheld, [WITHHELD_INVALID, WITHHELD_INVALID])
+
+
+def test_a_huge_answer_is_invalid_without_a_numpy_warning(srs: Questionnaire) -> None:
+    # 1e308 / 0.1 overflowed: "RuntimeWarning: overflow encountered in divide" on stderr
+    # before the error message (found by the answers fuzz suite).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        states = cell_states(srs, [[1e308, -1e308, 5.0, 5.0]])
+    np.testing.assert_array_equal(states, [[INVALID, INVALID, ANSWERED, ANSWERED]])
 
 
 def test_cell_states_excluded_zero() -> None:

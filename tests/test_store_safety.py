@@ -253,3 +253,46 @@ def test_a_full_disk_at_commit_is_exit_7_and_stores_nothing(db: Path) -> None:
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT count(*) FROM administrations").fetchone()[0] == before
+
+
+def test_a_recording_command_that_fails_leaves_no_new_database(tmp_path: Path) -> None:
+    # Each refused the record (exit 2) but left the empty database it had just created.
+    srs = ["score", "srs", "-a", "9,9,9,9"]
+    cases: list[tuple[list[str], int, str]] = [
+        ([*srs, "-c", "bad code!", "--new-client"], 2, 'client code "bad code!" is not allowed'),
+        ([*srs, "-c", "C1", "--new-client", "--date", "2999-01-01"], 2, "is in the future"),
+        ([*srs, "-c", "C1"], 2, "C1 is not a client"),
+        ([*srs, "-c", "C1", "--new-client", "--replaces", "5"], 7, "no administration #5"),
+        (["new-client", "bad!"], 2, 'client code "bad!" is not allowed'),
+    ]
+    for args, code, message in cases:
+        db = tmp_path / "new" / "h.db"
+        result = runner.invoke(app, [*args, "--db", str(db)])
+        assert (result.exit_code, result.stdout) == (code, ""), (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert [p.name for p in db.parent.iterdir()] == [], args
+    # A database that was there already stays, as does one a command filled.
+    assert runner.invoke(app, [*srs, "-c", "C1", "--new-client", "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, [*srs, "-c", "bad code!", "--db", str(db)]).exit_code == 2
+    with Store(db) as store:
+        assert [c.code for c in store.clients()] == ["C1"]
+
+
+def test_an_empty_file_is_no_database_for_a_command_that_only_reads(tmp_path: Path) -> None:
+    # `history` on an empty ALLIANCE_DB turned it into a database (schema written, mode
+    # changed), then said "no client A1".
+    db = tmp_path / "h.db"
+    db.write_bytes(b"")
+    db.chmod(0o644)
+    for args in (["history", "A1"], ["clients"], ["norms", "list"]):
+        result = runner.invoke(app, [*args, "--db", str(db)])
+        assert (result.exit_code, result.stdout) == (7, ""), (args, result.stdout)
+        assert result.stderr == (
+            f"error: {db}: there is no history database here\n"
+            "check --db or $ALLIANCE_DB; `alliance new-client` creates one\n"
+        ), args
+        assert (db.read_bytes(), stat.S_IMODE(db.stat().st_mode)) == (b"", 0o644), args
+    # A command that records makes it the database.
+    assert runner.invoke(app, ["new-client", "C1", "--db", str(db)]).exit_code == 0
+    with Store(db) as store:
+        assert [c.code for c in store.clients()] == ["C1"]

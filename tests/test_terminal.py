@@ -120,6 +120,90 @@ def test_arguments_that_are_not_utf8_are_refused_before_anything_is_written(
         assert [a["action"] for a in store.audit()] == ["record"]
 
 
+def test_utf8_arguments_in_an_ascii_locale_are_refused_naming_the_fix(tmp_path: Path) -> None:
+    # The bytes are UTF-8, but with coercion and UTF-8 mode off Python decodes them with the
+    # locale's ASCII into lone surrogates, which SQLite cannot store (a traceback before).
+    env = _base_env(tmp_path) | ASCII_TERMINALS["posix"]
+    db = Path(env["ALLIANCE_DB"])
+    record = ["score", "srs", "-a", "5 5 5 5", "--client", "A1", "--new-client"]
+    for extra, named in [
+        (["--note", "café"], '--note "cafe"'),
+        (["--clinician=Zoë"], '--clinician "Zoe"'),
+    ]:
+        proc = alliance(*record, *extra, env=env)
+        assert (proc.returncode, proc.stdout) == (2, b""), proc.stderr
+        assert proc.stderr.decode("ascii") == (  # the terminal's ASCII: e for é
+            f"error: {named} cannot be read in this locale (its encoding is ascii); "
+            "run alliance with LC_ALL=C.UTF-8 or PYTHONUTF8=1\n"
+        )
+        assert not db.exists()
+    # The same argument is stored as typed with either fix.
+    for code, fix in [("A1", {"LC_ALL": "C.UTF-8"}), ("A2", {"PYTHONUTF8": "1"})]:
+        proc = alliance(
+            *record[:4], "--client", code, "--new-client", "--note", "café", env=env | fix
+        )
+        assert proc.returncode == 0, proc.stderr
+    with Store(db) as store:
+        assert [a.note for code in ("A1", "A2") for a in store.history(code)] == ["café", "café"]
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "5"])
+def test_a_narrow_or_zero_columns_still_shows_every_message_and_table(
+    tmp_path: Path, columns: str
+) -> None:
+    # COLUMNS=0 made rich print nothing at all (an error with exit 4 and no message, a score
+    # with exit 0 and no table); COLUMNS=1 stacked the letters one per line.
+    env = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8", "COLUMNS": columns}
+    bad = alliance("score", "wai-sr", "-a", "1,2,3", env=env)
+    assert (bad.returncode, bad.stdout) == (4, b"")
+    assert bad.stderr.decode().startswith('error: wai-sr has 12 items ("1"…"12") but 3 answers')
+    good = alliance("score", "srs", "-a", "9,9,9,9", env=env)
+    assert good.returncode == 0
+    assert "Session Rating Scale" in good.stdout.decode(), good.stdout
+    assert "36" in good.stdout.decode()  # the total, in one piece
+    shown = alliance("--help", env=env)
+    assert shown.returncode == 0 and b"Usage:" in shown.stdout and b"score" in shown.stdout
+
+
+def test_started_with_stdin_closed_every_command_says_so(tmp_path: Path) -> None:
+    # `<&-` leaves Python without sys.stdin: six commands ended in an AttributeError
+    # ('NoneType' object has no attribute 'isatty' / 'read'), found by the arguments fuzz.
+    env = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8"}
+    db = env["ALLIANCE_DB"]
+    assert (
+        alliance("score", "srs", "-a", "9,9,9,9", "-c", "C1", "--new-client", env=env).returncode
+        == 0
+    )
+    backup = tmp_path / "b.bak"
+    assert alliance("db", "backup", "-o", str(backup), env=env).returncode == 0
+    cases = [
+        (["score", "srs", "-a", "9,9,9,9", "-c", "C2"], 2, "error: C2 is not a client."),
+        (["administer", "srs", "-c", "C1"], 2, "error: administer needs a terminal"),
+        (["delete-client", "C1"], 2, "error: to delete without a terminal, repeat the code"),
+        (["db", "restore", str(backup), "--db", db], 2, "error: to restore without a terminal"),
+        (
+            ["batch", "-", "-q", "wai-sr"],
+            6,
+            "error: stdin: closed; pipe the data in or give a file",
+        ),
+        (["reliability", "-", "-q", "wai-sr"], 6, "error: stdin: closed; pipe the data in"),
+        (["score", "srs", "--answers", "-"], 6, "error: stdin: closed; pipe the answers in"),
+    ]
+    for args, code, start in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "alliance_cli", *args],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            stdin=None,
+            preexec_fn=lambda: os.close(0),
+        )
+        assert (proc.returncode, proc.stdout) == (code, b""), (args, proc.stderr)
+        assert proc.stderr.decode().startswith(start), (args, proc.stderr)
+    with Store(Path(db)) as store:
+        assert [c.code for c in store.clients()] == ["C1"]
+
+
 def _cpu_ticks(pid: int) -> dict[int, int]:
     """CPU time (clock ticks) of each thread of ``pid``, by thread id."""
     ticks = {}

@@ -35,7 +35,11 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files as given; folders replaced by their definition files and overlays."""
     out: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        try:
+            folder = path.is_dir()
+        except OSError:  # a name too long, say: read as a file, which reports it
+            folder = False
+        if folder:
             out += definition_files(path)
             out += sorted(path.glob(f"*{OVERLAY_SUFFIX}"))
         else:

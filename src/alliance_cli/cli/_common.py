@@ -307,9 +307,16 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, on_signal)
-    from ..ui.terminal import ClosedOutput, degrade_streams
+    from ..ui.terminal import (
+        ClosedOutput,
+        degrade_streams,
+        stand_in_for_closed_stdin,
+        usable_columns,
+    )
 
     degrade_streams()
+    usable_columns()
+    stand_in_for_closed_stdin()
     try:
         app()
     except ClosedOutput as exc:

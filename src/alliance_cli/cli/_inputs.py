@@ -4,9 +4,11 @@ opened inputs and checking options (:class:`alliance_cli.batchinputs.InputOption
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -181,3 +183,17 @@ def check_column_names(**options: str | list[str] | None) -> None:
         if any(not name.strip() for name in names):
             option = "--" + key.replace("_", "-")
             usage(f"{option} takes a column name, not a blank")
+
+
+def stdin_input(inputs: Sequence[object]) -> Any:
+    """The stream an input ``-`` reads (stdin's bytes); an error naming stdin when the
+    program was started with it closed (``<&-``) and an input is ``-``."""
+    from ..ui.terminal import stdin_closed
+
+    if any(str(name) == "-" for name in inputs) and stdin_closed():
+        from ..errors import InputFileError, Problem
+
+        raise InputFileError(
+            Problem("no-stdin", "closed; pipe the data in or give a file", "stdin")
+        )
+    return getattr(sys.stdin, "buffer", sys.stdin)

@@ -11,8 +11,8 @@ help, and exit 2 — rendered like any other error by ``ui.render.error``.
 from __future__ import annotations
 
 import inspect
-import os
 import re
+import sys
 from typing import Any, NoReturn
 
 import typer
@@ -113,27 +113,43 @@ def _choices(param: Any) -> str:
 
 def _check_utf8(args: list[str]) -> None:
     """Refuse an argument that is not UTF-8 text (Python keeps its bytes as lone surrogates,
-    which no file, database or JSON can hold), before any command writes anything."""
+    which no file, database or JSON can hold), before any command writes anything. UTF-8
+    bytes that an ASCII locale turned into surrogates are refused too, naming the fix: decoded
+    here they would be right as text but could not name a file in that locale."""
     for i, arg in enumerate(args):
-        raw = os.fsencode(arg)
         try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            shown = raw.decode("utf-8", "backslashreplace")
-            name, _, value = arg.partition("=") if arg.startswith("--") else ("", "", "")
-            if not value:
-                before = args[i - 1] if i else ""
-                name = (
-                    before
-                    if before[:1] == "-" and before != "--" and "=" not in before
-                    else "argument"
-                )
-                value = shown
-            else:
-                value = shown.partition("=")[2]
-            raise typer.BadParameter(
-                f'{name} "{value}" is not UTF-8 text (convert it to UTF-8)'
-            ) from None
+            arg.encode("utf-8")
+            continue
+        except UnicodeEncodeError:
+            pass
+        try:  # the bytes the user typed, which Python kept as surrogates
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8")
+            problem = (
+                f"cannot be read in this locale (its encoding is {sys.getfilesystemencoding()}); "
+                "run alliance with LC_ALL=C.UTF-8 or PYTHONUTF8=1"
+            )
+        except UnicodeError:  # bytes that are not UTF-8 (or a surrogate that is no byte)
+            shown = (
+                arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                if _bytes(arg)
+                else ascii(arg)[1:-1]
+            )
+            problem = "is not UTF-8 text (convert it to UTF-8)"
+        name, _, value = arg.partition("=") if arg.startswith("--") else ("", "", "")
+        if not value:
+            before = args[i - 1] if i else ""
+            name = (
+                before if before[:1] == "-" and before != "--" and "=" not in before else "argument"
+            )
+            value = shown
+        else:
+            value = shown.partition("=")[2]
+        raise typer.BadParameter(f'{name} "{value}" {problem}') from None
+
+
+def _bytes(arg: str) -> bool:
+    """Only surrogates that stand for a byte (U+DC80-U+DCFF), as Python makes them of argv."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in arg)
 
 
 def _report_usage(exc: typer.TyperException) -> NoReturn:

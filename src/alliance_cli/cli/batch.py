@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from contextlib import ExitStack
 from enum import StrEnum
@@ -31,6 +30,7 @@ from ._inputs import (
     SourceOpt,
     check_column_names,
     input_options,
+    stdin_input,
 )
 
 
@@ -263,7 +263,7 @@ def batch(
             columns=ColumnSet(columns.value),
         )
         runner = _engine(engine, scheduler)
-        stdin: Any = getattr(sys.stdin, "buffer", sys.stdin)
+        stdin = stdin_input(inputs)
         # --center reads its inputs twice; stdin, a FIFO or <(…) only once: private copies.
         copies = {} if center is None or dry_run else spool_once_readable(inputs, stdin, stack)
         opened = read.open(inputs, stdin, copies)

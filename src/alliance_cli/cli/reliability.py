@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +35,7 @@ from ._inputs import (
     SourceOpt,
     check_column_names,
     input_options,
+    stdin_input,
 )
 
 
@@ -141,7 +141,7 @@ def reliability(
             invalid=invalid,
         )
         options = read.batch_options()
-        opened = read.open(inputs, sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin)
+        opened = read.open(inputs, stdin_input(inputs))
         try:
             result = compute(
                 opened,

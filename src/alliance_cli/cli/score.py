@@ -42,9 +42,11 @@ def _read_answers(answers: str | None, answers_file: Path | None) -> str:
         usage("give the answers with either --answers TEXT (or - for stdin) or --answers-file FILE")
     if answers is not None and answers != "-":
         return answers
+    from ..ui.terminal import stdin_closed
+
     source: Any = answers_file or getattr(sys.stdin, "buffer", None) or sys.stdin
     name = str(answers_file or "stdin")
-    if source is None:  # started with stdin closed (`<&-`)
+    if answers_file is None and stdin_closed():  # started with stdin closed (`<&-`)
         raise InputFileError(
             Problem("no-stdin", "closed; pipe the answers in or use --answers-file", name)
         )

@@ -81,6 +81,8 @@ class Store(ClientCodes):
         """The file or its folder is not writable for this user: reading works, writing
         raises the read-only :class:`StoreError`."""
         memory = self.path == ":memory:"
+        self._fresh = create and not memory and not files.exists(Path(self.path))
+        """Created by this use: removed again if the command fails before storing a client."""
         try:
             if memory:
                 self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -113,11 +115,21 @@ class Store(ClientCodes):
         return self
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        failed = exc is not None and not (isinstance(exc, SystemExit) and not exc.code)
+        remove = failed and self._fresh and self._holds_no_client()
         self.close()
+        if remove:  # a refused first record leaves no empty database behind
+            files.remove(Path(self.path))
         # The one place where an SQLite failure met while using the store (a damaged page
         # read late, a text that no longer decodes) becomes the user's message.
         if isinstance(exc, sqlite3.DatabaseError) and files.from_the_file(exc):
             raise files.failure(self.path, exc) from exc
+
+    def _holds_no_client(self) -> bool:
+        try:
+            return self.db.execute("SELECT 1 FROM clients LIMIT 1").fetchone() is None
+        except sqlite3.Error:
+            return False
 
     def require_writable(self) -> None:
         """Raise the read-only :class:`StoreError` now, before work that ends in a write

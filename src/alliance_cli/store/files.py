@@ -15,6 +15,7 @@ damage, and every SQLite failure turned into one clear :class:`StoreError`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sqlite3
@@ -34,14 +35,16 @@ def connect(
     path: Path, notices: list[str], *, create: bool = True
 ) -> tuple[sqlite3.Connection, bool]:
     """A connection to the database at ``path`` and whether it is read-only for this user.
-    A database that does not exist is created (0600 in a 0700 folder) with ``create``,
-    else refused: a mistyped ``--db`` must not look like an empty history."""
+    A database that does not exist (or an empty file) is created (0600 in a 0700 folder)
+    with ``create``, else refused: a mistyped ``--db`` must not look like an empty history."""
     if not exists(path):
         if not create:
             raise missing(path)
         prepare_file(path)
     else:
         require_file(path)
+        if not create and path.stat().st_size == 0:  # no database yet: left as it is
+            raise missing(path)
         _make_private(path, notices)
     read_only = not writable(path)
     if read_only:
@@ -63,10 +66,16 @@ def missing(path: Path) -> StoreError:
 
 
 def open_for_reading(path: Path) -> sqlite3.Connection:
-    """The database read-only (``mode=ro``), whatever this user may write. When the folder
+    """The database read-only (``mode=ro``) for a user who may not write it. When the folder
     is not writable and holds neither a ``-shm`` file, which a WAL database would have to
     create, nor a ``-wal`` (whose records ``immutable`` would ignore), it is read as it is
-    (``immutable=1``): no one here can change it through that folder."""
+    (``immutable=1``): no one here can change it through that folder. A database this user
+    may write is opened as usual but ``query_only``: then closing it removes the ``-wal`` and
+    ``-shm`` files a read-only reader would leave behind."""
+    if writable(path):
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.execute("PRAGMA query_only = ON")
+        return db
     uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
     if not _folder_writable(path) and not any(
         Path(f"{path}{suffix}").exists() for suffix in ("-shm", "-wal")
@@ -111,6 +120,13 @@ def prepare_file(path: Path) -> None:
         raise StoreError(
             Problem("database", f"cannot create the history database: {exc}", str(path))
         ) from exc
+
+
+def remove(path: Path) -> None:
+    """Remove a database this process created and its -wal/-shm/-journal files."""
+    for file in (path, *(Path(f"{path}{end}") for end in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            file.unlink()
 
 
 def _make_private(path: Path, notices: list[str]) -> None:

@@ -11,10 +11,12 @@ anything else as ``?``. Every writer (rich, ``typer.echo``, ``print``) goes thro
 from __future__ import annotations
 
 import codecs
+import errno
 import io
+import os
 import sys
 import unicodedata
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 # Characters this tool prints (dashes, ellipsis, arrows, comparisons, Greek letters of the
 # psychometrics) and their plain stand-ins; accented letters lose their accents (NFKD).
@@ -158,3 +160,37 @@ def degrade_streams() -> None:
         sys.stdout = _AsciiStream(sys.stdout)
     if sys.stderr is not None and _cannot_encode(sys.stderr):
         sys.stderr = _AsciiStream(sys.stderr)
+
+
+MIN_COLUMNS = 40  # the narrowest width anything is laid out for
+
+
+def usable_columns() -> None:
+    """A ``COLUMNS`` under :data:`MIN_COLUMNS` counts as that: rich (and Typer's help) would
+    print nothing at all at 0 (not even an error) and one letter a line at 1. A value that is
+    no number is ignored by rich already (the terminal's own width is used)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) < MIN_COLUMNS:
+        os.environ["COLUMNS"] = str(MIN_COLUMNS)
+
+
+class _ClosedInput(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise OSError(errno.EBADF, "closed; pipe the input in or give a file")
+
+
+def stand_in_for_closed_stdin() -> None:
+    """Started with stdin closed (``<&-``), Python has no ``sys.stdin``: a stand-in that is no
+    terminal (every prompt refuses as it does without one) and whose reading is an error
+    that says it is closed (every reader reports it), instead of an AttributeError each."""
+    if sys.stdin is None:
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(_ClosedInput()), encoding="utf-8")
+
+
+def stdin_closed() -> bool:
+    """Whether the program was started with stdin closed."""
+    raw = getattr(getattr(sys.stdin, "buffer", None), "raw", None)
+    return sys.stdin is None or isinstance(raw, _ClosedInput)
