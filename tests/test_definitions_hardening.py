@@ -344,3 +344,25 @@ def test_an_endless_or_undefined_number_is_refused(written: str, got: str) -> No
         f"f.yaml:{pos(text, written)} response_scale.max: Input should be a finite number "
         f"(got {got})"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "char"),
+    [
+        ("\x00" + TINY_YAML, "1:1", "#x0000"),
+        (TINY_YAML.replace("title:", "ti\x07tle:"), "3:3", "#x0007"),
+    ],
+)
+def test_a_control_character_is_one_located_problem(
+    tmp_path: Path, text: str, place: str, char: str
+) -> None:
+    # PyYAML's reader refuses control characters with a two-line message and an offset,
+    # not a line and column (found by tests/test_fuzz_definitions.py).
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}:{place}: YAML: unacceptable character {char}: control characters are not "
+        "allowed\n1 problem in 1 of 1 file\n"
+    )
