@@ -366,3 +366,18 @@ def test_a_control_character_is_one_located_problem(
         f"{path}:{place}: YAML: unacceptable character {char}: control characters are not "
         "allowed\n1 problem in 1 of 1 file\n"
     )
+
+
+def test_a_key_with_a_line_break_stays_on_its_problem_line(tmp_path: Path) -> None:
+    # A quoted key may hold any character; printed raw, a line break split the problem in
+    # two, and the second line posed as a problem of its own (found by the fuzz suite).
+    text = TINY_YAML.replace("  - {id: a,", '  - {"x\\nfake.yaml:1:1 y\\u2028z": 1, id: a,')
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}:{pos(text, chr(34) + 'x')} "
+        'items[0].x\\nfake.yaml:1:1 y\\u2028z: unknown key "x\\nfake.yaml:1:1 y\\u2028z"\n'
+        "1 problem in 1 of 1 file\n"
+    )
