@@ -193,7 +193,7 @@ def validate(entry: str, path: Path, folder: Path) -> int:
     return outcome.code
 
 
-@budgets(bounded=40, long=700)
+@budgets(bounded=30, long=700)
 def test_mutated_definitions(tmp_path_factory: Any, budget: Budget) -> None:
     @budget.given(mutated_file())
     def case(mutation: tuple[str, bytes]) -> None:
@@ -358,13 +358,18 @@ def test_generated_definitions(tmp_path_factory: Any, budget: Budget) -> None:
                 typed.append(data.draw(st.sampled_from(["n/a", f"{na[0]:.10g}"])))
             else:
                 typed.append("")
-        args = ["score", "fz-gen", "-d", str(folder), "--json", "--answers", ",".join(typed)]
+        if data.draw(st.booleans()):  # in item order, blank = not answered
+            text = ",".join(typed)
+        else:  # item=value pairs; the others not answered
+            pairs = zip(reference.item_ids(defn), typed, strict=True)
+            text = " ".join(f"{item}={value}" for item, value in pairs if value)
+        args = ["score", "fz-gen", "-d", str(folder), "--json", "--answers", text]
         before = snapshot(top)
         scored = invoke("definitions (generated)", args)
-        check(
-            scored, args=args, folder=top, before=before, allowed=frozenset({5 if problems else 0})
-        )
-        if problems:
+        # No answer at all (an empty text) is a wrong number of answers: exit 4.
+        expected = 5 if problems else 0 if text else 4
+        check(scored, args=args, folder=top, before=before, allowed=frozenset({expected}))
+        if expected:
             return
         expect = reference.scale_scores(defn, answers)
         got = {s["id"]: s["score"] for s in json.loads(scored.stdout)["scales"]}
