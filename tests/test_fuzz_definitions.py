@@ -245,8 +245,8 @@ HEAD = yaml.safe_load(definition_head("fz-gen", "Generated questionnaire"))
 
 @st.composite
 def response_scale(draw: Any) -> dict[str, Any]:
-    step = draw(st.sampled_from([1, 1, 0.5, 0.1, 2]))
-    low = draw(st.integers(-5, 5))
+    step = draw(st.sampled_from([1, 1, 0.5, 0.1, 2, 0.3, 0.25, 0.01]))
+    low = draw(st.integers(-5, 5) | st.integers(-50, 50).map(lambda k: round(k * 0.1, 10)))
     n = draw(st.integers(1, 40))
     high = round(low + n * step, 10)
     if draw(st.integers(0, 49)) == 0:
@@ -326,7 +326,7 @@ def grid(defn: dict[str, Any], item: str) -> list[float]:
     return [v for v in points if reference.allowed(defn, item, v)]
 
 
-@budgets(bounded=30, long=900)
+@budgets(bounded=30, long=750)
 def test_generated_definitions(tmp_path_factory: Any, budget: Budget) -> None:
     @budget.given(definition(), st.data())
     def case(defn: dict[str, Any], data: Any) -> None:
