@@ -3,9 +3,9 @@
 1. Mutations of the bundled files and the tiny fixture: a value anywhere in the tree replaced
    by one of another type (up to 1,000 levels deep, a huge string), a key deleted, added or
    misspelt; and text-level edits (bytes, tabs, duplicate keys, anchors and aliases, ``<<``
-   merge keys, YAML 1.1 traps, bad UTF-8, a byte-order mark). ``validate`` reports problems
-   with file:line:col; the file in a ``-d`` folder never breaks ``list`` or the scoring of
-   another questionnaire.
+   merge keys, YAML 1.1 traps, bad UTF-8, a byte-order mark, a cut, not one mapping).
+   ``validate`` reports problems with file:line:col; the file in a ``-d`` folder never breaks
+   ``list`` or the scoring of another questionnaire.
 2. Definitions generated from the README's format: when ``validate`` accepts one, ``score``
    agrees with the independent reference scorer on every scale; when it refuses one, every
    problem names its place and a path of the file."""
@@ -182,8 +182,17 @@ def declares_srs(data: bytes) -> bool | None:
 def validate(entry: str, path: Path, folder: Path) -> int:
     """``alliance validate FILE``: exit 0, or exit 1 with every problem located."""
     args = ["validate", str(path)]
+    before = snapshot(folder)
     outcome = invoke(entry, args, cwd=folder)
-    check(outcome, args=args, allowed=frozenset({0, 1}), quiet_stdout=outcome.code == 0)
+    # Exit 1 lists the problems on stdout by design (README: validate prints every problem).
+    check(
+        outcome,
+        args=args,
+        folder=folder,
+        before=before,
+        allowed=frozenset({0, 1}),
+        quiet_stdout=outcome.code == 0,
+    )
     if outcome.code == 1:
         shown = f"{args}:\n{outcome.stdout}"
         *problems, summary = outcome.stdout.strip().splitlines()
