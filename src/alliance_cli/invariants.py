@@ -243,7 +243,8 @@ def check_missing(rule: Any, found: Found, path: Path = (), n_items: int | None 
         found.add(
             (*path, "min_answered"),
             "missing-unmeetable",
-            f"min_answered {min_answered} can never be met: the scale has {n_items} items",
+            f"min_answered {min_answered} can never be met: the scale has {n_items} "
+            + ("item" if n_items == 1 else "items"),
         )
 
 
