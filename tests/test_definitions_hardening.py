@@ -381,3 +381,63 @@ def test_a_key_with_a_line_break_stays_on_its_problem_line(tmp_path: Path) -> No
         'items[0].x\\nfake.yaml:1:1 y\\u2028z: unknown key "x\\nfake.yaml:1:1 y\\u2028z"\n'
         "1 problem in 1 of 1 file\n"
     )
+
+
+BIG = "1" + "0" * 400  # an int no float can hold
+EXTREME = {
+    "label-key": (
+        "labels: {1: Never,",
+        f"labels: {{{BIG}: Huge, 1: Never,",
+        f"response_scale.labels.{BIG}: Input should be a valid number",
+        "Huge",
+    ),
+    "max": ("  max: 5\n", f"  max: {BIG}\n", "response_scale.max: Input should be a valid", BIG),
+    "band": ("below: 4,", f"below: {BIG},", "scales.warmth.bands[0].below: Input should be", BIG),
+    "step": (
+        "  max: 5\n",
+        "  max: 5\n  step: 5.0e-324\n",
+        "response_scale.step: step 4.94066e-324 from 1 to 5 makes more points than a number "
+        "can count; use a larger step or a smaller range",
+        "5.0e-324",
+    ),
+    "sd": (
+        "sd: 0.5",
+        "sd: 1.0e-320",
+        "scales.work.norms[0].sd: sd 9.99989e-321 is too small for the scale's range 1–5: a z "
+        "score would not be a number",
+        "1.0e-320",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTREME))
+def test_numbers_past_what_a_float_holds_are_problems(tmp_path: Path, name: str) -> None:
+    # Found by the definitions fuzz: an int of 400 digits was an OverflowError in the
+    # cross-field checks, a step of 5e-324 one in the step grid, and an SD of 1e-320 gave
+    # z = -Infinity in the JSON (not JSON at all).
+    old, new, problem, needle = EXTREME[name]
+    text = TINY_YAML.replace(old, new)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout.endswith("\n1 problem in 1 of 1 file\n")
+    assert result.stdout.startswith(f"{path}:{pos(text, needle)} {problem}")
+
+
+def test_a_scale_whose_sum_passes_the_largest_number_is_a_problem(tmp_path: Path) -> None:
+    # Two answers of 1e308 sum to infinity: a score no JSON can hold.
+    text = (
+        TINY_YAML.replace("  min: 1\n  max: 5\n", "  min: 0\n  max: 1.0e+308\n  step: 1.0e+308\n")
+        .replace("labels: {1: Never, 2: Rarely, 3: Sometimes, 4: Often, 5: Always}", "labels: {}")
+        .replace("values: [9]", "values: [-1]")
+    )
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    at = pos(text, "[a, b]")
+    assert result.stdout.startswith(
+        f"{path}:{at} scales.warmth.items: the sum of these items can pass the largest number; "
+        "use a smaller response range\n"
+    )
