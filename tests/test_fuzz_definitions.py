@@ -59,6 +59,7 @@ def deep(kind: str, depth: int) -> str:
 replacements = st.one_of(
     st.integers(-(10**20), 10**20),
     st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([10**400, -(10**400), 5e-324, 1e-320, 1.7e308, -1.7e308]),  # past a float
     st.booleans(),
     st.none(),
     st.text(max_size=30),
