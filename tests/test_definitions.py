@@ -144,6 +144,12 @@ def test_misspelt_key_gets_a_suggestion() -> None:
             "items",
         ),
         (
+            "items: [c, d, a]",
+            "items: [c]",
+            "scales.work.missing.min_answered: min_answered 2 can never be met: the scale has 1 "
+            "item",
+        ),
+        (
             "below: 4,",
             "below: 11,",
             "scales.warmth.bands[0].below: below: 11 lies outside the scale's range 2–10 (sum)",

@@ -353,3 +353,100 @@ def test_validate_a_file_name_too_long_is_a_problem_not_a_traceback(tmp_path: Pa
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 1
     assert result.stdout == f"{name}: cannot read: File name too long\n1 problem in 1 of 1 file\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "char"),
+    [
+        ("\x00" + TINY_YAML, "1:1", "#x0000"),
+        (TINY_YAML.replace("title:", "ti\x07tle:"), "3:3", "#x0007"),
+    ],
+)
+def test_a_control_character_is_one_located_problem(
+    tmp_path: Path, text: str, place: str, char: str
+) -> None:
+    # PyYAML's reader refuses control characters with a two-line message and an offset,
+    # not a line and column (found by tests/test_fuzz_definitions.py).
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}:{place}: YAML: unacceptable character {char}: control characters are not "
+        "allowed\n1 problem in 1 of 1 file\n"
+    )
+
+
+def test_a_key_with_a_line_break_stays_on_its_problem_line(tmp_path: Path) -> None:
+    # A quoted key may hold any character; printed raw, a line break split the problem in
+    # two, and the second line posed as a problem of its own (found by the fuzz suite).
+    text = TINY_YAML.replace("  - {id: a,", '  - {"x\\nfake.yaml:1:1 y\\u2028z": 1, id: a,')
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}:{pos(text, chr(34) + 'x')} "
+        'items[0].x\\nfake.yaml:1:1 y\\u2028z: unknown key "x\\nfake.yaml:1:1 y\\u2028z"\n'
+        "1 problem in 1 of 1 file\n"
+    )
+
+
+BIG = "1" + "0" * 400  # an int no float can hold
+EXTREME = {
+    "label-key": (
+        "labels: {1: Never,",
+        f"labels: {{{BIG}: Huge, 1: Never,",
+        f"response_scale.labels.{BIG}: Input should be a valid number",
+        "Huge",
+    ),
+    "max": ("  max: 5\n", f"  max: {BIG}\n", "response_scale.max: Input should be a valid", BIG),
+    "band": ("below: 4,", f"below: {BIG},", "scales.warmth.bands[0].below: Input should be", BIG),
+    "step": (
+        "  max: 5\n",
+        "  max: 5\n  step: 5.0e-324\n",
+        "response_scale.step: step 4.94066e-324 from 1 to 5 makes more points than a number "
+        "can count; use a larger step or a smaller range",
+        "5.0e-324",
+    ),
+    "sd": (
+        "sd: 0.5",
+        "sd: 1.0e-320",
+        "scales.work.norms[0].sd: sd 9.99989e-321 is too small for the scale's range 1–5: a z "
+        "score would not be a number",
+        "1.0e-320",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTREME))
+def test_numbers_past_what_a_float_holds_are_problems(tmp_path: Path, name: str) -> None:
+    # Found by the definitions fuzz: an int of 400 digits was an OverflowError in the
+    # cross-field checks, a step of 5e-324 one in the step grid, and an SD of 1e-320 gave
+    # z = -Infinity in the JSON (not JSON at all).
+    old, new, problem, needle = EXTREME[name]
+    text = TINY_YAML.replace(old, new)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout.endswith("\n1 problem in 1 of 1 file\n")
+    assert result.stdout.startswith(f"{path}:{pos(text, needle)} {problem}")
+
+
+def test_a_scale_whose_sum_passes_the_largest_number_is_a_problem(tmp_path: Path) -> None:
+    # Two answers of 1e308 sum to infinity: a score no JSON can hold.
+    text = (
+        TINY_YAML.replace("  min: 1\n  max: 5\n", "  min: 0\n  max: 1.0e+308\n  step: 1.0e+308\n")
+        .replace("labels: {1: Never, 2: Rarely, 3: Sometimes, 4: Often, 5: Always}", "labels: {}")
+        .replace("values: [9]", "values: [-1]")
+    )
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    at = pos(text, "[a, b]")
+    assert result.stdout.startswith(
+        f"{path}:{at} scales.warmth.items: the sum of these items can pass the largest number; "
+        "use a smaller response range\n"
+    )

@@ -67,6 +67,12 @@ def parse_yaml(text: str, source: str) -> Parsed:
         return Parsed(
             None, marks, key_marks, [Problem("yaml-syntax", f"YAML syntax: {what}", where)]
         )
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses: PyYAML gives an offset and a second line, not a place.
+        before = text[: exc.position]
+        where = f"{source}:{before.count(chr(10)) + 1}:{len(before) - before.rfind(chr(10))}"
+        what = str(exc).splitlines()[0]
+        return Parsed(None, marks, key_marks, [Problem("yaml-syntax", f"YAML: {what}", where)])
     except yaml.YAMLError as exc:
         return Parsed(None, marks, key_marks, [Problem("yaml-syntax", f"YAML: {exc}", source)])
 

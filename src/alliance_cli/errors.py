@@ -22,8 +22,13 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# Characters that would break a problem's one line (user text such as a YAML key may hold
+# them): shown escaped, as Python writes them.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +54,10 @@ class Problem:
         }
 
     def render(self) -> str:
-        """``location path: message`` with empty parts left out."""
+        """``location path: message`` with empty parts left out, on one line."""
         head = " ".join(part for part in (self.location, self.path) if part)
-        return f"{head}: {self.message}" if head else self.message
+        line = f"{head}: {self.message}" if head else self.message
+        return _LINE_BREAKING.sub(lambda c: c.group().encode("unicode_escape").decode(), line)
 
 
 class AllianceError(Exception):

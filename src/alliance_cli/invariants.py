@@ -10,6 +10,7 @@ those are reported as field errors.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -99,8 +100,12 @@ def get(obj: Any, key: str, default: Any = None) -> Any:
 
 
 def number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+    """A finite number as written, else None (the field check reports it; YAML reads
+    ``1`` followed by 400 zeros as an int no float can hold)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):
+            if math.isfinite(value):
+                return float(value)
     return None
 
 
@@ -146,6 +151,14 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
         return
     if lo >= hi:
         found.add((*path, "max"), "range", f"max ({fmt_num(hi)}) must be above min ({fmt_num(lo)})")
+        return
+    if not math.isfinite((hi - lo) / step):
+        found.add(
+            (*path, "step"),
+            "step",
+            f"step {fmt_num(step)} from {fmt_num(lo)} to {fmt_num(hi)} makes more points "
+            "than a number can count; use a larger step or a smaller range",
+        )
         return
 
     def on_grid(value: float) -> bool:
@@ -243,7 +256,8 @@ def check_missing(rule: Any, found: Found, path: Path = (), n_items: int | None 
         found.add(
             (*path, "min_answered"),
             "missing-unmeetable",
-            f"min_answered {min_answered} can never be met: the scale has {n_items} items",
+            f"min_answered {min_answered} can never be met: the scale has {n_items} "
+            + ("item" if n_items == 1 else "items"),
         )
 
 

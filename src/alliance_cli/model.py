@@ -666,6 +666,14 @@ class Questionnaire(_Model):
                     + ", ".join(f"{fmt_num(lo)}–{fmt_num(hi)}" for lo, hi in sorted(ranges)),
                 )
             lo, hi = self.scale_range(scale_id)
+            if not math.isfinite(hi - lo):
+                found.add(
+                    ("scales", scale_id, "items"),
+                    "scale-range",
+                    f"the {scale.method.value} of these items can pass the largest number; "
+                    "use a smaller response range",
+                )
+                continue
             for b, band in enumerate(scale.bands):
                 for key, value in band.bounds():
                     if not lo <= value <= hi:
@@ -676,6 +684,13 @@ class Questionnaire(_Model):
                             f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value})",
                         )
             for nrm, norm in enumerate(scale.norms):
+                if norm.sd is not None and not math.isfinite((hi - lo) / norm.sd):
+                    found.add(
+                        ("scales", scale_id, "norms", nrm, "sd"),
+                        "norm-sd",
+                        f"sd {fmt_num(norm.sd)} is too small for the scale's range "
+                        f"{fmt_num(lo)}–{fmt_num(hi)}: a z score would not be a number",
+                    )
                 if norm.mean is not None and not lo <= norm.mean <= hi:
                     found.add(
                         ("scales", scale_id, "norms", nrm, "mean"),
