@@ -527,6 +527,36 @@ def test_rows_left_out_are_accounted_for_and_an_empty_run_exits_1(tmp_path: Path
     assert json.loads(allowed.stdout)["row_accounting"]["scored"] == 0
 
 
+def test_a_pair_of_items_without_a_correlation_leaves_omega_empty_with_a_notice(
+    tmp_path: Path,
+) -> None:
+    """Found by the data-file fuzzing: CARE items 4 and 8 are answered together on three
+    rows, where item 4 is always 2, so they have no pairwise correlation; omega is left
+    empty with the reason (it was a LinAlgError traceback), alpha is still given."""
+    src = write(
+        tmp_path / "care.csv",
+        [
+            ["id", *(f"care{i}" for i in range(1, 11))],
+            ["p0", "5", "3", "3", "2", "3", "1", "3", "5", "5", "3"],
+            ["p1", "3", "1", "3", "2", "4", "5", "5", "1", "4", "1"],
+            ["p2", "3", "", "1", "", "", "4", "", "4", "", "5"],
+            ["p3", "5", "5", "3", "5", "3", "3", "2", "", "1", "2"],
+            ["p4", "1", "5", "5", "2", "5", "4", "4", "3", "5", "5"],
+            ["p5", "", "", "", "", "", "", "2", "", "", "5"],
+        ],
+    )
+    done = run("reliability", str(src), "-q", "care", "--id", "id", "--json")
+    assert done.exit_code == 0, done.output
+    (scale,) = json.loads(done.stdout)["scales"]
+    assert scale["omega"] is None and scale["alpha"] is not None
+    reason = (
+        "omega: no correlation between items 4 and 8 (too few rows answer both, or one of"
+        " them never varies on those rows); omega is not defined"
+    )
+    assert scale["notes"] == [reason]
+    assert f"notice: care total: {reason}" in done.stderr
+
+
 def test_every_statistic_in_the_json_names_its_r_function(defs: Path) -> None:
     """The `psych` object is built from the one table cite uses (methods.RELIABILITY_METHODS):
     every statistic key a scale carries names its R function, lavaan's two-level model

@@ -16,6 +16,7 @@ from ._base import (
     _check_variance,
     _labels,
     _matrix,
+    _problem,
     pairwise,
 )
 
@@ -227,6 +228,7 @@ def omega_of(p: Pairwise, *, labels: tuple[str, ...] | None = None, flip: bool =
     names = _labels(labels, p.cov.shape[0])
     _check_variance(p.cov, names)
     r = p.cor
+    _check_correlations(r, names)
     fit = minres_one_factor(r)
     lam = np.array(fit.loadings)
     u2 = np.array(fit.uniquenesses)
@@ -243,3 +245,18 @@ def omega_of(p: Pairwise, *, labels: tuple[str, ...] | None = None, flip: bool =
         factor=fit,
         items=names,
     )
+
+
+def _check_correlations(r: FloatArray, names: tuple[str, ...]) -> None:
+    """Every pairwise correlation exists: a pair that fewer than two rows answer together,
+    or where one item never varies on the rows answering both, has none (NaN), and the
+    factor model of a matrix with a hole is not defined."""
+    holes = [(i, j) for i, j in zip(*np.nonzero(~np.isfinite(r)), strict=True) if i < j]
+    if holes:
+        pairs = ", ".join(f"{names[i]} and {names[j]}" for i, j in holes[:5])
+        more = f" (and {len(holes) - 5} more pairs)" if len(holes) > 5 else ""
+        raise _problem(
+            "no-correlation",
+            f"no correlation between items {pairs}{more} (too few rows answer both, or one"
+            " of them never varies on those rows); omega is not defined",
+        )
