@@ -557,6 +557,28 @@ def test_a_pair_of_items_without_a_correlation_leaves_omega_empty_with_a_notice(
     assert f"notice: care total: {reason}" in done.stderr
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a warning is noise on a user's stderr
+def test_a_scale_total_that_never_varies_has_no_alpha(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: the WAI-SR goal items (4, 6, 8, 11) sum to 12 on every
+    row, so the total's variance 1'C1 is 0 and alpha (1 − tr C / 1'C1) is not defined: shown
+    as –, null in the JSON (it was a division by zero: -inf and a RuntimeWarning)."""
+    header = ["id", *(f"wai{i}" for i in range(1, 13))]
+    rows = [
+        ["a", "1", "2", "3", "1", "4", "5", "2", "1", "3", "4", "5", "1"],
+        ["b", "3", "2", "1", "5", "4", "1", "2", "5", "3", "1", "1", "1"],
+        ["c", "2", "3", "4", "3", "2", "3", "4", "3", "2", "3", "3", "2"],
+        ["d", "4", "4", "4", "3", "3", "3", "2", "3", "2", "2", "3", "4"],
+    ]
+    src = write(tmp_path / "wai.csv", [header, *rows])
+    done = run("reliability", str(src), "-q", "wai-sr", "--json")
+    assert done.exit_code == 0, done.output
+    goal = json.loads(done.stdout)["scales"][0]
+    assert goal["scale"] == "goal"
+    assert (goal["alpha"]["raw_alpha"], goal["alpha"]["std_alpha"]) == (None, None)
+    table = run("reliability", str(src), "-q", "wai-sr")
+    assert "alpha – (95% CI – to –, Feldt) · standardized – (psych::alpha)" in table.stdout
+
+
 def test_every_statistic_in_the_json_names_its_r_function(defs: Path) -> None:
     """The `psych` object is built from the one table cite uses (methods.RELIABILITY_METHODS):
     every statistic key a scale carries names its R function, lavaan's two-level model
