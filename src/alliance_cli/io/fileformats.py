@@ -4,6 +4,7 @@ when such a file is read."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -73,13 +74,17 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
 
     part: str | None = None
     try:  # the one guard where an Excel input enters: zip, XML and openpyxl errors alike
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            ws = _sheet(book, sheet, label)
-            part = str(ws._worksheet_path)
-            lines = _stored_lines(ws, label)
-        finally:
-            book.close()
+        with warnings.catch_warnings():
+            # openpyxl warns about what it would drop on saving the workbook again (a sheet
+            # entry it cannot use, unsupported extensions); we only read, and say what fails.
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                ws = _sheet(book, sheet, label)
+                part = str(ws._worksheet_path)
+                lines = _stored_lines(ws, label)
+            finally:
+                book.close()
     except InputFileError:
         raise
     except Exception as exc:
