@@ -579,6 +579,27 @@ def test_a_scale_total_that_never_varies_has_no_alpha(tmp_path: Path) -> None:
     assert "alpha – (95% CI – to –, Feldt) · standardized – (psych::alpha)" in table.stdout
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a warning is noise on a user's stderr
+def test_a_singular_correlation_matrix_gives_omega_without_a_warning(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: three complete rows of twelve items make a singular
+    correlation matrix whose inverse has a zero on its diagonal; the squared multiple
+    correlation 1 − 1/0 printed numpy's "divide by zero" RuntimeWarning. psych clamps that
+    smc to 0, as the uniqueness bounds do here: every scale gets an omega."""
+    header = ["id", *(f"wai{i}" for i in range(1, 13))]
+    rows = [
+        ["p000", "1", "5", "4", "4", "3", "2", "3", "1", "5", "5", "3", "3"],
+        ["p001", "", "", "", "5", "3", "2", "", "", "", "", "", ""],
+        ["p002", "2", "4", "5", "4", "3", "3", "2", "5", "3", "3", "1", "3"],
+        ["p003", "4", "4", "5", "5", "2", "3", "2", "3", "5", "3", "2", "4"],
+    ]
+    src = write(tmp_path / "wai.csv", [header, *rows])
+    done = run("reliability", str(src), "-q", "wai-sr", "--id", "id", "--json")
+    assert done.exit_code == 0, done.output
+    scales = json.loads(done.stdout)["scales"]
+    assert [s["scale"] for s in scales] == ["goal", "task", "bond", "goal_task", "total"]
+    assert all(0 <= s["omega"]["omega_total"] <= 1 for s in scales), scales
+
+
 def test_every_statistic_in_the_json_names_its_r_function(defs: Path) -> None:
     """The `psych` object is built from the one table cite uses (methods.RELIABILITY_METHODS):
     every statistic key a scale carries names its R function, lavaan's two-level model

@@ -46,11 +46,14 @@ class Omega:
 
 
 def _smc(r: FloatArray) -> FloatArray:
-    """Squared multiple correlations ``1 − 1 / diag(R⁻¹)`` (psych ``smc``)."""
-    try:
-        return 1 - 1 / np.diag(np.linalg.inv(r))
-    except np.linalg.LinAlgError:
-        return 1 - 1 / np.diag(np.linalg.pinv(r))
+    """Squared multiple correlations ``1 − 1 / diag(R⁻¹)`` (psych ``smc``). A singular R
+    can give a zero on that diagonal: −inf, which the caller's bounds clip as psych's
+    ``smc`` clamps it to 0 (no warning)."""
+    with np.errstate(divide="ignore"):
+        try:
+            return 1 - 1 / np.diag(np.linalg.inv(r))
+        except np.linalg.LinAlgError:
+            return 1 - 1 / np.diag(np.linalg.pinv(r))
 
 
 def _minres_fit(psi: FloatArray, r: FloatArray) -> tuple[float, FloatArray, FloatArray]:
