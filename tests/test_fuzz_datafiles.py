@@ -122,8 +122,11 @@ def answers(q: str, rng: random.Random, *, text: bool) -> Data:
 
 
 def text_cell(value: Any) -> str:
+    """A written value as the text a reader gives (an Excel boolean as ``true``/``false``)."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -249,13 +252,13 @@ class Verdict:
         ident = table.column(id_column)
         self.complete = ident is not None and all(k is not None for k in at.values())
         self.rows: dict[str, list[tuple[str, Any]] | None] = {}
-        self.bad = False
+        self.bad = self.bad_ids = False
         self.unknown = False
         ids = Counter(text_cell(r[ident]) for r in table.records) if ident is not None else {}
         for record in table.records if self.complete else []:
             key = text_cell(record[ident])  # type: ignore[index]
             if not key.strip() or ids[key] > 1:
-                self.bad = True
+                self.bad = self.bad_ids = True
             cells = [classify(q, item, record[k]) for item, k in at.items()]  # type: ignore[index]
             self.bad |= any(kind == BAD for kind, _ in cells)
             self.unknown |= any(kind == UNKNOWN for kind, _ in cells)
@@ -616,6 +619,8 @@ def run_case(fmt: str, path: Path, data: Data, *, exact: bool, reliability: bool
         if table.header == data.header and not verdict.unknown:
             expected = 65 if verdict.bad else (0 if verdict.any_score() else 1)
             assert outcome.code == expected, f"{args} -> {outcome.code}: {outcome.stderr}"
+            if verdict.bad and not verdict.bad_ids:
+                invalid_as_missing(fmt, path, verdict)
     if reliability:
         out.unlink(missing_ok=True)
         out.with_name(out.name + ".codebook.json").unlink(missing_ok=True)
@@ -626,6 +631,22 @@ def run_case(fmt: str, path: Path, data: Data, *, exact: bool, reliability: bool
         if outcome.code in (0, 65, 6):
             assert again.code == outcome.code, (outcome.stderr, again.stderr)
     return outcome.code
+
+
+def invalid_as_missing(fmt: str, path: Path, verdict: Verdict) -> None:
+    """``--invalid missing`` on a file with bad answers: each scored as missing, so the
+    scores equal the reference's with those cells blank."""
+    folder, q = path.parent, verdict.q
+    out = folder / "out.csv"
+    args = ["batch", path.name, "-q", q, "--id", "id", "-o", out.name, "--invalid", "missing"]
+    before = snapshot(folder)
+    outcome = quietly(fmt, [*args, "--no-escape-formulas"], folder)
+    check(outcome, args=args, folder=folder, before=before)
+    assert outcome.code == (0 if verdict.any_score() else 1), outcome.stderr
+    if outcome.code == 0:
+        compare(outcome, out, verdict, q)
+        out.unlink()
+        out.with_name(out.name + ".codebook.json").unlink()
 
 
 def case_folder() -> Any:
