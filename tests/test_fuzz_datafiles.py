@@ -661,7 +661,7 @@ SEEDS = st.integers(0, 2**32 - 1)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
-@budgets(bounded=12, long=700)
+@budgets(bounded=12, long=600)
 def test_delimited_text(budget: Any, fmt: str) -> None:
     @budget.given(q=QUESTIONNAIRES, seed=SEEDS, edits=TEXT_EDITS)
     def case(q: str, seed: int, edits: list[tuple[str, float, bytes]]) -> None:
@@ -677,7 +677,7 @@ def test_delimited_text(budget: Any, fmt: str) -> None:
     case()
 
 
-@budgets(bounded=10, long=700)
+@budgets(bounded=10, long=600)
 def test_excel(budget: Any) -> None:
     need("xlsx")
 
@@ -699,7 +699,7 @@ CHANGES = st.sampled_from([None, None, "text", "nonfinite", "int", "numeric-id"]
 
 
 @pytest.mark.parametrize("fmt", ["sav", "dta", "parquet"])
-@budgets(bounded=10, long=650)
+@budgets(bounded=10, long=550)
 def test_binary_formats(budget: Any, fmt: str) -> None:
     need(fmt)
 
