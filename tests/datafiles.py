@@ -103,13 +103,16 @@ def answers(q: str, rng: random.Random, *, text: bool) -> Data:
 
 
 def text_cell(value: Any) -> str:
-    """A written value as the text a reader gives (an Excel boolean as ``true``/``false``)."""
+    """A written value as the text a reader gives (an Excel boolean as ``true``/``false``,
+    a number to 15 significant digits, a whole one without ``.0``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.15g}"  # as a spreadsheet shows it: 15 significant digits
     return str(value)
 
 
