@@ -81,6 +81,26 @@ def test_a_huge_bad_cell_is_shortened_on_the_terminal_and_whole_in_the_errors_fi
 # -- hints after bad cells -------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a warning is noise on a user's stderr
+def test_a_huge_number_is_out_of_range_without_a_numpy_warning(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: 1e308 on the SRS's 0.1 grid overflowed to inf steps,
+    and numpy's "RuntimeWarning: overflow encountered in divide", with the source line,
+    reached stderr above the bad-cell table."""
+    src = write(
+        tmp_path / "in.csv",
+        [["id", "srs1", "srs2", "srs3", "srs4"], ["p1", "1e308", "2", "3", "4"]],
+    )
+    result = run("batch", str(src), "-q", "srs", "--id", "id", "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 65, result.output
+    assert said(result)[:4] == [
+        "error: 1 bad cell in 1 row",
+        "row column value problem",
+        "─" * 37,
+        "2 srs1 1e308 out of range",
+    ]
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_the_bad_cells_hint_names_codes_that_are_not_already_missing(tmp_path: Path) -> None:
     lines = [["id", *WAI], ["P1", "-99", *(["3"] * 11)]]
     result = run("batch", str(write(tmp_path / "in.csv", lines)), "-q", "wai-sr")

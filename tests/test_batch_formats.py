@@ -322,3 +322,26 @@ def test_a_file_read_whole_reports_the_progress_of_its_chunks(tmp_path: Path) ->
     for chunk in opened.chunks:
         seen.append((len(chunk), opened.position()))
     assert seen == [(20, size * 20 // 50), (20, size * 40 // 50), (10, size)]
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_a_repeated_variable_name_is_seen_as_in_a_csv_header(tmp_path: Path, fmt: str) -> None:
+    """Found by the data-file fuzzing: a file with two variables named srs4 (a damaged name
+    table) was read with the second renamed "srs4_duplicated1" by pyreadstat, a warning on
+    stderr and the first scored silently. The name is given back, so the repeat is refused
+    as in a CSV header (exit 2), nothing written."""
+    columns = {"id": ["p1", "p2"], "srs1": [1.0, 2.0], "srs2": [3.0, 4.0], "srs3": [5.0, 6.0]}
+    frame = pd.DataFrame({**columns, "srs4": [7.0, 8.0], "srsX": [9.0, 1.0]})
+    src = tmp_path / f"dup.{fmt}"
+    (pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta)(frame, str(src))
+    raw = src.read_bytes()
+    assert raw.count(b"srsX") == 1
+    src.write_bytes(raw.replace(b"srsX", b"srs4"))
+    result = run(str(src), "-q", "srs", "--id", "id", "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f'error: srs item "4" is matched by the columns "srs4" and "srs4" in {src}',
+        "name the columns in a map file (--map MAP.yaml; --help shows its format), or rename"
+        " them <questionnaire>_<item> (wai_sr_1, srs_1, …)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]

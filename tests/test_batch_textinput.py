@@ -137,6 +137,41 @@ def utf16(path: Path, codec: str) -> Path:
     return path
 
 
+def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_place_in_it(tmp_path: Path) -> None:
+    """The first body line is line 2: a Latin-1 "é" in the id of line 3 is named there, at
+    byte 2 of that line (it was named "byte 29 (line 2)": the header's line went uncounted
+    and the byte was counted from the start of the body)."""
+    src = tmp_path / "latin.csv"
+    src.write_bytes(f"id,{','.join(WAI)}\np1,{answers(3)}\np\xe9,{answers(4)}\n".encode("latin-1"))
+    result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 6
+    assert said(result) == [
+        f"error: {src}: line 3, byte 2 is not valid utf-8-sig",
+        "give the file's encoding with --encoding (for example cp1252 or latin-1)",
+    ]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_ragged_row_with_a_latin1_byte_is_one_clear_error(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: a row with a cell too many that holds a Latin-1 byte.
+    Arrow handed the row to the invalid-row handler after failing to decode it, and the
+    UnicodeDecodeError came out on stderr as "Exception ignored in: ... Traceback"."""
+    from .subprocs import alliance_process
+
+    src = tmp_path / "ragged.csv"
+    src.write_bytes(
+        f"id,{','.join(WAI)}\np1,{answers(3)}\np2,{answers(3)},caf\xe9\n".encode("latin-1")
+    )
+    done = alliance_process("batch", src.name, "-q", "wai-sr", "-o", "out.csv", cwd=tmp_path)
+    assert done.returncode == 6
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [  # "p2," + 12 answers + "," + "caf": 30 bytes before
+        "error: ragged.csv: line 3, byte 31 is not valid utf-8-sig",
+        "give the file's encoding with --encoding (for example cp1252 or latin-1)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ragged.csv"]
+
+
 def test_utf16_with_a_bom_is_named(tmp_path: Path) -> None:
     src = utf16(tmp_path / "in.csv", "utf-16")
     result = run("batch", str(src), "-q", "wai-sr", "-o", str(tmp_path / "o.csv"))

@@ -289,6 +289,24 @@ def test_a_workbook_without_a_sheet_is_exit_6(tmp_path: Path) -> None:
     assert result.stderr == f"error: {data}: the workbook has no sheet\n"
 
 
+def test_openpyxl_warnings_stay_off_stderr(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: a sheet entry without its relationship id, which
+    openpyxl drops with "UserWarning: File contains an invalid specification ...", printed
+    with its source line above our message; the warning is openpyxl's talk to a program that
+    would save the workbook again, which alliance never does."""
+    data = write_parts(tmp_path / "in.xlsx", sheet_xml(table_rows()))
+    with zipfile.ZipFile(data) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b' r:id="rId1"', b"")
+    with zipfile.ZipFile(data, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    done = alliance_process("batch", data.name, "-q", "wai-sr", "-o", "out.csv", cwd=tmp_path)
+    assert done.returncode == 6
+    assert done.stderr == "error: in.xlsx: the workbook has no sheet\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]
+
+
 # -- an Excel output that cannot be written ------------------------------------------------------
 
 

@@ -413,6 +413,18 @@ def test_omega_matches_psych(name: str) -> None:
     assert om.factor.converged
 
 
+def test_omega_is_not_defined_where_a_pair_of_items_has_no_correlation() -> None:
+    """Items b and c are answered together on two rows only, and c is 2 on both: their
+    pairwise correlation does not exist, so there is no factor model (a ResponseError the
+    reliability command shows as a notice), never a LinAlgError from a matrix with a NaN."""
+    nan = np.nan
+    x = np.array([[1, 2, 2], [2, 4, 2], [3, 3, nan], [4, nan, 4], [5, 5, nan]])
+    with pytest.raises(ResponseError) as err:
+        pm.omega(x, labels=("a", "b", "c"))
+    assert err.value.problems[0].code == "no-correlation"
+    assert "no correlation between items b and c" in str(err.value)
+
+
 def test_omega_flips_the_unreversed_item_like_psych() -> None:
     om = pm.omega(read("unreversed"), labels=("i1", "i2", "i3", "i4", "i5"))
     assert om.flipped == ("i3",)

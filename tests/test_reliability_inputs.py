@@ -527,6 +527,79 @@ def test_rows_left_out_are_accounted_for_and_an_empty_run_exits_1(tmp_path: Path
     assert json.loads(allowed.stdout)["row_accounting"]["scored"] == 0
 
 
+def test_a_pair_of_items_without_a_correlation_leaves_omega_empty_with_a_notice(
+    tmp_path: Path,
+) -> None:
+    """Found by the data-file fuzzing: CARE items 4 and 8 are answered together on three
+    rows, where item 4 is always 2, so they have no pairwise correlation; omega is left
+    empty with the reason (it was a LinAlgError traceback), alpha is still given."""
+    src = write(
+        tmp_path / "care.csv",
+        [
+            ["id", *(f"care{i}" for i in range(1, 11))],
+            ["p0", "5", "3", "3", "2", "3", "1", "3", "5", "5", "3"],
+            ["p1", "3", "1", "3", "2", "4", "5", "5", "1", "4", "1"],
+            ["p2", "3", "", "1", "", "", "4", "", "4", "", "5"],
+            ["p3", "5", "5", "3", "5", "3", "3", "2", "", "1", "2"],
+            ["p4", "1", "5", "5", "2", "5", "4", "4", "3", "5", "5"],
+            ["p5", "", "", "", "", "", "", "2", "", "", "5"],
+        ],
+    )
+    done = run("reliability", str(src), "-q", "care", "--id", "id", "--json")
+    assert done.exit_code == 0, done.output
+    (scale,) = json.loads(done.stdout)["scales"]
+    assert scale["omega"] is None and scale["alpha"] is not None
+    reason = (
+        "omega: no correlation between items 4 and 8 (too few rows answer both, or one of"
+        " them never varies on those rows); omega is not defined"
+    )
+    assert scale["notes"] == [reason]
+    assert f"notice: care total: {reason}" in done.stderr
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a warning is noise on a user's stderr
+def test_a_scale_total_that_never_varies_has_no_alpha(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: the WAI-SR goal items (4, 6, 8, 11) sum to 12 on every
+    row, so the total's variance 1'C1 is 0 and alpha (1 − tr C / 1'C1) is not defined: shown
+    as –, null in the JSON (it was a division by zero: -inf and a RuntimeWarning)."""
+    header = ["id", *(f"wai{i}" for i in range(1, 13))]
+    rows = [
+        ["a", "1", "2", "3", "1", "4", "5", "2", "1", "3", "4", "5", "1"],
+        ["b", "3", "2", "1", "5", "4", "1", "2", "5", "3", "1", "1", "1"],
+        ["c", "2", "3", "4", "3", "2", "3", "4", "3", "2", "3", "3", "2"],
+        ["d", "4", "4", "4", "3", "3", "3", "2", "3", "2", "2", "3", "4"],
+    ]
+    src = write(tmp_path / "wai.csv", [header, *rows])
+    done = run("reliability", str(src), "-q", "wai-sr", "--json")
+    assert done.exit_code == 0, done.output
+    goal = json.loads(done.stdout)["scales"][0]
+    assert goal["scale"] == "goal"
+    assert (goal["alpha"]["raw_alpha"], goal["alpha"]["std_alpha"]) == (None, None)
+    table = run("reliability", str(src), "-q", "wai-sr")
+    assert "alpha – (95% CI – to –, Feldt) · standardized – (psych::alpha)" in table.stdout
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a warning is noise on a user's stderr
+def test_a_singular_correlation_matrix_gives_omega_without_a_warning(tmp_path: Path) -> None:
+    """Found by the data-file fuzzing: three complete rows of twelve items make a singular
+    correlation matrix whose inverse has a zero on its diagonal; the squared multiple
+    correlation 1 − 1/0 printed numpy's "divide by zero" RuntimeWarning. psych clamps that
+    smc to 0, as the uniqueness bounds do here: every scale gets an omega."""
+    header = ["id", *(f"wai{i}" for i in range(1, 13))]
+    rows = [
+        ["p000", "1", "5", "4", "4", "3", "2", "3", "1", "5", "5", "3", "3"],
+        ["p001", "", "", "", "5", "3", "2", "", "", "", "", "", ""],
+        ["p002", "2", "4", "5", "4", "3", "3", "2", "5", "3", "3", "1", "3"],
+        ["p003", "4", "4", "5", "5", "2", "3", "2", "3", "5", "3", "2", "4"],
+    ]
+    src = write(tmp_path / "wai.csv", [header, *rows])
+    done = run("reliability", str(src), "-q", "wai-sr", "--id", "id", "--json")
+    assert done.exit_code == 0, done.output
+    scales = json.loads(done.stdout)["scales"]
+    assert [s["scale"] for s in scales] == ["goal", "task", "bond", "goal_task", "total"]
+    assert all(0 <= s["omega"]["omega_total"] <= 1 for s in scales), scales
+
+
 def test_every_statistic_in_the_json_names_its_r_function(defs: Path) -> None:
     """The `psych` object is built from the one table cite uses (methods.RELIABILITY_METHODS):
     every statistic key a scale carries names its R function, lavaan's two-level model

@@ -200,12 +200,13 @@ def read_questionnaire(
         if not (invalid.any() or unreadable[:, j].any()):
             continue
         xj = x[:, j]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # huge answers: inf steps
             out_range = invalid & (
                 (xj < cols.lo[j] - GRID_TOLERANCE) | (xj > cols.hi[j] + GRID_TOLERANCE)
             )
             steps = (xj - cols.lo[j]) / cols.step[j]
-        off_grid = invalid & ~out_range & (np.abs(steps - np.round(steps)) >= GRID_TOLERANCE)
+            off = np.abs(steps - np.round(steps)) >= GRID_TOLERANCE
+        off_grid = invalid & ~out_range & off
         excluded = invalid & ~out_range & ~off_grid
         allowed = q.scale_of(ic.item).describe_allowed()
         checks = (

@@ -82,6 +82,7 @@ def cell_states(q: Questionnaire, values: npt.ArrayLike) -> npt.NDArray[np.int8]
     x = _as_matrix(q, values)
     cols = Columns.of(q)
     blank = np.isnan(x)
+    # A huge answer (1e308 on a 0.1 grid) overflows to inf steps: off the grid, silently.
     with np.errstate(invalid="ignore", over="ignore"):
         in_range = (x >= cols.lo - GRID_TOLERANCE) & (x <= cols.hi + GRID_TOLERANCE)
         steps = (x - cols.lo) / cols.step

@@ -4,6 +4,8 @@ when such a file is read."""
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -73,13 +75,17 @@ def read_excel(path: Path, *, name: str | None = None, sheet: str | None = None)
 
     part: str | None = None
     try:  # the one guard where an Excel input enters: zip, XML and openpyxl errors alike
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            ws = _sheet(book, sheet, label)
-            part = str(ws._worksheet_path)
-            lines = _stored_lines(ws, label)
-        finally:
-            book.close()
+        with warnings.catch_warnings():
+            # openpyxl warns about what it would drop on saving the workbook again (a sheet
+            # entry it cannot use, unsupported extensions); we only read, and say what fails.
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                ws = _sheet(book, sheet, label)
+                part = str(ws._worksheet_path)
+                lines = _stored_lines(ws, label)
+            finally:
+                book.close()
     except InputFileError:
         raise
     except Exception as exc:
@@ -218,10 +224,19 @@ def read_stat(path: Path, *, name: str | None = None, encoding: str | None = Non
     if encoding:
         kwargs["encoding"] = encoding
     try:
-        frame, meta = reader(str(path), **kwargs)
+        with warnings.catch_warnings(record=True) as told:
+            warnings.simplefilter("always")
+            frame, meta = reader(str(path), **kwargs)
     except Exception as exc:  # pyreadstat.ReadstatError and friends
         raise _unreadable(fmt, exc, label) from None
-    columns = tuple(str(c) for c in frame.columns)
+    # pyreadstat renames a repeated variable name ("x" -> "x_duplicated1") with a warning:
+    # the name is given back, so that the batch sees the repeat as in a CSV header.
+    renamed: dict[str, str] = {
+        m[2]: m[1]
+        for w in told
+        if (m := re.match(r"column '(.*)' is duplicated, renamed to '(.*)'$", str(w.message)))
+    }
+    columns = tuple(renamed.get(str(c), str(c)) for c in frame.columns)
     body = frame.copy()
     body.columns = range(len(columns))
     for k in range(len(columns)):

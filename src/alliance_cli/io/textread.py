@@ -144,18 +144,17 @@ class TextFile:
             try:
                 text = decoder.decode(block)
             except UnicodeError as exc:  # utf-16 without a BOM raises a bare UnicodeError
-                raise self._decode_error(offset + getattr(exc, "start", 0), None) from None
+                raise self._decode_error(f"byte {offset + getattr(exc, 'start', 0) + 1}") from None
             offset += len(block)
             yield text.encode("utf-8")
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeError as exc:
-            raise self._decode_error(offset + getattr(exc, "start", 0), None) from None
+            raise self._decode_error(f"byte {offset + getattr(exc, 'start', 0) + 1}") from None
         if tail:
             yield tail.encode("utf-8")
 
-    def _decode_error(self, byte: int, line: int | None) -> InputFileError:
-        where = f"byte {byte + 1}" + (f" (line {line})" if line is not None else "")
+    def _decode_error(self, where: str) -> InputFileError:
         return InputFileError(
             Problem("file-encoding", f"{where} is not valid {self.encoding}", self.name),
             hint="give the file's encoding with --encoding (for example cp1252 or latin-1)",
@@ -238,8 +237,10 @@ class TextFile:
             if not end:
                 return
             data, self._buffer = self._buffer[:end], self._buffer[end:]
-            yield self._text(data, self._line)
+            line = self._line
+            # Counted before the yield: the csv reader asks for no line past the header's.
             self._line += data.count(b"\n")
+            yield self._text(data, line)
 
     def _header_error(self, line: int, reason: str) -> InputFileError:
         return InputFileError(
@@ -252,7 +253,8 @@ class TextFile:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
             at = line + data[: exc.start].count(b"\n")
-            raise self._decode_error(exc.start, at) from None
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
+            raise self._decode_error(f"line {at}, byte {column + 1}") from None
 
     def runs(self) -> Iterator[Rows]:
         """The body as runs of whole rows, a few MiB at a time."""
@@ -319,12 +321,6 @@ class TextFile:
         import pyarrow.csv as pacsv
 
         names = [f"c{k}" for k in range(len(self.columns))]
-        bad: list[Any] = []
-
-        def invalid(row: Any) -> str:
-            bad.append(row)
-            return "skip"
-
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(run.data),
@@ -334,10 +330,11 @@ class TextFile:
                 read_options=pacsv.ReadOptions(
                     column_names=names, block_size=4 << 20, use_threads=False
                 ),
+                # No invalid-row handler: a short or long row raises, and the csv module
+                # reads the run (a handler also saw rows Arrow could not decode, and its
+                # UnicodeDecodeError came out as "Exception ignored" on stderr).
                 parse_options=pacsv.ParseOptions(
-                    delimiter=self.delimiter,
-                    newlines_in_values=run.quoted_newline,
-                    invalid_row_handler=invalid,
+                    delimiter=self.delimiter, newlines_in_values=run.quoted_newline
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string()),
@@ -348,7 +345,7 @@ class TextFile:
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None  # invalid UTF-8 or a parse error: the csv module names the place
-        if bad or table.num_rows != expected:
+        if table.num_rows != expected:
             return None
         return table
 

@@ -67,8 +67,11 @@ def _alphas(c: FloatArray) -> tuple[float, float]:
     k = c.shape[0]
     d = np.sqrt(np.diag(c))
     r = c / np.outer(d, d)
-    raw = (1 - np.trace(c) / c.sum()) * k / (k - 1)
-    std = (1 - k / r.sum()) * k / (k - 1)
+    # A total that never varies (1'C1 = 0, or 1'R1 = 0 when standardized) has no alpha: NaN,
+    # where psych divides by zero into -Inf.
+    total, total_std = float(c.sum()), float(r.sum())
+    raw = (1 - np.trace(c) / total) * k / (k - 1) if total else math.nan
+    std = (1 - k / total_std) * k / (k - 1) if total_std else math.nan
     return float(raw), float(std)
 
 

@@ -16,6 +16,7 @@ from ._base import (
     _check_variance,
     _labels,
     _matrix,
+    _problem,
     pairwise,
 )
 
@@ -45,11 +46,14 @@ class Omega:
 
 
 def _smc(r: FloatArray) -> FloatArray:
-    """Squared multiple correlations ``1 − 1 / diag(R⁻¹)`` (psych ``smc``)."""
-    try:
-        return 1 - 1 / np.diag(np.linalg.inv(r))
-    except np.linalg.LinAlgError:
-        return 1 - 1 / np.diag(np.linalg.pinv(r))
+    """Squared multiple correlations ``1 − 1 / diag(R⁻¹)`` (psych ``smc``). A singular R
+    can give a zero on that diagonal: −inf, which the caller's bounds clip as psych's
+    ``smc`` clamps it to 0 (no warning)."""
+    with np.errstate(divide="ignore"):
+        try:
+            return 1 - 1 / np.diag(np.linalg.inv(r))
+        except np.linalg.LinAlgError:
+            return 1 - 1 / np.diag(np.linalg.pinv(r))
 
 
 def _minres_fit(psi: FloatArray, r: FloatArray) -> tuple[float, FloatArray, FloatArray]:
@@ -227,6 +231,7 @@ def omega_of(p: Pairwise, *, labels: tuple[str, ...] | None = None, flip: bool =
     names = _labels(labels, p.cov.shape[0])
     _check_variance(p.cov, names)
     r = p.cor
+    _check_correlations(r, names)
     fit = minres_one_factor(r)
     lam = np.array(fit.loadings)
     u2 = np.array(fit.uniquenesses)
@@ -243,3 +248,18 @@ def omega_of(p: Pairwise, *, labels: tuple[str, ...] | None = None, flip: bool =
         factor=fit,
         items=names,
     )
+
+
+def _check_correlations(r: FloatArray, names: tuple[str, ...]) -> None:
+    """Every pairwise correlation exists: a pair that fewer than two rows answer together,
+    or where one item never varies on the rows answering both, has none (NaN), and the
+    factor model of a matrix with a hole is not defined."""
+    holes = [(i, j) for i, j in zip(*np.nonzero(~np.isfinite(r)), strict=True) if i < j]
+    if holes:
+        pairs = ", ".join(f"{names[i]} and {names[j]}" for i, j in holes[:5])
+        more = f" (and {len(holes) - 5} more pairs)" if len(holes) > 5 else ""
+        raise _problem(
+            "no-correlation",
+            f"no correlation between items {pairs}{more} (too few rows answer both, or one"
+            " of them never varies on those rows); omega is not defined",
+        )
