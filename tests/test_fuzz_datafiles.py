@@ -140,7 +140,9 @@ def run_case(fmt: str, path: Path, data: Data, *, exact: bool, reliability: bool
         verdict = Verdict(table, q, mapping, "id") if table is not None else None
         if outcome.code == 65 and verdict is not None and verdict.complete:
             assert verdict.bad or verdict.unknown, f"exit 65 on allowed cells: {outcome.stderr}"
-        if outcome.code == 1 and verdict is not None and verdict.complete:
+        # A cell the README does not settle (another script's digit: alliance reads "٣" as 3)
+        # leaves the reference unable to tell whether a row has a score.
+        if outcome.code == 1 and verdict is not None and verdict.complete and not verdict.unknown:
             assert not verdict.any_score(), f"exit 1 though rows have scores: {outcome.stderr}"
     if exact:
         table = reading(path, fmt, written)
