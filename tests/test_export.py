@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.clinic import export as export_module
+from alliance_cli.clinic.export import Shape, build_export, write_export
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.store import Administration, Store
 from alliance_cli.errors import InputFileError, UsageError
-from alliance_cli.history import record
-from alliance_cli.io import export as export_module
 from alliance_cli.io.atomic import atomic_write
-from alliance_cli.io.export import Shape, build_export, write_export
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import score
-from alliance_cli.store import Administration, Store
 
 from .conftest import TINY_YAML
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from alliance_cli.clinic.history import client_series, parse_when, record
+from alliance_cli.clinic.store import Store
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import UsageError
-from alliance_cli.history import client_series, parse_when, record
 from alliance_cli.result import score
-from alliance_cli.store import Store
 
 from .conftest import TINY_YAML
 

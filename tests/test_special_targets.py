@@ -24,8 +24,8 @@ import pytest
 
 from alliance_cli.errors import InputFileError, UsageError
 from alliance_cli.io.atomic import PendingFile, atomic_write, codebook_path, in_place
-from alliance_cli.io.batchout import check_output
 from alliance_cli.io.sinks import output_format
+from alliance_cli.research.outputs import check_output
 
 from .test_batch_stream import run
 

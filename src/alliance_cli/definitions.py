@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from . import model as m
-from .errors import DefinitionError, InputFileError, Problem
-from .io.limited import read_limited
+from alliance_cli import model as m
+from alliance_cli.errors import DefinitionError, InputFileError, Problem
+from alliance_cli.io.limited import read_limited
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from .invariants import (
+from alliance_cli.invariants import (
     GRID_TOLERANCE,
     Found,
     Path,

@@ -11,8 +11,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from .errors import Problem, ResponseError
-from .model import Questionnaire, ResponseScale, fmt_num, id_list, normalize_label
+from alliance_cli.errors import Problem, ResponseError
+from alliance_cli.model import Questionnaire, ResponseScale, fmt_num, id_list, normalize_label
 
 NA_WORDS = ("na", "n/a", "n.a.", "does not apply", "not applicable")
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")

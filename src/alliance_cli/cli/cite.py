@@ -7,8 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ._common import DefinitionsOpt, JsonOpt, app, catalog_for, print_json, reporting, usage
-from ._inputs import Invalid
+from alliance_cli.cli._common import (
+    DefinitionsOpt,
+    JsonOpt,
+    app,
+    catalog_for,
+    print_json,
+    reporting,
+    usage,
+)
+from alliance_cli.cli._inputs import Invalid
 
 
 class CiteFormat(StrEnum):
@@ -65,8 +73,8 @@ def cite(
     Also:
       alliance cite --all --format bibtex > alliance.bib
     """
-    from ..citing import cite_bibtex, cite_document, cite_text
-    from ..methods import RunOptions
+    from alliance_cli.research.citing import cite_bibtex, cite_document, cite_text
+    from alliance_cli.research.methods import RunOptions
 
     if all_ and questionnaires:
         usage("give questionnaire ids or --all, not both")

@@ -8,11 +8,19 @@ from typing import Annotated
 
 import typer
 
-from ._common import DbOpt, DefinitionsOpt, app, catalog_for, open_store, reporting, usage
+from alliance_cli.cli._common import (
+    DbOpt,
+    DefinitionsOpt,
+    app,
+    catalog_for,
+    open_store,
+    reporting,
+    usage,
+)
 
 
 class Shape(StrEnum):
-    # A copy of alliance_cli.io.export.Shape: importing that here would load the scoring
+    # A copy of alliance_cli.clinic.export.Shape: importing that here would load the scoring
     # stack for every `alliance --help`.
     long = "long"
     wide = "wide"
@@ -91,9 +99,9 @@ def export(
       alliance export --all --shape wide --deidentify \\
         --key-file key.csv -o study.csv
     """
-    from ..io.atomic import fifos_closed
-    from ..io.export import Shape as ExportShape
-    from ..io.export import build_export, write_export
+    from alliance_cli.clinic.export import Shape as ExportShape
+    from alliance_cli.clinic.export import build_export, write_export
+    from alliance_cli.io.atomic import fifos_closed
 
     if (client is None) == (not all_clients):
         usage("give either --client CODE or --all")
@@ -101,7 +109,7 @@ def export(
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
-    from ..ui.terminal import stdout_text
+    from alliance_cli.ui.terminal import stdout_text
 
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
         found = build_export(
@@ -119,7 +127,7 @@ def export(
             key_file=key_file,
             escape_formulas=not no_escape,
         )
-        from ..ui import render
+        from alliance_cli.ui import render
 
         for warning in found.warnings:
             render.warning(warning)
