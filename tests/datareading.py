@@ -64,7 +64,9 @@ class Table:
         self.records = [
             list(r) + [None] * (len(self.header) - len(r))
             for r in records
-            if any(c is not None and c == c and str(c) != "" for c in r)
+            # a row blank in every cell (an empty line, or only spaces and delimiters) is no
+            # row: the README says so
+            if any(c is not None and c == c and str(c).strip() != "" for c in r)
         ]
 
     def column(self, name: str) -> int | None:

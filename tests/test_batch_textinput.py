@@ -300,3 +300,25 @@ def test_error_exits_never_abort(tmp_path: Path) -> None:
         out, err = job.communicate(timeout=300)
         assert job.returncode == 0, err
         assert (out.strip(), err) == ("{6: 200}", "")
+
+
+def test_a_line_blank_in_every_cell_is_no_row(tmp_path: Path) -> None:
+    """An empty line, a line of spaces and a line of delimiters are not rows (not read, not
+    counted), and a bad cell below them keeps its line's number (row 7 of the file)."""
+    src = lines(
+        tmp_path / "in.csv",
+        f"id,{','.join(WAI)}",
+        f"p1,{answers(3)}",
+        "   ",
+        "",
+        "," * 12,
+        f"p2,{answers(4)}",
+        f"p3,{answers(5, 11)},9",
+    )
+    kept = run("batch", str(src), "-q", "wai-sr", "--id", "id", "--invalid", "missing")
+    assert kept.exit_code == 0, kept.stderr
+    assert [r["id"] for r in rows_of(kept.stdout)] == ["p1", "p2", "p3"]
+    assert f"read 3 rows from {src}" in said(kept)
+    refused = run("batch", str(src), "-q", "wai-sr", "--id", "id")
+    assert refused.exit_code == 65
+    assert "7 wai12 9 out of range" in said(refused)
