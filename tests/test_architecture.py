@@ -163,3 +163,22 @@ def test_an_upward_import_would_be_caught() -> None:
     assert "clinic" not in ALLOWED["core"]
     assert layer("scoring") == "core" and layer("clinic.history") == "clinic"
     assert layer("io.atomic") == "io" and "core" not in ALLOWED["io"]
+
+
+def test_only_ui_imports_rich() -> None:
+    """rich (the terminal UI) is imported by `ui` modules only: the library never draws."""
+    importers = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            module = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            if any(m == "rich" or m.startswith("rich.") for m in module):
+                importers.append(name)
+    assert importers, "the walk finds rich in ui"
+    assert sorted({n for n in importers if layer(n) != "ui"}) == []

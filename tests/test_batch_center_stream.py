@@ -26,7 +26,8 @@ from alliance_cli.cli import app
 from alliance_cli.errors import BatchDataError, InputFileError
 from alliance_cli.io import atomic
 from alliance_cli.io.sinks import Sink, open_sink
-from alliance_cli.research.batch import BatchOptions, InvalidPolicy, Shape
+from alliance_cli.options import InvalidPolicy, Shape
+from alliance_cli.research.batch import BatchOptions
 from alliance_cli.research.centring import PersonMeans
 from alliance_cli.research.readers import DEFAULT_CHUNK_ROWS, Opened, open_input, read_table
 from alliance_cli.research.run import run_batch

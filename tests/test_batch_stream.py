@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.io.sinks import open_sink
+from alliance_cli.options import InvalidPolicy
 from alliance_cli.research import textread
-from alliance_cli.research.batch import BatchOptions, InvalidPolicy
+from alliance_cli.research.batch import BatchOptions
 from alliance_cli.research.readers import open_input, read_table
 from alliance_cli.research.run import run_batch
 

@@ -18,12 +18,13 @@ from typer.testing import CliRunner
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.clinic import export as export_module
-from alliance_cli.clinic.export import Shape, build_export, write_export
+from alliance_cli.clinic.export import build_export, write_export
 from alliance_cli.clinic.history import record
 from alliance_cli.clinic.store import Administration, Store
 from alliance_cli.errors import InputFileError, UsageError
 from alliance_cli.io.atomic import atomic_write
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import Shape
 from alliance_cli.result import score
 
 from .conftest import TINY_YAML

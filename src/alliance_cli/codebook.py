@@ -17,7 +17,8 @@ from typing import Any
 
 from alliance_cli.errors import DefinitionError, Problem
 from alliance_cli.io.columns import Column
-from alliance_cli.model import Questionnaire, fmt_num
+from alliance_cli.model import Questionnaire
+from alliance_cli.text import fmt_num
 
 CODEBOOK_VERSION = 1
 

@@ -23,6 +23,7 @@ import typer
 
 from alliance_cli import __version__
 from alliance_cli.cli._plain import PlainGroup
+from alliance_cli.options import Modality, Respondent
 
 if TYPE_CHECKING:
     from alliance_cli.catalog import Catalog
@@ -70,19 +71,6 @@ DbOpt = Annotated[
     ),
 ]
 ClientArg = Annotated[str, typer.Argument(metavar="CODE", help="Client code (pseudonymous).")]
-
-
-class Respondent(StrEnum):
-    client = "client"
-    therapist = "therapist"
-    observer = "observer"
-
-
-class Modality(StrEnum):
-    in_person = "in-person"
-    video = "video"
-    phone = "phone"
-    other = "other"
 
 
 # Where a recorded administration belongs: shared by `score --client` and `administer`.

@@ -6,30 +6,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from alliance_cli.cli._common import usage
+from alliance_cli.options import InvalidPolicy, Source
 
 if TYPE_CHECKING:
     from alliance_cli.research.inputs import InputOptions
-
-
-class Invalid(StrEnum):
-    # Copies of the enums in alliance_cli.research.batch: importing that here would load pandas for
-    # every `alliance --help`.
-    error = "error"
-    missing = "missing"
-
-
-class Source(StrEnum):
-    auto = "auto"
-    qualtrics = "qualtrics"
-    redcap = "redcap"
-    plain = "plain"
 
 
 InputsArg = Annotated[
@@ -111,7 +97,7 @@ CompleteOpt = Annotated[
     ),
 ]
 InvalidOpt = Annotated[
-    Invalid,
+    InvalidPolicy,
     typer.Option(
         "--invalid",
         help="error: any bad cell stops the run (exit 65, nothing written); missing: "
@@ -154,7 +140,7 @@ def input_options(
     map_file: Path | None,
     ids: list[str] | None,
     missing: list[str] | None,
-    invalid: Invalid,
+    invalid: InvalidPolicy,
 ) -> InputOptions:
     """The library's :class:`~alliance_cli.research.inputs.InputOptions` from the parsed values of
     the options above (imported here, not at the top: it loads pandas)."""

@@ -27,35 +27,17 @@ from alliance_cli.cli._inputs import (
     FinishedOpt,
     IdsOpt,
     InputsArg,
-    Invalid,
     InvalidOpt,
     MapOpt,
     MissingOpt,
     SepOpt,
     SheetOpt,
-    Source,
     SourceOpt,
     check_column_names,
     input_options,
     stdin_input,
 )
-
-
-class Shape(StrEnum):
-    # Copies of the enums in alliance_cli.research.batch: importing that here would load pandas for
-    # every `alliance --help`.
-    wide = "wide"
-    long = "long"
-
-
-class Columns(StrEnum):
-    compact = "compact"
-    all = "all"
-
-
-class Engine(StrEnum):
-    local = "local"
-    dask = "dask"
+from alliance_cli.options import ColumnSet, Engine, InvalidPolicy, Shape, Source
 
 
 class To(StrEnum):
@@ -121,14 +103,14 @@ def batch(
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
-    invalid: InvalidOpt = Invalid.error,
+    invalid: InvalidOpt = InvalidPolicy.error,
     errors: ErrorsOpt = None,
     shape: Annotated[
         Shape,
         typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
     ] = Shape.wide,
     columns: Annotated[
-        Columns,
+        ColumnSet,
         typer.Option(
             "--columns",
             help="compact: per scale the score (<q>.<scale>) and items answered (.answered), "
@@ -137,7 +119,7 @@ def batch(
             ".prorated and a reason, band and flags column per scale (long: method, sum, mean, "
             "items, missing, not_applicable, prorated, withheld).",
         ),
-    ] = Columns.compact,
+    ] = ColumnSet.compact,
     center: Annotated[
         str | None,
         typer.Option(
@@ -229,8 +211,7 @@ def batch(
     from alliance_cli.errors import BatchDataError
     from alliance_cli.io.atomic import codebook_path, fifos_closed
     from alliance_cli.io.sinks import DelimitedSink, open_sink, output_format, row_limit
-    from alliance_cli.research.batch import SHOWN_FAILURES, ColumnSet
-    from alliance_cli.research.batch import Shape as BatchShape
+    from alliance_cli.research.batch import SHOWN_FAILURES
     from alliance_cli.research.inputs import spool_once_readable
     from alliance_cli.research.outputs import Written, check_output, pending_codebook
     from alliance_cli.research.run import run_batch
@@ -263,11 +244,11 @@ def batch(
             invalid=invalid,
         )
         options = read.batch_options(
-            shape=BatchShape(shape.value),
+            shape=shape,
             center=center,
             keep=tuple(keep or ()),
             keep_all=keep_all,
-            columns=ColumnSet(columns.value),
+            columns=columns,
         )
         runner = _engine(engine, scheduler)
         stdin = stdin_input(inputs)

@@ -16,7 +16,7 @@ from alliance_cli.cli._common import (
     reporting,
     usage,
 )
-from alliance_cli.cli._inputs import Invalid
+from alliance_cli.options import InvalidPolicy
 
 
 class CiteFormat(StrEnum):
@@ -51,11 +51,11 @@ def cite(
         ),
     ] = None,
     invalid: Annotated[
-        Invalid,
+        InvalidPolicy,
         typer.Option(
             "--invalid", help="The batch run's --invalid policy, for the methods paragraph."
         ),
-    ] = Invalid.error,
+    ] = InvalidPolicy.error,
     center: Annotated[
         bool,
         typer.Option("--center", help="The batch run used --center (person-mean centring)."),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +16,7 @@ from alliance_cli.cli._common import (
     reporting,
     usage,
 )
-
-
-class Shape(StrEnum):
-    # A copy of alliance_cli.clinic.export.Shape: importing that here would load the scoring
-    # stack for every `alliance --help`.
-    long = "long"
-    wide = "wide"
+from alliance_cli.options import Shape
 
 
 @app.command()
@@ -99,7 +92,6 @@ def export(
       alliance export --all --shape wide --deidentify \\
         --key-file key.csv -o study.csv
     """
-    from alliance_cli.clinic.export import Shape as ExportShape
     from alliance_cli.clinic.export import build_export, write_export
     from alliance_cli.io.atomic import fifos_closed
 
@@ -117,7 +109,7 @@ def export(
             catalog.get,
             client=client,
             questionnaire=questionnaire,
-            shape=ExportShape(shape.value),
+            shape=shape,
             deidentify=deidentify,
         )
         written = write_export(

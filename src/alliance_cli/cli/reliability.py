@@ -25,18 +25,17 @@ from alliance_cli.cli._inputs import (
     FinishedOpt,
     IdsOpt,
     InputsArg,
-    Invalid,
     InvalidOpt,
     MapOpt,
     MissingOpt,
     SepOpt,
     SheetOpt,
-    Source,
     SourceOpt,
     check_column_names,
     input_options,
     stdin_input,
 )
+from alliance_cli.options import InvalidPolicy, Source
 
 
 @app.command()
@@ -80,7 +79,7 @@ def reliability(
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
-    invalid: InvalidOpt = Invalid.error,
+    invalid: InvalidOpt = InvalidPolicy.error,
     errors: ErrorsOpt = None,
     chunk_size: ChunkSizeOpt = 100_000,
     allow_empty: AllowEmptyOpt = False,

@@ -56,8 +56,9 @@ from alliance_cli.clinic.store import (
     drafts,
 )
 from alliance_cli.errors import Problem, StoreError
-from alliance_cli.model import Questionnaire, ResponseScale, fmt_num, normalize_label
+from alliance_cli.model import Questionnaire, ResponseScale
 from alliance_cli.responses import read_value
+from alliance_cli.text import fmt_num, normalize_label
 
 __all__ = [
     "Choice",

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alliance_cli.clinic.alerts import Alert
-from alliance_cli.model import Questionnaire, fmt_num
+from alliance_cli.model import Questionnaire
+from alliance_cli.text import fmt_num
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from alliance_cli.clinic.change import JACOBSON_TRUAX, baseline_words, basis, n2
 from alliance_cli.clinic.divergence import Gap, GapJudgement, floored_sd
 from alliance_cli.clinic.history import Series
 from alliance_cli.clinic.norms import LocalNorm
-from alliance_cli.model import Questionnaire, fmt_change
+from alliance_cli.model import Questionnaire
+from alliance_cli.text import fmt_change
 
 RUPTURE_SOURCE = (
     "adapted from Stiles et al. (2004), Strauss et al. (2006) and Gumz et al. (2012) — this "

@@ -33,7 +33,8 @@ from typing import Any
 
 from alliance_cli.clinic.history import Series
 from alliance_cli.clinic.norms import LocalNorm, newest
-from alliance_cli.model import Band, Norm, Questionnaire, fmt_num
+from alliance_cli.model import Band, Norm, Questionnaire
+from alliance_cli.text import fmt_num
 
 JACOBSON_TRUAX = "Jacobson & Truax (1991), J Consult Clin Psychol 59(1), 12–19"
 

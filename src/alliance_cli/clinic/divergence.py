@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from alliance_cli.clinic.history import Series
-from alliance_cli.model import DivergenceAlert, Questionnaire, RuptureAlert, fmt_num
+from alliance_cli.model import DivergenceAlert, Questionnaire, RuptureAlert
+from alliance_cli.text import fmt_num
 
 
 class FlooredSD(NamedTuple):

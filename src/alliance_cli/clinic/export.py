@@ -30,7 +30,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
@@ -48,16 +47,12 @@ from alliance_cli.io.atomic import (
 from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import Cell, write_csv
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import Shape
 from alliance_cli.result import CSV_COLUMNS, key_warning
 
 # The store's alphabet for codes read aloud (no 0/O, 1/I/L).
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 KEY_COLUMNS = ("study_id", "client", "first_date")
-
-
-class Shape(StrEnum):
-    long = "long"
-    wide = "wide"
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from alliance_cli import __version__
-from alliance_cli.clinic.store import MODALITIES
 from alliance_cli.codebook import CODEBOOK_VERSION, questionnaire_entry
 from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import escape_description
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import MODALITIES
 from alliance_cli.research.methods import RunOptions, methods_paragraph
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from alliance_cli.clinic.divergence import Gap
 from alliance_cli.clinic.history import Series, means_by
 from alliance_cli.clinic.overview import Overview, Watched
 from alliance_cli.clinic.svgchart import COLOURS, CUTOFF_COLOUR, Line, trajectory_svg
-from alliance_cli.model import fmt_change, fmt_num
+from alliance_cli.text import fmt_change, fmt_num
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:60rem;

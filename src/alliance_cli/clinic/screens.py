@@ -9,8 +9,8 @@ from typing import Protocol
 from alliance_cli.clinic.alerts import Alert
 from alliance_cli.clinic.history import Series
 from alliance_cli.clinic.store import Administration
-from alliance_cli.model import fmt_num
 from alliance_cli.result import ScoreReport
+from alliance_cli.text import fmt_num
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from html import escape
 from alliance_cli.clinic.alertgroups import Mark, session_marks
 from alliance_cli.clinic.alerts import Alert
 from alliance_cli.clinic.history import Series
-from alliance_cli.model import fmt_num
+from alliance_cli.text import fmt_num
 
 COLOURS = ("#2f6db5", "#c2580a", "#5b8a3a", "#7a4fa0")
 CUTOFF_COLOUR = "#b3261e"

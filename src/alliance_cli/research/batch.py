@@ -34,12 +34,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
 from alliance_cli.errors import BatchDataError, Problem, UsageError
 from alliance_cli.io.columns import Column
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import ColumnSet, InvalidPolicy, Shape
 from alliance_cli.research import surveys
 from alliance_cli.research.cells import label_conflicts
 from alliance_cli.research.columnmap import SHEET_HINT, FileMapping, map_columns
@@ -48,23 +48,6 @@ from alliance_cli.research.readers import TextTable
 from alliance_cli.research.surveyrows import STATUS_ALLOWED, RowCounts, total
 
 SHOWN_FAILURES = 20
-
-
-class InvalidPolicy(StrEnum):
-    error = "error"
-    missing = "missing"
-
-
-class Shape(StrEnum):
-    wide = "wide"
-    long = "long"
-
-
-class ColumnSet(StrEnum):
-    """Which score columns the output has (:mod:`alliance_cli.research.scoretable`)."""
-
-    compact = "compact"
-    all = "all"
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,14 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from alliance_cli import scoring
 from alliance_cli.errors import Problem
-from alliance_cli.model import GRID_TOLERANCE, Questionnaire, fmt_num, normalize_label
+from alliance_cli.model import GRID_TOLERANCE, Questionnaire
 from alliance_cli.research import surveys
 from alliance_cli.research.columnmap import FileMapping
 from alliance_cli.research.mapfile import CellRules
 from alliance_cli.research.readers import TextTable
 from alliance_cli.research.surveyrows import STATUS_ALLOWED, RowCounts
 from alliance_cli.responses import read_value, why_unreadable
+from alliance_cli.text import fmt_num, normalize_label
 
 FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
 # How R and pandas (NA) and SAS and Stata (.) write a missing value. "." is a missing answer;

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from alliance_cli.errors import Problem, UsageError
 from alliance_cli.research.part import Part, PartJob, score_part
 
-ENGINES = ("local", "dask")
 INSTALL_HINT = "pip install 'alliance-cli[dask]'"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from alliance_cli.errors import FORMATS_HINT, InputFileError, Problem
-from alliance_cli.research.texttable import Opened, TextTable, finish, whole
+from alliance_cli.research.texttable import Opened, TextTable, finish
 
 FORMATS = {
     ".xlsx": "xlsx",
@@ -249,13 +249,6 @@ def read_stat(path: Path, *, name: str | None = None, encoding: str | None = Non
         if named.get(name)
     }
     return replace(table, value_labels=labels) if labels else table
-
-
-def read_parquet(path: Path, *, name: str | None = None) -> TextTable:
-    """A Parquet file. Record *n* is row *n* + 1 (the column names count as row 1).
-    Integer, text, boolean, decimal and date columns are converted to text by Arrow
-    (exactly, so large integer ids keep every digit), floats as in Excel files."""
-    return whole(parquet_chunks(path, name or str(path), 1 << 62))
 
 
 def parquet_chunks(path: Path, label: str, chunk_rows: int) -> Opened:

@@ -15,7 +15,8 @@ from typing import IO, Any
 
 from alliance_cli.errors import InputFileError, Problem, UsageError
 from alliance_cli.io.atomic import spooled
-from alliance_cli.research.batch import BatchOptions, InvalidPolicy
+from alliance_cli.options import InvalidPolicy
+from alliance_cli.research.batch import BatchOptions
 from alliance_cli.research.mapfile import load_map
 from alliance_cli.research.passes import Survey
 from alliance_cli.research.readers import (

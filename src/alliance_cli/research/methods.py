@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from alliance_cli import __version__
-from alliance_cli.model import OnMissing, Questionnaire, fmt_num
+from alliance_cli.model import OnMissing, Questionnaire
 from alliance_cli.references import parse_citation
 from alliance_cli.research.mapfile import CellRules, number
+from alliance_cli.text import fmt_num
 
 
 @dataclass(frozen=True)

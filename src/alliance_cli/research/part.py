@@ -12,7 +12,8 @@ import numpy as np
 from alliance_cli import scoring
 from alliance_cli.io.columns import Column
 from alliance_cli.model import Questionnaire
-from alliance_cli.research.batch import BatchOptions, Counts, InvalidPolicy
+from alliance_cli.options import InvalidPolicy
+from alliance_cli.research.batch import BatchOptions, Counts
 from alliance_cli.research.cells import failure_table, keep_rows, not_its_rows, read_questionnaire
 from alliance_cli.research.centring import centre_scores
 from alliance_cli.research.columnmap import FileMapping

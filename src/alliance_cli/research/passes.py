@@ -14,8 +14,9 @@ from typing import Any
 
 from alliance_cli.io.sinks import RowLimit
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import InvalidPolicy
 from alliance_cli.research import surveys
-from alliance_cli.research.batch import BatchOptions, Counts, InvalidPolicy
+from alliance_cli.research.batch import BatchOptions, Counts
 from alliance_cli.research.cells import failure_table
 from alliance_cli.research.ids import IdRegistry
 from alliance_cli.research.part import Part, PartJob

@@ -32,12 +32,12 @@ from alliance_cli.errors import InputFileError, Problem
 from alliance_cli.io.columns import Column
 from alliance_cli.io.sinks import RowLimit, Sink
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import Shape
 from alliance_cli.research.batch import (
     Batch,
     BatchOptions,
     Counts,
     InputInfo,
-    Shape,
     map_all,
     nothing_scored,
     refusal,

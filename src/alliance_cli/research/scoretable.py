@@ -40,10 +40,11 @@ from alliance_cli import scoring
 from alliance_cli.codebook import long_columns
 from alliance_cli.errors import Problem, UsageError
 from alliance_cli.io.columns import Column
-from alliance_cli.model import Method, Questionnaire, fmt_num
+from alliance_cli.model import Method, Questionnaire
 from alliance_cli.research.columnmap import FileMapping, did_you_mean
 from alliance_cli.research.readers import TextTable, blank_cells
 from alliance_cli.research.values import can_flag, scale_cells, with_role, withheld_scales
+from alliance_cli.text import fmt_num
 
 
 def build_table(

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alliance_cli.errors import Problem, UsageError
-from alliance_cli.invariants import normalize_label
+from alliance_cli.text import normalize_label
 
 if TYPE_CHECKING:
     from alliance_cli.research.columnmap import FileMapping

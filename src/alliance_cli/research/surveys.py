@@ -38,10 +38,10 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from alliance_cli.errors import Problem, UsageError
-from alliance_cli.invariants import normalize_label
 from alliance_cli.research import surveyrows
 from alliance_cli.research.readers import TextTable
 from alliance_cli.research.surveyrows import LABEL_COMPLETE, FormRows, RowCounts, is_status_column
+from alliance_cli.text import normalize_label
 
 if TYPE_CHECKING:
     from alliance_cli.research.columnmap import FileMapping

@@ -14,16 +14,9 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from alliance_cli.io.columns import Column
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import InvalidPolicy, Shape
 from alliance_cli.research import surveys
-from alliance_cli.research.batch import (
-    Batch,
-    BatchOptions,
-    Counts,
-    InvalidPolicy,
-    Shape,
-    map_all,
-    refusal,
-)
+from alliance_cli.research.batch import Batch, BatchOptions, Counts, map_all, refusal
 from alliance_cli.research.cells import failure_table, keep_rows
 from alliance_cli.research.centring import PersonMeans, add_centre, check_centre_names
 from alliance_cli.research.columnmap import FileMapping

@@ -1,4 +1,5 @@
-"""Terminal rendering with rich: the only module that imports it.
+"""Terminal rendering with rich (the `ui` package is the only importer of rich; this module
+holds the shared console, tables and messages, the others one screen each).
 
 Data goes to stdout, messages to stderr. User-supplied text (ids, labels, hints, paths) is
 never passed through rich markup: it goes in as ``Text`` or through ``escape``. rich itself
@@ -19,8 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from alliance_cli.errors import Problem, UserError
-from alliance_cli.model import Questionnaire, fmt_change, fmt_num
+from alliance_cli.model import Questionnaire
 from alliance_cli.result import ScaleResult, ScoreReport
+from alliance_cli.text import fmt_change, fmt_num
 
 if TYPE_CHECKING:
     from alliance_cli.clinic.store import Administration, ClientSummary

@@ -42,6 +42,7 @@ from alliance_cli.clinic.store.records import (
     NewAdministration,
 )
 from alliance_cli.errors import Problem, StoreError, UsageError
+from alliance_cli.options import MODALITIES
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -55,7 +56,6 @@ __all__ = [
     "mint_code",
 ]
 
-MODALITIES = ("in-person", "video", "phone", "other")
 CHECKPOINT_WAIT_MS = 2_000
 
 

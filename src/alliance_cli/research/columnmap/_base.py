@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from alliance_cli import model as m
 from alliance_cli.errors import Problem
 from alliance_cli.model import Questionnaire
 from alliance_cli.research.mapfile import CellRules
+from alliance_cli.text import id_list
 
 
 class Columns(tuple[str, ...]):
@@ -88,7 +88,7 @@ def one_per_item(
             Problem(
                 "items-without-column",
                 f"{q.id}: no column in {file} for item{'s' * (len(absent) > 1)} "
-                f"{m.id_list(absent)} ({len(by_item)} of {len(q.items)} items found)",
+                f"{id_list(absent)} ({len(by_item)} of {len(q.items)} items found)",
                 where,
                 path,
             )
