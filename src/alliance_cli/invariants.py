@@ -319,8 +319,9 @@ def check_references(data: Any, found: Found) -> None:
     if isinstance(scales, dict):
         for scale_id, scale in scales.items():
             if is_obj(scale):
+                # A reverse item must be one of the scale's items (check_scale says so), which
+                # are checked here: one problem per mistake, not a second for the same entry.
                 refs(("scales", str(scale_id), "items"), get(scale, "items"))
-                refs(("scales", str(scale_id), "reverse"), get(scale, "reverse"))
     rules = seq(get(data, "item_rules"))
     for r, rule in enumerate(rules):
         if is_obj(rule):
