@@ -301,11 +301,11 @@ def test_failing_export_writer_leaves_no_partial_file(
     out.write_text("previous\n", encoding="utf-8")
     found = build_export(recorded, catalog.get, client="C-1")
 
-    def broken(stream: io.TextIOBase, header: object, rows: object, **kw: object) -> None:
+    def broken(stream: io.TextIOBase, header: object, columns: object, **kw: object) -> None:
         stream.write("client,")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_module, "write_csv", broken)
+    monkeypatch.setattr(export_module, "write_columns", broken)
     with pytest.raises(InputFileError) as caught:
         write_export(found, out)
     assert caught.value.exit_code == 6

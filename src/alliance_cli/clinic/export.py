@@ -31,13 +31,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import numpy as np
+
+from alliance_cli import scoring
 from alliance_cli.clinic.exportbook import build_codebook, meta_columns
-from alliance_cli.clinic.history import Series, Session, client_series
-from alliance_cli.clinic.store import Administration, Store
+from alliance_cli.clinic.store import Store, bulk
 from alliance_cli.codebook import long_columns, wide_columns
-from alliance_cli.errors import Problem, UsageError
+from alliance_cli.errors import Problem, UsageError, UserError
 from alliance_cli.io.atomic import (
     atomic_write,
     check_distinct,
@@ -45,10 +47,10 @@ from alliance_cli.io.atomic import (
     refuse_database_stream,
 )
 from alliance_cli.io.columns import Column
-from alliance_cli.io.csvout import Cell, write_csv
+from alliance_cli.io.csvout import Cell, write_columns, write_csv
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
-from alliance_cli.result import CSV_COLUMNS, key_warning
+from alliance_cli.result import key_warning, withheld_reason_text
 
 # The store's alphabet for codes read aloud (no 0/O, 1/I/L).
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -64,11 +66,12 @@ class KeyEntry:
 
 @dataclass(frozen=True)
 class Export:
-    """The table to write, and what the codebook needs to describe it."""
+    """The table to write (column by column), and what the codebook needs to describe it."""
 
     shape: Shape
     columns: list[Column]
-    rows: list[list[Cell]]
+    cells: list[list[Cell]]
+    """One list per column, in the order of :attr:`columns`."""
     questionnaires: list[Questionnaire]
     recorded_under: dict[str, dict[tuple[str, str], int]]
     """Per questionnaire: (version, content hash) recorded under → administrations."""
@@ -79,6 +82,10 @@ class Export:
     @property
     def header(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells[0]) if self.cells else 0
 
 
 @dataclass(frozen=True)
@@ -98,18 +105,6 @@ class Written:
         )
 
 
-@dataclass(frozen=True)
-class _Record:
-    client: str  # as exported: the code, or the study id
-    first: date
-    series: Series
-    session: Session
-
-    def order(self) -> tuple[str, str, str, int, int]:
-        a = self.session.administration
-        return (self.client, self.series.questionnaire.id, self.series.respondent, a.session, a.id)
-
-
 def build_export(
     store: Store,
     find: Callable[[str], Questionnaire],
@@ -121,7 +116,8 @@ def build_export(
 ) -> Export:
     """Rows for one client (``client``) or every client (``None``), optionally one
     questionnaire. ``find`` maps a questionnaire id to its current definition
-    (``Catalog.get``)."""
+    (``Catalog.get``). The administrations are read in one query and scored as one matrix
+    per questionnaire (:mod:`alliance_cli.clinic.store.bulk`)."""
     definitions: dict[str, Questionnaire] = {}
 
     def cached(qid: str) -> Questionnaire:
@@ -130,63 +126,73 @@ def build_export(
         return definitions[qid]
 
     wanted = cached(questionnaire).id if questionnaire is not None else None
-    codes = [client] if client is not None else [c.code for c in store.clients()]
-    found: list[tuple[str, date, list[Series]]] = []
-    skipped: list[str] = []
-    for code in codes:
-        administrations = store.history(code)
-        if not administrations:
+    stored = bulk.final_administrations(store, client)
+    first: dict[str, date] = {}
+    for a in stored:  # day 0: the first administration of any questionnaire
+        day = _day(a.administered_at)
+        first[a.client] = min(first.get(a.client, day), day)
+    groups: dict[str, list[bulk.Stored]] = {}
+    skipped: dict[tuple[str, str], tuple[int, str]] = {}
+    for a in stored:
+        if wanted is not None and a.questionnaire_id != wanted:
             continue
-        first = min(_day(a) for a in administrations)
-        chosen = [a for a in administrations if wanted is None or a.questionnaire_id == wanted]
-        if chosen:
-            # The code as stored (the one typed may differ in case).
-            found.append((chosen[0].client, first, client_series(chosen, cached, skipped)))
-    study_ids = _study_ids([code for code, _, _ in found]) if deidentify else {}
-    records = sorted(
-        (
-            _Record(study_ids.get(code, code), first, series, session)
-            for code, first, all_series in found
-            for series in all_series
-            for session in series.sessions
-        ),
-        key=_Record.order,
-    )
+        try:
+            q = cached(a.questionnaire_id)
+        except UserError as exc:  # one removed definition must not hide the rest
+            n, why = skipped.get((a.questionnaire_id, a.respondent), (0, exc.problems[0].message))
+            skipped[a.questionnaire_id, a.respondent] = (n + 1, why)
+            continue
+        groups.setdefault(q.id, []).append(a)
+    clients = sorted({a.client for group in groups.values() for a in group})
+    study_ids = _study_ids(clients) if deidentify else {}
     questionnaires = (
         [cached(wanted)]
         if wanted
         # by id: two stored ids can lead to one definition (through its aliases)
         else sorted({q.id: q for q in definitions.values()}.values(), key=lambda q: q.id)
     )
+    by_id = {q.id: q for q in questionnaires}
+    data = long_columns(questionnaires) if shape is Shape.long else wide_columns(questionnaires)
+    columns = meta_columns(questionnaires, deidentify) + data
     recorded: dict[str, dict[tuple[str, str], int]] = {q.id: {} for q in questionnaires}
-    for r in records:
-        a = r.session.administration
-        versions = recorded[r.series.questionnaire.id]
-        versions[a.questionnaire_version, a.content_hash] = (
-            versions.get((a.questionnaire_version, a.content_hash), 0) + 1
-        )
-    columns = meta_columns(questionnaires, deidentify)
+    records = sorted(
+        ((study_ids.get(a.client, a.client), qid, a.respondent, a.session, a.id), r, a)
+        for qid, group in groups.items()
+        for r, a in enumerate(group)
+    )
+    for _, _, a in records:
+        versions = recorded[cached(a.questionnaire_id).id]
+        at = (a.questionnaire_version, a.content_hash)
+        versions[at] = versions.get(at, 0) + 1
+    scored = {qid: _Scored.of(store, by_id[qid], group) for qid, group in groups.items()}
+    # One line per row of the file: (exported code, questionnaire, row in its matrix, scale).
+    lines = [
+        (key[0], key[1], r, a, sid)
+        for key, r, a in records
+        for sid in (by_id[key[1]].scales if shape is Shape.long else (None,))
+    ]
+    cells = _meta_cells(lines, by_id, first, deidentify)
     if shape is Shape.long:
-        columns += long_columns(questionnaires)
-        by_name = [row for r in records for row in _long_rows(r, deidentify)]
+        cells |= _long_cells(lines, scored)
     else:
-        columns += wide_columns(questionnaires)
-        by_name = [_wide_row(r, deidentify) for r in records]
-    rows = [[row.get(c.name) for c in columns] for row in by_name]
+        cells |= _wide_cells(lines, scored, [c.name for c in data])
     key = [
-        KeyEntry(study_ids[code], code, first.isoformat())
-        for code, first, _ in sorted(found, key=lambda f: study_ids.get(f[0], f[0]))
-        if deidentify
+        KeyEntry(study_ids[code], code, first[code].isoformat())
+        for code in sorted(study_ids, key=lambda c: study_ids[c])
+    ]
+    left_out = [
+        f"{n} {qid} administration{'s' * (n != 1)} ({respondent}) left out: {why}"
+        for (qid, respondent), (n, why) in sorted(skipped.items())
     ]
     return Export(
         shape=shape,
         columns=columns,
-        rows=rows,
+        cells=[cells[c.name] for c in columns],
         questionnaires=questionnaires,
         recorded_under=recorded,
         deidentified=deidentify,
         key=key,
-        warnings=[w for q in questionnaires if (w := key_warning(q))] + skipped,
+        warnings=[w for q in questionnaires if (w := key_warning(q))] + left_out,
     )
 
 
@@ -217,7 +223,7 @@ def write_export(
     )
 
     def data(stream: IO[str]) -> None:
-        write_csv(stream, export.header, export.rows, escape_formulas=escape_formulas)
+        write_columns(stream, export.header, export.cells, escape_formulas=escape_formulas)
 
     if out_path is not None:
         atomic_write(out_path, data)
@@ -244,14 +250,14 @@ def write_export(
                 escape_formulas=escape_formulas,
             ),
         )
-    return Written(len(export.rows), out_path, codebook, key_file)
+    return Written(export.rows, out_path, codebook, key_file)
 
 
 # -- rows --------------------------------------------------------------------------------
 
 
-def _day(a: Administration) -> date:
-    return date.fromisoformat(a.administered_at[:10])
+def _day(administered_at: str) -> date:
+    return date.fromisoformat(administered_at[:10])
 
 
 def _study_ids(codes: Sequence[str]) -> dict[str, str]:
@@ -272,68 +278,156 @@ def _mint_study_id() -> str:
     return "S-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
 
 
-def _meta(r: _Record, deidentify: bool) -> dict[str, Cell]:
-    a = r.session.administration
-    row: dict[str, Cell] = {"client": r.client}
+_Line = tuple[str, str, int, bulk.Stored, str | None]
+
+
+def _meta_cells(
+    lines: list[_Line],
+    by_id: dict[str, Questionnaire],
+    first: dict[str, date],
+    deidentify: bool,
+) -> dict[str, list[Cell]]:
+    """The metadata columns: who, when, which questionnaire and definition."""
+    admins = [line[3] for line in lines]
+    current = {qid: q.content_hash() for qid, q in by_id.items()}
+    cells: dict[str, list[Cell]] = {"client": [line[0] for line in lines]}
     if deidentify:
-        row["day"] = (_day(a) - r.first).days
+        cells["day"] = [(_day(a.administered_at) - first[a.client]).days for a in admins]
     else:
-        row["administration"] = a.id
-        row["date"] = a.administered_at
-    row |= {
-        "session": a.session,
-        "respondent": a.respondent,
-        "clinician": a.clinician,
-        "modality": a.modality,
-        "questionnaire": r.series.questionnaire.id,
-        "recorded_version": a.questionnaire_version,
-        "current_version": r.series.questionnaire.version,
-        "definition_changed": r.session.definition_changed,
+        cells["administration"] = [a.id for a in admins]
+        cells["date"] = [a.administered_at for a in admins]
+    cells |= {
+        "session": [a.session for a in admins],
+        "respondent": [a.respondent for a in admins],
+        "clinician": [a.clinician for a in admins],
+        "modality": [a.modality for a in admins],
+        "questionnaire": [line[1] for line in lines],
+        "recorded_version": [a.questionnaire_version for a in admins],
+        "current_version": [by_id[line[1]].version for line in lines],
+        "definition_changed": [a.content_hash != current[q] for (_, q, _, a, _) in lines],
     }
     if not deidentify:
-        row["note"] = a.note
-    return row
+        cells["note"] = [a.note for a in admins]
+    return cells
 
 
-def _long_rows(r: _Record, deidentify: bool) -> list[dict[str, Cell]]:
-    meta = _meta(r, deidentify)
-    report = r.session.report
-    # The same flags column as `alliance score --format csv`.
-    at_scale, at_flags = CSV_COLUMNS.index("scale"), CSV_COLUMNS.index("flags")
-    flags = {cells[at_scale]: cells[at_flags] for cells in report.csv_rows()}
-    return [
-        meta
-        | {
-            "scale": s.id,
-            "method": s.method.value,
-            "score": s.score,
-            "sum": s.sum,
-            "mean": s.mean,
-            "items": s.items,
-            "answered": s.answered,
-            "missing": s.missing,
-            "not_applicable": s.not_applicable,
-            "prorated": s.prorated,
-            "withheld": s.withheld,
-            "withheld_reason": s.withheld_reason,
-            "band": s.band,
-            "flags": flags.get(s.id) or None,
-        }
-        for s in report.scales
-    ]
+def _long_cells(lines: list[_Line], scored: dict[str, _Scored]) -> dict[str, list[Cell]]:
+    """A row per administration × scale: the scale's score, its counts and flags."""
+    scales = [(scored[q].q.scales[s], scored[q].scales[s], r) for (_, q, r, _, s) in lines if s]
+    cells: dict[str, list[Cell]] = {
+        "scale": [line[4] for line in lines],
+        "method": [scale.method.value for scale, _, _ in scales],
+        "items": [len(scale.items) for scale, _, _ in scales],
+    }
+    for name in _SCALE_CELLS:
+        cells[name] = [values[name][r] for _, values, r in scales]
+    return cells
 
 
-def _wide_row(r: _Record, deidentify: bool) -> dict[str, Cell]:
-    qid = r.series.questionnaire.id
-    report = r.session.report
-    row = _meta(r, deidentify)
-    for answer in report.answers:
-        row[f"{qid}.item.{answer.item}"] = answer.value
-    not_applicable = [a.item for a in report.answers if a.state == "not_applicable"]
-    row[f"{qid}.not_applicable"] = ";".join(not_applicable) or None
-    for s in report.scales:
-        row[f"{qid}.{s.id}"] = s.score
-        row[f"{qid}.{s.id}.status"] = (
-            "withheld" if s.withheld else "prorated" if s.prorated else "complete"
-        )
-    return row
+def _wide_cells(
+    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
+) -> dict[str, list[Cell]]:
+    """A row per administration: its questionnaire's item and scale columns (the other
+    questionnaires' columns empty)."""
+    rows = [scored[q].wide_cells(r) for (_, q, r, _, _) in lines]
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+_SCALE_CELLS = (
+    "score",
+    "sum",
+    "mean",
+    "answered",
+    "missing",
+    "not_applicable",
+    "prorated",
+    "withheld",
+    "withheld_reason",
+    "band",
+    "flags",
+)
+
+
+def _numbers(values: Any) -> list[float | None]:
+    """An engine column as the score document gives it (NaN empty, 10 decimals)."""
+    return [None if v != v else round(v, 10) for v in values.tolist()]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One questionnaire's administrations scored as one matrix, and each row's cells."""
+
+    q: Questionnaire
+    x: Any
+    scores: scoring.Scores
+    scales: dict[str, dict[str, list[Any]]]
+
+    @classmethod
+    def of(cls, store: Store, q: Questionnaire, group: list[bulk.Stored]) -> _Scored:
+        x = bulk.answer_matrix(store, group, q.item_ids())
+        scores = scoring.score_matrix(q, x)
+        scales: dict[str, dict[str, list[Any]]] = {}
+        for sid, scale in q.scales.items():
+            s = scores.scales[sid]
+            withheld = (s.withheld != scoring.WITHHELD_NONE).tolist()
+            labels = [b.label for b in scale.bands]
+            scales[sid] = {
+                "score": _numbers(s.score),
+                "sum": _numbers(s.sum),
+                "mean": _numbers(s.mean),
+                "answered": s.answered.tolist(),
+                "missing": s.missing.tolist(),
+                "not_applicable": s.not_applicable.tolist(),
+                "prorated": s.prorated.tolist(),
+                "withheld": withheld,
+                "withheld_reason": [
+                    withheld_reason_text(q, sid, s, r) if w else None
+                    for r, w in enumerate(withheld)
+                ],
+                "band": [labels[b] if b >= 0 else None for b in s.band.tolist()],
+                "flags": _flags(q, sid, scores),
+            }
+        return cls(q, x, scores, scales)
+
+    def wide_cells(self, r: int) -> dict[str, Cell]:
+        qid = self.q.id
+        row: dict[str, Cell] = {}
+        states = self.scores.states[r]
+        for j, item in enumerate(self.q.item_ids()):
+            value = float(self.x[r, j])
+            row[f"{qid}.item.{item}"] = None if value != value else round(value, 10)
+        not_applicable = [
+            item for j, item in enumerate(self.q.item_ids()) if states[j] == scoring.NOT_APPLICABLE
+        ]
+        row[f"{qid}.not_applicable"] = ";".join(not_applicable) or None
+        for sid, cells in self.scales.items():
+            row[f"{qid}.{sid}"] = cells["score"][r]
+            row[f"{qid}.{sid}.status"] = (
+                "withheld"
+                if cells["withheld"][r]
+                else "prorated"
+                if cells["prorated"][r]
+                else "complete"
+            )
+        return row
+
+
+def _flags(q: Questionnaire, scale_id: str, scores: scoring.Scores) -> list[str | None]:
+    """Per row, the ``flags`` cell of ``alliance score --format csv``: the scale's band flags,
+    then the item-rule hits on its items (``rule:item``), separated by ';'."""
+    scale = q.scales[scale_id]
+    s = scores.scales[scale_id]
+    rows = len(s.score)
+    found: list[list[str]] = [[] for _ in range(rows)]
+    for b, band in enumerate(scale.bands):
+        if band.flag:
+            for r in np.flatnonzero(s.band_hits[:, b]).tolist():
+                found[r].append(band.id)
+    members = set(scale.items)
+    for rule in q.item_rules:
+        hits = scores.item_rule_hits[rule.id]
+        for j, item in enumerate(q.item_ids()):
+            if item in members:
+                for r in np.flatnonzero(hits[:, j]).tolist():
+                    found[r].append(f"{rule.id}:{item}")
+    return [";".join(f) or None for f in found]

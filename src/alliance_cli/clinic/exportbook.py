@@ -109,7 +109,7 @@ def build_codebook(
         "generator": f"alliance {__version__}",
         "data_file": data_file,
         "shape": export.shape.value,
-        "rows": len(export.rows),
+        "rows": export.rows,
         "row": (
             "one administration × scale"
             if export.shape.value == "long"
