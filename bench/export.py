@@ -29,8 +29,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from alliance_cli import Catalog, score
-from alliance_cli.history import record
-from alliance_cli.store import Store
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.store import Store
 
 FIRST = "C-000001"
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from alliance_cli.store import Answer, NewAdministration, Store
+from alliance_cli.clinic.store import Answer, NewAdministration, Store
 
 
 def build(path: Path, administrations: int) -> None:

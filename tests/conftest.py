@@ -85,7 +85,7 @@ def _isolated_user_dirs(
 def record(store: Any, q: Questionnaire, report: Any, *, client: str, **details: Any) -> Any:
     """``history.record`` for tests about what a record shows, not how it is filed: the
     client is registered first when new (filing itself is tested in test_filing.py)."""
-    from alliance_cli.history import record as file_record
+    from alliance_cli.clinic.history import record as file_record
 
     if store.find_client(client) is None:
         store.new_client(client)
@@ -106,7 +106,7 @@ def pty_env(tmp_path: Path, code: str, columns: int) -> dict[str, str]:
     registered."""
     import os
 
-    from alliance_cli.store import Store
+    from alliance_cli.clinic.store import Store
 
     with Store(tmp_path / "history.sqlite3") as store:
         store.new_client(code)

@@ -11,7 +11,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from alliance_cli.administer import (
+from alliance_cli.catalog import Catalog
+from alliance_cli.cli import app
+from alliance_cli.clinic.administer import (
     REVIEW_HELP,
     Details,
     DraftOffer,
@@ -26,14 +28,12 @@ from alliance_cli.administer import (
     read_answer,
     skip_blockers,
 )
-from alliance_cli.catalog import Catalog
-from alliance_cli.cli import app
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.store import Answer, Store, drafts
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import StoreError, UsageError
-from alliance_cli.history import record
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import score
-from alliance_cli.store import Answer, Store, drafts
 from alliance_cli.ui.prompter import TerminalPrompter
 
 from .conftest import TINY_YAML

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.alertgroups import (
+from alliance_cli.catalog import Catalog
+from alliance_cli.cli import app
+from alliance_cli.clinic.alertgroups import (
     CUTOFF,
     FALL,
     PROMPT,
@@ -19,9 +21,7 @@ from alliance_cli.alertgroups import (
     session_marks,
     session_ranges,
 )
-from alliance_cli.alerts import Alert
-from alliance_cli.catalog import Catalog
-from alliance_cli.cli import app
+from alliance_cli.clinic.alerts import Alert
 
 
 def alert(rule: str, kind: str, session: int, **numbers: float | str) -> Alert:
@@ -123,9 +123,9 @@ def test_a_long_source_is_told_once_per_list() -> None:
 def test_repeated_reliable_falls_are_one_group(tmp_path: Path) -> None:
     # ORS totals 30, 24, 24, 24: each later session is 6 points below the baseline 30, at
     # least the published 5 (Miller et al. 2003); the cutoff (below 25) fires at 2–4 too.
-    from alliance_cli.overview import client_overview
+    from alliance_cli.clinic.overview import client_overview
+    from alliance_cli.clinic.store import Store
     from alliance_cli.result import score
-    from alliance_cli.store import Store
 
     from .conftest import record
 

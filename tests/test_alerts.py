@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from alliance_cli.alerts import Alert, series_alerts
 from alliance_cli.catalog import bundled_dir
+from alliance_cli.clinic.alerts import Alert, series_alerts
+from alliance_cli.clinic.history import client_series
+from alliance_cli.clinic.store import Store
 from alliance_cli.definitions import load_definition, validate_text
-from alliance_cli.history import client_series
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import score
-from alliance_cli.store import Store
 
 from .conftest import record
 
@@ -105,7 +105,7 @@ def test_reliable_change_never_uses_the_clients_own_sd(tmp_path: Path) -> None:
 
 
 def local_norm(q: Questionnaire, sd: float = 0.61, built: str = "2026-12-07T10:00:00+00:00"):  # type: ignore[no-untyped-def]
-    from alliance_cli.norms import LocalNorm
+    from alliance_cli.clinic.norms import LocalNorm
 
     return LocalNorm(
         questionnaire=q.id,
@@ -526,7 +526,7 @@ BOTH = "      - {population: Sample B, source: Author B (2002), sd: 0.4, reliabi
 
 
 def test_reliable_change_prefers_a_norm_with_both_sd_and_reliability() -> None:
-    from alliance_cli.change import basis
+    from alliance_cli.clinic.change import basis
 
     ref = basis(with_norms(SD_ONLY + BOTH), "total", "client")
     assert not isinstance(ref, str)

@@ -17,16 +17,17 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.batch import BatchOptions
-from alliance_cli.batchwhole import score_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.columnmap import map_columns
 from alliance_cli.errors import BatchDataError, UsageError
-from alliance_cli.io.readers import read_table
-from alliance_cli.mapfile import load_map
-from alliance_cli.model import Method, Questionnaire, fmt_num
+from alliance_cli.model import Method, Questionnaire
+from alliance_cli.research.batch import BatchOptions
+from alliance_cli.research.columnmap import map_columns
+from alliance_cli.research.mapfile import load_map
+from alliance_cli.research.readers import read_table
+from alliance_cli.research.whole import score_batch
 from alliance_cli.result import CSV_COLUMNS, ScoreReport, score
+from alliance_cli.text import fmt_num
 
 runner = CliRunner()
 CATALOG = Catalog(user_dirs=[])

@@ -21,16 +21,17 @@ import pyreadstat
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.batch import BatchOptions, InvalidPolicy, Shape
-from alliance_cli.batchrun import run_batch
-from alliance_cli.batchwhole import score_batch
 from alliance_cli.catalog import Catalog
-from alliance_cli.centring import PersonMeans
 from alliance_cli.cli import app
 from alliance_cli.errors import BatchDataError, InputFileError
 from alliance_cli.io import atomic
-from alliance_cli.io.readers import DEFAULT_CHUNK_ROWS, Opened, open_input, read_table
 from alliance_cli.io.sinks import Sink, open_sink
+from alliance_cli.options import InvalidPolicy, Shape
+from alliance_cli.research.batch import BatchOptions
+from alliance_cli.research.centring import PersonMeans
+from alliance_cli.research.readers import DEFAULT_CHUNK_ROWS, Opened, open_input, read_table
+from alliance_cli.research.run import run_batch
+from alliance_cli.research.whole import score_batch
 
 runner = CliRunner()
 CATALOG = Catalog(user_dirs=[])

@@ -130,12 +130,12 @@ def test_a_bad_form_status_gets_a_hint_that_fixes_it(tmp_path: Path) -> None:
 
 
 def test_center_notices_an_input_rewritten_with_the_same_rows(tmp_path: Path) -> None:
-    from alliance_cli.batch import BatchOptions
-    from alliance_cli.batchrun import run_batch
     from alliance_cli.catalog import Catalog
     from alliance_cli.errors import InputFileError
-    from alliance_cli.io.readers import Opened, open_input
     from alliance_cli.io.sinks import open_sink
+    from alliance_cli.research.batch import BatchOptions
+    from alliance_cli.research.readers import Opened, open_input
+    from alliance_cli.research.run import run_batch
 
     lines = [["client", *WAI], *([f"C{r % 2}", *(["3"] * 12)] for r in range(6))]
     data = write(tmp_path / "a.csv", lines)

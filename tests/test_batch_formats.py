@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.io.readers import open_input, read_input
+from alliance_cli.research.readers import open_input, read_input
 
 runner = CliRunner()
 HEADER = ["id", *(f"wai_sr_{i:02d}" for i in range(1, 13))]

@@ -11,9 +11,9 @@ import openpyxl  # the [test] extra: missing fails, never skips
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli import engines
 from alliance_cli.cli import app
 from alliance_cli.io import binsinks
+from alliance_cli.research import engines
 
 runner = CliRunner()
 WAI = ",".join(f"wai{i}" for i in range(1, 13))

@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from alliance_cli.batch import BatchOptions, InvalidPolicy
-from alliance_cli.batchrun import run_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.io import textread
-from alliance_cli.io.readers import open_input, read_table
 from alliance_cli.io.sinks import open_sink
+from alliance_cli.options import InvalidPolicy
+from alliance_cli.research import textread
+from alliance_cli.research.batch import BatchOptions
+from alliance_cli.research.readers import open_input, read_table
+from alliance_cli.research.run import run_batch
 
 runner = CliRunner()
 CATALOG = Catalog(user_dirs=[])

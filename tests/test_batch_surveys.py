@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.io.readers import read_table
-from alliance_cli.io.surveys import detect, prepare
+from alliance_cli.research.readers import read_table
+from alliance_cli.research.surveys import detect, prepare
 
 runner = CliRunner()
 ITEMS = [f"wai_sr_{i:02d}" for i in range(1, 13)]

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from alliance_cli.batchtable import check_unique
 from alliance_cli.errors import UsageError
-from alliance_cli.io.textread import MAX_COLUMNS, TextFile
+from alliance_cli.research.scoretable import check_unique
+from alliance_cli.research.textread import MAX_COLUMNS, TextFile
 
 # The CLI helpers and the environment fixture of the survey tests.
 from .test_batch_surveys import _env, run  # noqa: F401
@@ -253,7 +253,7 @@ import os, sys
 from pathlib import Path
 import pandas  # the children only read: everything is imported once, here
 from alliance_cli.errors import UserError
-from alliance_cli.io.textread import TextFile
+from alliance_cli.research.textread import TextFile
 
 def read(path):
     try:

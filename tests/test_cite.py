@@ -187,8 +187,8 @@ def test_reliability_methods_are_one_table_with_their_r_equivalents() -> None:
 
 def test_json_is_the_library_document() -> None:
     from alliance_cli.catalog import Catalog
-    from alliance_cli.citing import cite_document
-    from alliance_cli.methods import RunOptions
+    from alliance_cli.research.citing import cite_document
+    from alliance_cli.research.methods import RunOptions
 
     result = cite("srs", "ors", "--missing", "999", "--center", "--json")
     qs = [Catalog(user_dirs=[]).get(q) for q in ("srs", "ors")]

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.store import Store
+from alliance_cli.clinic.store import Store
 
 runner = CliRunner()
 
@@ -249,7 +249,7 @@ def build_history(db: Path) -> str:
     one with a long name, one whose name looks like rich markup), the client's WAI-SR and
     the therapist's WAI-SR-T over four, notes, a withheld score, and alerts of every kind."""
     from alliance_cli.catalog import Catalog
-    from alliance_cli.history import record
+    from alliance_cli.clinic.history import record
     from alliance_cli.result import score
 
     code = "C-7KQ2MX"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect  # the [test] extra: missing fails, never skips
 import pytest
 
-from alliance_cli.store import Store
+from alliance_cli.clinic.store import Store
 
 from .conftest import pty_env
 

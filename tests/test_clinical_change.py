@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.clinic.norms import build
+from alliance_cli.clinic.overview import client_overview
+from alliance_cli.clinic.store import Store
 from alliance_cli.errors import UsageError
-from alliance_cli.norms import build
-from alliance_cli.overview import client_overview
 from alliance_cli.result import score
-from alliance_cli.store import Store
 
 from .conftest import definition_head, record
 

@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.store import Answer, NewAdministration, Store, files, maintenance
-from alliance_cli.store.migrations import LATEST
+from alliance_cli.clinic.store import Answer, NewAdministration, Store, files, maintenance
+from alliance_cli.clinic.store.migrations import LATEST
 
 runner = CliRunner()
 NOTE = "ZEBRA-NOTE-4711 moved to Ulm"

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.store import Answer, NewAdministration, Store, files, maintenance
+from alliance_cli.clinic.store import Answer, NewAdministration, Store, files, maintenance
 
 from .test_db_commands import codes, run
 

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
-from alliance_cli.io import fileformats
+from alliance_cli.research import fileformats
 
 from .subprocs import alliance_process, file_size_limit
 

@@ -17,14 +17,15 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.clinic import export as export_module
+from alliance_cli.clinic.export import build_export, write_export
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.store import Administration, Store
 from alliance_cli.errors import InputFileError, UsageError
-from alliance_cli.history import record
-from alliance_cli.io import export as export_module
 from alliance_cli.io.atomic import atomic_write
-from alliance_cli.io.export import Shape, build_export, write_export
 from alliance_cli.model import Questionnaire
+from alliance_cli.options import Shape
 from alliance_cli.result import score
-from alliance_cli.store import Administration, Store
 
 from .conftest import TINY_YAML
 
@@ -300,11 +301,11 @@ def test_failing_export_writer_leaves_no_partial_file(
     out.write_text("previous\n", encoding="utf-8")
     found = build_export(recorded, catalog.get, client="C-1")
 
-    def broken(stream: io.TextIOBase, header: object, rows: object, **kw: object) -> None:
+    def broken(stream: io.TextIOBase, header: object, columns: object, **kw: object) -> None:
         stream.write("client,")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_module, "write_csv", broken)
+    monkeypatch.setattr(export_module, "write_columns", broken)
     with pytest.raises(InputFileError) as caught:
         write_export(found, out)
     assert caught.value.exit_code == 6

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli import history
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.clinic import history
+from alliance_cli.clinic.history import parse_when, record
+from alliance_cli.clinic.store import Store
+from alliance_cli.clinic.store.migrations import LATEST, MIGRATIONS
 from alliance_cli.errors import StoreError, UsageError
-from alliance_cli.history import parse_when, record
 from alliance_cli.result import score
-from alliance_cli.store import Store
-from alliance_cli.store.migrations import LATEST, MIGRATIONS
 
 runner = CliRunner()
 SRS = "9,9,9,9"
@@ -298,7 +298,7 @@ def test_a_session_dated_before_an_earlier_one_is_stored_with_a_warning(_env: Pa
 
 
 def test_administer_warns_about_a_misordered_date_on_its_result_screen(_env: Path) -> None:
-    from alliance_cli.administer import Details, ResultScreen, administer
+    from alliance_cli.clinic.administer import Details, ResultScreen, administer
 
     from .test_administer import Script
 

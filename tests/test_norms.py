@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.clinic.norms import ALPHA_SOURCE, build, stored
+from alliance_cli.clinic.store import Store
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import UsageError
 from alliance_cli.model import Questionnaire
-from alliance_cli.norms import ALPHA_SOURCE, build, stored
 from alliance_cli.result import score
-from alliance_cli.store import Store
 
 from .conftest import definition_head, record
 from .test_psychometrics import SIX_ITEMS, read

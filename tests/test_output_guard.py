@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
+from alliance_cli.clinic.store import Store
 from alliance_cli.errors import UsageError
 from alliance_cli.io.atomic import atomic_write, refuse_database
-from alliance_cli.store import Store
 
 from .conftest import TINY_YAML
 

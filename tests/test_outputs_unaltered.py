@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.history import record
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.store import Store
 from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import write_csv
 from alliance_cli.io.sinks import DelimitedSink
 from alliance_cli.result import score
-from alliance_cli.store import Store
 
 from .conftest import TINY_YAML
 

@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog, bundled_dir
 from alliance_cli.cli import app
-from alliance_cli.history import record
-from alliance_cli.overview import client_overview
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.overview import client_overview
+from alliance_cli.clinic.store import Store
 from alliance_cli.result import score
-from alliance_cli.store import Store
 from alliance_cli.ui.chart import chart
 
 
@@ -228,7 +228,7 @@ def test_a_vanished_definition_does_not_hide_the_rest(tmp_path: Path, store: Sto
 
 
 def judged(q: object, gaps_: list[float]) -> list[bool]:
-    from alliance_cli.divergence import judge_gap
+    from alliance_cli.clinic.divergence import judge_gap
 
     _, found = judge_gap(q, "total", list(range(1, len(gaps_) + 1)), gaps_)  # type: ignore[arg-type]
     return [j.beyond for j in found]
@@ -245,10 +245,10 @@ def test_divergence_threshold_is_more_than_k_sd() -> None:
 
 
 def test_divergence_direction_on_a_higher_is_worse_pair() -> None:
-    from alliance_cli.alerts import gap_alerts
+    from alliance_cli.clinic.alerts import gap_alerts
+    from alliance_cli.clinic.divergence import Gap, judge_gap
+    from alliance_cli.clinic.history import Series
     from alliance_cli.definitions import validate_text
-    from alliance_cli.divergence import Gap, judge_gap
-    from alliance_cli.history import Series
     from alliance_cli.model import Questionnaire
 
     text = (

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from alliance_cli import psychometrics as pm
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import ResponseError
 from alliance_cli.model import Method, Questionnaire
+from alliance_cli.research import psychometrics as pm
 from alliance_cli.scoring import score_matrix
 
 DATA = Path(__file__).parent / "data" / "psych"
@@ -602,7 +602,7 @@ def test_one_pass_over_the_answers_gives_every_scale(
     each scale's moments, alpha and omega as computing that scale on its own does."""
     import pandas as pd
 
-    from alliance_cli.psychometrics import _base
+    from alliance_cli.research.psychometrics import _base
     from alliance_cli.scoring import ANSWERED, cell_states
 
     q: Questionnaire = request.getfixturevalue(which)

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli import batchwhole
-from alliance_cli.batch import BatchOptions
-from alliance_cli.batchwhole import score_batch
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.errors import BatchDataError
-from alliance_cli.io.readers import read_table
-from alliance_cli.mapfile import load_map
-from alliance_cli.reliability import Reliability, reliability
+from alliance_cli.research import whole as batchwhole
+from alliance_cli.research.batch import BatchOptions
+from alliance_cli.research.mapfile import load_map
+from alliance_cli.research.readers import read_table
+from alliance_cli.research.reliability import Reliability, reliability
+from alliance_cli.research.whole import score_batch
 
 from .test_psychometrics import (
     ALPHA_TOL,
@@ -214,7 +214,7 @@ def test_help_has_an_example() -> None:
 def test_no_pandas_at_module_top_level() -> None:
     import ast
 
-    from alliance_cli import reliability as module
+    from alliance_cli.research import reliability as module
 
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]

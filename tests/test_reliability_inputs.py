@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli import psychometrics as pm
-from alliance_cli.batch import BatchOptions
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.io.readers import open_input
-from alliance_cli.mapfile import load_map
-from alliance_cli.psychometrics import _base
-from alliance_cli.reliability import reliability
+from alliance_cli.research import psychometrics as pm
+from alliance_cli.research.batch import BatchOptions
+from alliance_cli.research.mapfile import load_map
+from alliance_cli.research.psychometrics import _base
+from alliance_cli.research.readers import open_input
+from alliance_cli.research.reliability import reliability
 
 from . import test_reliability
 from .test_psychometrics import DATA, SESSIONS, UNBALANCED, close
@@ -456,7 +456,7 @@ def test_client_sums_hold_what_within_between_reliability_takes() -> None:
     sums over the whole table; the ICC from them equals the whole-column ICC."""
     import pandas as pd
 
-    from alliance_cli.psychometrics.groups import ClientSums
+    from alliance_cli.research.psychometrics.groups import ClientSums
 
     s = np.genfromtxt(DATA / "sessions_unbalanced.csv", delimiter=",", skip_header=1)
     clients, x = s[:, 0].astype(np.int64) - 1, s[:, 2:]
@@ -604,7 +604,7 @@ def test_every_statistic_in_the_json_names_its_r_function(defs: Path) -> None:
     """The `psych` object is built from the one table cite uses (methods.RELIABILITY_METHODS):
     every statistic key a scale carries names its R function, lavaan's two-level model
     included, and says the same as cite's methods text."""
-    from alliance_cli.methods import RELIABILITY_METHODS
+    from alliance_cli.research.methods import RELIABILITY_METHODS
 
     doc = as_json(defs, DATA / "sessions.csv", "psess", "--by", "client")
     scale = doc["scales"][0]

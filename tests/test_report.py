@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.clinic.store import Store
 from alliance_cli.result import score
-from alliance_cli.store import Store
 
 from .conftest import record
 from .test_cli_history import MARKUP_NOTE, build_history

@@ -24,8 +24,8 @@ import pytest
 
 from alliance_cli.errors import InputFileError, UsageError
 from alliance_cli.io.atomic import PendingFile, atomic_write, codebook_path, in_place
-from alliance_cli.io.batchout import check_output
 from alliance_cli.io.sinks import output_format
+from alliance_cli.research.outputs import check_output
 
 from .test_batch_stream import run
 
@@ -390,11 +390,15 @@ def test_every_fifo_output_is_closed_when_the_command_writes_nothing(tmp_path: P
 
 
 def test_a_signal_the_caller_ignores_stays_ignored(tmp_path: Path) -> None:
-    """Under nohup (SIGHUP ignored) a hang-up does not stop the run."""
+    """Under nohup (SIGHUP ignored) a hang-up does not stop the run. The input is a FIFO this
+    test writes: the hang-ups are sent while alliance holds it open, waiting for the rows, so
+    they arrive while the run is in progress (not before it starts or after it ends)."""
     import signal
     import subprocess
 
-    data = wai_csv(tmp_path / "in.csv", rows=50)
+    rows = wai_csv(tmp_path / "rows.csv", rows=50).read_text(encoding="utf-8")
+    data = tmp_path / "in.csv"
+    os.mkfifo(data)
     out = tmp_path / "out.csv"
     proc = subprocess.Popen(
         [sys.executable, "-m", "alliance_cli", "batch", str(data), "-q", "wai-sr", "-o", str(out)],
@@ -403,9 +407,11 @@ def test_a_signal_the_caller_ignores_stays_ignored(tmp_path: Path) -> None:
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
     )
-    for _ in range(20):
-        proc.send_signal(signal.SIGHUP)
-        time.sleep(0.05)
+    with data.open("w", encoding="utf-8") as fifo:  # returns once alliance has opened it
+        for _ in range(5):
+            proc.send_signal(signal.SIGHUP)
+        assert proc.poll() is None, "the run ended before its rows were written"
+        fifo.write(rows)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.exists() and "stopped by" not in err

@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from alliance_cli.cli import app
+from alliance_cli.clinic.store import Answer, NewAdministration, Store
+from alliance_cli.clinic.store.migrations import LATEST
 from alliance_cli.errors import StoreError
-from alliance_cli.store import Answer, NewAdministration, Store
-from alliance_cli.store.migrations import LATEST
 
 from .subprocs import alliance_process, file_size_limit
 
@@ -199,7 +199,7 @@ def test_quick_check_runs_on_open(db: Path) -> None:
 
 
 def test_migration_backups_never_overwrite_one_another(db: Path) -> None:
-    from alliance_cli.store import files
+    from alliance_cli.clinic.store import files
 
     first = files.backup_name(db, "v1")
     first.write_bytes(b"x")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from alliance_cli.store import Store
+from alliance_cli.clinic.store import Store
 
 from .subprocs import alliance_process
 

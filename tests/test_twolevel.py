@@ -19,14 +19,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli import psychometrics as pm
-from alliance_cli.batch import BatchOptions
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.errors import ResponseError
-from alliance_cli.io.readers import read_table
-from alliance_cli.mapfile import load_map
-from alliance_cli.reliability import Reliability, reliability
+from alliance_cli.research import psychometrics as pm
+from alliance_cli.research.batch import BatchOptions
+from alliance_cli.research.mapfile import load_map
+from alliance_cli.research.readers import read_table
+from alliance_cli.research.reliability import Reliability, reliability
 
 from .test_psychometrics import DATA, close
 from .test_reliability import definition

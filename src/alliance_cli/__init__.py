@@ -19,27 +19,27 @@ __version__ = "0.1.0"
 __all__ = ["Catalog", "Questionnaire", "ScoreReport", "__version__", "load_definition", "score"]
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .definitions import load_definition
-    from .model import Questionnaire
-    from .result import ScoreReport, score
+    from alliance_cli.catalog import Catalog
+    from alliance_cli.definitions import load_definition
+    from alliance_cli.model import Questionnaire
+    from alliance_cli.result import ScoreReport, score
 
 
 def __getattr__(name: str) -> Any:
     if name == "Catalog":
-        from .catalog import Catalog
+        from alliance_cli.catalog import Catalog
 
         return Catalog
     if name == "load_definition":
-        from .definitions import load_definition
+        from alliance_cli.definitions import load_definition
 
         return load_definition
     if name == "Questionnaire":
-        from .model import Questionnaire
+        from alliance_cli.model import Questionnaire
 
         return Questionnaire
     if name in ("ScoreReport", "score"):
-        from . import result
+        from alliance_cli import result
 
         return getattr(result, name)
     raise AttributeError(name)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from . import model as m
-from .definitions import (
+from alliance_cli import model as m
+from alliance_cli.definitions import (
     OVERLAY_SUFFIX,
     ItemText,
     _locate,
@@ -28,7 +28,7 @@ from .definitions import (
     questionnaire_keys,
     validate_text,
 )
-from .errors import DefinitionError, InputFileError, NotFoundError, Problem, UserError
+from alliance_cli.errors import DefinitionError, InputFileError, NotFoundError, Problem, UserError
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from . import model as m
-from .errors import DefinitionError, InputFileError, Problem
-from .io.limited import read_limited
+from alliance_cli import model as m
+from alliance_cli.errors import DefinitionError, InputFileError, Problem
+from alliance_cli.io.limited import read_limited
+from alliance_cli.text import fmt_num
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
@@ -253,7 +254,7 @@ def _as_data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
             out.append(part)
             node = node[part] if 0 <= part < len(node) else None
         else:
-            key = m.fmt_num(part) if isinstance(part, float) else str(part)
+            key = fmt_num(part) if isinstance(part, float) else str(part)
             out.append(key)
             node = _lookup(node, key)
     return tuple(out)
@@ -262,7 +263,7 @@ def _as_data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
 def _lookup(node: Any, key: str) -> Any:
     if isinstance(node, dict):
         for k, v in node.items():
-            if str(k) == key or (isinstance(k, float) and m.fmt_num(k) == key):
+            if str(k) == key or (isinstance(k, float) and fmt_num(k) == key):
                 return v
     return None
 

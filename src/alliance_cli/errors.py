@@ -109,6 +109,10 @@ class InputFileError(UserError):
     exit_code = 6
 
 
+FORMATS_HINT = "pip install 'alliance-cli[formats]'"
+"""How to get the optional libraries of Excel, SPSS and Stata files (read and written)."""
+
+
 class UsageError(UserError):
     """An option value that is not allowed (a client code with spaces, an unknown modality)."""
 

@@ -18,33 +18,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
+from alliance_cli.text import fmt_num, id_list, normalize_label
+
 Path = tuple[str | int, ...]
 
 # Tolerance for "is this value on the step grid": values are read from text, so 0.1 steps
 # arrive as binary approximations (0.30000000000000004).
 GRID_TOLERANCE = 1e-6
-
-
-def fmt_num(value: float) -> str:
-    """Render a number the way a clinician writes it: ``36`` not ``36.0``, ``7.5`` as is."""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.6g}"
-
-
-def fmt_change(value: float | None) -> str:
-    """A change between sessions: ``+0.5``, ``-1``, ``±0``; empty when there is none."""
-    if value is None:
-        return ""
-    if abs(value) < 1e-9:
-        return "±0"
-    return f"{value:+.2f}".rstrip("0").rstrip(".")
-
-
-def normalize_label(label: str) -> str:
-    return " ".join(label.casefold().split())
 
 
 def render_path(path: Path) -> str:
@@ -56,14 +36,6 @@ def render_path(path: Path) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-def id_list(ids: Iterable[str]) -> str:
-    """``"1", "2", "3"`` or, for long lists, ``"1"…"12"``."""
-    unique = list(dict.fromkeys(ids))
-    if len(unique) > 6:
-        return f'"{unique[0]}"…"{unique[-1]}"'
-    return ", ".join(f'"{i}"' for i in unique)
 
 
 class Found:
@@ -347,8 +319,9 @@ def check_references(data: Any, found: Found) -> None:
     if isinstance(scales, dict):
         for scale_id, scale in scales.items():
             if is_obj(scale):
+                # A reverse item must be one of the scale's items (check_scale says so), which
+                # are checked here: one problem per mistake, not a second for the same entry.
                 refs(("scales", str(scale_id), "items"), get(scale, "items"))
-                refs(("scales", str(scale_id), "reverse"), get(scale, "reverse"))
     rules = seq(get(data, "item_rules"))
     for r, rule in enumerate(rules):
         if is_obj(rule):

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from .invariants import (
+from alliance_cli.invariants import (
     GRID_TOLERANCE,
     Found,
     Path,
@@ -44,20 +44,14 @@ from .invariants import (
     check_response_scale,
     check_scale,
     check_threshold,
-    fmt_change,
-    fmt_num,
-    id_list,
-    normalize_label,
     render_path,
 )
+from alliance_cli.options import Respondent
+from alliance_cli.text import fmt_num, id_list
 
 __all__ = [
     "GRID_TOLERANCE",
     "Path",
-    "fmt_change",
-    "fmt_num",
-    "id_list",
-    "normalize_label",
     "render_path",
 ]
 
@@ -96,12 +90,6 @@ def _not_a_boolean(value: Any) -> Any:
 
 # Label keys are text in JSON (`show --json` reads back into the model), so "1" must pass.
 LabelKey = Annotated[float, BeforeValidator(_not_a_boolean), AllowInfNan(False)]
-
-
-class Respondent(StrEnum):
-    client = "client"
-    therapist = "therapist"
-    observer = "observer"
 
 
 class KeyStatus(StrEnum):

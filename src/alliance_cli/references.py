@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .model import Citation
+from alliance_cli.model import Citation
 
 _YEAR = re.compile(r"^(?P<head>.+?)\s*\((?P<year>\d{4}[a-z]?)\)\.\s*(?P<rest>.*)$", re.S)
 _JOURNAL = re.compile(

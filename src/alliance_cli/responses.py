@@ -11,8 +11,9 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from .errors import Problem, ResponseError
-from .model import Questionnaire, ResponseScale, fmt_num, id_list, normalize_label
+from alliance_cli.errors import Problem, ResponseError
+from alliance_cli.model import Questionnaire, ResponseScale
+from alliance_cli.text import id_list, normalize_label
 
 NA_WORDS = ("na", "n/a", "n.a.", "does not apply", "not applicable")
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
@@ -155,7 +156,3 @@ def _values(
         else:
             values[item_id] = got
     return values, problems
-
-
-def describe_value(value: float) -> str:
-    return "" if math.isnan(value) else fmt_num(value)

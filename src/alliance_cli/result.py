@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from . import scoring
-from .errors import Problem, ResponseError
-from .model import Direction, KeyStatus, Method, Questionnaire, Respondent, fmt_num
-from .responses import answers_from_mapping, item_path, parse_answers
+from alliance_cli import scoring
+from alliance_cli.errors import Problem, ResponseError
+from alliance_cli.model import Direction, KeyStatus, Method, Questionnaire
+from alliance_cli.options import Respondent
+from alliance_cli.responses import answers_from_mapping, item_path, parse_answers
+from alliance_cli.text import fmt_num
 
 SCHEMA_VERSION = 1
 

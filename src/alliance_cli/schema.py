@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Questionnaire
+from alliance_cli.model import Questionnaire
 
 SCHEMA_ID = "https://alliance-cli.invalid/schema/questionnaire.schema.json"
 

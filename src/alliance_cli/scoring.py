@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .model import GRID_TOLERANCE, Method, Questionnaire, Threshold
+from alliance_cli.model import GRID_TOLERANCE, Method, Questionnaire, Threshold
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -6,7 +6,7 @@ A :class:`~alliance_cli.errors.UserError` becomes a clear message on stderr and 
 documented exit code; anything else is a bug and keeps its traceback.
 """
 
-from . import (  # noqa: F401  (registers the commands)
+from alliance_cli.cli import (  # noqa: F401  (registers the commands)
     administer,
     batch,
     cite,
@@ -18,6 +18,6 @@ from . import (  # noqa: F401  (registers the commands)
     reliability,
     score,
 )
-from ._common import app, main
+from alliance_cli.cli._common import app, main
 
 __all__ = ["app", "main"]

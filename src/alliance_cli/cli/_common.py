@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from .. import __version__
-from ._plain import PlainGroup
+from alliance_cli import __version__
+from alliance_cli.cli._plain import PlainGroup
+from alliance_cli.options import Modality, Respondent
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from alliance_cli.catalog import Catalog
 
 app = typer.Typer(
     name="alliance",
@@ -70,19 +71,6 @@ DbOpt = Annotated[
     ),
 ]
 ClientArg = Annotated[str, typer.Argument(metavar="CODE", help="Client code (pseudonymous).")]
-
-
-class Respondent(StrEnum):
-    client = "client"
-    therapist = "therapist"
-    observer = "observer"
-
-
-class Modality(StrEnum):
-    in_person = "in-person"
-    video = "video"
-    phone = "phone"
-    other = "other"
 
 
 # Where a recorded administration belongs: shared by `score --client` and `administer`.
@@ -170,9 +158,9 @@ def filing_client(store: Any, code: str, new_client: bool) -> tuple[str, bool]:
     quit); without a terminal the library refuses it, naming the closest codes."""
     if new_client or store.find_client(code) is not None or not sys.stdin.isatty():
         return code, new_client
-    from ..errors import Problem, UsageError
-    from ..store import check_code
-    from ..ui.prompter import ask_unknown_client
+    from alliance_cli.clinic.store import check_code
+    from alliance_cli.errors import Problem, UsageError
+    from alliance_cli.ui.prompter import ask_unknown_client
 
     canonical = check_code(code)
     choice = ask_unknown_client(canonical, store.closest_clients(canonical))
@@ -183,7 +171,7 @@ def filing_client(store: Any, code: str, new_client: bool) -> tuple[str, bool]:
 
 def db_file(db: Path | None) -> Path:
     """The history database file: ``--db``, else the default place."""
-    from ..store import default_path
+    from alliance_cli.clinic.store import default_path
 
     return db or default_path()
 
@@ -192,11 +180,11 @@ def open_store(db: Path | None, *, create: bool = False) -> Any:
     """The history database (a ``Store``), at ``--db`` or the default place; what it had
     to tell (a file made private) is shown on stderr. Only commands that record give
     ``create``: for the others a database that is not there is an error."""
-    from ..store import Store
+    from alliance_cli.clinic.store import Store
 
     store = Store(db_file(db), create=create)
     if store.notices:
-        from ..ui import render
+        from alliance_cli.ui import render
 
         render.notices(store.notices)
     return store
@@ -233,12 +221,12 @@ def _root(
 def reporting(catalog: Catalog | None = None) -> Iterator[None]:
     """Turn a UserError into its message and exit code; show the catalog's notices (an
     override, a skipped file, a folder that does not exist) whatever happens."""
-    from ..errors import UserError
+    from alliance_cli.errors import UserError
 
     try:
         yield
     except UserError as exc:
-        from ..ui import render
+        from alliance_cli.ui import render
 
         flush_notices(catalog)
         render.error(exc)
@@ -247,21 +235,21 @@ def reporting(catalog: Catalog | None = None) -> Iterator[None]:
 
 
 def catalog_for(definitions: list[Path] | None) -> Catalog:
-    from ..catalog import Catalog
+    from alliance_cli.catalog import Catalog
 
     return Catalog.from_environment(definitions or [])
 
 
 def flush_notices(catalog: Catalog | None) -> None:
     if catalog is not None and catalog.notices:
-        from ..ui import render
+        from alliance_cli.ui import render
 
         render.notices(catalog.notices)
         catalog.notices.clear()
 
 
 def print_json(data: Any) -> None:
-    from ..ui.terminal import ascii_only
+    from alliance_cli.ui.terminal import ascii_only
 
     typer.echo(json.dumps(data, indent=2, ensure_ascii=ascii_only()))
 
@@ -307,7 +295,7 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, on_signal)
-    from ..ui.terminal import (
+    from alliance_cli.ui.terminal import (
         ClosedOutput,
         degrade_streams,
         stand_in_for_closed_stdin,

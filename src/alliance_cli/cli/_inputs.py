@@ -1,35 +1,21 @@
 """The input options of the commands that read data files (`batch`, `reliability`): one
 definition of each, so that they mean the same everywhere; the library turns them into
-opened inputs and checking options (:class:`alliance_cli.batchinputs.InputOptions`)."""
+opened inputs and checking options (:class:`alliance_cli.research.inputs.InputOptions`)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._common import usage
+from alliance_cli.cli._common import usage
+from alliance_cli.options import InvalidPolicy, Source
 
 if TYPE_CHECKING:
-    from ..batchinputs import InputOptions
-
-
-class Invalid(StrEnum):
-    # Copies of the enums in alliance_cli.batch: importing that here would load pandas for
-    # every `alliance --help`.
-    error = "error"
-    missing = "missing"
-
-
-class Source(StrEnum):
-    auto = "auto"
-    qualtrics = "qualtrics"
-    redcap = "redcap"
-    plain = "plain"
+    from alliance_cli.research.inputs import InputOptions
 
 
 InputsArg = Annotated[
@@ -111,7 +97,7 @@ CompleteOpt = Annotated[
     ),
 ]
 InvalidOpt = Annotated[
-    Invalid,
+    InvalidPolicy,
     typer.Option(
         "--invalid",
         help="error: any bad cell stops the run (exit 65, nothing written); missing: "
@@ -154,11 +140,11 @@ def input_options(
     map_file: Path | None,
     ids: list[str] | None,
     missing: list[str] | None,
-    invalid: Invalid,
+    invalid: InvalidPolicy,
 ) -> InputOptions:
-    """The library's :class:`~alliance_cli.batchinputs.InputOptions` from the parsed values of
+    """The library's :class:`~alliance_cli.research.inputs.InputOptions` from the parsed values of
     the options above (imported here, not at the top: it loads pandas)."""
-    from ..batchinputs import InputOptions
+    from alliance_cli.research.inputs import InputOptions
 
     return InputOptions(
         sep=sep,
@@ -188,10 +174,10 @@ def check_column_names(**options: str | list[str] | None) -> None:
 def stdin_input(inputs: Sequence[object]) -> Any:
     """The stream an input ``-`` reads (stdin's bytes); an error naming stdin when the
     program was started with it closed (``<&-``) and an input is ``-``."""
-    from ..ui.terminal import stdin_closed
+    from alliance_cli.ui.terminal import stdin_closed
 
     if any(str(name) == "-" for name in inputs) and stdin_closed():
-        from ..errors import InputFileError, Problem
+        from alliance_cli.errors import InputFileError, Problem
 
         raise InputFileError(
             Problem("no-stdin", "closed; pipe the data in or give a file", "stdin")

@@ -153,8 +153,8 @@ def _bytes(arg: str) -> bool:
 
 
 def _report_usage(exc: typer.TyperException) -> NoReturn:
-    from ..errors import Problem, UsageError
-    from ..ui import render
+    from alliance_cli.errors import Problem, UsageError
+    from alliance_cli.ui import render
 
     ctx = getattr(exc, "ctx", None)
     hint = f"Try '{ctx.command_path} --help'." if ctx is not None else ""

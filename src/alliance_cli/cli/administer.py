@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import (
+from alliance_cli.cli._common import (
     ClinicianOpt,
     DbOpt,
     DefinitionsOpt,
@@ -76,7 +76,7 @@ def administer(
     Also:  alliance administer wai-sr --client C-7KQ2MX --resume
     """
     if not sys.stdin.isatty():
-        from ..errors import Problem, UsageError
+        from alliance_cli.errors import Problem, UsageError
 
         with reporting(), open_store(db) as store:
             # A mistyped code is named first ("did you mean"), so that the command suggested
@@ -88,10 +88,10 @@ def administer(
                 f"{questionnaire} --answers … --client {code}"
                 + (" --new-client" if new_client else ""),
             )
-    from ..administer import Details, Mode
-    from ..administer import administer as run_interview
-    from ..catalog import open_questionnaire
-    from ..ui.prompter import TerminalPrompter
+    from alliance_cli.catalog import open_questionnaire
+    from alliance_cli.clinic.administer import Details, Mode
+    from alliance_cli.clinic.administer import administer as run_interview
+    from alliance_cli.ui.prompter import TerminalPrompter
 
     tail: list[str] = [] if db is None else ["--db", str(db)]
     for folder in definitions or []:

@@ -10,8 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import DefinitionsOpt, app, catalog_for, flush_notices, reporting, usage
-from ._inputs import (
+from alliance_cli.cli._common import (
+    DefinitionsOpt,
+    app,
+    catalog_for,
+    flush_notices,
+    reporting,
+    usage,
+)
+from alliance_cli.cli._inputs import (
     AllowEmptyOpt,
     ChunkSizeOpt,
     CompleteOpt,
@@ -20,35 +27,17 @@ from ._inputs import (
     FinishedOpt,
     IdsOpt,
     InputsArg,
-    Invalid,
     InvalidOpt,
     MapOpt,
     MissingOpt,
     SepOpt,
     SheetOpt,
-    Source,
     SourceOpt,
     check_column_names,
     input_options,
     stdin_input,
 )
-
-
-class Shape(StrEnum):
-    # Copies of the enums in alliance_cli.batch: importing that here would load pandas for
-    # every `alliance --help`.
-    wide = "wide"
-    long = "long"
-
-
-class Columns(StrEnum):
-    compact = "compact"
-    all = "all"
-
-
-class Engine(StrEnum):
-    local = "local"
-    dask = "dask"
+from alliance_cli.options import ColumnSet, Engine, InvalidPolicy, Shape, Source
 
 
 class To(StrEnum):
@@ -114,14 +103,14 @@ def batch(
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
-    invalid: InvalidOpt = Invalid.error,
+    invalid: InvalidOpt = InvalidPolicy.error,
     errors: ErrorsOpt = None,
     shape: Annotated[
         Shape,
         typer.Option("--shape", help="wide: a row per response; long: a row per response × scale."),
     ] = Shape.wide,
     columns: Annotated[
-        Columns,
+        ColumnSet,
         typer.Option(
             "--columns",
             help="compact: per scale the score (<q>.<scale>) and items answered (.answered), "
@@ -130,7 +119,7 @@ def batch(
             ".prorated and a reason, band and flags column per scale (long: method, sum, mean, "
             "items, missing, not_applicable, prorated, withheld).",
         ),
-    ] = Columns.compact,
+    ] = ColumnSet.compact,
     center: Annotated[
         str | None,
         typer.Option(
@@ -219,18 +208,17 @@ def batch(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from ..batch import SHOWN_FAILURES, ColumnSet
-    from ..batch import Shape as BatchShape
-    from ..batchinputs import spool_once_readable
-    from ..batchrun import run_batch
-    from ..errors import BatchDataError
-    from ..io.atomic import codebook_path, fifos_closed
-    from ..io.batchout import Written, check_output, pending_codebook
-    from ..io.sinks import DelimitedSink, open_sink, output_format, row_limit
-    from ..result import key_warning
-    from ..ui import batch as view
-    from ..ui import render
-    from ..ui.terminal import stdout_bytes
+    from alliance_cli.errors import BatchDataError
+    from alliance_cli.io.atomic import codebook_path, fifos_closed
+    from alliance_cli.io.sinks import DelimitedSink, open_sink, output_format, row_limit
+    from alliance_cli.research.batch import SHOWN_FAILURES
+    from alliance_cli.research.inputs import spool_once_readable
+    from alliance_cli.research.outputs import Written, check_output, pending_codebook
+    from alliance_cli.research.run import run_batch
+    from alliance_cli.result import key_warning
+    from alliance_cli.ui import batch as view
+    from alliance_cli.ui import render
+    from alliance_cli.ui.terminal import stdout_bytes
 
     started = time.perf_counter()
     check_column_names(id=ids, keep=keep, center=center)
@@ -256,11 +244,11 @@ def batch(
             invalid=invalid,
         )
         options = read.batch_options(
-            shape=BatchShape(shape.value),
+            shape=shape,
             center=center,
             keep=tuple(keep or ()),
             keep_all=keep_all,
-            columns=ColumnSet(columns.value),
+            columns=columns,
         )
         runner = _engine(engine, scheduler)
         stdin = stdin_input(inputs)
@@ -316,7 +304,7 @@ def batch(
 def _refuse_empty(result: Any, allow_empty: bool, what: str) -> None:
     """Exit 1 with a warning when no row was scored, or no row has a score (unless
     ``--allow-empty``)."""
-    from ..ui import render
+    from alliance_cli.ui import render
 
     if result.empty and not allow_empty:
         anyway = "the empty output" if result.rows == 0 else "it anyway"
@@ -325,7 +313,7 @@ def _refuse_empty(result: Any, allow_empty: bool, what: str) -> None:
 
 
 def _engine(engine: Engine, scheduler: str | None) -> Any:
-    from ..engines import DaskEngine, LocalEngine
+    from alliance_cli.research.engines import DaskEngine, LocalEngine
 
     if engine is Engine.dask:
         return DaskEngine(scheduler)

@@ -7,8 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ._common import DefinitionsOpt, JsonOpt, app, catalog_for, print_json, reporting, usage
-from ._inputs import Invalid
+from alliance_cli.cli._common import (
+    DefinitionsOpt,
+    JsonOpt,
+    app,
+    catalog_for,
+    print_json,
+    reporting,
+    usage,
+)
+from alliance_cli.options import InvalidPolicy
 
 
 class CiteFormat(StrEnum):
@@ -43,11 +51,11 @@ def cite(
         ),
     ] = None,
     invalid: Annotated[
-        Invalid,
+        InvalidPolicy,
         typer.Option(
             "--invalid", help="The batch run's --invalid policy, for the methods paragraph."
         ),
-    ] = Invalid.error,
+    ] = InvalidPolicy.error,
     center: Annotated[
         bool,
         typer.Option("--center", help="The batch run used --center (person-mean centring)."),
@@ -65,8 +73,8 @@ def cite(
     Also:
       alliance cite --all --format bibtex > alliance.bib
     """
-    from ..citing import cite_bibtex, cite_document, cite_text
-    from ..methods import RunOptions
+    from alliance_cli.research.citing import cite_bibtex, cite_document, cite_text
+    from alliance_cli.research.methods import RunOptions
 
     if all_ and questionnaires:
         usage("give questionnaire ids or --all, not both")

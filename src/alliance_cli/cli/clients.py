@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import (
+from alliance_cli.cli._common import (
     ClientArg,
     DbOpt,
     DefinitionsOpt,
@@ -35,7 +35,7 @@ def clients(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json([row.__dict__ for row in rows])
             return
-        from ..ui import render
+        from alliance_cli.ui import render
 
         render.clients(rows)
 
@@ -93,7 +93,7 @@ def history(
 
     Example:  alliance history C-7KQ2MX --questionnaire srs --notes
     """
-    from ..overview import client_overview
+    from alliance_cli.clinic.overview import client_overview
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
@@ -102,7 +102,7 @@ def history(
         if as_json:
             print_json(overview.to_dict())
             return
-        from ..ui import history as shown
+        from alliance_cli.ui import history as shown
 
         shown.overview(overview, scale, all_scales=scales, show_notes=show_notes)
 
@@ -163,7 +163,7 @@ def delete_client(
 
     Example:  alliance delete-client C-7KQ2MX --confirm C-7KQ2MX --purge-backups
     """
-    from ..store import check_code, erase
+    from alliance_cli.clinic.store import check_code, erase
 
     with reporting():
         client = check_code(client)  # the stored form: codes are case-insensitive
@@ -213,9 +213,9 @@ def report(
     """
     from datetime import datetime
 
-    from ..io.atomic import atomic_write
-    from ..overview import client_overview
-    from ..report import render_html
+    from alliance_cli.clinic.overview import client_overview
+    from alliance_cli.clinic.report import render_html
+    from alliance_cli.io.atomic import atomic_write
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import DbOpt, JsonOpt, app, db_file, print_json, reporting, usage
+from alliance_cli.cli._common import DbOpt, JsonOpt, app, db_file, print_json, reporting, usage
 
 db_app = typer.Typer(
     name="db",
@@ -25,9 +25,9 @@ def check(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
     Example:  alliance db check
     """
-    from ..errors import Problem, StoreError
-    from ..store import files, maintenance
-    from ..store.codes import CLASH_HINT
+    from alliance_cli.clinic.store import files, maintenance
+    from alliance_cli.clinic.store.codes import CLASH_HINT
+    from alliance_cli.errors import Problem, StoreError
 
     with reporting():
         report = maintenance.check(db_file(db))
@@ -85,12 +85,12 @@ def backup(
 
     Example:  alliance db backup -o /media/usb/alliance-2026-12.bak
     """
-    from ..store import maintenance
+    from alliance_cli.clinic.store import maintenance
 
     to_stdout = output is not None and str(output) == "-"
     if to_stdout and sys.stdout.isatty():
         usage("a backup is binary: redirect stdout to a file, or give -o FILE")
-    from ..ui.terminal import stdout_bytes
+    from alliance_cli.ui.terminal import stdout_bytes
 
     with reporting():
         made = maintenance.backup(db_file(db), stdout_bytes() if to_stdout else output)
@@ -110,7 +110,7 @@ def restore(
 
     Example:  alliance db restore /media/usb/alliance-2026-12.bak
     """
-    from ..store import files, maintenance
+    from alliance_cli.clinic.store import files, maintenance
 
     path = db_file(db)
     with reporting():

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import (
+from alliance_cli.cli._common import (
     DefinitionsOpt,
     ItemTextOpt,
     JsonOpt,
@@ -30,7 +30,7 @@ def list_(definitions: DefinitionsOpt = None, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json(rows)
             return
-        from ..ui import render
+        from alliance_cli.ui import render
 
         render.catalog(rows)
 
@@ -48,8 +48,8 @@ def show(
 
     Example:  alliance show wai-sr
     """
-    from ..catalog import open_questionnaire
-    from ..result import key_warning
+    from alliance_cli.catalog import open_questionnaire
+    from alliance_cli.result import key_warning
 
     catalog = catalog_for(definitions)
     with reporting(catalog):
@@ -57,8 +57,8 @@ def show(
         if as_json:
             print_json(q.model_dump(mode="json"))
             return
-        from ..change import definition_notes
-        from ..ui import render
+        from alliance_cli.clinic.change import definition_notes
+        from alliance_cli.ui import render
 
         entry = catalog.entry_of(q)
         render.questionnaire(q, entry.origin, str(entry.path))
@@ -86,7 +86,7 @@ def validate(
 
     Example:  alliance validate my-definitions/ questionnaires/wai-sr.yaml
     """
-    from ..catalog import expand_paths, validate_files
+    from alliance_cli.catalog import expand_paths, validate_files
 
     paths = expand_paths(files)
     # Overlays are checked against definitions in the folders being validated, too.
@@ -97,8 +97,8 @@ def validate(
     if as_json:
         print_json({file: [p.to_dict() for p in problems] for file, problems in found.items()})
     else:
-        from ..change import notes_for_files
-        from ..ui import render
+        from alliance_cli.clinic.change import notes_for_files
+        from alliance_cli.ui import render
 
         render.problems(found)
         render.definition_notes(notes_for_files(found))
@@ -112,6 +112,6 @@ def schema() -> None:
 
     Example:  alliance schema > questionnaire.schema.json
     """
-    from ..schema import definition_schema
+    from alliance_cli.schema import definition_schema
 
     print_json(definition_schema())

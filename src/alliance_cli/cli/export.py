@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._common import DbOpt, DefinitionsOpt, app, catalog_for, open_store, reporting, usage
-
-
-class Shape(StrEnum):
-    # A copy of alliance_cli.io.export.Shape: importing that here would load the scoring
-    # stack for every `alliance --help`.
-    long = "long"
-    wide = "wide"
+from alliance_cli.cli._common import (
+    DbOpt,
+    DefinitionsOpt,
+    app,
+    catalog_for,
+    open_store,
+    reporting,
+    usage,
+)
+from alliance_cli.options import Shape
 
 
 @app.command()
@@ -91,9 +92,8 @@ def export(
       alliance export --all --shape wide --deidentify \\
         --key-file key.csv -o study.csv
     """
-    from ..io.atomic import fifos_closed
-    from ..io.export import Shape as ExportShape
-    from ..io.export import build_export, write_export
+    from alliance_cli.clinic.export import build_export, write_export
+    from alliance_cli.io.atomic import fifos_closed
 
     if (client is None) == (not all_clients):
         usage("give either --client CODE or --all")
@@ -101,7 +101,7 @@ def export(
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
-    from ..ui.terminal import stdout_text
+    from alliance_cli.ui.terminal import stdout_text
 
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
         found = build_export(
@@ -109,7 +109,7 @@ def export(
             catalog.get,
             client=client,
             questionnaire=questionnaire,
-            shape=ExportShape(shape.value),
+            shape=shape,
             deidentify=deidentify,
         )
         written = write_export(
@@ -119,7 +119,7 @@ def export(
             key_file=key_file,
             escape_formulas=not no_escape,
         )
-        from ..ui import render
+        from alliance_cli.ui import render
 
         for warning in found.warnings:
             render.warning(warning)

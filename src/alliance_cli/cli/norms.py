@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..store.norms import DEFAULT_MIN_N, MIN_N_FLOOR
-from ._common import (
+from alliance_cli.cli._common import (
     DbOpt,
     DefinitionsOpt,
     JsonOpt,
@@ -17,6 +16,7 @@ from ._common import (
     print_json,
     reporting,
 )
+from alliance_cli.clinic.store.norms import DEFAULT_MIN_N, MIN_N_FLOOR
 
 norms_app = typer.Typer(
     help="The practice's own norms for reliable change, from clients' first sessions.\n\n"
@@ -66,19 +66,19 @@ def build(
 
     Example:  alliance norms build -q wai-sr
     """
-    from ..norms import build as compute
+    from alliance_cli.clinic.norms import build as compute
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
         skipped: list[str] = []
         made = compute(store, catalog.get(questionnaire), scales, min_n, skipped=skipped)
-        from ..ui import render
+        from alliance_cli.ui import render
 
         render.notices(skipped)
         if as_json:
             print_json([n.to_dict() for n in made])
             return
-        from ..ui import norms as view
+        from alliance_cli.ui import norms as view
 
         view.table(made, title="norm built")
 
@@ -97,13 +97,13 @@ def list_(
 
     Example:  alliance norms list
     """
-    from ..norms import stored
+    from alliance_cli.clinic.norms import stored
 
     with reporting(), open_store(db) as store:
         rows = stored(store, questionnaire)
         if as_json:
             print_json([n.to_dict() for n in rows])
             return
-        from ..ui import norms as view
+        from alliance_cli.ui import norms as view
 
         view.table(rows, title="norms")

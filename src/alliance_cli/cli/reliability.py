@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import (
+from alliance_cli.cli._common import (
     DefinitionsOpt,
     JsonOpt,
     app,
@@ -16,7 +16,7 @@ from ._common import (
     print_json,
     reporting,
 )
-from ._inputs import (
+from alliance_cli.cli._inputs import (
     AllowEmptyOpt,
     ChunkSizeOpt,
     CompleteOpt,
@@ -25,18 +25,17 @@ from ._inputs import (
     FinishedOpt,
     IdsOpt,
     InputsArg,
-    Invalid,
     InvalidOpt,
     MapOpt,
     MissingOpt,
     SepOpt,
     SheetOpt,
-    Source,
     SourceOpt,
     check_column_names,
     input_options,
     stdin_input,
 )
+from alliance_cli.options import InvalidPolicy, Source
 
 
 @app.command()
@@ -80,7 +79,7 @@ def reliability(
     source: SourceOpt = Source.auto,
     finished_only: FinishedOpt = False,
     complete_only: CompleteOpt = False,
-    invalid: InvalidOpt = Invalid.error,
+    invalid: InvalidOpt = InvalidPolicy.error,
     errors: ErrorsOpt = None,
     chunk_size: ChunkSizeOpt = 100_000,
     allow_empty: AllowEmptyOpt = False,
@@ -112,15 +111,15 @@ def reliability(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from ..batch import SHOWN_FAILURES
-    from ..errors import BatchDataError
-    from ..io.atomic import fifos_closed
-    from ..io.batchout import check_output
-    from ..io.sinks import DelimitedSink
-    from ..reliability import reliability as compute
-    from ..ui import batch as batch_view
-    from ..ui import reliability as view
-    from ..ui import render
+    from alliance_cli.errors import BatchDataError
+    from alliance_cli.io.atomic import fifos_closed
+    from alliance_cli.io.sinks import DelimitedSink
+    from alliance_cli.research.batch import SHOWN_FAILURES
+    from alliance_cli.research.outputs import check_output
+    from alliance_cli.research.reliability import reliability as compute
+    from alliance_cli.ui import batch as batch_view
+    from alliance_cli.ui import reliability as view
+    from alliance_cli.ui import render
 
     check_column_names(id=ids, by=by, session=session)
     catalog = catalog_for(definitions)

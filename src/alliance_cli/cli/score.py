@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import (
+from alliance_cli.cli._common import (
     ClinicianOpt,
     DbOpt,
     DefinitionsOpt,
@@ -35,14 +35,14 @@ MAX_ANSWERS_BYTES = 1_000_000
 
 
 def _read_answers(answers: str | None, answers_file: Path | None) -> str:
-    from ..errors import InputFileError, Problem
-    from ..io.limited import read_limited
+    from alliance_cli.errors import InputFileError, Problem
+    from alliance_cli.io.limited import read_limited
 
     if (answers is None) == (answers_file is None):
         usage("give the answers with either --answers TEXT (or - for stdin) or --answers-file FILE")
     if answers is not None and answers != "-":
         return answers
-    from ..ui.terminal import stdin_closed
+    from alliance_cli.ui.terminal import stdin_closed
 
     source: Any = answers_file or getattr(sys.stdin, "buffer", None) or sys.stdin
     name = str(answers_file or "stdin")
@@ -135,8 +135,8 @@ def score(
     registered codes); --new-client registers a new one. A re-entry (--replaces) keeps the
     replaced record's date, session, clinician, modality and note unless given again.
     """
-    from ..catalog import open_questionnaire
-    from ..result import score as score_answers
+    from alliance_cli.catalog import open_questionnaire
+    from alliance_cli.result import score as score_answers
 
     recording = {
         "--session": session,
@@ -156,13 +156,13 @@ def score(
         text = _read_answers(answers, answers_file)
         q = open_questionnaire(catalog, questionnaire, item_text)
         report = score_answers(q, text)
-        from ..ui import render
+        from alliance_cli.ui import render
 
         recorded = None
         warnings = list(report.warnings)  # printed on stderr, so also seen beside --json and csv
         if client is not None:
-            from ..history import date_warnings, record
-            from ..overview import session_view
+            from alliance_cli.clinic.history import date_warnings, record
+            from alliance_cli.clinic.overview import session_view
 
             with open_store(db, create=True) as store:
                 code, new = filing_client(store, client, new_client)
@@ -194,15 +194,15 @@ def score(
         if as_json or output is OutputFormat.json:
             print_json(report.to_dict() | ({"recorded": recorded} if recorded else {}))
         elif output is OutputFormat.csv:
-            from ..io.csvout import write_csv
-            from ..result import CSV_COLUMNS
-            from ..ui.terminal import stdout_text
+            from alliance_cli.io.csvout import write_csv
+            from alliance_cli.result import CSV_COLUMNS
+            from alliance_cli.ui.terminal import stdout_text
 
             write_csv(stdout_text(), CSV_COLUMNS, report.csv_rows())
         else:
             render.score(report)
             if recorded is not None:
-                from ..ui.history import recent
+                from alliance_cli.ui.history import recent
 
                 recent(view.series, view.alerts, view.marked)
         for warning in warnings:

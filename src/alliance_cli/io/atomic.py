@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
-from ..errors import InputFileError, Problem, UsageError
+from alliance_cli.errors import InputFileError, Problem, UsageError
 
 PRIVATE = 0o600
 _PENDING: set[str] = set()  # temporary files not yet committed or discarded

@@ -1,6 +1,6 @@
 """Binary output files of ``alliance batch``: Excel, Parquet and SPSS (see :mod:`.sinks`).
 
-Each writer is a :class:`~alliance_cli.io.sinks.Sink`: it takes the output table a chunk at a
+Each writer is a :class:`~alliance_cli.io.sinkbase.Sink`: it takes the output table a chunk at a
 time and writes through a private (0600) pending file that appears only on ``commit``. The
 libraries are imported when such a file is written; openpyxl and pyreadstat are the optional
 ``formats`` extra (``pip install 'alliance-cli[formats]'``).
@@ -43,11 +43,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputFileError, Problem, UsageError
-from .columns import Column
-from .csvout import arrow_column, escape_formulas_in
-from .fileformats import INSTALL_HINT
-from .sinks import RowLimit, Sink
+from alliance_cli.errors import FORMATS_HINT, InputFileError, Problem, UsageError
+from alliance_cli.io.columns import Column
+from alliance_cli.io.csvout import arrow_column, escape_formulas_in
+from alliance_cli.io.sinkbase import RowLimit, Sink
 
 EXCEL_ROWS = 1_048_576
 """Rows of an Excel sheet, the header row included."""
@@ -93,10 +92,10 @@ def _require(fmt: str, target: Path | IO[bytes]) -> None:
             Problem(
                 "format-unavailable",
                 f"writing .{fmt} files needs {_LIBRARY[fmt]}, which is not installed: "
-                f"{INSTALL_HINT}",
+                f"{FORMATS_HINT}",
                 _place(target),
             ),
-            hint=f"install the optional formats with: {INSTALL_HINT}",
+            hint=f"install the optional formats with: {FORMATS_HINT}",
         ) from None
 
 

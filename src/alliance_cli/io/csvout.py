@@ -83,7 +83,19 @@ def write_csv(
     """Write a header and rows of Python values (``None`` an empty cell) through
     :func:`delimited_bytes`, one Arrow column per column."""
     rows = list(rows)
-    arrays = [_python_column([row[k] for row in rows]) for k in range(len(header))]
+    columns = [[row[k] for row in rows] for k in range(len(header))]
+    write_columns(stream, header, columns, escape_formulas=escape_formulas)
+
+
+def write_columns(
+    stream: IO[str],
+    header: Sequence[str],
+    columns: Sequence[list[Cell]],
+    *,
+    escape_formulas: bool = True,
+) -> None:
+    """:func:`write_csv` for cells held column by column (one list per column)."""
+    arrays = [_python_column(values) for values in columns]
     stream.write(header_line(header, ",", escape_formulas).decode("utf-8"))
     stream.write(delimited_bytes(arrays, ",", escape_formulas).decode("utf-8"))
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InputFileError, Problem
+from alliance_cli.errors import InputFileError, Problem
 
 
 def read_limited(

@@ -15,14 +15,24 @@ The format comes from ``--to`` or else the output's extension (:func:`output_for
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import Problem, UsageError
-from .atomic import PendingFile, in_place
-from .columns import Column
-from .csvout import delimited_bytes, header_line
+from alliance_cli.errors import Problem, UsageError
+from alliance_cli.io.atomic import in_place
+from alliance_cli.io.columns import Column
+from alliance_cli.io.csvout import delimited_bytes, header_line
+from alliance_cli.io.sinkbase import RowLimit, Sink
+
+__all__ = [
+    "FORMATS",
+    "DelimitedSink",
+    "RowLimit",
+    "Sink",
+    "open_sink",
+    "output_format",
+    "row_limit",
+]
 
 FORMATS = ("csv", "tsv", "xlsx", "parquet", "sav")
 EXTENSIONS = {
@@ -70,65 +80,13 @@ def output_format(path: Path | None, to: str | None = None) -> str:
     return fmt
 
 
-@dataclass(frozen=True)
-class RowLimit:
-    """The most data rows a format holds (Excel: 1,048,575), checked before the work: by
-    the run against the rows it reads (:func:`~alliance_cli.batchrun.run_batch`) and by the
-    sink against the rows it is given."""
-
-    rows: int
-    place: str
-    """The output, as an error names it."""
-
-    def check(self, reached: int, at: str = "") -> None:
-        """Raise ``too-many-rows`` when the output reaches ``reached`` rows (``at``: the
-        input row that takes it there, as ``row 1,048,577 of big.csv``)."""
-        if reached > self.rows:
-            where = f" at {at}" if at else ""
-            raise UsageError(
-                Problem(
-                    "too-many-rows",
-                    f"too many rows for an Excel file: the output reaches {reached:,} rows"
-                    f"{where}; an Excel sheet holds at most {self.rows:,} data rows; write "
-                    ".csv or .parquet",
-                    self.place,
-                ),
-                hint="nothing was written",
-            )
-
-
 def row_limit(fmt: str, target: Path | IO[bytes]) -> RowLimit | None:
     """The row limit of ``fmt`` written to ``target``, if it has one."""
     if fmt != "xlsx":
         return None
-    from . import binsinks
+    from alliance_cli.io import binsinks
 
     return RowLimit(binsinks.EXCEL_ROWS - 1, str(target) if isinstance(target, Path) else "stdout")
-
-
-class Sink:
-    """Writes an output table chunk by chunk (see the module docstring)."""
-
-    def __init__(
-        self,
-        target: Path | IO[bytes],
-        columns: Sequence[Column],
-        *,
-        escape_formulas: bool = True,
-    ) -> None:
-        self.columns = tuple(columns)
-        self.escape_formulas = escape_formulas
-        self.pending = PendingFile(target)
-        self.rows = 0
-
-    def write(self, frame: Any) -> None:
-        self.rows += len(frame)
-
-    def commit(self) -> None:
-        self.pending.commit()
-
-    def discard(self) -> None:
-        self.pending.discard()
 
 
 class DelimitedSink(Sink):
@@ -205,6 +163,6 @@ def open_sink(
             escape_formulas=escape_formulas,
             delimiter="\t" if fmt == "tsv" else ",",
         )
-    from . import binsinks
+    from alliance_cli.io import binsinks
 
     return binsinks.open_binary(fmt, target, columns, escape_formulas=escape_formulas)

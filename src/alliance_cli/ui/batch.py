@@ -13,12 +13,12 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..columnmap import FileMapping
-from ..errors import BatchDataError
-from .render import err
+from alliance_cli.errors import BatchDataError
+from alliance_cli.research.columnmap import FileMapping
+from alliance_cli.ui.render import err
 
 if TYPE_CHECKING:
-    from ..batch import Batch
+    from alliance_cli.research.batch import Batch
 
 
 def mapping(mappings: Sequence[FileMapping]) -> None:

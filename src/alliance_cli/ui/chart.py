@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model import fmt_num
+from alliance_cli.text import fmt_num
 
 
 def hidden(sessions: Sequence[int], columns: int) -> int:

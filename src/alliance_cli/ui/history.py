@@ -12,23 +12,23 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..alertgroups import AlertGroup, legend, session_marks
-from . import chart
-from .render import change, notices, num, out, wrapped
+from alliance_cli.clinic.alertgroups import AlertGroup, legend, session_marks
+from alliance_cli.ui import chart
+from alliance_cli.ui.render import change, notices, num, out, wrapped
 
 if TYPE_CHECKING:
-    from ..alerts import Alert
-    from ..change import ClinicalChange
-    from ..divergence import Gap
-    from ..history import Series
-    from ..overview import Overview
+    from alliance_cli.clinic.alerts import Alert
+    from alliance_cli.clinic.change import ClinicalChange
+    from alliance_cli.clinic.divergence import Gap
+    from alliance_cli.clinic.history import Series
+    from alliance_cli.clinic.overview import Overview
 
 
 def recent(s: Series, found: Sequence[Alert], marked: Sequence[Alert] = (), last: int = 6) -> None:
     """The recording view (``score --client``, ``administer``): the respondent's latest
     sessions as ``history`` shows them (with the marks of ``marked``, every alert of the
     series), then the alerts of the session just recorded (``found``)."""
-    from ..alertgroups import group_alerts
+    from alliance_cli.clinic.alertgroups import group_alerts
 
     q = s.questionnaire
     wrapped(out(), f"{q.id} · {s.respondent} · {q.title}", style="bold")
@@ -113,7 +113,7 @@ def gaps(found: Sequence[Gap]) -> None:
 
 def means(s: Series, scale_id: str) -> None:
     """Mean score per clinician and per modality, when there is more than one of either."""
-    from ..history import means_by
+    from alliance_cli.clinic.history import means_by
 
     console = out()
     name = s.questionnaire.scales[scale_id].name
@@ -204,7 +204,7 @@ def overview(
 ) -> None:
     """Everything ``alliance history`` shows for a client, per questionnaire and respondent:
     sessions, notes, chart, means, grouped alerts; then client vs therapist."""
-    from ..alertgroups import group_alerts
+    from alliance_cli.clinic.alertgroups import group_alerts
 
     notices(o.skipped)
     if not o.watched:

@@ -8,9 +8,9 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..change import n2, r2
-from ..norms import LocalNorm
-from .render import notices, out, wrapped
+from alliance_cli.clinic.change import n2, r2
+from alliance_cli.clinic.norms import LocalNorm
+from alliance_cli.ui.render import notices, out, wrapped
 
 
 def table(rows: Sequence[LocalNorm], title: str) -> None:

@@ -1,4 +1,4 @@
-"""The terminal :class:`~alliance_cli.administer.Prompter`: rich screens, lines read with
+"""The terminal :class:`~alliance_cli.clinic.administer.Prompter`: rich screens, lines read with
 ``input()`` (so it works in any terminal and under pexpect).
 
 Every piece of user or definition text goes in as ``Text`` — never through rich markup — and
@@ -18,7 +18,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..administer import (
+from alliance_cli.clinic.administer import (
     DraftOffer,
     Final,
     ItemScreen,
@@ -28,7 +28,7 @@ from ..administer import (
     ReviewScreen,
     ThankYouScreen,
 )
-from . import history, render
+from alliance_cli.ui import history, render
 
 ITEM_PROMPT = "Answer: "
 REVIEW_PROMPT = "Submit? "

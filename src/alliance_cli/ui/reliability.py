@@ -11,10 +11,10 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from . import render
+from alliance_cli.ui import render
 
 if TYPE_CHECKING:
-    from ..reliability import Reliability, ScaleReliability
+    from alliance_cli.research.reliability import Reliability, ScaleReliability
 
 
 def _n(x: float, digits: int = 2) -> str:

@@ -1,4 +1,5 @@
-"""Terminal rendering with rich: the only module that imports it.
+"""Terminal rendering with rich (the `ui` package is the only importer of rich; this module
+holds the shared console, tables and messages, the others one screen each).
 
 Data goes to stdout, messages to stderr. User-supplied text (ids, labels, hints, paths) is
 never passed through rich markup: it goes in as ``Text`` or through ``escape``. rich itself
@@ -18,12 +19,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import Problem, UserError
-from ..model import Questionnaire, fmt_change, fmt_num
-from ..result import ScaleResult, ScoreReport
+from alliance_cli.errors import Problem, UserError
+from alliance_cli.model import Questionnaire
+from alliance_cli.result import ScaleResult, ScoreReport
+from alliance_cli.text import fmt_change, fmt_num
 
 if TYPE_CHECKING:
-    from ..store import Administration, ClientSummary
+    from alliance_cli.clinic.store import Administration, ClientSummary
 
 
 def _width() -> int | None:
@@ -263,9 +265,9 @@ def questionnaire(q: Questionnaire, origin: str, path: str) -> None:
 
 def alert_rules(q: Questionnaire) -> None:
     """The definition's alert rules with their parameters and sources (``alliance show``)."""
-    from ..alerts import PATTERN_SOURCE, RUPTURE_SOURCE
-    from ..change import JACOBSON_TRUAX
-    from ..divergence import DIVERGENCE_SOURCE
+    from alliance_cli.clinic.alerts import PATTERN_SOURCE, RUPTURE_SOURCE
+    from alliance_cli.clinic.change import JACOBSON_TRUAX
+    from alliance_cli.clinic.divergence import DIVERGENCE_SOURCE
 
     a = q.alerts
     rc, ru, dv, hf, ce = a.reliable_change, a.rupture, a.divergence, a.high_then_falling, a.ceiling

@@ -1,0 +1,433 @@
+"""Export recorded histories as CSV for supervision or a study, with a codebook.
+
+Two shapes, both rescored from the stored answers by the current definitions
+(:func:`alliance_cli.clinic.history.client_series`); voided administrations are left out:
+
+* **long** — one row per administration × scale: the administration's metadata, then the
+  scale's score, sum, mean, item counts, prorated/withheld and flags.
+* **wide** — one row per administration: the metadata, every raw item answer
+  (``<questionnaire>.item.<id>``), the items answered "does not apply"
+  (``<questionnaire>.not_applicable``), and every scale's score with its status
+  (``<questionnaire>.<scale>``, ``<questionnaire>.<scale>.status``). Columns carry the
+  questionnaire id so several questionnaires share one file; a row leaves the other
+  questionnaires' columns empty.
+
+A "does not apply" answer keeps its code in the item column (CARE: 6), as stored; the
+``not_applicable`` column lists those items and the codebook names each code, so the code is
+never mistaken for an answer.
+
+``deidentify`` replaces client codes by random study ids (``S-`` and six characters, unique
+within the export) and dates by days since the client's first recorded administration (day
+0, any questionnaire); the administration number, the time of day and the note are left out.
+The key (study id → client code and first date) is returned separately and is written only to
+a file of its own (:func:`write_export`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from alliance_cli import scoring
+from alliance_cli.clinic.exportbook import build_codebook, meta_columns
+from alliance_cli.clinic.store import Store, bulk
+from alliance_cli.codebook import long_columns, wide_columns
+from alliance_cli.errors import Problem, UsageError, UserError
+from alliance_cli.io.atomic import (
+    atomic_write,
+    check_distinct,
+    codebook_path,
+    refuse_database_stream,
+)
+from alliance_cli.io.columns import Column
+from alliance_cli.io.csvout import Cell, write_columns, write_csv
+from alliance_cli.model import Questionnaire
+from alliance_cli.options import Shape
+from alliance_cli.result import key_warning, withheld_reason_text
+
+# The store's alphabet for codes read aloud (no 0/O, 1/I/L).
+_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+KEY_COLUMNS = ("study_id", "client", "first_date")
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    study_id: str
+    client: str
+    first_date: str
+
+
+@dataclass(frozen=True)
+class Export:
+    """The table to write (column by column), and what the codebook needs to describe it."""
+
+    shape: Shape
+    columns: list[Column]
+    cells: list[list[Cell]]
+    """One list per column, in the order of :attr:`columns`."""
+    questionnaires: list[Questionnaire]
+    recorded_under: dict[str, dict[tuple[str, str], int]]
+    """Per questionnaire: (version, content hash) recorded under → administrations."""
+    deidentified: bool
+    key: list[KeyEntry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def header(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells[0]) if self.cells else 0
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    output: Path | None
+    """None when written to a stream (stdout)."""
+    codebook: Path | None
+    key_file: Path | None
+
+    def summary(self) -> str:
+        """``wrote 12 rows to out.csv (codebook: out.csv.codebook.json; key: key.csv)``."""
+        extras = [f"codebook: {self.codebook}"] if self.codebook else []
+        extras += [f"key: {self.key_file}"] if self.key_file else []
+        return f"wrote {self.rows} row{'s' * (self.rows != 1)} to {self.output or 'stdout'}" + (
+            f" ({'; '.join(extras)})" if extras else ""
+        )
+
+
+def build_export(
+    store: Store,
+    find: Callable[[str], Questionnaire],
+    *,
+    client: str | None = None,
+    questionnaire: str | None = None,
+    shape: Shape = Shape.long,
+    deidentify: bool = False,
+) -> Export:
+    """Rows for one client (``client``) or every client (``None``), optionally one
+    questionnaire. ``find`` maps a questionnaire id to its current definition
+    (``Catalog.get``). The administrations are read in one query and scored as one matrix
+    per questionnaire (:mod:`alliance_cli.clinic.store.bulk`)."""
+    definitions: dict[str, Questionnaire] = {}
+
+    def cached(qid: str) -> Questionnaire:
+        if qid not in definitions:
+            definitions[qid] = find(qid)
+        return definitions[qid]
+
+    wanted = cached(questionnaire).id if questionnaire is not None else None
+    stored = bulk.final_administrations(store, client)
+    first: dict[str, date] = {}
+    for a in stored:  # day 0: the first administration of any questionnaire
+        day = _day(a.administered_at)
+        first[a.client] = min(first.get(a.client, day), day)
+    groups: dict[str, list[bulk.Stored]] = {}
+    skipped: dict[tuple[str, str], tuple[int, str]] = {}
+    for a in stored:
+        if wanted is not None and a.questionnaire_id != wanted:
+            continue
+        try:
+            q = cached(a.questionnaire_id)
+        except UserError as exc:  # one removed definition must not hide the rest
+            n, why = skipped.get((a.questionnaire_id, a.respondent), (0, exc.problems[0].message))
+            skipped[a.questionnaire_id, a.respondent] = (n + 1, why)
+            continue
+        groups.setdefault(q.id, []).append(a)
+    clients = sorted({a.client for group in groups.values() for a in group})
+    study_ids = _study_ids(clients) if deidentify else {}
+    questionnaires = (
+        [cached(wanted)]
+        if wanted
+        # by id: two stored ids can lead to one definition (through its aliases)
+        else sorted({q.id: q for q in definitions.values()}.values(), key=lambda q: q.id)
+    )
+    by_id = {q.id: q for q in questionnaires}
+    data = long_columns(questionnaires) if shape is Shape.long else wide_columns(questionnaires)
+    columns = meta_columns(questionnaires, deidentify) + data
+    recorded: dict[str, dict[tuple[str, str], int]] = {q.id: {} for q in questionnaires}
+    records = sorted(
+        ((study_ids.get(a.client, a.client), qid, a.respondent, a.session, a.id), r, a)
+        for qid, group in groups.items()
+        for r, a in enumerate(group)
+    )
+    for _, _, a in records:
+        versions = recorded[cached(a.questionnaire_id).id]
+        at = (a.questionnaire_version, a.content_hash)
+        versions[at] = versions.get(at, 0) + 1
+    scored = {qid: _Scored.of(store, by_id[qid], group) for qid, group in groups.items()}
+    # One line per row of the file: (exported code, questionnaire, row in its matrix, scale).
+    lines = [
+        (key[0], key[1], r, a, sid)
+        for key, r, a in records
+        for sid in (by_id[key[1]].scales if shape is Shape.long else (None,))
+    ]
+    cells = _meta_cells(lines, by_id, first, deidentify)
+    if shape is Shape.long:
+        cells |= _long_cells(lines, scored)
+    else:
+        cells |= _wide_cells(lines, scored, [c.name for c in data])
+    key = [
+        KeyEntry(study_ids[code], code, first[code].isoformat())
+        for code in sorted(study_ids, key=lambda c: study_ids[c])
+    ]
+    left_out = [
+        f"{n} {qid} administration{'s' * (n != 1)} ({respondent}) left out: {why}"
+        for (qid, respondent), (n, why) in sorted(skipped.items())
+    ]
+    return Export(
+        shape=shape,
+        columns=columns,
+        cells=[cells[c.name] for c in columns],
+        questionnaires=questionnaires,
+        recorded_under=recorded,
+        deidentified=deidentify,
+        key=key,
+        warnings=[w for q in questionnaires if (w := key_warning(q))] + left_out,
+    )
+
+
+def write_export(
+    export: Export,
+    output: Path | IO[str],
+    *,
+    codebook: Path | None = None,
+    key_file: Path | None = None,
+    escape_formulas: bool = True,
+) -> Written:
+    """Write the CSV to ``output`` (a path, written atomically with mode 0600, or a stream),
+    the codebook to ``codebook`` (default for a path: ``<output>.codebook.json``; none for a
+    stream, a FIFO or a device unless given) and, for a de-identified export, the key to
+    ``key_file``.
+
+    Raises :class:`UsageError` for a key file without de-identification or two outputs on
+    one path, :class:`~alliance_cli.errors.InputFileError` when a file cannot be written."""
+    out_path = output if isinstance(output, Path) else None
+    if key_file is not None and not export.deidentified:
+        raise UsageError(
+            Problem("key-file", "a key file only goes with --deidentify (there is nothing to map)")
+        )
+    codebook = codebook_path(out_path, codebook)
+    check_distinct(
+        [p for p in (out_path, codebook, key_file) if p is not None],
+        "the export, its codebook and the key file need three paths",
+    )
+
+    def data(stream: IO[str]) -> None:
+        write_columns(stream, export.header, export.cells, escape_formulas=escape_formulas)
+
+    if out_path is not None:
+        atomic_write(out_path, data)
+    else:
+        assert not isinstance(output, Path)
+        refuse_database_stream(output)
+        data(output)
+    if codebook is not None:
+        doc = build_codebook(
+            export,
+            data_file=out_path.name if out_path is not None else None,
+            escape_formulas=escape_formulas,
+        )
+        atomic_write(
+            codebook, lambda s: s.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        )
+    if key_file is not None:
+        atomic_write(
+            key_file,
+            lambda s: write_csv(
+                s,
+                KEY_COLUMNS,
+                [[k.study_id, k.client, k.first_date] for k in export.key],
+                escape_formulas=escape_formulas,
+            ),
+        )
+    return Written(export.rows, out_path, codebook, key_file)
+
+
+# -- rows --------------------------------------------------------------------------------
+
+
+def _day(administered_at: str) -> date:
+    return date.fromisoformat(administered_at[:10])
+
+
+def _study_ids(codes: Sequence[str]) -> dict[str, str]:
+    """A random study id per client code, unique within the export. Random, not derived
+    from the code, so nothing in the export can be hashed back to a code."""
+    taken: set[str] = set()
+    out: dict[str, str] = {}
+    for code in codes:
+        candidate = _mint_study_id()
+        while candidate in taken:
+            candidate = _mint_study_id()
+        taken.add(candidate)
+        out[code] = candidate
+    return out
+
+
+def _mint_study_id() -> str:
+    return "S-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
+
+
+_Line = tuple[str, str, int, bulk.Stored, str | None]
+
+
+def _meta_cells(
+    lines: list[_Line],
+    by_id: dict[str, Questionnaire],
+    first: dict[str, date],
+    deidentify: bool,
+) -> dict[str, list[Cell]]:
+    """The metadata columns: who, when, which questionnaire and definition."""
+    admins = [line[3] for line in lines]
+    current = {qid: q.content_hash() for qid, q in by_id.items()}
+    cells: dict[str, list[Cell]] = {"client": [line[0] for line in lines]}
+    if deidentify:
+        cells["day"] = [(_day(a.administered_at) - first[a.client]).days for a in admins]
+    else:
+        cells["administration"] = [a.id for a in admins]
+        cells["date"] = [a.administered_at for a in admins]
+    cells |= {
+        "session": [a.session for a in admins],
+        "respondent": [a.respondent for a in admins],
+        "clinician": [a.clinician for a in admins],
+        "modality": [a.modality for a in admins],
+        "questionnaire": [line[1] for line in lines],
+        "recorded_version": [a.questionnaire_version for a in admins],
+        "current_version": [by_id[line[1]].version for line in lines],
+        "definition_changed": [a.content_hash != current[q] for (_, q, _, a, _) in lines],
+    }
+    if not deidentify:
+        cells["note"] = [a.note for a in admins]
+    return cells
+
+
+def _long_cells(lines: list[_Line], scored: dict[str, _Scored]) -> dict[str, list[Cell]]:
+    """A row per administration × scale: the scale's score, its counts and flags."""
+    scales = [(scored[q].q.scales[s], scored[q].scales[s], r) for (_, q, r, _, s) in lines if s]
+    cells: dict[str, list[Cell]] = {
+        "scale": [line[4] for line in lines],
+        "method": [scale.method.value for scale, _, _ in scales],
+        "items": [len(scale.items) for scale, _, _ in scales],
+    }
+    for name in _SCALE_CELLS:
+        cells[name] = [values[name][r] for _, values, r in scales]
+    return cells
+
+
+def _wide_cells(
+    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
+) -> dict[str, list[Cell]]:
+    """A row per administration: its questionnaire's item and scale columns (the other
+    questionnaires' columns empty)."""
+    rows = [scored[q].wide_cells(r) for (_, q, r, _, _) in lines]
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+_SCALE_CELLS = (
+    "score",
+    "sum",
+    "mean",
+    "answered",
+    "missing",
+    "not_applicable",
+    "prorated",
+    "withheld",
+    "withheld_reason",
+    "band",
+    "flags",
+)
+
+
+def _numbers(values: Any) -> list[float | None]:
+    """An engine column as the score document gives it (NaN empty, 10 decimals)."""
+    return [None if v != v else round(v, 10) for v in values.tolist()]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One questionnaire's administrations scored as one matrix, and each row's cells."""
+
+    q: Questionnaire
+    x: Any
+    scores: scoring.Scores
+    scales: dict[str, dict[str, list[Any]]]
+
+    @classmethod
+    def of(cls, store: Store, q: Questionnaire, group: list[bulk.Stored]) -> _Scored:
+        x = bulk.answer_matrix(store, group, q.item_ids())
+        scores = scoring.score_matrix(q, x)
+        scales: dict[str, dict[str, list[Any]]] = {}
+        for sid, scale in q.scales.items():
+            s = scores.scales[sid]
+            withheld = (s.withheld != scoring.WITHHELD_NONE).tolist()
+            labels = [b.label for b in scale.bands]
+            scales[sid] = {
+                "score": _numbers(s.score),
+                "sum": _numbers(s.sum),
+                "mean": _numbers(s.mean),
+                "answered": s.answered.tolist(),
+                "missing": s.missing.tolist(),
+                "not_applicable": s.not_applicable.tolist(),
+                "prorated": s.prorated.tolist(),
+                "withheld": withheld,
+                "withheld_reason": [
+                    withheld_reason_text(q, sid, s, r) if w else None
+                    for r, w in enumerate(withheld)
+                ],
+                "band": [labels[b] if b >= 0 else None for b in s.band.tolist()],
+                "flags": _flags(q, sid, scores),
+            }
+        return cls(q, x, scores, scales)
+
+    def wide_cells(self, r: int) -> dict[str, Cell]:
+        qid = self.q.id
+        row: dict[str, Cell] = {}
+        states = self.scores.states[r]
+        for j, item in enumerate(self.q.item_ids()):
+            value = float(self.x[r, j])
+            row[f"{qid}.item.{item}"] = None if value != value else round(value, 10)
+        not_applicable = [
+            item for j, item in enumerate(self.q.item_ids()) if states[j] == scoring.NOT_APPLICABLE
+        ]
+        row[f"{qid}.not_applicable"] = ";".join(not_applicable) or None
+        for sid, cells in self.scales.items():
+            row[f"{qid}.{sid}"] = cells["score"][r]
+            row[f"{qid}.{sid}.status"] = (
+                "withheld"
+                if cells["withheld"][r]
+                else "prorated"
+                if cells["prorated"][r]
+                else "complete"
+            )
+        return row
+
+
+def _flags(q: Questionnaire, scale_id: str, scores: scoring.Scores) -> list[str | None]:
+    """Per row, the ``flags`` cell of ``alliance score --format csv``: the scale's band flags,
+    then the item-rule hits on its items (``rule:item``), separated by ';'."""
+    scale = q.scales[scale_id]
+    s = scores.scales[scale_id]
+    rows = len(s.score)
+    found: list[list[str]] = [[] for _ in range(rows)]
+    for b, band in enumerate(scale.bands):
+        if band.flag:
+            for r in np.flatnonzero(s.band_hits[:, b]).tolist():
+                found[r].append(band.id)
+    members = set(scale.items)
+    for rule in q.item_rules:
+        hits = scores.item_rule_hits[rule.id]
+        for j, item in enumerate(q.item_ids()):
+            if item in members:
+                for r in np.flatnonzero(hits[:, j]).tolist():
+                    found[r].append(f"{rule.id}:{item}")
+    return [";".join(f) or None for f in found]

@@ -1,0 +1,70 @@
+"""Stored administrations read in bulk, for scoring many at once (``export``): one query for
+the administrations and one per questionnaire for their answers, laid out as one matrix per
+questionnaire — never a Python object per answer."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from alliance_cli.clinic.store import Store
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One final administration without its answers (see :func:`answer_matrix`)."""
+
+    id: int
+    client: str
+    questionnaire_id: str
+    questionnaire_version: str
+    content_hash: str
+    session: int
+    administered_at: str
+    respondent: str
+    clinician: str | None
+    modality: str | None
+    note: str | None
+
+
+def final_administrations(store: Store, client: str | None = None) -> list[Stored]:
+    """Every final administration (drafts and voided ones left out), or one client's."""
+    where, args = "a.status = 'final'", ()
+    if client is not None:
+        where += " AND a.client_id = ?"
+        args = (store.client_id(client, create=False),)  # type: ignore[assignment]
+    rows = store.db.execute(
+        "SELECT a.id, c.code, a.questionnaire_id, a.questionnaire_version, a.content_hash,"
+        " a.session, a.administered_at, a.respondent, a.clinician, a.modality, a.note"
+        " FROM administrations a JOIN clients c ON c.id = a.client_id"
+        f" WHERE {where} ORDER BY a.id",
+        args,
+    )
+    return [Stored(*row) for row in rows]
+
+
+def answer_matrix(
+    store: Store, administrations: Sequence[Stored], item_ids: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """The stored values of ``administrations`` (rows) × ``item_ids`` (columns): NaN for a
+    blank answer or an item the administration does not have (as
+    :meth:`~alliance_cli.clinic.store.Administration.values` reads one)."""
+    x = np.full((len(administrations), len(item_ids)), math.nan)
+    row = {a.id: r for r, a in enumerate(administrations)}
+    column = {item: j for j, item in enumerate(item_ids)}
+    for qid in sorted({a.questionnaire_id for a in administrations}):
+        cursor = store.db.execute(
+            "SELECT n.administration_id, n.item, n.value FROM answers n"
+            " JOIN administrations a ON a.id = n.administration_id"
+            " WHERE a.questionnaire_id = ? AND a.status = 'final' AND n.value IS NOT NULL",
+            (qid,),
+        )
+        for admin_id, item, value in cursor:
+            r, j = row.get(admin_id), column.get(item)
+            if r is not None and j is not None:
+                x[r, j] = value
+    return x

@@ -1,0 +1,321 @@
+"""``alliance batch`` over inputs of any size: read, check, score and write chunk by chunk.
+
+Each input is opened (:func:`alliance_cli.research.readers.open_input`) and handed out in chunks of
+rows (:mod:`alliance_cli.research.passes`: one pass over the inputs); every chunk becomes a
+:class:`~alliance_cli.research.part.PartJob` scored by
+:func:`~alliance_cli.research.part.score_part` — the same function whatever runs it (this
+process, or Dask workers: :mod:`alliance_cli.research.engines`) — and the parts come back
+in input order. What spans chunks stays here: the column mapping (made from each input's
+first chunk, every file's problems reported together), response ids across chunks and inputs
+(:class:`~alliance_cli.research.ids.IdRegistry`), the count of bad cells per problem
+(:class:`~alliance_cli.research.passes.PassState`), and the sinks.
+
+Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
+file. ``--center`` reads the inputs twice: the first pass checks and counts everything and
+sums each client's scores (:class:`~alliance_cli.research.centring.PersonMeans`: memory grows with
+the clients), the second (:class:`_Centred`) scores again and writes each chunk with its
+person means. SPSS
+output needs more: it is written whole.
+
+A run is refused as soon as a bad cell makes it so; reading and checking go on to the end
+(every bad cell is reported), but no more output rows are built, and the half-written output
+is discarded: nothing is written, as with a whole-file run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from alliance_cli.errors import InputFileError, Problem
+from alliance_cli.io.columns import Column
+from alliance_cli.io.sinks import RowLimit, Sink
+from alliance_cli.model import Questionnaire
+from alliance_cli.options import Shape
+from alliance_cli.research.batch import (
+    Batch,
+    BatchOptions,
+    Counts,
+    InputInfo,
+    map_all,
+    nothing_scored,
+    refusal,
+)
+from alliance_cli.research.cells import FAILURE_COLUMNS
+from alliance_cli.research.centring import PersonMeans, add_centre, check_centre_names
+from alliance_cli.research.engines import Engine, LocalEngine
+from alliance_cli.research.part import Part
+from alliance_cli.research.passes import (
+    PassState,
+    Progress,
+    Survey,
+    check_known,
+    chunk_jobs,
+    prepare,
+)
+from alliance_cli.research.readers import Opened, TextTable
+
+FAILURE_DESCRIPTIONS = (
+    Column("file", "text", "the input file"),
+    Column("row", "integer", "row number in the file, the header row counted"),
+    Column("column", "text", "the column (the id columns, for an id problem)"),
+    Column("value", "text", "the cell as written"),
+    Column("code", "text", "problem code"),
+    Column("problem", "text", "what is wrong, and the allowed answers"),
+)
+
+
+def run_batch(
+    inputs: Sequence[Opened],
+    questionnaires: Sequence[Questionnaire],
+    options: BatchOptions | None = None,
+    *,
+    survey: Survey | None = None,
+    output: Callable[[tuple[Column, ...]], Sink] | None = None,
+    errors: Callable[[tuple[Column, ...]], Sink] | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    check: bool = True,
+    allow_empty: bool = False,
+    limit: RowLimit | None = None,
+    collect: Callable[[Part], None] | None = None,
+    groups: tuple[tuple[str, str], ...] = (),
+    reopen: Callable[[], Sequence[Opened]] | None = None,
+    before_commit: Callable[[Batch], Callable[[], None]] | None = None,
+) -> Batch:
+    """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
+    makes (given the output's columns; None: a dry run, nothing built or written), and every
+    bad cell through the sink ``errors`` makes. An output of no row, or of no score, is
+    discarded (the result says why: :attr:`~alliance_cli.research.batch.Batch.empty`) unless
+    ``allow_empty``.
+
+    With ``--center`` (``options.center``) and an output, the inputs are read twice: the
+    first pass checks, counts and sums each client's scores; the second (``reopen`` opens
+    the inputs again) scores again and writes each chunk with the person means.
+
+    Raises what :func:`~alliance_cli.research.whole.score_batch` raises — with ``check``, the
+    :class:`~alliance_cli.errors.BatchDataError` carries the first
+    :data:`~alliance_cli.research.passes.KEPT_FAILURES` bad cells and the total. Without ``check``
+    the result says ``refused``. ``limit``: the output format's row limit
+    (:func:`~alliance_cli.io.sinks.row_limit`), checked before any row is scored when every
+    input's row count is known up front (Excel, SPSS, Stata inputs, without
+    ``--finished-only``), else at the first chunk read that crosses it — before scoring it;
+    REDCap exports, whose rows are kept or dropped while scored, are left to the sink's own
+    check. Either way nothing is written.
+
+    ``collect`` is given every part, in order, with each questionnaire's checked answers
+    (:attr:`~alliance_cli.research.part.Part.matrices`) and the text of the ``groups`` columns,
+    until the run is refused; the scales are then not scored (what reliability needs).
+
+    ``before_commit`` is given the run's result before its output is moved into place and
+    returns what moves its own file (the codebook) into place after it: a codebook that
+    cannot be written (a full disk) leaves the old output as it was."""
+    qs = tuple(questionnaires)
+    options = options or BatchOptions()
+    survey = survey or Survey()
+    engine = engine or LocalEngine()
+    means = None
+    if options.center and output is not None:
+        if reopen is None:
+            raise ValueError("--center reads the inputs twice: run_batch needs reopen")
+        width = sum(len(q.scales) for q in qs)
+        means = PersonMeans(width, by_scale=options.shape is Shape.wide)
+    raws = [next(opened.chunks) for opened in inputs]
+    firsts = [prepare(raw, survey, None) for raw in raws]
+    mappings = map_all(firsts, qs, options)
+    if options.center:
+        check_centre_names(mappings, qs, options.shape.value)
+    per = 1 if options.shape.value == "wide" else sum(len(q.scales) for q in qs)
+    if output is None or survey.complete_only or any(_redcap(t) for t in firsts):
+        # REDCap rows are kept or dropped while scored: the sink's own check counts them.
+        limit = None
+    if limit is not None:
+        check_known(limit, inputs, raws, firsts, survey, per)
+    state = PassState(inputs, qs, options, passes=1 if means is None else 2)
+    error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
+    sink: Sink | None = None
+
+    def result(columns: tuple[Column, ...], written: int) -> Batch:
+        infos = tuple(
+            InputInfo(t.name, rows, t.header_rows, t.delimiter_name, t.encoding, t.format)
+            for t, rows in zip(firsts, state.rows, strict=True)
+        )
+        return Batch(
+            inputs=infos,
+            questionnaires=qs,
+            mappings=mappings,
+            options=options,
+            failures=state.kept_failures(),
+            refused=state.refused,
+            table=None,
+            columns=columns,
+            counts=counts,
+            codes=dict(state.codes),
+            written=written,
+            row_counts=tuple(state.row_counts),
+            na_columns=tuple(state.na_columns),
+        )
+
+    def finish() -> None:  # what ``before_commit`` left to move into place
+        if commit_codebook is not None:
+            commit_codebook()
+
+    commit_codebook: Callable[[], None] | None = None
+    counts: tuple[Counts, ...] = ()
+    try:
+        build = output is not None and means is None
+        jobs = chunk_jobs(
+            inputs,
+            firsts,
+            mappings,
+            qs,
+            options,
+            survey,
+            state,
+            build=build,
+            limit=limit,
+            per=per,
+        )
+        if collect is not None:
+            jobs = (replace(j, keep_matrices=True, score=False, groups=groups) for j in jobs)
+        for part in engine.map(jobs):
+            failures = state.add(part)
+            if collect is not None and not state.refused:
+                collect(part)
+            if error_sink is not None and len(failures):
+                error_sink.write(failures[list(FAILURE_COLUMNS)])
+            state.report(progress)
+            if state.refused or output is None:
+                continue
+            if means is not None:
+                means.add(part.clients, part.centre)
+                continue
+            if part.table is None:
+                continue
+            if sink is None:
+                sink = output(part.columns)
+            sink.write(part.table)
+        columns: tuple[Column, ...] = ()
+        # Reliability (collect) does not score the scales: it counts rows only.
+        counts = state.counts() if collect is None else ()
+        empty = not (allow_empty or state.refused) and bool(
+            nothing_scored(state.rows_done, counts)
+        )  # nothing is written
+        if not state.refused and output is not None:
+            if means is not None:
+                assert reopen is not None
+                centred = _Centred(reopen(), mappings, qs, options, survey, state, means)
+                centred.check_unchanged(inputs)
+                sink = centred.write(engine, output, progress)
+            assert sink is not None, "every input gives at least one (maybe empty) chunk"
+            columns = sink.columns
+            if empty:
+                sink.discard()
+            else:
+                if before_commit is not None:  # the codebook, written before the scores land
+                    commit_codebook = before_commit(result(columns, sink.rows))
+                sink.commit()
+        elif sink is not None:
+            sink.discard()
+        if error_sink is not None:
+            if empty:
+                error_sink.discard()
+            else:
+                error_sink.commit()
+        finish()
+    except BaseException:
+        for s in (sink, error_sink):
+            if s is not None:
+                s.discard()
+        raise
+    if state.refused and check:
+        # Reliability (collect) writes no output: it computes nothing.
+        outcome = "nothing was written" if collect is None else "no statistic was computed"
+        raise refusal(state.kept_failures(), options, state.bad, state.bad_rows, outcome=outcome)
+    return result(columns, sink.rows if sink is not None and not state.refused else 0)
+
+
+class _Centred:
+    """The second pass of ``--center``: the inputs, opened again, scored again and written
+    chunk by chunk with each row's person means (summed by the first pass)."""
+
+    def __init__(
+        self,
+        inputs: Sequence[Opened],
+        mappings: Sequence[Any],
+        qs: tuple[Questionnaire, ...],
+        options: BatchOptions,
+        survey: Survey,
+        first: PassState,
+        means: PersonMeans,
+    ) -> None:
+        self.inputs, self.mappings, self.qs = inputs, mappings, qs
+        self.options, self.survey, self.first, self.means = options, survey, first, means
+        self.state = PassState(inputs, qs, options, passes=2)
+        self.state.rows_done = first.rows_done
+        self.state.bytes_before = first.size or 0
+
+    def write(
+        self,
+        engine: Engine,
+        output: Callable[[tuple[Column, ...]], Sink],
+        progress: Progress | None,
+    ) -> Sink | None:
+        state, center = self.state, self.options.center
+        assert center is not None
+        firsts = [prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
+        jobs = chunk_jobs(
+            self.inputs,
+            firsts,
+            self.mappings,
+            self.qs,
+            self.options,
+            self.survey,
+            state,
+            build=True,
+        )
+        sink: Sink | None = None
+        try:
+            for part in engine.map(jobs):
+                state.rows_done += part.rows
+                state.rows[part.file] += part.rows
+                state.report(progress)
+                if part.table is None:  # refused now, not in the first pass
+                    raise self._changed(part.file)
+                person = self.means.means(part.clients)
+                table, columns = add_centre(
+                    part.table, part.columns, person, self.qs, self.options.shape.value, center
+                )
+                if sink is None:
+                    sink = output(columns)
+                sink.write(table)
+            for f, (before, now) in enumerate(zip(self.first.rows, state.rows, strict=True)):
+                if before != now:
+                    raise self._changed(f)
+        except BaseException:
+            if sink is not None:
+                sink.discard()
+            raise
+        return sink
+
+    def check_unchanged(self, first: Sequence[Opened]) -> None:
+        """Refuse an input rewritten since the first pass opened it (its size or time of
+        change differ), even with the same number of rows."""
+        for f, (before, now) in enumerate(zip(first, self.inputs, strict=True)):
+            if before.stamp != now.stamp:
+                raise self._changed(f)
+
+    def _changed(self, f: int) -> InputFileError:
+        return InputFileError(
+            Problem(
+                "file-changed",
+                "changed while it was read (--center reads the input twice: once for the "
+                "person means, once to write); nothing was written",
+                self.inputs[f].name,
+            )
+        )
+
+
+def _redcap(table: TextTable) -> bool:
+    return getattr(table, "source", "") == "redcap"
