@@ -37,7 +37,7 @@ import numpy as np
 
 from alliance_cli import scoring
 from alliance_cli.clinic.exportbook import build_codebook, meta_columns
-from alliance_cli.clinic.store import Store, bulk
+from alliance_cli.clinic.store import Administration, Store, bulk
 from alliance_cli.codebook import long_columns, wide_columns
 from alliance_cli.errors import Problem, UsageError, UserError
 from alliance_cli.io.atomic import (
@@ -131,7 +131,7 @@ def build_export(
     for a in stored:  # day 0: the first administration of any questionnaire
         day = _day(a.administered_at)
         first[a.client] = min(first.get(a.client, day), day)
-    groups: dict[str, list[bulk.Stored]] = {}
+    groups: dict[str, list[Administration]] = {}
     skipped: dict[tuple[str, str], tuple[int, str]] = {}
     for a in stored:
         if wanted is not None and a.questionnaire_id != wanted:
@@ -173,7 +173,7 @@ def build_export(
     ]
     cells = _meta_cells(lines, by_id, first, deidentify)
     if shape is Shape.long:
-        cells |= _long_cells(lines, scored)
+        cells |= _long_cells(lines, scored, [c.name for c in data])
     else:
         cells |= _wide_cells(lines, scored, [c.name for c in data])
     key = [
@@ -278,7 +278,7 @@ def _mint_study_id() -> str:
     return "S-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
 
 
-_Line = tuple[str, str, int, bulk.Stored, str | None]
+_Line = tuple[str, str, int, Administration, str | None]
 
 
 def _meta_cells(
@@ -311,16 +311,20 @@ def _meta_cells(
     return cells
 
 
-def _long_cells(lines: list[_Line], scored: dict[str, _Scored]) -> dict[str, list[Cell]]:
-    """A row per administration × scale: the scale's score, its counts and flags."""
+def _long_cells(
+    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
+) -> dict[str, list[Cell]]:
+    """A row per administration × scale: the scale's score, its counts and flags (``names``:
+    the long shape's columns)."""
     scales = [(scored[q].q.scales[s], scored[q].scales[s], r) for (_, q, r, _, s) in lines if s]
     cells: dict[str, list[Cell]] = {
         "scale": [line[4] for line in lines],
         "method": [scale.method.value for scale, _, _ in scales],
         "items": [len(scale.items) for scale, _, _ in scales],
     }
-    for name in _SCALE_CELLS:
-        cells[name] = [values[name][r] for _, values, r in scales]
+    for name in names:
+        if name not in cells:
+            cells[name] = [values[name][r] for _, values, r in scales]
     return cells
 
 
@@ -331,21 +335,6 @@ def _wide_cells(
     questionnaires' columns empty)."""
     rows = [scored[q].wide_cells(r) for (_, q, r, _, _) in lines]
     return {name: [row.get(name) for row in rows] for name in names}
-
-
-_SCALE_CELLS = (
-    "score",
-    "sum",
-    "mean",
-    "answered",
-    "missing",
-    "not_applicable",
-    "prorated",
-    "withheld",
-    "withheld_reason",
-    "band",
-    "flags",
-)
 
 
 def _numbers(values: Any) -> list[float | None]:
@@ -363,7 +352,7 @@ class _Scored:
     scales: dict[str, dict[str, list[Any]]]
 
     @classmethod
-    def of(cls, store: Store, q: Questionnaire, group: list[bulk.Stored]) -> _Scored:
+    def of(cls, store: Store, q: Questionnaire, group: list[Administration]) -> _Scored:
         x = bulk.answer_matrix(store, group, q.item_ids())
         scores = scoring.score_matrix(q, x)
         scales: dict[str, dict[str, list[Any]]] = {}

@@ -6,49 +6,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from alliance_cli.clinic.store import Store
+from alliance_cli.clinic.store import Administration, Store
 
 
-@dataclass(frozen=True)
-class Stored:
-    """One final administration without its answers (see :func:`answer_matrix`)."""
-
-    id: int
-    client: str
-    questionnaire_id: str
-    questionnaire_version: str
-    content_hash: str
-    session: int
-    administered_at: str
-    respondent: str
-    clinician: str | None
-    modality: str | None
-    note: str | None
-
-
-def final_administrations(store: Store, client: str | None = None) -> list[Stored]:
-    """Every final administration (drafts and voided ones left out), or one client's."""
+def final_administrations(store: Store, client: str | None = None) -> list[Administration]:
+    """Every final administration (drafts and voided ones left out), or one client's, without
+    its answers (see :func:`answer_matrix`)."""
     where, args = "a.status = 'final'", ()
     if client is not None:
         where += " AND a.client_id = ?"
         args = (store.client_id(client, create=False),)  # type: ignore[assignment]
     rows = store.db.execute(
         "SELECT a.id, c.code, a.questionnaire_id, a.questionnaire_version, a.content_hash,"
-        " a.session, a.administered_at, a.respondent, a.clinician, a.modality, a.note"
+        " a.session, a.administered_at, a.respondent, a.clinician, a.modality, a.note,"
+        " a.status, a.replaces, a.created_at"
         " FROM administrations a JOIN clients c ON c.id = a.client_id"
         f" WHERE {where} ORDER BY a.id",
         args,
     )
-    return [Stored(*row) for row in rows]
+    return [Administration(*row) for row in rows]
 
 
 def answer_matrix(
-    store: Store, administrations: Sequence[Stored], item_ids: Sequence[str]
+    store: Store, administrations: Sequence[Administration], item_ids: Sequence[str]
 ) -> npt.NDArray[np.float64]:
     """The stored values of ``administrations`` (rows) × ``item_ids`` (columns): NaN for a
     blank answer or an item the administration does not have (as
