@@ -501,3 +501,24 @@ def test_export_into_a_fifo_leaves_it_a_fifo_and_no_codebook_beside_it(
     assert result.exit_code == 0, result.stderr
     assert drain.result() == out.read_bytes() and is_fifo(fifo)
     assert not Path(f"{fifo}.codebook.json").exists()
+
+
+def test_administrations_of_a_removed_definition_are_left_out_and_said(
+    recorded: Store, catalog: Catalog
+) -> None:
+    """tiny's definition is gone (its folder not given): its 3 administrations (2 clients)
+    are left out with one warning naming them, and the SRS ones are exported."""
+    srs = catalog.get("srs")
+    save(recorded, srs, "9,9,9,9", "C-2", "2026-04-02")
+    recorded.close()
+    out = Path(os.environ["ALLIANCE_DB"]).parent / "out.csv"
+    result = run("--all", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert [(r["client"], r["questionnaire"], r["score"]) for r in read_rows(out)] == [
+        ("C-2", "srs", "36")
+    ]
+    left = [line for line in result.stderr.splitlines() if "left out" in line]
+    assert left == [
+        'WARNING: 3 tiny administrations (client) left out: no questionnaire "tiny" (known: '
+        "care, haq-ii, ors, srs, wai, wai-s, wai-sr, wai-sr-t)"
+    ]

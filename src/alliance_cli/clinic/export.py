@@ -131,18 +131,23 @@ def build_export(
     for a in stored:  # day 0: the first administration of any questionnaire
         day = _day(a.administered_at)
         first[a.client] = min(first.get(a.client, day), day)
+    unknown: dict[str, str] = {}  # a stored id without a readable definition: why
+    for qid in sorted({a.questionnaire_id for a in stored}):
+        if wanted is None or qid == wanted:
+            try:
+                cached(qid)
+            except UserError as exc:  # one removed definition must not hide the rest
+                unknown[qid] = exc.problems[0].message
     groups: dict[str, list[Administration]] = {}
-    skipped: dict[tuple[str, str], tuple[int, str]] = {}
+    skipped: dict[tuple[str, str], int] = {}
     for a in stored:
         if wanted is not None and a.questionnaire_id != wanted:
             continue
-        try:
-            q = cached(a.questionnaire_id)
-        except UserError as exc:  # one removed definition must not hide the rest
-            n, why = skipped.get((a.questionnaire_id, a.respondent), (0, exc.problems[0].message))
-            skipped[a.questionnaire_id, a.respondent] = (n + 1, why)
+        if a.questionnaire_id in unknown:
+            at = (a.questionnaire_id, a.respondent)
+            skipped[at] = skipped.get(at, 0) + 1
             continue
-        groups.setdefault(q.id, []).append(a)
+        groups.setdefault(cached(a.questionnaire_id).id, []).append(a)
     clients = sorted({a.client for group in groups.values() for a in group})
     study_ids = _study_ids(clients) if deidentify else {}
     questionnaires = (
@@ -181,8 +186,8 @@ def build_export(
         for code in sorted(study_ids, key=lambda c: study_ids[c])
     ]
     left_out = [
-        f"{n} {qid} administration{'s' * (n != 1)} ({respondent}) left out: {why}"
-        for (qid, respondent), (n, why) in sorted(skipped.items())
+        f"{n} {qid} administration{'s' * (n != 1)} ({respondent}) left out: {unknown[qid]}"
+        for (qid, respondent), n in sorted(skipped.items())
     ]
     return Export(
         shape=shape,
