@@ -79,6 +79,7 @@ def _isolated_user_dirs(
     """Never read the developer's own definitions or overlays."""
     home = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))  # remembered damage checks
     monkeypatch.delenv("ALLIANCE_DEFINITIONS", raising=False)
 
 

@@ -296,3 +296,73 @@ def test_an_empty_file_is_no_database_for_a_command_that_only_reads(tmp_path: Pa
     assert runner.invoke(app, ["new-client", "C1", "--db", str(db)]).exit_code == 0
     with Store(db) as store:
         assert [c.code for c in store.clients()] == ["C1"]
+
+
+# -- the damage check, paid once per change of the file ----------------------------------------
+
+
+def age(path: Path, seconds: float = 60) -> None:
+    """Date the file's last change ``seconds`` back (past the racily-clean window)."""
+    then = path.stat().st_mtime - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths ``PRAGMA quick_check`` runs on, in order."""
+    from alliance_cli.clinic.store import files
+
+    ran: list[str] = []
+    real = files.check_intact
+
+    def counted(db: sqlite3.Connection, path: str) -> None:
+        ran.append(path)
+        real(db, path)
+
+    monkeypatch.setattr(files, "check_intact", counted)
+    return ran
+
+
+def test_a_clean_check_is_remembered_until_the_file_changes(db: Path, checks: list[str]) -> None:
+    age(db)
+    for _ in range(3):
+        assert run("history", "C-001").exit_code == 0
+    assert checks == [str(db)]  # checked once, then remembered
+    assert run("score", "srs", "--answers", "5 5 5 5", "--client", "C-002").exit_code == 0
+    assert checks == [str(db)]  # the write opened a file unchanged since its clean check
+    age(db)
+    assert not Path(f"{db}-wal").exists()  # closing checkpointed the write into the file
+    assert run("history", "C-001").exit_code == 0
+    assert run("history", "C-001").exit_code == 0
+    assert checks == [str(db)] * 2  # changed by the write: checked again, once
+
+
+def test_damage_after_a_remembered_check_is_found(db: Path, checks: list[str]) -> None:
+    age(db)
+    assert run("history", "C-001").exit_code == 0
+    assert run("history", "C-001").exit_code == 0
+    assert len(checks) == 1
+    damage_middle_page(db)
+    result = run("history", "C-001")
+    assert result.exit_code == 7, result.output
+    assert "the history database is damaged" in result.stderr
+
+
+def test_a_file_changed_just_now_is_checked_every_time(db: Path, checks: list[str]) -> None:
+    """Racily clean: within 2 s of a change another change could keep the same time."""
+    os.utime(db)  # changed now
+    for _ in range(3):
+        assert run("history", "C-001").exit_code == 0
+    assert len(checks) == 3
+
+
+def test_db_check_always_reads_the_whole_file(db: Path) -> None:
+    """Damage that kept the file's size and time (bit rot) is past the remembered check of a
+    reading command, never past `db check`."""
+    age(db)
+    assert run("clients").exit_code == 0  # remembered
+    before = db.stat()
+    damage_middle_page(db)
+    os.utime(db, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result = run("db", "check")
+    assert result.exit_code == 7, result.output

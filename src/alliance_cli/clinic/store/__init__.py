@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alliance_cli.clinic.store import files
+from alliance_cli.clinic.store import checked, files
 from alliance_cli.clinic.store.codes import (
     CLASH_HINT,
     CODE_PATTERN,
@@ -100,7 +100,7 @@ class Store(ClientCodes):
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA secure_delete = ON")
             if not memory:
-                files.check_intact(self.db, self.path)
+                checked.check_intact_once(self.db, Path(self.path))
                 if not self.read_only:
                     self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()

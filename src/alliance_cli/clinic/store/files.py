@@ -8,7 +8,7 @@ damage, and every SQLite failure turned into one clear :class:`StoreError`.
 * ``PRAGMA quick_check`` on open finds damage anywhere in the file (b-tree pages, records,
   free lists), not only in its header: about 40 ms on a 3.4 MB file of 5,000
   administrations (median of 7 opens on a 2-core machine; a bare open takes 0.1 ms;
-  `bench/quick_check.py` measures it).
+  `bench/quick_check.py` measures it); once per change of the file (``store/checked.py``).
 * Backups live next to the database as ``<name>.<label>.bak`` (:func:`backups`); a
   damaged database's message names the newest and the command that restores one.
 """
