@@ -345,3 +345,21 @@ def test_a_repeated_variable_name_is_seen_as_in_a_csv_header(tmp_path: Path, fmt
         " them <questionnaire>_<item> (wai_sr_1, srs_1, …)",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]
+
+
+def test_a_parquet_text_that_is_not_utf8_is_exit_6(tmp_path: Path) -> None:
+    """A damaged string page (a byte that is not UTF-8 in a text column) is one clear error
+    naming the file, not a UnicodeDecodeError traceback (found by the data-file fuzzing)."""
+    frame = pd.DataFrame(
+        {"id": ["person-a", "person-b"], **{f"wai{i}": ["3", "4"] for i in range(1, 13)}}
+    )
+    src = tmp_path / "in.parquet"
+    frame.to_parquet(src, compression=None, index=False)
+    raw = src.read_bytes()
+    assert raw.count(b"person-b") >= 1
+    src.write_bytes(raw.replace(b"person-b", b"person-\xb3"))
+    result = runner.invoke(app, ["batch", str(src), "-q", "wai-sr", "--id", "id"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 6
+    assert result.stderr.startswith(f"error: {src}: cannot read as .parquet: ")
+    assert result.stdout == ""

@@ -283,7 +283,10 @@ def parquet_chunks(path: Path, label: str, chunk_rows: int) -> Opened:
                 if batch is not None
                 else handle.schema_arrow.empty_table()
             )
-            body = _parquet_text(table, len(columns))
+            try:
+                body = _parquet_text(table, len(columns))
+            except (UnicodeDecodeError, pa.ArrowException) as exc:  # a damaged text page
+                raise _unreadable("parquet", _not_utf8(exc), label) from None
             rows = np.arange(start + 2, start + table.num_rows + 2, dtype=np.int64)
             start += table.num_rows
             done[0] = (
@@ -295,6 +298,13 @@ def parquet_chunks(path: Path, label: str, chunk_rows: int) -> Opened:
                 break
 
     return Opened(label, columns, size, chunks(), lambda: done[0])
+
+
+def _not_utf8(exc: BaseException) -> BaseException:
+    """A UnicodeDecodeError said in words (its own text quotes the raw bytes)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return ValueError(f"a text value is not valid UTF-8 (byte {exc.object[exc.start]:#04x})")
+    return exc
 
 
 def _parquet_text(table: Any, width: int) -> Any:
