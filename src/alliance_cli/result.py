@@ -173,7 +173,8 @@ CSV_COLUMNS = (
 )
 
 
-def _num(x: float) -> float | None:
+def score_number(x: float) -> float | None:
+    """A number of the score document: None for NaN, else rounded to 10 decimals."""
     return None if math.isnan(x) else round(float(x), 10)
 
 
@@ -230,7 +231,9 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
     """The document for row ``r`` of an engine result."""
     answers = [
         Answer(
-            item=item_id, value=_num(x[r, j]), state=scoring.STATE_NAMES[int(scores.states[r, j])]
+            item=item_id,
+            value=score_number(x[r, j]),
+            state=scoring.STATE_NAMES[int(scores.states[r, j])],
         )
         for j, item_id in enumerate(q.item_ids())
     ]
@@ -263,9 +266,9 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
                 name=scale.name,
                 method=scale.method,
                 higher_is=scale.higher_is,
-                score=_num(s.score[r]),
-                sum=_num(s.sum[r]),
-                mean=_num(s.mean[r]),
+                score=score_number(s.score[r]),
+                sum=score_number(s.sum[r]),
+                mean=score_number(s.mean[r]),
                 min=lo,
                 max=hi,
                 items=len(scale.items),
@@ -276,9 +279,9 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
                 withheld=withheld,
                 withheld_reason=withheld_reason_text(q, scale_id, s, r) if withheld else None,
                 band=scale.bands[band].label if band >= 0 else None,
-                z=_num(s.z[r]),
-                t=_num(s.t[r]),
-                pomp=_num(s.pomp[r]),
+                z=score_number(s.z[r]),
+                t=score_number(s.t[r]),
+                pomp=score_number(s.pomp[r]),
                 norm=f"{norm.population} ({norm.source})" if norm else None,
                 item_ids=list(scale.items),
             )

@@ -50,7 +50,7 @@ from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import Cell, write_columns, write_csv
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
-from alliance_cli.result import key_warning, withheld_reason_text
+from alliance_cli.result import key_warning, score_number, withheld_reason_text
 
 # The store's alphabet for codes read aloud (no 0/O, 1/I/L).
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -343,8 +343,8 @@ def _wide_cells(
 
 
 def _numbers(values: Any) -> list[float | None]:
-    """An engine column as the score document gives it (NaN empty, 10 decimals)."""
-    return [None if v != v else round(v, 10) for v in values.tolist()]
+    """An engine column as the score document gives it (:func:`score_number`)."""
+    return [score_number(v) for v in values.tolist()]
 
 
 @dataclass(frozen=True)
@@ -390,8 +390,7 @@ class _Scored:
         row: dict[str, Cell] = {}
         states = self.scores.states[r]
         for j, item in enumerate(self.q.item_ids()):
-            value = float(self.x[r, j])
-            row[f"{qid}.item.{item}"] = None if value != value else round(value, 10)
+            row[f"{qid}.item.{item}"] = score_number(self.x[r, j])
         not_applicable = [
             item for j, item in enumerate(self.q.item_ids()) if states[j] == scoring.NOT_APPLICABLE
         ]

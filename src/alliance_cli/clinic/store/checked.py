@@ -44,29 +44,36 @@ def check_intact_once(db: sqlite3.Connection, path: Path) -> None:
         os.replace(spare, marker)
 
 
-def _identity(path: Path) -> str | None:
-    parts = []
+def _stats(path: Path) -> list[os.stat_result | None] | None:
+    """The file's and its -wal's status (None for a missing or empty -wal: an empty one is
+    made by opening a WAL database and removed by closing it, and holds nothing); None when
+    either cannot be read."""
+    found: list[os.stat_result | None] = []
     for file in (path, Path(f"{path}-wal")):
         try:
             st = file.stat()
         except FileNotFoundError:
-            parts.append("-")
+            found.append(None)
             continue
         except OSError:
             return None
-        # An empty -wal (made by opening a WAL database, removed by closing it) holds nothing.
-        empty_wal = file != path and st.st_size == 0
-        parts.append("-" if empty_wal else f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-    return " ".join(parts)
+        found.append(None if file != path and st.st_size == 0 else st)
+    return found
+
+
+def _identity(path: Path) -> str | None:
+    stats = _stats(path)
+    if stats is None:
+        return None
+    return " ".join(
+        "-" if st is None else f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+        for st in stats
+    )
 
 
 def _racy(path: Path) -> bool:
-    newest = 0.0
-    for file in (path, Path(f"{path}-wal")):
-        with contextlib.suppress(OSError):
-            st = file.stat()
-            if file == path or st.st_size:  # an empty -wal holds nothing (see _identity)
-                newest = max(newest, st.st_mtime)
+    stats = _stats(path) or []
+    newest = max((st.st_mtime for st in stats if st is not None), default=0.0)
     return time.time() - newest < RACY_SECONDS
 
 
