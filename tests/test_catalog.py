@@ -12,8 +12,7 @@ from alliance_cli.catalog import Catalog, bundled_dir, open_questionnaire
 from alliance_cli.cli import app
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import DefinitionError, NotFoundError
-
-from .conftest import TINY_YAML
+from tests.helpers import TINY_YAML
 
 runner = CliRunner()
 

@@ -15,8 +15,7 @@ from alliance_cli.definitions import load_definition, load_item_text, validate_t
 from alliance_cli.errors import DefinitionError
 from alliance_cli.model import Questionnaire
 from alliance_cli.schema import definition_schema
-
-from .conftest import REPO, TINY_YAML
+from tests.helpers import REPO, TINY_YAML
 
 BROKEN = REPO / "tests" / "data" / "broken"
 BUNDLED_IDS = ["care", "haq-ii", "ors", "srs", "wai", "wai-s", "wai-sr", "wai-sr-t"]

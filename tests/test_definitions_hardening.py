@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 from alliance_cli.cli import app
 from alliance_cli.definitions import validate_text
 from alliance_cli.model import Questionnaire
-
-from .conftest import TINY_YAML
+from tests.helpers import TINY_YAML
 
 runner = CliRunner()
 
@@ -366,7 +365,7 @@ def test_a_control_character_is_one_located_problem(
     tmp_path: Path, text: str, place: str, char: str
 ) -> None:
     # PyYAML's reader refuses control characters with a two-line message and an offset,
-    # not a line and column (found by tests/test_fuzz_definitions.py).
+    # not a line and column (found by tests/fuzz/test_fuzz_definitions.py).
     path = tmp_path / "tiny.yaml"
     path.write_text(text, encoding="utf-8")
     result = invoke("validate", str(path))

@@ -15,8 +15,7 @@ from alliance_cli.cli import app
 from alliance_cli.definitions import validate_text
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import score
-
-from .conftest import REPO
+from tests.helpers import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

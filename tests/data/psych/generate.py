@@ -1,4 +1,4 @@
-"""Write the deterministic data sets behind tests/test_psychometrics.py.
+"""Write the deterministic data sets behind tests/research/test_psychometrics.py.
 
 Run from the repository root: ``python tests/data/psych/generate.py``. The CSVs are committed;
 ``reference.R`` computes the R ``psych`` values that the tests pin. Items are already keyed

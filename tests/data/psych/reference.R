@@ -1,4 +1,4 @@
-# Reference values for tests/test_psychometrics.py, computed with R psych.
+# Reference values for tests/research/test_psychometrics.py, computed with R psych.
 #
 # Run from this folder:  Rscript reference.R > reference.out
 # Used for the pinned values: R 4.2.2 Patched (2022-11-10 r83330), psych 2.2.9,

@@ -1,4 +1,4 @@
-# Reference values for tests/test_twolevel.py: the saturated two-level model fitted by
+# Reference values for tests/research/test_twolevel.py: the saturated two-level model fitted by
 # R lavaan, and Cronbach's alpha of each level's covariance matrix (Geldhof, Preacher &
 # Zyphur 2014, Psychological Methods 19(1), 72-91).
 #

@@ -1,4 +1,4 @@
-# Writes wai_sr.csv as a researcher's R session would export it (tests/test_batch_rows.py):
+# Writes wai_sr.csv as a researcher's R session would export it (tests/research/test_batch_rows.py):
 # write.csv quotes the header and text cells, leaves numbers unquoted and writes NA for a
 # missing value. Run from this folder: Rscript make.R
 set.seed(10)

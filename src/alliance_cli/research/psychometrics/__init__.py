@@ -7,7 +7,7 @@ answers with the scoring engine's own rule. For many scales of one large matrix,
 pass of matrix products, and :func:`keyed_items`, :meth:`Pairwise.keyed`, :func:`alpha_of`
 and :func:`omega_of` derive each scale's statistics from those without another pass.
 Results are small frozen dataclasses; nothing is printed. The numbers are pinned against
-R 4.2 / psych 2.2.9 in ``tests/test_psychometrics.py`` (data and the R script in
+R 4.2 / psych 2.2.9 in ``tests/research/psychref.py`` (data and the R script in
 ``tests/data/psych/``).
 
 Conventions taken from psych, so that results agree with it:
@@ -19,7 +19,7 @@ Conventions taken from psych, so that results agree with it:
 
 Unbalanced repeated measures have their own module, :mod:`.twolevel`: the within- and
 between-client alphas of Geldhof et al. (2014), pinned against R lavaan in
-``tests/test_twolevel.py``.
+``tests/research/test_twolevel.py``.
 """
 
 from alliance_cli.research.psychometrics._base import (

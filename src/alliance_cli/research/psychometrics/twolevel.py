@@ -12,7 +12,7 @@ Zyphur (2014), Reliability estimation in a multilevel confirmatory factor analys
 framework, Psychological Methods 19(1), 72–91. Unlike ``psych::mlr`` this needs no session
 alignment and no balance. The estimates equal those of R lavaan's two-level saturated model
 (``level: 1`` and ``level: 2`` with every covariance, ``cluster =``, ``estimator = "ML"``),
-pinned in ``tests/test_twolevel.py``.
+pinned in ``tests/research/test_twolevel.py``.
 """
 
 from __future__ import annotations
