@@ -182,3 +182,54 @@ def test_only_ui_imports_rich() -> None:
                 importers.append(name)
     assert importers, "the walk finds rich in ui"
     assert sorted({n for n in importers if layer(n) != "ui"}) == []
+
+
+# -- the tests' own floor plan --------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+
+
+def imported_test_modules(source: str) -> list[str]:
+    """The test modules (``test_*``) a file imports, relative or absolute, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or "", *(a.name for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found += [n for n in names if any(p.startswith("test_") for p in n.split("."))]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in tests/helpers.py (or a conftest, or a non-test module beside
+    the tests that use them), so that a test file can be moved or deleted on its own."""
+    offenders = {
+        str(p.relative_to(TESTS)): names
+        for p in sorted(TESTS.rglob("*.py"))
+        if (names := imported_test_modules(p.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from .test_batch import run",
+        "from tests.research.test_batch import run",
+        "def f():\n    from . import test_batch",
+        "import tests.test_scoring",
+    ],
+)
+def test_an_import_of_a_test_module_would_be_caught(source: str) -> None:
+    assert imported_test_modules(source)
+
+
+def test_the_test_folders_mirror_the_package() -> None:
+    """One folder of tests per package of the source (core tests at the top), plus the
+    cross-cutting fuzz suites."""
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").exists()}
+    assert folders - {"fuzz"} == packages
