@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -341,12 +342,25 @@ def test_damage_after_a_remembered_check_is_found(db: Path, checks: list[str]) -
     assert "the history database is damaged" in result.stderr
 
 
-def test_a_file_changed_just_now_is_checked_every_time(db: Path, checks: list[str]) -> None:
-    """Racily clean: within 2 s of a change another change could keep the same time."""
+def test_a_file_changed_just_now_is_checked_every_time(
+    db: Path, checks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Racily clean: within 2 s of a change another change could keep the same time. The
+    clock is held 1 s after the change, so a slow machine cannot carry the runs past it."""
+    from alliance_cli.clinic.store import checked
+
     os.utime(db)  # changed now
+    changed = db.stat().st_mtime
+    monkeypatch.setattr(checked, "time", SimpleNamespace(time=lambda: changed + 1.0))
     for _ in range(3):
         assert run("history", "C-001").exit_code == 0
     assert len(checks) == 3
+    monkeypatch.setattr(
+        checked, "time", SimpleNamespace(time=lambda: changed + checked.RACY_SECONDS + 1.0)
+    )
+    assert run("history", "C-001").exit_code == 0  # checked once more, then remembered
+    assert run("history", "C-001").exit_code == 0
+    assert len(checks) == 4
 
 
 def test_db_check_always_reads_the_whole_file(db: Path) -> None:
