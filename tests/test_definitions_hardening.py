@@ -87,6 +87,7 @@ def test_wrong_shapes_and_deep_nesting_are_located_problems(tmp_path: Path, name
     assert result.stdout.endswith("1 problem in 1 of 1 file\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(WRONG_SHAPES))
 def test_a_broken_definition_in_a_folder_never_breaks_another_questionnaire(
     tmp_path: Path, name: str
@@ -129,6 +130,7 @@ def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
     return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(data)]
 
 
+@pytest.mark.slow
 def test_every_value_replaced_by_every_kind_of_value_is_reported_not_raised() -> None:
     # The path x type mutations of the fuzzing pass, over the tiny definition: a number, a
     # boolean, text, an empty and a non-empty list and mapping, nothing, in every place.
@@ -270,6 +272,7 @@ def alliance(*args: str, stdin: Any = None, shell_stdin: str | None = None) -> A
     return subprocess.run(command, stdin=stdin, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_fifos_devices_and_huge_files_in_a_definitions_folder_are_not_read(
     tmp_path: Path,
 ) -> None:
@@ -309,6 +312,7 @@ def test_fifos_devices_and_huge_files_in_a_definitions_folder_are_not_read(
     )
 
 
+@pytest.mark.slow
 def test_answers_that_never_end_are_refused_by_their_size(tmp_path: Path) -> None:
     too_large = "larger than the limit of 1,000,000 bytes for answers; not read"
     from_file = alliance("score", "srs", "--answers-file", "/dev/zero")

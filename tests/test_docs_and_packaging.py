@@ -39,6 +39,7 @@ def test_readme_lists_every_command_and_exit_code() -> None:
         assert f"\n| {code} |" in README
 
 
+@pytest.mark.slow
 def test_readme_answer_examples_run() -> None:
     runner = CliRunner()
     for line in (
@@ -80,6 +81,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_bundled_definitions(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(
@@ -88,6 +90,7 @@ def test_wheel_ships_the_bundled_definitions(wheel: Path) -> None:
     assert shipped == sorted(p.name for p in (REPO / "questionnaires").glob("*.yaml"))
 
 
+@pytest.mark.slow
 def test_installed_wheel_scores_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(

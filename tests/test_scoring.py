@@ -226,6 +226,7 @@ def stack(parts: list[Scores]) -> Scores:
 # -- properties ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=st.data())
 def test_scores_respect_range_withholding_and_prorating(anyq: Questionnaire, data: Any) -> None:
@@ -272,6 +273,7 @@ def test_scores_respect_range_withholding_and_prorating(anyq: Questionnaire, dat
         np.testing.assert_array_equal((s.answered + s.missing + s.not_applicable)[~invalid], n)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=st.data())
 def test_many_rows_equal_each_row_alone(anyq: Questionnaire, data: Any) -> None:
@@ -282,6 +284,7 @@ def test_many_rows_equal_each_row_alone(anyq: Questionnaire, data: Any) -> None:
     assert_scores_equal(together, stack([score_matrix(anyq, x[r : r + 1]) for r in range(len(x))]))
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=st.data())
 def test_engine_never_mutates_its_input(anyq: Questionnaire, data: Any) -> None:
@@ -307,6 +310,7 @@ def mirror(q: Questionnaire, x: np.ndarray, items: tuple[str, ...]) -> np.ndarra
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tiny", "wai-s", "bipolar"])
 @PROPERTY
 @given(data=st.data())

@@ -147,6 +147,7 @@ def test_answers_from_stdin_and_file(tmp_path: Path) -> None:
     assert json.loads(from_file.stdout) == json.loads(direct.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
 def test_unverified_key_warns_visibly_in_every_format(fmt: str) -> None:
     result = run("score", "wai", "-a", ",".join(["4"] * 36), "--format", fmt)
@@ -345,6 +346,7 @@ def test_validate_missing_file_reports_and_exits_1(tmp_path: Path) -> None:
 # -- start-up: no heavy modules on the clinician path -------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["--help"], ["score", "wai-sr", "--answers", WAI_SR]])
 def test_no_pandas_on_the_startup_path(argv: list[str]) -> None:
     code = (

@@ -184,6 +184,7 @@ def test_refuses_without_a_terminal(env: dict[str, str]) -> None:
         assert store.count("draft") == store.count("final") == 0
 
 
+@pytest.mark.slow
 def test_a_taken_session_hint_names_only_administers_options(env: dict[str, str]) -> None:
     """The hint for a session already recorded names options `administer` has (it has no
     --replaces: a re-entry is `alliance score … --replaces`)."""

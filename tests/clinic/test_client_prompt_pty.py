@@ -79,6 +79,7 @@ def test_quitting_records_nothing(env: dict[str, str]) -> None:
     assert filed(env) == [("C-ABCDEF", 0)]
 
 
+@pytest.mark.slow
 def test_a_code_like_no_other_is_registered_only_when_confirmed(env: dict[str, str]) -> None:
     question = r"ZZ-9 is not a client\. Register it as a new client\? \[y = yes / q = quit\] "
     child = spawn(env, "score", "srs", "-a", SRS, "--client", "zz-9")

@@ -56,6 +56,7 @@ def test_ors_improvement_that_crosses_the_cutoff_is_recovered(store: Store) -> N
     assert "Miller et al. 2003" in c.source
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("totals", "status"),
     [

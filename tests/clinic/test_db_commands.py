@@ -162,6 +162,7 @@ def _writer(path: str, count: int, started: multiprocessing.synchronize.Event) -
                 started.set()
 
 
+@pytest.mark.slow
 def test_backup_is_consistent_while_another_process_writes(db: Path, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
     started = ctx.Event()

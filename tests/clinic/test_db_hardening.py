@@ -189,6 +189,7 @@ def test_purge_of_a_lower_case_code_in_a_v2_era_backup(db: Path) -> None:
 # -- 4. restore takes a lock and needs the log folded in ---------------------------------
 
 
+@pytest.mark.slow
 def test_restore_while_another_command_writes_is_refused(db: Path) -> None:
     backup = maintenance.backup(db)
     writer = sqlite3.connect(db, isolation_level=None)
@@ -208,6 +209,7 @@ def test_restore_while_another_command_writes_is_refused(db: Path) -> None:
     assert not list(db.parent.glob("*.before-restore-*")) + list(db.parent.glob("*.restoring-*"))
 
 
+@pytest.mark.slow
 def test_restore_while_another_command_has_it_open_is_refused(db: Path) -> None:
     """An idle command (an interview waiting at a prompt) would write its record into the
     replaced file, or on closing delete the restored database's -wal by name."""
@@ -221,6 +223,7 @@ def test_restore_while_another_command_has_it_open_is_refused(db: Path) -> None:
     assert {"C-LATER", "C-LATEST"} <= set(codes(db))
 
 
+@pytest.mark.slow
 def test_restore_refuses_when_the_log_cannot_be_folded_in(db: Path) -> None:
     """A reader on an older snapshot keeps frames out of the file: a restore then would
     leave the replaced database's last records only in the aside -wal."""
@@ -240,6 +243,7 @@ def test_restore_refuses_when_the_log_cannot_be_folded_in(db: Path) -> None:
     assert "C-LATE" in codes(db)
 
 
+@pytest.mark.slow
 def test_delete_client_says_when_the_log_keeps_the_data(db: Path) -> None:
     reader = sqlite3.connect(db, isolation_level=None)
     reader.execute("BEGIN")

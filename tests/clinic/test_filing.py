@@ -43,6 +43,7 @@ def codes(db: Path) -> list[str]:
 # -- 1. client codes are case-insensitive ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_code_in_any_case_is_the_same_client(_env: Path) -> None:
     assert run("new-client", "c-abcdef").stdout == "C-ABCDEF\n"
     again = run("new-client", "C-ABCDEF")
@@ -235,6 +236,7 @@ def test_a_reentry_keeps_date_session_clinician_modality_and_respondent(_env: Pa
 # -- 4. dates that can be true ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_date_that_does_not_exist_or_lies_ahead_is_refused(_env: Path) -> None:
     run("new-client", "C-D")
     tomorrow = (date.today() + timedelta(days=1)).isoformat()

@@ -215,10 +215,12 @@ def scenario(base: Path, *, folder_writable: bool) -> None:
         ]
 
 
+@pytest.mark.slow
 def test_read_only_file(base: Path) -> None:
     scenario(base, folder_writable=True)
 
 
+@pytest.mark.slow
 def test_read_only_folder(base: Path) -> None:
     scenario(base, folder_writable=False)
     assert stat.S_IMODE((base / "data").stat().st_mode) == 0o755

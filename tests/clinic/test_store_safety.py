@@ -224,6 +224,7 @@ def test_a_bug_in_our_own_sql_keeps_its_traceback(db: Path) -> None:
         store.db.execute("INSERT INTO clients (code, created_at) VALUES ('C-000', 'x')")
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_commit_is_exit_7_and_stores_nothing(db: Path) -> None:
     """The disk filling as a record is committed (here: a file size limit, which fails the
     write as a full disk does): exit 7 with one message, nothing stored, integrity intact."""
@@ -342,6 +343,7 @@ def test_damage_after_a_remembered_check_is_found(db: Path, checks: list[str]) -
     assert "the history database is damaged" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_file_changed_just_now_is_checked_every_time(
     db: Path, checks: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,7 +71,9 @@ def budgets(bounded: int, long: int) -> Any:
         "budget",
         [
             pytest.param(Budget(bounded, long=False), id="bounded"),
-            pytest.param(Budget(long, long=True), id="long", marks=pytest.mark.fuzz),
+            pytest.param(
+                Budget(long, long=True), id="long", marks=[pytest.mark.fuzz, pytest.mark.slow]
+            ),
         ],
     )
 

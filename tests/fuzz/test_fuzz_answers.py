@@ -216,6 +216,7 @@ def _defs(qid: str) -> list[str]:
 NO_WARNING = pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's: noise on stderr
 
 
+@pytest.mark.slow
 @NO_WARNING
 @budgets(bounded=60, long=2200)
 def test_fuzz_answers_text(budget: Budget, tmp_path: Path) -> None:
@@ -277,6 +278,7 @@ def answer_bytes(draw: Any) -> tuple[str, bytes, str | None]:
         return qid, data, None
 
 
+@pytest.mark.slow
 @NO_WARNING
 @budgets(bounded=25, long=800)
 def test_fuzz_answers_file_and_stdin(budget: Budget, tmp_path: Path) -> None:

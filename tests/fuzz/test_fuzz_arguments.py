@@ -138,6 +138,7 @@ def _quiet(args: list[str]) -> bool:
     return args[0] != "validate" and args[:2] != ["db", "check"]
 
 
+@pytest.mark.slow
 @budgets(bounded=60, long=2500)
 def test_fuzz_arguments(budget: Budget, tmp_path: Path) -> None:
     seed = _folder(tmp_path)
@@ -158,6 +159,7 @@ def test_fuzz_arguments(budget: Budget, tmp_path: Path) -> None:
 RAW = [b"\xff", b"caf\xe9", b"\xc3\x28", b"\xed\xa0\x80", b"ok\x80", b"\xf0\x9f\x98"]
 
 
+@pytest.mark.slow
 @budgets(bounded=3, long=100)
 def test_fuzz_arguments_process(budget: Budget, tmp_path: Path) -> None:
     """Raw bytes that are not UTF-8 in option values (what only a real argv carries)."""

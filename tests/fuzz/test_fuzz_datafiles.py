@@ -192,6 +192,7 @@ SEEDS = st.integers(0, 2**32 - 1)
 # -- the suites -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
 @budgets(bounded=12, long=600)
 def test_delimited_text(budget: Any, fmt: str) -> None:
@@ -209,6 +210,7 @@ def test_delimited_text(budget: Any, fmt: str) -> None:
     case()
 
 
+@pytest.mark.slow
 @budgets(bounded=10, long=600)
 def test_excel(budget: Any) -> None:
     need("xlsx")
@@ -230,6 +232,7 @@ def test_excel(budget: Any) -> None:
 CHANGES = st.sampled_from([None, None, "text", "nonfinite", "int", "numeric-id"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["sav", "dta", "parquet"])
 @budgets(bounded=10, long=550)
 def test_binary_formats(budget: Any, fmt: str) -> None:
@@ -260,6 +263,7 @@ PROCESS_EDITS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "xlsx", "sav", "dta", "parquet"])
 @budgets(bounded=2, long=60)
 def test_in_a_process(budget: Any, fmt: str) -> None:

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import strategies as st
 
@@ -203,6 +204,7 @@ def validate(entry: str, path: Path, folder: Path) -> int:
     return outcome.code
 
 
+@pytest.mark.slow
 @budgets(bounded=30, long=700)
 def test_mutated_definitions(tmp_path_factory: Any, budget: Budget) -> None:
     @budget.given(mutated_file())
@@ -336,6 +338,7 @@ def grid(defn: dict[str, Any], item: str) -> list[float]:
     return [v for v in points if reference.allowed(defn, item, v)]
 
 
+@pytest.mark.slow
 @budgets(bounded=30, long=750)
 def test_generated_definitions(tmp_path_factory: Any, budget: Budget) -> None:
     @budget.given(definition(), st.data())

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import strategies as st
 
 from tests.fuzz.fuzzkit import Budget, budgets, check, invoke_process, snapshot
@@ -90,6 +91,7 @@ def _database(folder: Path, state: str) -> Path:
 PLAIN = {"LC_ALL": "C.UTF-8", "PYTHONIOENCODING": UNSET, "PYTHONUTF8": UNSET, "COLUMNS": "80"}
 
 
+@pytest.mark.slow
 @budgets(bounded=3, long=150)
 def test_fuzz_environment(budget: Budget, tmp_path: Path) -> None:
     @budget.given(ENVIRONMENT, st.sampled_from(DB_STATES), st.sampled_from(COMMANDS))

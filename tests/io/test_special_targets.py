@@ -346,6 +346,7 @@ def test_every_fifo_output_is_closed_when_the_command_writes_nothing(tmp_path: P
         assert is_fifo(fifo)
 
 
+@pytest.mark.slow
 def test_a_signal_the_caller_ignores_stays_ignored(tmp_path: Path) -> None:
     """Under nohup (SIGHUP ignored) a hang-up does not stop the run. The input is a FIFO this
     test writes: the hang-ups are sent while alliance holds it open, waiting for the rows, so

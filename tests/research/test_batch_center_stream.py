@@ -94,6 +94,7 @@ def whole(files: Sequence[Path], options: BatchOptions, fmt: str, tmp: Path) -> 
     return out.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["wide", "long"])
 def test_streamed_centring_writes_what_the_whole_table_gives(tmp_path: Path, shape: str) -> None:
     files = [
@@ -213,6 +214,7 @@ def test_long_person_means_with_several_scales_are_pandas_means_of_the_long_colu
     assert not np.array_equal(pandas_means(clients, values), expected)
 
 
+@pytest.mark.slow
 def test_centring_does_not_hold_every_row(tmp_path: Path) -> None:
     """200,000 rows in chunks of 5,000: the run's peak Python-side allocation stays near
     that of a plain run (about 27 MB: a few chunks), far below the 220 MB that holding
@@ -370,6 +372,7 @@ def test_help_and_readme_say_centring_reads_twice_and_sav_holds_scores() -> None
     assert "`--center` reads its inputs twice" in " ".join(readme.split())
 
 
+@pytest.mark.slow
 def test_dask_centres_as_the_local_engine_and_bad_cells_are_written_once(tmp_path: Path) -> None:
     """Both passes run on Dask workers (a local cluster for each); the person means are
     summed here, in row order. The bad cells (found by the first pass only) are written
@@ -390,6 +393,7 @@ def test_dask_centres_as_the_local_engine_and_bad_cells_are_written_once(tmp_pat
     assert written["local"][1] == written["plain"][1] and written["plain"][1].count(b"\n") > 2
 
 
+@pytest.mark.slow
 def test_a_file_sorted_by_client_gets_pandas_means_to_the_last_decimal(tmp_path: Path) -> None:
     """Sorted by client, nothing withheld: means whose exact value ends in 5 at the 11th
     decimal (a client with an even number of sessions) are printed as pandas' mean of the

@@ -40,6 +40,7 @@ def scored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [[], ["--center", "id"]], ids=["plain", "center"])
 def test_a_million_rows_to_excel_are_refused_at_the_crossing_chunk(
     tmp_path: Path, scored: list[int], extra: list[str]

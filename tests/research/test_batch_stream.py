@@ -306,6 +306,7 @@ def test_progress_follows_the_rows_scored_not_the_bytes_read_ahead(
     assert seen[-1][1] == size
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_a_terminal_shows_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
     import pexpect
@@ -329,6 +330,7 @@ def test_a_terminal_shows_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
     assert "rows/s" not in piped.stderr and "scoring" not in piped.stderr
 
 
+@pytest.mark.slow
 def test_the_dask_engine_returns_what_the_local_engine_returns(tmp_path: Path) -> None:
     data = tmp_path / "in.csv"
     data.write_bytes("".join(messy_lines(120, 11)).encode())
@@ -365,6 +367,7 @@ def test_help_names_the_extras_to_install() -> None:
         assert option in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
 def test_a_terminated_run_leaves_no_partial_output(tmp_path: Path, signame: str) -> None:

@@ -152,6 +152,7 @@ def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_place_in_it(tmp_path: 
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.slow
 def test_a_ragged_row_with_a_latin1_byte_is_one_clear_error(tmp_path: Path) -> None:
     """Found by the data-file fuzzing: a row with a cell too many that holds a Latin-1 byte.
     Arrow handed the row to the invalid-row handler after failing to decode it, and the
@@ -230,6 +231,7 @@ def test_more_columns_than_the_limit_are_refused_at_the_header(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
+@pytest.mark.slow
 def test_a_file_at_the_column_limit_is_read_whole(tmp_path: Path) -> None:
     opened = TextFile(wide(tmp_path / "in.csv", MAX_COLUMNS))
     assert len(opened.columns) == MAX_COLUMNS == 16_384
@@ -277,6 +279,7 @@ print(codes)
 """
 
 
+@pytest.mark.slow
 def test_error_exits_never_abort(tmp_path: Path) -> None:
     """A Latin-1 file and a ragged row, each read 200 times by a process of its own that then
     exits with the error's code: Arrow's reader threads aborted about 2% of those exits

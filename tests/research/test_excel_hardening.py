@@ -135,6 +135,7 @@ def alliance(
 # -- only stored cells are read, within a limit ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_cell_at_the_far_corner_is_refused_by_the_grid_it_spans(tmp_path: Path) -> None:
     """The 4.6 KB file of the issue: A1 and XFD1048576. Today the reader lays out the whole
     grid (17 billion cells) and dies of memory; now it is refused by the limit, by name."""
@@ -157,6 +158,7 @@ def test_a_cell_at_the_far_corner_is_refused_by_the_grid_it_spans(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corner.xlsx"]
 
 
+@pytest.mark.slow
 def test_a_sheet_declaring_the_whole_grid_is_read_from_its_stored_cells(tmp_path: Path) -> None:
     """A dimension tag claiming A1:XFD1048576 over a table of 40,000 rows: today openpyxl's
     reader widens every row to the declared 16,384 columns (655 million cells, beyond the
@@ -262,6 +264,7 @@ BROKEN = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_broken_sheet_is_exit_6_naming_the_file_and_the_part(case: str, tmp_path: Path) -> None:
     sheet, strings, reason = BROKEN[case]
@@ -288,6 +291,7 @@ def test_a_workbook_without_a_sheet_is_exit_6(tmp_path: Path) -> None:
     assert result.stderr == f"error: {data}: the workbook has no sheet\n"
 
 
+@pytest.mark.slow
 def test_openpyxl_warnings_stay_off_stderr(tmp_path: Path) -> None:
     """Found by the data-file fuzzing: a sheet entry without its relationship id, which
     openpyxl drops with "UserWarning: File contains an invalid specification ...", printed
@@ -309,6 +313,7 @@ def test_openpyxl_warnings_stay_off_stderr(tmp_path: Path) -> None:
 # -- an Excel output that cannot be written ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("rows", "limit"), [(2, 5_000), (2, 1_000), (3_000, 100_000)])
 def test_an_excel_output_over_the_file_size_limit_leaves_the_target_intact(
     tmp_path: Path, rows: int, limit: int
@@ -339,6 +344,7 @@ def test_an_excel_output_over_the_file_size_limit_leaves_the_target_intact(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.xlsx"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", [5_000, 1_000])
 def test_an_excel_save_that_fails_closes_its_archive(tmp_path: Path, limit: int) -> None:
     """The Excel sink itself under ``ulimit -f``: a save that fails half way closes its zip

@@ -276,6 +276,7 @@ def workbook(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd", ["batch", "reliability"])
 def test_every_hint_names_an_option_of_its_command(cmd: str, tmp_path: Path) -> None:
     own = help_options(cmd)
@@ -377,6 +378,7 @@ def streamed(defs: Path, name: str, qid: str, chunk: int, **kw: str) -> dict:  #
     return reliability([opened], [q], BatchOptions(spec=spec), **kw).to_dict()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "kw"),
     [

@@ -416,6 +416,7 @@ def test_a_refused_two_level_alpha_is_a_note(defs: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_numerically_singular_matrix_is_refused_not_a_traceback() -> None:
     """500 random answers (1–5, ~10% blank, 2% out of range, read as missing) of 40 clients:
     the fit meets a matrix that passes the eigenvalue test but cannot be inverted. Each

@@ -50,6 +50,7 @@ ASCII_TERMINALS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("terminal", sorted(ASCII_TERMINALS))
 def test_ascii_terminal_gets_ascii_never_a_traceback(tmp_path: Path, terminal: str) -> None:
     utf8 = _base_env(tmp_path) | {"LC_ALL": "C.UTF-8"}
@@ -85,6 +86,7 @@ def test_ascii_terminal_gets_ascii_never_a_traceback(tmp_path: Path, terminal: s
         assert piece in both.decode("ascii"), (args, both.decode("ascii")[:2000])
 
 
+@pytest.mark.slow
 def test_arguments_that_are_not_utf8_are_refused_before_anything_is_written(
     tmp_path: Path,
 ) -> None:
@@ -119,6 +121,7 @@ def test_arguments_that_are_not_utf8_are_refused_before_anything_is_written(
         assert [a["action"] for a in store.audit()] == ["record"]
 
 
+@pytest.mark.slow
 def test_utf8_arguments_in_an_ascii_locale_are_refused_naming_the_fix(tmp_path: Path) -> None:
     # The bytes are UTF-8, but with coercion and UTF-8 mode off Python decodes them with the
     # locale's ASCII into lone surrogates, which SQLite cannot store (a traceback before).
@@ -146,6 +149,7 @@ def test_utf8_arguments_in_an_ascii_locale_are_refused_naming_the_fix(tmp_path: 
         assert [a.note for code in ("A1", "A2") for a in store.history(code)] == ["café", "café"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", ["0", "1", "5"])
 def test_a_narrow_or_zero_columns_still_shows_every_message_and_table(
     tmp_path: Path, columns: str
@@ -164,6 +168,7 @@ def test_a_narrow_or_zero_columns_still_shows_every_message_and_table(
     assert shown.returncode == 0 and b"Usage:" in shown.stdout and b"score" in shown.stdout
 
 
+@pytest.mark.slow
 def test_started_with_stdin_closed_every_command_says_so(tmp_path: Path) -> None:
     # `<&-` leaves Python without sys.stdin: six commands ended in an AttributeError
     # ('NoneType' object has no attribute 'isatty' / 'read'), found by the arguments fuzz.
@@ -215,6 +220,7 @@ def _cpu_ticks(pid: int) -> dict[int, int]:
     return ticks
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_is_honoured_while_worker_threads_compute(
     tmp_path: Path, signum: int, code: int
@@ -266,6 +272,7 @@ def test_a_signal_is_honoured_while_worker_threads_compute(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]  # nothing half-written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("terminal", sorted(ASCII_TERMINALS))
 def test_ascii_terminal_keeps_data_whole(tmp_path: Path, terminal: str) -> None:
     """Data is not degraded: JSON escapes what the terminal cannot show, a CSV or a backup
@@ -300,6 +307,7 @@ def _closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
     return alliance_process(*args, stdout=None, preexec_fn=lambda: os.close(1))
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_is_a_clear_error_and_no_hindrance_to_files(tmp_path: Path) -> None:
     """`alliance list >&-` fails as GNU tools do on a write error (one line, exit 6), never an
     AttributeError; a run that writes only files (-o) does not need stdout."""
