@@ -93,7 +93,7 @@ def export(
         --key-file key.csv -o study.csv
     """
     from alliance_cli.clinic.export import build_export, write_export
-    from alliance_cli.io.atomic import fifos_closed
+    from alliance_cli.io.outputs import fifos_closed
 
     if (client is None) == (not all_clients):
         usage("give either --client CODE or --all")

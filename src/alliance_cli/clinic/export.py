@@ -40,14 +40,14 @@ from alliance_cli.clinic.exportbook import build_codebook, meta_columns
 from alliance_cli.clinic.store import Administration, Store, bulk
 from alliance_cli.codebook import long_columns, wide_columns
 from alliance_cli.errors import Problem, UsageError, UserError
-from alliance_cli.io.atomic import (
-    atomic_write,
+from alliance_cli.io.atomic import atomic_write
+from alliance_cli.io.columns import Column
+from alliance_cli.io.csvout import Cell, write_columns, write_csv
+from alliance_cli.io.targets import (
     check_distinct,
     codebook_path,
     refuse_database_stream,
 )
-from alliance_cli.io.columns import Column
-from alliance_cli.io.csvout import Cell, write_columns, write_csv
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
 from alliance_cli.result import key_warning, score_number, withheld_reason_text

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from alliance_cli.errors import Problem, UsageError
-from alliance_cli.io.atomic import PendingFile
+from alliance_cli.io.atomic import Output
 from alliance_cli.io.columns import Column
 
 
@@ -54,7 +54,7 @@ class Sink:
     ) -> None:
         self.columns = tuple(columns)
         self.escape_formulas = escape_formulas
-        self.pending = PendingFile(target)
+        self.pending = Output(target)
         self.rows = 0
 
     def write(self, frame: Any) -> None:
