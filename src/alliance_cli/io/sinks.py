@@ -84,9 +84,9 @@ def row_limit(fmt: str, target: Path | IO[bytes]) -> RowLimit | None:
     """The row limit of ``fmt`` written to ``target``, if it has one."""
     if fmt != "xlsx":
         return None
-    from alliance_cli.io import binsinks
+    from alliance_cli.io import excelsink
 
-    return RowLimit(binsinks.EXCEL_ROWS - 1, str(target) if isinstance(target, Path) else "stdout")
+    return RowLimit(excelsink.EXCEL_ROWS - 1, str(target) if isinstance(target, Path) else "stdout")
 
 
 class DelimitedSink(Sink):
