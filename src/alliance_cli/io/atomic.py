@@ -140,22 +140,22 @@ class Output:
 
 
 def atomic_write(
-    path: Path,
+    target: Path | IO[bytes],
     write: Callable[[IO[str]], object],
     *,
     mode: int = PRIVATE,
     encoding: str = "utf-8",
     newline: str = "",
-) -> Path:
-    """Call ``write(stream)`` on the text stream of an :class:`Output` to ``path`` and commit
-    it with ``mode`` (0600 by default). ``newline=""`` leaves line endings to the writer (the
-    csv module writes CRLF itself).
+) -> Path | IO[bytes]:
+    """Call ``write(stream)`` on the text stream of an :class:`Output` to ``target`` (a path,
+    or a byte stream such as stdout's) and commit it with ``mode`` (0600 by default).
+    ``newline=""`` leaves line endings to the writer (the csv module writes CRLF itself).
 
     An ``OSError`` (no such folder, no permission, disk full) becomes an
     :class:`~alliance_cli.errors.InputFileError`; any other exception from ``write`` is
-    re-raised unchanged. Either way nothing is left behind and ``path`` is untouched.
+    re-raised unchanged. Either way nothing is left behind and ``target`` is untouched.
     """
-    with Output(path, mode=mode) as output:
+    with Output(target, mode=mode) as output:
         text = io.TextIOWrapper(
             cast(io.BufferedWriter, output.stream), encoding=encoding, newline=newline
         )
@@ -165,7 +165,7 @@ def atomic_write(
         except OSError as exc:
             raise output.error(exc) from exc
         text.detach()  # the output closes its own stream
-    return path
+    return target
 
 
 def check_writable(path: Path) -> None:
