@@ -372,6 +372,37 @@ def test_an_interrupt_removes_pending_files_nobody_holds(tmp_path: Path) -> None
     assert Outputs.current() is None
 
 
+ORPHAN = """
+import os, signal, sys
+from pathlib import Path
+from alliance_cli.cli import _common
+from alliance_cli.io.atomic import Output
+
+def command():
+    Output(Path(sys.argv[1]) / "scores.csv").write(b"half")  # held by nobody
+    os.kill(os.getpid(), signal.SIGTERM)
+    signal.pause()
+
+_common.app = command
+_common.main()
+"""
+
+
+def test_a_signal_leaves_no_pending_file_of_the_run(tmp_path: Path) -> None:
+    """End to end: the entry point's Outputs removes a temporary file that no code holds
+    any more when SIGTERM stops the run (without the run's registry it stays behind)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHAN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (143, "stopped by SIGTERM\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_every_fifo_output_is_closed_when_the_command_writes_nothing(tmp_path: Path) -> None:
     """A dry run, a refused run and an input that cannot be read all end without output:
     every FIFO named as an output gets end-of-file, so that no reader waits forever."""
