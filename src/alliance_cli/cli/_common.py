@@ -302,13 +302,13 @@ def main() -> None:
     usable_columns()
     stand_in_for_closed_stdin()
     # The run's outputs: every temporary file an output makes is registered here before it
-    # exists, and whatever is still pending when the run ends, however it ends, is removed.
+    # exists, and whatever is still pending when the block ends, however it ends (an
+    # interrupt between creating an output's temporary file and handing it on), is removed.
     run = Outputs()
     try:
         with run:
             app()
     except ClosedOutput as exc:
-        run.discard()
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(6) from None
@@ -322,10 +322,6 @@ def main() -> None:
         raise
     except BrokenPipeError:
         raise SystemExit(0) from None
-    finally:
-        # Whatever a command left pending (an interrupt between creating an output's
-        # temporary file and handing it on): removed. Nothing is pending after a success.
-        run.discard()
 
 
 def _stop(run: Outputs, code: int, message: str | None) -> NoReturn:
