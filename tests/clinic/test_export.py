@@ -311,6 +311,11 @@ def test_failing_export_writer_leaves_no_partial_file(
     assert str(caught.value) == f"{out}: cannot write the file: No space left on device"
     assert out.read_text(encoding="utf-8") == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["defs", "out.csv", "private"]
+    # A stream (stdout) gets the whole file or nothing, as a file does.
+    stream = io.BytesIO()
+    with pytest.raises(InputFileError, match="stdout: cannot write the file"):
+        write_export(found, stream)
+    assert stream.getvalue() == b""
 
 
 def test_stdout_export_has_no_codebook_unless_asked(

@@ -1,6 +1,6 @@
 """No output of any command can replace the history database, its journal files or a backup
 of it: the same path, a relative path, a symbolic link, a hard link (one rule in
-``io/atomic.py``; a test per writing option)."""
+``io/targets.py``; a test per writing option)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from alliance_cli.cli import app
 from alliance_cli.clinic.store import Store
 from alliance_cli.errors import UsageError
-from alliance_cli.io.atomic import atomic_write, refuse_database
+from alliance_cli.io.atomic import atomic_write
+from alliance_cli.io.targets import refuse_database
 from tests.helpers import TINY_YAML
 
 runner = CliRunner()

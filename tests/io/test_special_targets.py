@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from alliance_cli.errors import InputFileError, UsageError
-from alliance_cli.io.atomic import PendingFile, atomic_write, codebook_path, in_place
+from alliance_cli.io.atomic import Output, atomic_write
+from alliance_cli.io.outputs import Outputs
 from alliance_cli.io.sinks import output_format
+from alliance_cli.io.targets import codebook_path, in_place
 from alliance_cli.research.outputs import check_output
 from tests.helpers import Drain, is_fifo
 from tests.helpers import batch as run
@@ -184,21 +186,21 @@ def test_dev_null_is_written_in_place_as_csv_without_codebook() -> None:
     check_output(null, [Path("in.csv")], errors=null)
 
 
-# -- PendingFile and atomic_write -----------------------------------------------------------
+# -- Output and atomic_write -----------------------------------------------------------
 
 
 def test_pending_file_on_a_fifo_copies_on_commit_and_nothing_on_discard(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     with silent(fifo):
-        pending = PendingFile(fifo)
+        pending = Output(fifo)
         pending.write(b"half a table")
         spool = Path(pending.tmp)
         assert spool.parent != tmp_path and stat.S_IMODE(spool.stat().st_mode) == 0o600
         pending.discard()
         assert not spool.exists()
     drain = Drain(fifo)
-    pending = PendingFile(fifo)
+    pending = Output(fifo)
     pending.write(b"a,b\r\n")
     pending.write(b"1,2\r\n")
     pending.commit()
@@ -225,7 +227,7 @@ def test_writing_through_a_symlink_replaces_the_file_it_points_to(tmp_path: Path
     target.chmod(0o644)
     link = link_dir / "scores.csv"
     link.symlink_to(os.path.relpath(target, link_dir))
-    pending = PendingFile(link)
+    pending = Output(link)
     assert Path(pending.tmp).parent == real_dir  # same file system as the file it replaces
     pending.write(b"new\r\n")
     pending.commit()
@@ -235,7 +237,7 @@ def test_writing_through_a_symlink_replaces_the_file_it_points_to(tmp_path: Path
     assert sorted(p.name for p in real_dir.iterdir()) == ["scores.csv"]
     assert sorted(p.name for p in link_dir.iterdir()) == ["scores.csv"]
     # A failed write leaves both as they were.
-    pending = PendingFile(link)
+    pending = Output(link)
     pending.write(b"half")
     pending.discard()
     assert link.is_symlink() and target.read_bytes() == b"new\r\n"
@@ -259,10 +261,10 @@ def test_a_loop_of_links_and_a_folder_are_refused_untouched(tmp_path: Path) -> N
     a.symlink_to("b")
     b.symlink_to("a")
     with pytest.raises(InputFileError, match="symbolic links"):
-        PendingFile(a)
+        Output(a)
     assert a.is_symlink() and b.is_symlink()
     with pytest.raises(InputFileError, match="directory"):
-        PendingFile(tmp_path)
+        Output(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
 
 
@@ -271,7 +273,7 @@ def test_a_regular_file_is_still_replaced_privately(tmp_path: Path) -> None:
     target.write_bytes(b"old")
     target.chmod(0o644)
     before = target.stat().st_ino
-    pending = PendingFile(target)
+    pending = Output(target)
     assert Path(pending.tmp).parent == tmp_path
     pending.write(b"new")
     pending.commit()
@@ -290,7 +292,7 @@ def test_a_descriptor_link_is_written_into_not_replaced(tmp_path: Path) -> None:
         via = Path(f"/dev/fd/{fd}")
         assert in_place(via) and output_format(via) == "csv" and codebook_path(via) is None
         before = log.stat().st_ino
-        pending = PendingFile(via)
+        pending = Output(via)
         pending.write(b"a,b\r\n")
         pending.commit()
     finally:
@@ -312,17 +314,50 @@ def test_descriptor_names_are_written_in_place_on_every_system(tmp_path: Path) -
 def test_an_interrupt_removes_pending_files_nobody_holds(tmp_path: Path) -> None:
     """A signal may strike between creating an output's temporary file and handing it to
     the code that would discard it; the CLI then removes every pending file."""
-    from alliance_cli.io.atomic import discard_pending
+    with Outputs() as run:
+        done = Output(tmp_path / "kept.csv")
+        done.write(b"a\r\n")
+        done.commit()
+        orphan = Output(tmp_path / "lost.csv")
+        orphan.write(b"half")
+        assert any(p.name.startswith(".lost.csv.") for p in tmp_path.iterdir())
+        run.discard()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]
+        orphan.discard()  # still safe afterwards
+        Output(tmp_path / "dropped.csv").write(b"half")  # held by nobody at all
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]  # left with the run
+    assert Outputs.current() is None
 
-    done = PendingFile(tmp_path / "kept.csv")
-    done.write(b"a\r\n")
-    done.commit()
-    orphan = PendingFile(tmp_path / "lost.csv")
-    orphan.write(b"half")
-    assert any(p.name.startswith(".lost.csv.") for p in tmp_path.iterdir())
-    discard_pending()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]
-    orphan.discard()  # still safe afterwards
+
+ORPHAN = """
+import os, signal, sys
+from pathlib import Path
+from alliance_cli.cli import _common
+from alliance_cli.io.atomic import Output
+
+def command():
+    Output(Path(sys.argv[1]) / "scores.csv").write(b"half")  # held by nobody
+    os.kill(os.getpid(), signal.SIGTERM)
+    signal.pause()
+
+_common.app = command
+_common.main()
+"""
+
+
+def test_a_signal_leaves_no_pending_file_of_the_run(tmp_path: Path) -> None:
+    """End to end: the entry point's Outputs removes a temporary file that no code holds
+    any more when SIGTERM stops the run (without the run's registry it stays behind)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHAN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (143, "stopped by SIGTERM\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_fifo_output_is_closed_when_the_command_writes_nothing(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.io.binsinks import spss_names
+from alliance_cli.io.savsink import spss_names
 from alliance_cli.result import score
 from tests.helpers import TINY_YAML
 from tests.helpers import batch as run

@@ -11,7 +11,7 @@ import openpyxl  # the [test] extra: missing fails, never skips
 import pytest
 from typer.testing import CliRunner
 
-from alliance_cli.io import binsinks
+from alliance_cli.io import excelsink
 from alliance_cli.research import engines
 from tests.helpers import batch as run
 
@@ -80,7 +80,7 @@ def write_xlsx(path: Path, rows: int) -> Path:
 def test_a_known_row_count_is_refused_before_any_row_is_scored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scored: list[int]
 ) -> None:
-    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 11)  # header + 10 data rows
+    monkeypatch.setattr(excelsink, "EXCEL_ROWS", 11)  # header + 10 data rows
     data = write_xlsx(tmp_path / "in.xlsx", 12)
     out = tmp_path / "out.xlsx"
     result = run(str(data), "-q", "wai-sr", "-o", str(out), "--chunk-size", "10")
@@ -100,7 +100,7 @@ def test_a_known_row_count_is_refused_before_any_row_is_scored(
 
 
 def test_exactly_the_limit_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 11)
+    monkeypatch.setattr(excelsink, "EXCEL_ROWS", 11)
     data = tmp_path / "in.csv"
     data.write_text(
         f"id,{WAI}\n" + "".join(f"p{k}," + ",".join(["4"] * 12) + "\n" for k in range(10))
@@ -125,13 +125,13 @@ def test_redcap_rows_dropped_while_scored_are_not_counted(
     data = tmp_path / "r.csv"
     data.write_text("".join(lines), encoding="utf-8")
     out = tmp_path / "out.xlsx"
-    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 3)
+    monkeypatch.setattr(excelsink, "EXCEL_ROWS", 3)
     args = [str(data), "-q", "wai-sr", "--complete-only", "-o", str(out)]
     assert run(*args).exit_code == 0
     rows = list(openpyxl.load_workbook(out)["scores"].iter_rows(values_only=True))
     assert [r[1] for r in rows[1:]] == ["1", "3"]
     out.unlink()
-    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 2)
+    monkeypatch.setattr(excelsink, "EXCEL_ROWS", 2)
     result = run(*args)
     assert result.exit_code == 2 and "the output reaches 2 rows;" in result.stderr
     assert not out.exists()

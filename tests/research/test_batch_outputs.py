@@ -1,5 +1,5 @@
-"""Excel, Parquet and SPSS outputs of ``alliance batch`` (io/binsinks.py), read back with the
-real reader libraries."""
+"""Excel, Parquet and SPSS outputs of ``alliance batch`` (io/binsinks.py, excelsink.py,
+savsink.py), read back with the real reader libraries."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pyreadstat  # the [test] extra: missing fails, never skips
 import pytest
 
 from alliance_cli.errors import InputFileError, UsageError
-from alliance_cli.io import binsinks
+from alliance_cli.io import excelsink, savsink
 from alliance_cli.io.columns import Column
 from alliance_cli.io.sinks import open_sink
 
@@ -180,7 +180,7 @@ def test_excel_replaces_characters_xml_cannot_hold(tmp_path: Path) -> None:
 
 
 def test_excel_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(binsinks, "EXCEL_ROWS", 4)  # header + 3 data rows
+    monkeypatch.setattr(excelsink, "EXCEL_ROWS", 4)  # header + 3 data rows
     exact = write("xlsx", tmp_path / "exact.xlsx", frames=[chunks()[0]])
     assert len(cells(exact)) == 4
 
@@ -200,7 +200,7 @@ def test_excel_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_excel_cell_too_long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sink = open_sink("xlsx", tmp_path / "scores.xlsx", COLUMNS)
-    monkeypatch.setattr(binsinks, "EXCEL_CELL_CHARS", 4)
+    monkeypatch.setattr(excelsink, "EXCEL_CELL_CHARS", 4)
     with pytest.raises(UsageError) as caught:
         sink.write(chunks()[0])  # "plain" has 5 characters
     assert caught.value.problems[0].code == "cell-too-long"
@@ -260,7 +260,7 @@ def test_sav_round_trip(tmp_path: Path) -> None:
 
 
 def test_spss_names() -> None:
-    names = binsinks.spss_names(
+    names = savsink.spss_names(
         ["wai-sr.goal.withheld_reason", "row", "ROW", "to", "1x", "x" * 70, "x" * 70, "a.", "é"]
     )
     assert names == [
@@ -277,7 +277,7 @@ def test_spss_names() -> None:
 
 
 def test_spss_label_is_cut_to_256_bytes() -> None:
-    label = binsinks.spss_label(Column("q", "number", "ä" * 300))
+    label = savsink.spss_label(Column("q", "number", "ä" * 300))
     assert len(label.encode("utf-8")) <= 256
     assert label.startswith("q: ää") and label.endswith("…")
 

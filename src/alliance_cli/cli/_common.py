@@ -27,6 +27,7 @@ from alliance_cli.options import Modality, Respondent
 
 if TYPE_CHECKING:
     from alliance_cli.catalog import Catalog
+    from alliance_cli.io.outputs import Outputs
 
 app = typer.Typer(
     name="alliance",
@@ -266,12 +267,6 @@ class Terminated(BaseException):
         self.signum = signum
 
 
-def _discard_pending() -> None:
-    atomic = sys.modules.get("alliance_cli.io.atomic")  # never imported: nothing pending
-    if atomic is not None:
-        atomic.discard_pending()
-
-
 def main() -> None:
     """Console-script entry point."""
     # Pydantic scans installed entry points for plugins on first validation (~15 ms); this
@@ -295,6 +290,7 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, on_signal)
+    from alliance_cli.io.outputs import Outputs
     from alliance_cli.ui.terminal import (
         ClosedOutput,
         degrade_streams,
@@ -305,37 +301,37 @@ def main() -> None:
     degrade_streams()
     usable_columns()
     stand_in_for_closed_stdin()
+    # The run's outputs: every temporary file an output makes is registered here before it
+    # exists, and whatever is still pending when the block ends, however it ends (an
+    # interrupt between creating an output's temporary file and handing it on), is removed.
+    run = Outputs()
     try:
-        app()
+        with run:
+            app()
     except ClosedOutput as exc:
-        _discard_pending()
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(6) from None
     except KeyboardInterrupt:
-        _stop(130, "interrupted")
+        _stop(run, 130, "interrupted")
     except Terminated as exc:
-        _stop(128 + exc.signum, f"stopped by {signal.Signals(exc.signum).name}")
+        _stop(run, 128 + exc.signum, f"stopped by {signal.Signals(exc.signum).name}")
     except SystemExit as exc:
         if signalled:  # Typer's exit 130 for Ctrl-C, or a command's own (``administer``)
-            _stop(exc.code if isinstance(exc.code, int) else 1 if exc.code else 0, None)
+            _stop(run, exc.code if isinstance(exc.code, int) else 1 if exc.code else 0, None)
         raise
     except BrokenPipeError:
         raise SystemExit(0) from None
-    finally:
-        # Whatever a command left pending (an interrupt between creating an output's
-        # temporary file and handing it on): removed. Nothing is pending after a success.
-        _discard_pending()
 
 
-def _stop(code: int, message: str | None) -> NoReturn:
+def _stop(run: Outputs, code: int, message: str | None) -> NoReturn:
     """End the process after a signal: outputs discarded, the message shown, and then at
     once — ``SystemExit`` would join the worker threads still computing a chunk nobody
     needs (seconds for a large one). What held a resource was closed as the signal's
     exception unwound the command."""
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second one: same end
         signal.signal(number, signal.SIG_IGN)
-    _discard_pending()
+    run.discard()  # again: a second signal may have cut the first removal short
     with contextlib.suppress(OSError, ValueError):
         if message:
             sys.stderr.write(message + "\n")

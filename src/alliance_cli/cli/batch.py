@@ -209,8 +209,9 @@ def batch(
           missing: \\[88]
     """
     from alliance_cli.errors import BatchDataError
-    from alliance_cli.io.atomic import codebook_path, fifos_closed
+    from alliance_cli.io.outputs import fifos_closed
     from alliance_cli.io.sinks import DelimitedSink, open_sink, output_format, row_limit
+    from alliance_cli.io.targets import codebook_path
     from alliance_cli.research.batch import SHOWN_FAILURES
     from alliance_cli.research.inputs import spool_once_readable
     from alliance_cli.research.outputs import Written, check_output, pending_codebook

@@ -93,7 +93,7 @@ def export(
         --key-file key.csv -o study.csv
     """
     from alliance_cli.clinic.export import build_export, write_export
-    from alliance_cli.io.atomic import fifos_closed
+    from alliance_cli.io.outputs import fifos_closed
 
     if (client is None) == (not all_clients):
         usage("give either --client CODE or --all")
@@ -101,7 +101,7 @@ def export(
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
-    from alliance_cli.ui.terminal import stdout_text
+    from alliance_cli.ui.terminal import stdout_bytes
 
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
         found = build_export(
@@ -114,7 +114,7 @@ def export(
         )
         written = write_export(
             found,
-            stdout_text() if str(output) == "-" else output,
+            stdout_bytes() if str(output) == "-" else output,
             codebook=codebook,
             key_file=key_file,
             escape_formulas=not no_escape,

@@ -112,7 +112,7 @@ def reliability(
           missing: \\[88]
     """
     from alliance_cli.errors import BatchDataError
-    from alliance_cli.io.atomic import fifos_closed
+    from alliance_cli.io.outputs import fifos_closed
     from alliance_cli.io.sinks import DelimitedSink
     from alliance_cli.research.batch import SHOWN_FAILURES
     from alliance_cli.research.outputs import check_output

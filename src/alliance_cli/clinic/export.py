@@ -40,14 +40,10 @@ from alliance_cli.clinic.exportbook import build_codebook, meta_columns
 from alliance_cli.clinic.store import Administration, Store, bulk
 from alliance_cli.codebook import long_columns, wide_columns
 from alliance_cli.errors import Problem, UsageError, UserError
-from alliance_cli.io.atomic import (
-    atomic_write,
-    check_distinct,
-    codebook_path,
-    refuse_database_stream,
-)
+from alliance_cli.io.atomic import atomic_write
 from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import Cell, write_columns, write_csv
+from alliance_cli.io.targets import check_distinct, codebook_path
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
 from alliance_cli.result import key_warning, score_number, withheld_reason_text
@@ -203,16 +199,16 @@ def build_export(
 
 def write_export(
     export: Export,
-    output: Path | IO[str],
+    output: Path | IO[bytes],
     *,
     codebook: Path | None = None,
     key_file: Path | None = None,
     escape_formulas: bool = True,
 ) -> Written:
-    """Write the CSV to ``output`` (a path, written atomically with mode 0600, or a stream),
-    the codebook to ``codebook`` (default for a path: ``<output>.codebook.json``; none for a
-    stream, a FIFO or a device unless given) and, for a de-identified export, the key to
-    ``key_file``.
+    """Write the CSV to ``output`` (a path, written atomically with mode 0600, or a byte
+    stream, which gets the whole file or nothing), the codebook to ``codebook`` (default
+    for a path: ``<output>.codebook.json``; none for a stream, a FIFO or a device unless
+    given) and, for a de-identified export, the key to ``key_file``.
 
     Raises :class:`UsageError` for a key file without de-identification or two outputs on
     one path, :class:`~alliance_cli.errors.InputFileError` when a file cannot be written."""
@@ -230,12 +226,7 @@ def write_export(
     def data(stream: IO[str]) -> None:
         write_columns(stream, export.header, export.cells, escape_formulas=escape_formulas)
 
-    if out_path is not None:
-        atomic_write(out_path, data)
-    else:
-        assert not isinstance(output, Path)
-        refuse_database_stream(output)
-        data(output)
+    atomic_write(output, data)
     if codebook is not None:
         doc = build_codebook(
             export,

@@ -16,7 +16,7 @@ digits with at most one decimal point, an optional exponent; no surrounding whit
 digit separators (``-1_000``, ``-1,5``), no hexadecimal (``-0x1F``), no ``inf`` or ``nan``
 (``-inf`` is escaped: a spreadsheet reads it as a formula). So ``=HYPERLINK(…)``,
 ``@SUM(…)``, ``-2+3``, ``+1 2`` and text starting with a tab or CR keep their ``'``. The
-Excel sink (:mod:`.binsinks`) applies the same rule through :func:`formula_mask`.
+Excel sink (:mod:`.excelsink`) applies the same rule through :func:`formula_mask`.
 """
 
 from __future__ import annotations

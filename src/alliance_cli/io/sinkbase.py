@@ -1,7 +1,8 @@
-"""What every output sink is (:class:`Sink`: chunks in, one commit or one discard) and the row
-limit a format may set (:class:`RowLimit`); the writers themselves are in
-:mod:`alliance_cli.io.sinks` (delimited text) and :mod:`alliance_cli.io.binsinks` (Excel,
-Parquet, SPSS)."""
+"""What every output sink is (:class:`Sink`: chunks in, one commit or one discard), the row
+limit a format may set (:class:`RowLimit`) and what the binary writers share (their optional
+library, their errors); the writers themselves are in :mod:`alliance_cli.io.sinks` (delimited
+text), :mod:`alliance_cli.io.binsinks` (Parquet), :mod:`alliance_cli.io.excelsink` and
+:mod:`alliance_cli.io.savsink`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from alliance_cli.errors import Problem, UsageError
-from alliance_cli.io.atomic import PendingFile
+from alliance_cli.errors import FORMATS_HINT, InputFileError, Problem, UsageError
+from alliance_cli.io.atomic import Output
 from alliance_cli.io.columns import Column
+from alliance_cli.io.csvout import arrow_column
+
+_LIBRARY = {"xlsx": "openpyxl", "parquet": "pyarrow", "sav": "pyreadstat"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Sink:
     ) -> None:
         self.columns = tuple(columns)
         self.escape_formulas = escape_formulas
-        self.pending = PendingFile(target)
+        self.pending = Output(target)
         self.rows = 0
 
     def write(self, frame: Any) -> None:
@@ -65,3 +69,42 @@ class Sink:
 
     def discard(self) -> None:
         self.pending.discard()
+
+
+def require_library(fmt: str, target: Path | IO[bytes]) -> None:
+    """Raise ``format-unavailable`` unless the library writing ``fmt`` imports."""
+    import importlib
+
+    try:
+        importlib.import_module(_LIBRARY[fmt])
+    except ImportError:
+        raise InputFileError(
+            Problem(
+                "format-unavailable",
+                f"writing .{fmt} files needs {_LIBRARY[fmt]}, which is not installed: "
+                f"{FORMATS_HINT}",
+                place(target),
+            ),
+            hint=f"install the optional formats with: {FORMATS_HINT}",
+        ) from None
+
+
+def place(target: Path | IO[bytes]) -> str:
+    """The target as an error names it."""
+    return str(target) if isinstance(target, Path) else "stdout"
+
+
+def write_failed(target: Path | IO[bytes], exc: BaseException) -> InputFileError:
+    """A writing library's failure (an ``OSError`` or its own error) as the user error."""
+    reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return InputFileError(
+        Problem("file-unwritable", f"cannot write the file: {reason}", place(target))
+    )
+
+
+def arrow_strings(values: Any) -> Any:
+    """A pandas text column (object, str or Categorical) as an Arrow ``string`` array."""
+    import pyarrow as pa
+
+    array = arrow_column(values)
+    return array if array.type == pa.string() else array.cast(pa.string())

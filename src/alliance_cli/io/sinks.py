@@ -1,7 +1,7 @@
 """Output files of ``alliance batch``, written chunk by chunk and appearing only when complete.
 
 A :class:`Sink` takes the output table a chunk at a time (pandas DataFrames with the same
-columns) and writes through a :class:`~alliance_cli.io.atomic.PendingFile`: private (0600),
+columns) and writes through a :class:`~alliance_cli.io.atomic.Output`: private (0600),
 and moved into place — or copied to stdout — only by :meth:`Sink.commit`; a refused or failed
 run calls :meth:`Sink.discard` and nothing is left behind.
 
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from alliance_cli.errors import Problem, UsageError
-from alliance_cli.io.atomic import in_place
 from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import delimited_bytes, header_line
 from alliance_cli.io.sinkbase import RowLimit, Sink
+from alliance_cli.io.targets import in_place
 
 __all__ = [
     "FORMATS",
@@ -48,7 +48,7 @@ TEXT_FORMATS = ("csv", "tsv")
 
 def output_format(path: Path | None, to: str | None = None) -> str:
     """The output format: ``to`` when given, else by the path's extension; stdout, and a
-    FIFO or device without an extension (``/dev/null``, :func:`~.atomic.in_place`), are CSV
+    FIFO or device without an extension (``/dev/null``, :func:`~.targets.in_place`), are CSV
     unless ``to`` says otherwise. Raises :class:`UsageError` for an unknown format or
     extension, and for a binary format on stdout."""
     if to is not None:
@@ -84,9 +84,9 @@ def row_limit(fmt: str, target: Path | IO[bytes]) -> RowLimit | None:
     """The row limit of ``fmt`` written to ``target``, if it has one."""
     if fmt != "xlsx":
         return None
-    from alliance_cli.io import binsinks
+    from alliance_cli.io import excelsink
 
-    return RowLimit(binsinks.EXCEL_ROWS - 1, str(target) if isinstance(target, Path) else "stdout")
+    return RowLimit(excelsink.EXCEL_ROWS - 1, str(target) if isinstance(target, Path) else "stdout")
 
 
 class DelimitedSink(Sink):

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from alliance_cli import __version__
 from alliance_cli.codebook import CODEBOOK_VERSION, questionnaire_entry
 from alliance_cli.errors import Problem, UsageError
-from alliance_cli.io.atomic import PendingFile, check_distinct, check_writable, codebook_path
+from alliance_cli.io.atomic import Output, check_writable
 from alliance_cli.io.csvout import escape_description
+from alliance_cli.io.targets import check_distinct, codebook_path
 
 if TYPE_CHECKING:
     from alliance_cli.research.batch import Batch
@@ -73,7 +74,7 @@ def pending_codebook(
     escape_formulas: bool = True,
 ) -> Callable[[], None]:
     """Write the codebook of a run whose output is about to be moved into place, to its
-    private temporary file (:class:`~.atomic.PendingFile`), and return what moves it into
+    private temporary file (:class:`~alliance_cli.io.atomic.Output`), and return what moves it into
     place: a codebook that cannot be written fails the run before its output lands."""
     path = codebook_path(output, codebook)
     if path is None:
@@ -84,7 +85,7 @@ def pending_codebook(
         escape_formulas=escape_formulas,
         fmt=fmt,
     )
-    pending = PendingFile(path)
+    pending = Output(path)
     pending.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return pending.commit
 

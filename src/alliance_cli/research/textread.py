@@ -28,23 +28,21 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from alliance_cli.errors import InputFileError, Problem, UsageError
+from alliance_cli.research.textparse import Rows, parse_run
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 BLOCK_BYTES = 8 << 20
+"""Bytes read from the file at a time."""
 NAME_LIMIT = 131_072
 """Characters in a column name (the ``csv`` module's default field limit)."""
 MAX_COLUMNS = 16_384
 """Columns in a file (as many as an Excel sheet holds): the batch works column by column."""
-"""Characters in a column name (the ``csv`` module's default field limit)."""
-"""Bytes read from the file at a time."""
 STDIN_NAME = "stdin"
 
 Progress = Callable[[int], None]
@@ -63,21 +61,6 @@ def parse_sep(sep: str) -> str:
             )
         )
     return sep
-
-
-@dataclass(frozen=True)
-class Rows:
-    """A run of whole rows: their bytes (UTF-8) and, per row, its number in the file and
-    whether it is empty (an empty line, which Arrow skips)."""
-
-    data: bytes
-    numbers: Any  # int64, one per row in data
-    empty: Any  # bool, one per row in data
-    quoted_newline: bool
-    first_line: int
-    """Physical line (1-based) on which ``data`` starts."""
-    end: int = 0
-    """Input bytes up to the end of the run (for progress; estimated for transcoded input)."""
 
 
 class TextFile:
@@ -240,7 +223,7 @@ class TextFile:
             line = self._line
             # Counted before the yield: the csv reader asks for no line past the header's.
             self._line += data.count(b"\n")
-            yield self._text(data, line)
+            yield self.text(data, line)
 
     def _header_error(self, line: int, reason: str) -> InputFileError:
         return InputFileError(
@@ -248,13 +231,23 @@ class TextFile:
             hint="check the quoting of the header row, and the delimiter (--sep)",
         )
 
-    def _text(self, data: bytes, line: int) -> str:
+    def text(self, data: bytes, line: int) -> str:
+        """``data`` (starting on physical line ``line``) as text; bad bytes named."""
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
             at = line + data[: exc.start].count(b"\n")
             column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
             raise self._decode_error(f"line {at}, byte {column + 1}") from None
+
+    def parse(self, run: Rows) -> tuple[Any, Any]:
+        """(pandas DataFrame of text with columns 0..k-1, row numbers) of a run's non-empty
+        rows (:func:`~alliance_cli.research.textparse.parse_run`)."""
+        return parse_run(run, self)
+
+    @property
+    def record(self) -> int:
+        return self._record
 
     def runs(self) -> Iterator[Rows]:
         """The body as runs of whole rows, a few MiB at a time."""
@@ -303,94 +296,6 @@ class TextFile:
     def consumed(self) -> int:
         return self._consumed
 
-    # -- parsing a run ---------------------------------------------------------------------------
-
-    def parse(self, run: Rows) -> tuple[Any, Any]:
-        """(pandas DataFrame of text with columns 0..k-1, row numbers) of a run's non-empty
-        rows."""
-        import numpy as np
-
-        numbers = run.numbers[~run.empty]
-        table = self._arrow(run, len(numbers))
-        if table is None:
-            return self._python(run)
-        return _frame(table, len(self.columns)), numbers.astype(np.int64)
-
-    def _arrow(self, run: Rows, expected: int) -> Any:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        names = [f"c{k}" for k in range(len(self.columns))]
-        try:
-            table = pacsv.read_csv(
-                pa.py_buffer(run.data),
-                # Arrow's reader threads outlived a failed read and aborted the interpreter's
-                # exit ("terminate called without an active exception", about 2% of error
-                # exits); a run is a few MiB, so one thread per read costs little.
-                read_options=pacsv.ReadOptions(
-                    column_names=names, block_size=4 << 20, use_threads=False
-                ),
-                # No invalid-row handler: a short or long row raises, and the csv module
-                # reads the run (a handler also saw rows Arrow could not decode, and its
-                # UnicodeDecodeError came out as "Exception ignored" on stderr).
-                parse_options=pacsv.ParseOptions(
-                    delimiter=self.delimiter, newlines_in_values=run.quoted_newline
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                    null_values=[],
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # invalid UTF-8 or a parse error: the csv module names the place
-        if table.num_rows != expected:
-            return None
-        return table
-
-    def _python(self, run: Rows) -> tuple[Any, Any]:
-        """The careful reader: pads short rows, names a long row, locates bad bytes."""
-        import numpy as np
-        import pandas as pd  # type: ignore[import-untyped]
-
-        text = self._text(run.data, run.first_line)
-        # No cell is longer than the run: a long cell is the batch checks' bad cell (row and
-        # column named), never a failure of the whole file. (Raised only, never lowered.)
-        csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-        width = len(self.columns)
-        cells: list[list[str]] = []
-        numbers: list[int] = []
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter, strict=False)
-        first = int(run.numbers[0]) if len(run.numbers) else self._record + 1
-        try:
-            # The csv module's own records, numbered on from the run's first row (an empty
-            # line is a record too, as in the byte split).
-            for k, row in enumerate(reader):
-                number = first + k
-                if not row:
-                    continue
-                if len(row) > width:
-                    raise InputFileError(
-                        Problem(
-                            "file-parse",
-                            f"row {number} has {len(row)} cells; the header has {width}",
-                            self.name,
-                        ),
-                        hint="check the delimiter (--sep) and the quoting of that row",
-                    )
-                cells.append(row + [""] * (width - len(row)))
-                numbers.append(number)
-        except csv.Error as exc:
-            raise InputFileError(
-                Problem("file-parse", f"cannot read as delimited text: {exc}", self.name),
-                hint="check the delimiter (--sep) and the quoting of that line",
-            ) from None
-        frame = pd.DataFrame(cells, columns=range(width), dtype=object)
-        if not cells:
-            frame = pd.DataFrame({j: pd.Series([], dtype=object) for j in range(width)})
-        return frame, np.array(numbers, dtype=np.int64)
-
 
 def _reason(error: str) -> str:
     """A ``csv.Error`` of the header row in the user's terms."""
@@ -415,16 +320,6 @@ def _quoted_newline(chunk: bytes) -> bool:
     quotes = np.flatnonzero(view == 34)
     newlines = np.flatnonzero(view == 10)
     return bool(((np.searchsorted(quotes, newlines) & 1) == 1).any())
-
-
-def _frame(table: Any, width: int) -> Any:
-    import pandas as pd
-
-    frame = table.to_pandas()
-    frame.columns = range(width)
-    if width and frame[0].dtype != object and not isinstance(frame[0].dtype, pd.StringDtype):
-        frame = frame.astype(object)
-    return frame
 
 
 def _size(source: Path | IO[bytes] | IO[str]) -> int | None:

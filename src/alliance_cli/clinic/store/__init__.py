@@ -189,7 +189,7 @@ class Store(ClientCodes):
     def backup(self, target: Path) -> Path:
         """A consistent copy of the database (mode 0600), made with SQLite's online backup
         while other processes may be writing; written atomically, never over a database
-        (:func:`~alliance_cli.io.atomic.refuse_database`). See ``store/maintenance.py``."""
+        (:func:`~alliance_cli.io.targets.refuse_database`). See ``store/maintenance.py``."""
         from alliance_cli.clinic.store.maintenance import copy_database
 
         copy_database(self.db, target)

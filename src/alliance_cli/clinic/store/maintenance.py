@@ -25,7 +25,7 @@ from alliance_cli.clinic.store import files
 from alliance_cli.clinic.store.codes import case_clashes
 from alliance_cli.clinic.store.migrations import CASE_INSENSITIVE_CODES, LATEST
 from alliance_cli.errors import InputFileError, Problem, StoreError, UsageError
-from alliance_cli.io.atomic import PendingFile
+from alliance_cli.io.atomic import Output
 
 
 def copy_database(
@@ -36,19 +36,14 @@ def copy_database(
     spooled in the folder ``spool``: the database's own, never the shared temp folder).
     SQLite's online backup in one step reads one snapshot, so a process writing meanwhile
     neither blocks it nor tears it."""
-    pending = PendingFile(target, spool=spool)
-    try:
-        with contextlib.closing(sqlite3.connect(pending.tmp, isolation_level=None)) as copy:
-            source.backup(copy)
-            copy.execute("PRAGMA journal_mode = DELETE")
-    except sqlite3.DatabaseError as exc:
-        pending.discard()
-        where = str(target) if isinstance(target, Path) else "stdout"
-        raise StoreError(Problem("backup", f"cannot copy the database: {exc}", where)) from exc
-    except BaseException:
-        pending.discard()
-        raise
-    pending.commit()
+    with Output(target, spool=spool) as output:  # committed, or discarded on any exception
+        try:
+            with contextlib.closing(sqlite3.connect(output.tmp, isolation_level=None)) as copy:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.DatabaseError as exc:
+            where = str(target) if isinstance(target, Path) else "stdout"
+            raise StoreError(Problem("backup", f"cannot copy the database: {exc}", where)) from exc
     return target
 
 
