@@ -22,10 +22,6 @@ from alliance_cli.text import fmt_num, id_list, normalize_label
 
 Path = tuple[str | int, ...]
 
-# Tolerance for "is this value on the step grid": values are read from text, so 0.1 steps
-# arrive as binary approximations (0.30000000000000004).
-GRID_TOLERANCE = 1e-6
-
 
 def render_path(path: Path) -> str:
     """``("scales", "goal", "items", 3)`` → ``scales.goal.items[3]``."""
@@ -116,7 +112,12 @@ def duplicates(values: Iterable[str]) -> list[tuple[int, str]]:
 
 
 def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
-    """Range, step, exclusions, labels inside the range and distinct, n/a codes outside it."""
+    """Range, step, exclusions, labels inside the range and distinct, n/a codes outside it.
+    What a point and an allowed answer are is the scoring engine's rule
+    (:func:`~alliance_cli.scoring.answer_reasons`)."""
+    # Imported here: numpy loads only when a definition is checked.
+    from alliance_cli.scoring import Reason, answer_reasons
+
     lo, hi = number(get(rs, "min")), number(get(rs, "max"))
     step = number(get(rs, "step", 1))
     if lo is None or hi is None or step is None or step <= 0:
@@ -133,37 +134,34 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
         )
         return
 
-    def on_grid(value: float) -> bool:
-        steps = (value - lo) / step
-        return abs(steps - round(steps)) < GRID_TOLERANCE
+    def points(values: list[float]) -> list[bool]:  # in range and on the grid
+        return [r is Reason.ok for r in answer_reasons(values, lo, hi, step)]
+
+    def answers(values: list[float]) -> list[bool]:  # points that are not excluded
+        return [r is Reason.ok for r in answer_reasons(values, lo, hi, step, excluded)]
 
     excluded = [x for x in map(number, seq(get(rs, "exclude"))) if x is not None]
     text = f"{fmt_num(lo)}–{fmt_num(hi)}" + (f" in steps of {fmt_num(step)}" if step != 1 else "")
-
-    def is_answer(value: float) -> bool:
-        inside = lo - GRID_TOLERANCE <= value <= hi + GRID_TOLERANCE
-        return inside and on_grid(value) and all(abs(value - x) >= GRID_TOLERANCE for x in excluded)
-
-    if not on_grid(hi):
+    if not points([hi])[0]:
         found.add(
             (*path, "step"),
             "step",
             f"step {fmt_num(step)} does not lead from {fmt_num(lo)} to {fmt_num(hi)}",
         )
-    for i, value in enumerate(seq(get(rs, "exclude"))):
-        x = number(value)
-        if x is not None and not (lo <= x <= hi and on_grid(x)):
+    exclude = [
+        (i, x) for i, v in enumerate(seq(get(rs, "exclude"))) if (x := number(v)) is not None
+    ]
+    for (i, x), ok in zip(exclude, points([x for _, x in exclude]), strict=True):
+        if not ok:
             found.add(
                 (*path, "exclude", i), "exclude", f"{fmt_num(x)} is not a point of the scale {text}"
             )
     labels = get(rs, "labels")
     seen: dict[str, float] = {}
     if isinstance(labels, dict):
-        for key, label in labels.items():
-            value = number(key)
-            if value is None:
-                continue
-            if not is_answer(value):
+        read = [(v, label) for key, label in labels.items() if (v := number(key)) is not None]
+        for (value, label), ok in zip(read, answers([v for v, _ in read]), strict=True):
+            if not ok:
                 found.add(
                     (*path, "labels", fmt_num(value)),
                     "label-range",
@@ -181,9 +179,11 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
                 seen[norm] = value
     na = get(rs, "not_applicable")
     if is_obj(na):
-        for i, code in enumerate(seq(get(na, "values"))):
-            x = number(code)
-            if x is not None and is_answer(x):
+        codes = [
+            (i, x) for i, c in enumerate(seq(get(na, "values"))) if (x := number(c)) is not None
+        ]
+        for (i, x), ok in zip(codes, answers([x for _, x in codes]), strict=True):
+            if ok:
                 found.add(
                     (*path, "not_applicable", "values", i),
                     "na-code",

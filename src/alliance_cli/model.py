@@ -33,7 +33,6 @@ from pydantic import (
 )
 
 from alliance_cli.invariants import (
-    GRID_TOLERANCE,
     Found,
     Path,
     check_document,
@@ -46,11 +45,11 @@ from alliance_cli.invariants import (
     check_threshold,
     render_path,
 )
-from alliance_cli.options import Respondent
+from alliance_cli.options import Method, Respondent
 from alliance_cli.text import fmt_num, id_list
 
 __all__ = [
-    "GRID_TOLERANCE",
+    "Method",
     "Path",
     "render_path",
 ]
@@ -96,11 +95,6 @@ class KeyStatus(StrEnum):
     verified = "verified"
     partial = "partial"
     unverified = "unverified"
-
-
-class Method(StrEnum):
-    sum = "sum"
-    mean = "mean"
 
 
 class Direction(StrEnum):
@@ -183,17 +177,12 @@ class ResponseScale(_Model):
         # `1: Seldom`, not `"1.0": Seldom`, in JSON output.
         return {fmt_num(value): label for value, label in labels.items()}
 
-    def on_grid(self, value: float) -> bool:
-        steps = (value - self.min) / self.step
-        return abs(steps - round(steps)) < GRID_TOLERANCE
-
     def is_answer(self, value: float) -> bool:
-        """True when ``value`` is an allowed answer (in range, on the grid, not excluded)."""
-        if not (self.min - GRID_TOLERANCE <= value <= self.max + GRID_TOLERANCE):
-            return False
-        if not self.on_grid(value):
-            return False
-        return not any(abs(value - x) < GRID_TOLERANCE for x in self.exclude)
+        """True when ``value`` is an allowed answer (in range, on the grid, not excluded), by
+        the scoring engine's rule (:func:`~alliance_cli.scoring.reason_of`)."""
+        from alliance_cli.scoring import Reason, reason_of  # numpy only when asked
+
+        return reason_of(self, value) is Reason.ok
 
     @property
     def n_points(self) -> int:
@@ -259,6 +248,10 @@ class MissingRule(_Model):
         if self.min_answered is not None:
             return self.min_answered
         assert self.min_proportion is not None
+        # A share times a count in binary (0.28 × 25 = 7.000000000000001) must not ask for
+        # one more item.
+        from alliance_cli.scoring import GRID_TOLERANCE
+
         return max(1, math.ceil(self.min_proportion * n_items - GRID_TOLERANCE))
 
     def describe(self, n_items: int) -> str:
