@@ -5,6 +5,11 @@ questionnaire's item order, ``NaN`` for a blank answer and the definition's code
 not apply". Every step is a whole-column numpy operation (masks and ``where``); Python loops
 run over items, scales and bands — never over rows. The input is never modified.
 
+What an allowed answer is, is decided here once (:func:`cell_reasons`; the definition checks,
+the batch cell checks and the interview use it too): a value in the item's range, on its step
+grid from the minimum and on no excluded point, each within :data:`GRID_TOLERANCE`. A cell is
+blank, allowed, a "does not apply" code or invalid, and an invalid one has its :class:`Reason`.
+
 Rules implemented (each documented in the definition's ``key_sources``):
 
 * reverse keying ``min + max − x`` on the item's own scale, per scale (the scoring-facts file);
@@ -157,8 +162,8 @@ def _reasons(
     exclude: tuple[tuple[float, ...], ...],
     na_codes: tuple[tuple[float, ...], ...],
 ) -> npt.NDArray[np.int8]:
-    # Later assignments win: blank, then "does not apply", then out of range, off the grid,
-    # an excluded point.
+    # Precedence, highest first (so assigned last): blank, a "does not apply" code, out of
+    # range, off the grid, an excluded point.
     # A huge answer (1e308 on a 0.1 grid) overflows to inf steps: off the grid, silently.
     with np.errstate(invalid="ignore", over="ignore"):
         out_of_range = (x < lo - GRID_TOLERANCE) | (x > hi + GRID_TOLERANCE)
