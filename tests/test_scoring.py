@@ -29,8 +29,11 @@ from alliance_cli.scoring import (
     WITHHELD_INVALID,
     WITHHELD_NONE,
     WITHHELD_TOO_FEW,
+    Reason,
     Scores,
+    cell_reasons,
     cell_states,
+    reason_of,
     score_matrix,
 )
 
@@ -398,6 +401,41 @@ def test_cell_states_excluded_zero() -> None:
         cell_states(q, [[0, -3, 3, 1], [0.5, 4, -1, NAN]]),
         [[INVALID, ANSWERED, ANSWERED, ANSWERED], [INVALID, INVALID, ANSWERED, MISSING]],
     )
+
+
+def test_cell_reasons_say_why_a_cell_is_not_an_answer(tiny: Questionnaire) -> None:
+    ok, na, gone = Reason.ok, Reason.not_applicable, Reason.missing
+    out, off = Reason.out_of_range, Reason.off_grid
+    x = [
+        [1, 5, 3, 4],
+        [0, 6, 2.5, 9],  # below min, above max, off grid, the "does not apply" code
+        [NAN, NAN, 9, NAN],
+        [math.inf, -math.inf, 1e300, 8],  # 8: above max, and no n/a code
+        [5.0000009, 0.9999991, 9.0000009, 2.0000011],  # within the tolerance; 2.0000011 not
+    ]
+    np.testing.assert_array_equal(
+        cell_reasons(tiny, x),
+        [[ok] * 4, [out, out, off, na], [gone, gone, na, gone], [out] * 4, [ok, ok, na, off]],
+    )
+    # Out of range wins over off the grid, and off the grid over excluded.
+    np.testing.assert_array_equal(
+        cell_reasons(bipolar(), [[0, 0.5, 4.5, -0.0000001]]),
+        [[Reason.excluded, off, out, Reason.excluded]],
+    )
+    assert [r.code for r in (out, off, Reason.excluded)] == ["out-of-range", "off-grid", "excluded"]
+
+
+@PROPERTY
+@given(data=st.data())
+def test_one_rule_for_a_matrix_one_value_and_the_model(anyq: Questionnaire, data: Any) -> None:
+    x = data.draw(matrices(anyq, max_rows=4))
+    reasons = cell_reasons(anyq, x)
+    np.testing.assert_array_equal(cell_states(anyq, x), np.minimum(reasons, INVALID))
+    for j, item_id in enumerate(anyq.item_ids()):
+        rs = anyq.scale_of(item_id)
+        for value, reason in zip(x[:, j].tolist(), reasons[:, j].tolist(), strict=True):
+            assert reason_of(rs, value) == reason
+            assert rs.is_answer(value) == (reason == Reason.ok)
 
 
 def test_care_not_applicable_code(care: Questionnaire) -> None:

@@ -1,30 +1,29 @@
 """Cross-field invariants of the definition format, written once for two callers.
 
-Each check reads its object through :func:`get`, so it works on a validated model *and* on the
-raw YAML document. The models' validators run them on themselves (and raise, so a definition
-built in Python is checked); the loader runs :func:`check_document` over the raw document, so
-an invariant is reported even when another field of the same object is wrong — one run of
-``alliance validate`` shows every problem. Checks skip values that are not yet the right type:
-those are reported as field errors.
+Each check reads its object through :mod:`alliance_cli.tolerant`, so it works on a validated
+model *and* on the raw YAML document. The models' validators run them on themselves (and raise,
+so a definition built in Python is checked); the loader runs :func:`check_document` over the
+raw document, so an invariant is reported even when another field of the same object is wrong
+— one run of ``alliance validate`` shows every problem. Checks skip values that are not yet the
+right type: those are reported as field errors. :func:`check_ranges` needs what only a
+validated questionnaire knows (each item's response scale, a scale's possible range) and runs
+on the model alone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
 from alliance_cli.text import fmt_num, id_list, normalize_label
+from alliance_cli.tolerant import as_id, duplicates, get, ids, is_obj, number, seq
+
+if TYPE_CHECKING:
+    from alliance_cli.model import Questionnaire
 
 Path = tuple[str | int, ...]
-
-# Tolerance for "is this value on the step grid": values are read from text, so 0.1 steps
-# arrive as binary approximations (0.30000000000000004).
-GRID_TOLERANCE = 1e-6
 
 
 def render_path(path: Path) -> str:
@@ -58,65 +57,16 @@ class Found:
             )
 
 
-# -- tolerant access -------------------------------------------------------------------------
-
-
-def is_obj(value: Any) -> bool:
-    return isinstance(value, dict | BaseModel)
-
-
-def get(obj: Any, key: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
-def number(value: Any) -> float | None:
-    """A finite number as written, else None (the field check reports it; YAML reads
-    ``1`` followed by 400 zeros as an int no float can hold)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        with contextlib.suppress(OverflowError):
-            if math.isfinite(value):
-                return float(value)
-    return None
-
-
-def as_id(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def seq(value: Any) -> list[Any] | tuple[Any, ...]:
-    """A list as written, or nothing when the document has something else there (``items: 5``
-    is a field error the model reports; the cross-field checks just have no entries)."""
-    return value if isinstance(value, list | tuple) else ()
-
-
-def ids(value: Any) -> list[str]:
-    """The ids of a list, skipping entries that are not ids (field errors report those)."""
-    if not isinstance(value, list | tuple):
-        return []
-    return [i for i in map(as_id, value) if i is not None]
-
-
-def duplicates(values: Iterable[str]) -> list[tuple[int, str]]:
-    seen: set[str] = set()
-    out = []
-    for i, value in enumerate(values):
-        if value in seen:
-            out.append((i, value))
-        seen.add(value)
-    return out
-
-
 # -- the checks --------------------------------------------------------------------------------
 
 
 def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
-    """Range, step, exclusions, labels inside the range and distinct, n/a codes outside it."""
+    """Range, step, exclusions, labels inside the range and distinct, n/a codes outside it.
+    What a point and an allowed answer are is the scoring engine's rule
+    (:func:`~alliance_cli.scoring.answer_reasons`)."""
+    # Imported here: numpy loads only when a definition is checked.
+    from alliance_cli.scoring import Reason, answer_reasons
+
     lo, hi = number(get(rs, "min")), number(get(rs, "max"))
     step = number(get(rs, "step", 1))
     if lo is None or hi is None or step is None or step <= 0:
@@ -133,37 +83,34 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
         )
         return
 
-    def on_grid(value: float) -> bool:
-        steps = (value - lo) / step
-        return abs(steps - round(steps)) < GRID_TOLERANCE
+    def points(values: list[float]) -> list[bool]:  # in range and on the grid
+        return [r is Reason.ok for r in answer_reasons(values, lo, hi, step)]
+
+    def answers(values: list[float]) -> list[bool]:  # points that are not excluded
+        return [r is Reason.ok for r in answer_reasons(values, lo, hi, step, excluded)]
 
     excluded = [x for x in map(number, seq(get(rs, "exclude"))) if x is not None]
     text = f"{fmt_num(lo)}–{fmt_num(hi)}" + (f" in steps of {fmt_num(step)}" if step != 1 else "")
-
-    def is_answer(value: float) -> bool:
-        inside = lo - GRID_TOLERANCE <= value <= hi + GRID_TOLERANCE
-        return inside and on_grid(value) and all(abs(value - x) >= GRID_TOLERANCE for x in excluded)
-
-    if not on_grid(hi):
+    if not points([hi])[0]:
         found.add(
             (*path, "step"),
             "step",
             f"step {fmt_num(step)} does not lead from {fmt_num(lo)} to {fmt_num(hi)}",
         )
-    for i, value in enumerate(seq(get(rs, "exclude"))):
-        x = number(value)
-        if x is not None and not (lo <= x <= hi and on_grid(x)):
+    exclude = [
+        (i, x) for i, v in enumerate(seq(get(rs, "exclude"))) if (x := number(v)) is not None
+    ]
+    for (i, x), ok in zip(exclude, points([x for _, x in exclude]), strict=True):
+        if not ok:
             found.add(
                 (*path, "exclude", i), "exclude", f"{fmt_num(x)} is not a point of the scale {text}"
             )
     labels = get(rs, "labels")
     seen: dict[str, float] = {}
     if isinstance(labels, dict):
-        for key, label in labels.items():
-            value = number(key)
-            if value is None:
-                continue
-            if not is_answer(value):
+        read = [(v, label) for key, label in labels.items() if (v := number(key)) is not None]
+        for (value, label), ok in zip(read, answers([v for v, _ in read]), strict=True):
+            if not ok:
                 found.add(
                     (*path, "labels", fmt_num(value)),
                     "label-range",
@@ -181,9 +128,11 @@ def check_response_scale(rs: Any, found: Found, path: Path = ()) -> None:
                 seen[norm] = value
     na = get(rs, "not_applicable")
     if is_obj(na):
-        for i, code in enumerate(seq(get(na, "values"))):
-            x = number(code)
-            if x is not None and is_answer(x):
+        codes = [
+            (i, x) for i, c in enumerate(seq(get(na, "values"))) if (x := number(c)) is not None
+        ]
+        for (i, x), ok in zip(codes, answers([x for _, x in codes]), strict=True):
+            if ok:
                 found.add(
                     (*path, "not_applicable", "values", i),
                     "na-code",
@@ -370,3 +319,68 @@ def check_document(data: Any, found: Found) -> None:
         if is_obj(rule):
             check_drop(rule, found, ("alerts", name))
     check_references(data, found)
+
+
+def check_ranges(q: Questionnaire, found: Found) -> None:
+    """Bands, norms and item rules inside the possible range of what they judge; proration
+    only over items that share a range."""
+    item_ids = q.item_ids()
+    known = set(item_ids)
+    for scale_id, scale in q.scales.items():
+        if any(item_id not in known for item_id in scale.items):
+            continue
+        ranges = {(q.scale_of(i).min, q.scale_of(i).max) for i in scale.items}
+        if scale.missing.on_missing == "prorate" and len(ranges) > 1:
+            found.add(
+                ("scales", scale_id, "missing", "on_missing"),
+                "prorate-mixed",
+                "prorating needs items that share one range; this scale mixes "
+                + ", ".join(f"{fmt_num(lo)}–{fmt_num(hi)}" for lo, hi in sorted(ranges)),
+            )
+        lo, hi = q.scale_range(scale_id)
+        if not math.isfinite(hi - lo):
+            found.add(
+                ("scales", scale_id, "items"),
+                "scale-range",
+                f"the {scale.method.value} of these items can pass the largest number; "
+                "use a smaller response range",
+            )
+            continue
+        for b, band in enumerate(scale.bands):
+            for key, value in band.bounds():
+                if not lo <= value <= hi:
+                    found.add(
+                        ("scales", scale_id, "bands", b, key),
+                        "band-range",
+                        f"{key}: {fmt_num(value)} lies outside the scale's range "
+                        f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value})",
+                    )
+        for nrm, norm in enumerate(scale.norms):
+            if norm.sd is not None and not math.isfinite((hi - lo) / norm.sd):
+                found.add(
+                    ("scales", scale_id, "norms", nrm, "sd"),
+                    "norm-sd",
+                    f"sd {fmt_num(norm.sd)} is too small for the scale's range "
+                    f"{fmt_num(lo)}–{fmt_num(hi)}: a z score would not be a number",
+                )
+            if norm.mean is not None and not lo <= norm.mean <= hi:
+                found.add(
+                    ("scales", scale_id, "norms", nrm, "mean"),
+                    "norm-range",
+                    f"mean {fmt_num(norm.mean)} lies outside the scale's range "
+                    f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value}); norms use "
+                    "the scale's own metric",
+                )
+    for r, rule in enumerate(q.item_rules):
+        for item_id in rule.items or item_ids:
+            if item_id not in known:
+                continue
+            rs = q.scale_of(item_id)
+            for key, value in rule.bounds():
+                if not rs.min <= value <= rs.max:
+                    found.add(
+                        ("item_rules", r, key),
+                        "rule-range",
+                        f"{key}: {fmt_num(value)} lies outside item "
+                        f'"{item_id}"\'s range {rs.describe()}',
+                    )

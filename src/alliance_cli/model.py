@@ -1,12 +1,13 @@
 """The questionnaire definition format: pydantic v2 models, frozen and strict about keys.
 
 A definition is a YAML file (see ``definitions.py``) validated into :class:`Questionnaire`.
-Field-level rules live in ``Field``/``Annotated`` constraints; cross-field invariants (unique
-ids, scale members exist, reverse items inside their scale, labels and cutoffs inside the
-range, a missing-data rule that can be met) live in model validators. Each invariant reports
-*all* its violations at once, each with its path relative to the model, as a single
-``PydanticCustomError`` of type ``invariants``; the loader turns those into
-``file:line:col dotted.path: message`` lines.
+This module declares: field-level rules live in ``Field``/``Annotated`` constraints, and each
+model's validator hands its cross-field invariants (unique ids, scale members exist, reverse
+items inside their scale, labels and cutoffs inside the range, a missing-data rule that can be
+met) to ``invariants.py``, which reports *all* the violations at once, each with its path
+relative to the model, as a single ``PydanticCustomError`` of type ``invariants``; the loader
+turns those into ``file:line:col dotted.path: message`` lines. What an allowed answer is, is
+the scoring engine's rule (``scoring.cell_reasons``).
 """
 
 from __future__ import annotations
@@ -33,24 +34,24 @@ from pydantic import (
 )
 
 from alliance_cli.invariants import (
-    GRID_TOLERANCE,
     Found,
     Path,
     check_document,
     check_drop,
     check_missing,
     check_norm,
+    check_ranges,
     check_references,
     check_response_scale,
     check_scale,
     check_threshold,
     render_path,
 )
-from alliance_cli.options import Respondent
+from alliance_cli.options import Method, Respondent
 from alliance_cli.text import fmt_num, id_list
 
 __all__ = [
-    "GRID_TOLERANCE",
+    "Method",
     "Path",
     "render_path",
 ]
@@ -96,11 +97,6 @@ class KeyStatus(StrEnum):
     verified = "verified"
     partial = "partial"
     unverified = "unverified"
-
-
-class Method(StrEnum):
-    sum = "sum"
-    mean = "mean"
 
 
 class Direction(StrEnum):
@@ -183,17 +179,12 @@ class ResponseScale(_Model):
         # `1: Seldom`, not `"1.0": Seldom`, in JSON output.
         return {fmt_num(value): label for value, label in labels.items()}
 
-    def on_grid(self, value: float) -> bool:
-        steps = (value - self.min) / self.step
-        return abs(steps - round(steps)) < GRID_TOLERANCE
-
     def is_answer(self, value: float) -> bool:
-        """True when ``value`` is an allowed answer (in range, on the grid, not excluded)."""
-        if not (self.min - GRID_TOLERANCE <= value <= self.max + GRID_TOLERANCE):
-            return False
-        if not self.on_grid(value):
-            return False
-        return not any(abs(value - x) < GRID_TOLERANCE for x in self.exclude)
+        """True when ``value`` is an allowed answer (in range, on the grid, not excluded), by
+        the scoring engine's rule (:func:`~alliance_cli.scoring.reason_of`)."""
+        from alliance_cli.scoring import Reason, reason_of  # numpy only when asked
+
+        return reason_of(self, value) is Reason.ok
 
     @property
     def n_points(self) -> int:
@@ -259,6 +250,10 @@ class MissingRule(_Model):
         if self.min_answered is not None:
             return self.min_answered
         assert self.min_proportion is not None
+        # A share times a count in binary (0.28 × 25 = 7.000000000000001) must not ask for
+        # one more item.
+        from alliance_cli.scoring import GRID_TOLERANCE
+
         return max(1, math.ceil(self.min_proportion * n_items - GRID_TOLERANCE))
 
     def describe(self, n_items: int) -> str:
@@ -638,68 +633,9 @@ class Questionnaire(_Model):
         """References between items and scales; bands, norms and item rules inside the
         possible range; proration only over items that share a range."""
         found = Found()
-        if not _collecting(info):
+        if not _collecting(info):  # else the loader checked the raw document's references
             check_references(self, found)
-        ids = self.item_ids()
-        known = set(ids)
-        for scale_id, scale in self.scales.items():
-            if any(item_id not in known for item_id in scale.items):
-                continue
-            ranges = {(self.scale_of(i).min, self.scale_of(i).max) for i in scale.items}
-            if scale.missing.on_missing is OnMissing.prorate and len(ranges) > 1:
-                found.add(
-                    ("scales", scale_id, "missing", "on_missing"),
-                    "prorate-mixed",
-                    "prorating needs items that share one range; this scale mixes "
-                    + ", ".join(f"{fmt_num(lo)}–{fmt_num(hi)}" for lo, hi in sorted(ranges)),
-                )
-            lo, hi = self.scale_range(scale_id)
-            if not math.isfinite(hi - lo):
-                found.add(
-                    ("scales", scale_id, "items"),
-                    "scale-range",
-                    f"the {scale.method.value} of these items can pass the largest number; "
-                    "use a smaller response range",
-                )
-                continue
-            for b, band in enumerate(scale.bands):
-                for key, value in band.bounds():
-                    if not lo <= value <= hi:
-                        found.add(
-                            ("scales", scale_id, "bands", b, key),
-                            "band-range",
-                            f"{key}: {fmt_num(value)} lies outside the scale's range "
-                            f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value})",
-                        )
-            for nrm, norm in enumerate(scale.norms):
-                if norm.sd is not None and not math.isfinite((hi - lo) / norm.sd):
-                    found.add(
-                        ("scales", scale_id, "norms", nrm, "sd"),
-                        "norm-sd",
-                        f"sd {fmt_num(norm.sd)} is too small for the scale's range "
-                        f"{fmt_num(lo)}–{fmt_num(hi)}: a z score would not be a number",
-                    )
-                if norm.mean is not None and not lo <= norm.mean <= hi:
-                    found.add(
-                        ("scales", scale_id, "norms", nrm, "mean"),
-                        "norm-range",
-                        f"mean {fmt_num(norm.mean)} lies outside the scale's range "
-                        f"{fmt_num(lo)}–{fmt_num(hi)} ({scale.method.value}); norms use "
-                        "the scale's own metric",
-                    )
-        for r, rule in enumerate(self.item_rules):
-            for item_id in rule.items or ids:
-                if item_id not in known:
-                    continue
-                rs = self.scale_of(item_id)
-                for key, value in rule.bounds():
-                    if not rs.min <= value <= rs.max:
-                        found.add(
-                            ("item_rules", r, key),
-                            "rule-range",
-                            f"{key}: {fmt_num(value)} lies outside item "
-                            f'"{item_id}"\'s range {rs.describe()}',
-                        )
+        check_ranges(self, found)
         found.raise_if_any()
         return self
 

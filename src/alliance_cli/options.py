@@ -18,6 +18,14 @@ class Respondent(StrEnum):
     observer = "observer"
 
 
+class Method(StrEnum):
+    # A scale's reported score, sum or mean of its keyed items: here so that the scoring
+    # engine need not import the definition models. (No docstring, as for Respondent.)
+
+    sum = "sum"
+    mean = "mean"
+
+
 class Modality(StrEnum):
     """How a session took place."""
 

@@ -5,6 +5,11 @@ questionnaire's item order, ``NaN`` for a blank answer and the definition's code
 not apply". Every step is a whole-column numpy operation (masks and ``where``); Python loops
 run over items, scales and bands — never over rows. The input is never modified.
 
+What an allowed answer is, is decided here once (:func:`cell_reasons`; the definition checks,
+the batch cell checks and the interview use it too): a value in the item's range, on its step
+grid from the minimum and on no excluded point, each within :data:`GRID_TOLERANCE`. A cell is
+blank, allowed, a "does not apply" code or invalid, and an invalid one has its :class:`Reason`.
+
 Rules implemented (each documented in the definition's ``key_sources``):
 
 * reverse keying ``min + max − x`` on the item's own scale, per scale (the scoring-facts file);
@@ -20,20 +25,49 @@ Rules implemented (each documented in the definition's ``key_sources``):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from alliance_cli.model import GRID_TOLERANCE, Method, Questionnaire, Threshold
+from alliance_cli.options import Method
+
+if TYPE_CHECKING:
+    from alliance_cli.model import Questionnaire, ResponseScale, Threshold
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
+# Tolerance for "is this value a point of the scale" (and for comparing a value with a code
+# or a bound): values are read from text, so 0.1 steps arrive as binary approximations
+# (0.30000000000000004).
+GRID_TOLERANCE = 1e-6
+
 # Cell states.
 MISSING, ANSWERED, NOT_APPLICABLE, INVALID = 0, 1, 2, 3
 STATE_NAMES = ("missing", "answered", "not_applicable", "invalid")
+
+
+class Reason(IntEnum):
+    """Why a cell is in its state: the first three are the states missing, answered and not
+    applicable; the others say why a cell is invalid (its state is :data:`INVALID`)."""
+
+    missing = MISSING
+    ok = ANSWERED
+    not_applicable = NOT_APPLICABLE
+    out_of_range = 3
+    off_grid = 4
+    excluded = 5
+
+    @property
+    def code(self) -> str:
+        """The problem code: ``out-of-range``, ``off-grid``, ``excluded``, …"""
+        return self.name.replace("_", "-")
+
 
 # Why a score was withheld.
 WITHHELD_NONE, WITHHELD_TOO_FEW, WITHHELD_INVALID = 0, 1, 2
@@ -79,26 +113,73 @@ def answers_only(values: npt.ArrayLike, states: npt.NDArray[np.int8]) -> FloatAr
 def cell_states(q: Questionnaire, values: npt.ArrayLike) -> npt.NDArray[np.int8]:
     """Classify every cell: missing (blank), answered (allowed value), not applicable (a
     "does not apply" code) or invalid (out of range, off the step grid, or excluded)."""
+    # Reasons past `ok` and `not_applicable` are the invalid ones.
+    return np.minimum(cell_reasons(q, values), np.int8(INVALID))
+
+
+def cell_reasons(q: Questionnaire, values: npt.ArrayLike) -> npt.NDArray[np.int8]:
+    """Every cell's :class:`Reason`: THE rule of what an allowed answer is, decided here
+    once for the engine, the definition checks, the batch cell checks and the interview."""
     x = _as_matrix(q, values)
     cols = Columns.of(q)
-    blank = np.isnan(x)
+    return _reasons(x, cols.lo, cols.hi, cols.step, cols.exclude, cols.na_codes)
+
+
+def answer_reasons(
+    values: npt.ArrayLike,
+    lo: float,
+    hi: float,
+    step: float,
+    exclude: Sequence[float] = (),
+    na_codes: Sequence[float] = (),
+) -> list[Reason]:
+    """The same rule for a few values on one response scale given by its numbers (a
+    definition's points and codes, one typed answer)."""
+    x = np.asarray(values, dtype=np.float64).reshape(-1, 1)
+    got = _reasons(
+        x,
+        np.array([lo], dtype=np.float64),
+        np.array([hi], dtype=np.float64),
+        np.array([step], dtype=np.float64),
+        (tuple(exclude),),
+        (tuple(na_codes),),
+    )
+    return [Reason(r) for r in got[:, 0]]
+
+
+def reason_of(rs: ResponseScale, value: float) -> Reason:
+    """One value on a response scale: :class:`Reason` ``ok`` for an allowed answer,
+    ``not_applicable`` for a "does not apply" code, ``missing`` for NaN, else why not."""
+    na_codes = rs.not_applicable.values if rs.not_applicable else ()
+    return answer_reasons([value], rs.min, rs.max, rs.step, rs.exclude, na_codes)[0]
+
+
+def _reasons(
+    x: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    step: FloatArray,
+    exclude: tuple[tuple[float, ...], ...],
+    na_codes: tuple[tuple[float, ...], ...],
+) -> npt.NDArray[np.int8]:
+    # Precedence, highest first (so assigned last): blank, a "does not apply" code, out of
+    # range, off the grid, an excluded point.
     # A huge answer (1e308 on a 0.1 grid) overflows to inf steps: off the grid, silently.
     with np.errstate(invalid="ignore", over="ignore"):
-        in_range = (x >= cols.lo - GRID_TOLERANCE) & (x <= cols.hi + GRID_TOLERANCE)
-        steps = (x - cols.lo) / cols.step
-        on_grid = np.abs(steps - np.round(steps)) < GRID_TOLERANCE
-    valid = in_range & on_grid
-    na = np.zeros(x.shape, dtype=np.bool_)
+        out_of_range = (x < lo - GRID_TOLERANCE) | (x > hi + GRID_TOLERANCE)
+        steps = (x - lo) / step
+        off_grid = ~(np.abs(steps - np.round(steps)) < GRID_TOLERANCE)
+    reason = np.full(x.shape, Reason.ok, dtype=np.int8)
     for j in range(x.shape[1]):
-        if cols.exclude[j]:
-            valid[:, j] &= ~_isclose_any(x[:, j], cols.exclude[j])
-        if cols.na_codes[j]:
-            na[:, j] = _isclose_any(x[:, j], cols.na_codes[j])
-    state = np.full(x.shape, INVALID, dtype=np.int8)
-    state[valid] = ANSWERED
-    state[na] = NOT_APPLICABLE
-    state[blank] = MISSING
-    return state
+        if exclude[j]:
+            reason[_isclose_any(x[:, j], exclude[j]), j] = Reason.excluded
+    reason[off_grid] = Reason.off_grid
+    reason[out_of_range] = Reason.out_of_range
+    for j in range(x.shape[1]):
+        if na_codes[j]:
+            reason[_isclose_any(x[:, j], na_codes[j]), j] = Reason.not_applicable
+    reason[np.isnan(x)] = Reason.missing
+    return reason
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from alliance_cli.clinic.administer import (
     ReviewScreen,
     ThankYouScreen,
     administer,
+    describe_answer,
     read_answer,
     skip_blockers,
 )
@@ -34,6 +35,7 @@ from alliance_cli.definitions import load_definition
 from alliance_cli.errors import StoreError, UsageError
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import score
+from alliance_cli.scoring import NOT_APPLICABLE, cell_states
 from alliance_cli.ui.prompter import TerminalPrompter
 from tests.helpers import TINY_YAML, Script
 
@@ -136,6 +138,21 @@ def test_answers_by_value_label_and_unique_prefix(
 def test_unreadable_answers_say_why(catalog: Catalog, qid: str, typed: str, message: str) -> None:
     q = catalog.get(qid)
     assert read_answer(q, q.item_ids()[0], typed) == message
+
+
+def test_the_interview_takes_what_the_scorer_takes(tiny: Questionnaire) -> None:
+    # One rule (scoring.reason_of) with one tolerance: a typed value within it of the
+    # "does not apply" code is that code in the interview as in scoring (the interview had
+    # its own 1e-9 and refused it).
+    value = read_answer(tiny, "a", "9.0000009")
+    assert value == 9.0000009
+    assert describe_answer(tiny, "a", value) == "9 Does not apply"
+    assert cell_states(tiny, [[value, 1, 1, 1]])[0, 0] == NOT_APPLICABLE
+    assert describe_answer(tiny, "a", 4.0000009) == "4 Often"
+    assert read_answer(tiny, "a", "9.000002") == (
+        "9.000002 is not an answer here; allowed: 1–5 (1 Never, 2 Rarely, 3 Sometimes, "
+        '4 Often, 5 Always), or 9 or "Does not apply" for does not apply'
+    )
 
 
 # -- answering and submitting ------------------------------------------------------------

@@ -102,9 +102,14 @@ class Details:
 # -- reading one answer ----------------------------------------------------------------------
 
 
+def _takes(rs: ResponseScale, value: float) -> bool:
+    """An answer the item takes: an allowed one or a "does not apply" code (the engine's
+    rule, :func:`~alliance_cli.scoring.reason_of`)."""
+    return scoring.reason_of(rs, value) in (scoring.Reason.ok, scoring.Reason.not_applicable)
+
+
 def _is_na(rs: ResponseScale, value: float) -> bool:
-    codes = rs.not_applicable.values if rs.not_applicable else ()
-    return any(abs(value - c) < 1e-9 for c in codes)
+    return scoring.reason_of(rs, value) is scoring.Reason.not_applicable
 
 
 def read_answer(q: Questionnaire, item_id: str, text: str) -> float | str:
@@ -115,7 +120,7 @@ def read_answer(q: Questionnaire, item_id: str, text: str) -> float | str:
     rs = q.scale_of(item_id)
     got = read_value(q, item_id, text)
     if isinstance(got, float):
-        if not math.isnan(got) and (rs.is_answer(got) or _is_na(rs, got)):
+        if _takes(rs, got):
             return got
         return f"{text.strip()} is not an answer here; allowed: {rs.describe_allowed()}"
     key = normalize_label(text)
@@ -139,7 +144,9 @@ def describe_answer(q: Questionnaire, item_id: str, value: float) -> str:
     if _is_na(rs, value):
         assert rs.not_applicable is not None
         return f"{fmt_num(value)} {rs.not_applicable.label}"
-    label = next((lab for v, lab in rs.labels.items() if abs(v - value) < 1e-9), None)
+    label = next(
+        (lab for v, lab in rs.labels.items() if abs(v - value) < scoring.GRID_TOLERANCE), None
+    )
     return f"{fmt_num(value)} {label}" if label else fmt_num(value)
 
 
@@ -209,7 +216,7 @@ class Interview:
                 continue
             value = math.nan if a.value is None else float(a.value)
             rs = self.q.scale_of(a.item)
-            if math.isnan(value) or rs.is_answer(value) or _is_na(rs, value):
+            if math.isnan(value) or _takes(rs, value):
                 self.values[a.item] = value
             else:
                 dropped += 1

@@ -20,13 +20,14 @@ import pandas as pd  # type: ignore[import-untyped]
 
 from alliance_cli import scoring
 from alliance_cli.errors import Problem
-from alliance_cli.model import GRID_TOLERANCE, Questionnaire
+from alliance_cli.model import Questionnaire
 from alliance_cli.research import surveys
 from alliance_cli.research.columnmap import FileMapping
 from alliance_cli.research.mapfile import CellRules
 from alliance_cli.research.readers import TextTable
 from alliance_cli.research.surveyrows import STATUS_ALLOWED, RowCounts
 from alliance_cli.responses import read_value, why_unreadable
+from alliance_cli.scoring import GRID_TOLERANCE, Reason
 from alliance_cli.text import fmt_num, normalize_label
 
 FAILURE_COLUMNS = ("file", "row", "column", "value", "code", "problem")
@@ -43,6 +44,13 @@ _READ_WHY = {  # by responses.why_unreadable
     "not-a-number": _READ_UNREADABLE,
     "no-not-applicable": _READ_NO_NA,
     "unknown-label": _READ_UNKNOWN_LABEL,
+}
+
+# What an invalid cell is, by the engine's reason (scoring.Reason).
+_INVALID_WHY = {
+    Reason.out_of_range: "out of range",
+    Reason.off_grid: "not on the scale's steps",
+    Reason.excluded: "not an answer on this scale",
 }
 
 
@@ -179,56 +187,38 @@ def read_questionnaire(
     read = [read_cells(q, ic.item, table.frame[ic.position], ic.rules) for ic in items]
     na_columns = [ic.column for ic, r in zip(items, read, strict=True) if r[4]]
     columns = [r[:4] for r in read]
-    # The states of the distinct values, by the engine's own cell_states on a small matrix
+    # The reasons of the distinct values, by the engine's own cell_reasons on a small matrix
     # (a row per distinct value, padded with blanks), then spread over the rows.
     distinct = np.full((max((len(c[1]) for c in columns), default=0), len(items)), np.nan)
     for j, (_, values, _, _) in enumerate(columns):
         distinct[: len(values), j] = values
-    distinct_states = scoring.cell_states(q, distinct)
+    distinct_reasons = scoring.cell_reasons(q, distinct)
     x = np.empty((len(table), len(items)), dtype=np.float64)
-    states = np.empty(x.shape, dtype=np.int8)
+    reasons = np.empty(x.shape, dtype=np.int8)
     unreadable = np.zeros(x.shape, dtype=np.int8)
     recoded = np.zeros(x.shape, dtype=np.bool_)
     for j, (codes, values, why, was) in enumerate(columns):
         x[:, j] = values.take(codes)
-        states[:, j] = distinct_states[:, j].take(codes)
+        reasons[:, j] = distinct_reasons[:, j].take(codes)
         unreadable[:, j] = why.take(codes)
         recoded[:, j] = was.take(codes)
+    states = np.minimum(reasons, np.int8(scoring.INVALID))
     pieces: list[Any] = []
-    cols = scoring.Columns.of(q)
     for j, ic in enumerate(items):
         invalid = states[:, j] == scoring.INVALID
         if not (invalid.any() or unreadable[:, j].any()):
             continue
         xj = x[:, j]
-        with np.errstate(invalid="ignore", over="ignore"):  # huge answers: inf steps
-            out_range = invalid & (
-                (xj < cols.lo[j] - GRID_TOLERANCE) | (xj > cols.hi[j] + GRID_TOLERANCE)
-            )
-            steps = (xj - cols.lo[j]) / cols.step[j]
-            off = np.abs(steps - np.round(steps)) >= GRID_TOLERANCE
-        off_grid = invalid & ~out_range & off
-        excluded = invalid & ~out_range & ~off_grid
         allowed = q.scale_of(ic.item).describe_allowed()
         checks = (
-            (
-                unreadable[:, j] == _READ_UNREADABLE,
-                "not-a-number",
-                "not a number",
-            ),
-            (
-                unreadable[:, j] == _READ_UNKNOWN_LABEL,
-                "unknown-label",
-                "not a label of the scale",
-            ),
+            (unreadable[:, j] == _READ_UNREADABLE, "not-a-number", "not a number"),
+            (unreadable[:, j] == _READ_UNKNOWN_LABEL, "unknown-label", "not a label of the scale"),
             (
                 unreadable[:, j] == _READ_NO_NA,
                 "no-not-applicable",
                 'means "does not apply", which this item does not offer',
             ),
-            (out_range, "out-of-range", "out of range"),
-            (off_grid, "off-grid", "not on the scale's steps"),
-            (excluded, "excluded", "not an answer on this scale"),
+            *((reasons[:, j] == r, r.code, what) for r, what in _INVALID_WHY.items()),
         )
         for mask, code, what in checks:
             if mask.any():

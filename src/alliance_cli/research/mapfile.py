@@ -32,7 +32,7 @@ from alliance_cli import model as m
 from alliance_cli.definitions import Parsed, _locate, _read, parse_yaml
 from alliance_cli.definitions import validate_text as _validate_text
 from alliance_cli.errors import Problem, UsageError
-from alliance_cli.model import GRID_TOLERANCE
+from alliance_cli.scoring import GRID_TOLERANCE
 from alliance_cli.text import fmt_num, normalize_label
 
 MAP_FIX_HINT = "--help shows the map format"

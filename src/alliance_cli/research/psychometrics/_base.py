@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from alliance_cli.errors import Problem, ResponseError
-from alliance_cli.model import GRID_TOLERANCE, Method, Questionnaire
-from alliance_cli.scoring import Columns, answers_only, cell_states
+from alliance_cli.model import Method, Questionnaire
+from alliance_cli.scoring import GRID_TOLERANCE, Columns, answers_only, cell_states
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
