@@ -10,7 +10,7 @@ import os
 import sqlite3
 import stat
 import sys
-import time
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import pexpect
@@ -154,28 +154,36 @@ def test_backup_never_overwrites_an_earlier_backup(db: Path, tmp_path: Path) -> 
     assert "is an SQLite database" in again.stderr
 
 
-def _writer(path: str, count: int, started: multiprocessing.synchronize.Event) -> None:
+def _writer(path: str, started: Event, copied: Event, limit: int = 5000) -> None:
+    """Saves one administration after another: signals after its 11th, and goes on until
+    it has saved 20 more after the first copy was taken (so the copies are made while it
+    writes, however slow the machine), or until ``limit``."""
     with Store(path) as store:
-        for n in range(count):
+        after = 0
+        for n in range(limit):
             store.save(new(f"W-{n:04d}"))
             if n == 10:
                 started.set()
+            if copied.is_set():
+                after += 1
+                if after == 20:
+                    return
 
 
 @pytest.mark.slow
 def test_backup_is_consistent_while_another_process_writes(db: Path, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
-    started = ctx.Event()
-    writer = ctx.Process(target=_writer, args=(str(db), 400, started))
+    started, copied = ctx.Event(), ctx.Event()
+    writer = ctx.Process(target=_writer, args=(str(db), started, copied))
     writer.start()
-    assert started.wait(20)
+    assert started.wait(60)
     copies = []
     for n in range(5):
         target = tmp_path / f"during-{n}.bak"
         assert run("db", "backup", "-o", str(target)).exit_code == 0
         copies.append(target)
-        time.sleep(0.02)
-    writer.join(60)
+        copied.set()
+    writer.join(120)
     assert writer.exitcode == 0
     sizes = set()
     for copy in copies:
@@ -188,8 +196,11 @@ def test_backup_is_consistent_while_another_process_writes(db: Path, tmp_path: P
         # Every save is one transaction: a copy holds whole administrations only.
         assert answers == 4 * admins and clients == admins
         sizes.add(admins)
-    # The first copy was made while the writer wrote (after its 11th save, before its last).
-    assert 2 + 11 <= min(sizes) < 2 + 400
+    with Store(db) as store:
+        final = store.count()
+    # The first copy was made while the writer wrote: after its 11th save, and before its
+    # last (it saved 20 more after that copy).
+    assert 2 + 11 <= min(sizes) <= final - 20
 
 
 # -- restore ----------------------------------------------------------------------------
