@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alliance_cli.clinic import store as store_module
 from alliance_cli.clinic.store import Answer, NewAdministration, Store, check_code, mint_code
+from alliance_cli.clinic.store import connection as store_module
 from alliance_cli.clinic.store.migrations import LATEST, MIGRATIONS
 from alliance_cli.errors import StoreError, UsageError
 

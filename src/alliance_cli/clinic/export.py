@@ -169,7 +169,7 @@ def build_export(
         versions = recorded[cached(a.questionnaire_id).id]
         at = (a.questionnaire_version, a.content_hash)
         versions[at] = versions.get(at, 0) + 1
-    scored = {qid: _Scored.of(store, by_id[qid], group, client) for qid, group in groups.items()}
+    scored = {qid: _Scored.of(store, by_id[qid], group) for qid, group in groups.items()}
     # One line per row of the file: (exported code, questionnaire, row in its matrix, scale).
     lines = [
         (key[0], key[1], r, a, sid)
@@ -357,10 +357,8 @@ class _Scored:
     scales: dict[str, dict[str, list[Any]]]
 
     @classmethod
-    def of(
-        cls, store: Store, q: Questionnaire, group: list[Administration], client: str | None
-    ) -> _Scored:
-        x = bulk.answer_matrix(store, group, q.item_ids(), client)
+    def of(cls, store: Store, q: Questionnaire, group: list[Administration]) -> _Scored:
+        x = bulk.answer_matrix(store, group, q.item_ids())
         scores = scoring.score_matrix(q, x)
         scales: dict[str, dict[str, list[Any]]] = {}
         for sid, scale in q.scales.items():

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alliance_cli.clinic.history import score_series
-from alliance_cli.clinic.store import Administration, Store
+from alliance_cli.clinic.store import Administration, Selection, Store
 from alliance_cli.clinic.store.norms import DEFAULT_MIN_N, MIN_N_FLOOR, LocalNorm, save, stored
 from alliance_cli.errors import Problem, ResponseError, UsageError
 from alliance_cli.model import Questionnaire
@@ -31,7 +31,7 @@ ALPHA_SOURCE = "Cronbach's alpha of the same first sessions"
 
 def first_sessions(store: Store, q: Questionnaire) -> dict[str, list[Administration]]:
     """Each client's first final administration of ``q`` (lowest session), per respondent."""
-    rows = store.select_administrations("a.questionnaire_id = ? AND a.status = 'final'", (q.id,))
+    rows = store.select_administrations(Selection(questionnaire_id=q.id))
     first: dict[tuple[str, str], Administration] = {}
     for a in rows:  # ordered by session, id: the first seen is the first session
         first.setdefault((a.respondent, a.client), a)
