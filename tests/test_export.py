@@ -305,7 +305,7 @@ def test_failing_export_writer_leaves_no_partial_file(
         stream.write("client,")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_module, "write_columns", broken)
+    monkeypatch.setattr(export_module, "write_column_parts", broken)
     with pytest.raises(InputFileError) as caught:
         write_export(found, out)
     assert caught.value.exit_code == 6
@@ -522,3 +522,27 @@ def test_administrations_of_a_removed_definition_are_left_out_and_said(
         'WARNING: 3 tiny administrations (client) left out: no questionnaire "tiny" (known: '
         "care, haq-ii, ors, srs, wai, wai-s, wai-sr, wai-sr-t)"
     ]
+
+
+@pytest.mark.parametrize("shape", [Shape.long, Shape.wide])
+def test_an_export_written_in_parts_is_the_export_written_whole(
+    recorded: Store, catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: Shape
+) -> None:
+    """Parts of one client each (the smallest) give the bytes of one part for all: three
+    questionnaires, clients whose codes sort apart from their order of entry, blank details
+    in some parts only, a "does not apply" answer, flags, a voided record."""
+    save(recorded, catalog.get("srs"), "9,8.5,7,8", "C-2", "2026-04-02", note="=x")
+    save(recorded, catalog.get("neg"), "-3,-2", "A-9", "2026-05-01", clinician="Q")
+    save(recorded, catalog.get("tiny"), "1,5,,3", "B-3", "2026-06-01")
+    save(recorded, catalog.get("srs"), "1,1,1,1", "B-3", "2026-06-01", modality="video")
+
+    def written(part: int) -> bytes:
+        monkeypatch.setattr(export_module, "PART_ADMINISTRATIONS", part)
+        out = tmp_path / f"{part}.csv"
+        write_export(build_export(recorded, catalog.get, shape=shape), out)
+        return out.read_bytes()
+
+    whole = written(10_000)
+    assert written(1) == whole
+    assert whole.count(b"\r\n") == 1 + build_export(recorded, catalog.get, shape=shape).rows
+    assert whole.splitlines()[1].startswith(b"A-9,")
