@@ -524,13 +524,21 @@ def test_administrations_of_a_removed_definition_are_left_out_and_said(
     ]
 
 
-@pytest.mark.parametrize("shape", [Shape.long, Shape.wide])
+@pytest.mark.parametrize(
+    ("shape", "deidentify"), [(Shape.long, False), (Shape.wide, False), (Shape.wide, True)]
+)
 def test_an_export_written_in_parts_is_the_export_written_whole(
-    recorded: Store, catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: Shape
+    recorded: Store,
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    shape: Shape,
+    deidentify: bool,
 ) -> None:
     """Parts of one client each (the smallest) give the bytes of one part for all: three
-    questionnaires, clients whose codes sort apart from their order of entry, blank details
-    in some parts only, a "does not apply" answer, flags, a voided record."""
+    questionnaires, clients whose codes sort apart from their order of entry (and from
+    their study ids), blank details in some parts only, a "does not apply" answer, flags, a
+    voided record."""
     save(recorded, catalog.get("srs"), "9,8.5,7,8", "C-2", "2026-04-02", note="=x")
     save(recorded, catalog.get("neg"), "-3,-2", "A-9", "2026-05-01", clinician="Q")
     save(recorded, catalog.get("tiny"), "1,5,,3", "B-3", "2026-06-01")
@@ -538,11 +546,15 @@ def test_an_export_written_in_parts_is_the_export_written_whole(
 
     def written(part: int) -> bytes:
         monkeypatch.setattr(export_module, "PART_ADMINISTRATIONS", part)
+        # Study ids minted in the codes' order sort against it: S-Z…, S-Y…, …
+        minted = iter(f"S-{c}22222" for c in "ZYXWV")
+        monkeypatch.setattr(export_module, "_mint_study_id", lambda: next(minted))
         out = tmp_path / f"{part}.csv"
-        write_export(build_export(recorded, catalog.get, shape=shape), out)
+        found = build_export(recorded, catalog.get, shape=shape, deidentify=deidentify)
+        write_export(found, out)
+        assert out.read_bytes().count(b"\r\n") == 1 + found.rows
         return out.read_bytes()
 
     whole = written(10_000)
     assert written(1) == whole
-    assert whole.count(b"\r\n") == 1 + build_export(recorded, catalog.get, shape=shape).rows
-    assert whole.splitlines()[1].startswith(b"A-9,")
+    assert whole.splitlines()[1].startswith(b"S-W22222," if deidentify else b"A-9,")
