@@ -558,3 +558,26 @@ def test_an_export_written_in_parts_is_the_export_written_whole(
     whole = written(10_000)
     assert written(1) == whole
     assert whole.splitlines()[1].startswith(b"S-W22222," if deidentify else b"A-9,")
+
+
+def test_the_flags_cell_is_that_of_score_format_csv(
+    store: Store, catalog: Catalog, tmp_path: Path
+) -> None:
+    """SRS: a band flag (total below 36) and an item rule (an item below 9) on its items,
+    alone, together and neither: each exported flags cell is the one `score --format csv`
+    writes for the same answers."""
+    srs = catalog.get("srs")
+    given = ["9,9,9,9", "9,9,9.5,8.5", "5,5,5,5", "9.5,9.5,9.5,9.5"]
+    for n, answers in enumerate(given):
+        save(store, srs, answers, "C-F", f"2026-01-0{n + 1}")
+    out = tmp_path / "flags.csv"
+    write_export(build_export(store, catalog.get, client="C-F"), out)
+    exported = [r["flags"] for r in read_rows(out)]
+    expected = [score(srs, a).csv_rows()[0][17] for a in given]
+    assert exported == expected
+    assert expected == [
+        "",
+        "item-below-9:4",
+        "possible-problem;item-below-9:1;item-below-9:2;item-below-9:3;item-below-9:4",
+        "",
+    ]

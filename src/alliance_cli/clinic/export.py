@@ -50,7 +50,13 @@ from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import Cell, write_column_parts, write_csv
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
-from alliance_cli.result import key_warning, score_number, withheld_reason_text
+from alliance_cli.result import (
+    FlagHit,
+    flags_cell,
+    key_warning,
+    score_number,
+    withheld_reason_text,
+)
 
 # The store's alphabet for codes read aloud (no 0/O, 1/I/L).
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -433,6 +439,7 @@ class _Scored:
         x = bulk.answer_matrix(store, group, q.item_ids())
         scores = scoring.score_matrix(q, x)
         scales: dict[str, dict[str, list[Any]]] = {}
+        flags = _flags(q, scores)
         for sid, scale in q.scales.items():
             s = scores.scales[sid]
             withheld = (s.withheld != scoring.WITHHELD_NONE).tolist()
@@ -451,7 +458,7 @@ class _Scored:
                     for r, w in enumerate(withheld)
                 ],
                 "band": [labels[b] if b >= 0 else None for b in s.band.tolist()],
-                "flags": _flags(q, sid, scores),
+                "flags": flags[sid],
             }
         return cls(q, x, scores, scales)
 
@@ -477,22 +484,28 @@ class _Scored:
         return row
 
 
-def _flags(q: Questionnaire, scale_id: str, scores: scoring.Scores) -> list[str | None]:
-    """Per row, the ``flags`` cell of ``alliance score --format csv``: the scale's band flags,
-    then the item-rule hits on its items (``rule:item``), separated by ';'."""
-    scale = q.scales[scale_id]
-    s = scores.scales[scale_id]
-    rows = len(s.score)
-    found: list[list[str]] = [[] for _ in range(rows)]
-    for b, band in enumerate(scale.bands):
-        if band.flag:
-            for r in np.flatnonzero(s.band_hits[:, b]).tolist():
-                found[r].append(band.id)
-    members = set(scale.items)
+def _flags(q: Questionnaire, scores: scoring.Scores) -> dict[str, list[str | None]]:
+    """Per scale, per row, its ``flags`` cell (:func:`~alliance_cli.result.flags_cell`) from
+    the flags the engine fired: band flags in scale and band order, then item-rule hits in
+    rule and item order, as the score document lists them."""
+    rows = len(scores.states)
+    fired: list[list[FlagHit]] = [[] for _ in range(rows)]
+    for sid, scale in q.scales.items():
+        for b, band in enumerate(scale.bands):
+            if band.flag:
+                for r in np.flatnonzero(scores.scales[sid].band_hits[:, b]).tolist():
+                    fired[r].append(FlagHit("band", band.id, sid, None))
     for rule in q.item_rules:
         hits = scores.item_rule_hits[rule.id]
         for j, item in enumerate(q.item_ids()):
-            if item in members:
-                for r in np.flatnonzero(hits[:, j]).tolist():
-                    found[r].append(f"{rule.id}:{item}")
-    return [";".join(f) or None for f in found]
+            for r in np.flatnonzero(hits[:, j]).tolist():
+                fired[r].append(FlagHit("item_rule", rule.id, None, item))
+    cells: dict[str, list[str | None]] = {}
+    for sid, scale in q.scales.items():
+        made: dict[tuple[FlagHit, ...], str | None] = {(): None}
+        column = cells[sid] = []
+        for row in map(tuple, fired):
+            if row not in made:
+                made[row] = flags_cell(sid, scale.items, row) or None
+            column.append(made[row])
+    return cells
