@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from alliance_cli.clinic.history import score_series
 from alliance_cli.clinic.store import Administration, Selection, Store
 from alliance_cli.clinic.store.norms import DEFAULT_MIN_N, MIN_N_FLOOR, LocalNorm, save, stored
@@ -72,7 +74,8 @@ def build(
     norms: list[LocalNorm] = []
     problems: list[Problem] = []
     for respondent, admins in groups.items():
-        sessions = score_series(q, admins)
+        answers = np.array([a.values(q.item_ids()) for a in admins], dtype=np.float64)
+        sessions = score_series(q, admins, answers)
         for scale_id in chosen:
             used = [(s, x) for s in sessions if (x := s.score(scale_id)) is not None]
             who = "" if respondent == q.respondent.value else f" ({respondent})"
@@ -158,7 +161,6 @@ def _reliability(
         return published.reliability, (
             f"{published.source.rstrip('. ')} ({published.population.rstrip('. ')})"
         )
-    import numpy as np
 
     from alliance_cli.research import psychometrics as pm
 

@@ -72,7 +72,7 @@ def client_overview(
     as WAI-SR with WAI-SR-T), rescored, with alerts and comparisons. Administrations whose
     definition is gone are left out and listed in ``skipped``."""
     skipped: list[str] = []
-    all_series = client_series(store.history(client), find, skipped)
+    all_series = client_series(store, store.history(client, answers=False), find, skipped)
     if questionnaire is not None:
         partner = find(questionnaire).compare_with
         all_series = [

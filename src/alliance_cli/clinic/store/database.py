@@ -143,15 +143,22 @@ class Store(Connection, ClientCodes):
         return rows[0]
 
     def history(
-        self, code: str, questionnaire_id: str | None = None, *, include_void: bool = False
+        self,
+        code: str,
+        questionnaire_id: str | None = None,
+        *,
+        include_void: bool = False,
+        answers: bool = True,
     ) -> list[Administration]:
-        """A client's administrations, oldest session first (drafts never count)."""
+        """A client's administrations, oldest session first (drafts never count); without
+        their answers when ``answers`` is False (scored in bulk: :mod:`.bulk`)."""
         return self.select_administrations(
             Selection(
                 ("final", "void") if include_void else FINAL,
                 client_ids=[self.client_id(code, create=False)],
                 questionnaire_id=questionnaire_id,
-            )
+            ),
+            answers=answers,
         )
 
     def clients(self) -> list[ClientSummary]:
@@ -336,6 +343,9 @@ class Store(Connection, ClientCodes):
             (now(), actor, action, client_id, admin_id, reason),
         )
 
-    def select_administrations(self, selection: Selection) -> list[Administration]:
-        """The administrations ``selection`` names with their answers, by session then id."""
-        return select.read(self.db, selection)
+    def select_administrations(
+        self, selection: Selection, *, answers: bool = True
+    ) -> list[Administration]:
+        """The administrations ``selection`` names, by session then id, with their answers
+        unless ``answers`` is False."""
+        return select.read(self.db, selection, answers=answers)
