@@ -1,7 +1,7 @@
 """Export recorded histories as CSV for supervision or a study, with a codebook.
 
-Two shapes, both rescored from the stored answers by the current definitions
-(:func:`alliance_cli.clinic.history.client_series`); voided administrations are left out:
+Two shapes, both rescored from the stored answers by the current definitions, one matrix
+per questionnaire and part (:mod:`.exportrows`); voided administrations are left out:
 
 * **long** — one row per administration × scale: the administration's metadata, then the
   scale's score, sum, mean, item counts, prorated/withheld and flags.
@@ -31,12 +31,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import numpy as np
-
-from alliance_cli import scoring
 from alliance_cli.clinic.exportbook import build_codebook, meta_columns
+from alliance_cli.clinic.exportrows import Scored, long_cells, meta_cells, wide_cells
 from alliance_cli.clinic.store import Administration, Store, bulk
 from alliance_cli.codebook import long_columns, wide_columns
 from alliance_cli.errors import Problem, UsageError, UserError
@@ -50,13 +48,7 @@ from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import Cell, write_column_parts, write_csv
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
-from alliance_cli.result import (
-    FlagHit,
-    flags_cell,
-    key_warning,
-    score_number,
-    withheld_reason_text,
-)
+from alliance_cli.result import key_warning
 
 # The store's alphabet for codes read aloud (no 0/O, 1/I/L).
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -223,7 +215,7 @@ def build_export(
             for a in stored:
                 if exported(a.questionnaire_id):
                     groups.setdefault(cached(a.questionnaire_id).id, []).append(a)
-            scored = {qid: _Scored.of(store, by_id[qid], group) for qid, group in groups.items()}
+            scored = {qid: Scored.of(store, by_id[qid], group) for qid, group in groups.items()}
             # One line per row of the file: (exported code, questionnaire, row in its
             # matrix, administration, scale), in the file's order.
             records = sorted(
@@ -236,11 +228,11 @@ def build_export(
                 for key, r, a in records
                 for sid in (by_id[key[1]].scales if shape is Shape.long else (None,))
             ]
-            cells = _meta_cells(lines, by_id, first, deidentify)
+            cells = meta_cells(lines, by_id, first, deidentify)
             if shape is Shape.long:
-                cells |= _long_cells(lines, scored, [c.name for c in data])
+                cells |= long_cells(lines, scored, [c.name for c in data])
             else:
-                cells |= _wide_cells(lines, scored, [c.name for c in data])
+                cells |= wide_cells(lines, scored, [c.name for c in data])
             yield [cells[c.name] for c in columns]
 
     key = [
@@ -339,10 +331,6 @@ def write_export(
 # -- rows --------------------------------------------------------------------------------
 
 
-def _day(administered_at: str) -> date:
-    return date.fromisoformat(administered_at[:10])
-
-
 def _study_ids(codes: Sequence[str]) -> dict[str, str]:
     """A random study id per client code, unique within the export. Random, not derived
     from the code, so nothing in the export can be hashed back to a code."""
@@ -359,153 +347,3 @@ def _study_ids(codes: Sequence[str]) -> dict[str, str]:
 
 def _mint_study_id() -> str:
     return "S-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
-
-
-_Line = tuple[str, str, int, Administration, str | None]
-
-
-def _meta_cells(
-    lines: list[_Line],
-    by_id: dict[str, Questionnaire],
-    first: dict[str, date],
-    deidentify: bool,
-) -> dict[str, list[Cell]]:
-    """The metadata columns: who, when, which questionnaire and definition."""
-    admins = [line[3] for line in lines]
-    current = {qid: q.content_hash() for qid, q in by_id.items()}
-    cells: dict[str, list[Cell]] = {"client": [line[0] for line in lines]}
-    if deidentify:
-        cells["day"] = [(_day(a.administered_at) - first[a.client]).days for a in admins]
-    else:
-        cells["administration"] = [a.id for a in admins]
-        cells["date"] = [a.administered_at for a in admins]
-    cells |= {
-        "session": [a.session for a in admins],
-        "respondent": [a.respondent for a in admins],
-        "clinician": [a.clinician for a in admins],
-        "modality": [a.modality for a in admins],
-        "questionnaire": [line[1] for line in lines],
-        "recorded_version": [a.questionnaire_version for a in admins],
-        "current_version": [by_id[line[1]].version for line in lines],
-        "definition_changed": [a.content_hash != current[q] for (_, q, _, a, _) in lines],
-    }
-    if not deidentify:
-        cells["note"] = [a.note for a in admins]
-    return cells
-
-
-def _long_cells(
-    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
-) -> dict[str, list[Cell]]:
-    """A row per administration × scale: the scale's score, its counts and flags (``names``:
-    the long shape's columns)."""
-    scales = [(scored[q].q.scales[s], scored[q].scales[s], r) for (_, q, r, _, s) in lines if s]
-    cells: dict[str, list[Cell]] = {
-        "scale": [line[4] for line in lines],
-        "method": [scale.method.value for scale, _, _ in scales],
-        "items": [len(scale.items) for scale, _, _ in scales],
-    }
-    for name in names:
-        if name not in cells:
-            cells[name] = [values[name][r] for _, values, r in scales]
-    return cells
-
-
-def _wide_cells(
-    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
-) -> dict[str, list[Cell]]:
-    """A row per administration: its questionnaire's item and scale columns (the other
-    questionnaires' columns empty)."""
-    rows = [scored[q].wide_cells(r) for (_, q, r, _, _) in lines]
-    return {name: [row.get(name) for row in rows] for name in names}
-
-
-def _numbers(values: Any) -> list[float | None]:
-    """An engine column as the score document gives it (:func:`score_number`)."""
-    return [score_number(v) for v in values.tolist()]
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """One questionnaire's administrations scored as one matrix, and each row's cells."""
-
-    q: Questionnaire
-    x: Any
-    scores: scoring.Scores
-    scales: dict[str, dict[str, list[Any]]]
-
-    @classmethod
-    def of(cls, store: Store, q: Questionnaire, group: list[Administration]) -> _Scored:
-        x = bulk.answer_matrix(store, group, q.item_ids())
-        scores = scoring.score_matrix(q, x)
-        scales: dict[str, dict[str, list[Any]]] = {}
-        flags = _flags(q, scores)
-        for sid, scale in q.scales.items():
-            s = scores.scales[sid]
-            withheld = (s.withheld != scoring.WITHHELD_NONE).tolist()
-            labels = [b.label for b in scale.bands]
-            scales[sid] = {
-                "score": _numbers(s.score),
-                "sum": _numbers(s.sum),
-                "mean": _numbers(s.mean),
-                "answered": s.answered.tolist(),
-                "missing": s.missing.tolist(),
-                "not_applicable": s.not_applicable.tolist(),
-                "prorated": s.prorated.tolist(),
-                "withheld": withheld,
-                "withheld_reason": [
-                    withheld_reason_text(q, sid, s, r) if w else None
-                    for r, w in enumerate(withheld)
-                ],
-                "band": [labels[b] if b >= 0 else None for b in s.band.tolist()],
-                "flags": flags[sid],
-            }
-        return cls(q, x, scores, scales)
-
-    def wide_cells(self, r: int) -> dict[str, Cell]:
-        qid = self.q.id
-        row: dict[str, Cell] = {}
-        states = self.scores.states[r]
-        for j, item in enumerate(self.q.item_ids()):
-            row[f"{qid}.item.{item}"] = score_number(self.x[r, j])
-        not_applicable = [
-            item for j, item in enumerate(self.q.item_ids()) if states[j] == scoring.NOT_APPLICABLE
-        ]
-        row[f"{qid}.not_applicable"] = ";".join(not_applicable) or None
-        for sid, cells in self.scales.items():
-            row[f"{qid}.{sid}"] = cells["score"][r]
-            row[f"{qid}.{sid}.status"] = (
-                "withheld"
-                if cells["withheld"][r]
-                else "prorated"
-                if cells["prorated"][r]
-                else "complete"
-            )
-        return row
-
-
-def _flags(q: Questionnaire, scores: scoring.Scores) -> dict[str, list[str | None]]:
-    """Per scale, per row, its ``flags`` cell (:func:`~alliance_cli.result.flags_cell`) from
-    the flags the engine fired: band flags in scale and band order, then item-rule hits in
-    rule and item order, as the score document lists them."""
-    rows = len(scores.states)
-    fired: list[list[FlagHit]] = [[] for _ in range(rows)]
-    for sid, scale in q.scales.items():
-        for b, band in enumerate(scale.bands):
-            if band.flag:
-                for r in np.flatnonzero(scores.scales[sid].band_hits[:, b]).tolist():
-                    fired[r].append(FlagHit("band", band.id, sid, None))
-    for rule in q.item_rules:
-        hits = scores.item_rule_hits[rule.id]
-        for j, item in enumerate(q.item_ids()):
-            for r in np.flatnonzero(hits[:, j]).tolist():
-                fired[r].append(FlagHit("item_rule", rule.id, None, item))
-    cells: dict[str, list[str | None]] = {}
-    for sid, scale in q.scales.items():
-        made: dict[tuple[FlagHit, ...], str | None] = {(): None}
-        column = cells[sid] = []
-        for row in map(tuple, fired):
-            if row not in made:
-                made[row] = flags_cell(sid, scale.items, row) or None
-            column.append(made[row])
-    return cells
