@@ -581,3 +581,22 @@ def test_the_flags_cell_is_that_of_score_format_csv(
         "possible-problem;item-below-9:1;item-below-9:2;item-below-9:3;item-below-9:4",
         "",
     ]
+
+
+def test_a_record_saved_during_an_export_is_in_neither_its_rows_nor_its_count(
+    recorded: Store, catalog: Catalog, tmp_path: Path, _env: Path
+) -> None:
+    """The rows are read part by part after they were counted: the export reads one state
+    of the database, so another process's record made meanwhile cannot make the file
+    disagree with its row count (codebook, summary)."""
+    out = tmp_path / "out.csv"
+    with recorded.snapshot():
+        found = build_export(recorded, catalog.get)
+        with Store(_env) as other:  # another process, recording while the export runs
+            save(other, catalog.get("tiny"), "5,5,5,5", "C-2", "2026-05-01")
+        written = write_export(found, out)
+    rows = read_rows(out)
+    assert written.rows == found.rows == len(rows) == 6
+    assert "2026-05-01" not in {r["date"] for r in rows}
+    again = build_export(recorded, catalog.get)  # a new export sees it
+    assert again.rows == 8
