@@ -8,9 +8,9 @@ single response is simply a one-row matrix.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -114,12 +114,6 @@ class ScoreReport(_Doc):
         scale's band flags and the item-rule flags of its items (``rule:item``)."""
         rows = []
         for s in self.scales:
-            flags = [f.id for f in self.flags if f.kind == "band" and f.scale == s.id]
-            flags += [
-                f"{f.id}:{f.item}"
-                for f in self.flags
-                if f.kind == "item_rule" and f.item in s.item_ids
-            ]
             rows.append(
                 [
                     self.questionnaire.id,
@@ -139,13 +133,33 @@ class ScoreReport(_Doc):
                     s.withheld,
                     s.withheld_reason,
                     s.band,
-                    ";".join(flags),
+                    flags_cell(s.id, s.item_ids, self.flags),
                     s.z,
                     s.t,
                     s.pomp,
                 ]
             )
         return rows
+
+
+class FlagHit(NamedTuple):
+    """Which flag fired, without its texts: what the ``flags`` cell is made of (a
+    :class:`Flag` has the same fields)."""
+
+    kind: str
+    id: str
+    scale: str | None
+    item: str | None
+
+
+def flags_cell(scale_id: str, items: Collection[str], fired: Iterable[Flag | FlagHit]) -> str:
+    """A scale's ``flags`` cell (``score --format csv``, ``export``): of the flags ``fired``
+    for an administration (in the document's order), the scale's band flags, then the
+    item-rule hits on its ``items`` as ``rule:item``, separated by ';' ('' for none)."""
+    fired = list(fired)
+    names = [f.id for f in fired if f.kind == "band" and f.scale == scale_id]
+    names += [f"{f.id}:{f.item}" for f in fired if f.kind == "item_rule" and f.item in items]
+    return ";".join(names)
 
 
 CSV_COLUMNS = (

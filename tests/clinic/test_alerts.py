@@ -47,7 +47,7 @@ def alerts_for(
             record(
                 store, q, score(q, text), client="C-1", session=sessions[n] if sessions else None
             )
-        [series] = client_series(store.history("C-1"), lambda qid: q)
+        [series] = client_series(store, store.history("C-1"), lambda qid: q)
     return series_alerts(series)
 
 
@@ -131,7 +131,7 @@ def test_reliable_change_with_the_practices_norm_names_it(tmp_path: Path) -> Non
     with Store(tmp_path / "h.sqlite3") as store:
         for text in (W45, W417, W442, W308):
             record(store, q, score(q, text), client="C-1")
-        [series] = client_series(store.history("C-1"), lambda qid: q)
+        [series] = client_series(store, store.history("C-1"), lambda qid: q)
     found = series_alerts(series, local=[local_norm(q, 9.9, "2026-01-01"), local_norm(q)])
     [rc] = [a for a in found if a.rule == "reliable_change"]
     # The newest norm: S_diff = √2 × 0.61 × √(1 − .92) = 0.244; RCI = (37/12 − 4.5) / 0.244
@@ -180,7 +180,7 @@ def test_a_published_norm_sd_takes_precedence(tmp_path: Path) -> None:
     with Store(tmp_path / "h.sqlite3") as store:
         for text in ("5,5,5,5,5,5,4,4,4,4,4,4", "3,3,3,3,3,3,3,3,3,4,4,4"):  # 4.5, 3.25
             record(store, q, score(q, text), client="C-1")
-        [series] = client_series(store.history("C-1"), lambda qid: q)
+        [series] = client_series(store, store.history("C-1"), lambda qid: q)
     found = series_alerts(series, local=[local_norm(q)])
     [rc] = [a for a in found if a.rule == "reliable_change"]
     # S_diff = √2 × 0.5 × √0.08 = 0.2; RCI = (3.25 − 4.5) / 0.2 = −6.25
@@ -541,7 +541,7 @@ def test_reliable_change_says_when_sd_and_reliability_come_from_different_sample
     with Store(tmp_path / "h.sqlite3") as store:
         for text in ("5,5,5,5,5,5,4,4,4,4,4,4", "3,3,3,3,3,3,3,3,3,4,4,4"):  # 4.5, 3.25
             record(store, q, score(q, text), client="C-1")
-        [series] = client_series(store.history("C-1"), lambda qid: q)
+        [series] = client_series(store, store.history("C-1"), lambda qid: q)
     [rc] = [a for a in series_alerts(series) if a.rule == "reliable_change"]
     assert (rc.numbers["sd"], rc.numbers["reliability"]) == (0.5, 0.92)
     assert (

@@ -304,7 +304,7 @@ def test_failing_export_writer_leaves_no_partial_file(
         stream.write("client,")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_module, "write_columns", broken)
+    monkeypatch.setattr(export_module, "write_column_parts", broken)
     with pytest.raises(InputFileError) as caught:
         write_export(found, out)
     assert caught.value.exit_code == 6
@@ -526,3 +526,81 @@ def test_administrations_of_a_removed_definition_are_left_out_and_said(
         'WARNING: 3 tiny administrations (client) left out: no questionnaire "tiny" (known: '
         "care, haq-ii, ors, srs, wai, wai-s, wai-sr, wai-sr-t)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("shape", "deidentify"), [(Shape.long, False), (Shape.wide, False), (Shape.wide, True)]
+)
+def test_an_export_written_in_parts_is_the_export_written_whole(
+    recorded: Store,
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    shape: Shape,
+    deidentify: bool,
+) -> None:
+    """Parts of one client each (the smallest) give the bytes of one part for all: three
+    questionnaires, clients whose codes sort apart from their order of entry (and from
+    their study ids), blank details in some parts only, a "does not apply" answer, flags, a
+    voided record."""
+    save(recorded, catalog.get("srs"), "9,8.5,7,8", "C-2", "2026-04-02", note="=x")
+    save(recorded, catalog.get("neg"), "-3,-2", "A-9", "2026-05-01", clinician="Q")
+    save(recorded, catalog.get("tiny"), "1,5,,3", "B-3", "2026-06-01")
+    save(recorded, catalog.get("srs"), "1,1,1,1", "B-3", "2026-06-01", modality="video")
+
+    def written(part: int) -> bytes:
+        monkeypatch.setattr(export_module, "PART_ADMINISTRATIONS", part)
+        # Study ids minted in the codes' order sort against it: S-Z…, S-Y…, …
+        minted = iter(f"S-{c}22222" for c in "ZYXWV")
+        monkeypatch.setattr(export_module, "_mint_study_id", lambda: next(minted))
+        out = tmp_path / f"{part}.csv"
+        found = build_export(recorded, catalog.get, shape=shape, deidentify=deidentify)
+        write_export(found, out)
+        assert out.read_bytes().count(b"\r\n") == 1 + found.rows
+        return out.read_bytes()
+
+    whole = written(10_000)
+    assert written(1) == whole
+    assert whole.splitlines()[1].startswith(b"S-W22222," if deidentify else b"A-9,")
+
+
+def test_the_flags_cell_is_that_of_score_format_csv(
+    store: Store, catalog: Catalog, tmp_path: Path
+) -> None:
+    """SRS: a band flag (total below 36) and an item rule (an item below 9) on its items,
+    alone, together and neither: each exported flags cell is the one `score --format csv`
+    writes for the same answers."""
+    srs = catalog.get("srs")
+    given = ["9,9,9,9", "9,9,9.5,8.5", "5,5,5,5", "9.5,9.5,9.5,9.5"]
+    for n, answers in enumerate(given):
+        save(store, srs, answers, "C-F", f"2026-01-0{n + 1}")
+    out = tmp_path / "flags.csv"
+    write_export(build_export(store, catalog.get, client="C-F"), out)
+    exported = [r["flags"] for r in read_rows(out)]
+    expected = [score(srs, a).csv_rows()[0][17] for a in given]
+    assert exported == expected
+    assert expected == [
+        "",
+        "item-below-9:4",
+        "possible-problem;item-below-9:1;item-below-9:2;item-below-9:3;item-below-9:4",
+        "",
+    ]
+
+
+def test_a_record_saved_during_an_export_is_in_neither_its_rows_nor_its_count(
+    recorded: Store, catalog: Catalog, tmp_path: Path, _env: Path
+) -> None:
+    """The rows are read part by part after they were counted: the export reads one state
+    of the database, so another process's record made meanwhile cannot make the file
+    disagree with its row count (codebook, summary)."""
+    out = tmp_path / "out.csv"
+    with recorded.snapshot():
+        found = build_export(recorded, catalog.get)
+        with Store(_env) as other:  # another process, recording while the export runs
+            save(other, catalog.get("tiny"), "5,5,5,5", "C-2", "2026-05-01")
+        written = write_export(found, out)
+    rows = read_rows(out)
+    assert written.rows == found.rows == len(rows) == 6
+    assert "2026-05-01" not in {r["date"] for r in rows}
+    again = build_export(recorded, catalog.get)  # a new export sees it
+    assert again.rows == 8

@@ -27,20 +27,20 @@ def test_a_corrected_definition_rescores_the_past_and_says_so(tmp_path: Path) ->
         new_path = tmp_path / "new.yaml"
         new_path.write_text(TINY_YAML.replace("reverse: [b]", "reverse: []"), "utf-8")
         new = load_definition(new_path)
-        [series] = client_series(store.history("C-1"), lambda qid: new)
+        [series] = client_series(store, store.history("C-1"), lambda qid: new)
     # warmth = a + b: session 1 = 5 + 1 = 6, session 2 = 2 + 4 = 6 (reversed it was 10 and 4)
     assert series.scores("warmth") == [6.0, 6.0]
     assert series.changes("warmth") == [None, 0.0]
     assert [s.definition_changed for s in series.sessions] == [True, True]
-    [unchanged] = client_series(store_history(tmp_path, old), lambda qid: old)
+    [unchanged] = store_series(tmp_path, old)
     assert [s.definition_changed for s in unchanged.sessions] == [False, False]
     assert unchanged.scores("warmth") == [10.0, 4.0]  # 5 + (6 − 1); 2 + (6 − 4)
     assert unchanged.changes("warmth") == [None, -6.0]
 
 
-def store_history(tmp_path: Path, q):  # type: ignore[no-untyped-def]
+def store_series(tmp_path: Path, q):  # type: ignore[no-untyped-def]
     with Store(tmp_path / "h.sqlite3") as store:
-        return store.history("C-1")
+        return client_series(store, store.history("C-1"), lambda qid: q)
 
 
 def test_changes_skip_withheld_sessions(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def test_changes_skip_withheld_sessions(tmp_path: Path, tiny) -> None:  # type: 
         store.new_client("C-1")
         for answers in ("4,2,3,3", "4,,3,3", "2,2,3,3"):  # warmth withheld in the second
             record(store, tiny, score(tiny, answers), client="C-1")
-        [series] = client_series(store.history("C-1"), lambda qid: tiny)
+        [series] = client_series(store, store.history("C-1"), lambda qid: tiny)
     assert series.scores("warmth") == [8.0, None, 6.0]  # 4 + (6 − 2); –; 2 + 4
     assert series.changes("warmth") == [None, None, -2.0]
 

@@ -279,3 +279,15 @@ def test_divergence_direction_on_a_higher_is_worse_pair() -> None:
     )
     # Higher is worse: the client rates it worse — a rupture the therapist may not see.
     assert kinds["worse"] == ("concern", " possible rupture the therapist did not see")
+
+
+def test_the_questionnaire_may_be_named_by_an_alias(store: Store) -> None:
+    """`history -q` and `report -q` pass the name as typed: the overview resolves it (the
+    commands no longer do), so an alias picks the same series and partner as the id."""
+    save(store, "wai-sr", "5,5,5,5,5,5,4,4,4,4,4,4", 1)
+    save(store, "wai-sr-t", "5,5,5,4,4,4,4,4,4,4,4,4", 1)
+    save(store, "srs", "9,9,9,9", 1)
+    by_id = client_overview(store, "C-1", Catalog().get, "wai-sr")
+    by_alias = client_overview(store, "C-1", Catalog().get, "WAISR-Client")
+    assert [w.series.questionnaire.id for w in by_alias.watched] == ["wai-sr", "wai-sr-t"]
+    assert by_alias.to_dict() == by_id.to_dict()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alliance_cli.clinic import store as store_module
 from alliance_cli.clinic.store import Answer, NewAdministration, Store, check_code, mint_code
+from alliance_cli.clinic.store import connection as store_module
 from alliance_cli.clinic.store.migrations import LATEST, MIGRATIONS
 from alliance_cli.errors import StoreError, UsageError
 
@@ -300,3 +300,36 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot create the history database"):
         Store(blocker / "sub" / "db.sqlite3")
     assert os.path.exists(blocker)
+
+
+def test_a_selection_names_administrations_by_every_condition_given() -> None:
+    """Selectors combine (status, clients, code, questionnaire, respondent, ids), and a list
+    of ids longer than SQLite's 999 parameters is one parameter: 1,200 administrations read
+    with their answers and, in bulk, as one matrix."""
+    import math
+
+    from alliance_cli.clinic.store import Selection, select
+
+    with opened(":memory:", "C-1", "C-2") as store:
+        a = store.save(new("C-1"))
+        b = store.save(new("C-1", respondent="therapist"))
+        c = store.save(new("C-2", questionnaire_id="srs"))
+        store.void(c.id, "wrong client")
+        d = store.save(new("C-2"))
+
+        def ids(**given: object) -> list[int]:
+            return [x.id for x in store.select_administrations(Selection(**given))]  # type: ignore[arg-type]
+
+        assert ids() == [a.id, b.id, d.id]  # final ones (all session 1: by id)
+        assert ids(statuses=("void",)) == [c.id]
+        assert ids(code="C-1", respondent="therapist") == [b.id]
+        assert ids(client_ids=[store.client_id("C-2", create=False)]) == [d.id]
+        assert ids(statuses=("final", "void"), questionnaire_id="srs") == [c.id]
+        assert ids(ids=[a.id, c.id]) == [a.id]
+        assert ids(ids=[]) == []
+        many = [store.save(new("C-1", session=n)).id for n in range(3, 1203)]
+        read = store.select_administrations(Selection(ids=many))
+        assert [x.id for x in read] == many and all(x.answers == ANSWERS for x in read)
+        x = select.answer_matrix(store.db, read[::-1], ["d", "a", "b", "gone"])
+        assert x.shape == (1200, 4) and (x[:, :2] == [2.0, 5.0]).all()
+        assert all(math.isnan(v) for v in x[:, 2:].ravel())

@@ -97,8 +97,7 @@ def history(
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
-        qid = catalog.get(questionnaire).id if questionnaire else None
-        overview = client_overview(store, client, catalog.get, qid)
+        overview = client_overview(store, client, catalog.get, questionnaire)
         if as_json:
             print_json(overview.to_dict())
             return
@@ -213,16 +212,12 @@ def report(
     """
     from datetime import datetime
 
-    from alliance_cli.clinic.overview import client_overview
-    from alliance_cli.clinic.report import render_html
+    from alliance_cli.clinic.report import client_report
     from alliance_cli.io.atomic import atomic_write
 
     catalog = catalog_for(definitions)
     with reporting(catalog), open_store(db) as store:
-        qid = catalog.get(questionnaire).id if questionnaire else None
-        html = render_html(
-            client_overview(store, client, catalog.get, qid),
-            datetime.now().strftime("%Y-%m-%d %H:%M"),
-        )
+        generated = datetime.now().strftime("%Y-%m-%d %H:%M")
+        html = client_report(store, client, catalog.get, questionnaire, generated=generated)
         atomic_write(output, lambda stream: stream.write(html))
         typer.echo(f"wrote {output}", err=True)

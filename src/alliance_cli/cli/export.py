@@ -92,8 +92,9 @@ def export(
       alliance export --all --shape wide --deidentify \\
         --key-file key.csv -o study.csv
     """
-    from alliance_cli.clinic.export import build_export, write_export
+    from alliance_cli.clinic.export import export_history
     from alliance_cli.io.outputs import fifos_closed
+    from alliance_cli.ui.terminal import stdout_bytes
 
     if (client is None) == (not all_clients):
         usage("give either --client CODE or --all")
@@ -101,26 +102,21 @@ def export(
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
-    from alliance_cli.ui.terminal import stdout_bytes
-
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
-        found = build_export(
+        written = export_history(
             store,
             catalog.get,
+            stdout_bytes() if out_path is None else out_path,
             client=client,
             questionnaire=questionnaire,
             shape=shape,
             deidentify=deidentify,
-        )
-        written = write_export(
-            found,
-            stdout_bytes() if str(output) == "-" else output,
             codebook=codebook,
             key_file=key_file,
             escape_formulas=not no_escape,
         )
         from alliance_cli.ui import render
 
-        for warning in found.warnings:
+        for warning in written.warnings:
             render.warning(warning)
         typer.echo(written.summary(), err=True)

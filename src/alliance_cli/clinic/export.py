@@ -1,7 +1,7 @@
 """Export recorded histories as CSV for supervision or a study, with a codebook.
 
-Two shapes, both rescored from the stored answers by the current definitions
-(:func:`alliance_cli.clinic.history.client_series`); voided administrations are left out:
+Two shapes, both rescored from the stored answers by the current definitions, one matrix
+per questionnaire and part (:mod:`.exportrows`); voided administrations are left out:
 
 * **long** — one row per administration × scale: the administration's metadata, then the
   scale's score, sum, mean, item counts, prorated/withheld and flags.
@@ -27,26 +27,24 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import numpy as np
-
-from alliance_cli import scoring
 from alliance_cli.clinic.exportbook import build_codebook, meta_columns
+from alliance_cli.clinic.exportrows import Scored, long_cells, meta_cells, wide_cells
 from alliance_cli.clinic.store import Administration, Store, bulk
 from alliance_cli.codebook import long_columns, wide_columns
 from alliance_cli.errors import Problem, UsageError, UserError
 from alliance_cli.io.atomic import atomic_write
 from alliance_cli.io.columns import Column
-from alliance_cli.io.csvout import Cell, write_columns, write_csv
+from alliance_cli.io.csvout import Cell, write_column_parts, write_csv
 from alliance_cli.io.targets import check_distinct, codebook_path
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
-from alliance_cli.result import key_warning, score_number, withheld_reason_text
+from alliance_cli.result import key_warning
 
 # The store's alphabet for codes read aloud (no 0/O, 1/I/L).
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -60,14 +58,26 @@ class KeyEntry:
     first_date: str
 
 
+PART_ADMINISTRATIONS = 1_000
+"""About how many administrations an export reads, scores and writes at a time (whole
+clients, so a part may hold more): memory stays that of a small export however large the
+history."""
+
+Part = list[list[Cell]]
+"""Rows of the table, one list per column, in the order of :attr:`Export.columns`."""
+
+
 @dataclass(frozen=True)
 class Export:
-    """The table to write (column by column), and what the codebook needs to describe it."""
+    """The table to write, and what the codebook needs to describe it. Its rows are read
+    from the store part by part while they are written (:attr:`parts`): write it while the
+    store is open."""
 
     shape: Shape
     columns: list[Column]
-    cells: list[list[Cell]]
-    """One list per column, in the order of :attr:`columns`."""
+    rows: int
+    parts: Callable[[], Iterator[Part]]
+    """The rows, a part of whole clients at a time, in the file's order."""
     questionnaires: list[Questionnaire]
     recorded_under: dict[str, dict[tuple[str, str], int]]
     """Per questionnaire: (version, content hash) recorded under → administrations."""
@@ -79,10 +89,6 @@ class Export:
     def header(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    @property
-    def rows(self) -> int:
-        return len(self.cells[0]) if self.cells else 0
-
 
 @dataclass(frozen=True)
 class Written:
@@ -91,6 +97,8 @@ class Written:
     """None when written to a stream (stdout)."""
     codebook: Path | None
     key_file: Path | None
+    warnings: list[str] = field(default_factory=list)
+    """The export's warnings (an unverified key, administrations left out)."""
 
     def summary(self) -> str:
         """``wrote 12 rows to out.csv (codebook: out.csv.codebook.json; key: key.csv)``."""
@@ -98,6 +106,35 @@ class Written:
         extras += [f"key: {self.key_file}"] if self.key_file else []
         return f"wrote {self.rows} row{'s' * (self.rows != 1)} to {self.output or 'stdout'}" + (
             f" ({'; '.join(extras)})" if extras else ""
+        )
+
+
+def export_history(
+    store: Store,
+    find: Callable[[str], Questionnaire],
+    output: Path | IO[bytes],
+    *,
+    client: str | None = None,
+    questionnaire: str | None = None,
+    shape: Shape = Shape.long,
+    deidentify: bool = False,
+    codebook: Path | None = None,
+    key_file: Path | None = None,
+    escape_formulas: bool = True,
+) -> Written:
+    """:func:`build_export` then :func:`write_export`, reading one state of the database
+    (what another process records meanwhile is in neither the rows nor their count)."""
+    with store.snapshot():
+        found = build_export(
+            store,
+            find,
+            client=client,
+            questionnaire=questionnaire,
+            shape=shape,
+            deidentify=deidentify,
+        )
+        return write_export(
+            found, output, codebook=codebook, key_file=key_file, escape_formulas=escape_formulas
         )
 
 
@@ -112,8 +149,9 @@ def build_export(
 ) -> Export:
     """Rows for one client (``client``) or every client (``None``), optionally one
     questionnaire. ``find`` maps a questionnaire id to its current definition
-    (``Catalog.get``). The administrations are read in one query and scored as one matrix
-    per questionnaire (:mod:`alliance_cli.clinic.store.bulk`)."""
+    (``Catalog.get``). The administrations are counted in one query here; their rows are
+    read, scored as one matrix per questionnaire and written part by part (whole clients,
+    about :data:`PART_ADMINISTRATIONS` at a time; :mod:`alliance_cli.clinic.store.bulk`)."""
     definitions: dict[str, Questionnaire] = {}
 
     def cached(qid: str) -> Questionnaire:
@@ -122,30 +160,30 @@ def build_export(
         return definitions[qid]
 
     wanted = cached(questionnaire).id if questionnaire is not None else None
-    stored = bulk.final_administrations(store, client)
+    selection = bulk.final(store, client)
+    tallies = bulk.tallies(store, selection)
     first: dict[str, date] = {}
-    for a in stored:  # day 0: the first administration of any questionnaire
-        day = _day(a.administered_at)
-        first[a.client] = min(first.get(a.client, day), day)
+    for t in tallies:  # day 0: the first administration of any questionnaire
+        day = date.fromisoformat(t.first_day)
+        first[t.client] = min(first.get(t.client, day), day)
     unknown: dict[str, str] = {}  # a stored id without a readable definition: why
-    for qid in sorted({a.questionnaire_id for a in stored}):
+    for qid in sorted({t.questionnaire_id for t in tallies}):
         if wanted is None or qid == wanted:
             try:
                 cached(qid)
             except UserError as exc:  # one removed definition must not hide the rest
                 unknown[qid] = exc.problems[0].message
-    groups: dict[str, list[Administration]] = {}
+
+    def exported(qid: str) -> bool:
+        return (wanted is None or qid == wanted) and qid not in unknown
+
     skipped: dict[tuple[str, str], int] = {}
-    for a in stored:
-        if wanted is not None and a.questionnaire_id != wanted:
-            continue
-        if a.questionnaire_id in unknown:
-            at = (a.questionnaire_id, a.respondent)
-            skipped[at] = skipped.get(at, 0) + 1
-            continue
-        groups.setdefault(cached(a.questionnaire_id).id, []).append(a)
-    clients = sorted({a.client for group in groups.values() for a in group})
-    study_ids = _study_ids(clients) if deidentify else {}
+    for t in tallies:
+        if (wanted is None or t.questionnaire_id == wanted) and t.questionnaire_id in unknown:
+            at = (t.questionnaire_id, t.respondent)
+            skipped[at] = skipped.get(at, 0) + t.administrations
+    kept = [t for t in tallies if exported(t.questionnaire_id)]
+    study_ids = _study_ids(sorted({t.client for t in kept})) if deidentify else {}
     questionnaires = (
         [cached(wanted)]
         if wanted
@@ -156,27 +194,43 @@ def build_export(
     data = long_columns(questionnaires) if shape is Shape.long else wide_columns(questionnaires)
     columns = meta_columns(questionnaires, deidentify) + data
     recorded: dict[str, dict[tuple[str, str], int]] = {q.id: {} for q in questionnaires}
-    records = sorted(
-        ((study_ids.get(a.client, a.client), qid, a.respondent, a.session, a.id), r, a)
-        for qid, group in groups.items()
-        for r, a in enumerate(group)
-    )
-    for _, _, a in records:
-        versions = recorded[cached(a.questionnaire_id).id]
-        at = (a.questionnaire_version, a.content_hash)
-        versions[at] = versions.get(at, 0) + 1
-    scored = {qid: _Scored.of(store, by_id[qid], group, client) for qid, group in groups.items()}
-    # One line per row of the file: (exported code, questionnaire, row in its matrix, scale).
-    lines = [
-        (key[0], key[1], r, a, sid)
-        for key, r, a in records
-        for sid in (by_id[key[1]].scales if shape is Shape.long else (None,))
-    ]
-    cells = _meta_cells(lines, by_id, first, deidentify)
-    if shape is Shape.long:
-        cells |= _long_cells(lines, scored, [c.name for c in data])
-    else:
-        cells |= _wide_cells(lines, scored, [c.name for c in data])
+    per_client: dict[tuple[str, int], int] = {}  # (exported code, client row id) → admins
+    rows = 0
+    for t in sorted(kept, key=lambda t: (t.questionnaire_version, t.content_hash)):
+        q = cached(t.questionnaire_id)
+        at = (t.questionnaire_version, t.content_hash)
+        recorded[q.id][at] = recorded[q.id].get(at, 0) + t.administrations
+        who = (study_ids.get(t.client, t.client), t.client_id)
+        per_client[who] = per_client.get(who, 0) + t.administrations
+        rows += t.administrations * (len(q.scales) if shape is Shape.long else 1)
+
+    def parts() -> Iterator[Part]:
+        for client_ids in _parts(sorted(per_client.items())):
+            stored = bulk.administrations(store, replace(selection, client_ids=client_ids))
+            groups: dict[str, list[Administration]] = {}
+            for a in stored:
+                if exported(a.questionnaire_id):
+                    groups.setdefault(cached(a.questionnaire_id).id, []).append(a)
+            scored = {qid: Scored.of(store, by_id[qid], group) for qid, group in groups.items()}
+            # One line per row of the file: (exported code, questionnaire, row in its
+            # matrix, administration, scale), in the file's order.
+            records = sorted(
+                ((study_ids.get(a.client, a.client), qid, a.respondent, a.session, a.id), r, a)
+                for qid, group in groups.items()
+                for r, a in enumerate(group)
+            )
+            lines = [
+                (key[0], key[1], r, a, sid)
+                for key, r, a in records
+                for sid in (by_id[key[1]].scales if shape is Shape.long else (None,))
+            ]
+            cells = meta_cells(lines, by_id, first, deidentify)
+            if shape is Shape.long:
+                cells |= long_cells(lines, scored, [c.name for c in data])
+            else:
+                cells |= wide_cells(lines, scored, [c.name for c in data])
+            yield [cells[c.name] for c in columns]
+
     key = [
         KeyEntry(study_ids[code], code, first[code].isoformat())
         for code in sorted(study_ids, key=lambda c: study_ids[c])
@@ -188,13 +242,29 @@ def build_export(
     return Export(
         shape=shape,
         columns=columns,
-        cells=[cells[c.name] for c in columns],
+        rows=rows,
+        parts=parts,
         questionnaires=questionnaires,
         recorded_under=recorded,
         deidentified=deidentify,
         key=key,
         warnings=[w for q in questionnaires if (w := key_warning(q))] + left_out,
     )
+
+
+def _parts(clients: list[tuple[tuple[str, int], int]]) -> Iterator[list[int]]:
+    """Client row ids in the file's order, cut into parts of whole clients holding about
+    :data:`PART_ADMINISTRATIONS` administrations each."""
+    part: list[int] = []
+    held = 0
+    for (_, client_id), n in clients:
+        part.append(client_id)
+        held += n
+        if held >= PART_ADMINISTRATIONS:
+            yield part
+            part, held = [], 0
+    if part:
+        yield part
 
 
 def write_export(
@@ -224,7 +294,7 @@ def write_export(
     )
 
     def data(stream: IO[str]) -> None:
-        write_columns(stream, export.header, export.cells, escape_formulas=escape_formulas)
+        write_column_parts(stream, export.header, export.parts(), escape_formulas=escape_formulas)
 
     atomic_write(output, data)
     if codebook is not None:
@@ -246,14 +316,10 @@ def write_export(
                 escape_formulas=escape_formulas,
             ),
         )
-    return Written(export.rows, out_path, codebook, key_file)
+    return Written(export.rows, out_path, codebook, key_file, export.warnings)
 
 
 # -- rows --------------------------------------------------------------------------------
-
-
-def _day(administered_at: str) -> date:
-    return date.fromisoformat(administered_at[:10])
 
 
 def _study_ids(codes: Sequence[str]) -> dict[str, str]:
@@ -272,148 +338,3 @@ def _study_ids(codes: Sequence[str]) -> dict[str, str]:
 
 def _mint_study_id() -> str:
     return "S-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
-
-
-_Line = tuple[str, str, int, Administration, str | None]
-
-
-def _meta_cells(
-    lines: list[_Line],
-    by_id: dict[str, Questionnaire],
-    first: dict[str, date],
-    deidentify: bool,
-) -> dict[str, list[Cell]]:
-    """The metadata columns: who, when, which questionnaire and definition."""
-    admins = [line[3] for line in lines]
-    current = {qid: q.content_hash() for qid, q in by_id.items()}
-    cells: dict[str, list[Cell]] = {"client": [line[0] for line in lines]}
-    if deidentify:
-        cells["day"] = [(_day(a.administered_at) - first[a.client]).days for a in admins]
-    else:
-        cells["administration"] = [a.id for a in admins]
-        cells["date"] = [a.administered_at for a in admins]
-    cells |= {
-        "session": [a.session for a in admins],
-        "respondent": [a.respondent for a in admins],
-        "clinician": [a.clinician for a in admins],
-        "modality": [a.modality for a in admins],
-        "questionnaire": [line[1] for line in lines],
-        "recorded_version": [a.questionnaire_version for a in admins],
-        "current_version": [by_id[line[1]].version for line in lines],
-        "definition_changed": [a.content_hash != current[q] for (_, q, _, a, _) in lines],
-    }
-    if not deidentify:
-        cells["note"] = [a.note for a in admins]
-    return cells
-
-
-def _long_cells(
-    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
-) -> dict[str, list[Cell]]:
-    """A row per administration × scale: the scale's score, its counts and flags (``names``:
-    the long shape's columns)."""
-    scales = [(scored[q].q.scales[s], scored[q].scales[s], r) for (_, q, r, _, s) in lines if s]
-    cells: dict[str, list[Cell]] = {
-        "scale": [line[4] for line in lines],
-        "method": [scale.method.value for scale, _, _ in scales],
-        "items": [len(scale.items) for scale, _, _ in scales],
-    }
-    for name in names:
-        if name not in cells:
-            cells[name] = [values[name][r] for _, values, r in scales]
-    return cells
-
-
-def _wide_cells(
-    lines: list[_Line], scored: dict[str, _Scored], names: list[str]
-) -> dict[str, list[Cell]]:
-    """A row per administration: its questionnaire's item and scale columns (the other
-    questionnaires' columns empty)."""
-    rows = [scored[q].wide_cells(r) for (_, q, r, _, _) in lines]
-    return {name: [row.get(name) for row in rows] for name in names}
-
-
-def _numbers(values: Any) -> list[float | None]:
-    """An engine column as the score document gives it (:func:`score_number`)."""
-    return [score_number(v) for v in values.tolist()]
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """One questionnaire's administrations scored as one matrix, and each row's cells."""
-
-    q: Questionnaire
-    x: Any
-    scores: scoring.Scores
-    scales: dict[str, dict[str, list[Any]]]
-
-    @classmethod
-    def of(
-        cls, store: Store, q: Questionnaire, group: list[Administration], client: str | None
-    ) -> _Scored:
-        x = bulk.answer_matrix(store, group, q.item_ids(), client)
-        scores = scoring.score_matrix(q, x)
-        scales: dict[str, dict[str, list[Any]]] = {}
-        for sid, scale in q.scales.items():
-            s = scores.scales[sid]
-            withheld = (s.withheld != scoring.WITHHELD_NONE).tolist()
-            labels = [b.label for b in scale.bands]
-            scales[sid] = {
-                "score": _numbers(s.score),
-                "sum": _numbers(s.sum),
-                "mean": _numbers(s.mean),
-                "answered": s.answered.tolist(),
-                "missing": s.missing.tolist(),
-                "not_applicable": s.not_applicable.tolist(),
-                "prorated": s.prorated.tolist(),
-                "withheld": withheld,
-                "withheld_reason": [
-                    withheld_reason_text(q, sid, s, r) if w else None
-                    for r, w in enumerate(withheld)
-                ],
-                "band": [labels[b] if b >= 0 else None for b in s.band.tolist()],
-                "flags": _flags(q, sid, scores),
-            }
-        return cls(q, x, scores, scales)
-
-    def wide_cells(self, r: int) -> dict[str, Cell]:
-        qid = self.q.id
-        row: dict[str, Cell] = {}
-        states = self.scores.states[r]
-        for j, item in enumerate(self.q.item_ids()):
-            row[f"{qid}.item.{item}"] = score_number(self.x[r, j])
-        not_applicable = [
-            item for j, item in enumerate(self.q.item_ids()) if states[j] == scoring.NOT_APPLICABLE
-        ]
-        row[f"{qid}.not_applicable"] = ";".join(not_applicable) or None
-        for sid, cells in self.scales.items():
-            row[f"{qid}.{sid}"] = cells["score"][r]
-            row[f"{qid}.{sid}.status"] = (
-                "withheld"
-                if cells["withheld"][r]
-                else "prorated"
-                if cells["prorated"][r]
-                else "complete"
-            )
-        return row
-
-
-def _flags(q: Questionnaire, scale_id: str, scores: scoring.Scores) -> list[str | None]:
-    """Per row, the ``flags`` cell of ``alliance score --format csv``: the scale's band flags,
-    then the item-rule hits on its items (``rule:item``), separated by ';'."""
-    scale = q.scales[scale_id]
-    s = scores.scales[scale_id]
-    rows = len(s.score)
-    found: list[list[str]] = [[] for _ in range(rows)]
-    for b, band in enumerate(scale.bands):
-        if band.flag:
-            for r in np.flatnonzero(s.band_hits[:, b]).tolist():
-                found[r].append(band.id)
-    members = set(scale.items)
-    for rule in q.item_rules:
-        hits = scores.item_rule_hits[rule.id]
-        for j, item in enumerate(q.item_ids()):
-            if item in members:
-                for r in np.flatnonzero(hits[:, j]).tolist():
-                    found[r].append(f"{rule.id}:{item}")
-    return [";".join(f) or None for f in found]

@@ -8,15 +8,17 @@ definition (content hash) is marked, so a corrected key rescoring the past is vi
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import numpy as np
 
 from alliance_cli import scoring
-from alliance_cli.clinic.store import Administration, Answer, NewAdministration, Store
+from alliance_cli.clinic.store import Administration, Answer, NewAdministration, Store, bulk
 from alliance_cli.errors import Problem, UsageError, UserError
 from alliance_cli.model import Questionnaire
 from alliance_cli.result import ScoreReport, report_row
@@ -79,12 +81,13 @@ class Series:
         }
 
 
-def score_series(q: Questionnaire, administrations: Sequence[Administration]) -> list[Session]:
-    """Score administrations of one questionnaire together, oldest first."""
+def score_series(
+    q: Questionnaire, administrations: Sequence[Administration], x: np.ndarray
+) -> list[Session]:
+    """Score administrations of one questionnaire together (``x``: their answers, a row
+    each in the same order), as one matrix."""
     if not administrations:
         return []
-    ids = q.item_ids()
-    x = np.array([a.values(ids) for a in administrations], dtype=np.float64)
     scores = scoring.score_matrix(q, x)
     current = q.content_hash()
     return [
@@ -94,33 +97,41 @@ def score_series(q: Questionnaire, administrations: Sequence[Administration]) ->
 
 
 def client_series(
+    store: Store,
     administrations: Sequence[Administration],
     find: Callable[[str], Questionnaire],
     skipped: list[str] | None = None,
 ) -> list[Series]:
-    """Group a client's administrations by questionnaire and respondent and score each group.
+    """A client's stored administrations (their answers need not be read: they are read
+    here as one matrix per questionnaire and scored once, :mod:`~.store.bulk`) as one
+    series per questionnaire and respondent, oldest session first.
 
     ``find`` maps a questionnaire id to its current definition (``Catalog.get``). With a
     ``skipped`` list, administrations whose definition cannot be found or read are left out
     and said there (one removed user definition must not hide a whole history); without one,
     that error is raised."""
-    groups: dict[tuple[str, str], list[Administration]] = {}
+    groups: dict[str, list[Administration]] = {}
     for a in administrations:
-        groups.setdefault((a.questionnaire_id, a.respondent), []).append(a)
+        groups.setdefault(a.questionnaire_id, []).append(a)
     out = []
-    for (qid, respondent), items in sorted(groups.items()):
+    for qid, group in sorted(groups.items()):
         try:
             q = find(qid)
         except UserError as exc:
             if skipped is None:
                 raise
-            skipped.append(
-                f"{len(items)} {qid} administration{'s' * (len(items) != 1)} "
+            counted = Counter(a.respondent for a in group)
+            skipped.extend(
+                f"{n} {qid} administration{'s' * (n != 1)} "
                 f"({respondent}) left out: {exc.problems[0].message}"
+                for respondent, n in sorted(counted.items())
             )
             continue
-        ordered = sorted(items, key=lambda a: (a.session, a.id))
-        out.append(Series(q, respondent, score_series(q, ordered)))
+        ordered = sorted(group, key=lambda a: (a.respondent, a.session, a.id))
+        x = bulk.answer_matrix(store, ordered, q.item_ids())
+        sessions = score_series(q, ordered, x)
+        for respondent, series in groupby(sessions, key=lambda s: s.administration.respondent):
+            out.append(Series(q, respondent, list(series)))
     return out
 
 

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from alliance_cli.clinic.history import score_series
-from alliance_cli.clinic.store import Administration, Store
+from alliance_cli.clinic.store import Administration, Selection, Store
 from alliance_cli.clinic.store.norms import DEFAULT_MIN_N, MIN_N_FLOOR, LocalNorm, save, stored
 from alliance_cli.errors import Problem, ResponseError, UsageError
 from alliance_cli.model import Questionnaire
@@ -31,7 +33,7 @@ ALPHA_SOURCE = "Cronbach's alpha of the same first sessions"
 
 def first_sessions(store: Store, q: Questionnaire) -> dict[str, list[Administration]]:
     """Each client's first final administration of ``q`` (lowest session), per respondent."""
-    rows = store.select_administrations("a.questionnaire_id = ? AND a.status = 'final'", (q.id,))
+    rows = store.select_administrations(Selection(questionnaire_id=q.id))
     first: dict[tuple[str, str], Administration] = {}
     for a in rows:  # ordered by session, id: the first seen is the first session
         first.setdefault((a.respondent, a.client), a)
@@ -72,7 +74,8 @@ def build(
     norms: list[LocalNorm] = []
     problems: list[Problem] = []
     for respondent, admins in groups.items():
-        sessions = score_series(q, admins)
+        answers = np.array([a.values(q.item_ids()) for a in admins], dtype=np.float64)
+        sessions = score_series(q, admins, answers)
         for scale_id in chosen:
             used = [(s, x) for s in sessions if (x := s.score(scale_id)) is not None]
             who = "" if respondent == q.respondent.value else f" ({respondent})"
@@ -158,7 +161,6 @@ def _reliability(
         return published.reliability, (
             f"{published.source.rstrip('. ')} ({published.population.rstrip('. ')})"
         )
-    import numpy as np
 
     from alliance_cli.research import psychometrics as pm
 

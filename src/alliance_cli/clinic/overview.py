@@ -68,18 +68,18 @@ def client_overview(
     find: Callable[[str], Questionnaire],
     questionnaire: str | None = None,
 ) -> Overview:
-    """Everything recorded for a client (optionally one questionnaire and its partner, such
-    as WAI-SR with WAI-SR-T), rescored, with alerts and comparisons. Administrations whose
-    definition is gone are left out and listed in ``skipped``."""
+    """Everything recorded for a client (optionally one questionnaire, by id or alias, and
+    its partner, such as WAI-SR with WAI-SR-T), rescored, with alerts and comparisons.
+    Administrations whose definition is gone are left out and listed in ``skipped``."""
+    wanted = find(questionnaire) if questionnaire is not None else None
     skipped: list[str] = []
-    all_series = client_series(store.history(client), find, skipped)
-    if questionnaire is not None:
-        partner = find(questionnaire).compare_with
+    all_series = client_series(store, store.history(client, answers=False), find, skipped)
+    if wanted is not None:
         all_series = [
             s
             for s in all_series
-            if questionnaire in (s.questionnaire.id, s.questionnaire.compare_with)
-            or s.questionnaire.id == partner
+            if wanted.id in (s.questionnaire.id, s.questionnaire.compare_with)
+            or s.questionnaire.id == wanted.compare_with
         ]
     sessions = {x.administration.session for s in all_series for x in s.sessions}
     local = stored(store)

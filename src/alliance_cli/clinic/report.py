@@ -10,6 +10,7 @@ clinician and modality; then client-vs-therapist gaps. All recorded text is HTML
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -19,8 +20,10 @@ from alliance_cli.clinic.alerts import Alert
 from alliance_cli.clinic.change import flagged_band
 from alliance_cli.clinic.divergence import Gap
 from alliance_cli.clinic.history import Series, means_by
-from alliance_cli.clinic.overview import Overview, Watched
+from alliance_cli.clinic.overview import Overview, Watched, client_overview
+from alliance_cli.clinic.store import Store
 from alliance_cli.clinic.svgchart import COLOURS, CUTOFF_COLOUR, Line, trajectory_svg
+from alliance_cli.model import Questionnaire
 from alliance_cli.text import fmt_change, fmt_num
 
 CSS = """
@@ -335,3 +338,16 @@ def render_html(overview: Overview, generated: str) -> str:
         f"<title>Alliance report — {escape(overview.client)}</title>"
         f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n"
     )
+
+
+def client_report(
+    store: Store,
+    client: str,
+    find: Callable[[str], Questionnaire],
+    questionnaire: str | None = None,
+    *,
+    generated: str,
+) -> str:
+    """The HTML report of a client's :func:`~alliance_cli.clinic.overview.client_overview`
+    (``generated``: when, as the report states it)."""
+    return render_html(client_overview(store, client, find, questionnaire), generated)

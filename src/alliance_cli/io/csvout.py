@@ -95,9 +95,22 @@ def write_columns(
     escape_formulas: bool = True,
 ) -> None:
     """:func:`write_csv` for cells held column by column (one list per column)."""
-    arrays = [_python_column(values) for values in columns]
+    write_column_parts(stream, header, [columns], escape_formulas=escape_formulas)
+
+
+def write_column_parts(
+    stream: IO[str],
+    header: Sequence[str],
+    parts: Iterable[Sequence[list[Cell]]],
+    *,
+    escape_formulas: bool = True,
+) -> None:
+    """:func:`write_columns` for a table that comes in parts (its rows in order, each part
+    one list per column): one part in memory at a time, the bytes those of the whole."""
     stream.write(header_line(header, ",", escape_formulas).decode("utf-8"))
-    stream.write(delimited_bytes(arrays, ",", escape_formulas).decode("utf-8"))
+    for columns in parts:
+        arrays = [_python_column(values) for values in columns]
+        stream.write(delimited_bytes(arrays, ",", escape_formulas).decode("utf-8"))
 
 
 def _python_column(values: list[Cell]) -> Any:

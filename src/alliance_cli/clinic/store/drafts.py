@@ -17,10 +17,11 @@ from alliance_cli.clinic.store import (
     Administration,
     Answer,
     NewAdministration,
+    Selection,
     Store,
-    _os_user,
     check_code,
     check_modality,
+    os_user,
 )
 from alliance_cli.errors import Problem, StoreError
 
@@ -33,8 +34,7 @@ def find(
     if stored is None:
         return None
     found = store.select_administrations(
-        "c.code = ? AND a.questionnaire_id = ? AND a.respondent = ? AND a.status = 'draft'",
-        (stored, questionnaire_id, respondent),
+        Selection(("draft",), code=stored, questionnaire_id=questionnaire_id, respondent=respondent)
     )
     return max(found, key=lambda a: a.id) if found else None
 
@@ -99,7 +99,7 @@ def discard(store: Store, draft_id: int, actor: str | None = None) -> None:
         row = _draft_row(store, draft_id)
         db.execute("DELETE FROM administrations WHERE id = ?", (draft_id,))
         store.audit_row(
-            actor or _os_user(),
+            actor or os_user(),
             "discard-draft",
             row["client_id"],
             None,  # the row is gone; the audit keeps which draft it was in its text
@@ -137,7 +137,7 @@ def submit(
             " content_hash = ? WHERE id = ?",
             (questionnaire_version, content_hash, draft_id),
         )
-        store.audit_row(actor or _os_user(), "record", row["client_id"], draft_id, None)
+        store.audit_row(actor or os_user(), "record", row["client_id"], draft_id, None)
     return store.administration(draft_id)
 
 

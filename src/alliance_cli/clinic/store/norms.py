@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from alliance_cli.clinic.store import Store, _os_user
+from alliance_cli.clinic.store import Store, os_user
 
 DEFAULT_MIN_N = 30
 MIN_N_FLOOR = 10
@@ -81,7 +81,7 @@ def save(store: Store, norms: list[LocalNorm]) -> list[LocalNorm]:
             out.append(LocalNorm(**{**asdict(nm), "id": int(cur.lastrowid or 0)}))
         if out:
             store.audit_row(
-                _os_user(),
+                os_user(),
                 "build-norm",
                 None,
                 None,
