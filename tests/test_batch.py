@@ -21,7 +21,8 @@ from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.errors import BatchDataError, UsageError
 from alliance_cli.model import Method, Questionnaire
-from alliance_cli.research.batch import BatchOptions
+from alliance_cli.options import InvalidPolicy
+from alliance_cli.research.batch import BatchOptions, refuses
 from alliance_cli.research.columnmap import map_columns
 from alliance_cli.research.mapfile import load_map
 from alliance_cli.research.readers import read_table
@@ -260,6 +261,32 @@ def test_library_raises_with_the_failure_table(tmp_path: Path) -> None:
     assert [tuple(r) for r in table[["row", "column", "value", "code"]].astype(str).values] == [
         tuple(e) for e in EXPECTED_BAD
     ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "answer_bad", "invalid", "stops"),
+    [
+        (0, 0, InvalidPolicy.error, False),
+        (1, 1, InvalidPolicy.error, True),  # any bad cell
+        (0, 0, InvalidPolicy.missing, False),
+        (2, 2, InvalidPolicy.missing, False),  # bad answers: scored as missing
+        (3, 2, InvalidPolicy.missing, True),  # and a bad id: always an error
+        (1, 0, InvalidPolicy.missing, True),
+    ],
+)
+def test_the_one_refusal_rule(
+    bad: int, answer_bad: int, invalid: InvalidPolicy, stops: bool
+) -> None:
+    assert refuses(bad, answer_bad, invalid) is stops
+
+
+def test_the_library_error_says_where_every_bad_cell_went(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.csv", WAI_HEADER, wai_rows(3))
+    errors = tmp_path / "bad-cells.csv"
+    with pytest.raises(BatchDataError) as caught:
+        run_batch([read_table(good), read_table(bad_file(tmp_path))], [WAI_SR], errors=errors)
+    assert caught.value.several and caught.value.written_to == errors
+    assert [r["row"] for r in read_csv(errors)] == [e[0] for e in EXPECTED_BAD]
 
 
 def test_only_the_first_twenty_are_shown(tmp_path: Path) -> None:
