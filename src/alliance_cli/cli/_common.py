@@ -219,8 +219,9 @@ def _root(
 
 @contextmanager
 def reporting(catalog: Catalog | None = None) -> Iterator[None]:
-    """Turn a UserError into its message and exit code; show the catalog's notices (an
-    override, a skipped file, a folder that does not exist) whatever happens."""
+    """Turn a UserError into its message and exit code (a refused batch: with its first bad
+    cells, :func:`alliance_cli.ui.batch.refused`); show the catalog's notices (an override,
+    a skipped file, a folder that does not exist) whatever happens."""
     from alliance_cli.errors import BatchDataError, UserError
 
     try:

@@ -44,6 +44,7 @@ To = StrEnum("To", [(f, f) for f in FORMATS])  # type: ignore[misc]
 
 @app.command()
 def batch(
+    ctx: typer.Context,
     inputs: InputsArg,
     questionnaires: Annotated[
         list[str],
@@ -212,19 +213,6 @@ def batch(
     check_column_names(id=ids, keep=keep, center=center)
     if scheduler and engine is not Engine.dask:
         usage("--scheduler needs --engine dask")
-    read = input_options(
-        sep=sep,
-        encoding=encoding,
-        sheet=sheet,
-        chunk_size=chunk_size,
-        source=source,
-        finished_only=finished_only,
-        complete_only=complete_only,
-        map_file=map_file,
-        ids=ids,
-        missing=missing,
-        invalid=invalid,
-    )
     scores = None if output is None or str(output) == "-" else output
     outputs = Outputs(scores, to and to.value, codebook, errors, escape_formulas=not no_escape)
     catalog = catalog_for(definitions)
@@ -234,7 +222,7 @@ def batch(
                 inputs,
                 questionnaires,
                 catalog,
-                read,
+                input_options(ctx.params),  # --sep … --invalid, as parsed
                 outputs,
                 stdin=lambda: stdin_input(inputs),
                 stdout=stdout_bytes,

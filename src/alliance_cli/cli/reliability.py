@@ -38,6 +38,7 @@ from alliance_cli.options import InvalidPolicy, Source
 
 @app.command()
 def reliability(
+    ctx: typer.Context,
     inputs: InputsArg,
     questionnaires: Annotated[
         list[str],
@@ -113,26 +114,13 @@ def reliability(
     from alliance_cli.ui import reliability as view
 
     check_column_names(id=ids, by=by, session=session)
-    read = input_options(
-        sep=sep,
-        encoding=encoding,
-        sheet=sheet,
-        chunk_size=chunk_size,
-        source=source,
-        finished_only=finished_only,
-        complete_only=complete_only,
-        map_file=map_file,
-        ids=ids,
-        missing=missing,
-        invalid=invalid,
-    )
     catalog = catalog_for(definitions)
     with reporting(catalog):
         result = reliability_of_files(
             inputs,
             questionnaires,
             catalog,
-            read,
+            input_options(ctx.params),  # --sep … --invalid, as parsed
             stdin=lambda: stdin_input(inputs),
             by=by,
             session=session,
