@@ -25,6 +25,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Characters that would break a problem's one line (user text such as a YAML key may hold
 # them): shown escaped, as Python writes them.
@@ -139,8 +143,14 @@ class BatchDataError(UserError):
         failures: object = None,
         total: int | None = None,
         hint: str = "",
+        several: bool = False,
+        written_to: Path | None = None,
     ) -> None:
         super().__init__(problems, hint=hint)
         self.failures = failures
         self.total = total
         """How many bad cells there are (``failures`` may hold only the first ones)."""
+        self.several = several
+        """The run had several inputs: each cell names its file."""
+        self.written_to = written_to
+        """Where every bad cell was written (``--errors``), if anywhere."""

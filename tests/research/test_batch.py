@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 from alliance_cli.catalog import Catalog
 from alliance_cli.errors import BatchDataError, UsageError
 from alliance_cli.model import Method, Questionnaire
-from alliance_cli.research.batch import BatchOptions
+from alliance_cli.options import InvalidPolicy
+from alliance_cli.research.batch import BatchOptions, refuses
 from alliance_cli.research.columnmap import map_columns
 from alliance_cli.research.mapfile import load_map
 from alliance_cli.research.readers import read_table
-from alliance_cli.research.whole import score_batch
+from alliance_cli.research.run import InMemory, run_batch
 from alliance_cli.result import CSV_COLUMNS, ScoreReport, score
 from alliance_cli.text import fmt_num
 from tests.helpers import batch as run
@@ -187,9 +188,10 @@ def test_two_questionnaires_in_one_file(tmp_path: Path) -> None:
 
 def test_library_scores_without_the_cli(tmp_path: Path) -> None:
     data = write(tmp_path / "in.csv", WAI_HEADER, wai_rows(5))
-    batch = score_batch([read_table(data)], [WAI_SR])
+    kept = InMemory()
+    batch = run_batch([read_table(data)], [WAI_SR], output=kept)
     assert batch.rows == 5 and batch.bad_cells == 0 and not batch.refused
-    assert batch.table["wai-sr.total"].tolist() == [
+    assert kept.table["wai-sr.total"].tolist() == [
         score(WAI_SR, r[1:]).scales[-1].score for r in wai_rows(5)
     ]
 
@@ -246,12 +248,38 @@ def test_every_bad_cell_is_reported_with_its_row_and_column_and_nothing_is_writt
 
 def test_library_raises_with_the_failure_table(tmp_path: Path) -> None:
     with pytest.raises(BatchDataError) as caught:
-        score_batch([read_table(bad_file(tmp_path))], [WAI_SR])
+        run_batch([read_table(bad_file(tmp_path))], [WAI_SR])
     table = caught.value.failures
     assert caught.value.exit_code == 65
     assert [tuple(r) for r in table[["row", "column", "value", "code"]].astype(str).values] == [
         tuple(e) for e in EXPECTED_BAD
     ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "answer_bad", "invalid", "stops"),
+    [
+        (0, 0, InvalidPolicy.error, False),
+        (1, 1, InvalidPolicy.error, True),  # any bad cell
+        (0, 0, InvalidPolicy.missing, False),
+        (2, 2, InvalidPolicy.missing, False),  # bad answers: scored as missing
+        (3, 2, InvalidPolicy.missing, True),  # and a bad id: always an error
+        (1, 0, InvalidPolicy.missing, True),
+    ],
+)
+def test_the_one_refusal_rule(
+    bad: int, answer_bad: int, invalid: InvalidPolicy, stops: bool
+) -> None:
+    assert refuses(bad, answer_bad, invalid) is stops
+
+
+def test_the_library_error_says_where_every_bad_cell_went(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.csv", WAI_HEADER, wai_rows(3))
+    errors = tmp_path / "bad-cells.csv"
+    with pytest.raises(BatchDataError) as caught:
+        run_batch([read_table(good), read_table(bad_file(tmp_path))], [WAI_SR], errors=errors)
+    assert caught.value.several and caught.value.written_to == errors
+    assert [r["row"] for r in read_csv(errors)] == [e[0] for e in EXPECTED_BAD]
 
 
 def test_only_the_first_twenty_are_shown(tmp_path: Path) -> None:
@@ -467,7 +495,7 @@ def test_a_recoded_value_out_of_range_says_so(tmp_path: Path) -> None:
     header = ["participant", *(f"Q{i}" for i in range(1, 13))]
     data = write(tmp_path / "in.csv", header, [["1", "1", "1", "0", *["2"] * 9]])
     with pytest.raises(BatchDataError) as caught:
-        score_batch([read_table(data)], [WAI_SR], BatchOptions(spec=load_map(mapping)))
+        run_batch([read_table(data)], [WAI_SR], BatchOptions(spec=load_map(mapping)))
     assert caught.value.failures["problem"].tolist() == [
         "out of range (recoded to 9); allowed: 1–5 (1 Seldom, 2 Sometimes, 3 Fairly often, "
         "4 Very often, 5 Always)"
@@ -494,7 +522,7 @@ def test_map_file_refers_to_columns_and_items_that_exist(tmp_path: Path) -> None
     )
     data = write(tmp_path / "in.csv", ["participant", "Q1", "Q2", "Q3"], [["1", "1", "1", "1"]])
     with pytest.raises(UsageError) as caught:
-        score_batch([read_table(data)], [WAI_SR], BatchOptions(spec=load_map(mapping)))
+        run_batch([read_table(data)], [WAI_SR], BatchOptions(spec=load_map(mapping)))
     assert [p.render() for p in caught.value.problems] == [
         f'{mapping}:1:7 ids[0]: {data} has no column "partcipant"; did you mean "participant"?',
         f'{mapping}:4:26 questionnaires.wai-sr.columns.Q2: item "13" is not defined in wai-sr '

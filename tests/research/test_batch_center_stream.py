@@ -30,8 +30,7 @@ from alliance_cli.options import InvalidPolicy, Shape
 from alliance_cli.research.batch import BatchOptions
 from alliance_cli.research.centring import PersonMeans
 from alliance_cli.research.readers import DEFAULT_CHUNK_ROWS, Opened, open_input, read_table
-from alliance_cli.research.run import run_batch
-from alliance_cli.research.whole import score_batch
+from alliance_cli.research.run import InMemory, run_batch
 
 runner = CliRunner()
 CATALOG = Catalog(user_dirs=[])
@@ -86,10 +85,11 @@ def streamed(
 
 def whole(files: Sequence[Path], options: BatchOptions, fmt: str, tmp: Path) -> bytes:
     """The output of the whole tables scored in memory, written in one piece."""
-    batch = score_batch([read_table(f) for f in files], QS, options)
+    kept = InMemory()
+    run_batch([read_table(f) for f in files], QS, options, output=kept)
     out = tmp / f"whole.{fmt}"
-    sink = open_sink(fmt, out, batch.columns)
-    sink.write(batch.table)
+    sink = open_sink(fmt, out, kept.columns)
+    sink.write(kept.table)
     sink.commit()
     return out.read_bytes()
 

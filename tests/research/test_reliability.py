@@ -13,12 +13,10 @@ from typer.testing import CliRunner
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
 from alliance_cli.errors import BatchDataError
-from alliance_cli.research import whole as batchwhole
 from alliance_cli.research.batch import BatchOptions
 from alliance_cli.research.mapfile import load_map
-from alliance_cli.research.readers import read_table
+from alliance_cli.research.readers import chunked, read_table
 from alliance_cli.research.reliability import Reliability, reliability
-from alliance_cli.research.whole import score_batch
 from tests.research.psychref import (
     ALPHA_TOL,
     DATA,
@@ -176,17 +174,14 @@ def test_no_pandas_at_module_top_level() -> None:
     assert not any(name.split(".")[0] == "pandas" or name == "batch" for name in names)
 
 
-def test_a_repeated_id_in_a_later_slice_names_the_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(batchwhole, "SLICE_ROWS", 4)
+def test_a_repeated_id_in_a_later_slice_names_the_first(tmp_path: Path) -> None:
     header = "id," + ",".join(f"wai_sr_{i}" for i in range(1, 13))
     rows = [f"P{r}," + ",".join(["3"] * 12) for r in range(10)] + ["P2," + ",".join(["4"] * 12)]
     data = tmp_path / "in.csv"
     data.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     q = Catalog(user_dirs=[]).get("wai-sr")
     with pytest.raises(BatchDataError) as caught:
-        score_batch([read_table(data)], [q], BatchOptions(ids=("id",)), build=False, score=False)
+        reliability([chunked(read_table(data), 4)], [q], BatchOptions(ids=("id",)))
     failures = caught.value.failures
     assert failures[["row", "code", "problem"]].values.tolist() == [
         [12, "duplicate-id", "duplicate response id; first at row 4"]

@@ -220,17 +220,23 @@ def _root(
 
 @contextmanager
 def reporting(catalog: Catalog | None = None) -> Iterator[None]:
-    """Turn a UserError into its message and exit code; show the catalog's notices (an
-    override, a skipped file, a folder that does not exist) whatever happens."""
-    from alliance_cli.errors import UserError
+    """Turn a UserError into its message and exit code (a refused batch: with its first bad
+    cells, :func:`alliance_cli.ui.batch.refused`); show the catalog's notices (an override,
+    a skipped file, a folder that does not exist) whatever happens."""
+    from alliance_cli.errors import BatchDataError, UserError
 
     try:
         yield
     except UserError as exc:
-        from alliance_cli.ui import render
-
         flush_notices(catalog)
-        render.error(exc)
+        if isinstance(exc, BatchDataError):  # with its table of the first bad cells
+            from alliance_cli.ui.batch import refused
+
+            refused(exc)
+        else:
+            from alliance_cli.ui import render
+
+            render.error(exc)
         raise typer.Exit(exc.exit_code) from None
     flush_notices(catalog)
 

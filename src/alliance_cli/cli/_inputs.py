@@ -5,7 +5,7 @@ opened inputs and checking options (:class:`alliance_cli.research.inputs.InputOp
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -128,36 +128,26 @@ AllowEmptyOpt = Annotated[
 ]
 
 
-def input_options(
-    *,
-    sep: str | None,
-    encoding: str | None,
-    sheet: str | None,
-    chunk_size: int,
-    source: Source,
-    finished_only: bool,
-    complete_only: bool,
-    map_file: Path | None,
-    ids: list[str] | None,
-    missing: list[str] | None,
-    invalid: InvalidPolicy,
-) -> InputOptions:
-    """The library's :class:`~alliance_cli.research.inputs.InputOptions` from the parsed values of
-    the options above (imported here, not at the top: it loads pandas)."""
+def input_options(params: Mapping[str, Any]) -> InputOptions:
+    """The library's :class:`~alliance_cli.research.inputs.InputOptions` from the options above
+    as a command parsed them (its ``typer.Context.params``: a command that reads data files
+    names those parameters ``sep``, ``encoding``, ``sheet``, ``chunk_size``, ``source``,
+    ``finished_only``, ``complete_only``, ``map_file``, ``ids``, ``missing`` and ``invalid``).
+    Imported here, not at the top: it loads pandas."""
     from alliance_cli.research.inputs import InputOptions
 
     return InputOptions(
-        sep=sep,
-        encoding=encoding,
-        sheet=sheet,
-        chunk_rows=chunk_size,
-        source=source.value,
-        finished_only=finished_only,
-        complete_only=complete_only,
-        map_file=map_file,
-        ids=tuple(ids or ()),
-        missing=tuple(missing or ()),
-        invalid=invalid.value,
+        sep=params["sep"],
+        encoding=params["encoding"],
+        sheet=params["sheet"],
+        chunk_rows=int(params["chunk_size"]),
+        source=Source(params["source"]).value,
+        finished_only=bool(params["finished_only"]),
+        complete_only=bool(params["complete_only"]),
+        map_file=params["map_file"],
+        ids=tuple(params["ids"] or ()),
+        missing=tuple(params["missing"] or ()),
+        invalid=InvalidPolicy(params["invalid"]).value,
     )
 
 

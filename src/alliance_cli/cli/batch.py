@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,7 +13,6 @@ from alliance_cli.cli._common import (
     DefinitionsOpt,
     app,
     catalog_for,
-    flush_notices,
     reporting,
     usage,
 )
@@ -37,19 +35,16 @@ from alliance_cli.cli._inputs import (
     input_options,
     stdin_input,
 )
+from alliance_cli.io.formats import FORMATS
 from alliance_cli.options import ColumnSet, Engine, InvalidPolicy, Shape, Source
 
-
-class To(StrEnum):
-    csv = "csv"
-    tsv = "tsv"
-    xlsx = "xlsx"
-    parquet = "parquet"
-    sav = "sav"
+To = StrEnum("To", [(f, f) for f in FORMATS])  # type: ignore[misc]
+"""``--to``'s choices: the output formats (one list, :data:`~alliance_cli.io.formats.FORMATS`)."""
 
 
 @app.command()
 def batch(
+    ctx: typer.Context,
     inputs: InputsArg,
     questionnaires: Annotated[
         list[str],
@@ -209,14 +204,7 @@ def batch(
           missing: \\[88]
     """
     from alliance_cli.errors import BatchDataError
-    from alliance_cli.io.outputs import fifos_closed
-    from alliance_cli.io.sinks import DelimitedSink, open_sink, output_format, row_limit
-    from alliance_cli.io.targets import codebook_path
-    from alliance_cli.research.batch import SHOWN_FAILURES
-    from alliance_cli.research.inputs import spool_once_readable
-    from alliance_cli.research.outputs import Written, check_output, pending_codebook
-    from alliance_cli.research.run import run_batch
-    from alliance_cli.result import key_warning
+    from alliance_cli.research.files import Targets, score_files
     from alliance_cli.ui import batch as view
     from alliance_cli.ui import render
     from alliance_cli.ui.terminal import stdout_bytes
@@ -225,97 +213,42 @@ def batch(
     check_column_names(id=ids, keep=keep, center=center)
     if scheduler and engine is not Engine.dask:
         usage("--scheduler needs --engine dask")
-    out_path = None if output is None or str(output) == "-" else output
+    scores = None if output is None or str(output) == "-" else output
+    outputs = Targets(scores, to and to.value, codebook, errors, escape_formulas=not no_escape)
     catalog = catalog_for(definitions)
-    with reporting(catalog), fifos_closed(out_path, errors, codebook), ExitStack() as stack:
-        check_output(out_path, [Path(i) for i in inputs if i != "-"], codebook, errors)
-        fmt = output_format(out_path, to.value if to else None)
-        qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
-        read = input_options(
-            sep=sep,
-            encoding=encoding,
-            sheet=sheet,
-            chunk_size=chunk_size,
-            source=source,
-            finished_only=finished_only,
-            complete_only=complete_only,
-            map_file=map_file,
-            ids=ids,
-            missing=missing,
-            invalid=invalid,
-        )
-        options = read.batch_options(
-            shape=shape,
-            center=center,
-            keep=tuple(keep or ()),
-            keep_all=keep_all,
-            columns=columns,
-        )
-        runner = _engine(engine, scheduler)
-        stdin = stdin_input(inputs)
-        # --center reads its inputs twice; stdin, a FIFO or <(…) only once: private copies.
-        copies = {} if center is None or dry_run else spool_once_readable(inputs, stdin, stack)
-        opened = read.open(inputs, stdin, copies)
-        for q in qs:
-            if warning := key_warning(q):
-                render.warning(warning)
-        escape = not no_escape
-        target = out_path if out_path is not None else stdout_bytes()
-        try:
-            with view.ProgressBar() as progress:
-                result = run_batch(
-                    opened,
-                    qs,
-                    options,
-                    survey=read.survey,
-                    output=None
-                    if dry_run
-                    else lambda columns: open_sink(fmt, target, columns, escape_formulas=escape),
-                    errors=None
-                    if errors is None or dry_run
-                    else lambda columns: DelimitedSink(errors, columns, escape_formulas=escape),
-                    engine=runner,
-                    progress=progress,
-                    check=not dry_run,
-                    allow_empty=allow_empty,
-                    limit=row_limit(fmt, target),
-                    reopen=lambda: read.open(inputs, stdin, copies),
-                    before_commit=lambda batch: pending_codebook(
-                        batch, out_path, fmt=fmt, codebook=codebook, escape_formulas=escape
-                    ),
-                )
-        except BatchDataError as exc:
-            flush_notices(catalog)
-            view.refused(exc, SHOWN_FAILURES, with_file=len(opened) > 1, errors=errors)
-            raise typer.Exit(exc.exit_code) from None
+    with reporting(catalog):
+        with view.ProgressBar() as progress:
+            result = score_files(
+                inputs,
+                questionnaires,
+                catalog,
+                input_options(ctx.params),  # --sep … --invalid, as parsed
+                outputs,
+                stdin=lambda: stdin_input(inputs),
+                stdout=stdout_bytes,
+                shape=shape,
+                center=center,
+                keep=keep or (),
+                keep_all=keep_all,
+                columns=columns,
+                engine=engine.value,
+                scheduler=scheduler,
+                dry_run=dry_run,
+                allow_empty=allow_empty,
+                progress=progress,
+                warn=render.warning,
+            )
         view.mapping(result.mappings)
         if dry_run:
-            view.dry_run(result, SHOWN_FAILURES)
-            if result.refused:
-                raise typer.Exit(BatchDataError.exit_code)
-            _refuse_empty(result, allow_empty, "a run would write nothing")
-            return
-        for line in result.summary():
-            typer.echo(line, err=True)
-        _refuse_empty(result, allow_empty, "nothing was written")
-        written = Written(result.written, out_path, codebook_path(out_path, codebook), errors)
-        typer.echo(f"{written.summary()} in {time.perf_counter() - started:.2f} s", err=True)
-
-
-def _refuse_empty(result: Any, allow_empty: bool, what: str) -> None:
-    """Exit 1 with a warning when no row was scored, or no row has a score (unless
-    ``--allow-empty``)."""
-    from alliance_cli.ui import render
-
-    if result.empty and not allow_empty:
-        anyway = "the empty output" if result.rows == 0 else "it anyway"
-        render.warning(f"{result.empty}, so {what}; --allow-empty writes {anyway}")
-        raise typer.Exit(1)
-
-
-def _engine(engine: Engine, scheduler: str | None) -> Any:
-    from alliance_cli.research.engines import DaskEngine, LocalEngine
-
-    if engine is Engine.dask:
-        return DaskEngine(scheduler)
-    return LocalEngine()
+            view.dry_run(result)
+        else:
+            for line in result.summary():
+                typer.echo(line, err=True)
+        if dry_run and result.refused:
+            raise typer.Exit(BatchDataError.exit_code)
+        if result.empty and not allow_empty:
+            view.nothing_to_write(result, dry_run=dry_run)
+            raise typer.Exit(1)
+        if not dry_run:
+            seconds = time.perf_counter() - started
+            typer.echo(f"{outputs.written(result.written).summary()} in {seconds:.2f} s", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,7 +11,6 @@ from alliance_cli.cli._common import (
     JsonOpt,
     app,
     catalog_for,
-    flush_notices,
     print_json,
     reporting,
 )
@@ -40,6 +38,7 @@ from alliance_cli.options import InvalidPolicy, Source
 
 @app.command()
 def reliability(
+    ctx: typer.Context,
     inputs: InputsArg,
     questionnaires: Annotated[
         list[str],
@@ -111,59 +110,24 @@ def reliability(
           recode: {"Strongly agree": 5}
           missing: \\[88]
     """
-    from alliance_cli.errors import BatchDataError
-    from alliance_cli.io.outputs import fifos_closed
-    from alliance_cli.io.sinks import DelimitedSink
-    from alliance_cli.research.batch import SHOWN_FAILURES
-    from alliance_cli.research.outputs import check_output
-    from alliance_cli.research.reliability import reliability as compute
-    from alliance_cli.ui import batch as batch_view
+    from alliance_cli.research.files import reliability_of_files
     from alliance_cli.ui import reliability as view
-    from alliance_cli.ui import render
 
     check_column_names(id=ids, by=by, session=session)
     catalog = catalog_for(definitions)
-    with reporting(catalog), fifos_closed(errors):
-        check_output(None, [Path(i) for i in inputs if i != "-"], None, errors)
-        qs = list({q.id: q for q in map(catalog.get, questionnaires)}.values())
-        read = input_options(
-            sep=sep,
-            encoding=encoding,
-            sheet=sheet,
-            chunk_size=chunk_size,
-            source=source,
-            finished_only=finished_only,
-            complete_only=complete_only,
-            map_file=map_file,
-            ids=ids,
-            missing=missing,
-            invalid=invalid,
+    with reporting(catalog):
+        result = reliability_of_files(
+            inputs,
+            questionnaires,
+            catalog,
+            input_options(ctx.params),  # --sep … --invalid, as parsed
+            stdin=lambda: stdin_input(inputs),
+            by=by,
+            session=session,
+            errors=errors,
         )
-        options = read.batch_options()
-        opened = read.open(inputs, stdin_input(inputs))
-        try:
-            result = compute(
-                opened,
-                qs,
-                options,
-                survey=read.survey,
-                by=by,
-                session=session,
-                errors=None
-                if errors is None
-                else lambda columns: DelimitedSink(errors, columns, escape_formulas=True),
-            )
-        except BatchDataError as exc:
-            flush_notices(catalog)
-            batch_view.refused(exc, SHOWN_FAILURES, with_file=len(opened) > 1, errors=errors)
-            raise typer.Exit(exc.exit_code) from None
         if not result.accounting.scored and not allow_empty:
-            if line := result.accounting_line():
-                render.notices([line])
-            render.warning(
-                "no row was kept, so there is nothing to compute reliability on; "
-                "--allow-empty prints the empty result and exits 0"
-            )
+            view.nothing_kept(result)
             raise typer.Exit(1)
         if as_json:
             print_json(result.to_dict())

@@ -21,6 +21,7 @@ from typing import IO, Any
 from alliance_cli.errors import Problem, UsageError
 from alliance_cli.io.columns import Column
 from alliance_cli.io.csvout import delimited_bytes, header_line
+from alliance_cli.io.formats import EXTENSIONS, FORMATS, TEXT_FORMATS
 from alliance_cli.io.sinkbase import RowLimit, Sink
 from alliance_cli.io.targets import in_place
 
@@ -33,17 +34,6 @@ __all__ = [
     "output_format",
     "row_limit",
 ]
-
-FORMATS = ("csv", "tsv", "xlsx", "parquet", "sav")
-EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".xlsx": "xlsx",
-    ".parquet": "parquet",
-    ".sav": "sav",
-}
-TEXT_FORMATS = ("csv", "tsv")
 
 
 def output_format(path: Path | None, to: str | None = None) -> str:
@@ -69,8 +59,8 @@ def output_format(path: Path | None, to: str | None = None) -> str:
                     f'cannot tell the format from the extension "{path.suffix}" (known: {known})',
                     str(path),
                 ),
-                hint="name the file with one of those extensions, or give --to csv|tsv|xlsx|"
-                "parquet|sav",
+                hint="name the file with one of those extensions, or give --to "
+                + "|".join(FORMATS),
             )
         fmt = EXTENSIONS[suffix]
     if path is None and fmt not in TEXT_FORMATS:

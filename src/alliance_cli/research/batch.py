@@ -11,19 +11,21 @@ The pipeline for each input (a :class:`~alliance_cli.research.readers.TextTable`
    :mod:`alliance_cli.research.ids`. Every bad cell goes into one table (pandera's
    ``failure_cases``): file, row (as in the file, header counted), column, value, code,
    problem.
-3. **Refuse or go on**: by default any bad cell raises :class:`BatchDataError` carrying the
-   table (:func:`refusal`); with ``invalid=missing`` bad answer cells are scored as missing
-   (a missing or repeated id is always an error).
+3. **Refuse or go on** (:func:`refuses`, the one rule): by default any bad cell stops the run
+   with :class:`BatchDataError` carrying the table (:func:`refusal`); with
+   ``invalid=missing`` bad answer cells are scored as missing (a missing or repeated id is
+   always an error).
 4. **Score** with :func:`~alliance_cli.scoring.score_matrix`, one call per questionnaire and
    chunk of rows (:func:`~alliance_cli.research.part.score_part`), and lay the result out wide
    (a row per response) or long (a row per response × scale) in
    :mod:`alliance_cli.research.scoretable`.
 
-The chunks come from :func:`~alliance_cli.research.run.run_batch` (inputs of any size, read in
-chunks) or :func:`~alliance_cli.research.whole.score_batch` (whole tables in memory). This module
-holds what both share: the options (:class:`BatchOptions`), the column mapping of every input
-(:func:`map_all`), the result with its summary and counts (:class:`Batch`, :class:`Counts`)
-and the error a run stops with (:func:`refusal`).
+The chunks come from :func:`~alliance_cli.research.run.run_batch`, the one driver (inputs of
+any size, read in chunks; what ``batch``, ``reliability`` and the Dask engine run). This module
+holds what the driver and the parts share: the options (:class:`BatchOptions`), the column
+mapping of every input (:func:`map_all`), the result with its summary and counts
+(:class:`Batch`, :class:`Counts`), and when and how a run stops (:func:`refuses`,
+:func:`refusal`).
 
 Batch and one-at-a-time scoring agree exactly: the texts (withheld reasons, flags) come from
 :mod:`alliance_cli.result`, and numbers are rounded as there (10 decimals).
@@ -33,7 +35,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from alliance_cli.errors import BatchDataError, Problem, UsageError
@@ -109,42 +112,35 @@ class Counts:
 
 @dataclass(frozen=True)
 class InputInfo:
-    """What the codebook and the summary say of one input read in chunks."""
+    """What the codebook and the summary say of one input."""
 
     name: str
     rows: int
+    """Rows read (after the survey format's row filters)."""
     header_rows: int
     delimiter_name: str
     encoding: str
     format: str
 
-    def __len__(self) -> int:
-        return self.rows
-
 
 @dataclass(frozen=True)
 class Batch:
-    inputs: tuple[Any, ...]
-    """The inputs: :class:`TextTable` s when scored whole, :class:`InputInfo` s when
-    streamed (both have a name, a length, header rows, delimiter and encoding)."""
+    inputs: tuple[InputInfo, ...]
     questionnaires: tuple[Questionnaire, ...]
     mappings: tuple[FileMapping, ...]
     options: BatchOptions
     failures: Any
-    """DataFrame with :data:`FAILURE_COLUMNS`, in file, row and column order (when streamed:
-    the first :data:`~alliance_cli.research.passes.KEPT_FAILURES`; ``bad_cells`` counts them
-    all)."""
+    """DataFrame with :data:`FAILURE_COLUMNS`, in file, row and column order: the first
+    :data:`~alliance_cli.research.passes.KEPT_FAILURES` (``bad_cells`` counts them all)."""
     refused: bool
     """True when the failures stop the run (what ``check`` raises on)."""
-    table: Any
-    """The output DataFrame; None when refused or streamed to a sink."""
     columns: tuple[Column, ...]
     """What each output column means (for the codebook)."""
     counts: tuple[Counts, ...]
-    codes: dict[str, int] | None = None
-    """Bad cells per problem code when streamed (else counted from ``failures``)."""
+    codes: dict[str, int] = field(default_factory=dict)
+    """Bad cells per problem code."""
     written: int = 0
-    """Rows written to the sink (streamed runs)."""
+    """Rows written to the output."""
     row_counts: tuple[RowCounts, ...] = ()
     """Per input: the rows read, and those left out by reason (the rest are scored)."""
     na_columns: tuple[str, ...] = ()
@@ -152,12 +148,12 @@ class Batch:
 
     @property
     def rows(self) -> int:
-        return sum(len(t) for t in self.inputs)
+        return sum(t.rows for t in self.inputs)
 
     @property
     def accounting(self) -> RowCounts:
         """Every row read, and those left out by reason (the rest were scored), over the
-        inputs (both runners count them per input: :attr:`row_counts`)."""
+        inputs (counted per input: :attr:`row_counts`)."""
         return total(self.row_counts)
 
     @property
@@ -174,12 +170,11 @@ class Batch:
 
     @property
     def bad_cells(self) -> int:
-        return sum(self.codes.values()) if self.codes is not None else len(self.failures)
+        return sum(self.codes.values())
 
     def failure_counts(self) -> dict[str, int]:
         """Bad cells per problem code, most frequent first."""
-        counted = self.codes if self.codes is not None else Counter(self.failures["code"].tolist())
-        return dict(Counter(counted).most_common())
+        return dict(Counter(self.codes).most_common())
 
     def summary(self) -> list[str]:
         """``read 120 rows from a.csv`` (and, when some were left out, why, and how many were
@@ -262,20 +257,29 @@ def map_all(
     return tuple(out)
 
 
+def refuses(bad: int, answer_bad: int, invalid: InvalidPolicy) -> bool:
+    """Whether ``bad`` bad cells, ``answer_bad`` of them answer cells (the rest ids or REDCap
+    form statuses), stop a run: any bad cell does, unless ``--invalid missing``, which
+    scores a bad answer as missing; a bad id or status stops it always. The one rule, for a
+    chunk (whether to build its rows) and for the run."""
+    return bad > 0 and (invalid is InvalidPolicy.error or bad > answer_bad)
+
+
 def refusal(
     failures: Any,
     options: BatchOptions,
-    total: int | None = None,
-    rows: int | None = None,
+    total: int,
+    rows: int,
     *,
     outcome: str = "nothing was written",
+    several: bool = False,
+    errors: Path | None = None,
 ) -> BatchDataError:
-    """The error a run stops with: ``failures`` are the bad cells kept (all of them, or the
-    first ones of a streamed run, which gives the ``total`` and the number of bad ``rows``);
-    ``outcome`` says what the refusal left undone."""
-    n = len(failures) if total is None else total
-    if rows is None:
-        rows = failures[["file", "row"]].drop_duplicates().shape[0]
+    """The error a run stops with: ``failures`` are the first bad cells (of ``total``, in
+    ``rows`` rows); ``outcome`` says what the refusal left undone; ``several``: the run had
+    more than one input (the cells name their file); ``errors``: where every bad cell was
+    written."""
+    n = total
     shown = f"; the first {SHOWN_FAILURES} follow" if n > SHOWN_FAILURES else ""
     codes = set(failures["code"].tolist())
     hint = f"{outcome}. --errors FILE writes every bad cell"
@@ -300,4 +304,6 @@ def refusal(
         failures=failures,
         total=n,
         hint=hint,
+        several=several,
+        written_to=errors,
     )

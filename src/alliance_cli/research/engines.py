@@ -29,6 +29,12 @@ class Engine(Protocol):
         ...
 
 
+def engine_named(name: str, scheduler: str | None = None) -> Engine:
+    """The engine ``--engine`` names: ``dask`` (on the cluster whose scheduler ``scheduler``
+    names, else a local one), or ``local``."""
+    return DaskEngine(scheduler) if name == "dask" else LocalEngine()
+
+
 class LocalEngine:
     """This process: ``threads`` chunks scored at once (numpy and Arrow release the GIL for
     their work on whole columns), in order, at most ``threads`` + 1 chunks in flight."""

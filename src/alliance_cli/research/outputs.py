@@ -116,13 +116,13 @@ def batch_codebook(
         "shape": batch.options.shape.value,
         "column_set": batch.options.columns.value,
         "format": fmt,
-        "rows": len(batch.table) if batch.table is not None else batch.written,
+        "rows": batch.written,
         "row": "one response × scale" if long else "one response (one input row)",
         "row_accounting": row_accounting(batch),
         "inputs": [
             {
                 "file": t.name,
-                "rows": len(t),
+                "rows": t.rows,
                 "header_rows": t.header_rows,
                 "delimiter": t.delimiter_name,
                 "encoding": t.encoding,

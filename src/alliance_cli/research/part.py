@@ -12,8 +12,7 @@ import numpy as np
 from alliance_cli import scoring
 from alliance_cli.io.columns import Column
 from alliance_cli.model import Questionnaire
-from alliance_cli.options import InvalidPolicy
-from alliance_cli.research.batch import BatchOptions, Counts
+from alliance_cli.research.batch import BatchOptions, Counts, refuses
 from alliance_cli.research.cells import failure_table, keep_rows, not_its_rows, read_questionnaire
 from alliance_cli.research.centring import centre_scores
 from alliance_cli.research.columnmap import FileMapping
@@ -106,9 +105,7 @@ def score_part(job: PartJob) -> Part:
     answer_bad = sum(len(p) for p in pieces)
     id_pieces, keys = check_ids(table, job.file, mapping)
     failures = failure_table(pieces + id_pieces + status_pieces, keep_place=True)
-    refused = bool(len(failures)) and (
-        job.options.invalid is InvalidPolicy.error or len(failures) > answer_bad
-    )
+    refused = refuses(len(failures), answer_bad, job.options.invalid)
     if job.score or job.build:
         scores = {q.id: scoring.score_matrix(q, matrices[q.id], states[q.id]) for q in qs}
         scores = {q: _not_scored(s, roles.get(q)) for q, s in scores.items()}

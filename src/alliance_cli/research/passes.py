@@ -14,9 +14,8 @@ from typing import Any
 
 from alliance_cli.io.sinks import RowLimit
 from alliance_cli.model import Questionnaire
-from alliance_cli.options import InvalidPolicy
 from alliance_cli.research import surveys
-from alliance_cli.research.batch import BatchOptions, Counts
+from alliance_cli.research.batch import BatchOptions, Counts, refuses
 from alliance_cli.research.cells import failure_table
 from alliance_cli.research.ids import IdRegistry
 from alliance_cli.research.part import Part, PartJob
@@ -109,8 +108,7 @@ class PassState:
             room = KEPT_FAILURES - sum(len(k) for k in self.kept)
             if room > 0:
                 self.kept.append(failures.head(room))
-            if self.options.invalid is InvalidPolicy.error or self.bad > self.answer_bad:
-                self.refused = True
+            self.refused = self.refused or refuses(self.bad, self.answer_bad, self.options.invalid)
         return failures
 
     def kept_failures(self) -> Any:

@@ -41,7 +41,7 @@ an unbalanced design) is left empty with the reason in ``notes``; nothing is pri
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +57,8 @@ from alliance_cli.research.surveyrows import ITS_ROW, RowCounts
 from alliance_cli.research.texttable import Opened, TextTable
 
 if TYPE_CHECKING:
-    from alliance_cli.io.columns import Column
-    from alliance_cli.io.sinks import Sink
+    from pathlib import Path
+
     from alliance_cli.research.batch import BatchOptions
     from alliance_cli.research.part import Part
     from alliance_cli.research.passes import Survey
@@ -175,13 +175,13 @@ def reliability(
     survey: Survey | None = None,
     by: str | None = None,
     session: str | None = None,
-    errors: Callable[[tuple[Column, ...]], Sink] | None = None,
+    errors: Path | None = None,
 ) -> Reliability:
     """The reliability table of every scale of ``questionnaires`` in ``inputs`` (opened
     inputs, read in their chunks; or whole tables).
 
     The inputs are read and checked by :func:`~alliance_cli.research.run.run_batch`, which
-    writes every bad cell through the sink ``errors`` makes. Raises :class:`UsageError` for
+    writes every bad cell to the CSV file ``errors``. Raises :class:`UsageError` for
     ``session`` without ``by`` or a client/session column that is not in a file, and what
     ``run_batch`` raises (unmappable columns, :class:`~alliance_cli.errors.BatchDataError`
     for bad cells)."""

@@ -1,14 +1,18 @@
-"""``alliance batch`` over inputs of any size: read, check, score and write chunk by chunk.
+"""The one batch driver (:func:`run_batch`): read, check, score and write inputs of any size,
+chunk by chunk — what ``alliance batch`` (output sinks), ``alliance reliability`` (no output;
+each chunk's checked answers handed on) and a library caller (whole tables in memory, the
+scores kept as a DataFrame: :class:`InMemory`) run, on either engine.
 
-Each input is opened (:func:`alliance_cli.research.readers.open_input`) and handed out in chunks of
-rows (:mod:`alliance_cli.research.passes`: one pass over the inputs); every chunk becomes a
+Each input is opened (:func:`alliance_cli.research.readers.open_input`; a table read whole is
+handed out in chunks too) and handed out in chunks of rows
+(:mod:`alliance_cli.research.passes`: one pass over the inputs); every chunk becomes a
 :class:`~alliance_cli.research.part.PartJob` scored by
 :func:`~alliance_cli.research.part.score_part` — the same function whatever runs it (this
 process, or Dask workers: :mod:`alliance_cli.research.engines`) — and the parts come back
 in input order. What spans chunks stays here: the column mapping (made from each input's
 first chunk, every file's problems reported together), response ids across chunks and inputs
 (:class:`~alliance_cli.research.ids.IdRegistry`), the count of bad cells per problem
-(:class:`~alliance_cli.research.passes.PassState`), and the sinks.
+(:class:`~alliance_cli.research.passes.PassState`), and the outputs.
 
 Memory holds a few chunks at a time, so peak memory depends on ``chunk_rows``, not on the
 file. ``--center`` reads the inputs twice: the first pass checks and counts everything and
@@ -17,20 +21,22 @@ the clients), the second (:class:`_Centred`) scores again and writes each chunk 
 person means. SPSS
 output needs more: it is written whole.
 
-A run is refused as soon as a bad cell makes it so; reading and checking go on to the end
+A run is refused as soon as a bad cell makes it so
+(:func:`~alliance_cli.research.batch.refuses`); reading and checking go on to the end
 (every bad cell is reported), but no more output rows are built, and the half-written output
-is discarded: nothing is written, as with a whole-file run.
+is discarded: nothing is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from alliance_cli.errors import InputFileError, Problem
 from alliance_cli.io.columns import Column
-from alliance_cli.io.sinks import RowLimit, Sink
+from alliance_cli.io.sinks import DelimitedSink, RowLimit
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
 from alliance_cli.research.batch import (
@@ -54,7 +60,49 @@ from alliance_cli.research.passes import (
     chunk_jobs,
     prepare,
 )
-from alliance_cli.research.readers import Opened, TextTable
+from alliance_cli.research.readers import Opened, TextTable, chunked
+
+
+class Writer(Protocol):
+    """An output a run writes chunk by chunk (a :class:`~alliance_cli.io.sinks.Sink`, or
+    :class:`InMemory`): all of it committed, or all of it discarded."""
+
+    columns: tuple[Column, ...]
+    rows: int
+
+    def write(self, frame: Any) -> None: ...
+    def commit(self) -> None: ...
+    def discard(self) -> None: ...
+
+
+class InMemory:
+    """An output kept in memory, for a library caller who wants the scores as a DataFrame:
+    ``kept = InMemory(); run_batch(tables, qs, output=kept); kept.table`` (None until the
+    run has committed it)."""
+
+    def __init__(self) -> None:
+        self.columns: tuple[Column, ...] = ()
+        self.rows = 0
+        self.table: Any = None
+        self._frames: list[Any] = []
+
+    def __call__(self, columns: tuple[Column, ...]) -> InMemory:
+        self.columns = tuple(columns)
+        return self
+
+    def write(self, frame: Any) -> None:
+        self._frames.append(frame)
+        self.rows += len(frame)
+
+    def commit(self) -> None:
+        import pandas as pd  # type: ignore[import-untyped]
+
+        frames, self._frames = self._frames, []
+        self.table = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def discard(self) -> None:
+        self._frames = []
+
 
 FAILURE_DESCRIPTIONS = (
     Column("file", "text", "the input file"),
@@ -67,13 +115,14 @@ FAILURE_DESCRIPTIONS = (
 
 
 def run_batch(
-    inputs: Sequence[Opened],
+    inputs: Sequence[Opened | TextTable],
     questionnaires: Sequence[Questionnaire],
     options: BatchOptions | None = None,
     *,
     survey: Survey | None = None,
-    output: Callable[[tuple[Column, ...]], Sink] | None = None,
-    errors: Callable[[tuple[Column, ...]], Sink] | None = None,
+    output: Callable[[tuple[Column, ...]], Writer] | None = None,
+    errors: Path | None = None,
+    escape_formulas: bool = True,
     engine: Engine | None = None,
     progress: Progress | None = None,
     check: bool = True,
@@ -84,25 +133,28 @@ def run_batch(
     reopen: Callable[[], Sequence[Opened]] | None = None,
     before_commit: Callable[[Batch], Callable[[], None]] | None = None,
 ) -> Batch:
-    """Score ``inputs`` chunk by chunk and write the output through the sink ``output``
-    makes (given the output's columns; None: a dry run, nothing built or written), and every
-    bad cell through the sink ``errors`` makes. An output of no row, or of no score, is
-    discarded (the result says why: :attr:`~alliance_cli.research.batch.Batch.empty`) unless
-    ``allow_empty``.
+    """Score ``inputs`` (opened inputs, or tables read whole) chunk by chunk and write the
+    output through the writer ``output`` makes (given the output's columns; None: a dry run,
+    nothing built or written), and every bad cell to the CSV file ``errors``
+    (``escape_formulas``: as :class:`~alliance_cli.io.sinks.DelimitedSink` says). An output of
+    no row, or of no score, is discarded (the result says why:
+    :attr:`~alliance_cli.research.batch.Batch.empty`) unless ``allow_empty``.
 
     With ``--center`` (``options.center``) and an output, the inputs are read twice: the
     first pass checks, counts and sums each client's scores; the second (``reopen`` opens
-    the inputs again) scores again and writes each chunk with the person means.
+    the inputs again; tables read whole are handed out again by themselves) scores again and
+    writes each chunk with the person means.
 
-    Raises what :func:`~alliance_cli.research.whole.score_batch` raises — with ``check``, the
-    :class:`~alliance_cli.errors.BatchDataError` carries the first
-    :data:`~alliance_cli.research.passes.KEPT_FAILURES` bad cells and the total. Without ``check``
-    the result says ``refused``. ``limit``: the output format's row limit
-    (:func:`~alliance_cli.io.sinks.row_limit`), checked before any row is scored when every
-    input's row count is known up front (Excel, SPSS, Stata inputs, without
-    ``--finished-only``), else at the first chunk read that crosses it — before scoring it;
-    REDCap exports, whose rows are kept or dropped while scored, are left to the sink's own
-    check. Either way nothing is written.
+    Raises :class:`~alliance_cli.errors.UsageError` when the columns cannot be mapped (every
+    problem of every file at once) and, with ``check``,
+    :class:`~alliance_cli.errors.BatchDataError` carrying the first
+    :data:`~alliance_cli.research.passes.KEPT_FAILURES` bad cells and the total when the data
+    cannot be scored as asked. Without ``check`` the result says ``refused``. ``limit``: the
+    output format's row limit (:func:`~alliance_cli.io.sinks.row_limit`), checked before any
+    row is scored when every input's row count is known up front (Excel, SPSS, Stata inputs,
+    without ``--finished-only``), else at the first chunk read that crosses it — before
+    scoring it; REDCap exports, whose rows are kept or dropped while scored, are left to the
+    sink's own check. Either way nothing is written.
 
     ``collect`` is given every part, in order, with each questionnaire's checked answers
     (:attr:`~alliance_cli.research.part.Part.matrices`) and the text of the ``groups`` columns,
@@ -111,6 +163,10 @@ def run_batch(
     ``before_commit`` is given the run's result before its output is moved into place and
     returns what moves its own file (the codebook) into place after it: a codebook that
     cannot be written (a full disk) leaves the old output as it was."""
+    if reopen is None and not any(isinstance(i, Opened) for i in inputs):
+        tables = [i for i in inputs if isinstance(i, TextTable)]
+        reopen = lambda: [chunked(t) for t in tables]  # noqa: E731
+    opened = [i if isinstance(i, Opened) else chunked(i) for i in inputs]
     qs = tuple(questionnaires)
     options = options or BatchOptions()
     survey = survey or Survey()
@@ -121,7 +177,7 @@ def run_batch(
             raise ValueError("--center reads the inputs twice: run_batch needs reopen")
         width = sum(len(q.scales) for q in qs)
         means = PersonMeans(width, by_scale=options.shape is Shape.wide)
-    raws = [next(opened.chunks) for opened in inputs]
+    raws = [next(o.chunks) for o in opened]
     firsts = [prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
     if options.center:
@@ -131,10 +187,14 @@ def run_batch(
         # REDCap rows are kept or dropped while scored: the sink's own check counts them.
         limit = None
     if limit is not None:
-        check_known(limit, inputs, raws, firsts, survey, per)
-    state = PassState(inputs, qs, options, passes=1 if means is None else 2)
-    error_sink = errors(FAILURE_DESCRIPTIONS) if errors is not None else None
-    sink: Sink | None = None
+        check_known(limit, opened, raws, firsts, survey, per)
+    state = PassState(opened, qs, options, passes=1 if means is None else 2)
+    error_sink = (
+        DelimitedSink(errors, FAILURE_DESCRIPTIONS, escape_formulas=escape_formulas)
+        if errors is not None
+        else None
+    )
+    sink: Writer | None = None
 
     def result(columns: tuple[Column, ...], written: int) -> Batch:
         infos = tuple(
@@ -148,7 +208,6 @@ def run_batch(
             options=options,
             failures=state.kept_failures(),
             refused=state.refused,
-            table=None,
             columns=columns,
             counts=counts,
             codes=dict(state.codes),
@@ -166,7 +225,7 @@ def run_batch(
     try:
         build = output is not None and means is None
         jobs = chunk_jobs(
-            inputs,
+            opened,
             firsts,
             mappings,
             qs,
@@ -206,7 +265,7 @@ def run_batch(
             if means is not None:
                 assert reopen is not None
                 centred = _Centred(reopen(), mappings, qs, options, survey, state, means)
-                centred.check_unchanged(inputs)
+                centred.check_unchanged(opened)
                 sink = centred.write(engine, output, progress)
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
             columns = sink.columns
@@ -232,7 +291,15 @@ def run_batch(
     if state.refused and check:
         # Reliability (collect) writes no output: it computes nothing.
         outcome = "nothing was written" if collect is None else "no statistic was computed"
-        raise refusal(state.kept_failures(), options, state.bad, state.bad_rows, outcome=outcome)
+        raise refusal(
+            state.kept_failures(),
+            options,
+            state.bad,
+            state.bad_rows,
+            outcome=outcome,
+            several=len(opened) > 1,
+            errors=errors,
+        )
     return result(columns, sink.rows if sink is not None and not state.refused else 0)
 
 
@@ -259,9 +326,9 @@ class _Centred:
     def write(
         self,
         engine: Engine,
-        output: Callable[[tuple[Column, ...]], Sink],
+        output: Callable[[tuple[Column, ...]], Writer],
         progress: Progress | None,
-    ) -> Sink | None:
+    ) -> Writer | None:
         state, center = self.state, self.options.center
         assert center is not None
         firsts = [prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
@@ -275,7 +342,7 @@ class _Centred:
             state,
             build=True,
         )
-        sink: Sink | None = None
+        sink: Writer | None = None
         try:
             for part in engine.map(jobs):
                 state.rows_done += part.rows

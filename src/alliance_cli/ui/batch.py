@@ -6,7 +6,6 @@ User text (column names, cell values) goes into rich as ``Text``, never as marku
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -14,8 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from alliance_cli.errors import BatchDataError
+from alliance_cli.research.batch import SHOWN_FAILURES
 from alliance_cli.research.columnmap import FileMapping
-from alliance_cli.ui.render import err
+from alliance_cli.ui.render import err, warning
 
 if TYPE_CHECKING:
     from alliance_cli.research.batch import Batch
@@ -93,31 +93,40 @@ def failures(table: Any, limit: int, *, with_file: bool, total: int | None = Non
         console.print(Text("allowed in " + ", ".join(names) + ": " + answers))
 
 
-def refused(exc: BatchDataError, limit: int, *, with_file: bool, errors: Path | None) -> None:
+def refused(exc: BatchDataError) -> None:
     """A refused run: the error, the first bad cells, where all of them went, the hint."""
     console = err()
     for problem in exc.problems:
         console.print(Text("error: ", style="bold red") + Text(problem.render()))
-    failures(exc.failures, limit, with_file=with_file, total=exc.total)
-    if errors is not None:
-        console.print(Text(f"every bad cell was written to {errors}"))
+    failures(exc.failures, SHOWN_FAILURES, with_file=exc.several, total=exc.total)
+    if exc.written_to is not None:
+        console.print(Text(f"every bad cell was written to {exc.written_to}"))
     if exc.hint:
         console.print(Text(exc.hint))
 
 
-def dry_run(result: Batch, limit: int) -> None:
+def dry_run(result: Batch) -> None:
     """What a run would do: the counts, the first bad cells, and whether it would stop."""
     console = err()
     for line in result.summary():
         console.print(Text(line))
     if result.bad_cells:
-        failures(result.failures, limit, with_file=len(result.inputs) > 1, total=result.bad_cells)
+        several = len(result.inputs) > 1
+        failures(result.failures, SHOWN_FAILURES, with_file=several, total=result.bad_cells)
     verdict = (
         "a run would stop at the bad cells (exit 65)"
         if result.refused
         else f"a run would write {result.output_rows:,} rows"
     )
     console.print(Text(f"dry run, nothing written: {verdict}"))
+
+
+def nothing_to_write(result: Batch, *, dry_run: bool) -> None:
+    """Why the run writes nothing (:attr:`~alliance_cli.research.batch.Batch.empty`), and
+    how to write it anyway."""
+    what = "a run would write nothing" if dry_run else "nothing was written"
+    anyway = "the empty output" if result.rows == 0 else "it anyway"
+    warning(f"{result.empty}, so {what}; --allow-empty writes {anyway}")
 
 
 class ProgressBar:

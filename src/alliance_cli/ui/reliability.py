@@ -58,6 +58,16 @@ def messages(result: Reliability) -> None:
         render.notices(f"{s.questionnaire} {s.scale}: {note}" for note in s.notes)
 
 
+def nothing_kept(result: Reliability) -> None:
+    """No row was kept: why (the rows left out), and how to print the empty result."""
+    if line := result.accounting_line():
+        render.notices([line])
+    render.warning(
+        "no row was kept, so there is nothing to compute reliability on; "
+        "--allow-empty prints the empty result and exits 0"
+    )
+
+
 def _lines(s: ScaleReliability) -> list[str]:
     d = s.descriptives
     lines = [
