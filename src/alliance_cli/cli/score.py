@@ -156,20 +156,17 @@ def score(
         text = _read_answers(answers, answers_file)
         q = open_questionnaire(catalog, questionnaire, item_text)
         report = score_answers(q, text)
-        from alliance_cli.ui import render
-
-        recorded = None
-        warnings = list(report.warnings)  # printed on stderr, so also seen beside --json and csv
+        filed = None
         if client is not None:
-            from alliance_cli.clinic.history import date_warnings, record
-            from alliance_cli.clinic.overview import session_view
+            from alliance_cli.clinic.overview import file_score
 
             with open_store(db, create=True) as store:
                 code, new = filing_client(store, client, new_client)
-                saved = record(
+                filed = file_score(
                     store,
                     q,
                     report,
+                    catalog.get,
                     client=code,
                     new_client=new,
                     session=session,
@@ -180,30 +177,29 @@ def score(
                     note=note,
                     replaces=replaces,
                 )
-                view = session_view(store, q, saved, catalog.get)
-                filing = date_warnings(store, saved)
-            warnings += filing
-            recorded = {
-                "administration": saved.id,
-                "client": saved.client,
-                "session": saved.session,
-                "respondent": saved.respondent,
-                "warnings": filing,
-            }
-            render.recorded(saved)
-        if as_json or output is OutputFormat.json:
-            print_json(report.to_dict() | ({"recorded": recorded} if recorded else {}))
-        elif output is OutputFormat.csv:
-            from alliance_cli.io.csvout import write_csv
-            from alliance_cli.result import CSV_COLUMNS
-            from alliance_cli.ui.terminal import stdout_text
+        _show(report, filed, OutputFormat.json if as_json else output)
 
-            write_csv(stdout_text(), CSV_COLUMNS, report.csv_rows())
-        else:
-            render.score(report)
-            if recorded is not None:
-                from alliance_cli.ui.history import recent
 
-                recent(view.series, view.alerts, view.marked)
-        for warning in warnings:
-            render.warning(warning)
+def _show(report: Any, filed: Any, output: OutputFormat) -> None:
+    """The score as a table (with the client's recent sessions when filed), JSON or CSV;
+    then the warnings, on stderr, so also seen beside JSON and CSV."""
+    from alliance_cli.ui import render
+
+    if filed is not None:
+        render.recorded(filed.saved)
+    if output is OutputFormat.json:
+        print_json(report.to_dict() | ({"recorded": filed.to_dict()} if filed else {}))
+    elif output is OutputFormat.csv:
+        from alliance_cli.io.csvout import write_csv
+        from alliance_cli.result import CSV_COLUMNS
+        from alliance_cli.ui.terminal import stdout_text
+
+        write_csv(stdout_text(), CSV_COLUMNS, report.csv_rows())
+    else:
+        render.score(report)
+        if filed is not None:
+            from alliance_cli.ui.history import recent
+
+            recent(filed.view.series, filed.view.alerts, filed.view.marked)
+    for warning in [*report.warnings, *(filed.warnings if filed else [])]:
+        render.warning(warning)

@@ -11,11 +11,12 @@ from alliance_cli.clinic.alertgroups import group_alerts
 from alliance_cli.clinic.alerts import Alert, alert_order, gap_alerts, series_alerts
 from alliance_cli.clinic.change import ClinicalChange, clinical_change
 from alliance_cli.clinic.divergence import Gap, gaps
-from alliance_cli.clinic.history import Series, client_series, means_by
+from alliance_cli.clinic.history import Series, client_series, date_warnings, means_by, record
 from alliance_cli.clinic.norms import LocalNorm, stored
 from alliance_cli.clinic.store import Administration, Store
 from alliance_cli.errors import NotFoundError, Problem
 from alliance_cli.model import Questionnaire
+from alliance_cli.result import ScoreReport
 
 
 @dataclass(frozen=True)
@@ -149,3 +150,37 @@ def session_view(
     every = [*mine.alerts, *(a for g in partners for a in gap_alerts(g))]
     found = [a for a in every if a.session == saved.session]
     return SessionView(mine.series, sorted(found, key=alert_order), every)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A score filed in a client's history, and what the clinician is shown about it."""
+
+    saved: Administration
+    view: SessionView
+    warnings: list[str]
+    """About its date (before an earlier session's, far in the past): shown on stderr."""
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``recorded`` part of ``score --json``."""
+        saved = self.saved
+        return {
+            "administration": saved.id,
+            "client": saved.client,
+            "session": saved.session,
+            "respondent": saved.respondent,
+            "warnings": self.warnings,
+        }
+
+
+def file_score(
+    store: Store,
+    q: Questionnaire,
+    report: ScoreReport,
+    find: Callable[[str], Questionnaire],
+    **details: Any,
+) -> Filed:
+    """Record ``report`` (:func:`~alliance_cli.clinic.history.record`, with its ``details``)
+    and return it with the session's view and the warnings about its date."""
+    saved = record(store, q, report, **details)
+    return Filed(saved, session_view(store, q, saved, find), date_warnings(store, saved))
