@@ -1,0 +1,68 @@
+"""Start-up: only the command that is run is loaded, and the table that lists the others
+without loading them says what the commands themselves say."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+from typer.main import get_command_name
+
+from alliance_cli.cli._app import COMMANDS, app, load_command
+from alliance_cli.cli._plain import reflow
+
+WAI_SR = "5,4,4,5,3,4,5,4,4,5,4,4"
+MODULES = sorted({module for module, _ in COMMANDS.values()})
+
+
+def test_the_table_lists_every_command_in_order_with_its_own_first_paragraph() -> None:
+    for module in MODULES:
+        importlib.import_module(f"alliance_cli.cli.{module}")
+    registered = [
+        (info.name or get_command_name(info.callback.__name__), info.callback.__module__)
+        for info in app.registered_commands
+        if info.callback is not None
+    ]
+    groups = [(info.name, info.typer_instance) for info in app.registered_groups]
+    names = [name for name, _ in registered] + [name for name, _ in groups]
+    assert names == list(COMMANDS)  # `alliance --help` lists them in this order, as before
+    for name, module in registered:
+        assert module == f"alliance_cli.cli.{COMMANDS[name][0]}"
+    for name, typer_app in groups:
+        assert typer_app is not None and name is not None
+        callback_module = inspect.getmodule(typer_app.registered_commands[0].callback)
+        assert callback_module is not None
+        assert callback_module.__name__ == f"alliance_cli.cli.{COMMANDS[name][0]}"
+    for name, (_, summary) in COMMANDS.items():
+        command = load_command(name)
+        assert command.name == name
+        assert reflow(command.help or "").split("\n\n")[0] == summary
+
+
+def test_a_name_not_in_the_table_is_no_command() -> None:
+    with pytest.raises(KeyError):
+        load_command("scor")
+
+
+def _loaded_commands(argv: list[str]) -> list[str]:
+    """The command modules a run of ``alliance *argv`` imported."""
+    code = (
+        "import sys\n"
+        "from alliance_cli.cli import main\n"
+        f"sys.argv = ['alliance', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"names = [m for m in {MODULES!r} if 'alliance_cli.cli.' + m in sys.modules]\n"
+        "print('LOADED=' + ','.join(names), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("LOADED="))
+    return [name for name in line.removeprefix("LOADED=").split(",") if name]
+
+
+def test_help_loads_no_command_and_a_command_loads_only_itself() -> None:
+    assert _loaded_commands(["--help"]) == []
+    assert _loaded_commands(["score", "wai-sr", "--answers", WAI_SR]) == ["score"]
+    assert _loaded_commands(["db", "--help"]) == ["db"]
