@@ -66,3 +66,33 @@ def test_help_loads_no_command_and_a_command_loads_only_itself() -> None:
     assert _loaded_commands(["--help"]) == []
     assert _loaded_commands(["score", "wai-sr", "--answers", WAI_SR]) == ["score"]
     assert _loaded_commands(["db", "--help"]) == ["db"]
+
+
+def test_model_defaults_are_what_validation_gives_and_no_validator_is_built_at_import() -> None:
+    code = (
+        "import sys\n"
+        "from pydantic import BaseModel\n"
+        "from alliance_cli import model\n"
+        "classes = [c for c in vars(model).values()\n"
+        "           if isinstance(c, type) and issubclass(c, BaseModel) and c is not BaseModel]\n"
+        "built = [c.__name__ for c in classes if c.__pydantic_complete__]\n"
+        "print('BUILT=' + ','.join(built))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "BUILT=\n" in proc.stdout
+    from pydantic import BaseModel
+
+    from alliance_cli import model
+
+    defaults = [
+        field.default
+        for cls in vars(model).values()
+        if isinstance(cls, type) and issubclass(cls, BaseModel)
+        for field in cls.model_fields.values()
+        if isinstance(field.default, BaseModel)
+    ]
+    assert len(defaults) >= 10
+    for default in defaults:
+        validated = type(default).model_validate({})
+        assert validated == default
+        assert validated.__pydantic_private__ == default.__pydantic_private__
