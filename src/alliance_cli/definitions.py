@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from alliance_cli import model as m
+from alliance_cli.cache import remembered
 from alliance_cli.errors import DefinitionError, InputFileError, Problem
 from alliance_cli.io.limited import read_limited
 from alliance_cli.text import fmt_num
@@ -355,12 +356,17 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 
 def load_definition(path: Path | str) -> m.Questionnaire:
-    """Load one definition file or raise :class:`DefinitionError` listing every problem."""
+    """Load one definition file or raise :class:`DefinitionError` listing every problem.
+    A valid one is remembered in the user cache until the file or the code changes."""
     path = Path(path)
-    obj, problems = validate_text(_read(path), str(path), m.Questionnaire)
-    if obj is None:
-        raise DefinitionError(problems)
-    return obj
+
+    def validated() -> m.Questionnaire:
+        obj, problems = validate_text(_read(path), str(path), m.Questionnaire)
+        if obj is None:
+            raise DefinitionError(problems)
+        return obj
+
+    return remembered(path, m.Questionnaire, validated)
 
 
 # -- item-text overlays ----------------------------------------------------------------------
