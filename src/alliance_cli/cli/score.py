@@ -157,6 +157,7 @@ def score(
         q = open_questionnaire(catalog, questionnaire, item_text)
         report = score_answers(q, text)
         from alliance_cli.ui import render
+        from alliance_cli.ui import score as screen
 
         recorded = None
         warnings = list(report.warnings)  # printed on stderr, so also seen beside --json and csv
@@ -190,7 +191,7 @@ def score(
                 "respondent": saved.respondent,
                 "warnings": filing,
             }
-            render.recorded(saved)
+            screen.recorded(saved)
         if as_json or output is OutputFormat.json:
             print_json(report.to_dict() | ({"recorded": recorded} if recorded else {}))
         elif output is OutputFormat.csv:
@@ -200,7 +201,7 @@ def score(
 
             write_csv(stdout_text(), CSV_COLUMNS, report.csv_rows())
         else:
-            render.score(report)
+            screen.score(report)
             if recorded is not None:
                 from alliance_cli.ui.history import recent
 
