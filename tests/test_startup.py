@@ -47,14 +47,14 @@ def test_a_name_not_in_the_table_is_no_command() -> None:
         load_command("scor")
 
 
-def _loaded_commands(argv: list[str]) -> list[str]:
-    """The command modules a run of ``alliance *argv`` imported."""
+def _loaded(argv: list[str], modules: list[str]) -> list[str]:
+    """Which of ``modules`` a run of ``alliance *argv`` imported."""
     code = (
         "import sys\n"
         "from alliance_cli.cli import main\n"
         f"sys.argv = ['alliance', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-        f"names = [m for m in {MODULES!r} if 'alliance_cli.cli.' + m in sys.modules]\n"
+        f"names = [m for m in {modules!r} if m in sys.modules]\n"
         "print('LOADED=' + ','.join(names), file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -62,10 +62,21 @@ def _loaded_commands(argv: list[str]) -> list[str]:
     return [name for name in line.removeprefix("LOADED=").split(",") if name]
 
 
+def _loaded_commands(argv: list[str]) -> list[str]:
+    names = _loaded(argv, [f"alliance_cli.cli.{m}" for m in MODULES])
+    return [name.removeprefix("alliance_cli.cli.") for name in names]
+
+
 def test_help_loads_no_command_and_a_command_loads_only_itself() -> None:
     assert _loaded_commands(["--help"]) == []
     assert _loaded_commands(["score", "wai-sr", "--answers", WAI_SR]) == ["score"]
     assert _loaded_commands(["db", "--help"]) == ["db"]
+
+
+def test_a_remembered_definition_is_not_read_again() -> None:
+    argv = ["score", "wai-sr", "--answers", WAI_SR]
+    assert _loaded(argv, ["yaml"]) == ["yaml"]  # read and validated, then remembered
+    assert _loaded(argv, ["yaml"]) == []
 
 
 def test_model_defaults_are_what_validation_gives_and_no_validator_is_built_at_import() -> None:
