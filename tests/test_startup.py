@@ -73,10 +73,24 @@ def test_help_loads_no_command_and_a_command_loads_only_itself() -> None:
     assert _loaded_commands(["db", "--help"]) == ["db"]
 
 
-def test_a_remembered_definition_is_not_read_again() -> None:
+def test_a_remembered_definition_is_not_read_again_nor_its_models_built() -> None:
     argv = ["score", "wai-sr", "--answers", WAI_SR]
     assert _loaded(argv, ["yaml"]) == ["yaml"]  # read and validated, then remembered
     assert _loaded(argv, ["yaml"]) == []
+    code = (
+        "import contextlib, io, sys\n"
+        "from pydantic import BaseModel\n"
+        "from alliance_cli import model\n"
+        "from alliance_cli.cli import main\n"
+        f"sys.argv = ['alliance', *{argv!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code\n"
+        "assert 'Goal+Task' in out.getvalue()\n"
+        "print('BUILT=' + ','.join(c.__name__ for c in vars(model).values()\n"
+        "    if isinstance(c, type) and issubclass(c, BaseModel) and c.__pydantic_complete__))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "BUILT=\n" in proc.stdout  # the content hash too was remembered
 
 
 def test_model_defaults_are_what_validation_gives_and_no_validator_is_built_at_import() -> None:

@@ -364,6 +364,7 @@ def load_definition(path: Path | str) -> m.Questionnaire:
         obj, problems = validate_text(_read(path), str(path), m.Questionnaire)
         if obj is None:
             raise DefinitionError(problems)
+        obj.content_hash()  # remembered with it (computing it is the costly part of a score)
         return obj
 
     return remembered(path, m.Questionnaire, validated)

@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Callable
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
@@ -766,6 +767,13 @@ class Questionnaire(_Model):
         scales, the item ids and their own scales, every scale (items, keys, rules, bands,
         norms) and the item rules. Wording, citations and notes are left out, so an overlay
         or a corrected note does not look like a changed key. Stored with administrations."""
+        return self._content_hash
+
+    # Computed once per definition (its first dump builds every model's serializer, which
+    # costs more than a score) and remembered with it in the cache. Not a field: equality
+    # and dumps ignore it. A copy made by with_item_text keeps it: wording is not hashed.
+    @cached_property
+    def _content_hash(self) -> str:
         data = self.model_dump(
             mode="json",
             include={"id", "response_scale", "items", "scales", "item_rules", "alerts"},
