@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from alliance_cli import model as m
+from alliance_cli.cache import remembered
 from alliance_cli.errors import DefinitionError, InputFileError, Problem
 from alliance_cli.io.limited import read_limited
 from alliance_cli.text import fmt_num
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_constructor = yaml.constructor.SafeConstructor()
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -56,11 +53,15 @@ class Parsed:
 
 def parse_yaml(text: str, source: str) -> Parsed:
     """Parse one YAML document keeping positions; never raises on bad YAML."""
+    import yaml  # here: a definition remembered in the cache needs no YAML reader
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    constructor = yaml.constructor.SafeConstructor()
     marks: Marks = {}
     key_marks: Marks = {}
     problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -141,7 +142,7 @@ def parse_yaml(text: str, source: str) -> Parsed:
             )
             return n.value
         if plain and n.tag == _INT_TAG and not _PLAIN_INT.match(n.value):
-            value = _constructor.construct_object(n)
+            value = constructor.construct_object(n)
             problems.append(
                 Problem(
                     "yaml-trap",
@@ -172,7 +173,7 @@ def parse_yaml(text: str, source: str) -> Parsed:
         if n.tag not in (_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _STR_TAG, "tag:yaml.org,2002:null"):
             # Timestamps and other implicit types: keep the text, the model decides.
             return n.value
-        return _constructor.construct_object(n)
+        return constructor.construct_object(n)
 
     try:
         data = build(node, ()) if node is not None else None
@@ -355,12 +356,18 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 
 def load_definition(path: Path | str) -> m.Questionnaire:
-    """Load one definition file or raise :class:`DefinitionError` listing every problem."""
+    """Load one definition file or raise :class:`DefinitionError` listing every problem.
+    A valid one is remembered in the user cache until the file or the code changes."""
     path = Path(path)
-    obj, problems = validate_text(_read(path), str(path), m.Questionnaire)
-    if obj is None:
-        raise DefinitionError(problems)
-    return obj
+
+    def validated() -> m.Questionnaire:
+        obj, problems = validate_text(_read(path), str(path), m.Questionnaire)
+        if obj is None:
+            raise DefinitionError(problems)
+        obj.content_hash()  # remembered with it (computing it is the costly part of a score)
+        return obj
+
+    return remembered(path, m.Questionnaire, validated)
 
 
 # -- item-text overlays ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Callable
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
@@ -116,6 +117,9 @@ class _Model(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
+        # Validators and serializers are built on first use, not at import: a command that
+        # validates nothing (a cached definition, --help) does not pay for 20-odd models.
+        defer_build=True,
     )
 
 
@@ -368,8 +372,11 @@ class Scale(_Model):
         description="The reported score: sum or mean of the keyed items (the other is shown too)."
     )
     higher_is: Direction = Field(description="Whether a higher score is better or worse.")
+    # Defaults are built with model_construct (their fields' defaults, as validation would
+    # give): validating them at import would build every model's validator (defer_build).
     missing: MissingRule = Field(
-        MissingRule(), description="Missing-data rule; by default every item is required."
+        MissingRule.model_construct(),
+        description="Missing-data rule; by default every item is required.",
     )
     description: Text | None = None
     norms: tuple[Norm, ...] = Field(
@@ -558,14 +565,14 @@ class AlertRules(_Model):
     scales: tuple[Id, ...] | None = Field(
         None, description="Scales watched (default: `total` if there is one, else all)."
     )
-    cutoff: CutoffAlert = CutoffAlert()
-    drop: DropAlert = DropAlert()
-    reliable_change: ReliableChangeAlert = ReliableChangeAlert()
-    rupture: RuptureAlert = RuptureAlert()
-    divergence: DivergenceAlert = DivergenceAlert()
-    high_then_falling: HighThenFallingAlert = HighThenFallingAlert()
-    ceiling: CeilingAlert = CeilingAlert()
-    missing: MissingAlert = MissingAlert()
+    cutoff: CutoffAlert = CutoffAlert.model_construct()
+    drop: DropAlert = DropAlert.model_construct()
+    reliable_change: ReliableChangeAlert = ReliableChangeAlert.model_construct()
+    rupture: RuptureAlert = RuptureAlert.model_construct()
+    divergence: DivergenceAlert = DivergenceAlert.model_construct()
+    high_then_falling: HighThenFallingAlert = HighThenFallingAlert.model_construct()
+    ceiling: CeilingAlert = CeilingAlert.model_construct()
+    missing: MissingAlert = MissingAlert.model_construct()
 
 
 class Citation(_Model):
@@ -614,7 +621,8 @@ class Questionnaire(_Model):
         (), description="Item-level heuristics (e.g. any item below 9)."
     )
     alerts: AlertRules = Field(
-        AlertRules(), description="Rules over a client's series of sessions (all on by default)."
+        AlertRules.model_construct(),
+        description="Rules over a client's series of sessions (all on by default).",
     )
 
     @model_validator(mode="before")
@@ -695,6 +703,13 @@ class Questionnaire(_Model):
         scales, the item ids and their own scales, every scale (items, keys, rules, bands,
         norms) and the item rules. Wording, citations and notes are left out, so an overlay
         or a corrected note does not look like a changed key. Stored with administrations."""
+        return self._content_hash
+
+    # Computed once per definition (its first dump builds every model's serializer, which
+    # costs more than a score) and remembered with it in the cache. Not a field: equality
+    # and dumps ignore it. A copy made by with_item_text keeps it: wording is not hashed.
+    @cached_property
+    def _content_hash(self) -> str:
         data = self.model_dump(
             mode="json",
             include={"id", "response_scale", "items", "scales", "item_rules", "alerts"},

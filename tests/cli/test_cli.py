@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from alliance_cli import __version__
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
+from alliance_cli.cli._app import COMMANDS as TABLE
 from alliance_cli.result import score
 from tests.helpers import REPO, TINY_YAML, run
 
@@ -40,6 +42,9 @@ def test_version() -> None:
     assert result.stdout == f"alliance {__version__}\n"
 
 
+# Every command module registers its commands (the app itself imports only the one run).
+for _module in sorted({module for module, _ in TABLE.values()}):
+    importlib.import_module(f"alliance_cli.cli.{_module}")
 COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)  # type: ignore
 
 

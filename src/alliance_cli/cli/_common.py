@@ -1,4 +1,4 @@
-"""The Typer app and what its commands share: options, error reporting, JSON output.
+"""What the commands share: options, error reporting, JSON output, the entry point.
 
 Library modules are imported inside the commands so that ``alliance --help`` and
 ``alliance score`` stay light (no pandas on these paths; a test checks ``sys.modules``).
@@ -21,24 +21,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from alliance_cli import __version__
-from alliance_cli.cli._plain import PlainGroup
+from alliance_cli.cli._app import app as app  # where the command modules register
 from alliance_cli.options import Modality, Respondent
 
 if TYPE_CHECKING:
     from alliance_cli.catalog import Catalog
     from alliance_cli.io.outputs import Outputs
-
-app = typer.Typer(
-    name="alliance",
-    cls=PlainGroup,
-    help="Score therapeutic working-alliance questionnaires, locally.\n\n"
-    "Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4",
-    context_settings={"help_option_names": ["-h", "--help"]},
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 
 DefinitionsOpt = Annotated[
     list[Path] | None,
@@ -195,27 +183,6 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"alliance {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Score therapeutic working-alliance questionnaires, locally.
-
-    Example:  alliance score wai-sr --answers 5,4,4,5,3,4,5,4,4,5,4,4
-    """
 
 
 @contextmanager

@@ -181,7 +181,8 @@ class PlainGroup(TyperGroup):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _make_plain(self)
+        for command in self.commands.values():
+            make_plain(command)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _plain_help(self, ctx)
@@ -205,18 +206,18 @@ class PlainGroup(TyperGroup):
             _report_usage(exc)
 
 
-def _make_plain(group: TyperGroup) -> None:
-    """Every command under ``group`` a :class:`PlainCommand` or :class:`PlainGroup`, and
-    every choice of every command matched in any case (``--shape Wide``, ``--to CSV``), as
-    option values are everywhere in this tool."""
-    for command in group.commands.values():
-        if type(command) is TyperCommand:
-            command.__class__ = PlainCommand
-        elif type(command) is TyperGroup:
-            command.__class__ = PlainGroup
-        if isinstance(command, TyperGroup):
-            _make_plain(command)
-        for param in command.params:
-            descriptor = getattr(param, "type_descriptor", None)
-            if descriptor is not None and descriptor.is_choice:
-                descriptor.parameter_info.case_sensitive = False
+def make_plain(command: Any) -> None:
+    """``command`` a :class:`PlainCommand` or :class:`PlainGroup`, and every command under it,
+    and every choice of each matched in any case (``--shape Wide``, ``--to CSV``), as option
+    values are everywhere in this tool."""
+    if type(command) is TyperCommand:
+        command.__class__ = PlainCommand
+    elif type(command) is TyperGroup:
+        command.__class__ = PlainGroup
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            make_plain(sub)
+    for param in command.params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is not None and descriptor.is_choice:
+            descriptor.parameter_info.case_sensitive = False

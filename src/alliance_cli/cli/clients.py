@@ -35,9 +35,9 @@ def clients(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json([row.__dict__ for row in rows])
             return
-        from alliance_cli.ui import render
+        from alliance_cli.ui import clients as screen
 
-        render.clients(rows)
+        screen.clients(rows)
 
 
 @app.command("new-client")

@@ -30,9 +30,9 @@ def list_(definitions: DefinitionsOpt = None, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json(rows)
             return
-        from alliance_cli.ui import render
+        from alliance_cli.ui import definitions as screen
 
-        render.catalog(rows)
+        screen.catalog(rows)
 
 
 @app.command()
@@ -58,12 +58,13 @@ def show(
             print_json(q.model_dump(mode="json"))
             return
         from alliance_cli.clinic.change import definition_notes
+        from alliance_cli.ui import definitions as screen
         from alliance_cli.ui import render
 
         entry = catalog.entry_of(q)
-        render.questionnaire(q, entry.origin, str(entry.path))
-        render.alert_rules(q)
-        render.definition_notes({str(entry.path): definition_notes(q)})
+        screen.questionnaire(q, entry.origin, str(entry.path))
+        screen.alert_rules(q)
+        screen.definition_notes({str(entry.path): definition_notes(q)})
         if (warning := key_warning(q)) is not None:
             render.warning(warning)
 
@@ -98,10 +99,10 @@ def validate(
         print_json({file: [p.to_dict() for p in problems] for file, problems in found.items()})
     else:
         from alliance_cli.clinic.change import notes_for_files
-        from alliance_cli.ui import render
+        from alliance_cli.ui import definitions as screen
 
-        render.problems(found)
-        render.definition_notes(notes_for_files(found))
+        screen.problems(found)
+        screen.definition_notes(notes_for_files(found))
     if any(found.values()):
         raise typer.Exit(1)
 

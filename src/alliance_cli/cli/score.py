@@ -184,9 +184,10 @@ def _show(report: Any, filed: Any, output: OutputFormat) -> None:
     """The score as a table (with the client's recent sessions when filed), JSON or CSV;
     then the warnings, on stderr, so also seen beside JSON and CSV."""
     from alliance_cli.ui import render
+    from alliance_cli.ui import score as screen
 
     if filed is not None:
-        render.recorded(filed.saved)
+        screen.recorded(filed.saved)
     if output is OutputFormat.json:
         print_json(report.to_dict() | ({"recorded": filed.to_dict()} if filed else {}))
     elif output is OutputFormat.csv:
@@ -196,7 +197,7 @@ def _show(report: Any, filed: Any, output: OutputFormat) -> None:
 
         write_csv(stdout_text(), CSV_COLUMNS, report.csv_rows())
     else:
-        render.score(report)
+        screen.score(report)
         if filed is not None:
             from alliance_cli.ui.history import recent
 

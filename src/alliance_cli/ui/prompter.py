@@ -29,6 +29,7 @@ from alliance_cli.clinic.administer import (
     ThankYouScreen,
 )
 from alliance_cli.ui import history, render
+from alliance_cli.ui import score as score_screen
 
 ITEM_PROMPT = "Answer: "
 REVIEW_PROMPT = "Submit? "
@@ -58,8 +59,8 @@ class TerminalPrompter:
     def show(self, screen: Final) -> None:
         if isinstance(screen, ResultScreen):
             self.console.clear()
-            render.recorded(screen.administration)
-            render.score(screen.report)
+            score_screen.recorded(screen.administration)
+            score_screen.score(screen.report)
             self.console.print()
             history.recent(screen.series, screen.alerts, screen.marked)
             for warning in screen.report.warnings:
