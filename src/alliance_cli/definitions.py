@@ -21,6 +21,7 @@ from alliance_cli import model as m
 from alliance_cli.cache import remembered
 from alliance_cli.errors import DefinitionError, InputFileError, Problem
 from alliance_cli.io.limited import read_limited
+from alliance_cli.modelbase import Id, Model, Text
 from alliance_cli.text import fmt_num
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -373,13 +374,13 @@ def load_definition(path: Path | str) -> m.Questionnaire:
 # -- item-text overlays ----------------------------------------------------------------------
 
 
-class ItemText(m._Model):
+class ItemText(Model):
     """An item-text overlay: the licensed wording of a questionnaire's items."""
 
-    questionnaire: m.Id
-    source: m.Text | None = None
+    questionnaire: Id
+    source: Text | None = None
     """Where the wording comes from (manual, licence number)."""
-    items: dict[m.Id, m.Text]
+    items: dict[Id, Text]
 
 
 def load_item_text(path: Path | str, questionnaire: m.Questionnaire) -> m.Questionnaire:

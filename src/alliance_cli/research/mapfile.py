@@ -28,10 +28,10 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from alliance_cli import model as m
 from alliance_cli.definitions import Parsed, _locate, _read, parse_yaml
 from alliance_cli.definitions import validate_text as _validate_text
 from alliance_cli.errors import Problem, UsageError
+from alliance_cli.modelbase import Id, Model
 from alliance_cli.scoring import GRID_TOLERANCE
 from alliance_cli.text import fmt_num, normalize_label
 
@@ -57,15 +57,15 @@ Code = Annotated[str, BeforeValidator(_as_text), Field(min_length=1)]
 Recodes = dict[Code, float | None]
 
 
-class ColumnSpec(m._Model):
+class ColumnSpec(Model):
     """One column's item, with recodes and missing codes for that column alone."""
 
-    item: m.Id
+    item: Id
     recode: Recodes = Field(default_factory=dict, description="Raw value → answer (null: missing).")
     missing: list[Code] = Field(default_factory=list, description="Codes for a missing answer.")
 
 
-class QuestionnaireSpec(m._Model):
+class QuestionnaireSpec(Model):
     columns: dict[Name, Annotated[ColumnSpec, BeforeValidator(_as_column_spec)]] = Field(
         min_length=1, description="Column → item id (or {item, recode, missing})."
     )
@@ -73,7 +73,7 @@ class QuestionnaireSpec(m._Model):
     missing: list[Code] = Field(default_factory=list)
 
 
-class MapFile(m._Model):
+class MapFile(Model):
     """A ``--map`` file: id columns, missing codes, and column → item per questionnaire."""
 
     ids: list[Name] = Field(default_factory=list, description="Columns identifying a response.")
