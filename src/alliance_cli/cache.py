@@ -37,16 +37,55 @@ def remembered(path: Path, kind: type[T], build: Callable[[], T]) -> T:
     """What ``build()`` returns for the file at ``path``: remembered from an earlier run
     when neither the file nor the code changed since, else built (and remembered)."""
     before = _identity(path)
-    entry = _entry(path) if before is not None else None
+    entry = entry_for("definitions", path) if before is not None else None
     if before is None or entry is None:
         return build()
     found = _recall(entry, before[0], kind)
     if found is not None:
         return found
     value = build()
-    if before == _identity(path) and time.time_ns() - before[1] >= RACY_SECONDS * 1e9:
-        _remember(entry, before[0], value)
+    if before == _identity(path) and not racy(before[1] / 1e9):
+        write_private(
+            entry,
+            before[0].encode() + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+        )
     return value
+
+
+def racy(changed: float) -> bool:
+    """Whether a file last changed at ``changed`` (seconds since the epoch) is too recent to
+    be remembered: a change within the same clock tick could keep its times (git's "racily
+    clean" rule)."""
+    return time.time() - changed < RACY_SECONDS
+
+
+def entry_for(kind: str, path: Path) -> Path | None:
+    """Where what is remembered of the file at ``path`` lives: the user cache folder's
+    ``kind`` folder, a file named by a hash of the resolved path (None: no such path)."""
+    try:
+        from platformdirs import user_cache_dir
+
+        name = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+    except (OSError, RuntimeError):
+        return None
+    return Path(user_cache_dir("alliance", appauthor=False)) / kind / name
+
+
+def write_private(entry: Path, data: bytes) -> None:
+    """Write ``entry`` whole or not at all: a private temporary file (0600, in a 0700
+    folder) renamed into place. A cache that cannot be written is no error: the work is
+    done again next time."""
+    spare = entry.with_name(f".{entry.name}.{secrets.token_hex(4)}")
+    with contextlib.suppress(OSError):
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            os.replace(spare, entry)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(spare)
 
 
 def _identity(path: Path) -> tuple[str, int] | None:
@@ -80,16 +119,6 @@ def _code() -> str:
     return f"{pydantic.VERSION}/{sys.implementation.cache_tag}/{digest.hexdigest()[:32]}"
 
 
-def _entry(path: Path) -> Path | None:
-    try:
-        from platformdirs import user_cache_dir
-
-        name = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
-    except (OSError, RuntimeError):
-        return None
-    return Path(user_cache_dir("alliance", appauthor=False)) / "definitions" / name
-
-
 def _recall(entry: Path, key: str, kind: type[T]) -> T | None:
     """The entry's value if it was remembered under ``key`` by this user; else None."""
     try:
@@ -108,18 +137,3 @@ def _recall(entry: Path, key: str, kind: type[T]) -> T | None:
     except Exception:  # a damaged entry, or one of a class that changed: built again
         return None
     return value if isinstance(value, kind) else None
-
-
-def _remember(entry: Path, key: str, value: object) -> None:
-    data = key.encode() + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    spare = entry.with_name(f".{entry.name}.{secrets.token_hex(4)}")
-    with contextlib.suppress(OSError):  # a read-only cache folder: validated every time
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(spare, entry)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(spare)

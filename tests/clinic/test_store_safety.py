@@ -349,16 +349,16 @@ def test_a_file_changed_just_now_is_checked_every_time(
 ) -> None:
     """Racily clean: within 2 s of a change another change could keep the same time. The
     clock is held 1 s after the change, so a slow machine cannot carry the runs past it."""
-    from alliance_cli.clinic.store import checked
+    from alliance_cli import cache
 
     os.utime(db)  # changed now
     changed = db.stat().st_mtime
-    monkeypatch.setattr(checked, "time", SimpleNamespace(time=lambda: changed + 1.0))
+    monkeypatch.setattr(cache, "time", SimpleNamespace(time=lambda: changed + 1.0))
     for _ in range(3):
         assert run("history", "C-001").exit_code == 0
     assert len(checks) == 3
     monkeypatch.setattr(
-        checked, "time", SimpleNamespace(time=lambda: changed + checked.RACY_SECONDS + 1.0)
+        cache, "time", SimpleNamespace(time=lambda: changed + cache.RACY_SECONDS + 1.0)
     )
     assert run("history", "C-001").exit_code == 0  # checked once more, then remembered
     assert run("history", "C-001").exit_code == 0

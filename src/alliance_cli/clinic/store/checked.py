@@ -5,28 +5,25 @@ command that reads one client's history would cost as much as the whole file. A 
 is remembered — in the user cache folder, a file per database named by a hash of its path,
 holding nothing but the file's device, inode, size and modification time and those of its
 ``-wal`` — and the check runs again as soon as any of these differ: after every write by any
-process. A file modified in the last :data:`RACY_SECONDS` is not remembered (git's "racily
-clean" rule: a change within the same clock tick could keep the same modification time).
+process. A file modified in the last :data:`~alliance_cli.cache.RACY_SECONDS` is not
+remembered (:func:`~alliance_cli.cache.racy`, the rule remembered definitions follow too).
 ``alliance db check`` always runs the full integrity check.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
-import time
 from pathlib import Path
 
+from alliance_cli.cache import entry_for, racy, write_private
 from alliance_cli.clinic.store import files
-
-RACY_SECONDS = 2.0
 
 
 def check_intact_once(db: sqlite3.Connection, path: Path) -> None:
     """:func:`files.check_intact`, unless this file is unchanged since a clean check."""
-    marker = _marker(path)
+    marker = entry_for("checked", path)
     seen = _identity(path)
     if seen is not None and marker is not None:
         with contextlib.suppress(OSError, UnicodeDecodeError):
@@ -35,13 +32,7 @@ def check_intact_once(db: sqlite3.Connection, path: Path) -> None:
     files.check_intact(db, str(path))
     if seen is None or marker is None or seen != _identity(path) or _racy(path):
         return
-    with contextlib.suppress(OSError):  # a read-only cache folder: checked every time
-        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        spare = marker.with_name(f".{marker.name}.{os.getpid()}")
-        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(seen)
-        os.replace(spare, marker)
+    write_private(marker, seen.encode("ascii"))  # a read-only cache folder: checked every time
 
 
 def _stats(path: Path) -> list[os.stat_result | None] | None:
@@ -73,15 +64,4 @@ def _identity(path: Path) -> str | None:
 
 def _racy(path: Path) -> bool:
     stats = _stats(path) or []
-    newest = max((st.st_mtime for st in stats if st is not None), default=0.0)
-    return time.time() - newest < RACY_SECONDS
-
-
-def _marker(path: Path) -> Path | None:
-    try:
-        from platformdirs import user_cache_dir
-
-        name = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
-    except (OSError, RuntimeError):
-        return None
-    return Path(user_cache_dir("alliance", appauthor=False)) / "checked" / name
+    return racy(max((st.st_mtime for st in stats if st is not None), default=0.0))
