@@ -165,6 +165,7 @@ def test_an_upward_import_would_be_caught() -> None:
     assert layer("io.atomic") == "io" and "core" not in ALLOWED["io"]
 
 
+@pytest.mark.slow
 def test_only_ui_imports_rich() -> None:
     """rich (the terminal UI) is imported by `ui` modules only: the library never draws."""
     importers = []

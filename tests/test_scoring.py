@@ -425,6 +425,7 @@ def test_cell_reasons_say_why_a_cell_is_not_an_answer(tiny: Questionnaire) -> No
     assert [r.code for r in (out, off, Reason.excluded)] == ["out-of-range", "off-grid", "excluded"]
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=st.data())
 def test_one_rule_for_a_matrix_one_value_and_the_model(anyq: Questionnaire, data: Any) -> None:

@@ -70,12 +70,14 @@ def _loaded_commands(argv: list[str]) -> list[str]:
     return [name.removeprefix("alliance_cli.cli.") for name in names]
 
 
+@pytest.mark.slow
 def test_help_loads_no_command_and_a_command_loads_only_itself() -> None:
     assert _loaded_commands(["--help"]) == []
     assert _loaded_commands(["score", "wai-sr", "--answers", WAI_SR]) == ["score"]
     assert _loaded_commands(["db", "--help"]) == ["db"]
 
 
+@pytest.mark.slow
 def test_a_remembered_definition_is_not_read_again_nor_its_models_built() -> None:
     argv = ["score", "wai-sr", "--answers", WAI_SR]
     assert _loaded(argv, ["yaml"]) == ["yaml"]  # read and validated, then remembered

@@ -60,6 +60,7 @@ def stored(env: dict[str, str]) -> tuple[list[list[float | None]], int]:
         return [[a.value for a in f.answers] for f in finals], store.count("draft")
 
 
+@pytest.mark.slow
 def test_answering_a_whole_wai_sr(env: dict[str, str]) -> None:
     child = spawn(env, "--clinician", "K")
     for n, value in enumerate(WAI, start=1):
@@ -71,6 +72,7 @@ def test_answering_a_whole_wai_sr(env: dict[str, str]) -> None:
     assert stored(env) == ([[float(v) for v in WAI]], 0)
 
 
+@pytest.mark.slow
 def test_going_back_skipping_and_labels(env: dict[str, str]) -> None:
     child = spawn(env)
     answer(child, 1, "se")  # Seldom
@@ -95,6 +97,7 @@ def test_going_back_skipping_and_labels(env: dict[str, str]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_quitting_midway_and_resuming(env: dict[str, str]) -> None:
     child = spawn(env)
     for n, value in enumerate(WAI[:4], start=1):
@@ -114,6 +117,7 @@ def test_quitting_midway_and_resuming(env: dict[str, str]) -> None:
     assert stored(env) == ([[float(v) for v in WAI]], 0)
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_draft_that_the_next_run_offers(env: dict[str, str]) -> None:
     child = spawn(env)
     for n, value in enumerate(WAI[:3], start=1):
@@ -137,6 +141,7 @@ def test_ctrl_c_leaves_a_draft_that_the_next_run_offers(env: dict[str, str]) -> 
     assert stored(env) == ([[float(v) for v in WAI]], 0)
 
 
+@pytest.mark.slow
 def test_a_killed_interview_leaves_a_draft(env: dict[str, str]) -> None:
     child = spawn(env)
     for n, value in enumerate(WAI[:5], start=1):
@@ -154,6 +159,7 @@ def test_a_killed_interview_leaves_a_draft(env: dict[str, str]) -> None:
     assert stored(env) == ([[float(v) for v in WAI]], 0)
 
 
+@pytest.mark.slow
 def test_a_closed_terminal_leaves_a_draft(env: dict[str, str]) -> None:
     child = spawn(env)
     for n, value in enumerate(WAI[:3], start=1):

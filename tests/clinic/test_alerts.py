@@ -355,6 +355,7 @@ def test_watched_scales_must_exist() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_hints_for_authors_only_in_show_and_validate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,6 +49,7 @@ def filed(env: dict[str, str]) -> list[tuple[str, int]]:
         return [(c.code, c.administrations) for c in store.clients()]
 
 
+@pytest.mark.slow
 def test_score_offers_the_closest_code(env: dict[str, str]) -> None:
     child = spawn(env, "score", "srs", "-a", SRS, "--client", "c-abcde")
     child.expect(QUESTION)
@@ -58,6 +59,7 @@ def test_score_offers_the_closest_code(env: dict[str, str]) -> None:
     assert filed(env) == [("C-ABCDEF", 1)]
 
 
+@pytest.mark.slow
 def test_score_registers_a_new_client_when_told(env: dict[str, str]) -> None:
     child = spawn(env, "score", "srs", "-a", SRS, "--client", "C-ABCDE")
     child.expect(QUESTION)
@@ -70,6 +72,7 @@ def test_score_registers_a_new_client_when_told(env: dict[str, str]) -> None:
     assert filed(env) == [("C-ABCDE", 1), ("C-ABCDEF", 0)]
 
 
+@pytest.mark.slow
 def test_quitting_records_nothing(env: dict[str, str]) -> None:
     child = spawn(env, "score", "srs", "-a", SRS, "--client", "C-ABCDE")
     child.expect(QUESTION)
@@ -94,6 +97,7 @@ def test_a_code_like_no_other_is_registered_only_when_confirmed(env: dict[str, s
     assert filed(env) == [("C-ABCDEF", 0), ("ZZ-9", 1)]
 
 
+@pytest.mark.slow
 def test_administer_asks_before_the_first_item(env: dict[str, str]) -> None:
     child = spawn(env, "administer", "srs", "--client", "C-ABCDE")
     child.expect(QUESTION)

@@ -389,6 +389,7 @@ def test_restore_of_a_missing_file_is_exit_6(db: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_delete_client_offers_to_purge_in_a_terminal(db: Path) -> None:
 
     backup = maintenance.backup(db)

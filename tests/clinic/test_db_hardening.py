@@ -62,6 +62,7 @@ def damage(path: Path) -> None:
 # -- 1. the confirmation of a restore reads the current database safely -----------------
 
 
+@pytest.mark.slow
 def test_restore_over_a_damaged_database_in_a_terminal(db: Path) -> None:
     backup = maintenance.backup(db)
     damage(db)

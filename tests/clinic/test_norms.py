@@ -69,6 +69,7 @@ def fill(store: Store, q: Questionnaire, rows: object, later: bool = True) -> No
             record(store, q, score(q, "1,1,1,1,1,1"), client=client, session=2, when="2026-12-01")
 
 
+@pytest.mark.slow
 def test_norm_of_first_sessions_matches_r_psych(tmp_path: Path, six: Questionnaire) -> None:
     with Store(tmp_path / "h.sqlite3") as store:
         fill(store, six, read("six_items"))

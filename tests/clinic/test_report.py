@@ -292,6 +292,7 @@ def read_png(data: bytes, rows: int) -> tuple[int, int, list[bytes]]:
     return width, bpp, out
 
 
+@pytest.mark.slow
 def test_report_in_headless_chromium_has_clear_labels_a_visible_status_and_drawn_charts(
     realistic_report: Path, tmp_path: Path
 ) -> None:

@@ -279,6 +279,7 @@ def _save_many(path: str, worker: int, count: int) -> None:
             store.save(new(client=f"C-W{worker}", session=n + 1))
 
 
+@pytest.mark.slow
 def test_concurrent_writers_all_succeed(db_path: Path) -> None:
     Store(db_path).close()
     ctx = multiprocessing.get_context("spawn")

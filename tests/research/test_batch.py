@@ -572,6 +572,7 @@ def test_ids_stay_text_and_formulas_are_escaped(tmp_path: Path) -> None:
     assert [r["id"] for r in read_csv(plain.stdout)] == ids
 
 
+@pytest.mark.slow
 def test_bom_tsv_semicolons_and_encodings(tmp_path: Path) -> None:
     rows = wai_rows(3)
     expected = [score(WAI_SR, r[1:]).scales[-1].score for r in rows]

@@ -155,6 +155,7 @@ def pandas_means(clients: np.ndarray, values: np.ndarray) -> np.ndarray:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["shuffled", "sorted", "sorted-blank-first", "blank-late"])
 def test_person_means_are_pandas_grouped_means_bit_for_bit_whatever_the_chunks(
     order: str,
@@ -330,6 +331,7 @@ def private_copies(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.startswith(".stdin.")]
 
 
+@pytest.mark.slow
 def test_stdin_is_centred_from_a_private_copy_removed_afterwards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

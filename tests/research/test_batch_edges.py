@@ -170,6 +170,7 @@ def test_center_notices_an_input_rewritten_with_the_same_rows(tmp_path: Path) ->
     assert not out.exists() and len(opens) == 2
 
 
+@pytest.mark.slow
 def test_a_codebook_that_cannot_be_written_leaves_the_old_output(tmp_path: Path) -> None:
     """The codebook is written before the scores land: when it fails (a full disk; here a
     file size limit that the small scores file fits and the codebook does not), the run

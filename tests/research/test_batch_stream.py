@@ -82,6 +82,7 @@ def outputs(tmp_path: Path, name: str, data: Path, *args: str) -> tuple[int, byt
     return result.exit_code, scores, errors.read_bytes(), result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("invalid", ["missing", "error"])
 @pytest.mark.parametrize("chunk", ["10", "17", "64"])
 def test_a_chunked_run_writes_what_a_whole_run_writes(
@@ -200,6 +201,7 @@ def test_qualtrics_header_rows_and_finished_only_across_chunks(tmp_path: Path) -
     assert len(scored) == 26 and all(r["wai-sr.total.answered"] == "11" for r in scored)
 
 
+@pytest.mark.slow
 def test_center_over_chunks_equals_center_over_the_whole_file(tmp_path: Path) -> None:
     data = tmp_path / "in.csv"
     data.write_bytes("".join(messy_lines(80, 3, bad=False)).encode())

@@ -239,6 +239,7 @@ def test_a_file_at_the_column_limit_is_read_whole(tmp_path: Path) -> None:
     assert frame.shape == (1, MAX_COLUMNS) and list(rows) == [2]
 
 
+@pytest.mark.slow
 def test_repeated_output_names_are_found_among_a_million() -> None:
     """The output-name check counts once (it counted every name against every other)."""
     names = [f"x{k}" for k in range(1_000_000)]

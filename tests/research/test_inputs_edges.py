@@ -61,6 +61,7 @@ def _expected(tmp_path: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_center_reads_a_named_fifo_from_a_private_copy(tmp_path: Path) -> None:
     fifo = str(tmp_path / "sessions.csv")
     os.mkfifo(fifo)
@@ -72,6 +73,7 @@ def test_center_reads_a_named_fifo_from_a_private_copy(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == _expected(tmp_path)
 
 
+@pytest.mark.slow
 def test_center_reads_a_process_substitution_from_a_private_copy(tmp_path: Path) -> None:
     # <(cat s.csv) is a pipe the shell names /dev/fd/N.
     read, write = os.pipe()
@@ -162,6 +164,7 @@ def test_reliability_texts_say_what_reliability_does(tmp_path: Path) -> None:
     assert "nothing was written. --errors FILE writes every bad cell" in batch.stderr
 
 
+@pytest.mark.slow
 def test_center_reads_a_fifo_in_the_format_its_name_says(tmp_path: Path) -> None:
     """The private copy of a FIFO keeps the format of the FIFO's name (an .xlsx read as a
     workbook, not as text), as a regular file of that name would be read."""
