@@ -13,23 +13,18 @@ from typer.testing import CliRunner
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.cli import app
-from alliance_cli.clinic.administer import (
-    REVIEW_HELP,
-    Details,
+from alliance_cli.clinic.administer import administer
+from alliance_cli.clinic.answering import describe_answer, read_answer, skip_blockers
+from alliance_cli.clinic.history import record
+from alliance_cli.clinic.interview import REVIEW_HELP, Details, Interview, Mode
+from alliance_cli.clinic.screens import (
     DraftOffer,
-    Interview,
     ItemScreen,
     LeftScreen,
-    Mode,
     ResultScreen,
     ReviewScreen,
     ThankYouScreen,
-    administer,
-    describe_answer,
-    read_answer,
-    skip_blockers,
 )
-from alliance_cli.clinic.history import record
 from alliance_cli.clinic.store import Answer, Store, drafts
 from alliance_cli.definitions import load_definition
 from alliance_cli.errors import StoreError, UsageError

@@ -293,7 +293,9 @@ def test_a_session_dated_before_an_earlier_one_is_stored_with_a_warning(_env: Pa
 
 
 def test_administer_warns_about_a_misordered_date_on_its_result_screen(_env: Path) -> None:
-    from alliance_cli.clinic.administer import Details, ResultScreen, administer
+    from alliance_cli.clinic.administer import administer
+    from alliance_cli.clinic.interview import Details
+    from alliance_cli.clinic.screens import ResultScreen
     from tests.helpers import Script
 
     srs = Catalog().get("srs")

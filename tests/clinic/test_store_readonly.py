@@ -246,7 +246,8 @@ def test_a_database_in_a_folder_this_user_cannot_enter(base: Path) -> None:
 def test_administer_refuses_a_read_only_database_before_the_first_item(base: Path) -> None:
     # The interview would otherwise ask the client an item and only then fail to save it.
     from alliance_cli.catalog import Catalog
-    from alliance_cli.clinic.administer import Details, administer
+    from alliance_cli.clinic.administer import administer
+    from alliance_cli.clinic.interview import Details
     from alliance_cli.errors import StoreError
 
     db = base / "data" / "history.sqlite3"

@@ -89,8 +89,8 @@ def administer(
                 + (" --new-client" if new_client else ""),
             )
     from alliance_cli.catalog import open_questionnaire
-    from alliance_cli.clinic.administer import Details, Mode
     from alliance_cli.clinic.administer import administer as run_interview
+    from alliance_cli.clinic.interview import Details, Mode
     from alliance_cli.ui.prompter import TerminalPrompter
 
     tail: list[str] = [] if db is None else ["--db", str(db)]

@@ -18,7 +18,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from alliance_cli.clinic.administer import (
+from alliance_cli.clinic.screens import (
     DraftOffer,
     Final,
     ItemScreen,
