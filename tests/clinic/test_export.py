@@ -9,8 +9,11 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -604,3 +607,51 @@ def test_a_record_saved_during_an_export_is_in_neither_its_rows_nor_its_count(
     assert "2026-05-01" not in {r["date"] for r in rows}
     again = build_export(recorded, catalog.get)  # a new export sees it
     assert again.rows == 8
+
+
+def test_stdout_export_waits_beside_the_database_not_in_the_shared_temp_folder(
+    recorded: Store, defs: Path, _env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole export sits in its spool file until it is complete: clinical data, so in
+    the database's own (private) folder, never in the system's shared temporary folder."""
+    from alliance_cli.io import atomic
+
+    folders: list[Path | None] = []
+    real = atomic._private_temporary
+
+    def watched(folder: Path | None, *args: Any, **kwargs: Any) -> Any:
+        folders.append(folder)
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(atomic, "_private_temporary", watched)
+    result = run("--all", "-o", "-", "-d", str(defs))
+    assert result.exit_code == 0, result.output
+    assert folders == [_env.parent]
+    assert [p.name for p in _env.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_reader_that_leaves_early_ends_the_export_quietly(
+    recorded: Store, defs: Path, _env: Path
+) -> None:
+    """`alliance export --all -o - | head -1`: the reader closing the pipe is no error to
+    report — nothing on stderr, and the exit code of any printing command whose reader left
+    (`alliance list`) — and the spool file is gone."""
+    recorded.close()
+    env = {**os.environ, "ALLIANCE_DB": str(_env)}
+
+    def reader_gone(*args: str) -> tuple[int, bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "alliance_cli", *args, "-d", str(defs)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before anything is written
+        err = proc.stderr.read()
+        return proc.wait(timeout=120), err
+
+    printing = reader_gone("list")
+    assert printing[1] == b""
+    assert reader_gone("export", "--all", "-o", "-") == printing
+    assert [p.name for p in _env.parent.iterdir() if p.name.startswith(".")] == []

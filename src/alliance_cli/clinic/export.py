@@ -123,7 +123,10 @@ def export_history(
     escape_formulas: bool = True,
 ) -> Written:
     """:func:`build_export` then :func:`write_export`, reading one state of the database
-    (what another process records meanwhile is in neither the rows nor their count)."""
+    (what another process records meanwhile is in neither the rows nor their count). A
+    stream, FIFO or device target's content waits beside the database (clinical data never
+    goes through the shared temp folder), or there only when that folder cannot be written."""
+    spool = None if store.read_only or store.path == ":memory:" else Path(store.path).parent
     with store.snapshot():
         found = build_export(
             store,
@@ -134,7 +137,12 @@ def export_history(
             deidentify=deidentify,
         )
         return write_export(
-            found, output, codebook=codebook, key_file=key_file, escape_formulas=escape_formulas
+            found,
+            output,
+            codebook=codebook,
+            key_file=key_file,
+            escape_formulas=escape_formulas,
+            spool=spool,
         )
 
 
@@ -274,6 +282,7 @@ def write_export(
     codebook: Path | None = None,
     key_file: Path | None = None,
     escape_formulas: bool = True,
+    spool: Path | None = None,
 ) -> Written:
     """Write the CSV to ``output`` (a path, written atomically with mode 0600, or a byte
     stream, which gets the whole file or nothing), the codebook to ``codebook`` (default
@@ -296,7 +305,7 @@ def write_export(
     def data(stream: IO[str]) -> None:
         write_column_parts(stream, export.header, export.parts(), escape_formulas=escape_formulas)
 
-    atomic_write(output, data)
+    atomic_write(output, data, spool=spool)
     if codebook is not None:
         doc = build_codebook(
             export,
@@ -304,7 +313,9 @@ def write_export(
             escape_formulas=escape_formulas,
         )
         atomic_write(
-            codebook, lambda s: s.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            codebook,
+            lambda s: s.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n"),
+            spool=spool,
         )
     if key_file is not None:
         atomic_write(
@@ -315,6 +326,7 @@ def write_export(
                 [[k.study_id, k.client, k.first_date] for k in export.key],
                 escape_formulas=escape_formulas,
             ),
+            spool=spool,
         )
     return Written(export.rows, out_path, codebook, key_file, export.warnings)
 

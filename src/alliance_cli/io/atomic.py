@@ -120,6 +120,9 @@ class Output:
             self.done = True
             if self.run is not None:
                 self.run.pending.discard(self.tmp)
+        except BrokenPipeError:  # the reader left (`| head`): nothing to report, as for a print
+            self.discard()
+            raise
         except OSError as exc:
             self.discard()
             raise self.error(exc) from exc
@@ -146,16 +149,19 @@ def atomic_write(
     mode: int = PRIVATE,
     encoding: str = "utf-8",
     newline: str = "",
+    spool: Path | None = None,
 ) -> Path | IO[bytes]:
     """Call ``write(stream)`` on the text stream of an :class:`Output` to ``target`` (a path,
     or a byte stream such as stdout's) and commit it with ``mode`` (0600 by default).
     ``newline=""`` leaves line endings to the writer (the csv module writes CRLF itself).
+    ``spool``: where the content waits when the target is a stream, FIFO or device (see
+    :class:`Output`; clinical data belongs beside its database, not in the shared temp folder).
 
     An ``OSError`` (no such folder, no permission, disk full) becomes an
     :class:`~alliance_cli.errors.InputFileError`; any other exception from ``write`` is
     re-raised unchanged. Either way nothing is left behind and ``target`` is untouched.
     """
-    with Output(target, mode=mode) as output:
+    with Output(target, mode=mode, spool=spool) as output:
         text = io.TextIOWrapper(
             cast(io.BufferedWriter, output.stream), encoding=encoding, newline=newline
         )
