@@ -34,7 +34,7 @@ LIBRARY = """
 import sys, time
 t0 = time.perf_counter()
 import pandas as pd
-from alliance_cli import psychometrics as pm
+from alliance_cli.research import psychometrics as pm
 from alliance_cli.catalog import Catalog
 
 q = Catalog(user_dirs=[]).get("wai-sr")

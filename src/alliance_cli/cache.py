@@ -71,6 +71,19 @@ def entry_for(kind: str, path: Path) -> Path | None:
     return Path(user_cache_dir("alliance", appauthor=False)) / kind / name
 
 
+def read_private(entry: Path) -> bytes | None:
+    """The entry's bytes if this user wrote it and no one else may change it; else None
+    (only what this user wrote is trusted: unpickled, or taken for a clean check)."""
+    try:
+        with open(entry, "rb") as file:
+            st = os.fstat(file.fileno())
+            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+                return None
+            return file.read()
+    except OSError:
+        return None
+
+
 def write_private(entry: Path, data: bytes) -> None:
     """Write ``entry`` whole or not at all: a private temporary file (0600, in a 0700
     folder) renamed into place. A cache that cannot be written is no error: the work is
@@ -121,13 +134,8 @@ def _code() -> str:
 
 def _recall(entry: Path, key: str, kind: type[T]) -> T | None:
     """The entry's value if it was remembered under ``key`` by this user; else None."""
-    try:
-        with open(entry, "rb") as file:
-            st = os.fstat(file.fileno())
-            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
-                return None  # only what this user wrote is unpickled
-            data = file.read()
-    except OSError:
+    data = read_private(entry)
+    if data is None:
         return None
     head, _, body = data.partition(b"\n")
     if head != key.encode():

@@ -1,7 +1,7 @@
 """The error catalogue: every check in the library reports :class:`Problem` values.
 
 The library never prints or exits. It raises a :class:`UserError` subclass carrying one or
-more problems; ``cli.py`` renders them on stderr and exits with the class's ``exit_code``.
+more problems; ``cli/`` renders them on stderr and exits with the class's ``exit_code``.
 Anything that is not a ``UserError`` is a bug and keeps its traceback.
 
 Exit codes (documented in the README):

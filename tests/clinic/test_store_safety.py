@@ -375,3 +375,21 @@ def test_db_check_always_reads_the_whole_file(db: Path) -> None:
     os.utime(db, ns=(before.st_atime_ns, before.st_mtime_ns))
     result = run("db", "check")
     assert result.exit_code == 7, result.output
+
+
+def test_a_remembered_check_that_others_may_change_is_not_trusted(
+    db: Path, checks: list[str]
+) -> None:
+    """A marker another user could have written (group- or world-writable) does not skip
+    the damage check, as a remembered definition that others may change is not unpickled."""
+    from alliance_cli import cache
+
+    age(db)
+    assert run("clients").exit_code == 0
+    assert run("clients").exit_code == 0
+    assert checks == [str(db)]  # checked once, then remembered
+    marker = cache.entry_for("checked", db)
+    assert marker is not None
+    marker.chmod(0o666)
+    assert run("clients").exit_code == 0
+    assert checks == [str(db)] * 2

@@ -188,3 +188,34 @@ def test_a_codebook_that_cannot_be_written_leaves_the_old_output(tmp_path: Path)
     assert "Traceback" not in result.stderr
     assert out.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "scores.csv"]
+
+
+def test_scores_that_cannot_land_take_their_pending_codebook_with_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The codebook waits in its temporary file until the scores land; when they cannot
+    (here: their commit fails), the library run removes that file itself — with no
+    run-wide registry of pending files (a library caller has none)."""
+    from alliance_cli.catalog import Catalog
+    from alliance_cli.errors import InputFileError, Problem
+    from alliance_cli.io.sinks import DelimitedSink, open_sink
+    from alliance_cli.research.outputs import pending_codebook
+    from alliance_cli.research.readers import read_table
+    from alliance_cli.research.run import run_batch
+
+    def full_disk(self: DelimitedSink) -> None:
+        raise InputFileError(Problem("file-unwritable", "cannot write the file: disk full"))
+
+    monkeypatch.setattr(DelimitedSink, "commit", full_disk)
+    src = write(tmp_path / "in.csv", [["id", *WAI], ["a", *"123451234512"]])
+    out = tmp_path / "out"
+    out.mkdir()
+    scores = out / "scores.csv"
+    with pytest.raises(InputFileError):
+        run_batch(
+            [read_table(src)],
+            [Catalog(user_dirs=[]).get("wai-sr")],
+            output=lambda columns: open_sink("csv", scores, columns),
+            before_commit=lambda batch: pending_codebook(batch, scores),
+        )
+    assert sorted(p.name for p in out.iterdir()) == []  # no scores, no codebook, no temporary

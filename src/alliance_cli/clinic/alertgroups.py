@@ -1,6 +1,6 @@
 """How alerts are shown: the one table of chart marks and the grouping of repeated alerts.
 
-Both renderers — the terminal history (``ui.render``, ``ui.chart``) and the HTML report —
+Both renderers — the terminal history (``ui.history``, ``ui.chart``) and the HTML report —
 take their marks and their grouped alerts from here, so a mark under a chart always means
 the alert listed under it, in either place.
 

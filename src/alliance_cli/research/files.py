@@ -7,7 +7,7 @@ command parses its options, calls :func:`score_files` or :func:`reliability_of_f
 renders what comes back.
 
 Whatever ends the run, a FIFO among the outputs that was not written into is closed unwritten
-(:func:`~alliance_cli.io.atomic.fifos_closed`), so that no reader waits forever.
+(:func:`~alliance_cli.io.outputs.fifos_closed`), so that no reader waits forever.
 """
 
 from __future__ import annotations

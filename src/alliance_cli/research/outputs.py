@@ -11,7 +11,7 @@ there is no folder of theirs to put it in.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,13 +72,14 @@ def pending_codebook(
     fmt: str = "csv",
     codebook: Path | None = None,
     escape_formulas: bool = True,
-) -> Callable[[], None]:
+) -> Output | None:
     """Write the codebook of a run whose output is about to be moved into place, to its
-    private temporary file (:class:`~alliance_cli.io.atomic.Output`), and return what moves it into
-    place: a codebook that cannot be written fails the run before its output lands."""
+    private temporary file, and return that :class:`~alliance_cli.io.atomic.Output` for the
+    run to commit after its output, or discard if that fails: a codebook that cannot be
+    written fails the run before its output lands. None: no codebook."""
     path = codebook_path(output, codebook)
     if path is None:
-        return lambda: None
+        return None
     doc = batch_codebook(
         batch,
         data_file=output.name if output is not None else None,
@@ -87,7 +88,7 @@ def pending_codebook(
     )
     pending = Output(path)
     pending.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-    return pending.commit
+    return pending
 
 
 def row_accounting(batch: Batch) -> dict[str, Any]:

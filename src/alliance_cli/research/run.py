@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from alliance_cli.errors import InputFileError, Problem
+from alliance_cli.io.atomic import Output
 from alliance_cli.io.columns import Column
 from alliance_cli.io.sinks import DelimitedSink, RowLimit
 from alliance_cli.model import Questionnaire
@@ -131,7 +132,7 @@ def run_batch(
     collect: Callable[[Part], None] | None = None,
     groups: tuple[tuple[str, str], ...] = (),
     reopen: Callable[[], Sequence[Opened]] | None = None,
-    before_commit: Callable[[Batch], Callable[[], None]] | None = None,
+    before_commit: Callable[[Batch], Output | None] | None = None,
 ) -> Batch:
     """Score ``inputs`` (opened inputs, or tables read whole) chunk by chunk and write the
     output through the writer ``output`` makes (given the output's columns; None: a dry run,
@@ -161,8 +162,9 @@ def run_batch(
     until the run is refused; the scales are then not scored (what reliability needs).
 
     ``before_commit`` is given the run's result before its output is moved into place and
-    returns what moves its own file (the codebook) into place after it: a codebook that
-    cannot be written (a full disk) leaves the old output as it was."""
+    returns its own pending file (the codebook's :class:`~alliance_cli.io.atomic.Output`),
+    committed after the output or discarded with it: a codebook that cannot be written (a
+    full disk) leaves the old output as it was, and scores that cannot land take it along."""
     if reopen is None and not any(isinstance(i, Opened) for i in inputs):
         tables = [i for i in inputs if isinstance(i, TextTable)]
         reopen = lambda: [chunked(t) for t in tables]  # noqa: E731
@@ -216,11 +218,7 @@ def run_batch(
             na_columns=tuple(state.na_columns),
         )
 
-    def finish() -> None:  # what ``before_commit`` left to move into place
-        if commit_codebook is not None:
-            commit_codebook()
-
-    commit_codebook: Callable[[], None] | None = None
+    codebook: Output | None = None  # what ``before_commit`` left to move into place
     counts: tuple[Counts, ...] = ()
     try:
         build = output is not None and means is None
@@ -273,7 +271,7 @@ def run_batch(
                 sink.discard()
             else:
                 if before_commit is not None:  # the codebook, written before the scores land
-                    commit_codebook = before_commit(result(columns, sink.rows))
+                    codebook = before_commit(result(columns, sink.rows))
                 sink.commit()
         elif sink is not None:
             sink.discard()
@@ -282,9 +280,10 @@ def run_batch(
                 error_sink.discard()
             else:
                 error_sink.commit()
-        finish()
+        if codebook is not None:
+            codebook.commit()
     except BaseException:
-        for s in (sink, error_sink):
+        for s in (sink, error_sink, codebook):
             if s is not None:
                 s.discard()
         raise

@@ -1,7 +1,7 @@
-"""Stored administrations read in bulk, for scoring many at once (``export``): counted
-first (:func:`tallies`), then read a part at a time — one query for the administrations and
-one for their answers, laid out as one matrix per questionnaire, never a Python object per
-answer."""
+"""Stored administrations read in bulk, for scoring many at once (``export``, ``history``,
+``report``): counted first (:func:`tallies`), then read a part at a time — one query for the
+administrations and one for their answers, laid out as one matrix per questionnaire, never a
+Python object per answer."""
 
 from __future__ import annotations
 

@@ -12,12 +12,11 @@ remembered (:func:`~alliance_cli.cache.racy`, the rule remembered definitions fo
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 from pathlib import Path
 
-from alliance_cli.cache import entry_for, racy, write_private
+from alliance_cli.cache import entry_for, racy, read_private, write_private
 from alliance_cli.clinic.store import files
 
 
@@ -25,10 +24,8 @@ def check_intact_once(db: sqlite3.Connection, path: Path) -> None:
     """:func:`files.check_intact`, unless this file is unchanged since a clean check."""
     marker = entry_for("checked", path)
     seen = _identity(path)
-    if seen is not None and marker is not None:
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            if marker.read_text(encoding="ascii") == seen:
-                return
+    if seen is not None and marker is not None and read_private(marker) == seen.encode("ascii"):
+        return
     files.check_intact(db, str(path))
     if seen is None or marker is None or seen != _identity(path) or _racy(path):
         return

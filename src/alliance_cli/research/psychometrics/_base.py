@@ -288,12 +288,6 @@ class PairwiseSums:
         return Pairwise(self.rows, n, mean, cov, cor)
 
 
-def _pairwise(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pairwise-complete counts, covariances and correlations (:func:`pairwise`)."""
-    p = pairwise(x)
-    return p.n, p.cov, p.cor
-
-
 def _rows(x: FloatArray, use: Use) -> FloatArray:
     if use == "complete":
         return x[~np.isnan(x).any(axis=1)]
