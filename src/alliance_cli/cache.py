@@ -87,7 +87,9 @@ def read_private(entry: Path) -> bytes | None:
 def write_private(entry: Path, data: bytes) -> None:
     """Write ``entry`` whole or not at all: a private temporary file (0600, in a 0700
     folder) renamed into place. A cache that cannot be written is no error: the work is
-    done again next time."""
+    done again next time. Not an output (:class:`~alliance_cli.io.atomic.Output`): no fsync,
+    and a signal in the microseconds between creating and renaming the spare may leave it
+    in the cache folder, which is always safe to delete."""
     spare = entry.with_name(f".{entry.name}.{secrets.token_hex(4)}")
     with contextlib.suppress(OSError):
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
