@@ -31,6 +31,9 @@ class Outputs:
     (:meth:`discard`), and the entry point calls it once more after it has stopped listening
     to signals. Without one (the library used on its own) an output still removes its file
     on every error; only the cover against a signal between two statements is the run's.
+    :meth:`current` is a context variable: a thread started without the caller's context
+    (a ``ThreadPoolExecutor`` worker) sees none, so outputs are made on the run's own thread
+    (worker threads only write into them, as the CSV sink's does).
     """
 
     def __init__(self) -> None:
