@@ -7,9 +7,11 @@ run). Layers, bottom up:
 - ``errors``: imports nothing of ours;
 - ``io``: file mechanics every writer shares; imports only ``errors``;
 - core (the modules at the top of the package): imports core and ``io``;
-- the jobs, ``clinic`` and ``research``: import core and ``io``; the clinic also uses the
-  research's statistics (:data:`SHARED`), never the other way round;
-- ``ui``: imports anything below it; ``cli``: anything.
+- the jobs, ``clinic``, ``research`` and ``interop``: import core and ``io``; the clinic also
+  uses the research's statistics (:data:`SHARED`), never the other way round; ``interop``
+  (FHIR, REDCap, Qualtrics conversions) may read files as the research does
+  (:data:`INTEROP_SHARED`), and only ``cli`` imports it;
+- ``ui``: imports anything below it except ``interop``; ``cli``: anything.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ import pytest
 import alliance_cli
 
 PACKAGE = Path(alliance_cli.__file__).parent
-JOBS = ("clinic", "research")
+JOBS = ("clinic", "research", "interop")
 # What the clinic takes from the research, and why: the practice's own norms report the
 # reliability of its sample (alpha), and an export's codebook carries the methods sentence.
 SHARED = ("research.psychometrics", "research.methods")
+# What interop takes from the research: its data-file readers and --map files, so that
+# answers from another world enter as a batch's do.
+INTEROP_SHARED = ("research.readers", "research.mapfile")
 
 
 def module_name(path: Path) -> str:
@@ -96,8 +101,9 @@ ALLOWED = {
     "core": {"errors", "io", "core"},
     "clinic": {"errors", "io", "core", "clinic"},
     "research": {"errors", "io", "core", "research"},
+    "interop": {"errors", "io", "core", "interop"},
     "ui": {"errors", "io", "core", "clinic", "research", "ui"},
-    "cli": {"errors", "io", "core", "clinic", "research", "ui", "cli"},
+    "cli": {"errors", "io", "core", "clinic", "research", "interop", "ui", "cli"},
 }
 
 
@@ -109,6 +115,7 @@ def test_every_import_points_down() -> None:
         if source != "__main__"  # `python -m alliance_cli` runs the CLI
         and layer(target) not in ALLOWED[layer(source)]
         and not (layer(source) == "clinic" and target.startswith(SHARED))
+        and not (layer(source) == "interop" and target.startswith(INTEROP_SHARED))
     ]
     assert upward == []
 
@@ -163,6 +170,8 @@ def test_an_upward_import_would_be_caught() -> None:
     assert "clinic" not in ALLOWED["core"]
     assert layer("scoring") == "core" and layer("clinic.history") == "clinic"
     assert layer("io.atomic") == "io" and "core" not in ALLOWED["io"]
+    assert layer("interop.fhir_common") == "interop"
+    assert [k for k, allowed in ALLOWED.items() if "interop" in allowed] == ["interop", "cli"]
 
 
 @pytest.mark.slow

@@ -103,6 +103,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Score one administration of a questionnaire (and record it with --client).",
     ),
     "db": ("db", "Check, back up and restore the history database."),
+    "fhir": ("fhir", "Convert to FHIR R4: a definition as a Questionnaire with its scoring."),
     "norms": (
         "norms",
         "The practice's own norms for reliable change, from clients' first sessions.",

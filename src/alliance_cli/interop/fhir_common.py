@@ -24,6 +24,7 @@ MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 CALCULATED_EXPRESSION = (
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
 )
+VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
 TARGET_CONSTRAINT = "http://hl7.org/fhir/StructureDefinition/targetConstraint"
 
 
