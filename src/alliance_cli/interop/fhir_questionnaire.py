@@ -112,6 +112,46 @@ def _question(q: Questionnaire, item_id: str) -> dict[str, Any]:
     return item
 
 
+def code_system(q: Questionnaire) -> dict[str, Any] | None:
+    """The answer codes as a CodeSystem (contained in the Questionnaire), or None without
+    choice items. It defines the system URI the definition owns, and it answers a FHIRPath
+    engine that looks a code up when its answer option has no weight ("does not apply"):
+    SDC ``weight()`` searches the option, then a contained CodeSystem, and only then a
+    terminology server. A code is weighted (its value) unless some item takes it for "does
+    not apply"; the options' own weights come first, so a code that is an answer on one item
+    and "does not apply" on another still scores right on both."""
+    concepts: dict[str, tuple[float, str]] = {}
+    not_applicable: set[str] = set()
+    for item_id in q.item_ids():
+        rs = q.scale_of(item_id)
+        if not is_choice(rs):
+            continue
+        labels = {fmt_num(v): lab for v, lab in rs.labels.items()}
+        for v in allowed_values(rs):
+            concepts.setdefault(fc.answer_code(v), (v, labels.get(fmt_num(v), fmt_num(v))))
+        if rs.not_applicable is not None:
+            for na in rs.not_applicable.values:
+                concepts.setdefault(fc.answer_code(na), (na, rs.not_applicable.label))
+                not_applicable.add(fc.answer_code(na))
+    if not concepts:
+        return None
+    concept = []
+    for code, (value, display) in sorted(concepts.items(), key=lambda kv: kv[1][0]):
+        entry: dict[str, Any] = {}
+        if code not in not_applicable:
+            entry["extension"] = [{"url": fc.ITEM_WEIGHT, "valueDecimal": _decimal(value)}]
+        concept.append({**entry, "code": code, "display": display})
+    return {
+        "resourceType": "CodeSystem",
+        "id": "answers",
+        "url": fc.answer_system(q.id),
+        "version": q.version,
+        "status": "active",
+        "content": "complete",
+        "concept": concept,
+    }
+
+
 def keyed_answer(q: Questionnaire, scale_id: str, item_id: str) -> str:
     """FHIRPath for one item's keyed answer on a scale (empty when unanswered or "does not
     apply"): its weight, or the number itself for a decimal item, reversed when the scale
@@ -196,6 +236,8 @@ def questionnaire(q: Questionnaire) -> dict[str, Any]:
         "Item texts are short content hints, not the published wording. Written by alliance.",
         "copyright": q.licence,
     }
+    if (answers := code_system(q)) is not None:
+        resource["contained"] = [answers]
     codes = [
         {"system": CODE_SYSTEMS[system], "code": code}
         for system, code in q.codes.items()
