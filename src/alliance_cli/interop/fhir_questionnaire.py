@@ -11,7 +11,8 @@
 * A "does not apply" code is an option *without* a weight: ``weight()`` gives nothing for
   it, so it counts as unanswered, as in alliance.
 * A visual-analogue item (a fine grid, SRS/ORS's 0–10 in 0.1) is a ``decimal`` item with the
-  ``minValue``/``maxValue`` extensions; its expression uses the answer itself.
+  ``minValue``/``maxValue`` extensions; its expression uses the answer itself, only inside
+  that range when the item has "does not apply" codes (which lie outside it).
 * Each scale is a read-only ``decimal`` item ``scale.{id}`` whose
   ``sdc-questionnaire-calculatedExpression``
   (https://hl7.org/fhir/uv/sdc/StructureDefinition-sdc-questionnaire-calculatedExpression.html)
@@ -158,7 +159,13 @@ def keyed_answer(q: Questionnaire, scale_id: str, item_id: str) -> str:
     says so."""
     rs = q.scale_of(item_id)
     value = f"%resource.item.where(linkId = '{item_id}').answer.value"
-    term = f"{value}.weight()" if is_choice(rs) else value
+    if is_choice(rs):
+        term = f"{value}.weight()"
+    elif rs.not_applicable is not None:
+        # Its "does not apply" codes lie outside the range: a number in range is an answer.
+        term = f"{value}.where($this >= {fmt_num(rs.min)} and $this <= {fmt_num(rs.max)})"
+    else:
+        term = value
     if item_id in q.scales[scale_id].reverse:
         # Arithmetic on an empty collection is empty: an unanswered item stays unanswered.
         return f"({fmt_num(rs.min + rs.max)} - {term})"
@@ -192,7 +199,8 @@ def scale_expression(q: Questionnaire, scale_id: str) -> str:
 def _scale_item(q: Questionnaire, scale_id: str) -> dict[str, Any]:
     scale = q.scales[scale_id]
     n = len(scale.items)
-    text = f"{scale.name}: {scale.method.value} of {n} items, {scale.missing.describe(n)}"
+    items = f"{n} item{'s' * (n != 1)}"
+    text = f"{scale.name}: {scale.method.value} of {items}, {scale.missing.describe(n)}"
     if scale.reverse:
         text += f"; reversed: {', '.join(scale.reverse)}"
     return {
