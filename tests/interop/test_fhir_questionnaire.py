@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.definitions import load_definition
@@ -200,6 +202,7 @@ def fhirpath_scores(doc: dict[str, Any], responses: list[dict[str, Any]]) -> lis
     return list(json.loads(out.stdout))
 
 
+@pytest.mark.slow  # a Node.js child process per questionnaire
 @pytest.mark.parametrize("qid", [*BUNDLED_IDS, "mini_fhir"])
 def test_calculated_expressions_score_as_alliance_does(qid: str) -> None:
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -223,3 +226,29 @@ def test_calculated_expressions_score_as_alliance_does(qid: str) -> None:
     # The random answers reach every branch the expressions have.
     assert withheld > 0 or all(s.missing.on_missing.value == "prorate" for s in q.scales.values())
     assert prorated > 0 or all(s.missing.on_missing.value == "withhold" for s in q.scales.values())
+
+
+def cell(q: Questionnaire, item_id: str) -> st.SearchStrategy[float]:
+    """An answer, a blank or a "does not apply" code of one item."""
+    rs = q.scale_of(item_id)
+    na = list(rs.not_applicable.values) if rs.not_applicable else []
+    return st.sampled_from([*allowed_values(rs), math.nan, *na])
+
+
+MINI_Q = load_definition(MINI)
+
+
+@pytest.mark.slow  # a Node.js child process per example
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(*(cell(MINI_Q, i) for i in MINI_Q.item_ids())), min_size=1, max_size=30))
+def test_round_trip_equals_direct_scoring(
+    rows: list[tuple[float, ...]],
+) -> None:
+    """Definition → Questionnaire → responses → scores by FHIRPath equals direct scoring."""
+    values = np.array(rows, dtype=float)
+    got = fhirpath_scores(
+        questionnaire(MINI_Q), [response(MINI_Q, row, i) for i, row in enumerate(values)]
+    )
+    for sid, scale in score_matrix(MINI_Q, values).scales.items():
+        expected = [None if math.isnan(x) else pytest.approx(x) for x in scale.score]
+        assert [g[f"scale.{sid}"] for g in got] == expected
