@@ -361,3 +361,29 @@ def test_stdout_gets_the_same_map(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == spec.read_text(encoding="utf-8")
     assert "mapped 12 columns to wai-sr's items by question order" in result.stderr
+
+
+def test_attacks_markup_in_names_and_the_database_as_output(tmp_path: Path) -> None:
+    # A tag and a label that look like rich markup are shown as written, not swallowed.
+    labels = ["[bold]Always[/bold]", *FORWARD[3::-1]]
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("al[x1]", "QID7", labels, {str(i): str(i) for i in range(1, 6)})],
+    )
+    result = refused(tmp_path, survey, "--question", "al[x1]")
+    assert result.exit_code == 2
+    assert 'question "al[x1]" (QID7): scale point "[bold]Always[/bold]" (id 1)' in result.stderr
+    # The history database is never an output.
+    db = tmp_path / "history.sqlite3"
+    assert run("new-client", "X1", "--db", str(db)).exit_code == 0
+    before = db.read_bytes()
+    ok = qsf(
+        tmp_path / "ok.qsf",
+        [matrix("alliance", "QID7", FORWARD, {str(i): str(i) for i in range(1, 6)})],
+    )
+    result = run(
+        "qualtrics", "import", str(ok), "-q", "wai-sr", "--question", "alliance", "-o", str(db)
+    )
+    assert result.exit_code == 2
+    assert "is an SQLite database" in result.stderr
+    assert db.read_bytes() == before

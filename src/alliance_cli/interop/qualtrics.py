@@ -51,8 +51,8 @@ ORDER_HINT = (
     "matrix gives its statements in their order)"
 )
 RECODE_HINT = (
-    "in Qualtrics open the question's Recode Values, tick Recode Values, give every scale "
-    "point its number, and export the survey file again"
+    "in Qualtrics give every scale point a number (the question's Recode Values) and one of "
+    "the definition's labels, then export the survey file again"
 )
 _TAG = re.compile(r"<[^>]*>")
 _MULTI = {"MAVR", "MAHR", "MACOL", "MSB"}
@@ -242,12 +242,15 @@ def qsf_map(path: Path | str, q: Questionnaire, *, questions: Sequence[str] = ()
     owner = {col: s for s in survey for col in s.columns}
     problems: list[Problem] = []
     mapped = []
-    recoded: dict[str, dict[str, float] | None] = {}  # per question: the points once
+    # A question's points are read once per response scale (a matrix's statements share
+    # them), so each problem is reported once.
+    recoded: dict[tuple[str, int], dict[str, float] | None] = {}
     for item, column in items:
-        question = owner[column]
-        if question.tag not in recoded:
-            recoded[question.tag] = _recodes(question, q.scale_of(item), source, problems)
-        recode = recoded[question.tag]
+        question, rs = owner[column], q.scale_of(item)
+        key = (question.tag, id(rs))
+        if key not in recoded:
+            recoded[key] = _recodes(question, rs, source, problems)
+        recode = recoded[key]
         if recode is not None:
             mapped.append(MappedColumn(column, item, question.tag, recode))
     if problems:
