@@ -108,6 +108,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "norms",
         "The practice's own norms for reliable change, from clients' first sessions.",
     ),
+    "qualtrics": (
+        "qualtrics",
+        "Read a Qualtrics survey file (.qsf): write the --map file that scores its export.",
+    ),
 }
 
 
