@@ -103,6 +103,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Score one administration of a questionnaire (and record it with --client).",
     ),
     "db": ("db", "Check, back up and restore the history database."),
+    "redcap": (
+        "redcap",
+        "REDCap data dictionaries from definitions, and definitions from dictionaries.",
+    ),
     "norms": (
         "norms",
         "The practice's own norms for reliable change, from clients' first sessions.",
