@@ -373,3 +373,24 @@ def test_negative_codes_are_refused_not_escaped_into_the_choices(tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert "mini-rc item 1: answers below 0 (-2–2) cannot be written" in result.output
     assert not out.exists()
+
+
+def test_longitudinal_export_scores_a_row_per_event(tmp_path: Path) -> None:
+    dictionary = _dictionary(tmp_path, "wai-sr")
+    defs, mapfile = tmp_path / "defs", tmp_path / "map.yaml"
+    defs.mkdir()
+    args = ["redcap", "import", str(dictionary), "--form", "wai_sr", "-o"]
+    assert run(*args, str(defs / "w.yaml"), "--map", str(mapfile), "--longitudinal").exit_code == 0
+    assert "ids:\n- record_id\n- redcap_event_name\n" in mapfile.read_text()
+    data = tmp_path / "long.csv"
+    items = ",".join(f"wai_sr_{k:02d}" for k in range(1, 13))
+    data.write_text(
+        f"record_id,redcap_event_name,{items}\n"
+        "1,baseline_arm_1,5,4,4,5,3,4,5,4,4,5,4,4\n"
+        "1,week_4_arm_1,1,1,1,1,1,1,1,1,1,1,1,1\n"
+    )
+    rows = _scores(run("batch", str(data), "-q", "wai-sr", "--map", str(mapfile), "-d", str(defs)))
+    assert [(r["redcap_event_name"], r["wai-sr.total"]) for r in rows] == [
+        ("baseline_arm_1", "4.25"),
+        ("week_4_arm_1", "1"),
+    ]

@@ -92,6 +92,20 @@ def import_(
             show_default=False,
         ),
     ] = None,
+    longitudinal: Annotated[
+        bool,
+        typer.Option(
+            "--longitudinal",
+            help="The project has events: the map's ids are record_id and redcap_event_name.",
+        ),
+    ] = False,
+    repeating: Annotated[
+        bool,
+        typer.Option(
+            "--repeating",
+            help="The form repeats: redcap_repeat_instance joins the map's ids.",
+        ),
+    ] = False,
 ) -> None:
     """Make a definition skeleton from one form of a REDCap data dictionary: its items,
     response scale from the choices, labels; scales from the calc fields that `alliance
@@ -108,7 +122,9 @@ def import_(
     from alliance_cli.ui.terminal import stdout_bytes
 
     with reporting():
-        imported = import_form(dictionary_file, form)
+        imported = import_form(
+            dictionary_file, form, longitudinal=longitudinal, repeating=repeating
+        )
         if map_file is not None:
             atomic_write(map_file, lambda stream: stream.write(imported.map_yaml))
         target = stdout_bytes() if str(output) == "-" else output

@@ -194,8 +194,19 @@ def _scale_facts(annotation: str) -> dict[str, str] | None:
     return dict(part.split("=", 1) for part in text.split() if "=" in part)
 
 
-def import_form(path: Path, form: str) -> Imported:
-    """The definition skeleton and map of form ``form`` of the dictionary at ``path``."""
+EVENT = "redcap_event_name"
+REPEAT_INSTANCE = "redcap_repeat_instance"
+
+
+def import_form(
+    path: Path, form: str, *, longitudinal: bool = False, repeating: bool = False
+) -> Imported:
+    """The definition skeleton and map of form ``form`` of the dictionary at ``path``.
+
+    The map's id columns: the record identifier (the dictionary's first field), and in an
+    export of a longitudinal project ``redcap_event_name``, of a repeating instrument
+    ``redcap_repeat_instance`` (REDCap's export columns; a record has a row per event and
+    instance there)."""
     rows = read_dictionary(path)
     forms = list(dict.fromkeys(r[FORM].strip() for r in rows if r[FORM].strip()))
     if form not in forms:
@@ -284,7 +295,8 @@ def import_form(path: Path, form: str) -> Imported:
         raise DefinitionError(
             invalid, hint="the dictionary's form does not make a valid definition"
         )
-    return Imported(q, definition_yaml, _map_yaml(qid, record_id, columns, recodes), notes)
+    ids = [record_id, *([EVENT] if longitudinal else []), *([REPEAT_INSTANCE] if repeating else [])]
+    return Imported(q, definition_yaml, _map_yaml(qid, ids, columns, recodes), notes)
 
 
 def _scales(
@@ -325,7 +337,7 @@ def _scales(
 
 
 def _map_yaml(
-    qid: str, record_id: str, columns: dict[str, str], recodes: dict[str, dict[str, float]]
+    qid: str, ids: list[str], columns: dict[str, str], recodes: dict[str, dict[str, float]]
 ) -> str:
     spec: dict[str, Any] = {}
     shared = list({tuple(sorted(r.items())) for r in recodes.values()})
@@ -340,5 +352,5 @@ def _map_yaml(
     body: dict[str, Any] = {"columns": spec}
     if len(shared) == 1:
         body["recode"] = {k: _yaml_number(v) for k, v in shared[0]}
-    data = {"ids": [record_id], "questionnaires": {qid: body}}
+    data = {"ids": ids, "questionnaires": {qid: body}}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
