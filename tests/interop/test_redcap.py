@@ -394,3 +394,18 @@ def test_longitudinal_export_scores_a_row_per_event(tmp_path: Path) -> None:
         ("baseline_arm_1", "4.25"),
         ("week_4_arm_1", "1"),
     ]
+
+
+def test_import_takes_ids_from_the_annotations(tmp_path: Path) -> None:
+    # Item "x.1" and questionnaire "odd.id" cannot be read back from the field names
+    # (odd_id_x_1): the annotations carry them.
+    text = MINI.read_text().replace("id: mini-rc", "id: odd.id").replace('id: "1"', 'id: "x.1"')
+    text = text.replace('items: ["1", "2", "3"]', 'items: ["x.1", "2", "3"]')
+    (tmp_path / "odd.yaml").write_text(text)
+    out = tmp_path / "d.csv"
+    assert run("redcap", "dictionary", "odd.id", "-d", str(tmp_path), "-o", str(out)).exit_code == 0
+    assert "odd_id_x_1," in out.read_text()
+    result = run("redcap", "import", str(out), "--form", "odd_id")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("id: odd.id\n")
+    assert "- id: x.1\n" in result.stdout

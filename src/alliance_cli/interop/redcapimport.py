@@ -38,6 +38,7 @@ from alliance_cli.text import fmt_num
 _NOT_APPLICABLE = re.compile(r"does not apply|not applicable|^n/?a$", re.IGNORECASE)
 _STEPS = re.compile(r"in steps of ([0-9]*\.?[0-9]+)")
 _TAG = re.compile(r"<[^>]*>")
+_ITEM_TAG = re.compile(re.escape(ANNOTATION) + r" (\S+) item (\S+)")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 (NAME, FORM, SECTION, TYPE, LABEL, CHOICES, NOTE, VALIDATION, VMIN, VMAX) = range(10)
 ANNOTATION_COL = 17
@@ -220,6 +221,7 @@ def import_form(
     columns: dict[str, Any] = {}
     recodes: dict[str, dict[str, float]] = {}
     facts: list[tuple[dict[str, str], str]] = []
+    qids: list[str] = []
     title = ""
     for number, row in enumerate(rows, start=2):
         if row[FORM].strip() != form:
@@ -251,7 +253,10 @@ def import_form(
         else:
             notes.append(f'field "{name}" ({kind or "no type"}) is not an item: left out')
             continue
-        item_id = _item_id(name, form)
+        # The ids `alliance redcap dictionary` wrote in the annotation, else from the name.
+        tagged = _ITEM_TAG.search(row[ANNOTATION_COL])
+        item_id = tagged.group(2) if tagged else _item_id(name, form)
+        qids.append(tagged.group(1) if tagged else "")
         if not _ID.match(item_id) or item_id in scale_by_item:
             problems.append(Problem("item-id", f'field "{name}" gives no unique item id', where))
             continue
@@ -273,7 +278,7 @@ def import_form(
             item["response_scale"] = scale_by_item[item["id"]]
     ids = [i["id"] for i in items]
     scales, sources = _scales(facts, ids, notes)
-    qid = form.replace("_", "-")
+    qid = qids[0] if len(set(qids)) == 1 and _ID.match(qids[0]) else form.replace("_", "-")
     definition: dict[str, Any] = {
         "id": qid,
         "title": title or form,
