@@ -16,8 +16,9 @@ without a map (:mod:`alliance_cli.research.columnmap`).
 Calc equations use only REDCap's ``if(condition, then, else)``, ``+ - * /``, comparisons,
 ``and`` and ``""`` for blank (REDCap's Help & FAQ on calculated fields, as summarised in
 e.g. UF CTSI's "Calculated Fields – REDCap How-To Guide": a blank is referenced as ``""`` or
-``NaN``; a radio field's value in a calculation is its code). No ``sum()``/``mean()``: how
-they treat blanks differs between REDCap versions, while ``if`` does not. Scoring as alliance
+``NaN``; a radio field's value in a calculation is its code). No ``sum()``/``mean()``: the
+equation spells out which items count as answered, rather than rely on how those functions
+treat a blank. Scoring as alliance
 does (:mod:`alliance_cli.scoring`): reverse ``min + max − x`` per scale, "does not apply"
 codes counted as unanswered, a prorated score from the mean of the answered keyed items
 (a sum: that mean × the number of items) when at least the required number are answered,
