@@ -28,9 +28,10 @@ JOBS = ("clinic", "research", "interop")
 # What the clinic takes from the research, and why: the practice's own norms report the
 # reliability of its sample (alpha), and an export's codebook carries the methods sentence.
 SHARED = ("research.psychometrics", "research.methods")
-# What interop takes from the research: its data-file readers and --map files, so that
-# answers from another world enter as a batch's do.
-INTEROP_SHARED = ("research.readers", "research.mapfile")
+# What interop takes from the research: its data-file readers, --map files and column-name
+# rules, so that answers from another world enter as a batch's do, and a map made for a
+# survey names columns as batch recognises them.
+INTEROP_SHARED = ("research.readers", "research.mapfile", "research.columnmap")
 
 
 def module_name(path: Path) -> str:

@@ -104,6 +104,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "db": ("db", "Check, back up and restore the history database."),
     "fhir": ("fhir", "Convert to FHIR R4: a definition as a Questionnaire with its scoring."),
+    "redcap": (
+        "redcap",
+        "REDCap data dictionaries from definitions, and definitions from dictionaries.",
+    ),
     "norms": (
         "norms",
         "The practice's own norms for reliable change, from clients' first sessions.",
