@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +23,14 @@ from alliance_cli.research.readers import (
     DEFAULT_CHUNK_ROWS,
     STDIN_NAME,
     Opened,
+    TextTable,
+    chunked,
     open_input,
     parse_sep,
 )
+
+Reader = Callable[[Path, str], TextTable]
+"""Reads one input file whole into a table of text, given its path and its name as shown."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class InputOptions:
     ids: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     invalid: str = InvalidPolicy.error.value
+    reader: Callable[[str], Reader | None] | None = None
+    """The reader of an input (by its name) that is none of the built-in formats (a FHIR
+    file, which the command reads with :mod:`alliance_cli.interop`); None: the built-ins."""
 
     @property
     def survey(self) -> Survey:
@@ -74,7 +82,9 @@ class InputOptions:
         separator = parse_sep(self.sep) if self.sep is not None else None
         copies = copies or {}
         return [
-            open_input(
+            self._open_other(name, copies.get(name) or Path(name))
+            if name != "-" and self.reader is not None and self.reader(name) is not None
+            else open_input(
                 copies.get(name) or (stdin if name == "-" else Path(name)),
                 name=STDIN_NAME if name == "-" else name if name in copies else None,
                 sep=separator,
@@ -85,6 +95,15 @@ class InputOptions:
             )
             for name in names
         ]
+
+    def _open_other(self, name: str, path: Path) -> Opened:
+        """An input of another format, read whole and handed out in chunks."""
+        read = self.reader(name) if self.reader is not None else None
+        assert read is not None
+        table = read(path, name)
+        opened = chunked(table, self.chunk_rows)
+        opened.rows = len(table)
+        return opened
 
 
 def read_once(name: str) -> bool:
