@@ -184,6 +184,7 @@ def test_every_bad_answer_is_a_bad_cell_named_by_resource_index_and_link_id(
             },
         ),
         response("x3", {"a": {"valueInteger": 3}, "d": {"valueDecimal": 2.5}}),
+        response("x4", {"b": {"valueCoding": {"display": "Often"}}}),  # a display, no code
     ]
     out, errors = tmp_path / "out.csv", tmp_path / "errors.csv"
     path = ndjson(tmp_path / "bad.ndjson", bad)
@@ -191,13 +192,14 @@ def test_every_bad_answer_is_a_bad_cell_named_by_resource_index_and_link_id(
                  str(errors))  # fmt: skip
     assert result.exit_code == 65
     assert not out.exists()
-    assert result.stderr.startswith("error: 4 bad cells in 2 rows\n")
+    assert result.stderr.startswith("error: 5 bad cells in 3 rows\n")
     found = [(r["row"], r["column"], r["value"], r["code"]) for r in rows(errors.read_text())]
     assert found == [
         ("2", "tiny.a", "7", "out-of-range"),
         ("2", "tiny.b", "http://loinc.org|2", "unknown-label"),
         ("2", "tiny.c", "often-ish", "unknown-label"),
         ("3", "tiny.d", "2.5", "off-grid"),
+        ("4", "tiny.b", '{"display": "Often"}', "unknown-label"),
     ]
 
 
@@ -345,3 +347,17 @@ def test_one_response_without_a_questionnaire_is_taken_as_the_one_scored(
     path = tmp_path / "one.json"
     path.write_text(json.dumps(response("n", {"a": coding(2)}, questionnaire=None)), "utf-8")
     assert one_response(path, tiny) == {"a": "2"}
+
+
+def test_a_map_file_names_the_link_id_columns_and_recodes_them(tmp_path: Path, defs: Path) -> None:
+    spec = tmp_path / "map.yaml"
+    spec.write_text(
+        "questionnaires:\n  tiny: {columns: {tiny.a: a, tiny.b: b, tiny.c: c, "
+        'tiny.d: {item: d, recode: {"3": 2}}}}\n',
+        encoding="utf-8",
+    )
+    path = ndjson(tmp_path / "r.ndjson", THREE[:1])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs), "--map", str(spec))
+    assert result.exit_code == 0, result.stderr
+    (found,) = rows(result.stdout)
+    assert (found["tiny.warmth"], found["tiny.work"]) == ("9", "3.6666666667")  # (4 + 2 + 5) / 3

@@ -131,10 +131,11 @@ def _questionnaire_of(
 
 def _answer_text(answer: Mapping[str, Any], system: str) -> str:
     if "valueCoding" in answer:
-        coding = answer["valueCoding"] or {}
-        code = str(coding.get("code", ""))
+        coding = answer["valueCoding"]
+        if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
+            return json.dumps(coding)  # no code (a display alone is not an answer): shown
         other = coding.get("system")
-        return f"{other}|{code}" if other and other != system else code
+        return f"{other}|{coding['code']}" if other and other != system else coding["code"]
     for key in ("valueInteger", "valueDecimal"):
         if key in answer:
             return _number(answer[key])
