@@ -330,10 +330,11 @@ def test_the_table_has_ids_kept_date_and_every_answer_as_text(
 ) -> None:
     extra = response("e", {"a": coding(3), "b": coding(1), "note": {"valueString": "hi"}})
     extra["item"][0]["answer"].append(coding(4))  # two answers to one item
-    table = responses_table(ndjson(tmp_path / "r.ndjson", [*THREE, extra]), [tiny])
+    read = responses_table(ndjson(tmp_path / "r.ndjson", [*THREE, extra]), [tiny])
+    table = read.table
     assert table.columns == ("id", "subject", "authored", "tiny.a", "tiny.b", "tiny.c",
                              "tiny.d", "tiny.note")  # fmt: skip
-    assert (table.ids, table.optional_ids, table.keep) == (("id", "subject"), ("subject",),
+    assert (read.ids, read.optional_ids, read.keep) == (("id", "subject"), ("subject",),
                                                            ("authored",))  # fmt: skip
     assert table.rows.tolist() == [1, 2, 3, 4]
     assert table.frame.iloc[3].tolist() == ["e", "", "2026-03-02T10:00:00Z", "3; 4", "1", "",

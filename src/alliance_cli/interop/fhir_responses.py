@@ -31,7 +31,7 @@ from typing import Any
 from alliance_cli.errors import InputFileError, Problem
 from alliance_cli.interop.fhir_common import SCALE_PREFIX, URL_PREFIX, answer_system
 from alliance_cli.model import Questionnaire
-from alliance_cli.research.surveys import SurveyTable
+from alliance_cli.research.readers import ExportTable, TextTable
 
 RESPONSE = "QuestionnaireResponse"
 META_COLUMNS = ("id", "subject", "authored")
@@ -181,7 +181,7 @@ def _keys(questionnaires: Sequence[Questionnaire]) -> dict[str, Questionnaire]:
 
 def responses_table(
     path: Path, questionnaires: Sequence[Questionnaire], name: str | None = None
-) -> SurveyTable:
+) -> ExportTable:
     """The responses of a FHIR file as the batch's table of text (see the module's text);
     every response for another questionnaire refused at once, each named."""
     import numpy as np
@@ -217,7 +217,7 @@ def responses_table(
     frame = pd.DataFrame(
         [[r.get(c, "") for c in columns] for r in rows], columns=range(len(columns)), dtype=object
     )
-    return SurveyTable(
+    table = TextTable(
         name=label,
         columns=columns,
         frame=frame,
@@ -226,10 +226,9 @@ def responses_table(
         delimiter="",
         encoding="utf-8",
         format="fhir",
-        source="fhir",
-        ids=("id", "subject"),
-        optional_ids=("subject",),
-        keep=("authored",),
+    )
+    return ExportTable(
+        table, "fhir", ids=("id", "subject"), optional_ids=("subject",), keep=("authored",)
     )
 
 

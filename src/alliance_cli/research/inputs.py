@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,15 +22,17 @@ from alliance_cli.research.passes import Survey
 from alliance_cli.research.readers import (
     DEFAULT_CHUNK_ROWS,
     STDIN_NAME,
+    ExportTable,
     Opened,
-    TextTable,
     chunked,
     open_input,
     parse_sep,
 )
+from alliance_cli.research.surveys import SurveyTable
 
-Reader = Callable[[Path, str], TextTable]
-"""Reads one input file whole into a table of text, given its path and its name as shown."""
+Reader = Callable[[Path, str], ExportTable]
+"""Reads one input file whole into a table of text with its id and kept columns, given its
+path and its name as shown."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,14 @@ class InputOptions:
         """An input of another format, read whole and handed out in chunks."""
         read = self.reader(name) if self.reader is not None else None
         assert read is not None
-        table = read(path, name)
+        read_table = read(path, name)
+        table = SurveyTable(
+            **{f.name: getattr(read_table.table, f.name) for f in fields(read_table.table)},
+            source=read_table.source,
+            ids=read_table.ids,
+            optional_ids=read_table.optional_ids,
+            keep=read_table.keep,
+        )
         opened = chunked(table, self.chunk_rows)
         opened.rows = len(table)
         return opened
