@@ -6,10 +6,11 @@ unchanged.
 
 The table has one row per QuestionnaireResponse, numbered by its place among the file's
 responses (1 is the first; other resources are skipped), and the columns ``id`` (the
-response's ``id``) and ``subject`` (``subject.reference``, may be blank), the ids unless
-``--id`` or the map names others; ``authored``, carried into the output; and one column per
-answered item named ``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic
-column names recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
+response's ``id``; in a Bundle, its entry's ``fullUrl`` when it has none) and ``subject``
+(``subject.reference``, may be blank), the ids unless ``--id`` or the map names others;
+``authored``, carried into the output; and one column per answered item named
+``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic column names
+recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
 ``valueDecimal`` (R4 ``QuestionnaireResponse.item.answer.value[x]``,
 https://hl7.org/fhir/R4/questionnaireresponse.html); any other value (a string, a coding of
 another system, several answers to one item) is kept as visible text, so that the batch
@@ -85,6 +86,9 @@ def _responses(doc: Any, label: str) -> Iterator[dict[str, Any]]:
         for entry in doc.get("entry") or []:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict) and resource.get("resourceType") == RESPONSE:
+                full_url = entry.get("fullUrl")
+                if not resource.get("id") and isinstance(full_url, str) and full_url:
+                    resource = resource | {"id": full_url}  # the entry's name for it
                 yield resource
     elif kind is None:
         raise InputFileError(
