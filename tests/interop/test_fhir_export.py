@@ -141,3 +141,31 @@ def test_fhir_takes_no_codebook(history: tuple[Path, str], tmp_path: Path) -> No
     result = run("export", "--db", str(db), "--client", code, "--format", "fhir", "-o", str(out))
     assert result.exit_code == 0 and out.exists()
     assert not Path(f"{out}.codebook.json").exists()
+
+
+def test_a_does_not_apply_answer_is_its_code_with_its_label(tmp_path: Path) -> None:
+    from alliance_cli.clinic.store import Store
+    from alliance_cli.result import score
+    from tests.helpers import record
+
+    care = Catalog().get("care")
+    db = tmp_path / "history.sqlite3"
+    with Store(db) as store:
+        answers = ["6", *["4"] * (len(care.item_ids()) - 1)]  # item 1 does not apply
+        record(store, care, score(care, ",".join(answers)), client="C-1", when="2026-05-04")
+    bundle = fhir_export(db, "--client", "C-1")
+    (response,) = [e["resource"] for e in of_type(bundle, "QuestionnaireResponse")]
+    first = response["item"][0]
+    assert first == {
+        "linkId": "1",
+        "answer": [
+            {
+                "valueCoding": {
+                    "system": "urn:alliance:questionnaire:care:answers",
+                    "code": "6",
+                    "display": "Does not apply",
+                }
+            }
+        ],
+    }
+    assert response["authored"] == "2026-05-04"
