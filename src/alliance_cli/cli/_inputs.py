@@ -128,11 +128,12 @@ AllowEmptyOpt = Annotated[
 ]
 
 
-def input_options(params: Mapping[str, Any]) -> InputOptions:
+def input_options(params: Mapping[str, Any], reader: Any = None) -> InputOptions:
     """The library's :class:`~alliance_cli.research.inputs.InputOptions` from the options above
     as a command parsed them (its ``typer.Context.params``: a command that reads data files
     names those parameters ``sep``, ``encoding``, ``sheet``, ``chunk_size``, ``source``,
-    ``finished_only``, ``complete_only``, ``map_file``, ``ids``, ``missing`` and ``invalid``).
+    ``finished_only``, ``complete_only``, ``map_file``, ``ids``, ``missing`` and ``invalid``);
+    ``reader``: :attr:`~alliance_cli.research.inputs.InputOptions.reader`.
     Imported here, not at the top: it loads pandas."""
     from alliance_cli.research.inputs import InputOptions
 
@@ -148,6 +149,7 @@ def input_options(params: Mapping[str, Any]) -> InputOptions:
         ids=tuple(params["ids"] or ()),
         missing=tuple(params["missing"] or ()),
         invalid=InvalidPolicy(params["invalid"]).value,
+        reader=reader,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -186,6 +186,9 @@ def batch(
     Excel, SPSS, Stata, Parquet (pip install 'alliance-cli\\[formats]'):
       alliance batch study.xlsx --sheet Week1 -q wai-sr -o scores.sav
 
+    FHIR QuestionnaireResponses (one, a Bundle, or NDJSON; .json or .ndjson):
+      alliance batch responses.ndjson -q wai-sr -o scores.csv
+
     Large files are read and scored in chunks (--chunk-size); --engine dask spreads the
     chunks over Dask workers. SPSS (.sav) output holds every score in memory.
 
@@ -222,7 +225,7 @@ def batch(
                 inputs,
                 questionnaires,
                 catalog,
-                input_options(ctx.params),  # --sep … --invalid, as parsed
+                input_options(ctx.params, _fhir_reader(catalog, questionnaires)),
                 outputs,
                 stdin=lambda: stdin_input(inputs),
                 stdout=stdout_bytes,
@@ -252,3 +255,18 @@ def batch(
         if not dry_run:
             seconds = time.perf_counter() - started
             typer.echo(f"{outputs.written(result.written).summary()} in {seconds:.2f} s", err=True)
+
+
+def _fhir_reader(catalog: Any, questionnaires: list[str]) -> Any:
+    """The reader of FHIR inputs (``.json``, ``.ndjson``): their QuestionnaireResponses for
+    the questionnaires scored, as a table (:mod:`alliance_cli.interop.fhir_responses`)."""
+
+    def reader(name: str) -> Any:
+        from alliance_cli.interop.fhir_responses import is_fhir_file, responses_table
+
+        if not is_fhir_file(name):
+            return None
+        scored = [catalog.get(qid) for qid in questionnaires]
+        return lambda path, label: responses_table(path, scored, label)
+
+    return reader

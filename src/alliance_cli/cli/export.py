@@ -1,7 +1,9 @@
-"""`alliance export`: recorded histories as CSV (long or wide) with a codebook."""
+"""`alliance export`: recorded histories as CSV (long or wide) with a codebook, or as a FHIR
+Bundle."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,11 @@ from alliance_cli.cli._common import (
 from alliance_cli.options import Shape
 
 
+class ExportFormat(StrEnum):
+    csv = "csv"
+    fhir = "fhir"
+
+
 @app.command()
 def export(
     output: Annotated[
@@ -26,7 +33,7 @@ def export(
         typer.Option(
             "--output",
             "-o",
-            help="CSV file to write (atomically, mode 0600); - writes to stdout.",
+            help="File to write (atomically, mode 0600); - writes to stdout.",
             show_default=False,
         ),
     ],
@@ -47,6 +54,14 @@ def export(
             "with raw items and scale scores.",
         ),
     ] = Shape.long,
+    file_format: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="csv: a table with a codebook; fhir: a FHIR R4 Bundle (JSON) of a "
+            "QuestionnaireResponse per administration and an Observation per scale score.",
+        ),
+    ] = ExportFormat.csv,
     no_escape: Annotated[
         bool,
         typer.Option(
@@ -91,6 +106,8 @@ def export(
     Also:
       alliance export --all --shape wide --deidentify \\
         --key-file key.csv -o study.csv
+
+    For an EHR:  alliance export --client C-7KQ2MX --format fhir -o c-7kq2mx.json
     """
     from alliance_cli.clinic.export import export_history
     from alliance_cli.io.outputs import fifos_closed
@@ -100,6 +117,13 @@ def export(
         usage("give either --client CODE or --all")
     if key_file is not None and not deidentify:
         usage("--key-file only goes with --deidentify (there is nothing to map)")
+    writer = None
+    if file_format is ExportFormat.fhir:
+        if codebook is not None:
+            usage("--codebook goes with --format csv (a FHIR Bundle describes itself)")
+        from alliance_cli.interop.fhir_export import write_bundle
+
+        writer, shape = write_bundle, Shape.wide  # the wide rows: a response each
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
@@ -114,6 +138,7 @@ def export(
             codebook=codebook,
             key_file=key_file,
             escape_formulas=not no_escape,
+            writer=writer,
         )
         from alliance_cli.ui import render
 

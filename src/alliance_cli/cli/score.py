@@ -84,6 +84,15 @@ def score(
             show_default=False,
         ),
     ] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir",
+            metavar="FILE",
+            help="Read the answers from a FHIR QuestionnaireResponse (JSON; by linkId).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         OutputFormat,
         typer.Option(
@@ -131,6 +140,8 @@ def score(
 
     Also:  alliance score srs -a 9.1,8.7,9.5,8 -c C-7KQ2MX --modality video
 
+    From an EHR or portal:  alliance score wai-sr --fhir response.json
+
     An unknown client code is refused (in a terminal: asked about, with the closest
     registered codes); --new-client registers a new one. A re-entry (--replaces) keeps the
     replaced record's date, session, clinician, modality and note unless given again.
@@ -153,9 +164,17 @@ def score(
         usage(f"{', '.join(given)} record a session: give --client CODE too (nothing recorded)")
     catalog = catalog_for(definitions)
     with reporting(catalog):
-        text = _read_answers(answers, answers_file)
-        q = open_questionnaire(catalog, questionnaire, item_text)
-        report = score_answers(q, text)
+        if fhir is not None:
+            if answers is not None or answers_file is not None:
+                usage("give the answers either with --fhir FILE or with --answers/--answers-file")
+            from alliance_cli.interop.fhir_responses import one_response
+
+            q = open_questionnaire(catalog, questionnaire, item_text)
+            report = score_answers(q, one_response(fhir, q))
+        else:
+            text = _read_answers(answers, answers_file)
+            q = open_questionnaire(catalog, questionnaire, item_text)
+            report = score_answers(q, text)
         filed = None
         if client is not None:
             from alliance_cli.clinic.overview import file_score

@@ -63,6 +63,10 @@ PART_ADMINISTRATIONS = 1_000
 clients, so a part may hold more): memory stays that of a small export however large the
 history."""
 
+ExportWriter = Callable[["Export", "Path | IO[bytes]", "Path | None"], None]
+"""Writes an export in a format other than CSV to a path or stream (spooling beside the
+database: the third argument); read while the store is open."""
+
 Part = list[list[Cell]]
 """Rows of the table, one list per column, in the order of :attr:`Export.columns`."""
 
@@ -121,6 +125,7 @@ def export_history(
     codebook: Path | None = None,
     key_file: Path | None = None,
     escape_formulas: bool = True,
+    writer: ExportWriter | None = None,
 ) -> Written:
     """:func:`build_export` then :func:`write_export`, reading one state of the database
     (what another process records meanwhile is in neither the rows nor their count). A
@@ -143,6 +148,7 @@ def export_history(
             key_file=key_file,
             escape_formulas=escape_formulas,
             spool=spool,
+            writer=writer,
         )
 
 
@@ -283,11 +289,14 @@ def write_export(
     key_file: Path | None = None,
     escape_formulas: bool = True,
     spool: Path | None = None,
+    writer: ExportWriter | None = None,
 ) -> Written:
     """Write the CSV to ``output`` (a path, written atomically with mode 0600, or a byte
     stream, which gets the whole file or nothing), the codebook to ``codebook`` (default
     for a path: ``<output>.codebook.json``; none for a stream, a FIFO or a device unless
-    given) and, for a de-identified export, the key to ``key_file``.
+    given) and, for a de-identified export, the key to ``key_file``. A ``writer`` writes
+    another format instead of the CSV (FHIR, :mod:`alliance_cli.interop.fhir_export`); it
+    describes itself, so it gets a codebook only when one is given.
 
     Raises :class:`UsageError` for a key file without de-identification or two outputs on
     one path, :class:`~alliance_cli.errors.InputFileError` when a file cannot be written."""
@@ -296,7 +305,7 @@ def write_export(
         raise UsageError(
             Problem("key-file", "a key file only goes with --deidentify (there is nothing to map)")
         )
-    codebook = codebook_path(out_path, codebook)
+    codebook = codebook_path(out_path, codebook) if writer is None else codebook
     check_distinct(
         [p for p in (out_path, codebook, key_file) if p is not None],
         "the export, its codebook and the key file need three paths",
@@ -305,7 +314,10 @@ def write_export(
     def data(stream: IO[str]) -> None:
         write_column_parts(stream, export.header, export.parts(), escape_formulas=escape_formulas)
 
-    atomic_write(output, data, spool=spool)
+    if writer is None:
+        atomic_write(output, data, spool=spool)
+    else:
+        writer(export, output, spool)
     if codebook is not None:
         doc = build_codebook(
             export,

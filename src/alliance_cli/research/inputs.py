@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,10 +22,17 @@ from alliance_cli.research.passes import Survey
 from alliance_cli.research.readers import (
     DEFAULT_CHUNK_ROWS,
     STDIN_NAME,
+    ExportTable,
     Opened,
+    chunked,
     open_input,
     parse_sep,
 )
+from alliance_cli.research.surveys import SurveyTable
+
+Reader = Callable[[Path, str], ExportTable]
+"""Reads one input file whole into a table of text with its id and kept columns, given its
+path and its name as shown."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,9 @@ class InputOptions:
     ids: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     invalid: str = InvalidPolicy.error.value
+    reader: Callable[[str], Reader | None] | None = None
+    """The reader of an input (by its name) that is none of the built-in formats (a FHIR
+    file, which the command reads with :mod:`alliance_cli.interop`); None: the built-ins."""
 
     @property
     def survey(self) -> Survey:
@@ -74,7 +84,9 @@ class InputOptions:
         separator = parse_sep(self.sep) if self.sep is not None else None
         copies = copies or {}
         return [
-            open_input(
+            self._open_other(name, copies.get(name) or Path(name))
+            if name != "-" and self.reader is not None and self.reader(name) is not None
+            else open_input(
                 copies.get(name) or (stdin if name == "-" else Path(name)),
                 name=STDIN_NAME if name == "-" else name if name in copies else None,
                 sep=separator,
@@ -85,6 +97,22 @@ class InputOptions:
             )
             for name in names
         ]
+
+    def _open_other(self, name: str, path: Path) -> Opened:
+        """An input of another format, read whole and handed out in chunks."""
+        read = self.reader(name) if self.reader is not None else None
+        assert read is not None
+        read_table = read(path, name)
+        table = SurveyTable(
+            **{f.name: getattr(read_table.table, f.name) for f in fields(read_table.table)},
+            source=read_table.source,
+            ids=read_table.ids,
+            optional_ids=read_table.optional_ids,
+            keep=read_table.keep,
+        )
+        opened = chunked(table, self.chunk_rows)
+        opened.rows = len(table)
+        return opened
 
 
 def read_once(name: str) -> bool:

@@ -36,6 +36,7 @@ chunks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,6 +52,7 @@ from alliance_cli.research.texttable import Opened, TextTable, blank_cells, fini
 
 __all__ = [
     "STDIN_NAME",
+    "ExportTable",
     "Opened",
     "TextTable",
     "blank_cells",
@@ -60,6 +62,24 @@ __all__ = [
     "read_input",
     "read_table",
 ]
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """A table of text read by a reader of a format the research does not own (FHIR, read by
+    :mod:`alliance_cli.interop`), with the columns its format says are ids and kept, used as
+    an export's own (:class:`~alliance_cli.research.surveys.SurveyTable`) unless ``--id`` or
+    the map says otherwise."""
+
+    table: TextTable
+    source: str
+    """The format, as a survey export's ``source`` (``fhir``)."""
+    ids: tuple[str, ...] = ()
+    optional_ids: tuple[str, ...] = ()
+    """Id columns that may be blank."""
+    keep: tuple[str, ...] = ()
+    """Columns carried into the output unchecked."""
+
 
 DEFAULT_CHUNK_ROWS = 100_000
 """Rows scored at a time (``--chunk-size``): large enough that per-chunk costs vanish, small

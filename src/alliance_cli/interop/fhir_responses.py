@@ -1,0 +1,252 @@
+"""FHIR R4 QuestionnaireResponses as answers: a file holding one, a ``Bundle`` of them, or
+NDJSON (one resource a line, as the FHIR Bulk Data export writes it) becomes the same table
+of text cells a CSV file gives the batch (:class:`~alliance_cli.research.texttable.TextTable`),
+so that ``--map``, ``--missing``, the one validity rule and the refusal of bad cells apply
+unchanged.
+
+The table has one row per QuestionnaireResponse, numbered by its place among the file's
+responses (1 is the first; other resources are skipped), and the columns ``id`` (the
+response's ``id``; in a Bundle, its entry's ``fullUrl`` when it has none) and ``subject``
+(``subject.reference``, may be blank), the ids unless ``--id`` or the map names others;
+``authored``, carried into the output; and one column per answered item named
+``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic column names
+recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
+``valueDecimal`` (R4 ``QuestionnaireResponse.item.answer.value[x]``,
+https://hl7.org/fhir/R4/questionnaireresponse.html); any other value (a string, a coding of
+another system, several answers to one item) is kept as visible text, so that the batch
+reports it as a bad cell with its row and column. Items nested in groups are read too; the
+calculated scale items (linkId ``scale.<id>``) are ignored: alliance scores the answers.
+
+A response names its Questionnaire by canonical URL (``questionnaire``); one that names
+another questionnaire than those being scored, or another version of it, is refused by name
+(:mod:`alliance_cli.interop.fhir_common` has the URLs alliance gives its definitions)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from alliance_cli.errors import InputFileError, Problem
+from alliance_cli.interop.fhir_common import SCALE_PREFIX, URL_PREFIX, answer_system
+from alliance_cli.model import Questionnaire
+from alliance_cli.research.readers import ExportTable, TextTable
+
+RESPONSE = "QuestionnaireResponse"
+META_COLUMNS = ("id", "subject", "authored")
+
+
+def is_fhir_file(name: str) -> bool:
+    """Whether a data file is read as FHIR: by its extension, ``.json`` or ``.ndjson``."""
+    return Path(name).suffix.casefold() in (".json", ".ndjson")
+
+
+def read_resources(path: Path, label: str | None = None) -> list[dict[str, Any]]:
+    """The QuestionnaireResponses of a file, in order: one resource, a Bundle (its entries'
+    resources) or NDJSON (recognised by content: a file that is not one JSON document is
+    read a line at a time). Malformed JSON is refused with its line."""
+    label = label or str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(Problem("file-missing", "no such file", label)) from None
+    except IsADirectoryError:
+        raise InputFileError(Problem("file-unreadable", "is a folder", label)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", label)) from None
+    try:
+        documents = [json.loads(text)]
+    except json.JSONDecodeError as whole:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) < 2:
+            raise _bad_json(label, whole.lineno, whole.msg) from None
+        documents = []
+        for n, line in lines:
+            try:
+                documents.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise _bad_json(label, n, exc.msg) from None
+    found = [r for doc in documents for r in _responses(doc, label)]
+    if not found:
+        raise InputFileError(Problem("file-empty", f"no {RESPONSE} in the file", label))
+    return found
+
+
+def _bad_json(label: str, line: int, why: str) -> InputFileError:
+    return InputFileError(Problem("file-parse", f"not JSON: {why}", f"{label}:{line}"))
+
+
+def _responses(doc: Any, label: str) -> Iterator[dict[str, Any]]:
+    kind = doc.get("resourceType") if isinstance(doc, dict) else None
+    if kind == RESPONSE:
+        yield doc
+    elif kind == "Bundle":
+        for entry in doc.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") == RESPONSE:
+                full_url = entry.get("fullUrl")
+                if not resource.get("id") and isinstance(full_url, str) and full_url:
+                    resource = resource | {"id": full_url}  # the entry's name for it
+                yield resource
+    elif kind is None:
+        raise InputFileError(
+            Problem("file-parse", "not a FHIR resource (no resourceType)", label),
+            hint=f"give a {RESPONSE}, a Bundle of them, or NDJSON with one a line",
+        )
+
+
+def _questionnaire_of(
+    response: Mapping[str, Any], by_key: Mapping[str, Questionnaire], label: str, n: int
+) -> Questionnaire | Problem:
+    """The questionnaire a response is for (its canonical; when it has none and one
+    questionnaire is scored, that one), or the problem saying why it is refused."""
+    where = f"response {n}" + (f' (id "{response["id"]}")' if response.get("id") else "")
+    named = response.get("questionnaire")
+    scored = ", ".join(sorted({q.id for q in by_key.values()}))
+    if not named:
+        if len({q.id for q in by_key.values()}) == 1:
+            return next(iter(by_key.values()))
+        return Problem(
+            "fhir-no-questionnaire",
+            f"names no questionnaire; cannot tell which of {scored} it answers",
+            label,
+            where,
+        )
+    url, _, version = str(named).partition("|")
+    q = by_key.get(url.removeprefix(URL_PREFIX)) if url.startswith(URL_PREFIX) else None
+    if q is None:
+        return Problem(
+            "fhir-other-questionnaire",
+            f'is for questionnaire "{named}", not {scored}',
+            label,
+            where,
+        )
+    if version and version != q.version:
+        return Problem(
+            "fhir-other-version",
+            f'is for version "{version}" of {q.id}; this definition is version "{q.version}"',
+            label,
+            where,
+        )
+    return q
+
+
+def _answer_text(answer: Mapping[str, Any], system: str) -> str:
+    if "valueCoding" in answer:
+        coding = answer["valueCoding"]
+        if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
+            return json.dumps(coding)  # no code (a display alone is not an answer): shown
+        other = coding.get("system")
+        return f"{other}|{coding['code']}" if other and other != system else coding["code"]
+    for key in ("valueInteger", "valueDecimal"):
+        if key in answer:
+            return _number(answer[key])
+    for key, value in answer.items():
+        if key.startswith("value"):
+            return value if isinstance(value, str) else json.dumps(value)
+    return ""
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _answers(items: Any, system: str, into: dict[str, list[str]]) -> None:
+    """Every item's answers by linkId, groups and answers' nested items included."""
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        link = str(item.get("linkId", ""))
+        answers = [a for a in item.get("answer") or [] if isinstance(a, dict)]
+        if link and not link.startswith(SCALE_PREFIX):
+            into.setdefault(link, []).extend(_answer_text(a, system) for a in answers)
+        _answers(item.get("item"), system, into)
+        for a in answers:
+            _answers(a.get("item"), system, into)
+
+
+def response_answers(response: Mapping[str, Any], q: Questionnaire) -> dict[str, str]:
+    """One response's answers as text by linkId (several answers to one item: joined by
+    ``;``, which no allowed value is)."""
+    found: dict[str, list[str]] = {}
+    _answers(response.get("item"), answer_system(q.id), found)
+    return {link: "; ".join(texts) for link, texts in found.items()}
+
+
+def _keys(questionnaires: Sequence[Questionnaire]) -> dict[str, Questionnaire]:
+    return {key: q for q in questionnaires for key in (q.id, *q.aliases)}
+
+
+def responses_table(
+    path: Path, questionnaires: Sequence[Questionnaire], name: str | None = None
+) -> ExportTable:
+    """The responses of a FHIR file as the batch's table of text (see the module's text);
+    every response for another questionnaire refused at once, each named."""
+    import numpy as np
+    import pandas as pd  # type: ignore[import-untyped]
+
+    label = name or str(path)
+    resources = read_resources(path, label)
+    by_key = _keys(questionnaires)
+    problems: list[Problem] = []
+    rows: list[dict[str, str]] = []
+    for n, response in enumerate(resources, 1):
+        q = _questionnaire_of(response, by_key, label, n)
+        if isinstance(q, Problem):
+            problems.append(q)
+            continue
+        subject = response.get("subject")
+        cells = {
+            "id": str(response.get("id", "")),
+            "subject": str(subject.get("reference", "")) if isinstance(subject, dict) else "",
+            "authored": str(response.get("authored", "")),
+        }
+        cells |= {f"{q.id}.{k}": v for k, v in response_answers(response, q).items()}
+        rows.append(cells)
+    if problems:
+        raise InputFileError(
+            problems,
+            hint="a response is scored only as the questionnaire it names: give that one's -q, "
+            "or leave the response out",
+        )
+    items = [f"{q.id}.{i}" for q in questionnaires for i in q.item_ids()]
+    extra = sorted({c for r in rows for c in r} - {*META_COLUMNS, *items})
+    columns = (*META_COLUMNS, *items, *extra)
+    frame = pd.DataFrame(
+        [[r.get(c, "") for c in columns] for r in rows], columns=range(len(columns)), dtype=object
+    )
+    table = TextTable(
+        name=label,
+        columns=columns,
+        frame=frame,
+        rows=np.arange(1, len(rows) + 1, dtype=np.int64),
+        header_rows=0,
+        delimiter="",
+        encoding="utf-8",
+        format="fhir",
+    )
+    return ExportTable(
+        table, "fhir", ids=("id", "subject"), optional_ids=("subject",), keep=("authored",)
+    )
+
+
+def one_response(path: Path, q: Questionnaire, name: str | None = None) -> dict[str, str]:
+    """The answers (by linkId) of the one QuestionnaireResponse a file holds, for ``alliance
+    score``; a file with several is refused (``alliance batch`` scores them)."""
+    label = name or str(path)
+    resources = read_resources(path, label)
+    if len(resources) != 1:
+        raise InputFileError(
+            Problem("fhir-several", f"holds {len(resources)} responses; score reads one", label),
+            hint=f"score them all with: alliance batch {label} -q {q.id}",
+        )
+    found = _questionnaire_of(resources[0], _keys([q]), label, 1)
+    if isinstance(found, Problem):
+        raise InputFileError(found)
+    return response_answers(resources[0], q)

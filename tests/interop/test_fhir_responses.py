@@ -1,0 +1,364 @@
+"""FHIR QuestionnaireResponses in: ``alliance score ID --fhir FILE`` and ``alliance batch
+FILE.json|.ndjson -q ID`` (one response, a Bundle, NDJSON), on hand-written responses to the
+tiny test questionnaire and to the bundled WAI-SR (linkIds are item ids; answers as
+``valueCoding`` of alliance's answer system, ``valueInteger`` or ``valueDecimal``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alliance_cli.errors import InputFileError
+from alliance_cli.interop.fhir_responses import one_response, read_resources, responses_table
+from alliance_cli.model import Questionnaire
+from tests.helpers import TINY_YAML, run
+
+TINY_SYSTEM = "urn:alliance:questionnaire:tiny:answers"
+TINY_URL = "urn:alliance:questionnaire:tiny"
+
+
+def coding(value: object, system: str = TINY_SYSTEM) -> dict[str, Any]:
+    return {"valueCoding": {"system": system, "code": str(value)}}
+
+
+def response(
+    rid: str,
+    answers: dict[str, dict[str, Any]],
+    *,
+    questionnaire: str | None = f"{TINY_URL}|1",
+    subject: str | None = None,
+    authored: str = "2026-03-02T10:00:00Z",
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": rid,
+        "status": "completed",
+        "authored": authored,
+        "item": [{"linkId": k, "answer": [v]} for k, v in answers.items()],
+    }
+    if questionnaire is not None:
+        resource["questionnaire"] = questionnaire
+    if subject is not None:
+        resource["subject"] = {"reference": subject}
+    return resource
+
+
+# Three responses, scored by hand (warmth = a + reversed b (6 - b), a sum; work = the mean
+# of c, d, a with at least 2 answered, prorated):
+#   r1: a=5 b=2 c=4 d=3  -> warmth 5 + 4 = 9;  work (4 + 3 + 5) / 3 = 4
+#   r2: a=2 b=5 c=1 d=   -> warmth 2 + 1 = 3;  work (1 + 2) / 2 = 1.5 (2 of 3 answered)
+#   r3: a=4 b=4 c=5 d=9  -> warmth 4 + 2 = 6;  work (5 + 4) / 2 = 4.5 (d does not apply)
+THREE = [
+    response(
+        "r1",
+        {"a": coding(5), "b": coding(2), "c": {"valueInteger": 4}, "d": {"valueDecimal": 3.0}},
+        subject="Patient/p1",
+        authored="2026-03-01T10:00:00Z",
+    ),
+    response(
+        "r2", {"a": coding(2), "b": {"valueInteger": 5}, "c": coding(1)}, subject="Patient/p2"
+    ),
+    response(
+        "r3",
+        {"a": coding(4), "b": coding(4), "c": coding(5), "d": coding(9)},
+        questionnaire=TINY_URL,  # the canonical without |version is accepted
+    ),
+]
+EXPECTED = [
+    ("r1", "Patient/p1", "2026-03-01T10:00:00Z", "9", "4"),
+    ("r2", "Patient/p2", "2026-03-02T10:00:00Z", "3", "1.5"),
+    ("r3", "", "2026-03-02T10:00:00Z", "6", "4.5"),
+]
+SAME_AS_CSV = "id,tiny_a,tiny_b,tiny_c,tiny_d\nr1,5,2,4,3\nr2,2,5,1,\nr3,4,4,5,9\n"
+
+
+@pytest.fixture
+def defs(tmp_path: Path) -> Path:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "tiny.yaml").write_text(TINY_YAML, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny(defs: Path) -> Questionnaire:
+    from alliance_cli.catalog import Catalog
+
+    return Catalog(user_dirs=[defs]).get("tiny")
+
+
+def ndjson(path: Path, resources: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in resources), encoding="utf-8")
+    return path
+
+
+def bundle(path: Path, resources: list[dict[str, Any]]) -> Path:
+    entries = [{"fullUrl": f"urn:uuid:{n}", "resource": r} for n, r in enumerate(resources)]
+    path.write_text(
+        json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}),
+        encoding="utf-8",
+    )
+    return path
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def without(found: list[dict[str, str]], *columns: str) -> list[dict[str, str]]:
+    return [{k: v for k, v in r.items() if k not in columns} for r in found]
+
+
+def scores(text: str) -> list[tuple[str, ...]]:
+    return [
+        (r["id"], r["subject"], r["authored"], r["tiny.warmth"], r["tiny.work"]) for r in rows(text)
+    ]
+
+
+def test_ndjson_responses_score_as_by_hand(tmp_path: Path, defs: Path) -> None:
+    result = run("batch", str(ndjson(tmp_path / "r.ndjson", THREE)), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 0, result.stderr
+    assert scores(result.stdout) == EXPECTED
+    assert [r["row"] for r in rows(result.stdout)] == ["1", "2", "3"]  # the resource index
+    assert "a=tiny.a  b=tiny.b  c=tiny.c  d=tiny.d" in result.stderr
+
+
+def test_fhir_scores_equal_the_same_answers_given_as_csv(tmp_path: Path, defs: Path) -> None:
+    (tmp_path / "same.csv").write_text(SAME_AS_CSV, encoding="utf-8")
+    by_csv = run("batch", str(tmp_path / "same.csv"), "-q", "tiny", "-d", str(defs), "--id", "id")
+    by_fhir = run("batch", str(bundle(tmp_path / "b.json", THREE)), "-q", "tiny", "-d", str(defs))
+    assert by_csv.exit_code == by_fhir.exit_code == 0, by_fhir.stderr
+    assert without(rows(by_fhir.stdout), "row", "subject", "authored") == without(
+        rows(by_csv.stdout), "row"
+    )
+
+
+def test_a_bundle_skips_other_resources_reads_groups_and_ignores_scale_items(
+    tmp_path: Path, defs: Path
+) -> None:
+    grouped = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "g1",
+        "questionnaire": f"{TINY_URL}|1",
+        "status": "completed",
+        "item": [
+            {"linkId": "scale.warmth", "answer": [{"valueDecimal": 99}]},
+            {
+                "linkId": "page1",
+                "item": [
+                    {"linkId": "a", "answer": [coding(5)]},
+                    {"linkId": "b", "answer": [coding(2)]},
+                ],
+            },
+            {"linkId": "c", "answer": [{"valueInteger": 4}]},
+            {"linkId": "d", "answer": [{"valueInteger": 3}]},
+        ],
+    }
+    patient = {"resourceType": "Patient", "id": "p1"}
+    path = bundle(tmp_path / "b.json", [patient, grouped, patient, THREE[1]])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 0, result.stderr
+    found = rows(result.stdout)
+    assert [(r["row"], r["id"], r["tiny.warmth"], r["tiny.work"]) for r in found] == [
+        ("1", "g1", "9", "4"),  # 99 of the calculated item is not taken: the answers are
+        ("2", "r2", "3", "1.5"),
+    ]
+
+
+def test_every_bad_answer_is_a_bad_cell_named_by_resource_index_and_link_id(
+    tmp_path: Path, defs: Path
+) -> None:
+    bad = [
+        THREE[0],
+        response(
+            "x2",
+            {
+                "a": coding(7),  # out of range
+                "b": coding(2, "http://loinc.org"),  # another system's code
+                "c": {"valueString": "often-ish"},
+            },
+        ),
+        response("x3", {"a": {"valueInteger": 3}, "d": {"valueDecimal": 2.5}}),
+        response("x4", {"b": {"valueCoding": {"display": "Often"}}}),  # a display, no code
+    ]
+    out, errors = tmp_path / "out.csv", tmp_path / "errors.csv"
+    path = ndjson(tmp_path / "bad.ndjson", bad)
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs), "-o", str(out), "--errors",
+                 str(errors))  # fmt: skip
+    assert result.exit_code == 65
+    assert not out.exists()
+    assert result.stderr.startswith("error: 5 bad cells in 3 rows\n")
+    found = [(r["row"], r["column"], r["value"], r["code"]) for r in rows(errors.read_text())]
+    assert found == [
+        ("2", "tiny.a", "7", "out-of-range"),
+        ("2", "tiny.b", "http://loinc.org|2", "unknown-label"),
+        ("2", "tiny.c", "often-ish", "unknown-label"),
+        ("3", "tiny.d", "2.5", "off-grid"),
+        ("4", "tiny.b", '{"display": "Often"}', "unknown-label"),
+    ]
+
+
+def test_invalid_missing_scores_bad_answers_as_missing_like_any_bad_cell(
+    tmp_path: Path, defs: Path
+) -> None:
+    bad = [response("x1", {"a": coding(7), "b": coding(2), "c": coding(4), "d": coding(2)})]
+    path = ndjson(tmp_path / "bad.ndjson", bad)
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs), "--invalid", "missing")
+    assert result.exit_code == 0, result.stderr
+    (found,) = rows(result.stdout)
+    assert (found["tiny.warmth"], found["tiny.work"]) == ("", "3")  # (4 + 2) / 2
+
+
+def test_a_response_for_another_questionnaire_is_refused_by_name(
+    tmp_path: Path, defs: Path
+) -> None:
+    others = [
+        THREE[0],
+        response("phq", {"1": {"valueInteger": 2}}, questionnaire="http://example.org/Q/phq-9"),
+        response("v2", {"a": coding(3)}, questionnaire=f"{TINY_URL}|2"),
+    ]
+    out = tmp_path / "out.csv"
+    path = ndjson(tmp_path / "mixed.ndjson", others)
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs), "-o", str(out))
+    assert result.exit_code == 6
+    assert not out.exists()
+    assert (
+        f'error: {path} response 2 (id "phq"): is for questionnaire '
+        '"http://example.org/Q/phq-9", not tiny\n'
+    ) in result.stderr
+    assert (
+        f'error: {path} response 3 (id "v2"): is for version "2" of tiny; this definition '
+        'is version "1"\n'
+    ) in result.stderr
+
+
+def test_bundled_wai_sr_by_fhir_equals_csv(tmp_path: Path) -> None:
+    system = "urn:alliance:questionnaire:wai-sr:answers"
+    answers = [[5, 4, 4, 5, 3, 4, 5, 4, 4, 5, 4, 4], [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2]]
+    resources = [
+        response(
+            f"w{n}",
+            {str(k): coding(v, system) for k, v in enumerate(row, 1)},
+            questionnaire="urn:alliance:questionnaire:wai-sr|" + _wai_version(),
+        )
+        for n, row in enumerate(answers, 1)
+    ]
+    header = "id," + ",".join(f"wai_sr_{k:02d}" for k in range(1, 13))
+    lines = [header] + [f"w{n}," + ",".join(map(str, r)) for n, r in enumerate(answers, 1)]
+    (tmp_path / "same.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    by_csv = run("batch", str(tmp_path / "same.csv"), "-q", "wai-sr", "--id", "id")
+    by_fhir = run("batch", str(ndjson(tmp_path / "w.ndjson", resources)), "-q", "wai-sr")
+    assert by_csv.exit_code == by_fhir.exit_code == 0, by_fhir.stderr
+    fhir_rows = without(rows(by_fhir.stdout), "row", "subject", "authored")
+    assert fhir_rows == without(rows(by_csv.stdout), "row")
+    assert fhir_rows[0]["wai-sr.goal"] != ""
+
+
+def _wai_version() -> str:
+    from alliance_cli.catalog import Catalog
+
+    return Catalog().get("wai-sr").version
+
+
+# -- alliance score --fhir --------------------------------------------------------------------
+
+
+def test_score_fhir_equals_score_answers(tmp_path: Path, defs: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(THREE[1]), encoding="utf-8")
+    by_fhir = run("score", "tiny", "--fhir", str(path), "-d", str(defs), "--json")
+    by_text = run("score", "tiny", "-a", "2,5,1,", "-d", str(defs), "--json")
+    assert by_fhir.exit_code == by_text.exit_code == 0, by_fhir.stderr
+    assert json.loads(by_fhir.stdout) == json.loads(by_text.stdout)
+    scales = {s["id"]: s["score"] for s in json.loads(by_fhir.stdout)["scales"]}
+    assert scales == {"warmth": 3, "work": 1.5}
+
+
+def test_score_fhir_reports_bad_and_unknown_answers(tmp_path: Path, defs: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(response("x", {"a": coding(7), "zz": coding(1)})), "utf-8")
+    result = run("score", "tiny", "--fhir", str(path), "-d", str(defs))
+    assert result.exit_code == 4
+    assert 'item "zz"' in result.stderr and "7 is not allowed" in result.stderr
+
+
+def test_score_fhir_refuses_several_responses_other_questionnaires_and_both_inputs(
+    tmp_path: Path, defs: Path
+) -> None:
+    several = ndjson(tmp_path / "r.ndjson", THREE)
+    result = run("score", "tiny", "--fhir", str(several), "-d", str(defs))
+    assert result.exit_code == 6
+    assert f"error: {several}: holds 3 responses; score reads one\n" in result.stderr
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(response("o", {}, questionnaire="http://x.org/Q/gad7")), "utf-8")
+    result = run("score", "tiny", "--fhir", str(other), "-d", str(defs))
+    assert result.exit_code == 6
+    assert '(id "o"): is for questionnaire "http://x.org/Q/gad7", not tiny' in result.stderr
+    result = run("score", "tiny", "--fhir", str(other), "-a", "1,2,3,4", "-d", str(defs))
+    assert result.exit_code == 2
+
+
+# -- the reader itself ------------------------------------------------------------------------
+
+
+def test_malformed_ndjson_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.ndjson"
+    path.write_text(json.dumps(THREE[0]) + "\n\n" + '{"resourceType": \n', encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        read_resources(path)
+    assert caught.value.problems[0].location == f"{path}:3"
+    assert caught.value.exit_code == 6
+
+
+def test_a_file_without_responses_or_not_fhir_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text('{"resourceType": "Patient", "id": "p"}', encoding="utf-8")
+    with pytest.raises(InputFileError, match="no QuestionnaireResponse in the file"):
+        read_resources(path)
+    path.write_text('{"answers": [1, 2]}', encoding="utf-8")
+    with pytest.raises(InputFileError, match="not a FHIR resource"):
+        read_resources(path)
+
+
+def test_the_table_has_ids_kept_date_and_every_answer_as_text(
+    tmp_path: Path, tiny: Questionnaire
+) -> None:
+    extra = response("e", {"a": coding(3), "b": coding(1), "note": {"valueString": "hi"}})
+    extra["item"][0]["answer"].append(coding(4))  # two answers to one item
+    read = responses_table(ndjson(tmp_path / "r.ndjson", [*THREE, extra]), [tiny])
+    table = read.table
+    assert table.columns == ("id", "subject", "authored", "tiny.a", "tiny.b", "tiny.c",
+                             "tiny.d", "tiny.note")  # fmt: skip
+    assert (read.ids, read.optional_ids, read.keep) == (("id", "subject"), ("subject",),
+                                                           ("authored",))  # fmt: skip
+    assert table.rows.tolist() == [1, 2, 3, 4]
+    assert table.frame.iloc[3].tolist() == ["e", "", "2026-03-02T10:00:00Z", "3; 4", "1", "",
+                                            "", "hi"]  # fmt: skip
+    assert table.frame.iloc[0, 6] == "3"  # valueDecimal 3.0 reads as 3
+
+
+def test_one_response_without_a_questionnaire_is_taken_as_the_one_scored(
+    tmp_path: Path, tiny: Questionnaire
+) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(response("n", {"a": coding(2)}, questionnaire=None)), "utf-8")
+    assert one_response(path, tiny) == {"a": "2"}
+
+
+def test_a_map_file_names_the_link_id_columns_and_recodes_them(tmp_path: Path, defs: Path) -> None:
+    spec = tmp_path / "map.yaml"
+    spec.write_text(
+        "questionnaires:\n  tiny: {columns: {tiny.a: a, tiny.b: b, tiny.c: c, "
+        'tiny.d: {item: d, recode: {"3": 2}}}}\n',
+        encoding="utf-8",
+    )
+    path = ndjson(tmp_path / "r.ndjson", THREE[:1])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs), "--map", str(spec))
+    assert result.exit_code == 0, result.stderr
+    (found,) = rows(result.stdout)
+    assert (found["tiny.warmth"], found["tiny.work"]) == ("9", "3.6666666667")  # (4 + 2 + 5) / 3
