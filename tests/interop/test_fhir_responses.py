@@ -347,7 +347,7 @@ def test_one_response_without_a_questionnaire_is_taken_as_the_one_scored(
 ) -> None:
     path = tmp_path / "one.json"
     path.write_text(json.dumps(response("n", {"a": coding(2)}, questionnaire=None)), "utf-8")
-    assert one_response(path, tiny) == {"a": "2"}
+    assert one_response(path, tiny).answers == {"a": "2"}
 
 
 def test_a_map_file_names_the_link_id_columns_and_recodes_them(tmp_path: Path, defs: Path) -> None:
@@ -362,3 +362,43 @@ def test_a_map_file_names_the_link_id_columns_and_recodes_them(tmp_path: Path, d
     assert result.exit_code == 0, result.stderr
     (found,) = rows(result.stdout)
     assert (found["tiny.warmth"], found["tiny.work"]) == ("9", "3.6666666667")  # (4 + 2 + 5) / 3
+
+
+# -- review fixes -----------------------------------------------------------------------------
+
+
+def test_score_fhir_records_the_authored_date_and_warns_of_another_subject(
+    tmp_path: Path, defs: Path
+) -> None:
+    from alliance_cli.clinic.store import Store
+
+    db = tmp_path / "h.sqlite3"
+    one = response(
+        "x", {"a": coding(2)}, subject="Patient/C-OTHER1", authored="2026-03-01T23:30:00+01:00"
+    )
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(one), "utf-8")
+    result = run("score", "tiny", "--fhir", str(path), "-d", str(defs), "-c", "C-7KQ2MX",
+                 "--new-client", "--db", str(db), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert 'names "Patient/C-OTHER1"' in result.stderr and "C-7KQ2MX" in result.stderr
+    assert any("C-OTHER1" in w for w in json.loads(result.stdout)["recorded"]["warnings"])
+    # --date wins over authored; the same client named by identifier gives no warning
+    one["subject"] = {"identifier": {"system": "urn:alliance:client", "value": "C-7KQ2MX"}}
+    path.write_text(json.dumps(one), "utf-8")
+    result = run("score", "tiny", "--fhir", str(path), "-d", str(defs), "-c", "C-7KQ2MX",
+                 "--db", str(db), "--date", "2026-02-01", "--session", "2")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "names" not in result.stderr
+    with Store(db) as store:
+        dates = [a.administered_at for a in store.history("C-7KQ2MX", "tiny")]
+    assert sorted(dates) == ["2026-02-01", "2026-03-01"]
+
+
+def test_a_subject_given_by_identifier_is_read_into_the_subject_column(
+    tmp_path: Path, tiny: Questionnaire
+) -> None:
+    one = response("i", {"a": coding(2)})
+    one["subject"] = {"identifier": {"system": "urn:alliance:client", "value": "C-7KQ2MX"}}
+    read = responses_table(ndjson(tmp_path / "r.ndjson", [one, THREE[0]]), [tiny])
+    assert read.table.frame[1].tolist() == ["C-7KQ2MX", "Patient/p1"]

@@ -7,10 +7,10 @@ unchanged.
 The table has one row per QuestionnaireResponse, numbered by its place among the file's
 responses (1 is the first; other resources are skipped), and the columns ``id`` (the
 response's ``id``; in a Bundle, its entry's ``fullUrl`` when it has none) and ``subject``
-(``subject.reference``, may be blank), the ids unless ``--id`` or the map names others;
-``authored``, carried into the output; and one column per answered item named
-``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic column names
-recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
+(``subject.reference``, else ``subject.identifier.value``; may be blank), the ids unless
+``--id`` or the map names others; ``authored``, carried into the output; and one column per
+answered item named ``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic
+column names recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
 ``valueDecimal`` (R4 ``QuestionnaireResponse.item.answer.value[x]``,
 https://hl7.org/fhir/R4/questionnaireresponse.html); any other value (a string, a coding of
 another system, several answers to one item) is kept as visible text, so that the batch
@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,10 +203,9 @@ def responses_table(
         if isinstance(q, Problem):
             problems.append(q)
             continue
-        subject = response.get("subject")
         cells = {
             "id": str(response.get("id", "")),
-            "subject": str(subject.get("reference", "")) if isinstance(subject, dict) else "",
+            "subject": subject_of(response),
             "authored": str(response.get("authored", "")),
         }
         cells |= {f"{q.id}.{k}": v for k, v in response_answers(response, q).items()}
@@ -236,9 +237,52 @@ def responses_table(
     )
 
 
-def one_response(path: Path, q: Questionnaire, name: str | None = None) -> dict[str, str]:
-    """The answers (by linkId) of the one QuestionnaireResponse a file holds, for ``alliance
-    score``; a file with several is refused (``alliance batch`` scores them)."""
+def subject_of(response: Mapping[str, Any]) -> str:
+    """Who a response is about: ``subject.reference`` (``Patient/p1``), or when it has none
+    ``subject.identifier.value`` (as alliance's export writes the client's code); or blank."""
+    subject = response.get("subject")
+    if not isinstance(subject, dict):
+        return ""
+    reference = subject.get("reference")
+    if isinstance(reference, str) and reference:
+        return reference
+    identifier = subject.get("identifier")
+    value = identifier.get("value") if isinstance(identifier, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class OneResponse:
+    """The one response ``alliance score --fhir`` reads: its answers by linkId, its
+    ``authored`` (blank when absent) and its subject (:func:`subject_of`)."""
+
+    answers: dict[str, str]
+    authored: str
+    subject: str
+
+    def day(self) -> str | None:
+        """The date part of ``authored`` (``2026-03-01`` of ``2026-03-01T23:30:00+01:00``,
+        the day as the response wrote it), or None when it has no full date."""
+        match = _DAY.match(self.authored)
+        return match.group(0) if match else None
+
+    def other_subject(self, client: str) -> str | None:
+        """A warning when the subject names another client than ``client`` (by the last
+        part of a reference, ``Patient/C-7KQ2MX``, or the identifier's value)."""
+        if not self.subject or self.subject.rsplit("/", 1)[-1].casefold() == client.casefold():
+            return None
+        return (
+            f'the response\'s subject names "{self.subject}", not client {client}: '
+            "check that it is filed for the right client"
+        )
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d])")
+
+
+def one_response(path: Path, q: Questionnaire, name: str | None = None) -> OneResponse:
+    """The one QuestionnaireResponse a file holds (answers by linkId, authored, subject),
+    for ``alliance score``; a file with several is refused (``alliance batch`` scores them)."""
     label = name or str(path)
     resources = read_resources(path, label)
     if len(resources) != 1:
@@ -249,4 +293,5 @@ def one_response(path: Path, q: Questionnaire, name: str | None = None) -> dict[
     found = _questionnaire_of(resources[0], _keys([q]), label, 1)
     if isinstance(found, Problem):
         raise InputFileError(found)
-    return response_answers(resources[0], q)
+    one = resources[0]
+    return OneResponse(response_answers(one, q), str(one.get("authored") or ""), subject_of(one))
