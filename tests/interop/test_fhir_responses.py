@@ -402,3 +402,39 @@ def test_a_subject_given_by_identifier_is_read_into_the_subject_column(
     one["subject"] = {"identifier": {"system": "urn:alliance:client", "value": "C-7KQ2MX"}}
     read = responses_table(ndjson(tmp_path / "r.ndjson", [one, THREE[0]]), [tiny])
     assert read.table.frame[1].tolist() == ["C-7KQ2MX", "Patient/p1"]
+
+
+def test_deep_nesting_a_device_and_a_huge_file_are_refused_naming_the_file(
+    tmp_path: Path, defs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alliance_cli.interop import fhir_responses
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000, encoding="utf-8")
+    for args in (("score", "tiny", "--fhir", str(deep)), ("batch", str(deep), "-q", "tiny")):
+        result = run(*args, "-d", str(defs))
+        assert result.exit_code == 6, result.stderr
+        assert f"error: {deep}" in result.stderr and "nested too deeply" in result.stderr
+    result = run("score", "tiny", "--fhir", "/dev/zero", "-d", str(defs))
+    assert result.exit_code == 6 and "not a regular file" in result.stderr
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(THREE[0]), "utf-8")
+    monkeypatch.setattr(fhir_responses, "MAX_FHIR_BYTES", 100)
+    with pytest.raises(InputFileError, match="larger than the limit of 100 bytes"):
+        read_resources(path)
+
+
+def test_a_pretty_printed_document_is_refused_at_its_error_not_read_as_ndjson(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "one.json"
+    text = json.dumps(THREE[0], indent=2)
+    lines = text.splitlines()
+    assert len(lines) > 21
+    lines[20] = lines[20] + " oops"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        read_resources(path)
+    assert caught.value.problems[0].location == f"{path}:21:{len(lines[20]) - 3}"
+    # NDJSON in a .json file is still read when its first line is a document alone
+    assert len(read_resources(ndjson(tmp_path / "three.json", THREE))) == 3

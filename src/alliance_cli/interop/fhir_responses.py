@@ -45,39 +45,59 @@ def is_fhir_file(name: str) -> bool:
     return Path(name).suffix.casefold() in (".json", ".ndjson")
 
 
+# Bytes of a FHIR input (``score --fhir``, ``batch FILE.json``), read whole; more is refused.
+MAX_FHIR_BYTES = 200_000_000
+
+
 def read_resources(path: Path, label: str | None = None) -> list[dict[str, Any]]:
     """The QuestionnaireResponses of a file, in order: one resource, a Bundle (its entries'
-    resources) or NDJSON (recognised by content: a file that is not one JSON document is
-    read a line at a time). Malformed JSON is refused with its line."""
+    resources) or NDJSON (a ``.ndjson`` file, or one whose first non-blank line is a JSON
+    document alone: read a line at a time). Malformed JSON is refused with its line (and
+    column); only a regular file of at most :data:`MAX_FHIR_BYTES` is read."""
+    from alliance_cli.io.limited import read_limited
+
     label = label or str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = read_limited(path, MAX_FHIR_BYTES, "a FHIR file", label, regular_only=True)
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputFileError(Problem("file-missing", "no such file", label)) from None
     except IsADirectoryError:
         raise InputFileError(Problem("file-unreadable", "is a folder", label)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", label)) from None
-    try:
-        documents = [json.loads(text)]
-    except json.JSONDecodeError as whole:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2:
-            raise _bad_json(label, whole.lineno, whole.msg) from None
-        documents = []
-        for n, line in lines:
-            try:
-                documents.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise _bad_json(label, n, exc.msg) from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if path.suffix.casefold() == ".ndjson" or (len(lines) > 1 and _parses(lines[0][1])):
+        documents = [_load(line, label, n) for n, line in lines]
+    else:
+        documents = [_load(text, label, None)]
     found = [r for doc in documents for r in _responses(doc, label)]
     if not found:
         raise InputFileError(Problem("file-empty", f"no {RESPONSE} in the file", label))
     return found
 
 
-def _bad_json(label: str, line: int, why: str) -> InputFileError:
-    return InputFileError(Problem("file-parse", f"not JSON: {why}", f"{label}:{line}"))
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
+
+
+def _load(text: str, label: str, line: int | None) -> Any:
+    """One JSON document (the whole file, or NDJSON's ``line``), or the problem with its
+    place: ``file:line`` for NDJSON, ``file:line:col`` for a whole document."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"{label}:{line}" if line else f"{label}:{exc.lineno}:{exc.colno}"
+        raise InputFileError(Problem("file-parse", f"not JSON: {exc.msg}", where)) from None
+    except RecursionError:
+        where = f"{label}:{line}" if line else label
+        raise InputFileError(
+            Problem("file-parse", "not read: JSON nested too deeply", where)
+        ) from None
 
 
 def _responses(doc: Any, label: str) -> Iterator[dict[str, Any]]:
