@@ -197,7 +197,7 @@ def test_every_bad_answer_is_a_bad_cell_named_by_resource_index_and_link_id(
     assert found == [
         ("2", "tiny.a", "7", "out-of-range"),
         ("2", "tiny.b", "http://loinc.org|2", "unknown-label"),
-        ("2", "tiny.c", "often-ish", "unknown-label"),
+        ("2", "tiny.c", '{"valueString": "often-ish"}', "unknown-label"),
         ("3", "tiny.d", "2.5", "off-grid"),
         ("4", "tiny.b", '{"display": "Often"}', "unknown-label"),
     ]
@@ -338,7 +338,7 @@ def test_the_table_has_ids_kept_date_and_every_answer_as_text(
                                                            ("authored",))  # fmt: skip
     assert table.rows.tolist() == [1, 2, 3, 4]
     assert table.frame.iloc[3].tolist() == ["e", "", "2026-03-02T10:00:00Z", "3; 4", "1", "",
-                                            "", "hi"]  # fmt: skip
+                                            "", '{"valueString": "hi"}']  # fmt: skip
     assert table.frame.iloc[0, 6] == "3"  # valueDecimal 3.0 reads as 3
 
 
@@ -438,3 +438,45 @@ def test_a_pretty_printed_document_is_refused_at_its_error_not_read_as_ndjson(
     assert caught.value.problems[0].location == f"{path}:21:{len(lines[20]) - 3}"
     # NDJSON in a .json file is still read when its first line is a document alone
     assert len(read_resources(ndjson(tmp_path / "three.json", THREE))) == 3
+
+
+def test_a_value_string_is_a_bad_cell_as_the_readme_says(tmp_path: Path, defs: Path) -> None:
+    one = response("s", {"a": {"valueString": "5"}, "b": coding(2), "c": coding(4)})
+    path = ndjson(tmp_path / "r.ndjson", [one])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 65, result.stderr
+    assert "tiny.a" in result.stderr and "valueString" in result.stderr
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(one), "utf-8")
+    result = run("score", "tiny", "--fhir", str(single), "-d", str(defs))
+    assert result.exit_code == 4 and "valueString" in result.stderr
+
+
+def test_malformed_answers_and_items_are_reported_never_dropped(
+    tmp_path: Path, defs: Path, tiny: Questionnaire
+) -> None:
+    one = response("m", {"b": coding(2), "c": coding(4)})
+    one["item"].append({"linkId": "a", "answer": {"valueInteger": 5}})  # not a list
+    read = responses_table(ndjson(tmp_path / "r.ndjson", [one]), [tiny])
+    cell = read.table.frame.iloc[0, read.table.columns.index("tiny.a")]
+    assert "not a list" in cell and '"valueInteger": 5' in cell
+    result = run("batch", str(tmp_path / "r.ndjson"), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 65 and "tiny.a" in result.stderr
+    grouped = response("g", {"b": coding(2)})
+    grouped["item"].append({"linkId": "g", "item": {"linkId": "a", "answer": [coding(5)]}})
+    path = ndjson(tmp_path / "g.ndjson", [grouped])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 6
+    assert 'response 1 (id "g"): item "g": its item is not a list' in result.stderr
+
+
+def test_a_response_entered_in_error_is_refused_by_name(tmp_path: Path, defs: Path) -> None:
+    wrong = response("w", {"a": coding(5), "b": coding(2)}) | {"status": "entered-in-error"}
+    path = ndjson(tmp_path / "r.ndjson", [THREE[0], wrong])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 6
+    assert 'response 2 (id "w"): has status "entered-in-error"' in result.stderr
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(wrong), "utf-8")
+    result = run("score", "tiny", "--fhir", str(single), "-d", str(defs))
+    assert result.exit_code == 6 and "entered-in-error" in result.stderr

@@ -13,9 +13,12 @@ answered item named ``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch
 column names recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
 ``valueDecimal`` (R4 ``QuestionnaireResponse.item.answer.value[x]``,
 https://hl7.org/fhir/R4/questionnaireresponse.html); any other value (a string, a coding of
-another system, several answers to one item) is kept as visible text, so that the batch
-reports it as a bad cell with its row and column. Items nested in groups are read too; the
-calculated scale items (linkId ``scale.<id>``) are ignored: alliance scores the answers.
+another system, several answers to one item, an ``answer`` that is not a list) is kept as
+visible text (a string as ``{"valueString": "5"}``), so that the batch reports it as a bad
+cell with its row and column; an ``item`` that is not a list of items, and a response whose
+status is ``entered-in-error``, are refused by name, never scored or silently dropped. Items
+nested in groups are read too; the calculated scale items (linkId ``scale.<id>``) are
+ignored: alliance scores the answers.
 
 A response names its Questionnaire by canonical URL (``questionnaire``); one that names
 another questionnaire than those being scored, or another version of it, is refused by name
@@ -124,7 +127,7 @@ def _questionnaire_of(
 ) -> Questionnaire | Problem:
     """The questionnaire a response is for (its canonical; when it has none and one
     questionnaire is scored, that one), or the problem saying why it is refused."""
-    where = f"response {n}" + (f' (id "{response["id"]}")' if response.get("id") else "")
+    where = _where(response, n)
     named = response.get("questionnaire")
     scored = ", ".join(sorted({q.id for q in by_key.values()}))
     if not named:
@@ -166,8 +169,8 @@ def _answer_text(answer: Mapping[str, Any], system: str) -> str:
         if key in answer:
             return _number(answer[key])
     for key, value in answer.items():
-        if key.startswith("value"):
-            return value if isinstance(value, str) else json.dumps(value)
+        if key.startswith("value"):  # valueString and the rest: shown, so a bad cell
+            return json.dumps({key: value})
     return ""
 
 
@@ -179,26 +182,70 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def _answers(items: Any, system: str, into: dict[str, list[str]]) -> None:
-    """Every item's answers by linkId, groups and answers' nested items included."""
-    for item in items or []:
-        if not isinstance(item, dict):
-            continue
+def _answers(
+    items: Any, system: str, into: dict[str, list[str]], bad: list[str], within: str = ""
+) -> None:
+    """Every item's answers by linkId, groups and answers' nested items included; an
+    ``answer`` that is not a list (or holds what is not an answer) becomes a visible text, a
+    bad cell; an ``item`` that is not a list of items is a problem in ``bad``."""
+    if items is None:
+        return
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        kind = "is not a list" if not isinstance(items, list) else "holds what is not an item"
+        bad.append((f'item "{within}": its item ' if within else "its item ") + kind)
+        return
+    for item in items:
         link = str(item.get("linkId", ""))
-        answers = [a for a in item.get("answer") or [] if isinstance(a, dict)]
+        given = item.get("answer")
+        answers = given if isinstance(given, list) else [] if given is None else [given]
+        texts = [_answer_text(a, system) if isinstance(a, dict) else json.dumps(a) for a in answers]
+        if given is not None and not isinstance(given, list):
+            texts = [f"answer is not a list: {json.dumps(given)}"]
         if link and not link.startswith(SCALE_PREFIX):
-            into.setdefault(link, []).extend(_answer_text(a, system) for a in answers)
-        _answers(item.get("item"), system, into)
+            into.setdefault(link, []).extend(texts)
+        _answers(item.get("item"), system, into, bad, link)
         for a in answers:
-            _answers(a.get("item"), system, into)
+            if isinstance(a, dict):
+                _answers(a.get("item"), system, into, bad, link)
 
 
 def response_answers(response: Mapping[str, Any], q: Questionnaire) -> dict[str, str]:
     """One response's answers as text by linkId (several answers to one item: joined by
-    ``;``, which no allowed value is)."""
+    ``;``, which no allowed value is); an ``item`` that is not a list of items refused."""
     found: dict[str, list[str]] = {}
-    _answers(response.get("item"), answer_system(q.id), found)
+    bad: list[str] = []
+    _answers(response.get("item"), answer_system(q.id), found, bad)
+    if bad:
+        raise _Malformed(bad)
     return {link: "; ".join(texts) for link, texts in found.items()}
+
+
+class _Malformed(Exception):
+    """A response whose items are not laid out as FHIR says (what, in ``args[0]``)."""
+
+
+def _read(
+    response: Mapping[str, Any], by_key: Mapping[str, Questionnaire], label: str, n: int
+) -> tuple[Questionnaire, dict[str, str]] | list[Problem]:
+    """A response's questionnaire and answers, or the problems refusing it: another
+    questionnaire, entered in error, items that are not lists."""
+    where = _where(response, n)
+    if response.get("status") == "entered-in-error":
+        why = 'has status "entered-in-error" (entered by mistake): not scored'
+        return [Problem("fhir-entered-in-error", why, label, where)]
+    q = _questionnaire_of(response, by_key, label, n)
+    if isinstance(q, Problem):
+        return [q]
+    try:
+        return q, response_answers(response, q)
+    except _Malformed as exc:
+        return [Problem("fhir-malformed", what, label, where) for what in exc.args[0]]
+    except RecursionError:
+        return [Problem("fhir-malformed", "items nested too deeply", label, where)]
+
+
+def _where(response: Mapping[str, Any], n: int) -> str:
+    return f"response {n}" + (f' (id "{response["id"]}")' if response.get("id") else "")
 
 
 def _keys(questionnaires: Sequence[Questionnaire]) -> dict[str, Questionnaire]:
@@ -219,22 +266,23 @@ def responses_table(
     problems: list[Problem] = []
     rows: list[dict[str, str]] = []
     for n, response in enumerate(resources, 1):
-        q = _questionnaire_of(response, by_key, label, n)
-        if isinstance(q, Problem):
-            problems.append(q)
+        read = _read(response, by_key, label, n)
+        if isinstance(read, list):
+            problems.extend(read)
             continue
+        q, answers = read
         cells = {
             "id": str(response.get("id", "")),
             "subject": subject_of(response),
             "authored": str(response.get("authored", "")),
         }
-        cells |= {f"{q.id}.{k}": v for k, v in response_answers(response, q).items()}
+        cells |= {f"{q.id}.{k}": v for k, v in answers.items()}
         rows.append(cells)
     if problems:
         raise InputFileError(
             problems,
-            hint="a response is scored only as the questionnaire it names: give that one's -q, "
-            "or leave the response out",
+            hint="a response is scored only as the questionnaire it names (give that one's -q) "
+            "and only when it is well formed and not entered in error: or leave it out",
         )
     items = [f"{q.id}.{i}" for q in questionnaires for i in q.item_ids()]
     extra = sorted({c for r in rows for c in r} - {*META_COLUMNS, *items})
@@ -310,8 +358,8 @@ def one_response(path: Path, q: Questionnaire, name: str | None = None) -> OneRe
             Problem("fhir-several", f"holds {len(resources)} responses; score reads one", label),
             hint=f"score them all with: alliance batch {label} -q {q.id}",
         )
-    found = _questionnaire_of(resources[0], _keys([q]), label, 1)
-    if isinstance(found, Problem):
-        raise InputFileError(found)
     one = resources[0]
-    return OneResponse(response_answers(one, q), str(one.get("authored") or ""), subject_of(one))
+    read = _read(one, _keys([q]), label, 1)
+    if isinstance(read, list):
+        raise InputFileError(read)
+    return OneResponse(read[1], str(one.get("authored") or ""), subject_of(one))
