@@ -108,8 +108,10 @@ def test_the_fhir_export_scores_again_through_batch_as_recorded(
     path.write_text(json.dumps(fhir_export(db, "--client", code, "-q", "srs")), "utf-8")
     result = run("batch", str(path), "-q", "srs")
     assert result.exit_code == 0, result.stderr
-    again = [r["srs.total"] for r in csv.DictReader(io.StringIO(result.stdout))]
+    found = list(csv.DictReader(io.StringIO(result.stdout)))
+    again = [r["srs.total"] for r in found]
     assert again == [r["srs.total"] for r in csv_export(db, "--client", code, "-q", "srs")]
+    assert {r["subject"] for r in found} == {code}  # subject.identifier read back
 
 
 def test_deidentified_no_code_date_name_or_note_and_the_key_maps_back(

@@ -197,7 +197,7 @@ def test_every_bad_answer_is_a_bad_cell_named_by_resource_index_and_link_id(
     assert found == [
         ("2", "tiny.a", "7", "out-of-range"),
         ("2", "tiny.b", "http://loinc.org|2", "unknown-label"),
-        ("2", "tiny.c", "often-ish", "unknown-label"),
+        ("2", "tiny.c", '{"valueString": "often-ish"}', "unknown-label"),
         ("3", "tiny.d", "2.5", "off-grid"),
         ("4", "tiny.b", '{"display": "Often"}', "unknown-label"),
     ]
@@ -338,7 +338,7 @@ def test_the_table_has_ids_kept_date_and_every_answer_as_text(
                                                            ("authored",))  # fmt: skip
     assert table.rows.tolist() == [1, 2, 3, 4]
     assert table.frame.iloc[3].tolist() == ["e", "", "2026-03-02T10:00:00Z", "3; 4", "1", "",
-                                            "", "hi"]  # fmt: skip
+                                            "", '{"valueString": "hi"}']  # fmt: skip
     assert table.frame.iloc[0, 6] == "3"  # valueDecimal 3.0 reads as 3
 
 
@@ -347,7 +347,7 @@ def test_one_response_without_a_questionnaire_is_taken_as_the_one_scored(
 ) -> None:
     path = tmp_path / "one.json"
     path.write_text(json.dumps(response("n", {"a": coding(2)}, questionnaire=None)), "utf-8")
-    assert one_response(path, tiny) == {"a": "2"}
+    assert one_response(path, tiny).answers == {"a": "2"}
 
 
 def test_a_map_file_names_the_link_id_columns_and_recodes_them(tmp_path: Path, defs: Path) -> None:
@@ -362,3 +362,121 @@ def test_a_map_file_names_the_link_id_columns_and_recodes_them(tmp_path: Path, d
     assert result.exit_code == 0, result.stderr
     (found,) = rows(result.stdout)
     assert (found["tiny.warmth"], found["tiny.work"]) == ("9", "3.6666666667")  # (4 + 2 + 5) / 3
+
+
+# -- review fixes -----------------------------------------------------------------------------
+
+
+def test_score_fhir_records_the_authored_date_and_warns_of_another_subject(
+    tmp_path: Path, defs: Path
+) -> None:
+    from alliance_cli.clinic.store import Store
+
+    db = tmp_path / "h.sqlite3"
+    one = response(
+        "x", {"a": coding(2)}, subject="Patient/C-OTHER1", authored="2026-03-01T23:30:00+01:00"
+    )
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(one), "utf-8")
+    result = run("score", "tiny", "--fhir", str(path), "-d", str(defs), "-c", "C-7KQ2MX",
+                 "--new-client", "--db", str(db), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert 'names "Patient/C-OTHER1"' in result.stderr and "C-7KQ2MX" in result.stderr
+    assert any("C-OTHER1" in w for w in json.loads(result.stdout)["recorded"]["warnings"])
+    # --date wins over authored; the same client named by identifier gives no warning
+    one["subject"] = {"identifier": {"system": "urn:alliance:client", "value": "C-7KQ2MX"}}
+    path.write_text(json.dumps(one), "utf-8")
+    result = run("score", "tiny", "--fhir", str(path), "-d", str(defs), "-c", "C-7KQ2MX",
+                 "--db", str(db), "--date", "2026-02-01", "--session", "2")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "names" not in result.stderr
+    with Store(db) as store:
+        dates = [a.administered_at for a in store.history("C-7KQ2MX", "tiny")]
+    assert sorted(dates) == ["2026-02-01", "2026-03-01"]
+
+
+def test_a_subject_given_by_identifier_is_read_into_the_subject_column(
+    tmp_path: Path, tiny: Questionnaire
+) -> None:
+    one = response("i", {"a": coding(2)})
+    one["subject"] = {"identifier": {"system": "urn:alliance:client", "value": "C-7KQ2MX"}}
+    read = responses_table(ndjson(tmp_path / "r.ndjson", [one, THREE[0]]), [tiny])
+    assert read.table.frame[1].tolist() == ["C-7KQ2MX", "Patient/p1"]
+
+
+def test_deep_nesting_a_device_and_a_huge_file_are_refused_naming_the_file(
+    tmp_path: Path, defs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alliance_cli.interop import fhir_responses
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000, encoding="utf-8")
+    for args in (("score", "tiny", "--fhir", str(deep)), ("batch", str(deep), "-q", "tiny")):
+        result = run(*args, "-d", str(defs))
+        assert result.exit_code == 6, result.stderr
+        assert f"error: {deep}" in result.stderr and "nested too deeply" in result.stderr
+    result = run("score", "tiny", "--fhir", "/dev/zero", "-d", str(defs))
+    assert result.exit_code == 6 and "not a regular file" in result.stderr
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(THREE[0]), "utf-8")
+    monkeypatch.setattr(fhir_responses, "MAX_FHIR_BYTES", 100)
+    with pytest.raises(InputFileError, match="larger than the limit of 100 bytes"):
+        read_resources(path)
+
+
+def test_a_pretty_printed_document_is_refused_at_its_error_not_read_as_ndjson(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "one.json"
+    text = json.dumps(THREE[0], indent=2)
+    lines = text.splitlines()
+    assert len(lines) > 21
+    lines[20] = lines[20] + " oops"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        read_resources(path)
+    assert caught.value.problems[0].location == f"{path}:21:{len(lines[20]) - 3}"
+    # NDJSON in a .json file is still read when its first line is a document alone
+    assert len(read_resources(ndjson(tmp_path / "three.json", THREE))) == 3
+
+
+def test_a_value_string_is_a_bad_cell_as_the_readme_says(tmp_path: Path, defs: Path) -> None:
+    one = response("s", {"a": {"valueString": "5"}, "b": coding(2), "c": coding(4)})
+    path = ndjson(tmp_path / "r.ndjson", [one])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 65, result.stderr
+    assert "tiny.a" in result.stderr and "valueString" in result.stderr
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(one), "utf-8")
+    result = run("score", "tiny", "--fhir", str(single), "-d", str(defs))
+    assert result.exit_code == 4 and "valueString" in result.stderr
+
+
+def test_malformed_answers_and_items_are_reported_never_dropped(
+    tmp_path: Path, defs: Path, tiny: Questionnaire
+) -> None:
+    one = response("m", {"b": coding(2), "c": coding(4)})
+    one["item"].append({"linkId": "a", "answer": {"valueInteger": 5}})  # not a list
+    read = responses_table(ndjson(tmp_path / "r.ndjson", [one]), [tiny])
+    cell = read.table.frame.iloc[0, read.table.columns.index("tiny.a")]
+    assert "not a list" in cell and '"valueInteger": 5' in cell
+    result = run("batch", str(tmp_path / "r.ndjson"), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 65 and "tiny.a" in result.stderr
+    grouped = response("g", {"b": coding(2)})
+    grouped["item"].append({"linkId": "g", "item": {"linkId": "a", "answer": [coding(5)]}})
+    path = ndjson(tmp_path / "g.ndjson", [grouped])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 6
+    assert 'response 1 (id "g"): item "g": its item is not a list' in result.stderr
+
+
+def test_a_response_entered_in_error_is_refused_by_name(tmp_path: Path, defs: Path) -> None:
+    wrong = response("w", {"a": coding(5), "b": coding(2)}) | {"status": "entered-in-error"}
+    path = ndjson(tmp_path / "r.ndjson", [THREE[0], wrong])
+    result = run("batch", str(path), "-q", "tiny", "-d", str(defs))
+    assert result.exit_code == 6
+    assert 'response 2 (id "w"): has status "entered-in-error"' in result.stderr
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(wrong), "utf-8")
+    result = run("score", "tiny", "--fhir", str(single), "-d", str(defs))
+    assert result.exit_code == 6 and "entered-in-error" in result.stderr

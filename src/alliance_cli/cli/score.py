@@ -163,6 +163,7 @@ def score(
     if client is None and given:  # a correction or a session that would silently not be saved
         usage(f"{', '.join(given)} record a session: give --client CODE too (nothing recorded)")
     catalog = catalog_for(definitions)
+    fhir_warnings: list[str] = []
     with reporting(catalog):
         if fhir is not None:
             if answers is not None or answers_file is not None:
@@ -170,7 +171,12 @@ def score(
             from alliance_cli.interop.fhir_responses import one_response
 
             q = open_questionnaire(catalog, questionnaire, item_text)
-            report = score_answers(q, one_response(fhir, q))
+            read = one_response(fhir, q)
+            report = score_answers(q, read.answers)
+            if client is not None:
+                when = when or read.day()  # the response's date, not today's
+                other = read.other_subject(client)
+                fhir_warnings = [other] if other else []
         else:
             text = _read_answers(answers, answers_file)
             q = open_questionnaire(catalog, questionnaire, item_text)
@@ -196,6 +202,10 @@ def score(
                     note=note,
                     replaces=replaces,
                 )
+            if fhir_warnings:
+                from dataclasses import replace
+
+                filed = replace(filed, warnings=[*fhir_warnings, *filed.warnings])
         _show(report, filed, OutputFormat.json if as_json else output)
 
 

@@ -7,15 +7,18 @@ unchanged.
 The table has one row per QuestionnaireResponse, numbered by its place among the file's
 responses (1 is the first; other resources are skipped), and the columns ``id`` (the
 response's ``id``; in a Bundle, its entry's ``fullUrl`` when it has none) and ``subject``
-(``subject.reference``, may be blank), the ids unless ``--id`` or the map names others;
-``authored``, carried into the output; and one column per answered item named
-``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic column names
-recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
+(``subject.reference``, else ``subject.identifier.value``; may be blank), the ids unless
+``--id`` or the map names others; ``authored``, carried into the output; and one column per
+answered item named ``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic
+column names recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
 ``valueDecimal`` (R4 ``QuestionnaireResponse.item.answer.value[x]``,
 https://hl7.org/fhir/R4/questionnaireresponse.html); any other value (a string, a coding of
-another system, several answers to one item) is kept as visible text, so that the batch
-reports it as a bad cell with its row and column. Items nested in groups are read too; the
-calculated scale items (linkId ``scale.<id>``) are ignored: alliance scores the answers.
+another system, several answers to one item, an ``answer`` that is not a list) is kept as
+visible text (a string as ``{"valueString": "5"}``), so that the batch reports it as a bad
+cell with its row and column; an ``item`` that is not a list of items, and a response whose
+status is ``entered-in-error``, are refused by name, never scored or silently dropped. Items
+nested in groups are read too; the calculated scale items (linkId ``scale.<id>``) are
+ignored: alliance scores the answers.
 
 A response names its Questionnaire by canonical URL (``questionnaire``); one that names
 another questionnaire than those being scored, or another version of it, is refused by name
@@ -25,7 +28,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,39 +48,59 @@ def is_fhir_file(name: str) -> bool:
     return Path(name).suffix.casefold() in (".json", ".ndjson")
 
 
+# Bytes of a FHIR input (``score --fhir``, ``batch FILE.json``), read whole; more is refused.
+MAX_FHIR_BYTES = 200_000_000
+
+
 def read_resources(path: Path, label: str | None = None) -> list[dict[str, Any]]:
     """The QuestionnaireResponses of a file, in order: one resource, a Bundle (its entries'
-    resources) or NDJSON (recognised by content: a file that is not one JSON document is
-    read a line at a time). Malformed JSON is refused with its line."""
+    resources) or NDJSON (a ``.ndjson`` file, or one whose first non-blank line is a JSON
+    document alone: read a line at a time). Malformed JSON is refused with its line (and
+    column); only a regular file of at most :data:`MAX_FHIR_BYTES` is read."""
+    from alliance_cli.io.limited import read_limited
+
     label = label or str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = read_limited(path, MAX_FHIR_BYTES, "a FHIR file", label, regular_only=True)
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputFileError(Problem("file-missing", "no such file", label)) from None
     except IsADirectoryError:
         raise InputFileError(Problem("file-unreadable", "is a folder", label)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", label)) from None
-    try:
-        documents = [json.loads(text)]
-    except json.JSONDecodeError as whole:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2:
-            raise _bad_json(label, whole.lineno, whole.msg) from None
-        documents = []
-        for n, line in lines:
-            try:
-                documents.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise _bad_json(label, n, exc.msg) from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if path.suffix.casefold() == ".ndjson" or (len(lines) > 1 and _parses(lines[0][1])):
+        documents = [_load(line, label, n) for n, line in lines]
+    else:
+        documents = [_load(text, label, None)]
     found = [r for doc in documents for r in _responses(doc, label)]
     if not found:
         raise InputFileError(Problem("file-empty", f"no {RESPONSE} in the file", label))
     return found
 
 
-def _bad_json(label: str, line: int, why: str) -> InputFileError:
-    return InputFileError(Problem("file-parse", f"not JSON: {why}", f"{label}:{line}"))
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
+
+
+def _load(text: str, label: str, line: int | None) -> Any:
+    """One JSON document (the whole file, or NDJSON's ``line``), or the problem with its
+    place: ``file:line`` for NDJSON, ``file:line:col`` for a whole document."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"{label}:{line}" if line else f"{label}:{exc.lineno}:{exc.colno}"
+        raise InputFileError(Problem("file-parse", f"not JSON: {exc.msg}", where)) from None
+    except RecursionError:
+        where = f"{label}:{line}" if line else label
+        raise InputFileError(
+            Problem("file-parse", "not read: JSON nested too deeply", where)
+        ) from None
 
 
 def _responses(doc: Any, label: str) -> Iterator[dict[str, Any]]:
@@ -102,7 +127,7 @@ def _questionnaire_of(
 ) -> Questionnaire | Problem:
     """The questionnaire a response is for (its canonical; when it has none and one
     questionnaire is scored, that one), or the problem saying why it is refused."""
-    where = f"response {n}" + (f' (id "{response["id"]}")' if response.get("id") else "")
+    where = _where(response, n)
     named = response.get("questionnaire")
     scored = ", ".join(sorted({q.id for q in by_key.values()}))
     if not named:
@@ -144,8 +169,8 @@ def _answer_text(answer: Mapping[str, Any], system: str) -> str:
         if key in answer:
             return _number(answer[key])
     for key, value in answer.items():
-        if key.startswith("value"):
-            return value if isinstance(value, str) else json.dumps(value)
+        if key.startswith("value"):  # valueString and the rest: shown, so a bad cell
+            return json.dumps({key: value})
     return ""
 
 
@@ -157,26 +182,70 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def _answers(items: Any, system: str, into: dict[str, list[str]]) -> None:
-    """Every item's answers by linkId, groups and answers' nested items included."""
-    for item in items or []:
-        if not isinstance(item, dict):
-            continue
+def _answers(
+    items: Any, system: str, into: dict[str, list[str]], bad: list[str], within: str = ""
+) -> None:
+    """Every item's answers by linkId, groups and answers' nested items included; an
+    ``answer`` that is not a list (or holds what is not an answer) becomes a visible text, a
+    bad cell; an ``item`` that is not a list of items is a problem in ``bad``."""
+    if items is None:
+        return
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        kind = "is not a list" if not isinstance(items, list) else "holds what is not an item"
+        bad.append((f'item "{within}": its item ' if within else "its item ") + kind)
+        return
+    for item in items:
         link = str(item.get("linkId", ""))
-        answers = [a for a in item.get("answer") or [] if isinstance(a, dict)]
+        given = item.get("answer")
+        answers = given if isinstance(given, list) else [] if given is None else [given]
+        texts = [_answer_text(a, system) if isinstance(a, dict) else json.dumps(a) for a in answers]
+        if given is not None and not isinstance(given, list):
+            texts = [f"answer is not a list: {json.dumps(given)}"]
         if link and not link.startswith(SCALE_PREFIX):
-            into.setdefault(link, []).extend(_answer_text(a, system) for a in answers)
-        _answers(item.get("item"), system, into)
+            into.setdefault(link, []).extend(texts)
+        _answers(item.get("item"), system, into, bad, link)
         for a in answers:
-            _answers(a.get("item"), system, into)
+            if isinstance(a, dict):
+                _answers(a.get("item"), system, into, bad, link)
 
 
 def response_answers(response: Mapping[str, Any], q: Questionnaire) -> dict[str, str]:
     """One response's answers as text by linkId (several answers to one item: joined by
-    ``;``, which no allowed value is)."""
+    ``;``, which no allowed value is); an ``item`` that is not a list of items refused."""
     found: dict[str, list[str]] = {}
-    _answers(response.get("item"), answer_system(q.id), found)
+    bad: list[str] = []
+    _answers(response.get("item"), answer_system(q.id), found, bad)
+    if bad:
+        raise _Malformed(bad)
     return {link: "; ".join(texts) for link, texts in found.items()}
+
+
+class _Malformed(Exception):
+    """A response whose items are not laid out as FHIR says (what, in ``args[0]``)."""
+
+
+def _read(
+    response: Mapping[str, Any], by_key: Mapping[str, Questionnaire], label: str, n: int
+) -> tuple[Questionnaire, dict[str, str]] | list[Problem]:
+    """A response's questionnaire and answers, or the problems refusing it: another
+    questionnaire, entered in error, items that are not lists."""
+    where = _where(response, n)
+    if response.get("status") == "entered-in-error":
+        why = 'has status "entered-in-error" (entered by mistake): not scored'
+        return [Problem("fhir-entered-in-error", why, label, where)]
+    q = _questionnaire_of(response, by_key, label, n)
+    if isinstance(q, Problem):
+        return [q]
+    try:
+        return q, response_answers(response, q)
+    except _Malformed as exc:
+        return [Problem("fhir-malformed", what, label, where) for what in exc.args[0]]
+    except RecursionError:
+        return [Problem("fhir-malformed", "items nested too deeply", label, where)]
+
+
+def _where(response: Mapping[str, Any], n: int) -> str:
+    return f"response {n}" + (f' (id "{response["id"]}")' if response.get("id") else "")
 
 
 def _keys(questionnaires: Sequence[Questionnaire]) -> dict[str, Questionnaire]:
@@ -197,23 +266,23 @@ def responses_table(
     problems: list[Problem] = []
     rows: list[dict[str, str]] = []
     for n, response in enumerate(resources, 1):
-        q = _questionnaire_of(response, by_key, label, n)
-        if isinstance(q, Problem):
-            problems.append(q)
+        read = _read(response, by_key, label, n)
+        if isinstance(read, list):
+            problems.extend(read)
             continue
-        subject = response.get("subject")
+        q, answers = read
         cells = {
             "id": str(response.get("id", "")),
-            "subject": str(subject.get("reference", "")) if isinstance(subject, dict) else "",
+            "subject": subject_of(response),
             "authored": str(response.get("authored", "")),
         }
-        cells |= {f"{q.id}.{k}": v for k, v in response_answers(response, q).items()}
+        cells |= {f"{q.id}.{k}": v for k, v in answers.items()}
         rows.append(cells)
     if problems:
         raise InputFileError(
             problems,
-            hint="a response is scored only as the questionnaire it names: give that one's -q, "
-            "or leave the response out",
+            hint="a response is scored only as the questionnaire it names (give that one's -q) "
+            "and only when it is well formed and not entered in error: or leave it out",
         )
     items = [f"{q.id}.{i}" for q in questionnaires for i in q.item_ids()]
     extra = sorted({c for r in rows for c in r} - {*META_COLUMNS, *items})
@@ -236,9 +305,52 @@ def responses_table(
     )
 
 
-def one_response(path: Path, q: Questionnaire, name: str | None = None) -> dict[str, str]:
-    """The answers (by linkId) of the one QuestionnaireResponse a file holds, for ``alliance
-    score``; a file with several is refused (``alliance batch`` scores them)."""
+def subject_of(response: Mapping[str, Any]) -> str:
+    """Who a response is about: ``subject.reference`` (``Patient/p1``), or when it has none
+    ``subject.identifier.value`` (as alliance's export writes the client's code); or blank."""
+    subject = response.get("subject")
+    if not isinstance(subject, dict):
+        return ""
+    reference = subject.get("reference")
+    if isinstance(reference, str) and reference:
+        return reference
+    identifier = subject.get("identifier")
+    value = identifier.get("value") if isinstance(identifier, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class OneResponse:
+    """The one response ``alliance score --fhir`` reads: its answers by linkId, its
+    ``authored`` (blank when absent) and its subject (:func:`subject_of`)."""
+
+    answers: dict[str, str]
+    authored: str
+    subject: str
+
+    def day(self) -> str | None:
+        """The date part of ``authored`` (``2026-03-01`` of ``2026-03-01T23:30:00+01:00``,
+        the day as the response wrote it), or None when it has no full date."""
+        match = _DAY.match(self.authored)
+        return match.group(0) if match else None
+
+    def other_subject(self, client: str) -> str | None:
+        """A warning when the subject names another client than ``client`` (by the last
+        part of a reference, ``Patient/C-7KQ2MX``, or the identifier's value)."""
+        if not self.subject or self.subject.rsplit("/", 1)[-1].casefold() == client.casefold():
+            return None
+        return (
+            f'the response\'s subject names "{self.subject}", not client {client}: '
+            "check that it is filed for the right client"
+        )
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d])")
+
+
+def one_response(path: Path, q: Questionnaire, name: str | None = None) -> OneResponse:
+    """The one QuestionnaireResponse a file holds (answers by linkId, authored, subject),
+    for ``alliance score``; a file with several is refused (``alliance batch`` scores them)."""
     label = name or str(path)
     resources = read_resources(path, label)
     if len(resources) != 1:
@@ -246,7 +358,8 @@ def one_response(path: Path, q: Questionnaire, name: str | None = None) -> dict[
             Problem("fhir-several", f"holds {len(resources)} responses; score reads one", label),
             hint=f"score them all with: alliance batch {label} -q {q.id}",
         )
-    found = _questionnaire_of(resources[0], _keys([q]), label, 1)
-    if isinstance(found, Problem):
-        raise InputFileError(found)
-    return response_answers(resources[0], q)
+    one = resources[0]
+    read = _read(one, _keys([q]), label, 1)
+    if isinstance(read, list):
+        raise InputFileError(read)
+    return OneResponse(read[1], str(one.get("authored") or ""), subject_of(one))
