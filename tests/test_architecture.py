@@ -214,6 +214,7 @@ def imported_test_modules(source: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_test_module_imports_another() -> None:
     """Shared helpers live in tests/helpers.py (or a conftest, or a non-test module beside
     the tests that use them), so that a test file can be moved or deleted on its own."""

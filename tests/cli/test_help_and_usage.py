@@ -97,6 +97,7 @@ def _command_rows(out: str, width: int) -> list[list[str]]:
     return rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [80, 120])
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "alliance")
 def test_help_is_plain_and_keeps_examples_whole(path: list[str], columns: int) -> None:

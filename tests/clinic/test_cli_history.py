@@ -232,6 +232,7 @@ def test_recording_shows_this_sessions_alerts() -> None:
 GOLDEN = DATA / "history"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("columns", "options", "golden"),
     [

@@ -297,6 +297,7 @@ def test_restore_never_replays_a_stale_log(db: Path) -> None:
     assert Path(f"{aside}-wal").read_bytes() == log
 
 
+@pytest.mark.slow
 def test_restore_asks_in_a_terminal(db: Path) -> None:
 
     backup = maintenance.backup(db)

@@ -630,6 +630,7 @@ def test_stdout_export_waits_beside_the_database_not_in_the_shared_temp_folder(
     assert [p.name for p in _env.parent.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_ends_the_export_quietly(
     recorded: Store, defs: Path, _env: Path
 ) -> None:

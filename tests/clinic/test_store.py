@@ -303,6 +303,7 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     assert os.path.exists(blocker)
 
 
+@pytest.mark.slow
 def test_a_selection_names_administrations_by_every_condition_given() -> None:
     """Selectors combine (status, clients, code, questionnaire, respondent, ids), and a list
     of ids longer than SQLite's 999 parameters is one parameter: 1,200 administrations read

@@ -76,6 +76,7 @@ def damage_middle_page(path: Path) -> None:
         f.write(random.Random(7).randbytes(PAGE))
 
 
+@pytest.mark.slow
 def test_damage_in_the_middle_of_the_file_gives_exit_7_and_the_way_back(db: Path) -> None:
     made = run("db", "backup")
     assert made.exit_code == 0, made.output
@@ -250,6 +251,7 @@ def test_a_full_disk_at_commit_is_exit_7_and_stores_nothing(db: Path) -> None:
         assert con.execute("SELECT count(*) FROM administrations").fetchone()[0] == before
 
 
+@pytest.mark.slow
 def test_a_recording_command_that_fails_leaves_no_new_database(tmp_path: Path) -> None:
     # Each refused the record (exit 2) but left the empty database it had just created.
     srs = ["score", "srs", "-a", "9,9,9,9"]

@@ -173,6 +173,7 @@ def test_ordinary_files_and_new_paths_pass(db: Path, tmp_path: Path) -> None:
     refuse_database(tmp_path / "history.sqlite3-wal")  # no database beside it
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "mode", "where"),
     [

@@ -154,6 +154,7 @@ def expected_export(cell: str) -> str:
     return cell if cell.lstrip("+-").replace(".", "", 1).isdigit() else "'" + cell
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(
     st.one_of(

@@ -549,6 +549,7 @@ def test_missing_codes_on_the_command_line(tmp_path: Path) -> None:
 # -- reading ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ids_stay_text_and_formulas_are_escaped(tmp_path: Path) -> None:
     ids = ["007", "NA", "=HYPERLINK(1)", "+1", "-2", "@x", "1e3", "0.50"]
     data = write(
@@ -611,6 +612,7 @@ def test_stdin_and_a_file_in_the_wrong_encoding(tmp_path: Path) -> None:
     assert "is not valid utf-8-sig" in wrong.stderr and "--encoding" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_unreadable_inputs_and_options(tmp_path: Path) -> None:
     assert run(str(tmp_path / "gone.csv"), "-q", "wai-sr").exit_code == 6
     ragged = tmp_path / "ragged.csv"
@@ -636,6 +638,7 @@ def test_unreadable_inputs_and_options(tmp_path: Path) -> None:
     assert run(str(named_row), "-q", "wai-sr", "--id", "row").exit_code == 2
 
 
+@pytest.mark.slow
 def test_a_file_with_only_a_header_scores_nothing(tmp_path: Path) -> None:
     data = tmp_path / "h.csv"
     data.write_text(",".join(WAI_HEADER) + "\n")
@@ -719,6 +722,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "in.csv"]
 
 
+@pytest.mark.slow
 def test_pandas_stays_off_the_help_path() -> None:
     code = (
         "import sys\n"

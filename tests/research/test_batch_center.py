@@ -58,6 +58,7 @@ def test_person_mean_and_within_by_hand(data: Path) -> None:
     assert names.index("wai-sr.goal.within") == names.index("wai-sr.goal") + 2
 
 
+@pytest.mark.slow
 def test_center_columns_in_the_codebook_and_long_shape(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "scores.csv"
     args = ["batch", str(data), "-q", "wai-sr", "--center", "client", "-o", str(out)]

@@ -128,6 +128,7 @@ def same_content(fmt: str, a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["tsv", "xlsx", "parquet", "sav"])
 def test_streamed_centring_in_other_formats(tmp_path: Path, fmt: str) -> None:
     data = sessions_csv(tmp_path / "a.csv", 50, 5, 3, bad=True)

@@ -128,6 +128,7 @@ def test_scores_equal_the_csv_paths_scores(tmp_path: Path, fmt: str) -> None:
     assert [r["row"] for r in read_csv(got.stdout)] == [str(r) for r in range(2, n + 2)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", list(WRITERS))
 def test_reliability_equals_the_csv_paths(tmp_path: Path, fmt: str) -> None:
     n = 40
@@ -227,6 +228,7 @@ def test_spss_value_labels_keep_the_numeric_codes(tmp_path: Path) -> None:
     assert table.format == "sav" and table.delimiter_name == "none (sav)"
 
 
+@pytest.mark.slow
 def test_sheet_by_name_or_position(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "in.xlsx", ids(3), answers(3, seed=8), title="Intake")
     book = openpyxl.load_workbook(path)
@@ -266,6 +268,7 @@ def test_a_missing_library_is_exit_6_with_the_install_command(
         assert f"needs {module}" in result.stderr
 
 
+@pytest.mark.slow
 def test_unreadable_files_are_exit_6(tmp_path: Path) -> None:
     for fmt in WRITERS:
         broken = tmp_path / f"broken.{fmt}"

@@ -197,6 +197,7 @@ def test_a_run_that_scores_nothing_warns_and_exits_1(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_run_where_every_score_is_withheld_warns_and_exits_1(tmp_path: Path) -> None:
     """Rows read but no score in any of them (a wrong mapping, missing codes not given):
     as a run that keeps no row, a warning naming why, nothing written, exit 1."""

@@ -181,6 +181,7 @@ def test_a_bad_cell_in_the_last_chunk_leaves_no_output(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
+@pytest.mark.slow
 def test_qualtrics_header_rows_and_finished_only_across_chunks(tmp_path: Path) -> None:
     header = ["StartDate", "Finished", "ResponseId", *(f"wai_sr_{i}" for i in range(1, 13))]
     texts = ["Start Date", "Finished", "Response ID", *(f"Q{i} text" for i in range(1, 13))]

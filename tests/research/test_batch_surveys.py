@@ -349,6 +349,7 @@ def test_qualtrics_default_tags_are_items_in_order(tmp_path: Path) -> None:
     assert out[0]["srs.total"] == "34.5"
 
 
+@pytest.mark.slow
 def test_qualtrics_default_tags_ambiguous_or_not_fitting(tmp_path: Path) -> None:
     data = answers(1)
     two = default_tags(tmp_path / "two.csv", {5: data, 6: data}, list(range(1, 13)))

@@ -141,6 +141,7 @@ def test_negative_item_warning_text(defs: Path) -> None:
     assert "WARNING" not in clean.stderr
 
 
+@pytest.mark.slow
 def test_exit_codes(defs: Path, tmp_path: Path) -> None:
     six = str(DATA / "six_items.csv")
     assert cli(defs, six, "psix", "--session", "session").exit_code == 2

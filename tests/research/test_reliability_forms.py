@@ -81,6 +81,7 @@ def scales(path: Path, *args: str) -> dict[str, dict[str, Any]]:
     return {s["questionnaire"]: s for s in json.loads(result.stdout)["scales"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("complete_only", [False, True])
 def test_each_questionnaire_uses_only_its_own_rows(tmp_path: Path, complete_only: bool) -> None:
     src = redcap_export(tmp_path / "r.csv")

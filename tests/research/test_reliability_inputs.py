@@ -490,6 +490,7 @@ def test_a_missing_client_column_is_named_in_every_file_before_reading(
     ]
 
 
+@pytest.mark.slow
 def test_rows_left_out_are_accounted_for_and_an_empty_run_exits_1(tmp_path: Path) -> None:
     """Section 1 for `reliability`: the rows that --finished-only leaves out are counted on
     stderr and in the JSON; a run that keeps no row warns and exits 1 unless --allow-empty."""
