@@ -455,3 +455,19 @@ def test_a_choice_code_far_from_the_others_is_refused_not_expanded(tmp_path: Pat
     assert f"{dictionary}:4: the choice codes 1, 2, 100000000 leave a gap" in result.output
     assert f"{dictionary}:5: the choice codes" in result.output
     assert "at most 101 points" in result.output
+
+
+def test_import_never_overwrites_its_own_input(tmp_path: Path) -> None:
+    dictionary = _dictionary(tmp_path, "wai-sr")
+    before = dictionary.read_bytes()
+    for extra in (["-o", str(dictionary)], ["-o", "-", "--map", str(dictionary)]):
+        result = run("redcap", "import", str(dictionary), "--form", "wai_sr", *extra)
+        assert result.exit_code == 2, result.output
+        assert "the output would replace an input file" in result.output
+        assert dictionary.read_bytes() == before
+    same = tmp_path / "same.yaml"
+    result = run(
+        "redcap", "import", str(dictionary), "--form", "wai_sr", "-o", str(same), "--map", str(same)
+    )
+    assert result.exit_code == 2, result.output
+    assert not same.exists()
