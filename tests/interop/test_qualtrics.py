@@ -421,3 +421,15 @@ def test_nested_json_and_odd_block_elements_are_no_traceback(tmp_path: Path) -> 
     result = run("qualtrics", "import", "/dev/zero", "-q", "wai-sr")
     assert result.exit_code == 6, result.output
     assert "not a regular file" in result.output
+
+
+def test_soft_hyphens_in_labels_match_after_cleanup(tmp_path: Path) -> None:
+    shy = [label[:3] + "&shy;" + label[3:] + "\u00ad" for label in FORWARD]
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("alliance", "QID7", shy, {str(i): str(i) for i in range(1, 6)})],
+        [block("QID7")],
+    )
+    spec = import_map(tmp_path, survey, "--question", "alliance")
+    written = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert written["questionnaires"]["wai-sr"]["recode"] == {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}

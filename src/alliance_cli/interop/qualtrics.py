@@ -56,6 +56,8 @@ RECODE_HINT = (
 )
 _TAG = re.compile(r"<[^>]*>")
 _MULTI = {"MAVR", "MAHR", "MACOL", "MSB"}
+# Soft hyphens (``&shy;``) and zero-width characters: invisible, dropped before matching.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 MAX_BYTES = 50_000_000
 """The largest survey file read (a large survey's QSF is a few megabytes)."""
 
@@ -200,7 +202,8 @@ def _listed(value: Any) -> list[Any]:
 
 def _text(entry: Any) -> str:
     display = entry.get("Display", "") if isinstance(entry, dict) else ""
-    return " ".join(html.unescape(_TAG.sub(" ", str(display))).split())
+    text = html.unescape(_TAG.sub(" ", str(display))).translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def _ordered(options: Any, order: Any) -> list[str]:
