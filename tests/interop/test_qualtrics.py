@@ -433,3 +433,27 @@ def test_soft_hyphens_in_labels_match_after_cleanup(tmp_path: Path) -> None:
     spec = import_map(tmp_path, survey, "--question", "alliance")
     written = yaml.safe_load(spec.read_text(encoding="utf-8"))
     assert written["questionnaires"]["wai-sr"]["recode"] == {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("alliance", "QID7", FORWARD, {str(i): str(i) for i in range(1, 6)})],
+    )
+    args = ["qualtrics", "import", str(survey), "-q", "wai-sr", "--question", "alliance"]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "alliance_cli", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+            timeout=60,
+        )
+    assert done.returncode == 6, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert b"stdout: cannot write the file" in done.stderr
