@@ -387,3 +387,73 @@ def test_attacks_markup_in_names_and_the_database_as_output(tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "is an SQLite database" in result.stderr
     assert db.read_bytes() == before
+
+
+def test_import_never_overwrites_its_survey_file(tmp_path: Path) -> None:
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("alliance", "QID7", FORWARD, {str(i): str(i) for i in range(1, 6)})],
+    )
+    before = survey.read_bytes()
+    result = run(
+        "qualtrics", "import", str(survey), "-q", "wai-sr",
+        "--question", "alliance", "-o", str(survey),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "the output would replace an input file" in result.output
+    assert survey.read_bytes() == before
+
+
+def test_nested_json_and_odd_block_elements_are_no_traceback(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.qsf"
+    deep.write_text("[" * 100_000, encoding="utf-8")
+    result = refused(tmp_path, deep)
+    assert result.exit_code == 6, result.output
+    assert f"{deep}: not a Qualtrics survey file" in result.stderr
+    odd = block("QID7")
+    odd["BlockElements"] = ["junk", 7, None, *odd["BlockElements"]]
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("alliance", "QID7", FORWARD, {str(i): str(i) for i in range(1, 6)})],
+        [odd],
+    )
+    assert import_map(tmp_path, survey, "--question", "alliance").exists()
+    result = run("qualtrics", "import", "/dev/zero", "-q", "wai-sr")
+    assert result.exit_code == 6, result.output
+    assert "not a regular file" in result.output
+
+
+def test_soft_hyphens_in_labels_match_after_cleanup(tmp_path: Path) -> None:
+    shy = [label[:3] + "&shy;" + label[3:] + "\u00ad" for label in FORWARD]
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("alliance", "QID7", shy, {str(i): str(i) for i in range(1, 6)})],
+        [block("QID7")],
+    )
+    spec = import_map(tmp_path, survey, "--question", "alliance")
+    written = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert written["questionnaires"]["wai-sr"]["recode"] == {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    survey = qsf(
+        tmp_path / "s.qsf",
+        [matrix("alliance", "QID7", FORWARD, {str(i): str(i) for i in range(1, 6)})],
+    )
+    args = ["qualtrics", "import", str(survey), "-q", "wai-sr", "--question", "alliance"]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "alliance_cli", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+            timeout=60,
+        )
+    assert done.returncode == 6, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert b"stdout: cannot write the file" in done.stderr

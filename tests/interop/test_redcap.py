@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from alliance_cli.catalog import Catalog
 from alliance_cli.definitions import load_definition
@@ -409,3 +410,64 @@ def test_import_takes_ids_from_the_annotations(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("id: odd.id\n")
     assert "- id: x.1\n" in result.stdout
+
+
+def test_missing_data_choices_become_missing_codes_not_answers(tmp_path: Path) -> None:
+    dictionary = tmp_path / "codes.csv"
+    empty = "," * 12
+    dictionary.write_text(
+        HEADER + "\n"
+        "record_id,f,,text,ID" + empty + "\n"
+        "f_1,f,,radio,One,\"1, never | 2, sometimes | 3, always | 8, Don't know | 9, Refused\""
+        + empty + "\n"
+        'f_2,f,,radio,Two,"1, never | 2, sometimes | 3, always | -9, Prefer not to say | '
+        '99, Missing"' + empty + "\n"
+    )  # fmt: skip
+    defs, mapfile = _import(tmp_path, dictionary, "f", "f")
+    q = load_definition(defs / "f.yaml")
+    for item in ("1", "2"):
+        scale = q.scale_of(item)
+        assert (scale.min, scale.max, scale.step) == (1, 3, 1)
+        assert scale.labels == {1: "never", 2: "sometimes", 3: "always"}
+    spec = yaml.safe_load(mapfile.read_text())["questionnaires"]["f"]["columns"]
+    assert spec["f_1"]["missing"] == ["8", "9", "Don't know", "Refused"]
+    assert spec["f_2"]["missing"] == ["-9", "99", "Prefer not to say", "Missing"]
+    data = tmp_path / "export.csv"
+    data.write_text("record_id,f_1,f_2\n1,9,99\n2,Refused,3\n3,2,-9\n4,1,1\n")
+    result = run("batch", str(data), "-q", "f", "-d", str(defs), "--map", str(mapfile))
+    got = [(r["record_id"], r["f.total"], r["f.total.answered"]) for r in _scores(result)]
+    # Missing answers leave the all-items-required total blank, never 9 + 99.
+    assert got == [("1", "", "0"), ("2", "", "1"), ("3", "", "1"), ("4", "2", "2")]
+
+
+def test_a_choice_code_far_from_the_others_is_refused_not_expanded(tmp_path: Path) -> None:
+    dictionary = tmp_path / "gap.csv"
+    empty = "," * 12
+    dictionary.write_text(
+        HEADER + "\n"
+        "record_id,f,,text,ID" + empty + "\n"
+        'f_1,f,,radio,One,"1, a | 2, b | 3, c"' + empty + "\n"
+        'f_2,f,,radio,Two,"1, a | 2, b | 100000000, c"' + empty + "\n"
+        'f_3,f,,radio,Two,"1, a | 1.5, b | 1.0000001, c"' + empty + "\n"
+    )  # fmt: skip
+    result = run("redcap", "import", str(dictionary), "--form", "f")
+    assert result.exit_code == 2, result.output
+    assert f"{dictionary}:4: the choice codes 1, 2, 100000000 leave a gap" in result.output
+    assert f"{dictionary}:5: the choice codes" in result.output
+    assert "at most 101 points" in result.output
+
+
+def test_import_never_overwrites_its_own_input(tmp_path: Path) -> None:
+    dictionary = _dictionary(tmp_path, "wai-sr")
+    before = dictionary.read_bytes()
+    for extra in (["-o", str(dictionary)], ["-o", "-", "--map", str(dictionary)]):
+        result = run("redcap", "import", str(dictionary), "--form", "wai_sr", *extra)
+        assert result.exit_code == 2, result.output
+        assert "the output would replace an input file" in result.output
+        assert dictionary.read_bytes() == before
+    same = tmp_path / "same.yaml"
+    result = run(
+        "redcap", "import", str(dictionary), "--form", "wai_sr", "-o", str(same), "--map", str(same)
+    )
+    assert result.exit_code == 2, result.output
+    assert not same.exists()

@@ -311,3 +311,18 @@ def _stop(run: Outputs, code: int, message: str | None) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
+
+
+def refuse_overwriting(outputs: list[Path | None], inputs: list[Path]) -> None:
+    """Before a command reads anything: refuse an output (``-`` and None are stdout) that
+    would replace one of its inputs, or two outputs on one file (as ``batch`` does)."""
+    from alliance_cli.errors import Problem, UsageError
+    from alliance_cli.io.targets import check_distinct
+
+    files = [p for p in outputs if p is not None and str(p) != "-"]
+    for path in files:
+        if any(path.resolve() == p.resolve() for p in inputs):
+            raise UsageError(
+                Problem("same-file", "the output would replace an input file", str(path))
+            )
+    check_distinct(files, "the definition and the map need two paths")

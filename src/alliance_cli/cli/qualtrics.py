@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from alliance_cli.cli._common import DefinitionsOpt, app, catalog_for, reporting
+from alliance_cli.cli._common import (
+    DefinitionsOpt,
+    app,
+    catalog_for,
+    refuse_overwriting,
+    reporting,
+)
 
 qualtrics_app = typer.Typer(
     name="qualtrics",
@@ -59,15 +65,15 @@ def import_(
 
     catalog = catalog_for(definitions)
     with reporting(catalog):
+        refuse_overwriting([output], [survey])
         q = open_questionnaire(catalog, questionnaire, None)
         found = qsf_map(survey, q, questions=question or ())
         text = found.to_yaml()
-        if output is None or str(output) == "-":
-            typer.echo(text, nl=False)
-        else:
-            from alliance_cli.io.atomic import atomic_write
+        from alliance_cli.io.atomic import atomic_write
+        from alliance_cli.ui.terminal import stdout_bytes
 
-            atomic_write(output, lambda stream: stream.write(text))
+        target = stdout_bytes() if output is None or str(output) == "-" else output
+        atomic_write(target, lambda stream: stream.write(text))
         where = "stdout" if output is None or str(output) == "-" else str(output)
         typer.echo(
             f"mapped {len(found.columns)} columns to {q.id}'s items by {found.how}; wrote {where}",

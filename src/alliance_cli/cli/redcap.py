@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from alliance_cli.cli._common import DefinitionsOpt, app, catalog_for, reporting, usage
+from alliance_cli.cli._common import (
+    DefinitionsOpt,
+    app,
+    catalog_for,
+    refuse_overwriting,
+    reporting,
+    usage,
+)
 
 redcap_app = typer.Typer(
     name="redcap",
@@ -122,6 +129,7 @@ def import_(
     from alliance_cli.ui.terminal import stdout_bytes
 
     with reporting():
+        refuse_overwriting([output, map_file], [dictionary_file])
         imported = import_form(
             dictionary_file, form, longitudinal=longitudinal, repeating=repeating
         )

@@ -56,6 +56,10 @@ RECODE_HINT = (
 )
 _TAG = re.compile(r"<[^>]*>")
 _MULTI = {"MAVR", "MAHR", "MACOL", "MSB"}
+# Soft hyphens (``&shy;``) and zero-width characters: invisible, dropped before matching.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+MAX_BYTES = 50_000_000
+"""The largest survey file read (a large survey's QSF is a few megabytes)."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +137,19 @@ def _num(recode: Mapping[str, float]) -> dict[str, int | float]:
 
 def read_qsf(path: Path | str) -> list[Question]:
     """The survey's questions in survey order (blocks' order; deleted questions left out)."""
+    from alliance_cli.io.limited import read_limited
+
     source = str(path)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        data = read_limited(Path(path), MAX_BYTES, "a survey file", source, regular_only=True)
+        doc = json.loads(data.decode("utf-8-sig"))
     except OSError as exc:
         raise InputFileError(
             Problem("unreadable", f"cannot read it: {exc.strerror}", source)
+        ) from exc
+    except RecursionError as exc:
+        raise InputFileError(
+            Problem("not-a-qsf", "not a Qualtrics survey file (JSON nested too deeply)", source)
         ) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(
@@ -174,7 +185,9 @@ def _survey_order(elements: list[Any], payloads: Mapping[str, Any]) -> list[str]
         if block.get("Type") == "Trash":
             continue
         for item in _listed(block.get("BlockElements")):
-            qid = str(item.get("QuestionID", "")) if isinstance(item, dict) else ""
+            if not isinstance(item, dict):
+                continue  # not a block element: skipped
+            qid = str(item.get("QuestionID", ""))
             if item.get("Type") == "Question" and qid in payloads and qid not in order:
                 order.append(qid)
     return order
@@ -189,7 +202,8 @@ def _listed(value: Any) -> list[Any]:
 
 def _text(entry: Any) -> str:
     display = entry.get("Display", "") if isinstance(entry, dict) else ""
-    return " ".join(html.unescape(_TAG.sub(" ", str(display))).split())
+    text = html.unescape(_TAG.sub(" ", str(display))).translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def _ordered(options: Any, order: Any) -> list[str]:

@@ -36,6 +36,14 @@ from alliance_cli.model import Questionnaire
 from alliance_cli.text import fmt_num
 
 _NOT_APPLICABLE = re.compile(r"does not apply|not applicable|^n/?a$", re.IGNORECASE)
+# Choices that say the answer is missing: missing-data codes in the map, never answers.
+_MISSING = re.compile(
+    r"\bmissing\b|\bdon[’']?t know\b|\bdo not know\b|\brefused\b|\bprefer(?:s|red)? not\b"
+    r"|\bnot answered\b|\bno answer\b|\bdeclined?\b",
+    re.IGNORECASE,
+)
+MAX_GRID = 101
+"""The most points an item's answers may span on their step (a 0–100 slider's 101)."""
 _STEPS = re.compile(r"in steps of ([0-9]*\.?[0-9]+)")
 _TAG = re.compile(r"<[^>]*>")
 _ITEM_TAG = re.compile(re.escape(ANNOTATION) + r" (\S+) item (\S+)")
@@ -88,10 +96,16 @@ def _yaml_number(value: float) -> int | float:
 
 def _scale_from_choices(
     text: str, where: str, problems: list[Problem]
-) -> tuple[dict[str, Any], dict[str, float]] | None:
-    """(response scale, label → code) from ``1, Seldom | 2, Sometimes | …``."""
+) -> tuple[dict[str, Any], dict[str, float], list[str]] | None:
+    """(response scale, label → code, missing-data codes and labels) from ``1, Seldom |
+    2, Sometimes | …``. Choices labelled as missing ("missing", "don't know", "refused",
+    "prefer not to say", "not answered") are missing codes, not answers. The answers must
+    span at most :data:`MAX_GRID` points of their step, and leave no more gaps than they
+    have codes: a code far from the others (a missing code labelled otherwise) is refused,
+    never expanded point by point."""
     answers: dict[float, str] = {}
     na: dict[float, str] = {}
+    missing: dict[float, str] = {}
     for part in (p for p in text.split("|") if p.strip()):
         code_text, _, label = part.partition(",")
         code = _number(code_text)
@@ -101,7 +115,10 @@ def _scale_from_choices(
             )
             continue
         label = " ".join(label.split()) or fmt_num(code)
-        (na if _NOT_APPLICABLE.search(label) else answers)[code] = label
+        if _MISSING.search(label):
+            missing[code] = label
+        else:
+            (na if _NOT_APPLICABLE.search(label) else answers)[code] = label
     if len(answers) < 2:
         problems.append(Problem("choices", "an item needs at least two numeric choices", where))
         return None
@@ -115,6 +132,19 @@ def _scale_from_choices(
             problems.append(Problem("choices", "the choice codes are on no common step", where))
             return None
     lo, hi = codes[0], codes[-1]
+    points = (hi - lo) / step + 1  # counted before any grid is built
+    if points > MAX_GRID or points - len(codes) > len(codes):
+        problems.append(
+            Problem(
+                "choice-gap",
+                f"the choice codes {', '.join(fmt_num(c) for c in codes)} leave a gap: on "
+                f"their step of {fmt_num(step)} they span {points:,.0f} points; an item's "
+                f"answers may span at most {MAX_GRID} points, with no more unused points "
+                "than answers (label a missing-data code as missing, refused, don't know …)",
+                where,
+            )
+        )
+        return None
     grid = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
     exclude = [g for g in grid if all(abs(g - c) > 1e-9 for c in codes)]
     scale: dict[str, Any] = {"min": _yaml_number(lo), "max": _yaml_number(hi)}
@@ -138,7 +168,8 @@ def _scale_from_choices(
             "label": next(iter(na.values())),
         }
     recodes = {label: c for c, label in {**answers, **na}.items() if _number(label) is None}
-    return scale, recodes
+    codes_missing = [fmt_num(c) for c in sorted(missing)]
+    return scale, recodes, codes_missing + [m for m in missing.values() if _number(m) is None]
 
 
 def _scale_from_number(
@@ -220,6 +251,7 @@ def import_form(
     scale_by_item: dict[str, dict[str, Any]] = {}
     columns: dict[str, Any] = {}
     recodes: dict[str, dict[str, float]] = {}
+    missing_of: dict[str, list[str]] = {}
     facts: list[tuple[dict[str, str], str]] = []
     qids: list[str] = []
     title = ""
@@ -242,14 +274,14 @@ def import_form(
             got = _scale_from_choices(row[CHOICES], where, problems)
             if got is None:
                 continue
-            scale, labels = got
+            scale, labels, missing = got
         elif kind == "slider" or (
             kind == "text" and re.match(r"integer|number", row[VALIDATION].strip().lower())
         ):
             number_scale = _scale_from_number(row, where, problems)
             if number_scale is None:
                 continue
-            scale, labels = number_scale, {}
+            scale, labels, missing = number_scale, {}, []
         else:
             notes.append(f'field "{name}" ({kind or "no type"}) is not an item: left out')
             continue
@@ -267,6 +299,8 @@ def import_form(
         columns[name] = item_id
         if labels:
             recodes[name] = labels
+        if missing:
+            missing_of[name] = missing
     if not items and not problems:
         problems.append(Problem("no-items", f'form "{form}" has no item fields', str(path)))
     if problems:
@@ -301,7 +335,7 @@ def import_form(
             invalid, hint="the dictionary's form does not make a valid definition"
         )
     ids = [record_id, *([EVENT] if longitudinal else []), *([REPEAT_INSTANCE] if repeating else [])]
-    return Imported(q, definition_yaml, _map_yaml(qid, ids, columns, recodes), notes)
+    return Imported(q, definition_yaml, _map_yaml(qid, ids, columns, recodes, missing_of), notes)
 
 
 def _scales(
@@ -342,18 +376,23 @@ def _scales(
 
 
 def _map_yaml(
-    qid: str, ids: list[str], columns: dict[str, str], recodes: dict[str, dict[str, float]]
+    qid: str,
+    ids: list[str],
+    columns: dict[str, str],
+    recodes: dict[str, dict[str, float]],
+    missing: dict[str, list[str]],
 ) -> str:
+    """The map; a column's missing codes are its own (a code missing in one item may be an
+    answer of another)."""
     spec: dict[str, Any] = {}
     shared = list({tuple(sorted(r.items())) for r in recodes.values()})
     for name, item in columns.items():
+        own: dict[str, Any] = {}
         if name in recodes and len(shared) > 1:
-            spec[name] = {
-                "item": item,
-                "recode": {k: _yaml_number(v) for k, v in recodes[name].items()},
-            }
-        else:
-            spec[name] = item
+            own["recode"] = {k: _yaml_number(v) for k, v in recodes[name].items()}
+        if name in missing:
+            own["missing"] = missing[name]
+        spec[name] = {"item": item, **own} if own else item
     body: dict[str, Any] = {"columns": spec}
     if len(shared) == 1:
         body["recode"] = {k: _yaml_number(v) for k, v in shared[0]}
