@@ -140,6 +140,13 @@ class ResponseScale(Model):
 
         return reason_of(self, value) is Reason.ok
 
+    def points(self) -> list[float]:
+        """The allowed answers in order: ``min``..``max`` in steps, less the excluded ones
+        (by :meth:`is_answer`'s rule); "does not apply" codes are not among them."""
+        n = round((self.max - self.min) / self.step)
+        grid = [self.min + k * self.step for k in range(n + 1)]
+        return [v for v in grid if self.is_answer(v)]
+
     @property
     def n_points(self) -> int:
         return round((self.max - self.min) / self.step) + 1 - len(self.exclude)

@@ -114,6 +114,27 @@ def test_the_fhir_export_scores_again_through_batch_as_recorded(
     assert {r["subject"] for r in found} == {code}  # subject.identifier read back
 
 
+def test_the_whole_export_scores_again_in_one_batch_run_of_all_its_questionnaires(
+    history: tuple[Path, str], tmp_path: Path
+) -> None:
+    # one Bundle of SRS, ORS, WAI-SR and WAI-SR-T responses; each scored as its own
+    db, _code = history
+    path = tmp_path / "all.json"
+    path.write_text(json.dumps(fhir_export(db, "--all")), "utf-8")
+    qids = ("srs", "ors", "wai-sr", "wai-sr-t")
+    result = run("batch", str(path), *(a for q in qids for a in ("-q", q)))
+    assert result.exit_code == 0, result.stderr
+    again: dict[str, list[str]] = {q: [] for q in qids}
+    for row in csv.DictReader(io.StringIO(result.stdout)):
+        (own,) = [q for q in qids if f"urn:alliance:questionnaire:{q}|" in row["questionnaire_url"]]
+        again[own].append(row[f"{own}.total"])
+        others = {row[f"{q}.withheld"] for q in qids if q != own}
+        assert others == {"a response to another questionnaire (scored as that one)"}
+    for q in qids:
+        assert again[q] == [r[f"{q}.total"] for r in csv_export(db, "--all", "-q", q)], q
+    assert all(again.values())
+
+
 def test_deidentified_no_code_date_name_or_note_and_the_key_maps_back(
     history: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -143,6 +164,28 @@ def test_fhir_takes_no_codebook(history: tuple[Path, str], tmp_path: Path) -> No
     result = run("export", "--db", str(db), "--client", code, "--format", "fhir", "-o", str(out))
     assert result.exit_code == 0 and out.exists()
     assert not Path(f"{out}.codebook.json").exists()
+    assert f"\nwrote 26 responses to {out}\n" in result.stderr  # a response each, not "rows"
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (("--shape", "long"), "--shape goes"),
+        (("--shape", "wide"), "--shape goes"),
+        (("--no-escape-formulas",), "--no-escape-formulas goes"),
+        (("--shape", "wide", "--no-escape-formulas"), "--shape and --no-escape-formulas go"),
+    ],
+)
+def test_fhir_refuses_the_options_of_csv_instead_of_ignoring_them(
+    history: tuple[Path, str], tmp_path: Path, given: tuple[str, ...], named: str
+) -> None:
+    db, code = history
+    out = tmp_path / "x.json"
+    result = run("export", "--db", str(db), "--client", code, "--format", "fhir", "-o", str(out),
+                 *given)  # fmt: skip
+    assert result.exit_code == 2
+    assert f"error: {named} with --format csv, not fhir" in result.stderr
+    assert not out.exists()
 
 
 def test_a_does_not_apply_answer_is_its_code_with_its_label(tmp_path: Path) -> None:

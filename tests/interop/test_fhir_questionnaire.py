@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from alliance_cli.catalog import Catalog
 from alliance_cli.definitions import load_definition
 from alliance_cli.interop import fhir_common as fc
-from alliance_cli.interop.fhir_questionnaire import allowed_values, is_choice, questionnaire
+from alliance_cli.interop.fhir_common import is_choice
+from alliance_cli.interop.fhir_questionnaire import questionnaire
 from alliance_cli.model import Questionnaire
 from alliance_cli.scoring import score_matrix
 from tests.helpers import BUNDLED, DATA, REPO, run
@@ -157,7 +158,7 @@ def random_answers(q: Questionnaire, n: int, seed: int) -> np.ndarray:
             elif roll < 0.2 and rs.not_applicable is not None:
                 row.append(rs.not_applicable.values[0])
             else:
-                row.append(rng.choice(allowed_values(rs)))
+                row.append(rng.choice(rs.points()))
         rows.append(row)
     return np.array(rows, dtype=float)
 
@@ -232,7 +233,7 @@ def cell(q: Questionnaire, item_id: str) -> st.SearchStrategy[float]:
     """An answer, a blank or a "does not apply" code of one item."""
     rs = q.scale_of(item_id)
     na = list(rs.not_applicable.values) if rs.not_applicable else []
-    return st.sampled_from([*allowed_values(rs), math.nan, *na])
+    return st.sampled_from([*rs.points(), math.nan, *na])
 
 
 MINI_Q = load_definition(MINI)

@@ -133,9 +133,9 @@ def test_fhir_scores_equal_the_same_answers_given_as_csv(tmp_path: Path, defs: P
     by_csv = run("batch", str(tmp_path / "same.csv"), "-q", "tiny", "-d", str(defs), "--id", "id")
     by_fhir = run("batch", str(bundle(tmp_path / "b.json", THREE)), "-q", "tiny", "-d", str(defs))
     assert by_csv.exit_code == by_fhir.exit_code == 0, by_fhir.stderr
-    assert without(rows(by_fhir.stdout), "row", "subject", "authored") == without(
-        rows(by_csv.stdout), "row"
-    )
+    assert without(
+        rows(by_fhir.stdout), "row", "subject", "authored", "questionnaire_url"
+    ) == without(rows(by_csv.stdout), "row")
 
 
 def test_a_bundle_skips_other_resources_reads_groups_and_ignores_scale_items(
@@ -254,15 +254,66 @@ def test_bundled_wai_sr_by_fhir_equals_csv(tmp_path: Path) -> None:
     by_csv = run("batch", str(tmp_path / "same.csv"), "-q", "wai-sr", "--id", "id")
     by_fhir = run("batch", str(ndjson(tmp_path / "w.ndjson", resources)), "-q", "wai-sr")
     assert by_csv.exit_code == by_fhir.exit_code == 0, by_fhir.stderr
-    fhir_rows = without(rows(by_fhir.stdout), "row", "subject", "authored")
+    fhir_rows = without(rows(by_fhir.stdout), "row", "subject", "authored", "questionnaire_url")
     assert fhir_rows == without(rows(by_csv.stdout), "row")
     assert fhir_rows[0]["wai-sr.goal"] != ""
 
 
 def _wai_version() -> str:
+    return _version("wai-sr")
+
+
+def _version(qid: str) -> str:
     from alliance_cli.catalog import Catalog
 
-    return Catalog().get("wai-sr").version
+    return Catalog().get(qid).version
+
+
+def _vas(qid: str, rid: str, marks: list[float]) -> dict[str, Any]:
+    answers = {str(k): {"valueDecimal": v} for k, v in enumerate(marks, 1)}
+    return response(rid, answers, questionnaire=f"urn:alliance:questionnaire:{qid}|{_version(qid)}")
+
+
+@pytest.mark.parametrize("chunk", ["10", "100"])
+def test_a_bundle_of_two_questionnaires_scores_each_response_as_its_own(
+    tmp_path: Path, chunk: str
+) -> None:
+    # export --all --format fhir writes SRS and ORS responses into one Bundle; -q srs -q ors
+    # scores each response as the questionnaire it names, not as both
+    mixed = bundle(
+        tmp_path / "all.json",
+        [
+            _vas(q, f"{q[0]}{n}", [5, 6, 7, 8] if q == "ors" else [9, 9.5, 8, 10])
+            for n in range(1, 7)
+            for q in ("ors", "srs")
+        ],
+    )  # 12 responses: chunks of 10 end inside the Bundle
+    result = run("batch", str(mixed), "-q", "srs", "-q", "ors", "--chunk-size", chunk)
+    assert result.exit_code == 0, result.stderr
+    found = {r["id"]: r for r in rows(result.stdout)}
+    other = "a response to another questionnaire (scored as that one)"
+    assert (found["o1"]["ors.total"], found["o1"]["ors.withheld"]) == ("26", "")
+    assert (found["o1"]["srs.total"], found["o1"]["srs.withheld"]) == ("", other)
+    assert (found["s1"]["srs.total"], found["s1"]["srs.withheld"]) == ("36.5", "")
+    assert (found["s1"]["ors.total"], found["s1"]["ors.withheld"]) == ("", other)
+    assert found["s1"]["questionnaire_url"] == f"urn:alliance:questionnaire:srs|{_version('srs')}"
+    # no response is counted as withheld for the questionnaire it does not answer
+    assert len(found) == 12
+    assert {r["srs.total"] for r in found.values() if r["id"][0] == "o"} == {""}
+    assert "srs: 6 scored on every scale, 0 with a score withheld" in result.stderr
+    assert "ors: 6 scored on every scale, 0 with a score withheld" in result.stderr
+
+
+def test_ndjson_is_read_a_line_at_a_time(tmp_path: Path) -> None:
+    from alliance_cli.interop.fhir_responses import iter_resources
+
+    path = tmp_path / "r.ndjson"
+    path.write_text(json.dumps(THREE[0]) + "\n" + json.dumps(THREE[1]) + "\n{oops\n", "utf-8")
+    read = iter_resources(path, "r.ndjson")
+    assert next(read)["id"] == "r1"  # given before the bad third line is parsed
+    assert next(read)["id"] == "r2"
+    with pytest.raises(InputFileError, match=r"r\.ndjson:3"):
+        next(read)
 
 
 # -- alliance score --fhir --------------------------------------------------------------------
@@ -279,12 +330,42 @@ def test_score_fhir_equals_score_answers(tmp_path: Path, defs: Path) -> None:
     assert scales == {"warmth": 3, "work": 1.5}
 
 
-def test_score_fhir_reports_bad_and_unknown_answers(tmp_path: Path, defs: Path) -> None:
+def test_score_fhir_reports_bad_answers(tmp_path: Path, defs: Path) -> None:
     path = tmp_path / "one.json"
     path.write_text(json.dumps(response("x", {"a": coding(7), "zz": coding(1)})), "utf-8")
     result = run("score", "tiny", "--fhir", str(path), "-d", str(defs))
     assert result.exit_code == 4
-    assert 'item "zz"' in result.stderr and "7 is not allowed" in result.stderr
+    assert 'item "a"' in result.stderr and "7 is not allowed" in result.stderr
+
+
+def test_score_fhir_scores_and_names_answers_to_link_ids_that_are_no_item(
+    tmp_path: Path, defs: Path
+) -> None:
+    # as batch leaves out (and names) the columns that are no item
+    answers = {"a": coding(5), "b": coding(2), "c": coding(4), "d": coding(3), "zz": coding(1)}
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(response("x", answers)), "utf-8")
+    result = run("score", "tiny", "--fhir", str(path), "-d", str(defs), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    note = 'not scored: answers to linkIds that are no item of this questionnaire: "zz"'
+    assert report["warnings"] == [note]
+    assert {s["id"]: s["score"] for s in report["scales"]} == {"warmth": 9, "work": 4}
+
+
+def test_score_fhir_reads_standard_input(tmp_path: Path, defs: Path) -> None:
+    text = json.dumps(
+        response("x", {"a": coding(5), "b": coding(2), "c": coding(4), "d": coding(3)})
+    )
+    result = run("score", "tiny", "--fhir", "-", "-d", str(defs), "--json", stdin=text)
+    assert result.exit_code == 0, result.stderr
+    assert {s["id"]: s["score"] for s in json.loads(result.stdout)["scales"]} == {
+        "warmth": 9,
+        "work": 4,
+    }
+    result = run("score", "tiny", "--fhir", "-", "-d", str(defs), stdin="[]")
+    assert result.exit_code == 6
+    assert "error: stdin: not a FHIR resource" in result.stderr
 
 
 def test_score_fhir_refuses_several_responses_other_questionnaires_and_both_inputs(
@@ -332,14 +413,19 @@ def test_the_table_has_ids_kept_date_and_every_answer_as_text(
     extra["item"][0]["answer"].append(coding(4))  # two answers to one item
     read = responses_table(ndjson(tmp_path / "r.ndjson", [*THREE, extra]), [tiny])
     table = read.table
-    assert table.columns == ("id", "subject", "authored", "tiny.a", "tiny.b", "tiny.c",
-                             "tiny.d", "tiny.note")  # fmt: skip
-    assert (read.ids, read.optional_ids, read.keep) == (("id", "subject"), ("subject",),
-                                                           ("authored",))  # fmt: skip
+    assert table.columns == ("id", "subject", "authored", "questionnaire_url", "tiny.a", "tiny.b",
+                             "tiny.c", "tiny.d", "tiny.note")  # fmt: skip
+    assert (read.ids, read.optional_ids) == (("id", "subject"), ("subject",))
+    assert read.keep == ("authored", "questionnaire_url")
+    assert (read.owner, dict(read.owners)) == (
+        "questionnaire_url",
+        {f"{TINY_URL}|1": "tiny", TINY_URL: "tiny"},  # THREE names tiny with and without version
+    )
     assert table.rows.tolist() == [1, 2, 3, 4]
-    assert table.frame.iloc[3].tolist() == ["e", "", "2026-03-02T10:00:00Z", "3; 4", "1", "",
-                                            "", '{"valueString": "hi"}']  # fmt: skip
-    assert table.frame.iloc[0, 6] == "3"  # valueDecimal 3.0 reads as 3
+    assert table.frame.iloc[3].tolist() == ["e", "", "2026-03-02T10:00:00Z", f"{TINY_URL}|1",
+                                            "3; 4", "1", "", "",
+                                            '{"valueString": "hi"}']  # fmt: skip
+    assert table.frame.iloc[0, 7] == "3"  # valueDecimal 3.0 reads as 3
 
 
 def test_one_response_without_a_questionnaire_is_taken_as_the_one_scored(

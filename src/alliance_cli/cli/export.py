@@ -47,13 +47,14 @@ def export(
         typer.Option("--questionnaire", "-q", help="Only this questionnaire.", show_default=False),
     ] = None,
     shape: Annotated[
-        Shape,
+        Shape | None,
         typer.Option(
             "--shape",
             help="long: a row per administration × scale; wide: a row per administration "
-            "with raw items and scale scores.",
+            "with raw items and scale scores.  [default: long]",
+            show_default=False,
         ),
-    ] = Shape.long,
+    ] = None,
     file_format: Annotated[
         ExportFormat,
         typer.Option(
@@ -118,12 +119,19 @@ def export(
     if key_file is not None and not deidentify:
         usage("--key-file only goes with --deidentify (there is nothing to map)")
     writer = None
+    unit = "row"
     if file_format is ExportFormat.fhir:
-        if codebook is not None:
-            usage("--codebook goes with --format csv (a FHIR Bundle describes itself)")
+        csv_only = {
+            "--codebook": codebook is not None,
+            "--shape": shape is not None,
+            "--no-escape-formulas": no_escape,
+        }
+        if given := [option for option, used in csv_only.items() if used]:
+            verb = "goes" if len(given) == 1 else "go"
+            usage(f"{' and '.join(given)} {verb} with --format csv, not fhir (a Bundle is JSON)")
         from alliance_cli.interop.fhir_export import write_bundle
 
-        writer, shape = write_bundle, Shape.wide  # the wide rows: a response each
+        writer, shape, unit = write_bundle, Shape.wide, "response"  # the wide rows: a response each
     catalog = catalog_for(definitions)
     out_path = None if str(output) == "-" else output
     with reporting(catalog), fifos_closed(out_path, codebook, key_file), open_store(db) as store:
@@ -133,7 +141,7 @@ def export(
             stdout_bytes() if out_path is None else out_path,
             client=client,
             questionnaire=questionnaire,
-            shape=shape,
+            shape=shape or Shape.long,
             deidentify=deidentify,
             codebook=codebook,
             key_file=key_file,
@@ -144,4 +152,4 @@ def export(
 
         for warning in written.warnings:
             render.warning(warning)
-        typer.echo(written.summary(), err=True)
+        typer.echo(written.summary(unit), err=True)

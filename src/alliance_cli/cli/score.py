@@ -89,7 +89,8 @@ def score(
         typer.Option(
             "--fhir",
             metavar="FILE",
-            help="Read the answers from a FHIR QuestionnaireResponse (JSON; by linkId).",
+            help="Read the answers from a FHIR QuestionnaireResponse (JSON; by linkId; - reads "
+            "standard input).",
             show_default=False,
         ),
     ] = None,
@@ -173,6 +174,7 @@ def score(
             q = open_questionnaire(catalog, questionnaire, item_text)
             read = one_response(fhir, q)
             report = score_answers(q, read.answers)
+            report.warnings[:0] = read.notes()
             if client is not None:
                 when = when or read.day()  # the response's date, not today's
                 other = read.other_subject(client)

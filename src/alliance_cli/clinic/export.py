@@ -104,11 +104,13 @@ class Written:
     warnings: list[str] = field(default_factory=list)
     """The export's warnings (an unverified key, administrations left out)."""
 
-    def summary(self) -> str:
-        """``wrote 12 rows to out.csv (codebook: out.csv.codebook.json; key: key.csv)``."""
+    def summary(self, unit: str = "row") -> str:
+        """``wrote 12,345 rows to out.csv (codebook: out.csv.codebook.json; key: key.csv)``
+        (``unit``: what a row is, ``response`` in a FHIR Bundle)."""
         extras = [f"codebook: {self.codebook}"] if self.codebook else []
         extras += [f"key: {self.key_file}"] if self.key_file else []
-        return f"wrote {self.rows} row{'s' * (self.rows != 1)} to {self.output or 'stdout'}" + (
+        n = self.rows
+        return f"wrote {n:,} {unit}{'s' * (n != 1)} to {self.output or 'stdout'}" + (
             f" ({'; '.join(extras)})" if extras else ""
         )
 

@@ -11,7 +11,12 @@ export out), so a response written by one and read by another meets the same nam
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alliance_cli.text import fmt_num
+
+if TYPE_CHECKING:
+    from alliance_cli.model import ResponseScale
 
 FHIR_VERSION = "4.0.1"
 URL_PREFIX = "urn:alliance:questionnaire:"
@@ -48,3 +53,14 @@ def scale_link_id(scale_id: str) -> str:
 def answer_code(value: float) -> str:
     """An answer value as a coding's code: ``"1"``, ``"2.5"`` (never ``"1.0"``)."""
     return fmt_num(value)
+
+
+MAX_CHOICES = 20
+"""A grid of at most this many answers in whole steps is asked as a choice item (options with
+weights); anything finer is a line to mark (visual-analogue), asked as a decimal number."""
+
+
+def is_choice(rs: ResponseScale) -> bool:
+    """Whether items on this response scale are asked (and their answers written) as a list
+    of options: the Questionnaire's items and the export's answers follow this one rule."""
+    return rs.step >= 1 and rs.n_points <= MAX_CHOICES

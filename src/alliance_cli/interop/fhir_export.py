@@ -33,11 +33,13 @@ from alliance_cli.interop.fhir_common import (
     answer_code,
     answer_system,
     canonical,
+    is_choice,
     questionnaire_url,
     scale_link_id,
 )
 from alliance_cli.io.atomic import atomic_write
 from alliance_cli.model import Questionnaire
+from alliance_cli.scoring import GRID_TOLERANCE
 from alliance_cli.text import fmt_num
 
 if TYPE_CHECKING:
@@ -56,9 +58,6 @@ CATEGORY = {
     ]
 }
 ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-MAX_CHOICES = 20
-"""A grid of at most this many answers in whole steps is asked as choices (as the FHIR
-Questionnaire alliance writes asks it); anything finer as a decimal number."""
 
 
 def scale_system(qid: str) -> str:
@@ -75,9 +74,9 @@ def _number(value: float) -> int | float:
 def _answer(q: Questionnaire, item_id: str, value: float) -> dict[str, Any]:
     rs = q.scale_of(item_id)
     na = rs.not_applicable
-    if na is not None and any(abs(value - v) < 1e-9 for v in na.values):
+    if na is not None and any(abs(value - v) < GRID_TOLERANCE for v in na.values):
         display: str | None = na.label
-    elif rs.step >= 1 and rs.n_points <= MAX_CHOICES:
+    elif is_choice(rs):
         display = {fmt_num(v): lab for v, lab in rs.labels.items()}.get(fmt_num(value))
     else:
         return {"valueDecimal": _number(value)}

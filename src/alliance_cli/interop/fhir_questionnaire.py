@@ -33,31 +33,15 @@ import re
 from typing import Any
 
 from alliance_cli.interop import fhir_common as fc
-from alliance_cli.model import Questionnaire, ResponseScale
+from alliance_cli.model import Questionnaire
 from alliance_cli.options import Method
 from alliance_cli.text import fmt_num
 
-# A grid of at most this many answers in whole steps is a choice item; anything finer is a
-# line to mark (visual-analogue), asked as a decimal number.
-MAX_CHOICES = 20
-
-# Terminology systems of the definition's `codes` that FHIR knows by URI.
 # The scale item's variable holding its keyed answers (SDC `variable` extension).
 KEYED = "keyed"
 
+# Terminology systems of the definition's `codes` that FHIR knows by URI.
 CODE_SYSTEMS = {"loinc": "http://loinc.org", "snomed": "http://snomed.info/sct"}
-
-
-def is_choice(rs: ResponseScale) -> bool:
-    """True when items on this response scale are asked as a list of options."""
-    return rs.step >= 1 and rs.n_points <= MAX_CHOICES
-
-
-def allowed_values(rs: ResponseScale) -> list[float]:
-    """The answers of a response scale in order: ``min``..``max`` in steps, minus ``exclude``."""
-    n = round((rs.max - rs.min) / rs.step)
-    values = [rs.min + k * rs.step for k in range(n + 1)]
-    return [v for v in values if not any(abs(v - x) < 1e-9 for x in rs.exclude)]
 
 
 def _decimal(value: float) -> float | int:
@@ -91,11 +75,10 @@ def _option(q: Questionnaire, value: float, display: str, weight: bool) -> dict[
 def _question(q: Questionnaire, item_id: str) -> dict[str, Any]:
     rs = q.scale_of(item_id)
     item: dict[str, Any] = {"linkId": item_id, "text": q.item(item_id).text}
-    if is_choice(rs):
+    if fc.is_choice(rs):
         labels = {fmt_num(v): lab for v, lab in rs.labels.items()}
         options = [
-            _option(q, v, labels.get(fmt_num(v), fmt_num(v)), weight=True)
-            for v in allowed_values(rs)
+            _option(q, v, labels.get(fmt_num(v), fmt_num(v)), weight=True) for v in rs.points()
         ]
         if rs.not_applicable is not None:
             options += [
@@ -125,10 +108,10 @@ def code_system(q: Questionnaire) -> dict[str, Any] | None:
     not_applicable: set[str] = set()
     for item_id in q.item_ids():
         rs = q.scale_of(item_id)
-        if not is_choice(rs):
+        if not fc.is_choice(rs):
             continue
         labels = {fmt_num(v): lab for v, lab in rs.labels.items()}
-        for v in allowed_values(rs):
+        for v in rs.points():
             concepts.setdefault(fc.answer_code(v), (v, labels.get(fmt_num(v), fmt_num(v))))
         if rs.not_applicable is not None:
             for na in rs.not_applicable.values:
@@ -159,7 +142,7 @@ def keyed_answer(q: Questionnaire, scale_id: str, item_id: str) -> str:
     says so."""
     rs = q.scale_of(item_id)
     value = f"%resource.item.where(linkId = '{item_id}').answer.value"
-    if is_choice(rs):
+    if fc.is_choice(rs):
         term = f"{value}.weight()"
     elif rs.not_applicable is not None:
         # Its "does not apply" codes lie outside the range: a number in range is an answer.

@@ -8,9 +8,12 @@ The table has one row per QuestionnaireResponse, numbered by its place among the
 responses (1 is the first; other resources are skipped), and the columns ``id`` (the
 response's ``id``; in a Bundle, its entry's ``fullUrl`` when it has none) and ``subject``
 (``subject.reference``, else ``subject.identifier.value``; may be blank), the ids unless
-``--id`` or the map names others; ``authored``, carried into the output; and one column per
-answered item named ``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic
-column names recognise. Answers are read from ``valueCoding.code``, ``valueInteger`` and
+``--id`` or the map names others; ``authored`` and ``questionnaire_url`` (the response's
+``questionnaire``, its canonical), carried into the output; and one column per answered item
+named ``<questionnaire>.<linkId>`` (``wai-sr.3``), which the batch's automatic column names
+recognise. Each row is its questionnaire's only: in a Bundle of responses to several
+questionnaires (``-q srs -q ors``), an SRS response's ORS scores are blank with the reason,
+not withheld as unanswered. Answers are read from ``valueCoding.code``, ``valueInteger`` and
 ``valueDecimal`` (R4 ``QuestionnaireResponse.item.answer.value[x]``,
 https://hl7.org/fhir/R4/questionnaireresponse.html); any other value (a string, a coding of
 another system, several answers to one item, an ``answer`` that is not a list) is kept as
@@ -40,7 +43,7 @@ from alliance_cli.model import Questionnaire
 from alliance_cli.research.readers import ExportTable, TextTable
 
 RESPONSE = "QuestionnaireResponse"
-META_COLUMNS = ("id", "subject", "authored")
+META_COLUMNS = ("id", "subject", "authored", "questionnaire_url")
 
 
 def is_fhir_file(name: str) -> bool:
@@ -53,46 +56,68 @@ MAX_FHIR_BYTES = 200_000_000
 
 
 def read_resources(path: Path, label: str | None = None) -> list[dict[str, Any]]:
-    """The QuestionnaireResponses of a file, in order: one resource, a Bundle (its entries'
-    resources) or NDJSON (a ``.ndjson`` file, or one whose first non-blank line is a JSON
-    document alone: read a line at a time). Malformed JSON is refused with its line (and
-    column); only a regular file of at most :data:`MAX_FHIR_BYTES` is read."""
-    from alliance_cli.io.limited import read_limited
-
+    """The QuestionnaireResponses of a file, in order (:func:`iter_resources`); a file
+    without any is refused."""
     label = label or str(path)
-    try:
-        data = read_limited(path, MAX_FHIR_BYTES, "a FHIR file", label, regular_only=True)
-        text = data.decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(Problem("file-missing", "no such file", label)) from None
-    except IsADirectoryError:
-        raise InputFileError(Problem("file-unreadable", "is a folder", label)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", label)) from None
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if path.suffix.casefold() == ".ndjson" or (len(lines) > 1 and _parses(lines[0][1])):
-        documents = [_load(line, label, n) for n, line in lines]
-    else:
-        documents = [_load(text, label, None)]
-    found = [r for doc in documents for r in _responses(doc, label)]
+    found = list(iter_resources(path, label))
     if not found:
         raise InputFileError(Problem("file-empty", f"no {RESPONSE} in the file", label))
     return found
 
 
-def _parses(line: str) -> bool:
+def iter_resources(path: Path, label: str) -> Iterator[dict[str, Any]]:
+    """The QuestionnaireResponses of a file, in order: one resource, a Bundle (its entries'
+    resources) or NDJSON (a ``.ndjson`` file, or one whose first non-blank line is a JSON
+    document alone), NDJSON parsed a line at a time so that only one resource is held as
+    JSON. Malformed JSON is refused with its line (and column); only a regular file of at
+    most :data:`MAX_FHIR_BYTES` is read (``-``: standard input, as much)."""
+    import io
+    import sys
+
+    from alliance_cli.io.limited import read_limited
+
+    try:
+        source = sys.stdin.buffer if str(path) == "-" else path
+        data = read_limited(source, MAX_FHIR_BYTES, "a FHIR file", label, regular_only=True)
+    except FileNotFoundError:
+        raise InputFileError(Problem("file-missing", "no such file", label)) from None
+    except IsADirectoryError:
+        raise InputFileError(Problem("file-unreadable", "is a folder", label)) from None
+    except OSError as exc:
+        raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", label)) from None
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    lines = ((n, line) for n, line in enumerate(io.BytesIO(data), 1) if line.strip())
+    first = next(lines, None)
+    second = next(lines, None)
+    if first is not None and (
+        path.suffix.casefold() == ".ndjson" or (second is not None and _parses(first[1]))
+    ):
+        for n, line in (first, *([second] if second else [])):
+            yield from _responses(_load(line, label, n), label)
+        for n, line in lines:
+            yield from _responses(_load(line, label, n), label)
+    else:
+        yield from _responses(_load(data, label, None), label)
+
+
+def _parses(line: bytes) -> bool:
     try:
         json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
+    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError):
         return False
     return True
 
 
-def _load(text: str, label: str, line: int | None) -> Any:
+def _load(text: bytes, label: str, line: int | None) -> Any:
     """One JSON document (the whole file, or NDJSON's ``line``), or the problem with its
     place: ``file:line`` for NDJSON, ``file:line:col`` for a whole document."""
     try:
-        return json.loads(text)
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"{label}:{line}" if line else label
+        raise InputFileError(Problem("file-unreadable", f"cannot read: {exc}", where)) from None
+    try:
+        return json.loads(decoded)
     except json.JSONDecodeError as exc:
         where = f"{label}:{line}" if line else f"{label}:{exc.lineno}:{exc.colno}"
         raise InputFileError(Problem("file-parse", f"not JSON: {exc.msg}", where)) from None
@@ -261,11 +286,12 @@ def responses_table(
     import pandas as pd  # type: ignore[import-untyped]
 
     label = name or str(path)
-    resources = read_resources(path, label)
     by_key = _keys(questionnaires)
     problems: list[Problem] = []
     rows: list[dict[str, str]] = []
-    for n, response in enumerate(resources, 1):
+    owners: dict[str, str] = {}
+    n = 0
+    for n, response in enumerate(iter_resources(path, label), 1):
         read = _read(response, by_key, label, n)
         if isinstance(read, list):
             problems.extend(read)
@@ -275,9 +301,13 @@ def responses_table(
             "id": str(response.get("id", "")),
             "subject": subject_of(response),
             "authored": str(response.get("authored", "")),
+            "questionnaire_url": str(response.get("questionnaire") or ""),
         }
+        owners[cells["questionnaire_url"]] = q.id
         cells |= {f"{q.id}.{k}": v for k, v in answers.items()}
         rows.append(cells)
+    if not n:
+        raise InputFileError(Problem("file-empty", f"no {RESPONSE} in the file", label))
     if problems:
         raise InputFileError(
             problems,
@@ -287,8 +317,8 @@ def responses_table(
     items = [f"{q.id}.{i}" for q in questionnaires for i in q.item_ids()]
     extra = sorted({c for r in rows for c in r} - {*META_COLUMNS, *items})
     columns = (*META_COLUMNS, *items, *extra)
-    frame = pd.DataFrame(
-        [[r.get(c, "") for c in columns] for r in rows], columns=range(len(columns)), dtype=object
+    frame = pd.DataFrame(  # a column at a time: the cells are the rows' own strings
+        {k: np.array([r.get(c, "") for r in rows], dtype=object) for k, c in enumerate(columns)}
     )
     table = TextTable(
         name=label,
@@ -301,7 +331,13 @@ def responses_table(
         format="fhir",
     )
     return ExportTable(
-        table, "fhir", ids=("id", "subject"), optional_ids=("subject",), keep=("authored",)
+        table,
+        "fhir",
+        ids=("id", "subject"),
+        optional_ids=("subject",),
+        keep=("authored", "questionnaire_url"),
+        owner="questionnaire_url",
+        owners=tuple(owners.items()),
     )
 
 
@@ -327,6 +363,16 @@ class OneResponse:
     answers: dict[str, str]
     authored: str
     subject: str
+    ignored: tuple[str, ...] = ()
+    """linkIds answered that are no item of the questionnaire (as ``batch`` leaves out
+    columns that are no item): not scored, said by :meth:`notes`."""
+
+    def notes(self) -> list[str]:
+        """What was not read: answers to linkIds that are no item of the questionnaire."""
+        if not self.ignored:
+            return []
+        links = ", ".join(f'"{link}"' for link in self.ignored)
+        return [f"not scored: answers to linkIds that are no item of this questionnaire: {links}"]
 
     def day(self) -> str | None:
         """The date part of ``authored`` (``2026-03-01`` of ``2026-03-01T23:30:00+01:00``,
@@ -351,7 +397,7 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d])")
 def one_response(path: Path, q: Questionnaire, name: str | None = None) -> OneResponse:
     """The one QuestionnaireResponse a file holds (answers by linkId, authored, subject),
     for ``alliance score``; a file with several is refused (``alliance batch`` scores them)."""
-    label = name or str(path)
+    label = name or ("stdin" if str(path) == "-" else str(path))
     resources = read_resources(path, label)
     if len(resources) != 1:
         raise InputFileError(
@@ -362,4 +408,7 @@ def one_response(path: Path, q: Questionnaire, name: str | None = None) -> OneRe
     read = _read(one, _keys([q]), label, 1)
     if isinstance(read, list):
         raise InputFileError(read)
-    return OneResponse(read[1], str(one.get("authored") or ""), subject_of(one))
+    items = set(q.item_ids())
+    answers = {link: text for link, text in read[1].items() if link in items}
+    ignored = tuple(sorted(set(read[1]) - items))
+    return OneResponse(answers, str(one.get("authored") or ""), subject_of(one), ignored)

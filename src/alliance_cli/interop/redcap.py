@@ -117,14 +117,10 @@ def _label(text: str) -> str:
 def choices(scale: ResponseScale) -> str:
     """``1, Never | 2, Rarely | … | 6, Does not apply``: every allowed answer (a point
     without a label is labelled with its number), then the "does not apply" codes."""
-    parts = []
-    k = 0
-    while (value := scale.min + k * scale.step) <= scale.max + 1e-9:
-        k += 1
-        if any(abs(value - x) < 1e-9 for x in scale.exclude):
-            continue
-        label = scale.labels.get(value, fmt_num(value))
-        parts.append(f"{fmt_num(value)}, {_label(label)}")
+    parts = [
+        f"{fmt_num(value)}, {_label(scale.labels.get(value, fmt_num(value)))}"
+        for value in scale.points()
+    ]
     if scale.not_applicable is not None:
         parts += [
             f"{fmt_num(code)}, {_label(scale.not_applicable.label)}"

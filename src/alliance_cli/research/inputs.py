@@ -109,6 +109,8 @@ class InputOptions:
             ids=read_table.ids,
             optional_ids=read_table.optional_ids,
             keep=read_table.keep,
+            owner=read_table.owner,
+            owners=read_table.owners,
         )
         opened = chunked(table, self.chunk_rows)
         opened.rows = len(table)

@@ -79,6 +79,10 @@ class ExportTable:
     """Id columns that may be blank."""
     keep: tuple[str, ...] = ()
     """Columns carried into the output unchecked."""
+    owner: str = ""
+    """The column naming each row's questionnaire ("" if every row answers every one)."""
+    owners: tuple[tuple[str, str], ...] = ()
+    """Each text of the ``owner`` column with the id of the questionnaire it names."""
 
 
 DEFAULT_CHUNK_ROWS = 100_000

@@ -51,10 +51,11 @@ OTHER_FORM = "not a row of the scored forms"
 REASONS = (NOT_FINISHED, NOT_COMPLETE, OTHER_FORM)
 
 # A questionnaire's part in a kept row.
-ITS_ROW, ANOTHER_FORM, FORM_NOT_COMPLETE = 0, 1, 2
+ITS_ROW, ANOTHER_FORM, FORM_NOT_COMPLETE, ANOTHER_RESPONSE = 0, 1, 2, 3
 ROLE_TEXT = {
     ANOTHER_FORM: "not a row of this questionnaire's form (another REDCap form's row)",
     FORM_NOT_COMPLETE: "its REDCap form is not complete on this row (--complete-only)",
+    ANOTHER_RESPONSE: "a response to another questionnaire (scored as that one)",
 }
 
 LABEL_COMPLETE = "complete?"
@@ -216,10 +217,32 @@ def form_rows(
     return FormRows(keep, roles, bad, counts)
 
 
+def owned_rows(
+    table: TextTable, mapping: FileMapping, owner: str, owners: dict[str, str]
+) -> FormRows:
+    """The rows of a table whose ``owner`` column names each row's questionnaire (``owners``:
+    each text of it with the questionnaire's id; FHIR responses name theirs by canonical
+    URL): a row is its questionnaire's only, :data:`ANOTHER_RESPONSE` to every other one.
+    Every row is kept: its reader refused the rows of questionnaires not scored."""
+    import numpy as np
+    import pandas as pd  # type: ignore[import-untyped]
+
+    at = table.columns.index(owner)
+    codes, distinct = pd.factorize(table.frame[at])
+    named = np.array([owners.get(str(v), "") for v in distinct.tolist()] + [""], dtype=object)
+    of_row = named[codes]
+    roles: dict[str, Any] = {}
+    for qc in mapping.questionnaires:
+        role = np.full(len(table.frame), ANOTHER_RESPONSE, dtype=np.int8)
+        role[of_row == qc.questionnaire.id] = ITS_ROW
+        roles[qc.questionnaire.id] = role
+    return FormRows(np.ones(len(table.frame), dtype=np.bool_), roles, {}, RowCounts())
+
+
 def _belongs(table: TextTable, statuses: Sequence[int], instrument: str | None) -> dict[int, Any]:
     """Per status column: the rows of its form (see the module text)."""
     import numpy as np
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     names = {
         k: table.columns[k].removesuffix("_complete")

@@ -99,6 +99,11 @@ class SurveyTable(TextTable):
     """The repeat-instrument column of a REDCap export ("" if none)."""
     unfinished: int = 0
     """Rows of this table left out by ``finished_only``."""
+    owner: str = ""
+    """The column naming each row's questionnaire (a FHIR response's canonical; "" if none):
+    another questionnaire's cells are not read on that row."""
+    owners: tuple[tuple[str, str], ...] = ()
+    """Each text of the ``owner`` column with the id of the questionnaire it names."""
 
 
 def _norm(text: str) -> str:
@@ -190,26 +195,16 @@ def prepare(
 def _continued(table: TextTable, first: TextTable, finished_only: bool) -> TextTable:
     if not isinstance(first, SurveyTable):
         return table
-    fields = {
-        name: getattr(first, name)
-        for name in (
-            "source",
-            "missing",
-            "ids",
-            "optional_ids",
-            "complete_only",
-            "header_rows",
-            "import_ids",
-            "keep",
-            "instrument",
-        )
-    }
+    # every field the export's first chunk was given (source, ids, owner, …), and its
+    # header rows' count; not its own row filter's count
+    own = {f.name for f in fields(SurveyTable)} - {f.name for f in fields(TextTable)}
+    carried = {name: getattr(first, name) for name in (own - {"unfinished"}) | {"header_rows"}}
     frame, rows = table.frame, table.rows
     if first.source == "qualtrics" and finished_only:
         frame, rows = _finished(table.name, table.columns, frame, rows)
     unfinished = len(table.frame) - len(frame)
     return SurveyTable(
-        **(_base(table) | {"frame": frame, "rows": rows, "unfinished": unfinished} | fields)
+        **(_base(table) | {"frame": frame, "rows": rows, "unfinished": unfinished} | carried)
     )
 
 
@@ -343,7 +338,11 @@ def form_notices(table: TextTable, mapping: FileMapping) -> tuple[str, ...]:
 
 def form_rows(table: TextTable, mapping: FileMapping) -> FormRows | None:
     """A REDCap export's rows per questionnaire form
-    (:func:`~alliance_cli.research.surveyrows.form_rows`); None for other tables."""
+    (:func:`~alliance_cli.research.surveyrows.form_rows`), a table naming each row's
+    questionnaire (FHIR: :func:`~alliance_cli.research.surveyrows.owned_rows`); None for
+    other tables."""
+    if isinstance(table, SurveyTable) and table.owner:
+        return surveyrows.owned_rows(table, mapping, table.owner, dict(table.owners))
     if not (isinstance(table, SurveyTable) and table.source == "redcap"):
         return None
     return surveyrows.form_rows(
