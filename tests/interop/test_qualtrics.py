@@ -158,6 +158,15 @@ def test_reversed_recodes_score_always_as_always(tmp_path: Path) -> None:
     result = batch(str(data), "-q", "wai-sr", "--map", str(spec))
     assert result.exit_code == 0, result.output
     assert scores(result.stdout) == EXPECTED
+    result = run("qualtrics", "import", str(survey), "-q", "wai-sr", "--question", "alliance",
+                 "-o", str(tmp_path / "again.yaml"), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["how"] == "question order" and len(summary["items"]) == 12
+    assert summary["items"][11] == {"item": "12", "column": "alliance_12", "question": "alliance",
+                                    "recode": {"1": 5, "2": 4, "3": 3, "4": 2, "5": 1}}  # fmt: skip
+    result = run("qualtrics", "import", str(survey), "-q", "wai-sr", "--json")
+    assert result.exit_code == 2 and "write the map with -o FILE" in result.stderr
 
 
 def test_questions_by_export_tag_with_odd_choice_ids_and_a_trashed_question(tmp_path: Path) -> None:

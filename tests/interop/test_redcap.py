@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 import re
 import stat
@@ -332,6 +333,15 @@ def test_import_without_annotations_guesses_one_total(tmp_path: Path) -> None:
     assert q.scale_of("mood_b").not_applicable is not None
     assert q.scale_of("mood_b").not_applicable.values == (8.0,)
     assert "ids:\n- study_id\n" in mapfile.read_text()
+    result = run("redcap", "import", str(dictionary), "--form", "intake", "--json",
+                 "-o", str(tmp_path / "again.yaml"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["items"] == ["mood_a", "mood_b"] and summary["scales"] == ["total"]
+    assert (summary["key_status"], summary["map"]) == ("unverified", None)
+    assert 'field "mood_note" (notes) is not an item: left out' in " ".join(summary["notes"])
+    result = run("redcap", "import", str(dictionary), "--form", "intake", "--json")
+    assert result.exit_code == 2 and "write the definition with -o FILE" in result.stderr
 
 
 def test_import_problems_name_the_row(tmp_path: Path) -> None:

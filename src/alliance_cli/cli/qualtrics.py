@@ -11,8 +11,10 @@ from alliance_cli.cli._common import (
     DefinitionsOpt,
     app,
     catalog_for,
+    print_json,
     refuse_overwriting,
     reporting,
+    usage,
 )
 
 qualtrics_app = typer.Typer(
@@ -52,6 +54,12 @@ def import_(
         ),
     ] = None,
     definitions: DefinitionsOpt = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print each item's column and recodes as JSON (needs -o FILE)."
+        ),
+    ] = False,
 ) -> None:
     """Write the --map file that scores a Qualtrics survey's CSV export: columns by export
     tag, answers by the recode values the export holds (never choice ids), mapped to the
@@ -63,6 +71,9 @@ def import_(
     from alliance_cli.catalog import open_questionnaire
     from alliance_cli.interop.qualtrics import qsf_map
 
+    to_stdout = output is None or str(output) == "-"
+    if as_json and to_stdout:
+        usage("--json prints a summary on stdout: write the map with -o FILE")
     catalog = catalog_for(definitions)
     with reporting(catalog):
         refuse_overwriting([output], [survey])
@@ -72,9 +83,27 @@ def import_(
         from alliance_cli.io.atomic import atomic_write
         from alliance_cli.ui.terminal import stdout_bytes
 
-        target = stdout_bytes() if output is None or str(output) == "-" else output
+        target = stdout_bytes() if to_stdout or output is None else output
         atomic_write(target, lambda stream: stream.write(text))
-        where = "stdout" if output is None or str(output) == "-" else str(output)
+        if as_json:
+            print_json(
+                {
+                    "questionnaire": q.id,
+                    "map": str(output),
+                    "how": found.how,
+                    "items": [
+                        {
+                            "item": c.item,
+                            "column": c.column,
+                            "question": c.question,
+                            "recode": c.recode,
+                        }
+                        for c in found.columns
+                    ],
+                }
+            )
+            return
+        where = "stdout" if to_stdout else str(output)
         typer.echo(
             f"mapped {len(found.columns)} columns to {q.id}'s items by {found.how}; wrote {where}",
             err=True,

@@ -11,6 +11,7 @@ from alliance_cli.cli._common import (
     DefinitionsOpt,
     app,
     catalog_for,
+    print_json,
     refuse_overwriting,
     reporting,
     usage,
@@ -113,6 +114,13 @@ def import_(
             help="The form repeats: redcap_repeat_instance joins the map's ids.",
         ),
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print what was written (items, scales, notes) as JSON (needs -o FILE).",
+        ),
+    ] = False,
 ) -> None:
     """Make a definition skeleton from one form of a REDCap data dictionary: its items,
     response scale from the choices, labels; scales from the calc fields that `alliance
@@ -128,6 +136,8 @@ def import_(
     from alliance_cli.io.atomic import atomic_write
     from alliance_cli.ui.terminal import stdout_bytes
 
+    if as_json and str(output) == "-":
+        usage("--json prints a summary on stdout: write the definition with -o FILE")
     with reporting():
         refuse_overwriting([output, map_file], [dictionary_file])
         imported = import_form(
@@ -137,6 +147,20 @@ def import_(
             atomic_write(map_file, lambda stream: stream.write(imported.map_yaml))
         target = stdout_bytes() if str(output) == "-" else output
         atomic_write(target, lambda stream: stream.write(imported.definition_yaml))
+        q = imported.questionnaire
+        if as_json:
+            print_json(
+                {
+                    "questionnaire": q.id,
+                    "definition": str(output),
+                    "map": None if map_file is None else str(map_file),
+                    "items": q.item_ids(),
+                    "scales": list(q.scales),
+                    "key_status": "unverified",
+                    "notes": imported.notes,
+                }
+            )
+            return
         for note in imported.notes:
             typer.echo(f"note: {note}", err=True)
         typer.echo(
