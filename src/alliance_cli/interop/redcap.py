@@ -26,7 +26,9 @@ else blank. What a calc field cannot do (bands, norms, the step grid of a typed 
 said in its Field Note.
 
 An instrument ZIP (Online Designer → "Upload instrument ZIP", the REDCap Shared Library
-format) is a ZIP archive holding ``instrument.csv``: the dictionary rows of one instrument.
+format) is a ZIP archive holding ``instrument.csv`` at its root: the dictionary rows of one
+instrument, without the project's ``record_id`` row — the layout REDCapCAST's
+``export_redcap_instrument`` (R, agdamsbo/REDCapCAST) writes for the same upload.
 """
 
 from __future__ import annotations
