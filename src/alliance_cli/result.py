@@ -18,6 +18,7 @@ from alliance_cli import scoring
 from alliance_cli.errors import Problem, ResponseError
 from alliance_cli.model import Direction, KeyStatus, Method, Questionnaire
 from alliance_cli.options import Respondent
+from alliance_cli.patterns import form_notes
 from alliance_cli.responses import answers_from_mapping, item_path, parse_answers
 from alliance_cli.text import fmt_num
 
@@ -103,6 +104,9 @@ class ScoreReport(_Doc):
     scales: list[ScaleResult]
     flags: list[Flag]
     warnings: list[str]
+    notes: list[str] = field(default_factory=list)
+    """Information on the form (:mod:`alliance_cli.patterns`: straight-lined, at the
+    ceiling), never an alert."""
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
@@ -325,5 +329,10 @@ def report_row(q: Questionnaire, x: np.ndarray, scores: scoring.Scores, r: int) 
         content_hash=q.content_hash(),
     )
     return ScoreReport(
-        questionnaire=ref, answers=answers, scales=scales, flags=flags, warnings=warnings
+        questionnaire=ref,
+        answers=answers,
+        scales=scales,
+        flags=flags,
+        warnings=warnings,
+        notes=form_notes(q, x, scores, r),
     )

@@ -4,6 +4,7 @@ a terminal."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -70,6 +71,22 @@ def test_answering_a_whole_wai_sr(env: dict[str, str]) -> None:
     assert "recorded administration #1: client C-1, session 1, wai-sr (client)" in out
     assert "Total" in out and "4.25" in out
     assert stored(env) == ([[float(v) for v in WAI]], 0)
+
+
+@pytest.mark.slow
+def test_a_straight_lined_form_is_noted_on_the_result_screen_not_flagged(
+    env: dict[str, str],
+) -> None:
+    child = spawn(env)
+    for n in range(1, 13):
+        answer(child, n, "5")
+    child.expect("Your answers")
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", submit(child))  # no colours
+    out = " ".join(plain.split())  # the screen wraps long lines
+    assert "note: all 12 answers 5: the same answer to every item (straight-lined" in out
+    assert "note: at the ceiling: Goal (5), Task (5), Bond (5)" in out
+    assert "⚑" not in out and "WARNING" not in out
+    assert stored(env) == ([[5.0] * 12], 0)
 
 
 @pytest.mark.slow

@@ -68,6 +68,8 @@ def score(report: ScoreReport) -> None:
             Text("⚑ ", style="bold red")
             + Text(f"{flag.rule} ({num(flag.value)}): {flag.message} Source: {flag.source}.")
         )
+    for note in report.notes:
+        console.print(Text("note: ", style="cyan") + Text(f"{note}.", style="dim"))
 
 
 def recorded(saved: Administration) -> None:
