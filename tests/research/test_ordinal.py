@@ -355,7 +355,10 @@ def test_an_item_never_answered_twice_differently(tmp_path: Path) -> None:
     q = Catalog(user_dirs=[defs]).get("ord")
     (s, _) = reliability([read_table(data)], [q], options(defs), ordinal=True).scales
     assert s.ordinal is None
-    assert "ordinal: not computed, because item i3, i4 has fewer than two different" in s.notes[-1]
+    assert s.notes[-1] == (
+        "ordinal: not computed, because items i3, i4 have fewer than two different answers "
+        "(psych::polychoric drops such an item)"
+    )
 
 
 def test_ordinal_sums_skip_items_with_many_points(study: tuple[Path, Path]) -> None:
@@ -363,3 +366,29 @@ def test_ordinal_sums_skip_items_with_many_points(study: tuple[Path, Path]) -> N
     sums = OrdinalSums(Catalog(user_dirs=[defs]).get("ord"))
     assert sums.counted.tolist() == [True] * 5 + [False]
     assert sums.sums.big_k == 5
+
+
+def test_cite_names_the_ordinal_methods_when_asked() -> None:
+    plain = runner.invoke(app, ["cite", "wai-sr", "--json"])
+    ordinal = runner.invoke(app, ["cite", "wai-sr", "--json", "--ordinal"])
+    assert plain.exit_code == 0 and ordinal.exit_code == 0, ordinal.output
+    without, with_ = json.loads(plain.stdout), json.loads(ordinal.stdout)
+    assert "polychoric" not in without["methods"]
+    text = with_["methods"]
+    for name in (
+        "polychoric correlations",
+        "Olsson (1979)",
+        "ordinal alpha (Zumbo, Gadermann & Zeisser (2007))",
+        "ordinal omega total",
+        "categorical omega",
+        "Green & Yang (2009)",
+        "Chalmers, 2018",
+        "semTools::compRelSEM",
+    ):
+        assert name in text, name
+    rs = [m["r"] for m in with_["reliability_methods"]]
+    assert "psych::polychoric" in rs and "psych::polychoric" not in [
+        m["r"] for m in without["reliability_methods"]
+    ]
+    shown = runner.invoke(app, ["cite", "wai-sr", "--ordinal"])
+    assert "ordinal alpha" in " ".join(shown.stdout.split())

@@ -290,10 +290,9 @@ class OrdinalSums:
         if many:
             raise _problem(
                 "not-ordinal",
-                "not computed, because item "
-                + ", ".join(many)
-                + f" has more than {MAX_CATEGORIES} response points (a visual-analogue or "
-                "0–10 item is continuous; psych::polychoric takes at most 8 categories)",
+                f"not computed, because {_items(many)} more than {MAX_CATEGORIES} response "
+                "points (a visual-analogue or 0–10 item is continuous; psych::polychoric "
+                "takes at most 8 categories)",
             )
         grids = {(self.lo[c], self.hi[c], self.step[c]) for c in idx}
         if len(grids) > 1:
@@ -308,10 +307,14 @@ class OrdinalSums:
         if flat:
             raise _problem(
                 "constant-item",
-                "not computed, because item "
-                + ", ".join(flat)
-                + " has fewer than two different answers (psych::polychoric drops it)",
+                f"not computed, because {_items(flat)} fewer than two different answers "
+                "(psych::polychoric drops such an item)",
             )
         lo, step = float(self.lo[idx[0]]), float(self.step[idx[0]])
         categories = tuple(lo + c * step for c in range(big_k))
         return ordinal_of(tables, margins, items.item_ids, categories)
+
+
+def _items(ids: list[str]) -> str:
+    """``item 3 has`` / ``items 3, 5 have``."""
+    return f"item {ids[0]} has" if len(ids) == 1 else f"items {', '.join(ids)} have"

@@ -38,6 +38,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -384,14 +385,18 @@ class CategorySums:
 
     def add(self, codes: IntArray) -> None:
         k, side = self.k, self.side
-        c = np.where(codes < 0, side - 1, codes).astype(np.intp)
+        # Small integers (k² K² < 32,768 for k ≤ 20 items of ≤ 8 points; int32 beyond), so
+        # that the pair codes of a block move through memory in a quarter of the bytes.
+        small = np.dtype(np.int16 if k * side * side < np.iinfo(np.int16).max else np.int32)
+        c: npt.NDArray[np.signedinteger[Any]] = np.where(codes < 0, side - 1, codes).astype(small)
         for i in range(k):
             self.margins[i] += np.bincount(c[:, i], minlength=side)
             rest = k - i - 1
             if not rest:
                 continue
-            offsets = np.arange(rest, dtype=np.intp) * (side * side)
-            pair = (c[:, i, None] * side + c[:, i + 1 :]) + offsets
+            offsets = np.arange(rest, dtype=small) * small.type(side * side)
+            pair = c[:, i, None] * small.type(side) + c[:, i + 1 :]
+            pair += offsets
             counts = np.bincount(pair.ravel(), minlength=rest * side * side)
             self.tables[i, i + 1 :] += counts.reshape(rest, side, side)
 
