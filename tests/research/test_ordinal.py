@@ -127,6 +127,17 @@ def test_categorical_omega_matches_semtools(name: str) -> None:
     assert np.abs(np.array(o.loadings) - r["lavaan_loadings"]).max() < 5e-5
 
 
+def test_categorical_omega_with_missing_answers_as_lavaan_pairwise() -> None:
+    """Pairwise tables and thresholds from every answer: lavaan's missing = "pairwise"
+    (its WLSMV weights count pairs slightly differently: 2.3e-5 apart)."""
+    tables, margins = counts("missing")
+    o = ordinal_of(tables, margins, tuple("abcdef"), (1.0,))
+    assert abs(o.categorical_omega - ref.MISSING["categorical_omega"][0]) < (
+        ref.CAT_OMEGA_PAIRWISE_TOL
+    )
+    assert np.abs(np.array(o.loadings) - ref.MISSING["lavaan_loadings"]).max() < 5e-4
+
+
 def test_categorical_omega_with_an_unused_middle_category() -> None:
     """Nobody answers 2 to g2: lavaan recodes g2's answers 1, 3, 4, 5 to 1..4; we keep the
     questionnaire's values (a tied threshold), so the reliability is that of the sum score

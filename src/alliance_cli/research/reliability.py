@@ -29,7 +29,13 @@ number comes from :mod:`alliance_cli.research.psychometrics`, which is pinned ag
   balanced or not, alpha within and between clients from the ML two-level covariance
   matrices, as R lavaan —
   :func:`~alliance_cli.research.psychometrics.alpha_within_between` (Geldhof,
-  Preacher & Zyphur 2014).
+  Preacher & Zyphur 2014);
+* with ``ordinal``: from per-pair tables of category counts
+  (:class:`~alliance_cli.research.psychometrics.OrdinalSums`: memory for items² ×
+  categories² counts), the polychoric matrix as ``psych::polychoric``, ordinal alpha and
+  omega (psych) and categorical omega (semTools) —
+  :func:`~alliance_cli.research.psychometrics.ordinal_of` (Olsson 1979; Zumbo et al. 2007;
+  Green & Yang 2009).
 
 The sums are taken over blocks of a fixed number of rows whatever the chunk size, so that the
 results do not depend on it. The scale score for the ICC is the score of the complete cases,
@@ -53,7 +59,6 @@ from alliance_cli.research import psychometrics as pm
 from alliance_cli.research.methods import ORDINAL_METHODS, RELIABILITY_METHODS
 from alliance_cli.research.psychometrics import _base
 from alliance_cli.research.psychometrics.groups import Cells, CellSums, ClientSums
-from alliance_cli.research.psychometrics.ordinal import OrdinalReliability, OrdinalSums
 from alliance_cli.research.surveyrows import ITS_ROW, RowCounts
 from alliance_cli.research.texttable import Opened, TextTable
 
@@ -92,7 +97,7 @@ class ScaleReliability:
     two_level: pm.TwoLevelAlpha | None
     notes: tuple[str, ...]
     """Why a statistic is empty."""
-    ordinal: OrdinalReliability | None = None
+    ordinal: pm.OrdinalReliability | None = None
     """With ``ordinal``: the polychoric coefficients (:mod:`.psychometrics.ordinal`)."""
 
     @property
@@ -162,7 +167,7 @@ class Reliability:
         }
 
 
-def _ordinal_dict(o: OrdinalReliability) -> dict[str, Any]:
+def _ordinal_dict(o: pm.OrdinalReliability) -> dict[str, Any]:
     """The ordinal coefficients for ``--json``: the polychoric matrix and the thresholds
     keyed by item id (a threshold past an end category the item's answers do not reach,
     ±inf, becomes null)."""
@@ -287,7 +292,7 @@ class _Sums:
         self.cells = {q.id: CellSums(len(q.items), self.cell_index) for q in qs}
         self.incomplete: dict[tuple[str, str], int] = {}
         self.qs = {q.id: q for q in qs}
-        self.ordinal = {q.id: OrdinalSums(q) for q in qs} if ordinal else {}
+        self.ordinal = {q.id: pm.OrdinalSums(q) for q in qs} if ordinal else {}
 
     def add(self, part: Part) -> None:
         """Take a chunk's answers (and clients and sessions)."""

@@ -29,7 +29,10 @@ quietly <- function(expr) withCallingHandlers(expr,
   warning = function(w) { said <<- c(said, conditionMessage(w)); invokeRestart("muffleWarning") },
   message = function(m) { said <<- c(said, trimws(conditionMessage(m))); invokeRestart("muffleMessage") })
 
-reference <- function(name, categorical = TRUE) {
+# missing: lavaan's `missing` for the categorical model; "pairwise" matches alliance (and
+# psych): thresholds from every answer to an item, each polychoric from the rows answering
+# both (lavaan's default for ordered items is listwise deletion).
+reference <- function(name, categorical = TRUE, missing = "listwise") {
   x <- read.csv(paste0(name, ".csv"))
   said <<- character()
   raw <- quietly(polychoric(x, smooth = FALSE))
@@ -52,7 +55,7 @@ reference <- function(name, categorical = TRUE) {
   cat(sprintf("%s),\n", pad))
   if (categorical) {
     model <- paste("f =~", paste(names(x), collapse = " + "))
-    fit <- cfa(model, data = x, ordered = names(x), std.lv = TRUE)
+    fit <- cfa(model, data = x, ordered = names(x), std.lv = TRUE, missing = missing)
     say("categorical_omega", compRelSEM(fit, ord.scale = TRUE)[["f"]])
     say("lavaan_loadings", lavInspect(fit, "std")$lambda[, 1])
     say("lavaan_rho", lavInspect(fit, "sampstat")$cov[lower.tri(diag(ncol(x)))])
@@ -64,5 +67,5 @@ reference("five")
 reference("seven")
 reference("unequal")
 reference("gap")
-reference("missing", categorical = FALSE)
+reference("missing", missing = "pairwise")
 reference("smooth", categorical = FALSE)

@@ -18,14 +18,18 @@ polychoric matrix, as ``psych::polychoric``):
   and the denominator's ρ_jj = 1) and all their thresholds; ρ is the polychoric matrix
   before smoothing (semTools' default ``obs.var = TRUE``: lavaan's sample polychorics).
 
-  *How ours is estimated*: lavaan fits the model by DWLS (WLSMV) to its polychoric matrix;
-  we take λ from a one-factor unweighted least squares (minres) fit of the unsmoothed
-  polychoric matrix (:func:`~.omega.minres_one_factor`) — the thresholds are the same, each
-  item's from its own answers. The two estimators agree when the one-factor model fits; on
-  the pinned data sets the coefficients differ by less than 1e-3 (tests/research).
-  An unused category inside the range counts as a tied threshold (the sum score keeps the
-  questionnaire's values), where lavaan would recode the item's categories to consecutive
-  numbers.
+  *How ours is estimated*: as lavaan — thresholds from each item's answers, the sample
+  polychorics with every pair on those thresholds (no zero-cell correction; psych's
+  ``global = FALSE`` matrix is kept for ordinal alpha and omega), and the one-factor model
+  fitted to them by diagonally weighted least squares with lavaan's DWLS weights (the
+  inverse of each polychoric's asymptotic variance, :func:`rho_variance`, from the pair's
+  table), by Newton's method from the minres solution (:func:`dwls_one_factor`). With
+  missing answers, tables are pairwise and thresholds use every answer to the item, as
+  lavaan's ``missing = "pairwise"`` (its default for ordered items is listwise deletion).
+  On the pinned data sets the coefficient agrees with semTools to 4e-6 (2.3e-5 with
+  missing answers). An unused category inside the range counts as a tied threshold (the
+  sum score keeps the questionnaire's values), where lavaan renumbers the item's categories
+  consecutively (1.6e-3 apart on the test set).
 
 Ordinal alpha and omega describe the reliability of the latent continuous responses
 assumed behind the answers, not of the observed sum score (Chalmers 2018); categorical
@@ -70,7 +74,7 @@ class OrdinalReliability:
     ordinal_omega: float
     categorical_omega: float
     loadings: tuple[float, ...]
-    """The one-factor loadings behind categorical omega (minres on the unsmoothed matrix)."""
+    """The standardized one-factor loadings behind categorical omega (DWLS, as lavaan)."""
     global_thresholds: bool
     smoothed: bool
     corrected_pairs: int
