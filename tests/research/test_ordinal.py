@@ -403,3 +403,43 @@ def test_cite_names_the_ordinal_methods_when_asked() -> None:
     ]
     shown = runner.invoke(app, ["cite", "wai-sr", "--ordinal"])
     assert "ordinal alpha" in " ".join(shown.stdout.split())
+
+
+def test_items_never_answered_together_have_no_polychoric() -> None:
+    x = codes("five")[:40, :3].copy()
+    x[:20, 0] = np.nan
+    x[20:, 1] = np.nan
+    sums = CategorySums(3, 5)
+    sums.add(np.where(np.isnan(x), -1, x).astype(np.int64))
+    tables, margins = sums.select(np.arange(3), np.zeros(3, dtype=np.bool_))
+    with pytest.raises(ResponseError, match="no polychoric correlation between items a and b"):
+        ordinal_of(tables, margins, ("a", "b", "c"), (1.0,))
+
+
+def test_json_threshold_past_an_unreached_end_is_null(tmp_path: Path) -> None:
+    """unequal.csv's u3 never reaches 5: its last threshold is +inf, null in JSON; the
+    note says psych's global = FALSE path was taken, with its corrected pairs."""
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    (defs / "ord.yaml").write_text(DEFINITION, encoding="utf-8")
+    x = codes("unequal") + 1
+    x[:, 2] = 6 - x[:, 2]  # written reversed: keyed by the scale, u3 is unequal.csv's own
+    rows = [HEADER] + [",".join(f"{int(v)}" for v in row) + ",5" for row in x]
+    data = tmp_path / "unequal.csv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    q = Catalog(user_dirs=[defs]).get("ord")
+    result = reliability([read_table(data)], [q], options(defs), ordinal=True)
+    scale = result.to_dict()["scales"][0]
+    assert scale["ordinal"]["thresholds"]["i3"][-1] is None
+    assert all(t is not None for t in scale["ordinal"]["thresholds"]["i1"])
+    assert scale["ordinal"]["global_thresholds"] is False
+    assert scale["ordinal"]["corrected_pairs"] == 10
+    assert any("global = FALSE; 10 pair tables had empty cells" in n for n in scale["notes"])
+    ordinal = result.scales[0].ordinal
+    assert ordinal is not None
+    assert abs(ordinal.ordinal_alpha - ref.UNEQUAL["ordinal_alpha"][0]) < ref.ALPHA_TOL
+    assert ordinal.thresholds[2][-1] == math.inf
+    # keyed the other way round, i3 reaches the top answer and misses the lowest: psych
+    # compares the highest answers only, so that is its global path (thresholds −inf first)
+    poly = polychoric(x - 1, 5)  # the answers as written
+    assert poly.global_thresholds and poly.tau[2][0] == -math.inf
