@@ -60,6 +60,14 @@ def cite(
         bool,
         typer.Option("--center", help="The batch run used --center (person-mean centring)."),
     ] = False,
+    ordinal: Annotated[
+        bool,
+        typer.Option(
+            "--ordinal",
+            help="Reliability was reported with --ordinal: the methods paragraph names "
+            "polychoric correlations, ordinal alpha and omega and categorical omega.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -72,6 +80,7 @@ def cite(
 
     Also:
       alliance cite --all --format bibtex > alliance.bib
+      alliance cite wai-sr --ordinal
     """
     from alliance_cli.research.citing import cite_bibtex, cite_document, cite_text
     from alliance_cli.research.methods import RunOptions
@@ -85,7 +94,10 @@ def cite(
         names = [q.id for q, _ in catalog.all()] if all_ else questionnaires or []
         qs = list({q.id: q for q in map(catalog.get, names)}.values())
         options = RunOptions(
-            missing={q.id: tuple(missing or ()) for q in qs}, invalid=invalid.value, center=center
+            missing={q.id: tuple(missing or ()) for q in qs},
+            invalid=invalid.value,
+            center=center,
+            ordinal=ordinal,
         )
         if fmt is CiteFormat.bibtex:
             typer.echo(cite_bibtex(qs), nl=False)

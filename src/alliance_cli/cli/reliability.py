@@ -69,6 +69,16 @@ def reliability(
             show_default=False,
         ),
     ] = None,
+    ordinal: Annotated[
+        bool,
+        typer.Option(
+            "--ordinal",
+            help="Also ordinal reliability from polychoric correlations (psych::polychoric): "
+            "ordinal alpha, ordinal omega total and categorical omega (Green & Yang 2009) of "
+            "the observed sum; --json adds the polychoric matrix and thresholds. Items with "
+            "more than 8 response points are not treated as ordinal.",
+        ),
+    ] = False,
     map_file: MapOpt = None,
     ids: IdsOpt = None,
     missing: MissingOpt = None,
@@ -97,6 +107,7 @@ def reliability(
     Also:
       alliance reliability sessions.csv -q wai-sr --by client --session session \\
         --json
+      alliance reliability study.csv -q wai-sr --ordinal
 
     Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
     given in a map file (--map), as in batch; a workbook is read from its first sheet
@@ -125,6 +136,7 @@ def reliability(
             by=by,
             session=session,
             errors=errors,
+            ordinal=ordinal,
         )
         if not result.accounting.scored and not allow_empty:
             view.nothing_kept(result)

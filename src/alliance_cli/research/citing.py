@@ -18,7 +18,12 @@ from typing import Any
 from alliance_cli import __version__
 from alliance_cli.model import Questionnaire
 from alliance_cli.references import Reference, parse_citation
-from alliance_cli.research.methods import RELIABILITY_METHODS, RunOptions, methods_paragraph
+from alliance_cli.research.methods import (
+    ORDINAL_METHODS,
+    RELIABILITY_METHODS,
+    RunOptions,
+    methods_paragraph,
+)
 
 AUTHORS = "alliance contributors"
 """As in the package metadata (pyproject ``authors``) and CITATION.cff."""
@@ -56,7 +61,10 @@ def cite_document(questionnaires: Sequence[Questionnaire], options: RunOptions) 
             for q in questionnaires
         ],
         "methods": methods_paragraph(questionnaires, options) if questionnaires else None,
-        "reliability_methods": [m.to_dict() for m in RELIABILITY_METHODS],
+        "reliability_methods": [
+            m.to_dict()
+            for m in (*RELIABILITY_METHODS, *(ORDINAL_METHODS if options.ordinal else ()))
+        ],
     }
 
 

@@ -140,6 +140,7 @@ def reliability_of_files(
     by: str | None = None,
     session: str | None = None,
     errors: Path | None = None,
+    ordinal: bool = False,
 ) -> Reliability:
     """The reliability table of every scale of ``questionnaires`` in the files ``names``
     (``-``: the stream ``stdin`` gives), every bad cell written to ``errors``
@@ -150,5 +151,12 @@ def reliability_of_files(
         options = read.batch_options()
         opened = read.open(names, stdin())
         return reliability(
-            opened, qs, options, survey=read.survey, by=by, session=session, errors=errors
+            opened,
+            qs,
+            options,
+            survey=read.survey,
+            by=by,
+            session=session,
+            errors=errors,
+            ordinal=ordinal,
         )

@@ -95,6 +95,54 @@ RELIABILITY_METHODS: tuple[ReliabilityMethod, ...] = (
 )
 
 
+# With `alliance reliability --ordinal` (and `alliance cite --ordinal`).
+ORDINAL_METHODS: tuple[ReliabilityMethod, ...] = (
+    ReliabilityMethod(
+        "polychoric correlations (two-step: thresholds from the marginal proportions, then "
+        "maximum likelihood of each pair's bivariate-normal cell probabilities; pairwise "
+        "tables; zero cells corrected by 0.5 when items differ in their highest answer; "
+        "smoothed when not positive definite)",
+        "psych::polychoric",
+        "the keyed items' answers (items with at most 8 response points)",
+        "Olsson (1979)",
+        "ordinal",
+    ),
+    ReliabilityMethod(
+        "ordinal alpha",
+        "psych::alpha on the polychoric matrix",
+        "the polychoric correlation matrix",
+        "Zumbo, Gadermann & Zeisser (2007)",
+        "ordinal",
+    ),
+    ReliabilityMethod(
+        "ordinal omega total",
+        "psych::omega (poly = TRUE, one factor, minres)",
+        "a one-factor minimum-residual solution of the polychoric matrix",
+        "McDonald (1999); Gadermann, Guhn & Zumbo (2012)",
+        "ordinal",
+    ),
+    ReliabilityMethod(
+        "categorical omega, the reliability of the observed sum score",
+        "semTools::compRelSEM (ord.scale = TRUE) on a one-factor lavaan model with ordered "
+        "items (WLSMV)",
+        "a one-factor model fitted to the polychoric matrix by diagonally weighted least "
+        "squares, and the items' thresholds",
+        "Green & Yang (2009)",
+        "ordinal",
+    ),
+)
+"""The ordinal statistics; their references: Olsson, U. (1979). Maximum likelihood
+estimation of the polychoric correlation coefficient. Psychometrika, 44, 443–460. Zumbo,
+B. D., Gadermann, A. M., & Zeisser, C. (2007). Ordinal versions of coefficients alpha and
+theta for Likert rating scales. Journal of Modern Applied Statistical Methods, 6, 21–29.
+Gadermann, A. M., Guhn, M., & Zumbo, B. D. (2012). Estimating ordinal reliability for
+Likert-type and ordinal item response data. Practical Assessment, Research & Evaluation,
+17(3). Green, S. B., & Yang, Y. (2009). Reliability of summed item scores using structural
+equation modeling: An alternative to coefficient alpha. Psychometrika, 74, 155–167.
+Chalmers, R. P. (2018). On misconceptions and the limited usefulness of ordinal alpha.
+Educational and Psychological Measurement, 78, 1056–1071."""
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """The options of a run that change what its scores mean."""
@@ -107,6 +155,8 @@ class RunOptions:
     missing codes are described."""
     center: bool = False
     """Scale scores were split into person means and within-client deviations."""
+    ordinal: bool = False
+    """Ordinal reliability was reported too (``alliance reliability --ordinal``)."""
 
 
 def rows_sentence(read: int, left_out: Mapping[str, int]) -> str:
@@ -181,6 +231,16 @@ def methods_paragraph(questionnaires: Sequence[Questionnaire], options: RunOptio
         )
         + "."
     )
+    if options.ordinal:
+        parts.append(
+            "Ordinal reliability (alliance reliability --ordinal): "
+            + "; ".join(
+                f"{m.statistic} ({m.source}), from {m.how}, as {m.r}" for m in ORDINAL_METHODS
+            )
+            + ". Ordinal alpha and ordinal omega describe the reliability of the continuous "
+            "responses assumed to underlie the answers, not of the observed sum score "
+            "(Chalmers, 2018); categorical omega is the reliability of the observed sum score."
+        )
     return " ".join(parts)
 
 

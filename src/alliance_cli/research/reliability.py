@@ -29,7 +29,13 @@ number comes from :mod:`alliance_cli.research.psychometrics`, which is pinned ag
   balanced or not, alpha within and between clients from the ML two-level covariance
   matrices, as R lavaan —
   :func:`~alliance_cli.research.psychometrics.alpha_within_between` (Geldhof,
-  Preacher & Zyphur 2014).
+  Preacher & Zyphur 2014);
+* with ``ordinal``: from per-pair tables of category counts
+  (:class:`~alliance_cli.research.psychometrics.OrdinalSums`: memory for items² ×
+  categories² counts), the polychoric matrix as ``psych::polychoric``, ordinal alpha and
+  omega (psych) and categorical omega (semTools) —
+  :func:`~alliance_cli.research.psychometrics.ordinal_of` (Olsson 1979; Zumbo et al. 2007;
+  Green & Yang 2009).
 
 The sums are taken over blocks of a fixed number of rows whatever the chunk size, so that the
 results do not depend on it. The scale score for the ICC is the score of the complete cases,
@@ -50,7 +56,7 @@ import numpy as np
 from alliance_cli.errors import Problem, ResponseError, UsageError
 from alliance_cli.model import Questionnaire
 from alliance_cli.research import psychometrics as pm
-from alliance_cli.research.methods import RELIABILITY_METHODS
+from alliance_cli.research.methods import ORDINAL_METHODS, RELIABILITY_METHODS
 from alliance_cli.research.psychometrics import _base
 from alliance_cli.research.psychometrics.groups import Cells, CellSums, ClientSums
 from alliance_cli.research.surveyrows import ITS_ROW, RowCounts
@@ -67,8 +73,9 @@ PSYCH = {
     "descriptives": "mean, SD (n − 1), floor and ceiling % of the complete-case scale scores "
     "(rowSums or rowMeans of complete rows; not prorated)",
     **{
-        key: "; ".join(f"{m.statistic}: {m.r}" for m in RELIABILITY_METHODS if m.result == key)
-        for key in dict.fromkeys(m.result for m in RELIABILITY_METHODS)
+        key: "; ".join(f"{m.statistic}: {m.r}" for m in methods if m.result == key)
+        for methods in [(*RELIABILITY_METHODS, *ORDINAL_METHODS)]
+        for key in dict.fromkeys(m.result for m in methods)
     },
 }
 """Which psych function each number of the result matches (``--json``: ``psych``)."""
@@ -90,6 +97,8 @@ class ScaleReliability:
     two_level: pm.TwoLevelAlpha | None
     notes: tuple[str, ...]
     """Why a statistic is empty."""
+    ordinal: pm.OrdinalReliability | None = None
+    """With ``ordinal``: the polychoric coefficients (:mod:`.psychometrics.ordinal`)."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -148,6 +157,7 @@ class Reliability:
                         "icc": asdict(s.icc) if s.icc else None,
                         "multilevel": asdict(s.multilevel) if s.multilevel else None,
                         "two_level": asdict(s.two_level) if s.two_level else None,
+                        "ordinal": _ordinal_dict(s.ordinal) if s.ordinal else None,
                         "warnings": list(s.warnings),
                         "notes": list(s.notes),
                     }
@@ -157,8 +167,31 @@ class Reliability:
         }
 
 
+def _ordinal_dict(o: pm.OrdinalReliability) -> dict[str, Any]:
+    """The ordinal coefficients for ``--json``: the polychoric matrix and the thresholds
+    keyed by item id (a threshold past an end category the item's answers do not reach,
+    ±inf, becomes null)."""
+    return {
+        "items": list(o.items),
+        "categories": list(o.categories),
+        "polychoric": {
+            a: dict(zip(o.items, row, strict=True)) for a, row in zip(o.items, o.rho, strict=True)
+        },
+        "thresholds": dict(zip(o.items, (list(t) for t in o.thresholds), strict=True)),
+        "ordinal_alpha": o.ordinal_alpha,
+        "ordinal_omega": o.ordinal_omega,
+        "categorical_omega": o.categorical_omega,
+        "loadings": dict(zip(o.items, o.loadings, strict=True)),
+        "global_thresholds": o.global_thresholds,
+        "smoothed": o.smoothed,
+        "corrected_pairs": o.corrected_pairs,
+        "n_pairs_min": o.n_pairs_min,
+        "notes": list(o.notes),
+    }
+
+
 def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
@@ -176,9 +209,11 @@ def reliability(
     by: str | None = None,
     session: str | None = None,
     errors: Path | None = None,
+    ordinal: bool = False,
 ) -> Reliability:
     """The reliability table of every scale of ``questionnaires`` in ``inputs`` (opened
-    inputs, read in their chunks; or whole tables).
+    inputs, read in their chunks; or whole tables); with ``ordinal``, each scale's
+    polychoric matrix, ordinal alpha and omega and categorical omega too.
 
     The inputs are read and checked by :func:`~alliance_cli.research.run.run_batch`, which
     writes every bad cell to the CSV file ``errors``. Raises :class:`UsageError` for
@@ -200,7 +235,7 @@ def reliability(
     )
     for name, option in groups:
         check_column(opened, name, option)  # every file named, before any is read
-    sums = _Sums(questionnaires, len(groups))
+    sums = _Sums(questionnaires, len(groups), ordinal=ordinal)
     batch = run_batch(
         opened,
         questionnaires,
@@ -242,8 +277,9 @@ class _Sums:
     complete-case score sums, with clients the per-client sums, with sessions the client ×
     session cells."""
 
-    def __init__(self, qs: Sequence[Questionnaire], groups: int) -> None:
-        """``groups``: 0, or 1 (clients), or 2 (clients and sessions)."""
+    def __init__(self, qs: Sequence[Questionnaire], groups: int, *, ordinal: bool = False) -> None:
+        """``groups``: 0, or 1 (clients), or 2 (clients and sessions); ``ordinal``: count
+        the answers' categories too (:class:`~.psychometrics.ordinal.OrdinalSums`)."""
         self.by, self.session = groups > 0, groups > 1
         self.clients, self.sessions = _Codes(), _Codes()
         self.held: dict[str, list[tuple[Any, Any, Any]]] = {q.id: [] for q in qs}
@@ -256,6 +292,7 @@ class _Sums:
         self.cells = {q.id: CellSums(len(q.items), self.cell_index) for q in qs}
         self.incomplete: dict[tuple[str, str], int] = {}
         self.qs = {q.id: q for q in qs}
+        self.ordinal = {q.id: pm.OrdinalSums(q) for q in qs} if ordinal else {}
 
     def add(self, part: Part) -> None:
         """Take a chunk's answers (and clients and sessions)."""
@@ -288,6 +325,8 @@ class _Sums:
 
     def _block(self, q: Questionnaire, x: Any, clients: Any, sessions: Any) -> None:
         self.pairwise[q.id].add(x)
+        if self.ordinal:
+            self.ordinal[q.id].add(x)
         # The ICC and the within/between alphas take the rows with a client; psych::mlr
         # the rows with a client and a session (a blank session must not change the ICC).
         keep = clients >= 0 if self.by else None
@@ -348,6 +387,11 @@ class _Sums:
                 "alpha within/between",
                 lambda: pm.alpha_within_between(groups.n, groups.sums, groups.sscp, labels),
             )
+        ordinal = None
+        if self.ordinal:
+            ordinal = attempt("ordinal", lambda: self.ordinal[q.id].scale(sid))
+            if ordinal is not None:
+                notes += [f"ordinal: {note}" for note in ordinal.notes]
         scores = self.scores.get(key) or pm.ScoreSums.of(items)
         return ScaleReliability(
             questionnaire=q.id,
@@ -361,4 +405,5 @@ class _Sums:
             multilevel=ml,
             two_level=tl,
             notes=tuple(notes),
+            ordinal=ordinal,
         )

@@ -86,6 +86,14 @@ def _lines(s: ScaleReliability) -> list[str]:
                 else ""
             )
         )
+    if s.ordinal is not None:
+        o = s.ordinal
+        lines.append(
+            f"ordinal (polychoric): alpha {_n(o.ordinal_alpha, 3)} · omega total "
+            f"{_n(o.ordinal_omega, 3)} (latent responses; psych) · categorical omega "
+            f"{_n(o.categorical_omega, 3)} (observed sum; Green & Yang 2009)"
+            + (" · smoothed" if o.smoothed else "")
+        )
     if s.icc is not None:
         i = s.icc
         lines.append(

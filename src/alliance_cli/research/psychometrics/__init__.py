@@ -17,6 +17,11 @@ Conventions taken from psych, so that results agree with it:
   ``use="complete"`` drops incomplete rows first (listwise deletion);
 * standard deviations divide by n − 1.
 
+Ordinal items have their own modules: :mod:`.polychoric` (polychoric correlations as
+``psych::polychoric``, from streamed count tables) and :mod:`.ordinal` (ordinal alpha and
+omega, categorical omega), pinned against R psych, lavaan and semTools in
+``tests/research/test_ordinal.py``.
+
 Unbalanced repeated measures have their own module, :mod:`.twolevel`: the within- and
 between-client alphas of Geldhof et al. (2014), pinned against R lavaan in
 ``tests/research/test_twolevel.py``.
@@ -55,6 +60,18 @@ from alliance_cli.research.psychometrics.omega import (
     omega,
     omega_of,
 )
+from alliance_cli.research.psychometrics.ordinal import (
+    OrdinalReliability,
+    OrdinalSums,
+    categorical_omega,
+    ordinal_of,
+)
+from alliance_cli.research.psychometrics.polychoric import (
+    CategorySums,
+    Polychoric,
+    polychoric,
+    polychoric_of,
+)
 from alliance_cli.research.psychometrics.twolevel import (
     TwoLevelAlpha,
     WithinBetween,
@@ -67,13 +84,17 @@ from alliance_cli.research.psychometrics.twolevel import (
 __all__ = [
     "ICC",
     "Alpha",
+    "CategorySums",
     "Descriptives",
     "ItemStats",
     "Multilevel",
     "Omega",
     "OneFactor",
+    "OrdinalReliability",
+    "OrdinalSums",
     "Pairwise",
     "PairwiseSums",
+    "Polychoric",
     "ScaleItems",
     "ScoreSums",
     "TwoLevelAlpha",
@@ -82,6 +103,7 @@ __all__ = [
     "alpha_of",
     "alpha_within_between",
     "answered",
+    "categorical_omega",
     "describe",
     "feldt_ci",
     "icc1",
@@ -91,7 +113,10 @@ __all__ = [
     "multilevel_reliability",
     "omega",
     "omega_of",
+    "ordinal_of",
     "pairwise",
+    "polychoric",
+    "polychoric_of",
     "scale_items",
     "two_level_alpha",
     "within_between",
