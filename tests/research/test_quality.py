@@ -1,0 +1,202 @@
+"""`alliance quality` and `alliance batch --quality` on tests/data/careless/screen.csv: every
+index equals R careless's (tests/data/careless/reference.out), flagged rows are kept and
+marked, --drop-flagged removes them and says how many, the speed flag from a duration
+column, and the exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run
+from tests.research import carelessref as ref
+
+
+@pytest.fixture
+def defs(tmp_path: Path) -> Path:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / f"{ref.QID}.yaml").write_text(ref.DEFINITION, encoding="utf-8")
+    (tmp_path / "map.yaml").write_text(ref.MAP, encoding="utf-8")
+    return folder
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def numbers(out: list[dict[str, str]], column: str) -> list[float]:
+    return [float(r[column]) if r[column] else math.nan for r in out]
+
+
+def same(got: list[float], expected: tuple[float, ...], tol: float = 1e-12) -> None:
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert (math.isnan(g) and math.isnan(e)) or g == pytest.approx(e, abs=tol), (got, expected)
+
+
+def quality(defs: Path, *args: str, data: Path = ref.DATA / "screen.csv"):  # type: ignore[no-untyped-def]
+    map_file = defs.parent / "map.yaml"
+    return run("quality", str(data), "-q", ref.QID, "-d", str(defs), "--map", str(map_file), *args)
+
+
+def test_indices_equal_r_careless(defs: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "indices.csv"
+    result = quality(defs, "-o", str(out_file), "--id", "id")
+    assert result.exit_code == 0, result.output
+    out = rows(out_file.read_text(encoding="utf-8"))
+    assert [r["id"] for r in out] == [f"p{i:02d}" for i in range(1, 41)]
+    q = ref.QID
+    # careless gives a blank row a longstring of 1 (a run of one NA); it is empty here.
+    same(numbers(out, f"{q}.longstring"), (*ref.LONGSTRING[:-1], math.nan))
+    assert ref.LONGSTRING[-1] == 1
+    same(numbers(out, f"{q}.irv"), ref.IRV)
+    same(numbers(out, f"{q}.mahad_d2"), ref.MAHAD, 1e-10)
+    same(numbers(out, f"{q}.mahad_p"), ref.MAHAD_P, 1e-12)
+    same(numbers(out, f"{q}.psychsyn"), ref.PSYCHSYN)
+    same(numbers(out, f"{q}.psychant"), ref.PSYCHANT)
+    # the scores are not in the indices file
+    assert f"{q}.all" not in out[0]
+
+
+def test_json_counts_each_flag(defs: Path) -> None:
+    result = quality(defs, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["screened"] == 40
+    flags = {f["flag"]: f for f in doc["flags"]}
+    caught = lambda values, test: sum(1 for v in values if not math.isnan(v) and test(v))  # noqa: E731
+    assert (
+        flags["pscreen.longstring"]["caught"] == caught(ref.LONGSTRING[:-1], lambda v: v >= 8) == 1
+    )
+    assert flags["pscreen.irv"]["caught"] == caught(ref.IRV, lambda v: v <= 0) == 1
+    assert flags["pscreen.mahad"]["caught"] == caught(ref.MAHAD_P, lambda v: v < 0.001) == 0
+    assert flags["pscreen.psychsyn"]["caught"] == caught(ref.PSYCHSYN, lambda v: v < 0)
+    assert flags["pscreen.psychant"]["caught"] == caught(ref.PSYCHANT, lambda v: v > 0)
+    assert flags["pscreen.irv"]["percent"] == 2.5
+    assert flags["pscreen.irv"]["threshold"] == "IRV ≤ 0"
+    assert flags["pscreen.irv"]["source"] == "Dunn et al. (2018)"
+    pairs = doc["questionnaires"]["pscreen"]["synonym_pairs"]
+    expected = [
+        [f"i{a + 1}", f"i{b + 1}"] for a, b in zip(*[iter(ref.SYNONYM_PAIRS)] * 2, strict=True)
+    ]
+    assert pairs == expected
+    assert "speed" not in flags
+
+
+def test_thresholds_are_options(defs: Path) -> None:
+    doc = json.loads(
+        quality(defs, "--json", "--longstring-share", "0.5", "--mahad-alpha", ".01").stdout
+    )
+    flags = {f["flag"]: f for f in doc["flags"]}
+    assert flags["pscreen.longstring"]["threshold"] == "≥ 4 of 8 items"
+    assert flags["pscreen.longstring"]["caught"] == sum(1 for v in ref.LONGSTRING[:-1] if v >= 4)
+    assert flags["pscreen.mahad"]["caught"] == sum(1 for v in ref.MAHAD_P if v < 0.01) == 1
+
+
+def test_table_names_flag_threshold_source_and_count(defs: Path) -> None:
+    result = quality(defs)
+    assert result.exit_code == 0, result.output
+    assert "pscreen.longstring" in result.stdout and "≥ 8 of 8 items" in result.stdout
+    assert "Johnson (2005)" in result.stdout
+    assert "no duration column" in result.stderr
+
+
+def test_batch_keeps_and_marks_flagged_rows(defs: Path) -> None:
+    map_file = defs.parent / "map.yaml"
+    data = str(ref.DATA / "screen.csv")
+    base = ("batch", data, "-q", ref.QID, "-d", str(defs), "--map", str(map_file), "--id", "id")
+    result = run(*base, "--quality")
+    assert result.exit_code == 0, result.output
+    out = rows(result.stdout)
+    assert len(out) == 40  # nothing removed
+    straight = next(r for r in out if r["id"] == "p35")
+    assert straight["pscreen.all"] == "3"  # the scores are there
+    assert straight["pscreen.longstring_flag"] == "true" and straight["pscreen.irv_flag"] == "true"
+    assert straight["quality_flags"].startswith("pscreen.longstring; pscreen.irv")
+    assert straight["pscreen.psychsyn_flag"] == ""  # not computed: constant → empty
+    blank = next(r for r in out if r["id"] == "p40")
+    assert blank["quality_flags"] == "" and blank["pscreen.longstring"] == ""
+    assert "quality: " in result.stderr and "pscreen.irv (IRV ≤ 0): 1 (2.5%)" in result.stderr
+    flagged = sum(1 for r in out if r["quality_flags"])
+    dropped = run(*base, "--quality", "--drop-flagged")
+    assert dropped.exit_code == 0, dropped.output
+    kept = rows(dropped.stdout)
+    assert len(kept) == 40 - flagged and not any(r["quality_flags"] for r in kept)
+    assert f"{flagged} removed (--drop-flagged)" in dropped.stderr
+
+
+def test_batch_long_shape_repeats_the_indices_per_scale(defs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text(
+        "id,i1,i2,i3,i4,i5,i6,i7,i8\na,1,2,3,4,5,4,3,2\nb,3,3,3,3,3,3,3,3\n", encoding="utf-8"
+    )
+    map_file = defs.parent / "map.yaml"
+    result = run(
+        "batch",
+        str(data),
+        "-q",
+        ref.QID,
+        "-d",
+        str(defs),
+        "--map",
+        str(map_file),
+        "--quality",
+        "--shape",
+        "long",
+    )
+    assert result.exit_code == 0, result.output
+    out = rows(result.stdout)
+    assert [r["pscreen.longstring"] for r in out] == ["1", "8"]  # one scale: a row each
+    # too few responses for the covariance matrix: said, not a traceback
+    assert "pscreen.mahad: not computed, because" in result.stderr
+
+
+def test_speed_from_the_duration_column(defs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "timed.csv"
+    lines = [
+        "id,secs,i1,i2,i3,i4,i5,i6,i7,i8",
+        "a,40,1,2,3,4,5,4,3,2",
+        "b,15.9,3,3,3,3,3,3,3,3",
+        "c,,2,2,3,3,4,4,5,5",
+    ]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out_file = tmp_path / "q.csv"
+    result = quality(defs, "--duration-column", "secs", "--json", "-o", str(out_file), data=data)
+    assert result.exit_code == 0, result.output
+    flags = {f["flag"]: f for f in json.loads(result.stdout)["flags"]}
+    # 40 / 8 = 5 s per item; 15.9 / 8 < 2 s; a blank duration: not computed
+    assert flags["speed"]["caught"] == 1 and flags["speed"]["computed"] == 2
+    assert flags["speed"]["threshold"] == "< 2 s per item"
+    out = rows(out_file.read_text(encoding="utf-8"))
+    assert [r["seconds_per_item"] for r in out] == ["5", "1.9875", ""]
+    assert [r["speed_flag"] for r in out] == ["false", "true", ""]
+
+
+def test_qualtrics_duration_is_taken_by_itself(defs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "timed.csv"
+    data.write_text(
+        "Duration (in seconds),i1,i2,i3,i4,i5,i6,i7,i8\n8,1,2,3,4,5,4,3,2\n", encoding="utf-8"
+    )
+    doc = json.loads(quality(defs, "--json", data=data).stdout)
+    assert doc["duration_column"] == "Duration (in seconds)"
+    assert {f["flag"]: f["caught"] for f in doc["flags"]}["speed"] == 1
+
+
+def test_exit_codes(defs: Path) -> None:
+    missing = quality(defs, "--duration-column", "nope")
+    assert missing.exit_code == 2
+    assert 'has no column named "nope"' in missing.stderr
+    assert "--duration-column takes the name of the duration column" in missing.stderr
+    assert quality(defs, "-o", "-").exit_code == 2
+    map_file = defs.parent / "map.yaml"
+    data = str(ref.DATA / "screen.csv")
+    alone = run(
+        "batch", data, "-q", ref.QID, "-d", str(defs), "--map", str(map_file), "--drop-flagged"
+    )
+    assert alone.exit_code == 2 and "--drop-flagged needs --quality" in alone.stderr
