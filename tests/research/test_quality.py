@@ -200,3 +200,49 @@ def test_exit_codes(defs: Path) -> None:
         "batch", data, "-q", ref.QID, "-d", str(defs), "--map", str(map_file), "--drop-flagged"
     )
     assert alone.exit_code == 2 and "--drop-flagged needs --quality" in alone.stderr
+
+
+def test_cite_names_the_screening_methods_when_used() -> None:
+    used = run("cite", "wai-sr", "--quality")
+    assert used.exit_code == 0, used.output
+    text = " ".join(used.stdout.split())
+    assert "Careless responding was screened" in text
+    for source in (
+        "Johnson, 2005",
+        "Dunn et al., 2018",
+        "Meade & Craig, 2012",
+        "Huang et al., 2012",
+    ):
+        assert source in text
+    assert "flagged when p < 0.001" in text and "kept and marked" in text
+    assert "Careless responding" not in run("cite", "wai-sr").stdout
+
+
+def test_codebook_carries_the_counts_and_the_methods(defs: Path, tmp_path: Path) -> None:
+    map_file = defs.parent / "map.yaml"
+    out = tmp_path / "scores.csv"
+    result = run(
+        "batch",
+        str(ref.DATA / "screen.csv"),
+        "-q",
+        ref.QID,
+        "-d",
+        str(defs),
+        "--map",
+        str(map_file),
+        "--quality",
+        "--drop-flagged",
+        "--irv-max",
+        "0.5",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    book = json.loads(out.with_name("scores.csv.codebook.json").read_text(encoding="utf-8"))
+    flags = {f["flag"]: f for f in book["quality"]["flags"]}
+    assert flags["pscreen.irv"]["caught"] == sum(1 for v in ref.IRV if v <= 0.5)
+    assert book["quality"]["dropped"] == book["quality"]["flagged"] == 40 - book["rows"]
+    assert "flagged at or below 0.5" in book["methods"]
+    assert "removed from the output (--drop-flagged)" in book["methods"]
+    names = [c["name"] for c in book["columns"]]
+    assert names[-1] == "quality_flags" and "pscreen.mahad_p" in names

@@ -60,6 +60,14 @@ def cite(
         bool,
         typer.Option("--center", help="The batch run used --center (person-mean centring)."),
     ] = False,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            help="The batch run used --quality (careless-response screening), with the default "
+            "thresholds; the run's codebook states the thresholds it used.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -84,8 +92,13 @@ def cite(
     with reporting(catalog):
         names = [q.id for q, _ in catalog.all()] if all_ else questionnaires or []
         qs = list({q.id: q for q in map(catalog.get, names)}.values())
+        from alliance_cli.research.quality.screen import QualityOptions
+
         options = RunOptions(
-            missing={q.id: tuple(missing or ()) for q in qs}, invalid=invalid.value, center=center
+            missing={q.id: tuple(missing or ()) for q in qs},
+            invalid=invalid.value,
+            center=center,
+            quality=QualityOptions() if quality else None,
         )
         if fmt is CiteFormat.bibtex:
             typer.echo(cite_bibtex(qs), nl=False)
