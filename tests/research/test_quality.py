@@ -246,3 +246,20 @@ def test_codebook_carries_the_counts_and_the_methods(defs: Path, tmp_path: Path)
     assert "removed from the output (--drop-flagged)" in book["methods"]
     names = [c["name"] for c in book["columns"]]
     assert names[-1] == "quality_flags" and "pscreen.mahad_p" in names
+
+
+def test_chunk_size_changes_no_bit(defs: Path, tmp_path: Path) -> None:
+    whole, chunked = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert quality(defs, "-o", str(whole)).exit_code == 0
+    assert quality(defs, "-o", str(chunked), "--chunk-size", "10").exit_code == 0
+    assert whole.read_bytes() == chunked.read_bytes()
+
+
+def test_stdin_is_read_twice_through_a_copy(defs: Path) -> None:
+    data = (ref.DATA / "screen.csv").read_text(encoding="utf-8")
+    map_file = defs.parent / "map.yaml"
+    result = run(
+        "quality", "-", "-q", ref.QID, "-d", str(defs), "--map", str(map_file), "--json", stdin=data
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["screened"] == 40

@@ -89,17 +89,29 @@ def within_person_r(x: FloatArray, pairs: Any) -> tuple[FloatArray, npt.NDArray[
     NaN with two pairs or fewer, or when either side is constant — careless's default
     ``resample_na = TRUE`` then shuffles the pairs at random, which no fixed rule can
     match)."""
-    a, b = x[:, pairs[:, 0]], x[:, pairs[:, 1]]
-    both = ~(np.isnan(a) | np.isnan(b))
-    n = both.sum(axis=1)
+    # With M[i, j] the number of pairs (i, j), m the answered mask and x0 the answers (0
+    # where not answered), every sum over a row's answered pairs is a product with M:
+    # n = Σ M_ij m_i m_j, Σa = Σ M_ij x0_i m_j, Σab = Σ M_ij x0_i x0_j, … — items × items
+    # work per row, whatever the number of pairs. Sums of whole-number (or half-point)
+    # answers are exact in floating point, so n·Σab − Σa·Σb is exact too: no cancellation,
+    # and a constant side gives exactly 0.
+    k = x.shape[1]
+    pair_matrix = np.zeros((k, k))
+    np.add.at(pair_matrix, (pairs[:, 0], pairs[:, 1]), 1.0)
+    seen = ~np.isnan(x)
+    m = seen.astype(np.float64)
+    x0 = np.where(seen, x, 0.0)
+    sq = x0 * x0
+    x0_m, m_m, sq_m = x0 @ pair_matrix, m @ pair_matrix, sq @ pair_matrix
+    n = np.einsum("ij,ij->i", m_m, m)
+    sa, sb = np.einsum("ij,ij->i", x0_m, m), np.einsum("ij,ij->i", m_m, x0)
+    saa, sbb = np.einsum("ij,ij->i", sq_m, m), np.einsum("ij,ij->i", m_m, sq)
+    sab = np.einsum("ij,ij->i", x0_m, x0)
+    va, vb = n * saa - sa * sa, n * sbb - sb * sb
     with np.errstate(invalid="ignore", divide="ignore"):
-        ma = np.where(both, a, 0.0).sum(axis=1) / n
-        mb = np.where(both, b, 0.0).sum(axis=1) / n
-        da = np.where(both, a - ma[:, None], 0.0)
-        db = np.where(both, b - mb[:, None], 0.0)
-        sab, saa, sbb = (da * db).sum(axis=1), (da * da).sum(axis=1), (db * db).sum(axis=1)
-        r = sab / np.sqrt(saa * sbb)
-    r = np.where((n >= MIN_PAIRS) & (saa > 0) & (sbb > 0), r, np.nan)
+        r = (n * sab - sa * sb) / np.sqrt(va * vb)
+    r = np.where((n >= MIN_PAIRS) & (va > 0) & (vb > 0), r, np.nan)
+    n = np.rint(n)
     return np.clip(r, -1.0, 1.0), n.astype(np.int64)
 
 

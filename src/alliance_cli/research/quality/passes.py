@@ -47,23 +47,37 @@ def own_rows(part: Any, qid: str) -> Any:
 
 
 class Learning:
-    """The first pass: per questionnaire the pairwise sums of its raw answers."""
+    """The first pass: per questionnaire the pairwise sums of its raw answers, taken over
+    blocks of a fixed number of rows whatever the chunks are (as reliability takes them), so
+    that any chunk size gives the same sums to the bit."""
 
     def __init__(self, qs: Sequence[Questionnaire]) -> None:
         self.qs = tuple(qs)
         self.sums = {q.id: PairwiseSums(len(q.items)) for q in qs}
-        self.responses = dict.fromkeys((q.id for q in qs), 0)
+        self.held: dict[str, list[Any]] = {q.id: [] for q in qs}
 
     def add(self, part: Any) -> None:
         for q in self.qs:
             x = part.matrices[q.id]
             if q.id in part.roles:  # another form's rows are in none of its sums
                 x = x[part.roles[q.id] == ITS_ROW]
-            self.responses[q.id] += len(x)
-            for start in range(0, len(x), _BLOCK_ROWS):
-                self.sums[q.id].add(x[start : start + _BLOCK_ROWS])
+            self.held[q.id].append(x)
+            if sum(len(h) for h in self.held[q.id]) >= _BLOCK_ROWS:
+                self._blocks(q.id, final=False)
+
+    def _blocks(self, qid: str, *, final: bool) -> None:
+        held = self.held[qid]
+        if not held:
+            return
+        x = np.concatenate(held)
+        end = len(x) if final else len(x) - len(x) % _BLOCK_ROWS
+        for start in range(0, end, _BLOCK_ROWS):
+            self.sums[qid].add(x[start : min(start + _BLOCK_ROWS, end)])
+        held[:] = [x[end:]] if end < len(x) else []
 
     def screening(self, options: QualityOptions, duration: str | None) -> Screening:
+        for q in self.qs:
+            self._blocks(q.id, final=True)
         return Screening(
             tuple(fit(q, self.sums[q.id].result(), options) for q in self.qs), options, duration
         )

@@ -315,6 +315,7 @@ class Screening:
         counts = iter(self.counts)
         for f, x in zip(self.fitted, matrices, strict=True):
             q, k = f.questionnaire.id, x.shape[1]
+            x = np.ascontiguousarray(x, dtype=np.float64)  # row-wise sums: rows contiguous
             ls, sd = ix.longstring(x), ix.irv(x)
             d2 = p = np.full(rows, np.nan)
             if f.inverse is not None:
