@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,46 @@ def test_stdin_is_read_twice_through_a_copy(defs: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["screened"] == 40
+
+
+def test_a_qualtrics_export_gives_its_duration_and_missing_code(tmp_path: Path) -> None:
+    from tests.helpers import Q_IMPORT, Q_META, Q_TEXT
+
+    items = [f"wai_sr_{i:02d}" for i in range(1, 13)]
+    lines = [
+        [*Q_META[:4], "Duration (in seconds)", *Q_META[4:], *items],
+        [*Q_TEXT[:4], "Duration (in seconds)", *Q_TEXT[4:], *(f"{t} - text" for t in items)],
+        [*Q_IMPORT[:4], '{"ImportId":"duration"}', *Q_IMPORT[4:]]
+        + [f'{{"ImportId":"QID5_{i}"}}' for i in range(1, 13)],
+    ]
+    answers = [
+        ("300", [5] * 12),
+        ("12", [4, 5] * 6),
+        ("200", [3, 4, 5, 4, 3, 4, 5, 4, 3, 4, -99, 4]),
+    ]
+    for r, (seconds, row) in enumerate(answers):
+        meta = ["2024-03-01 10:00:00", "2024-03-01 10:09:00", "IP Address", "100", seconds, "1"]
+        lines.append([*meta, f"R_{r:015d}", *map(str, row)])
+    data = tmp_path / "export.csv"
+    with data.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(lines)
+    out = tmp_path / "q.csv"
+    result = run("quality", str(data), "-q", "wai-sr", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    got = rows(out.read_text(encoding="utf-8"))
+    assert [r["ResponseId"] for r in got] == [f"R_{r:015d}" for r in range(3)]
+    assert [r["seconds_per_item"] for r in got] == ["25", "1", "16.666666666666668"]
+    assert [r["quality_flags"] for r in got] == ["wai-sr.longstring; wai-sr.irv", "speed", ""]
+    # -99 is Qualtrics' missing code: 11 answers, the run broken at item 11
+    assert got[2]["wai-sr.longstring"] == "1"
+    assert float(got[2]["wai-sr.irv"]) == pytest.approx(
+        statistics.stdev([3, 4, 5, 4, 3, 4, 5, 4, 3, 4, 4]), abs=1e-15
+    )
+
+
+def test_a_bad_cell_stops_the_screening_with_exit_65(defs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text("id,i1,i2,i3,i4,i5,i6,i7,i8\na,1,2,3,4,5,4,3,9\n", encoding="utf-8")
+    result = quality(defs, data=data)
+    assert result.exit_code == 65
+    assert "1 bad cell in 1 row" in result.stderr and "out of range" in result.stderr
