@@ -10,7 +10,8 @@ import pytest
 
 from alliance_cli.research.psychometrics._base import pairwise
 from alliance_cli.research.quality import indices as ix
-from alliance_cli.research.quality.screen import QualityOptions, Screening, fit
+from alliance_cli.research.quality.rules import QualityOptions
+from alliance_cli.research.quality.screen import Screening, fit
 from tests.research.psychref import definition
 
 nan = math.nan

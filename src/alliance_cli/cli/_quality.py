@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from alliance_cli.research.quality.screen import QualityOptions
+    from alliance_cli.research.quality.rules import QualityOptions
 
 DurationOpt = Annotated[
     str | None,
@@ -97,7 +97,7 @@ SpeedOpt = Annotated[
 
 def quality_options(params: Mapping[str, Any], *, drop_flagged: bool = False) -> QualityOptions:
     """The library's thresholds from the options above as a command parsed them."""
-    from alliance_cli.research.quality.screen import QualityOptions
+    from alliance_cli.research.quality.rules import QualityOptions
 
     return QualityOptions(
         longstring_share=float(params["longstring_share"]),

@@ -92,7 +92,7 @@ def cite(
     with reporting(catalog):
         names = [q.id for q, _ in catalog.all()] if all_ else questionnaires or []
         qs = list({q.id: q for q in map(catalog.get, names)}.values())
-        from alliance_cli.research.quality.screen import QualityOptions
+        from alliance_cli.research.quality.rules import QualityOptions
 
         options = RunOptions(
             missing={q.id: tuple(missing or ()) for q in qs},

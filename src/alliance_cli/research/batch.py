@@ -47,7 +47,8 @@ from alliance_cli.research import surveys
 from alliance_cli.research.cells import label_conflicts
 from alliance_cli.research.columnmap import SHEET_HINT, FileMapping, map_columns
 from alliance_cli.research.mapfile import MapSource
-from alliance_cli.research.quality.screen import QualityOptions, Screening
+from alliance_cli.research.quality.rules import QualityOptions
+from alliance_cli.research.quality.screen import Screening
 from alliance_cli.research.readers import TextTable
 from alliance_cli.research.surveyrows import STATUS_ALLOWED, RowCounts, total
 

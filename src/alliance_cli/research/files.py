@@ -29,7 +29,7 @@ from alliance_cli.research.inputs import InputOptions, spool_once_readable
 from alliance_cli.research.outputs import Written, check_output, pending_codebook
 from alliance_cli.research.passes import Progress
 from alliance_cli.research.quality.report import Quality, quality_report
-from alliance_cli.research.quality.screen import QualityOptions
+from alliance_cli.research.quality.rules import QualityOptions
 from alliance_cli.research.reliability import Reliability, reliability
 from alliance_cli.research.run import run_batch
 from alliance_cli.result import key_warning

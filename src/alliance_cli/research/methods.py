@@ -17,7 +17,7 @@ from alliance_cli import __version__
 from alliance_cli.model import OnMissing, Questionnaire
 from alliance_cli.references import parse_citation
 from alliance_cli.research.mapfile import CellRules, number
-from alliance_cli.research.quality.screen import QualityOptions
+from alliance_cli.research.quality.rules import QualityOptions
 from alliance_cli.text import fmt_num
 
 

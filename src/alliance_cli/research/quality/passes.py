@@ -14,12 +14,8 @@ import numpy as np
 from alliance_cli.io.columns import Column
 from alliance_cli.model import Questionnaire
 from alliance_cli.research.psychometrics._base import _BLOCK_ROWS, PairwiseSums
-from alliance_cli.research.quality.screen import (
-    QUALTRICS_DURATION,
-    QualityOptions,
-    Screening,
-    fit,
-)
+from alliance_cli.research.quality.rules import QUALTRICS_DURATION, QualityOptions
+from alliance_cli.research.quality.screen import Screening, fit
 from alliance_cli.research.scoretable import check_column, check_unique
 from alliance_cli.research.surveyrows import ITS_ROW
 
