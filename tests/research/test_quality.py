@@ -307,3 +307,36 @@ def test_a_bad_cell_stops_the_screening_with_exit_65(defs: Path, tmp_path: Path)
     result = quality(defs, data=data)
     assert result.exit_code == 65
     assert "1 bad cell in 1 row" in result.stderr and "out of range" in result.stderr
+
+
+def test_json_equals_the_library_result(defs: Path) -> None:
+    import io as _io
+
+    from alliance_cli.catalog import Catalog
+    from alliance_cli.research.files import quality_of_files
+    from alliance_cli.research.inputs import InputOptions
+    from alliance_cli.research.quality.rules import QualityOptions
+
+    result = quality_of_files(
+        [str(ref.DATA / "screen.csv")],
+        [ref.QID],
+        Catalog(user_dirs=[defs]),
+        InputOptions(map_file=defs.parent / "map.yaml"),
+        QualityOptions(),
+        stdin=lambda: _io.BytesIO(b""),
+    )
+    cli = json.loads(quality(defs, "--json").stdout)
+    assert cli == json.loads(json.dumps(result.to_dict()))
+
+
+def test_center_and_quality_together(defs: Path) -> None:
+    map_file = defs.parent / "map.yaml"
+    data = str(ref.DATA / "screen.csv")
+    args = ("batch", data, "-q", ref.QID, "-d", str(defs), "--map", str(map_file))
+    both = run(*args, "--center", "id", "--quality")
+    assert both.exit_code == 0, both.output
+    out = rows(both.stdout)
+    assert "pscreen.all.person_mean" in out[0] and "quality_flags" in out[0]
+    same(numbers(out, "pscreen.irv"), ref.IRV)
+    centred = rows(run(*args, "--center", "id").stdout)
+    assert [r["pscreen.all.within"] for r in out] == [r["pscreen.all.within"] for r in centred]

@@ -100,7 +100,8 @@ def quality(
     Example:  alliance quality export.csv -q wai-sr
 
     Also:
-      alliance quality export.csv -q wai-sr --longstring-share 0.5 -o indices.csv --json
+      alliance quality export.csv -q wai-sr --longstring-share 0.5 \\
+        -o indices.csv --json
 
     The same indices as columns beside the scores: alliance batch … --quality
     """
