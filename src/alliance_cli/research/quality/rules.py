@@ -89,7 +89,7 @@ def flag_rules(q: Questionnaire, options: QualityOptions) -> tuple[FlagRule, ...
             f"{q.id}.mahad",
             "Mahalanobis D² (careless::mahad, psych::outlier)",
             f"p < {_num(o.mahad_alpha)} (chi-square, df = {k})",
-            "Meade & Craig (2012)",
+            "Meade & Craig (2012); p < .001: Tabachnick & Fidell (2013)",
         ),
         FlagRule(
             f"{q.id}.psychsyn",
