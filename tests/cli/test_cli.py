@@ -59,6 +59,7 @@ def test_every_command_is_listed() -> None:
         "history",
         "list",
         "new-client",
+        "quality",
         "reliability",
         "report",
         "schema",

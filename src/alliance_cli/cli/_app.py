@@ -98,6 +98,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ICC2). Data are read and checked as `alliance batch` does, with its input options "
         "(a bad cell: exit 65), in chunks: memory stays flat as rows grow.",
     ),
+    "quality": (
+        "quality",
+        "Careless-response screening: per questionnaire how many responses each flag catches "
+        "— longstring (Johnson 2005), IRV (Dunn et al. 2018), Mahalanobis D² and "
+        "psychometric synonyms/antonyms (Meade & Craig 2012), seconds per item (Huang et al. "
+        "2012) — with R careless's indices, each threshold stated and configurable. Data are "
+        "read and checked as `alliance batch` does, twice (item means and covariances "
+        "first).",
+    ),
     "score": (
         "score",
         "Score one administration of a questionnaire (and record it with --client).",

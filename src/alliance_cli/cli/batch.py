@@ -35,6 +35,17 @@ from alliance_cli.cli._inputs import (
     input_options,
     stdin_input,
 )
+from alliance_cli.cli._quality import (
+    AntAboveOpt,
+    DurationOpt,
+    IrvOpt,
+    LongstringOpt,
+    MahadOpt,
+    SpeedOpt,
+    SynBelowOpt,
+    SynonymOpt,
+    quality_options,
+)
 from alliance_cli.io.formats import FORMATS
 from alliance_cli.options import ColumnSet, Engine, InvalidPolicy, Shape, Source
 
@@ -128,6 +139,33 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            help="Careless-response screening (R careless's indices): add per questionnaire "
+            "<q>.longstring, .irv, .mahad_d2, .mahad_p, .psychsyn, .psychant and a flag column "
+            "per check, seconds_per_item and speed_flag where a duration is known, and "
+            "quality_flags (the flags raised). Flagged rows are kept and marked. Reads the "
+            "input twice, as --center does.",
+        ),
+    ] = False,
+    drop_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--drop-flagged",
+            help="With --quality: leave the flagged responses out of the output (how many is "
+            "said on stderr and in the codebook).",
+        ),
+    ] = False,
+    duration_column: DurationOpt = None,
+    longstring_share: LongstringOpt = 1.0,
+    irv_max: IrvOpt = 0.0,
+    mahad_alpha: MahadOpt = 0.001,
+    synonym_r: SynonymOpt = 0.60,
+    psychsyn_below: SynBelowOpt = 0.0,
+    psychant_above: AntAboveOpt = 0.0,
+    seconds_per_item: SpeedOpt = 2.0,
     codebook: Annotated[
         Path | None,
         typer.Option(
@@ -195,6 +233,9 @@ def batch(
     Centred for multilevel models:
       alliance batch sessions.csv -q wai-sr --center client
 
+    Careless-response screening (flagged rows kept and marked):
+      alliance batch export.csv -q wai-sr --quality -o scores.csv
+
     Item columns are found by name (wai1, WAI_1, wai_sr_01, wais_3, srs_relationship) or
     given in a map file:
 
@@ -213,9 +254,11 @@ def batch(
     from alliance_cli.ui.terminal import stdout_bytes
 
     started = time.perf_counter()
-    check_column_names(id=ids, keep=keep, center=center)
+    check_column_names(id=ids, keep=keep, center=center, duration_column=duration_column)
     if scheduler and engine is not Engine.dask:
         usage("--scheduler needs --engine dask")
+    if drop_flagged and not quality:
+        usage("--drop-flagged needs --quality")
     scores = None if output is None or str(output) == "-" else output
     outputs = Targets(scores, to and to.value, codebook, errors, escape_formulas=not no_escape)
     catalog = catalog_for(definitions)
@@ -234,6 +277,7 @@ def batch(
                 keep=keep or (),
                 keep_all=keep_all,
                 columns=columns,
+                quality=quality_options(ctx.params, drop_flagged=drop_flagged) if quality else None,
                 engine=engine.value,
                 scheduler=scheduler,
                 dry_run=dry_run,

@@ -68,6 +68,14 @@ def cite(
             "polychoric correlations, ordinal alpha and omega and categorical omega.",
         ),
     ] = False,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            help="The batch run used --quality (careless-response screening), with the default "
+            "thresholds; the run's codebook states the thresholds it used.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -93,11 +101,14 @@ def cite(
     with reporting(catalog):
         names = [q.id for q, _ in catalog.all()] if all_ else questionnaires or []
         qs = list({q.id: q for q in map(catalog.get, names)}.values())
+        from alliance_cli.research.quality.rules import QualityOptions
+
         options = RunOptions(
             missing={q.id: tuple(missing or ()) for q in qs},
             invalid=invalid.value,
             center=center,
             ordinal=ordinal,
+            quality=QualityOptions() if quality else None,
         )
         if fmt is CiteFormat.bibtex:
             typer.echo(cite_bibtex(qs), nl=False)

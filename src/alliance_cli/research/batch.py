@@ -47,6 +47,8 @@ from alliance_cli.research import surveys
 from alliance_cli.research.cells import label_conflicts
 from alliance_cli.research.columnmap import SHEET_HINT, FileMapping, map_columns
 from alliance_cli.research.mapfile import MapSource
+from alliance_cli.research.quality.rules import QualityOptions
+from alliance_cli.research.quality.screen import Screening
 from alliance_cli.research.readers import TextTable
 from alliance_cli.research.surveyrows import STATUS_ALLOWED, RowCounts, total
 
@@ -72,6 +74,8 @@ class BatchOptions:
     """Carry every column that is not an item or id (``--keep-all``)."""
     columns: ColumnSet = ColumnSet.compact
     """``--columns``: the compact score columns, or all of them."""
+    quality: QualityOptions | None = None
+    """``--quality``: careless-response indices and flags added to each row."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,8 @@ class Batch:
     """Per input: the rows read, and those left out by reason (the rest are scored)."""
     na_columns: tuple[str, ...] = ()
     """Item columns where ``NA`` was read as "does not apply" (their items offer it)."""
+    quality: Screening | None = None
+    """``--quality``: the screening, with how many responses each flag caught."""
 
     @property
     def rows(self) -> int:
@@ -190,6 +196,8 @@ class Batch:
                 "that answer; --missing NA reads it as a missing answer)"
             )
         lines.append(bad_cells_line(self.failure_counts(), refused=self.refused))
+        if self.quality is not None:
+            lines += self.quality.summary()
         return lines
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -28,6 +28,8 @@ from alliance_cli.research.engines import engine_named
 from alliance_cli.research.inputs import InputOptions, spool_once_readable
 from alliance_cli.research.outputs import Written, check_output, pending_codebook
 from alliance_cli.research.passes import Progress
+from alliance_cli.research.quality.report import Quality, quality_report
+from alliance_cli.research.quality.rules import QualityOptions
 from alliance_cli.research.reliability import Reliability, reliability
 from alliance_cli.research.run import run_batch
 from alliance_cli.result import key_warning
@@ -75,6 +77,7 @@ def score_files(
     keep: Sequence[str] = (),
     keep_all: bool = False,
     columns: ColumnSet = ColumnSet.compact,
+    quality: QualityOptions | None = None,
     engine: str = "local",
     scheduler: str | None = None,
     dry_run: bool = False,
@@ -96,12 +99,19 @@ def score_files(
         fmt = output_format(scores, outputs.to)
         qs = questionnaires_of(catalog, questionnaires)
         options = read.batch_options(
-            shape=shape, center=center, keep=tuple(keep), keep_all=keep_all, columns=columns
+            shape=shape,
+            center=center,
+            keep=tuple(keep),
+            keep_all=keep_all,
+            columns=columns,
+            quality=quality,
         )
         runner = engine_named(engine, scheduler)
         stream = stdin()
-        # --center reads its inputs twice; stdin, a FIFO or <(…) only once: private copies.
-        copies = {} if center is None or dry_run else spool_once_readable(names, stream, stack)
+        # --center and --quality read their inputs twice; stdin, a FIFO or <(…) only once:
+        # private copies.
+        twice = center is not None or quality is not None
+        copies = spool_once_readable(names, stream, stack) if twice and not dry_run else {}
         opened = read.open(names, stream, copies)
         for q in qs:
             if warning := key_warning(q):
@@ -159,4 +169,44 @@ def reliability_of_files(
             session=session,
             errors=errors,
             ordinal=ordinal,
+        )
+
+
+def quality_of_files(
+    names: Sequence[str],
+    questionnaires: Sequence[str],
+    catalog: Catalog,
+    read: InputOptions,
+    options: QualityOptions,
+    *,
+    stdin: Callable[[], IO[bytes]],
+    output: Path | None = None,
+    to: str | None = None,
+    errors: Path | None = None,
+    escape_formulas: bool = True,
+) -> Quality:
+    """The careless-response screening of ``questionnaires`` in the files ``names`` (``-``:
+    the stream ``stdin`` gives), read twice (stdin, a FIFO or <(…) through a private copy);
+    with ``output``, each response's indices and flags written there (row, file and id
+    columns first); every bad cell to ``errors``."""
+    with fifos_closed(output, errors), ExitStack() as stack:
+        check_output(output, [Path(n) for n in names if n != "-"], None, errors)
+        fmt = output_format(output, to) if output is not None else "csv"
+        qs = questionnaires_of(catalog, questionnaires)
+        batch_options = read.batch_options(quality=replace(options, only=True, drop_flagged=False))
+        stream = stdin()
+        copies = spool_once_readable(names, stream, stack)
+        opened = read.open(names, stream, copies)
+        return quality_report(
+            opened,
+            qs,
+            batch_options,
+            survey=read.survey,
+            sink=None
+            if output is None
+            else lambda cols: open_sink(fmt, output, cols, escape_formulas=escape_formulas),
+            errors=errors,
+            escape_formulas=escape_formulas,
+            reopen=lambda: read.open(names, stream, copies),
+            limit=row_limit(fmt, output) if output is not None else None,
         )

@@ -17,6 +17,7 @@ from alliance_cli import __version__
 from alliance_cli.model import OnMissing, Questionnaire
 from alliance_cli.references import parse_citation
 from alliance_cli.research.mapfile import CellRules, number
+from alliance_cli.research.quality.rules import QualityOptions
 from alliance_cli.text import fmt_num
 
 
@@ -157,6 +158,8 @@ class RunOptions:
     """Scale scores were split into person means and within-client deviations."""
     ordinal: bool = False
     """Ordinal reliability was reported too (``alliance reliability --ordinal``)."""
+    quality: QualityOptions | None = None
+    """Careless responding was screened (``--quality``) with these thresholds."""
 
 
 def rows_sentence(read: int, left_out: Mapping[str, int]) -> str:
@@ -224,6 +227,8 @@ def methods_paragraph(questionnaires: Sequence[Questionnaire], options: RunOptio
             "Each scale score was also split into the client's mean over their rows (person "
             "mean) and the deviation from it (within-client score), for multilevel models."
         )
+    if options.quality is not None:
+        parts.append(quality_sentence(options.quality))
     parts.append(
         "Reliability, where reported (alliance reliability), was computed as R computes it: "
         + "; ".join(
@@ -312,3 +317,30 @@ def _missing(questionnaires: Sequence[Questionnaire], missing: Mapping[str, Sequ
 
 def _codes(codes: Sequence[str]) -> str:
     return f"was the code {codes[0]}" if len(codes) == 1 else f"were the codes {', '.join(codes)}"
+
+
+def quality_sentence(o: QualityOptions) -> str:
+    """What ``--quality`` did, with its thresholds and sources, for the methods paragraph."""
+    share = "all" if o.longstring_share >= 1 else f"{o.longstring_share:g} of the"
+    kept = (
+        "Flagged responses were removed from the output (--drop-flagged), their number reported."
+        if o.drop_flagged
+        else "Flagged responses were kept and marked, not removed."
+    )
+    return (
+        "Careless responding was screened per response on the raw answers (not reverse-keyed) "
+        "with the indices of R careless 1.2.2 (Yentes & Wilhelm, 2023): longstring, the "
+        "longest run of identical consecutive answers, a missing answer breaking the run "
+        f"(Johnson, 2005), flagged when it spanned {share} items; intra-individual response "
+        "variability, the SD (n − 1) of the answers (Dunn et al., 2018), flagged at or below "
+        f"{o.irv_max:g}; Mahalanobis D² from the item means and the pairwise-complete "
+        "covariance matrix, a response with missing answers taking the terms of its answered "
+        "items (as psych::outlier; Meade & Craig, 2012), flagged when p < "
+        f"{o.mahad_alpha:g} against chi-square with df = items (Tabachnick & Fidell, 2013); "
+        "psychometric synonyms and "
+        "antonyms, the within-person correlation across the item pairs correlating above "
+        f"{o.synonym_r:g} (below −{o.synonym_r:g}) in the sample, where a response answered "
+        f"more than two such pairs (Meade & Craig, 2012), flagged below {o.psychsyn_below:g} "
+        f"(antonyms above {o.psychant_above:g}); and, where the data held a duration, seconds "
+        f"per item, flagged under {o.seconds_per_item:g} s (Huang et al., 2012). {kept}"
+    )

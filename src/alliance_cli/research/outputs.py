@@ -160,6 +160,7 @@ def batch_codebook(
         },
         "scores": "computed by the definitions below; a number is rounded to 10 decimals",
         "methods": run_methods(batch),
+        **({"quality": batch.quality.to_dict()} if batch.quality is not None else {}),
         "csv": {
             "encoding": "UTF-8, no byte-order mark",
             "dialect": "RFC 4180: comma-separated (tab-separated for tsv), CRLF line ends, "
@@ -193,6 +194,7 @@ def run_methods(batch: Batch) -> str:
         missing={qid: tuple(codes) for qid, codes in missing.items()},
         invalid=batch.options.invalid.value,
         center=batch.options.center is not None,
+        quality=batch.options.quality,
     )
     rows = row_accounting(batch)
     return f"{methods_paragraph(batch.questionnaires, options)} " + rows_sentence(

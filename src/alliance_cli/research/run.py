@@ -61,7 +61,16 @@ from alliance_cli.research.passes import (
     chunk_jobs,
     prepare,
 )
+from alliance_cli.research.quality.passes import (
+    DURATION_OPTION,
+    Learning,
+    add_quality,
+    check_quality_names,
+    duration_column,
+)
+from alliance_cli.research.quality.screen import Screening
 from alliance_cli.research.readers import Opened, TextTable, chunked
+from alliance_cli.research.scoretable import base_names
 
 
 class Writer(Protocol):
@@ -179,18 +188,26 @@ def run_batch(
             raise ValueError("--center reads the inputs twice: run_batch needs reopen")
         width = sum(len(q.scales) for q in qs)
         means = PersonMeans(width, by_scale=options.shape is Shape.wide)
+    learning = Learning(qs) if options.quality is not None and output is not None else None
+    if learning is not None and reopen is None:
+        raise ValueError("--quality reads the inputs twice: run_batch needs reopen")
     raws = [next(o.chunks) for o in opened]
     firsts = [prepare(raw, survey, None) for raw in raws]
     mappings = map_all(firsts, qs, options)
     if options.center:
         check_centre_names(mappings, qs, options.shape.value)
+    duration = None
+    if options.quality is not None:
+        duration = duration_column(firsts, options.quality)
+    timed = ((duration, DURATION_OPTION),) if duration is not None else ()
+    two = means is not None or learning is not None
     per = 1 if options.shape.value == "wide" else sum(len(q.scales) for q in qs)
     if output is None or survey.complete_only or any(_redcap(t) for t in firsts):
         # REDCap rows are kept or dropped while scored: the sink's own check counts them.
         limit = None
     if limit is not None:
         check_known(limit, opened, raws, firsts, survey, per)
-    state = PassState(opened, qs, options, passes=1 if means is None else 2)
+    state = PassState(opened, qs, options, passes=2 if two else 1)
     error_sink = (
         DelimitedSink(errors, FAILURE_DESCRIPTIONS, escape_formulas=escape_formulas)
         if errors is not None
@@ -216,12 +233,14 @@ def run_batch(
             written=written,
             row_counts=tuple(state.row_counts),
             na_columns=tuple(state.na_columns),
+            quality=screening,
         )
 
     codebook: Output | None = None  # what ``before_commit`` left to move into place
+    screening: Screening | None = None
     counts: tuple[Counts, ...] = ()
     try:
-        build = output is not None and means is None
+        build = output is not None and not two
         jobs = chunk_jobs(
             opened,
             firsts,
@@ -236,6 +255,8 @@ def run_batch(
         )
         if collect is not None:
             jobs = (replace(j, keep_matrices=True, score=False, groups=groups) for j in jobs)
+        elif learning is not None:
+            jobs = (replace(j, keep_matrices=True) for j in jobs)
         for part in engine.map(jobs):
             failures = state.add(part)
             if collect is not None and not state.refused:
@@ -245,8 +266,11 @@ def run_batch(
             state.report(progress)
             if state.refused or output is None:
                 continue
-            if means is not None:
-                means.add(part.clients, part.centre)
+            if two:
+                if means is not None:
+                    means.add(part.clients, part.centre)
+                if learning is not None:
+                    learning.add(part)
                 continue
             if part.table is None:
                 continue
@@ -260,9 +284,15 @@ def run_batch(
             nothing_scored(state.rows_done, counts)
         )  # nothing is written
         if not state.refused and output is not None:
-            if means is not None:
+            if two:
                 assert reopen is not None
-                centred = _Centred(reopen(), mappings, qs, options, survey, state, means)
+                if learning is not None:
+                    assert options.quality is not None
+                    screening = learning.screening(options.quality, duration)
+                    check_quality_names(base_names(mappings), screening)
+                centred = _Centred(
+                    reopen(), mappings, qs, options, survey, state, means, screening, timed
+                )
                 centred.check_unchanged(opened)
                 sink = centred.write(engine, output, progress)
             assert sink is not None, "every input gives at least one (maybe empty) chunk"
@@ -303,8 +333,9 @@ def run_batch(
 
 
 class _Centred:
-    """The second pass of ``--center``: the inputs, opened again, scored again and written
-    chunk by chunk with each row's person means (summed by the first pass)."""
+    """The second pass of ``--center`` and ``--quality``: the inputs, opened again, scored
+    again and written chunk by chunk with each row's person means (summed by the first pass)
+    and careless-response indices (fitted on the first pass)."""
 
     def __init__(
         self,
@@ -314,10 +345,13 @@ class _Centred:
         options: BatchOptions,
         survey: Survey,
         first: PassState,
-        means: PersonMeans,
+        means: PersonMeans | None,
+        screening: Screening | None = None,
+        timed: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.inputs, self.mappings, self.qs = inputs, mappings, qs
         self.options, self.survey, self.first, self.means = options, survey, first, means
+        self.screening, self.timed = screening, timed
         self.state = PassState(inputs, qs, options, passes=2)
         self.state.rows_done = first.rows_done
         self.state.bytes_before = first.size or 0
@@ -329,7 +363,8 @@ class _Centred:
         progress: Progress | None,
     ) -> Writer | None:
         state, center = self.state, self.options.center
-        assert center is not None
+        per = 1 if self.options.shape.value == "wide" else sum(len(q.scales) for q in self.qs)
+        base = base_names(self.mappings)
         firsts = [prepare(next(opened.chunks), self.survey, None) for opened in self.inputs]
         jobs = chunk_jobs(
             self.inputs,
@@ -341,6 +376,8 @@ class _Centred:
             state,
             build=True,
         )
+        if self.screening is not None:
+            jobs = (replace(j, keep_matrices=True, groups=self.timed) for j in jobs)
         sink: Writer | None = None
         try:
             for part in engine.map(jobs):
@@ -349,10 +386,17 @@ class _Centred:
                 state.report(progress)
                 if part.table is None:  # refused now, not in the first pass
                     raise self._changed(part.file)
-                person = self.means.means(part.clients)
-                table, columns = add_centre(
-                    part.table, part.columns, person, self.qs, self.options.shape.value, center
-                )
+                table, columns = part.table, part.columns
+                if self.means is not None:
+                    assert center is not None
+                    person = self.means.means(part.clients)
+                    table, columns = add_centre(
+                        table, columns, person, self.qs, self.options.shape.value, center
+                    )
+                if self.screening is not None:
+                    table, columns = add_quality(
+                        table, columns, part, self.screening, per=per, base=base
+                    )
                 if sink is None:
                     sink = output(columns)
                 sink.write(table)
@@ -372,12 +416,21 @@ class _Centred:
             if before.stamp != now.stamp:
                 raise self._changed(f)
 
+    def _twice(self) -> str:
+        if self.screening is None:
+            return "--center reads the input twice: once for the person means, once to write"
+        if self.means is None:
+            return "--quality reads the input twice: once for the screening, once to write"
+        return (
+            "--center and --quality read the input twice: once for the person means and the "
+            "screening, once to write"
+        )
+
     def _changed(self, f: int) -> InputFileError:
         return InputFileError(
             Problem(
                 "file-changed",
-                "changed while it was read (--center reads the input twice: once for the "
-                "person means, once to write); nothing was written",
+                f"changed while it was read ({self._twice()}); nothing was written",
                 self.inputs[f].name,
             )
         )

@@ -174,7 +174,7 @@ def check_column(inputs: Sequence[Any], name: str, option: str) -> None:
             close = "" if where else did_you_mean(name, table.columns)
             problems.append(Problem("no-client-column", f'{how} named "{name}"{close}', table.name))
     if problems:
-        what = "session" if option == "--session" else "client"
+        what = {"--session": "session", "--duration-column": "duration"}.get(option, "client")
         raise UsageError(problems, hint=f"{option} takes the name of the {what} column")
 
 
