@@ -77,8 +77,12 @@ def test_json_counts_each_flag(defs: Path) -> None:
     )
     assert flags["pscreen.irv"]["caught"] == caught(ref.IRV, lambda v: v <= 0) == 1
     assert flags["pscreen.mahad"]["caught"] == caught(ref.MAHAD_P, lambda v: v < 0.001) == 0
-    assert flags["pscreen.psychsyn"]["caught"] == caught(ref.PSYCHSYN, lambda v: v < 0)
-    assert flags["pscreen.psychant"]["caught"] == caught(ref.PSYCHANT, lambda v: v > 0)
+    # psychsyn/psychant: computed, but no flag without a cutoff (none is published)
+    for check in ("psychsyn", "psychant"):
+        f = flags[f"pscreen.{check}"]
+        assert (f["caught"], f["percent"], f["threshold"]) == (None, None, None)
+        assert f["no_flag_because"].startswith("no flag: no published cutoff")
+        assert f["computed"] == sum(1 for v in getattr(ref, check.upper()) if not math.isnan(v))
     assert flags["pscreen.irv"]["percent"] == 2.5
     assert flags["pscreen.irv"]["threshold"] == "IRV ≤ 0"
     assert flags["pscreen.irv"]["source"] == "Dunn et al. (2018)"
@@ -96,6 +100,15 @@ def test_thresholds_are_options(defs: Path) -> None:
     )
     flags = {f["flag"]: f for f in doc["flags"]}
     assert flags["pscreen.longstring"]["threshold"] == "≥ 4 of 8 items"
+    cut = quality(defs, "--json", "--psychsyn-below", "0", "--psychant-above", "0").stdout
+    cuts = {f["flag"]: f for f in json.loads(cut)["flags"]}
+    assert cuts["pscreen.psychsyn"]["caught"] == sum(
+        1 for v in ref.PSYCHSYN if not math.isnan(v) and v < 0
+    )
+    assert cuts["pscreen.psychant"]["caught"] == sum(
+        1 for v in ref.PSYCHANT if not math.isnan(v) and v > 0
+    )
+    assert cuts["pscreen.psychsyn"]["threshold"] == "r < 0"
     assert flags["pscreen.longstring"]["caught"] == sum(1 for v in ref.LONGSTRING[:-1] if v >= 4)
     assert flags["pscreen.mahad"]["caught"] == sum(1 for v in ref.MAHAD_P if v < 0.01) == 1
 

@@ -65,23 +65,26 @@ SynonymOpt = Annotated[
     ),
 ]
 SynBelowOpt = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--psychsyn-below",
         min=-1.0,
         max=1.0,
         metavar="R",
-        help="Flag a within-person synonym correlation below this.",
+        help="Flag a within-person synonym correlation below this (default: no flag; no "
+        "cutoff is published).",
+        show_default=False,
     ),
 ]
 AntAboveOpt = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--psychant-above",
         min=-1.0,
         max=1.0,
         metavar="R",
-        help="Flag a within-person antonym correlation above this.",
+        help="Flag a within-person antonym correlation above this (default: no flag).",
+        show_default=False,
     ),
 ]
 SpeedOpt = Annotated[
@@ -104,9 +107,13 @@ def quality_options(params: Mapping[str, Any], *, drop_flagged: bool = False) ->
         irv_max=float(params["irv_max"]),
         mahad_alpha=float(params["mahad_alpha"]),
         synonym_r=float(params["synonym_r"]),
-        psychsyn_below=float(params["psychsyn_below"]),
-        psychant_above=float(params["psychant_above"]),
+        psychsyn_below=_cut(params["psychsyn_below"]),
+        psychant_above=_cut(params["psychant_above"]),
         seconds_per_item=float(params["seconds_per_item"]),
         duration_column=params["duration_column"],
         drop_flagged=drop_flagged,
     )
+
+
+def _cut(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -163,8 +163,8 @@ def batch(
     irv_max: IrvOpt = 0.0,
     mahad_alpha: MahadOpt = 0.001,
     synonym_r: SynonymOpt = 0.60,
-    psychsyn_below: SynBelowOpt = 0.0,
-    psychant_above: AntAboveOpt = 0.0,
+    psychsyn_below: SynBelowOpt = None,
+    psychant_above: AntAboveOpt = None,
     seconds_per_item: SpeedOpt = 2.0,
     codebook: Annotated[
         Path | None,

@@ -340,7 +340,25 @@ def quality_sentence(o: QualityOptions) -> str:
         "psychometric synonyms and "
         "antonyms, the within-person correlation across the item pairs correlating above "
         f"{o.synonym_r:g} (below −{o.synonym_r:g}) in the sample, where a response answered "
-        f"more than two such pairs (Meade & Craig, 2012), flagged below {o.psychsyn_below:g} "
-        f"(antonyms above {o.psychant_above:g}); and, where the data held a duration, seconds "
+        f"more than two such pairs (Meade & Craig, 2012), {_synonym_flags(o)}; and, where the "
+        "data held a duration, seconds "
         f"per item, flagged under {o.seconds_per_item:g} s (Huang et al., 2012). {kept}"
     )
+
+
+def _synonym_flags(o: QualityOptions) -> str:
+    """How the synonym and antonym indices were flagged, if at all."""
+    given = [
+        f"{side} flagged {word} {cut:g}"
+        for side, word, cut in (
+            ("synonyms", "below", o.psychsyn_below),
+            ("antonyms", "above", o.psychant_above),
+        )
+        if cut is not None
+    ]
+    if not given:
+        return (
+            "reported without a flag (no cutoff is published, and on a short one-factor form "
+            "attentive responses' synonym correlations lie near or below zero)"
+        )
+    return " and ".join(given)

@@ -45,7 +45,7 @@ def show(result: Quality) -> None:
             table.add_column(col, justify="right" if col in ("caught", "%") else "left")
         for c in counts:
             rule = c.rule
-            if c.note:
+            if c.note or not rule.cutoff:
                 table.add_row(Text(rule.flag), Text(rule.threshold), Text(rule.source), "–", "–")
                 continue
             caught = c.caught

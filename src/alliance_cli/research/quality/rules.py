@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from alliance_cli.model import Questionnaire
 
@@ -27,10 +28,11 @@ class QualityOptions:
     """Flag a Mahalanobis D² whose chi-square p (df = items) is below this."""
     synonym_r: float = 0.60
     """The correlation an item pair needs to be a synonym (r > .60) or antonym (r < −.60)."""
-    psychsyn_below: float = 0.0
-    """Flag a psychometric-synonym correlation below this."""
-    psychant_above: float = 0.0
-    """Flag a psychometric-antonym correlation above this."""
+    psychsyn_below: float | None = None
+    """Flag a psychometric-synonym correlation below this; None: no flag (see
+    :data:`NO_SYNONYM_CUTOFF`)."""
+    psychant_above: float | None = None
+    """Flag a psychometric-antonym correlation above this; None: no flag."""
     seconds_per_item: float = 2.0
     """Flag fewer seconds per item than this (Huang et al. 2012)."""
     duration_column: str | None = None
@@ -48,6 +50,13 @@ class QualityOptions:
 
 CHECKS = ("longstring", "irv", "mahad", "psychsyn", "psychant")
 
+NO_SYNONYM_CUTOFF = "no flag: no published cutoff (set one: {option} R)"
+"""Why psychsyn and psychant raise no flag by default. Meade & Craig (2012) give no cutoff;
+their synonyms came from a long multidimensional inventory. On a 12-item one-factor form
+every item pair is a synonym pair and the items differ little in mean, so a careful
+response's within-person correlation is mostly noise: in a simulation of 1,000 attentive
+WAI-SR responses (loading .9, item means 3.5–4.3) 86% fell below 0."""
+
 
 @dataclass(frozen=True)
 class FlagRule:
@@ -57,12 +66,15 @@ class FlagRule:
     index: str
     threshold: str
     source: str
+    cutoff: bool = True
+    """False: the index is computed but raises no flag (no cutoff given)."""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "flag": self.flag,
             "index": self.index,
-            "threshold": self.threshold,
+            "threshold": self.threshold if self.cutoff else None,
+            "no_flag_because": None if self.cutoff else self.threshold,
             "source": self.source,
         }
 
@@ -94,14 +106,20 @@ def flag_rules(q: Questionnaire, options: QualityOptions) -> tuple[FlagRule, ...
         FlagRule(
             f"{q.id}.psychsyn",
             f"within-person r over item pairs with r > {r} (careless::psychsyn)",
-            f"r < {_num(o.psychsyn_below)}",
-            "Meade & Craig (2012); the cutoff is alliance's (none is given there)",
+            NO_SYNONYM_CUTOFF.format(option="--psychsyn-below")
+            if o.psychsyn_below is None
+            else f"r < {_num(o.psychsyn_below)}",
+            "Meade & Craig (2012); a cutoff is yours (none is given there)",
+            o.psychsyn_below is not None,
         ),
         FlagRule(
             f"{q.id}.psychant",
             f"within-person r over item pairs with r < −{r} (careless::psychant)",
-            f"r > {_num(o.psychant_above)}",
-            "Meade & Craig (2012); the cutoff is alliance's (none is given there)",
+            NO_SYNONYM_CUTOFF.format(option="--psychant-above")
+            if o.psychant_above is None
+            else f"r > {_num(o.psychant_above)}",
+            "Meade & Craig (2012); a cutoff is yours (none is given there)",
+            o.psychant_above is not None,
         ),
     )
 

@@ -130,8 +130,10 @@ class FlagCount:
         return {
             **self.rule.to_dict(),
             "computed": self.computed,
-            "caught": self.caught,
-            "percent": round(100 * self.caught / screened, 2) if screened else None,
+            "caught": self.caught if self.rule.cutoff else None,
+            "percent": round(100 * self.caught / screened, 2)
+            if screened and self.rule.cutoff
+            else None,
             "note": self.note,
         }
 
@@ -229,8 +231,8 @@ class Screening:
                     "longstring": (ls, ls >= o.longstring_min(k)),
                     "irv": (sd, sd <= o.irv_max),
                     "mahad": (p, p < o.mahad_alpha),
-                    "psychsyn": (syn, syn < o.psychsyn_below),
-                    "psychant": (ant, ant > o.psychant_above),
+                    "psychsyn": (syn, None if o.psychsyn_below is None else syn < o.psychsyn_below),
+                    "psychant": (ant, None if o.psychant_above is None else ant > o.psychant_above),
                 }
             cols[f"{q}.longstring"] = ls  # whole numbers: written 7, not 7.0
             cols[f"{q}.irv"] = sd
@@ -240,7 +242,11 @@ class Screening:
             cols[f"{q}.psychant"] = ant
             for check in CHECKS:
                 value, flag = tests[check]
-                cols[f"{q}.{check}_flag"] = _flags(value, flag)
+                if flag is None:  # no cutoff: the index alone, its flag column empty
+                    flag = np.zeros(rows, dtype=np.bool_)
+                    cols[f"{q}.{check}_flag"] = _flags(none, flag)
+                else:
+                    cols[f"{q}.{check}_flag"] = _flags(value, flag)
                 fired.append((f"{q}.{check}", ~np.isnan(value) & flag))
                 c = next(counts)
                 c.computed += int((~np.isnan(value)).sum())
