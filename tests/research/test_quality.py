@@ -353,3 +353,20 @@ def test_center_and_quality_together(defs: Path) -> None:
     same(numbers(out, "pscreen.irv"), ref.IRV)
     centred = rows(run(*args, "--center", "id").stdout)
     assert [r["pscreen.all.within"] for r in out] == [r["pscreen.all.within"] for r in centred]
+
+
+def test_no_response_kept_exits_1_and_writes_nothing_unless_allow_empty(
+    defs: Path, tmp_path: Path
+) -> None:
+    header = (ref.DATA / "screen.csv").read_text(encoding="utf-8").splitlines()[0]
+    empty = tmp_path / "empty.csv"
+    empty.write_text(header + "\n", encoding="utf-8")
+    out = tmp_path / "indices.csv"
+    result = quality(defs, "-o", str(out), data=empty)
+    assert result.exit_code == 1
+    assert "no response was kept, so there is nothing to screen" in result.stderr
+    assert not out.exists()
+    result = quality(defs, "-o", str(out), "--allow-empty", "--json", data=empty)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["screened"] == 0
+    assert out.read_text(encoding="utf-8").startswith("row,")

@@ -17,6 +17,7 @@ from alliance_cli.cli._common import (
     usage,
 )
 from alliance_cli.cli._inputs import (
+    AllowEmptyOpt,
     ChunkSizeOpt,
     CompleteOpt,
     EncodingOpt,
@@ -88,6 +89,7 @@ def quality(
     invalid: InvalidOpt = InvalidPolicy.error,
     errors: ErrorsOpt = None,
     chunk_size: ChunkSizeOpt = 100_000,
+    allow_empty: AllowEmptyOpt = False,
     as_json: JsonOpt = False,
     definitions: DefinitionsOpt = None,
 ) -> None:
@@ -122,7 +124,11 @@ def quality(
             stdin=lambda: stdin_input(inputs),
             output=output,
             errors=errors,
+            allow_empty=allow_empty,
         )
+        if result.empty:
+            view.nothing_screened(result)
+            raise typer.Exit(1)
         if as_json:
             print_json(result.to_dict())
         else:

@@ -184,6 +184,7 @@ def quality_of_files(
     to: str | None = None,
     errors: Path | None = None,
     escape_formulas: bool = True,
+    allow_empty: bool = False,
 ) -> Quality:
     """The careless-response screening of ``questionnaires`` in the files ``names`` (``-``:
     the stream ``stdin`` gives), read twice (stdin, a FIFO or <(…) through a private copy);
@@ -209,4 +210,5 @@ def quality_of_files(
             escape_formulas=escape_formulas,
             reopen=lambda: read.open(names, stream, copies),
             limit=row_limit(fmt, output) if output is not None else None,
+            allow_empty=allow_empty,
         )

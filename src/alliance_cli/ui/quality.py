@@ -72,3 +72,14 @@ def messages(result: Quality) -> None:
                 "no speed flag"
             ]
         )
+
+
+def nothing_screened(result: Quality) -> None:
+    """No response was screened: why (the rows left out), and how to print the empty
+    result."""
+    if result.accounting.reasons():
+        render.notices([result.accounting.describe()])
+    render.warning(
+        "no response was kept, so there is nothing to screen (and nothing was written); "
+        "--allow-empty prints the empty result and exits 0"
+    )

@@ -54,6 +54,8 @@ class Quality:
     accounting: RowCounts = field(default_factory=RowCounts)
     bad_cells: dict[str, int] = field(default_factory=dict)
     written: int = 0
+    empty: bool = False
+    """No response was screened, so nothing was written (without ``allow_empty``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: what ``--json`` prints."""
@@ -78,9 +80,11 @@ def quality_report(
     escape_formulas: bool = True,
     reopen: Callable[[], Sequence[Any]] | None = None,
     limit: Any = None,
+    allow_empty: bool = False,
 ) -> Quality:
     """Screen ``inputs`` (``options.quality`` set) and write each response's indices
-    through ``sink`` (None: nowhere)."""
+    through ``sink`` (None: nowhere); when no row is screened, nothing is written unless
+    ``allow_empty`` (:attr:`Quality.empty`)."""
     from alliance_cli.research.run import run_batch
 
     batch = run_batch(
@@ -91,7 +95,7 @@ def quality_report(
         output=sink if sink is not None else _Nowhere(),
         errors=errors,
         escape_formulas=escape_formulas,
-        allow_empty=True,
+        allow_empty=allow_empty,
         reopen=reopen,
         limit=limit,
     )
@@ -103,4 +107,5 @@ def quality_report(
         batch.accounting,
         batch.failure_counts(),
         batch.written,
+        bool(batch.empty) and not allow_empty,
     )

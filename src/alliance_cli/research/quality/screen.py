@@ -97,7 +97,8 @@ def _inverse(moments: Pairwise, ids: Sequence[str]) -> tuple[Any, str | None]:
     why = "not computed, because "
     few = [ids[j] for j in range(len(ids)) if n[j, j] < 2]
     if few:
-        return None, why + f"item {', '.join(few)} has fewer than 2 answers"
+        which = f"item {few[0]} has" if len(few) == 1 else f"items {', '.join(few)} have"
+        return None, why + f"{which} fewer than 2 answers"
     constant = [ids[j] for j in range(len(ids)) if not cov[j, j] > 0]
     if constant:
         return None, why + (
