@@ -304,6 +304,25 @@ def test_a_bundle_of_two_questionnaires_scores_each_response_as_its_own(
     assert "ors: 6 scored on every scale, 0 with a score withheld" in result.stderr
 
 
+def test_reliability_and_quality_read_fhir_too_each_response_as_its_own(tmp_path: Path) -> None:
+    marks = {"ors": [[5, 6, 7, 8], [2, 3, 3, 4], [7, 7, 8, 9]], "srs": [[9, 9.5, 8, 10]] * 3}
+    mixed = bundle(
+        tmp_path / "all.json",
+        [_vas(q, f"{q[0]}{n}", marks[q][n]) for n in range(3) for q in ("ors", "srs")],
+    )
+    result = run("reliability", str(mixed), "-q", "srs", "-q", "ors", "--json")
+    assert result.exit_code == 0, result.stderr
+    scales = {s["questionnaire"]: s for s in json.loads(result.stdout)["scales"]}
+    assert (scales["ors"]["n_rows"], scales["ors"]["n_complete"]) == (3, 3)  # its own, not 6
+    assert scales["ors"]["mean"] == pytest.approx((26 + 12 + 31) / 3)
+    result = run("quality", str(mixed), "-q", "srs", "-q", "ors", "--json")
+    assert result.exit_code == 0, result.stderr
+    flags = {f["flag"]: f for f in json.loads(result.stdout)["flags"]}
+    # every SRS response marks 9, 9.5, 8, 10: no run, no zero IRV; counted over its own 3
+    assert (flags["srs.irv"]["computed"], flags["srs.irv"]["caught"]) == (3, 0)
+    assert flags["ors.longstring"]["computed"] == 3
+
+
 def test_ndjson_is_read_a_line_at_a_time(tmp_path: Path) -> None:
     from alliance_cli.interop.fhir_responses import iter_resources
 

@@ -83,7 +83,9 @@ def test_json_counts_each_flag(defs: Path) -> None:
         assert (f["caught"], f["percent"], f["threshold"]) == (None, None, None)
         assert f["no_flag_because"].startswith("no flag: no published cutoff")
         assert f["computed"] == sum(1 for v in getattr(ref, check.upper()) if not math.isnan(v))
-    assert flags["pscreen.irv"]["percent"] == 2.5
+    # the share of the responses whose index was computed (2 of 40 have no IRV)
+    assert flags["pscreen.irv"]["computed"] == sum(1 for v in ref.IRV if not math.isnan(v)) == 38
+    assert flags["pscreen.irv"]["percent"] == round(100 / 38, 2)
     assert flags["pscreen.irv"]["threshold"] == "IRV ≤ 0"
     assert flags["pscreen.irv"]["source"] == "Dunn et al. (2018)"
     pairs = doc["questionnaires"]["pscreen"]["synonym_pairs"]

@@ -128,12 +128,15 @@ AllowEmptyOpt = Annotated[
 ]
 
 
-def input_options(params: Mapping[str, Any], reader: Any = None) -> InputOptions:
+def input_options(
+    params: Mapping[str, Any], catalog: Any = None, questionnaires: Sequence[str] = ()
+) -> InputOptions:
     """The library's :class:`~alliance_cli.research.inputs.InputOptions` from the options above
     as a command parsed them (its ``typer.Context.params``: a command that reads data files
     names those parameters ``sep``, ``encoding``, ``sheet``, ``chunk_size``, ``source``,
     ``finished_only``, ``complete_only``, ``map_file``, ``ids``, ``missing`` and ``invalid``);
-    ``reader``: :attr:`~alliance_cli.research.inputs.InputOptions.reader`.
+    with the ``catalog`` and the ``questionnaires`` scored, FHIR inputs (``.json``,
+    ``.ndjson``) are read as QuestionnaireResponses (:func:`fhir_reader`).
     Imported here, not at the top: it loads pandas."""
     from alliance_cli.research.inputs import InputOptions
 
@@ -149,8 +152,24 @@ def input_options(params: Mapping[str, Any], reader: Any = None) -> InputOptions
         ids=tuple(params["ids"] or ()),
         missing=tuple(params["missing"] or ()),
         invalid=InvalidPolicy(params["invalid"]).value,
-        reader=reader,
+        reader=None if catalog is None else fhir_reader(catalog, questionnaires),
     )
+
+
+def fhir_reader(catalog: Any, questionnaires: Sequence[str]) -> Any:
+    """The reader of FHIR inputs (``.json``, ``.ndjson``): their QuestionnaireResponses for
+    the questionnaires scored, as a table (:mod:`alliance_cli.interop.fhir_responses`), for
+    ``batch``, ``reliability`` and ``quality`` alike."""
+
+    def reader(name: str) -> Any:
+        from alliance_cli.interop.fhir_responses import is_fhir_file, responses_table
+
+        if not is_fhir_file(name):
+            return None
+        scored = [catalog.get(qid) for qid in questionnaires]
+        return lambda path, label: responses_table(path, scored, label)
+
+    return reader
 
 
 def check_column_names(**options: str | list[str] | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -268,7 +268,7 @@ def batch(
                 inputs,
                 questionnaires,
                 catalog,
-                input_options(ctx.params, _fhir_reader(catalog, questionnaires)),
+                input_options(ctx.params, catalog, questionnaires),
                 outputs,
                 stdin=lambda: stdin_input(inputs),
                 stdout=stdout_bytes,
@@ -299,18 +299,3 @@ def batch(
         if not dry_run:
             seconds = time.perf_counter() - started
             typer.echo(f"{outputs.written(result.written).summary()} in {seconds:.2f} s", err=True)
-
-
-def _fhir_reader(catalog: Any, questionnaires: list[str]) -> Any:
-    """The reader of FHIR inputs (``.json``, ``.ndjson``): their QuestionnaireResponses for
-    the questionnaires scored, as a table (:mod:`alliance_cli.interop.fhir_responses`)."""
-
-    def reader(name: str) -> Any:
-        from alliance_cli.interop.fhir_responses import is_fhir_file, responses_table
-
-        if not is_fhir_file(name):
-            return None
-        scored = [catalog.get(qid) for qid in questionnaires]
-        return lambda path, label: responses_table(path, scored, label)
-
-    return reader

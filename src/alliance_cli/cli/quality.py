@@ -119,7 +119,7 @@ def quality(
             inputs,
             questionnaires,
             catalog,
-            input_options(ctx.params),  # --sep … --invalid, as parsed
+            input_options(ctx.params, catalog, questionnaires),  # --sep … --invalid, as parsed
             quality_options(ctx.params),
             stdin=lambda: stdin_input(inputs),
             output=output,

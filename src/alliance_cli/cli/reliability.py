@@ -131,7 +131,7 @@ def reliability(
             inputs,
             questionnaires,
             catalog,
-            input_options(ctx.params),  # --sep … --invalid, as parsed
+            input_options(ctx.params, catalog, questionnaires),  # --sep … --invalid, as parsed
             stdin=lambda: stdin_input(inputs),
             by=by,
             session=session,

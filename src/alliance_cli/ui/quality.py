@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def show(result: Quality) -> None:
     """One table per questionnaire (the speed flag with the last): flag, threshold,
-    source, responses caught and their share of the responses screened."""
+    source, responses caught of those whose index was computed, and that share."""
     s = result.screening
     console = render.out()
     n = s.screened
@@ -49,9 +49,13 @@ def show(result: Quality) -> None:
                 table.add_row(Text(rule.flag), Text(rule.threshold), Text(rule.source), "–", "–")
                 continue
             caught = c.caught
-            pct = f"{100 * caught / n:.1f}" if n else "–"
+            pct = "–" if c.percent is None else f"{c.percent:.1f}"
             table.add_row(
-                Text(rule.flag), Text(rule.threshold), Text(rule.source), f"{caught:,}", pct
+                Text(rule.flag),
+                Text(rule.threshold),
+                Text(rule.source),
+                f"{caught:,} of {c.computed:,}",
+                pct,
             )
         console.print(table)
 

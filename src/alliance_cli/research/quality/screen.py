@@ -127,14 +127,20 @@ class FlagCount:
     caught: int = 0
     note: str | None = None
 
+    @property
+    def percent(self) -> float | None:
+        """The share caught of the responses whose index was computed (a REDCap form's or a
+        FHIR questionnaire's own rows, answered enough), None without a flag or a count."""
+        if not self.rule.cutoff or not self.computed:
+            return None
+        return 100 * self.caught / self.computed
+
     def to_dict(self, screened: int) -> dict[str, Any]:
         return {
             **self.rule.to_dict(),
             "computed": self.computed,
             "caught": self.caught if self.rule.cutoff else None,
-            "percent": round(100 * self.caught / screened, 2)
-            if screened and self.rule.cutoff
-            else None,
+            "percent": None if self.percent is None else round(self.percent, 2),
             "note": self.note,
         }
 
