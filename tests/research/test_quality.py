@@ -138,7 +138,9 @@ def test_batch_keeps_and_marks_flagged_rows(defs: Path) -> None:
     assert straight["pscreen.psychsyn_flag"] == ""  # not computed: constant → empty
     blank = next(r for r in out if r["id"] == "p40")
     assert blank["quality_flags"] == "" and blank["pscreen.longstring"] == ""
-    assert "quality: " in result.stderr and "pscreen.irv (IRV ≤ 0): 1 (2.5%)" in result.stderr
+    assert "quality: " in result.stderr and "pscreen.irv (IRV ≤ 0): 1 of 38 (2.6%)" in result.stderr
+    syn = sum(1 for v in ref.PSYCHSYN if not math.isnan(v))
+    assert f"pscreen.psychsyn: computed for {syn}; no flag: no published cutoff" in result.stderr
     flagged = sum(1 for r in out if r["quality_flags"])
     dropped = run(*base, "--quality", "--drop-flagged")
     assert dropped.exit_code == 0, dropped.output

@@ -292,9 +292,13 @@ class Screening:
         for c in self.counts:
             if c.note:
                 lines.append(f"  {c.rule.flag}: {c.note}")
-                continue
-            pct = f" ({100 * c.caught / n:.1f}%)" if n else ""
-            lines.append(f"  {c.rule.flag} ({c.rule.threshold}): {c.caught:,}{pct}")
+            elif not c.rule.cutoff:
+                lines.append(f"  {c.rule.flag}: computed for {c.computed:,}; {c.rule.threshold}")
+            else:
+                pct = "" if c.percent is None else f" ({c.percent:.1f}%)"
+                lines.append(
+                    f"  {c.rule.flag} ({c.rule.threshold}): {c.caught:,} of {c.computed:,}{pct}"
+                )
         return lines
 
     def to_dict(self) -> dict[str, Any]:
