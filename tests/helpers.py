@@ -301,3 +301,9 @@ class Drain:
         os.close(self.fd)
         assert self.ended, "no writer opened and closed the FIFO in time"
         return bytes(self.data)
+
+
+def requires(condition: bool, what: str) -> None:
+    """Fail, naming ``what``, where the platform lacks it: every check runs where CI runs
+    (Linux), and one that cannot run fails with the reason instead of skipping."""
+    assert condition, f"needs {what}; this test does not skip: run it on Linux, as CI does"

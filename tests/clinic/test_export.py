@@ -29,7 +29,7 @@ from alliance_cli.io.atomic import atomic_write
 from alliance_cli.model import Questionnaire
 from alliance_cli.options import Shape
 from alliance_cli.result import score
-from tests.helpers import TINY_YAML
+from tests.helpers import TINY_YAML, requires
 
 runner = CliRunner()
 
@@ -493,10 +493,10 @@ def test_help_has_an_example(flag: str) -> None:
     assert "Example:" in result.stdout and "alliance export" in result.stdout
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 def test_export_into_a_fifo_leaves_it_a_fifo_and_no_codebook_beside_it(
     recorded: Store, defs: Path, tmp_path: Path
 ) -> None:
+    requires(hasattr(os, "mkfifo"), "FIFOs (POSIX)")
     from tests.helpers import Drain, is_fifo
 
     out = tmp_path / "out.csv"

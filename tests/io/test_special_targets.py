@@ -26,10 +26,14 @@ from alliance_cli.io.outputs import Outputs
 from alliance_cli.io.sinks import output_format
 from alliance_cli.io.targets import codebook_path, in_place
 from alliance_cli.research.outputs import check_output
-from tests.helpers import Drain, is_fifo
+from tests.helpers import Drain, is_fifo, requires
 from tests.helpers import batch as run
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+
+@pytest.fixture(autouse=True)
+def _posix() -> None:
+    requires(hasattr(os, "mkfifo"), "FIFOs (POSIX)")
+
 
 HEADER = ["id", "session", *(f"wai_sr_{i}" for i in range(1, 13))]
 TIMEOUT = 20.0
@@ -173,11 +177,11 @@ def test_no_default_codebook_for_fifos_and_one_fifo_per_output(tmp_path: Path) -
         check_output(null, [tmp_path / "in.csv"], errors=null)  # a device takes both
 
 
-@pytest.mark.skipif(
-    not os.path.exists("/dev/null") or not stat.S_ISCHR(os.stat("/dev/null").st_mode),
-    reason="no /dev/null character device",
-)
 def test_dev_null_is_written_in_place_as_csv_without_codebook() -> None:
+    requires(
+        os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode),
+        "/dev/null as a character device",
+    )
     # Only the decisions are checked: nothing is written to the real device.
     null = Path("/dev/null")
     assert in_place(null)
@@ -282,8 +286,8 @@ def test_a_regular_file_is_still_replaced_privately(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/fd links into /proc")
 def test_a_descriptor_link_is_written_into_not_replaced(tmp_path: Path) -> None:
+    requires(sys.platform.startswith("linux"), "/dev/fd links into /proc (Linux)")
     # As `-o /dev/stdout >> log`: append to the file the descriptor holds, keep the file.
     log = tmp_path / "log.csv"
     log.write_bytes(b"earlier\r\n")

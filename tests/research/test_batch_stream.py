@@ -27,6 +27,7 @@ from alliance_cli.research.batch import BatchOptions
 from alliance_cli.research.readers import open_input, read_table
 from alliance_cli.research.run import run_batch
 from tests.helpers import batch as run
+from tests.helpers import requires
 
 runner = CliRunner()
 CATALOG = Catalog(user_dirs=[])
@@ -310,8 +311,8 @@ def test_progress_follows_the_rows_scored_not_the_bytes_read_ahead(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_a_terminal_shows_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
+    requires(sys.platform != "win32", "pseudo-terminals (POSIX)")
     import pexpect
 
     data = tmp_path / "in.csv"
@@ -371,11 +372,11 @@ def test_help_names_the_extras_to_install() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
 def test_a_terminated_run_leaves_no_partial_output(tmp_path: Path, signame: str) -> None:
     """timeout(1) and job schedulers stop a run with SIGTERM, a closed terminal with SIGHUP:
     like Ctrl-C, the half-written output is discarded (exit 128 + the signal)."""
+    requires(sys.platform != "win32", "POSIX signals")
     import signal
     import subprocess
     import time
